@@ -1,0 +1,71 @@
+// Oracle datafile format (shared/reference/oracle-datafile-format.md; docs/formats.md).
+//
+// Parses block 0 (OS header) and block 1 (datafile header, kcvfh), checks every block DBVERIFY style, and computes
+// and writes checksums for the test generator. Little-endian (Linux x86-64) only: a big-endian file is refused.
+//
+// Thread-safety: free functions are pure; OracleFormat is immutable.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "scnfs/format.h"
+
+namespace scnfs::oracle {
+
+inline constexpr uint32_t kMagic = 0x7A7B7C7D;          // block 0 @28
+inline constexpr uint32_t kBlock0Marker = 0xFFC00000;   // block 0 @4
+inline constexpr uint8_t kTypeDatafileHeader = 0x0B;
+inline constexpr uint32_t kBigfileRelativeFileNo = 1024;
+
+struct FileHeader {
+  uint32_t block_size = 0;
+  uint32_t blocks = 0;             // block 0 excluded: file size = (blocks + 1) * block_size
+  uint32_t compat_version = 0;     // e.g. 0x13000000 = 19.0.0
+  uint32_t dbid = 0;
+  std::string db_name;
+  uint16_t file_number = 0;        // absolute FILE#
+  uint32_t relative_file_number = 0;  // 1024 = bigfile
+  uint16_t file_type = 0;          // 3 datafile, 2 redo log
+  uint64_t creation_scn = 0;
+  uint32_t creation_time = 0;      // Oracle time
+  uint32_t resetlogs_id = 0;
+  uint64_t resetlogs_scn = 0;
+  uint16_t status_flags = 0;       // 0x01 hot backup, 0x04 online fuzzy, ...
+  uint32_t checkpoint_count = 0;
+  uint32_t tablespace_number = 0;
+  std::string tablespace_name;
+  uint64_t checkpoint_scn = 0;
+  uint32_t checkpoint_time = 0;    // Oracle time
+  bool bigfile() const { return relative_file_number == kBigfileRelativeFileNo; }
+};
+
+// Reads the 8-byte SCN encoding of file and redo headers (section 7 of the reference).
+uint64_t DecodeScn8(const std::byte* p);
+void EncodeScn8(uint64_t scn, std::byte* p);
+
+// Oracle time (section 8) <-> calendar fields. ToIso8601 gives "YYYY-MM-DDTHH:MM:SS" (database host local time).
+uint32_t EncodeTime(int year, int month, int day, int hour, int minute, int second);
+std::string TimeToIso8601(uint32_t t);
+
+// 16-bit XOR residual of the whole block: 0 when the checksum (with flg 0x04) is right.
+uint16_t ChecksumResidual(ByteSpan block);
+// Sets chkval (bytes 16-17) so that the residual is 0. `block` must be writable.
+void SetChecksum(std::span<std::byte> block);
+
+// Cheap test on the first bytes of a file (at least 32 bytes of block 0): is this an Oracle datafile?
+bool LooksLikeOracle(ByteSpan block0_prefix);
+
+// Parses blocks 0 and 1. `head` holds at least two blocks (2 * block size, the block size read from block 0).
+// Fails with InvalidArgument naming the problem (bad magic, big endian, not a datafile header, ...).
+Result<FileHeader> ParseFileHeader(ByteSpan head);
+
+// The block's SCN from its header: (spare bytes 2-3, wrap, base) as in section 1.
+uint64_t BlockScn(ByteSpan block);
+
+// A FileFormat for one datafile whose header was parsed. Block 0 is checked as the OS header block; block 1's
+// version is its checkpoint SCN; every other block's version is its header SCN.
+std::unique_ptr<FileFormat> MakeFormat(const FileHeader& header);
+
+}  // namespace scnfs::oracle

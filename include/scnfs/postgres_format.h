@@ -1,0 +1,49 @@
+// PostgreSQL data directory format (docs/formats.md).
+//
+// A data directory is backed up as a whole. Relation files (under base/, global/, pg_tblspc/, named like
+// "16384", "16384_fsm", "16384_vm", "16384_init", "16384.1") are 8 KiB pages versioned by pd_lsn and checked like
+// PostgreSQL's own page verification; every other file is raw.
+//
+// Thread-safety: free functions are pure; the FileFormat is immutable.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "scnfs/format.h"
+
+namespace scnfs::postgres {
+
+inline constexpr uint32_t kBlockSize = 8192;
+inline constexpr uint32_t kSegmentBlocks = 131072;  // RELSEG_SIZE: 1 GiB segments of 8 KiB pages
+
+// Facts read from global/pg_control.
+struct ControlFile {
+  uint64_t system_identifier = 0;
+  uint32_t pg_control_version = 0;   // 1300 for PostgreSQL 15
+  uint32_t state = 0;                // DBState: 1 shut down, 6 in production, ...
+  uint64_t checkpoint_lsn = 0;
+  uint64_t redo_lsn = 0;
+  uint32_t block_size = 0;           // blcksz, 8192
+  uint32_t data_checksum_version = 0;  // 0 = checksums off
+  bool checksums() const { return data_checksum_version != 0; }
+  bool shut_down() const { return state == 1; }
+};
+
+// Parses the pg_control file contents. Fails with InvalidArgument when it is not a PostgreSQL 12-17 control file.
+Result<ControlFile> ParseControlFile(ByteSpan bytes);
+
+// pg_checksum_page(): the page checksum PostgreSQL stores in pd_checksum, for a page at relation block `blkno`.
+uint16_t PageChecksum(ByteSpan page, uint32_t blkno);
+
+// Whether `relpath` (relative to the data directory, '/'-separated) names a relation data file, and if so the
+// segment number (the N of "16384.N"; 0 for the first segment).
+std::optional<uint32_t> RelationSegment(std::string_view relpath);
+
+// A FileFormat for one relation segment file. `segment` turns the block number within the file into the relation
+// block number the checksum covers. `checksums` says whether the cluster has data checksums.
+std::unique_ptr<FileFormat> MakeRelationFormat(uint32_t segment, bool checksums);
+
+}  // namespace scnfs::postgres
