@@ -48,7 +48,7 @@ struct BlockCheck {
   uint64_t change = 0;    // SCN (Oracle) or page LSN (PostgreSQL); 0 when the block has none
   uint8_t type = 0;       // format-specific block type (Oracle type byte); 0 otherwise
   // A cheap identity that, together with `change`, proves the content is the same as a stored version with the
-  // same pair, so backup may skip hashing. Absent where the format cannot promise that (see docs/formats.md).
+  // same pair, so backup may skip hashing. Absent where the format cannot promise that (see docs/format-oracle.md, docs/format-postgres.md).
   std::optional<uint32_t> fingerprint;
 };
 

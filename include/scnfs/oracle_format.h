@@ -1,4 +1,4 @@
-// Oracle datafile format (shared/reference/oracle-datafile-format.md; docs/formats.md).
+// Oracle datafile format (shared/reference/oracle-datafile-format.md; docs/format-oracle.md).
 //
 // Parses block 0 (OS header) and block 1 (datafile header, kcvfh), checks every block DBVERIFY style, and computes
 // and writes checksums for the test generator. Little-endian (Linux x86-64) only: a big-endian file is refused.

@@ -1,4 +1,4 @@
-// PostgreSQL data directory format (docs/formats.md).
+// PostgreSQL data directory format (docs/format-postgres.md).
 //
 // A data directory is backed up as a whole. Relation files (under base/, global/, pg_tblspc/, named like
 // "16384", "16384_fsm", "16384_vm", "16384_init", "16384.1") are 8 KiB pages versioned by pd_lsn and checked like

@@ -1,1 +1,39 @@
-int main() { return 0; }
+// scnfs: keeps every version of every datafile block once, and gives back any backup, SCN or time.
+#include <csignal>
+
+#include <fmt/format.h>
+
+#include "cli/cli.h"
+
+namespace {
+void OnSignal(int) { scnfs::cli::g_cancel = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace scnfs::cli;
+  CLI::App app{
+      "scnfs: incremental-forever backups of database datafiles in a deduplicated, compressed block store.\n"
+      "Every block version is kept once, keyed by its change number (Oracle SCN, PostgreSQL page LSN), and any\n"
+      "backup, SCN or time can be restored without replaying a chain.\n\n"
+      "The store is named by --store DIR or the environment variable SCNFS_STORE.",
+      "scnfs"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "scnfs 0.1.0");
+  Globals g;
+  std::vector<std::pair<CLI::App*, Runner>> commands;
+  for (auto add : {AddInit, AddBackup, AddList, AddRestore, AddVerify}) {
+    size_t before = app.get_subcommands({}).size();
+    Runner r = add(app, g);
+    commands.emplace_back(app.get_subcommands({})[before], std::move(r));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  for (auto& [sub, run] : commands)
+    if (sub->parsed()) return run();
+  return kExitFailure;
+}

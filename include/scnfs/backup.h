@@ -1,0 +1,63 @@
+// Backup: reads datafiles and stores what changed since the database's last complete backup.
+//
+// The first backup of a database is full; every later one is incremental (blocks whose content is unchanged cost no
+// write). A backup is atomic: its record is "running" while it writes and turns "complete" in one synced write at
+// the end; until then its versions are invisible, and a crash or a failure leaves it "failed" (docs/backup.md).
+//
+// Thread-safety: RunBackup uses its own worker threads; call it once per process at a time (one writer per store).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scnfs/catalog.h"
+#include "scnfs/format.h"
+#include "scnfs/status.h"
+
+namespace scnfs {
+
+class Store;
+
+struct BackupProgress {
+  uint64_t bytes_done = 0, bytes_total = 0;
+  uint64_t blocks_changed = 0;
+  double seconds = 0;
+};
+
+struct BackupOptions {
+  std::string db;                        // database name (created at its first backup)
+  std::vector<std::string> sources;      // files and directories
+  std::optional<FormatId> format;        // default: the database's, or detected at its first backup
+  std::string changed_blocks_file;       // lines "relative/path from to": read only these blocks
+  uint32_t raw_block_size = 8192;        // block size of raw files. Default: 8 KiB
+  int threads = 0;                       // worker threads. Default (0): one per core
+  int fracture_retries = 5;              // re-reads of a fractured block before it is called corrupt
+  const std::atomic<bool>* cancel = nullptr;  // set by a signal handler to stop the backup cleanly
+  std::function<void(const BackupProgress&)> progress;  // called about twice a second from a monitor thread
+};
+
+struct BadBlock {
+  std::string path;
+  uint64_t block = 0;
+  BlockKind kind = BlockKind::kOk;
+  uint64_t change = 0;
+  uint8_t type = 0;
+};
+
+struct BackupReport {
+  BackupRecord record;
+  std::vector<BadBlock> bad_blocks;  // at most 1000 are listed; record.corrupt_blocks counts all
+  double seconds = 0;
+};
+
+// Runs one backup. REQUIRES: `store` opened as the writer. On failure the backup (if it was started) is recorded
+// as failed and every earlier backup is untouched.
+Result<BackupReport> RunBackup(Store* store, const BackupOptions& options);
+
+// Marks backups left "running" by a process that died as failed. Called by the writer at open.
+Status FailInterruptedBackups(Store* store);
+
+}  // namespace scnfs

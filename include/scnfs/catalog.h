@@ -1,0 +1,136 @@
+// Catalog records: databases, backups and the files of each backup (docs/store-format.md gives keys and fields).
+//
+// Records are JSON values in the catalog column family: few (one per file per backup), read by people debugging a
+// store, and extended as the roadmap adds fields. Block versions and content, which are many, are binary.
+//
+// Thread-safety: records are values. Catalog is safe for concurrent readers; one writer (the store's).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "scnfs/format.h"
+#include "scnfs/status.h"
+
+namespace rocksdb {
+class WriteBatch;
+}
+
+namespace scnfs {
+
+class Store;
+class Visibility;
+
+struct DatabaseRecord {
+  uint32_t id = 0;
+  std::string name;
+  FormatId format = FormatId::kRaw;
+  uint32_t dict_id = 0;         // zstd dictionary trained at the first backup (0: none)
+  int64_t created_us = 0;
+  uint32_t next_backup_id = 1;
+  uint32_t next_file_id = 1;
+};
+
+enum class BackupState { kRunning, kComplete, kFailed };
+std::string_view BackupStateName(BackupState s);
+
+struct BackupRecord {
+  uint32_t db = 0;
+  uint32_t id = 0;
+  std::string kind;             // "full" or "incremental"
+  bool changed_blocks = false;  // read only the blocks named by --changed-blocks
+  BackupState state = BackupState::kRunning;
+  std::string error;            // why it failed
+  int64_t start_us = 0, end_us = 0;
+  int pid = 0;
+  std::string host;
+  std::vector<std::string> sources;
+  // Change numbers (SCN / LSN). checkpoint_change: the lowest datafile checkpoint SCN (Oracle) or the pg_control
+  // checkpoint LSN (PostgreSQL); max_change: the highest block change number in this backup's files;
+  // change_ceiling: the highest key change number written by this or any earlier backup of the database.
+  uint64_t checkpoint_change = 0, max_change = 0, change_ceiling = 0;
+  uint64_t files = 0, directories = 0, logical_bytes = 0;
+  uint64_t bytes_read = 0, blocks_read = 0, blocks_changed = 0, zero_blocks = 0, corrupt_blocks = 0;
+  uint64_t new_contents = 0, new_bytes_raw = 0, new_bytes_stored = 0;
+};
+
+struct FileRecord {
+  std::string path;             // relative, '/'-separated, as in the source
+  std::string type;             // "file", "dir", "symlink"
+  uint32_t file_id = 0;         // 0 for directories and symlinks
+  FormatId format = FormatId::kRaw;
+  uint32_t block_size = 0;
+  uint64_t size = 0;
+  uint32_t mode = 0, uid = 0, gid = 0;
+  int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0;
+  std::string target;           // symlink target
+  uint64_t max_change = 0;
+  uint64_t corrupt_blocks = 0;
+  std::string read;             // "full", "changed blocks", "unchanged" (how the backup read it)
+  nlohmann::json header;        // format facts (Oracle datafile header), null otherwise
+  uint64_t blocks() const { return block_size ? (size + block_size - 1) / block_size : 0; }
+};
+
+void to_json(nlohmann::json& j, const DatabaseRecord& r);
+void from_json(const nlohmann::json& j, DatabaseRecord& r);
+void to_json(nlohmann::json& j, const BackupRecord& r);
+void from_json(const nlohmann::json& j, BackupRecord& r);
+void to_json(nlohmann::json& j, const FileRecord& r);
+void from_json(const nlohmann::json& j, FileRecord& r);
+
+class Catalog {
+ public:
+  explicit Catalog(Store* store) : store_(store) {}
+
+  Result<std::vector<DatabaseRecord>> ListDatabases() const;
+  // NotFound names the known databases.
+  Result<DatabaseRecord> GetDatabase(std::string_view name) const;
+  Result<std::vector<BackupRecord>> ListBackups(uint32_t db) const;
+  Result<BackupRecord> GetBackup(uint32_t db, uint32_t id) const;
+  Result<std::vector<FileRecord>> ListFiles(uint32_t db, uint32_t backup) const;
+  Result<std::optional<uint32_t>> FileId(uint32_t db, std::string_view path) const;
+  // Which backups' versions may be served: complete ones. Hidden: failed and running.
+  Result<Visibility> LoadVisibility(uint32_t db) const;
+  Result<uint32_t> NextDatabaseId() const;
+
+  // Writer side: stage records into a batch that the caller commits.
+  static void PutDatabase(rocksdb::WriteBatch* b, Store* store, const DatabaseRecord& r);
+  static void PutBackup(rocksdb::WriteBatch* b, Store* store, const BackupRecord& r);
+  static void PutFile(rocksdb::WriteBatch* b, Store* store, uint32_t db, uint32_t backup, const FileRecord& r);
+  static void PutFileId(rocksdb::WriteBatch* b, Store* store, uint32_t db, std::string_view path, uint32_t id);
+  static void PutNextDatabaseId(rocksdb::WriteBatch* b, Store* store, uint32_t next);
+
+ private:
+  Store* store_;
+};
+
+// A point in time the user names: backup:ID, scn:N, time:ISO8601 or latest.
+struct PointSpec {
+  enum class Kind { kBackup, kScn, kTime, kLatest };
+  Kind kind = Kind::kLatest;
+  uint64_t number = 0;   // backup id or SCN
+  int64_t time_us = 0;   // for kTime
+  std::string text;      // as the user wrote it
+};
+Result<PointSpec> ParsePointSpec(std::string_view text);
+// "2026-11-22T10:00:00" (local time), "...Z", "...+02:00", or "2026-11-22" (midnight local). Microseconds since epoch.
+Result<int64_t> ParseIso8601(std::string_view text);
+std::string FormatIso8601(int64_t us);  // local time, seconds precision, with offset
+
+// What a PointSpec selects (docs/points-in-time.md): the base backup whose file set and raw files are served, and
+// for scn: the change number every versioned block is read at.
+struct ResolvedPoint {
+  BackupRecord base;
+  std::optional<uint64_t> scn;
+  std::string Describe() const;
+};
+Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<BackupRecord>& backups,
+                                   const PointSpec& spec);
+
+}  // namespace scnfs

@@ -1,0 +1,39 @@
+// Restore: writes a point in time (backup:ID, scn:N, time:ISO8601, latest) as ordinary files with their metadata.
+// Every block is one version lookup (a "virtual full"): no chain is replayed.
+//
+// Thread-safety: RestorePoint runs its own worker threads.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "scnfs/catalog.h"
+#include "scnfs/status.h"
+
+namespace scnfs {
+
+class Store;
+
+struct RestoreProgress {
+  uint64_t bytes_done = 0, bytes_total = 0;
+  double seconds = 0;
+};
+
+struct RestoreOptions {
+  std::string db;
+  std::string at = "latest";
+  std::string dest;      // must not exist, or be an empty directory
+  int threads = 0;       // Default (0): one per core
+  std::function<void(const RestoreProgress&)> progress;
+};
+
+struct RestoreReport {
+  ResolvedPoint point;
+  uint64_t files = 0, directories = 0, bytes = 0;
+  double seconds = 0;
+  std::string warning;   // e.g. ownership not restored when not run as root
+};
+
+Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& options);
+
+}  // namespace scnfs

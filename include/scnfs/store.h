@@ -1,0 +1,98 @@
+// Store: one directory holding a RocksDB database with four column families (docs/store-format.md).
+//
+//   DIR/SCNFS_STORE   marker: "scnfs store" and the format version, so that a wrong --store is named plainly
+//   DIR/lock          flock()ed by the one writer; holds "pid=<pid> op=<what>" for the error a second writer sees
+//   DIR/db/           RocksDB: default (store identity), catalog, versions, content
+//
+// One writer at a time (init, backup); any number of readers (list, restore, verify, mount) open a RocksDB secondary
+// instance and see what the writer has committed when they call Refresh().
+//
+// Thread-safety: all methods are safe to call from many threads (RocksDB is); Refresh() must not race with reads
+// that hold iterators made before it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "scnfs/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Iterator;
+class WriteBatch;
+class Cache;
+}  // namespace rocksdb
+
+namespace scnfs {
+
+class ContentHasher;
+
+// The on-disk format version this build writes and reads. Do not change without a migration (docs/store-format.md).
+inline constexpr int kStoreFormatVersion = 1;
+
+struct StoreOptions {
+  // Bytes of RocksDB block cache (index, filter and data blocks). Default: 64 MiB.
+  size_t block_cache_bytes = 64u << 20;
+  // What the writer is doing, written into DIR/lock for the message a second writer gets. Default: "write".
+  std::string writer_activity = "write";
+};
+
+class Store {
+ public:
+  enum class Mode { kWriter, kReader };
+
+  // Creates a new, empty store in `dir` (created if missing; must be empty if it exists).
+  static Status Create(const std::string& dir);
+  // Opens an existing store. kWriter fails with Busy when another process writes to it.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, Mode mode, const StoreOptions& options = {});
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  Mode mode() const { return mode_; }
+  const ContentHasher& hasher() const { return *hasher_; }
+
+  // Catalog key/value access (keys and JSON values are specified in docs/store-format.md).
+  Status GetCatalog(std::string_view key, std::string* value) const;  // NotFound when absent
+  Status PutCatalog(std::string_view key, std::string_view value, bool sync);
+  std::unique_ptr<rocksdb::Iterator> NewCatalogIterator() const;
+
+  // Applies `batch` atomically. `sync` makes it durable (and everything written before it) before returning.
+  Status Write(rocksdb::WriteBatch* batch, bool sync);
+
+  // For a reader: catch up with what the writer has committed since Open() or the last Refresh().
+  Status Refresh();
+
+  // The layers in src/ (versions, content) use RocksDB directly through these.
+  rocksdb::DB* db() const { return db_; }
+  rocksdb::ColumnFamilyHandle* catalog_cf() const { return catalog_cf_; }
+  rocksdb::ColumnFamilyHandle* versions_cf() const { return versions_cf_; }
+  rocksdb::ColumnFamilyHandle* content_cf() const { return content_cf_; }
+
+ private:
+  Store() = default;
+  Status OpenRocks(Mode mode, const StoreOptions& options, bool create);
+  Status LockWriter(const std::string& activity);
+
+  std::string dir_;
+  Mode mode_ = Mode::kReader;
+  int lock_fd_ = -1;
+  std::string secondary_dir_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  rocksdb::DB* db_ = nullptr;
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* catalog_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* versions_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* content_cf_ = nullptr;
+  std::unique_ptr<ContentHasher> hasher_;
+};
+
+// Converts a RocksDB status into ours, keeping "no space" apart from other I/O errors.
+Status FromRocks(const void* rocksdb_status, std::string_view context);
+
+}  // namespace scnfs

@@ -1,0 +1,310 @@
+// Backup orchestration: plan, start (a synced "running" record), ingest in parallel, commit (a synced "complete"
+// record). Lock order: none held across phases; workers share only IngestShared (its own mutex).
+#include "scnfs/backup.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <rocksdb/write_batch.h>
+
+#include "backup/block_ingest.h"
+#include "backup/file_plan.h"
+#include "scnfs/oracle_format.h"
+#include "scnfs/postgres_format.h"
+#include "scnfs/store.h"
+#include "store/content_codec.h"
+#include "util/clock.h"
+
+namespace scnfs {
+namespace {
+
+constexpr uint64_t kBlocksPerUnit = 128;  // 1 MiB of 8 KiB blocks: large reads, fine-grained sharing
+constexpr size_t kDictionarySamples = 4096;
+
+std::string HostName() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+Result<postgres::ControlFile> ReadControlFile(const std::vector<SourceEntry>& entries) {
+  for (const auto& e : entries) {
+    if (e.rel != "global/pg_control") continue;
+    std::ifstream in(e.abs, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto c = postgres::ParseControlFile(ByteSpan(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+    if (!c.ok()) return c.status().WithContext(e.abs);
+    return c;
+  }
+  return Status::InvalidArgument("not a PostgreSQL data directory: global/pg_control is missing");
+}
+
+// Evenly spaced non-zero blocks of the files, for training the database's compression dictionary.
+std::vector<std::string> SampleBlocks(const std::vector<std::unique_ptr<FileJob>>& jobs) {
+  uint64_t total = 0;
+  for (const auto& j : jobs) total += j->blocks();
+  std::vector<std::string> out;
+  if (total == 0) return out;
+  const uint64_t step = std::max<uint64_t>(1, total / kDictionarySamples);
+  uint64_t seen = 0;
+  for (const auto& j : jobs) {
+    const uint32_t bs = j->format->block_size();
+    for (uint64_t b = (step - seen % step) % step; b < j->blocks(); b += step) {
+      std::string s(bs, '\0');
+      if (::pread(j->fd, s.data(), bs, off_t(b * bs)) != ssize_t(bs)) continue;
+      if (IsAllZero(ByteSpan(reinterpret_cast<const std::byte*>(s.data()), bs))) continue;
+      out.push_back(std::move(s));
+    }
+    seen += j->blocks();
+  }
+  return out;
+}
+
+std::vector<Unit> MakeUnits(const std::vector<std::unique_ptr<FileJob>>& jobs, uint64_t* bytes_total) {
+  std::vector<Unit> units;
+  *bytes_total = 0;
+  for (const auto& j : jobs) {
+    for (auto [a, b] : j->to_read) {
+      for (uint64_t f = a; f <= b; f += kBlocksPerUnit) units.push_back(Unit{j.get(), f, std::min(kBlocksPerUnit, b - f + 1)});
+      *bytes_total += (b - a + 1) * j->format->block_size();
+    }
+  }
+  return units;
+}
+
+FileRecord MakeRecord(const SourceEntry& e) {
+  FileRecord r;
+  r.path = e.rel;
+  r.type = e.is_dir() ? "dir" : e.is_symlink() ? "symlink" : "file";
+  r.size = e.is_file() ? uint64_t(e.st.st_size) : 0;
+  r.mode = e.st.st_mode;
+  r.uid = e.st.st_uid;
+  r.gid = e.st.st_gid;
+  r.atime_ns = int64_t(e.st.st_atim.tv_sec) * 1000000000 + e.st.st_atim.tv_nsec;
+  r.mtime_ns = int64_t(e.st.st_mtim.tv_sec) * 1000000000 + e.st.st_mtim.tv_nsec;
+  r.ctime_ns = int64_t(e.st.st_ctim.tv_sec) * 1000000000 + e.st.st_ctim.tv_nsec;
+  if (e.is_symlink()) {
+    std::error_code ec;
+    r.target = std::filesystem::read_symlink(e.abs, ec).string();
+  }
+  return r;
+}
+
+// Runs the workers over all units; returns the first error (cancellation included).
+Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const BackupOptions& opt, uint64_t bytes_total,
+                 Stopwatch& clock) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex err_mu;
+  Status first_error;
+  int threads = opt.threads > 0 ? opt.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      BlockIngest ingest(shared);
+      for (size_t i; !stop.load() && (i = next.fetch_add(1)) < units.size();) {
+        Status st = (opt.cancel && opt.cancel->load()) ? Status::Aborted("backup interrupted") : ingest.Run(units[i]);
+        if (!st.ok()) {
+          std::lock_guard<std::mutex> l(err_mu);
+          if (first_error.ok()) first_error = st;
+          stop = true;
+        }
+      }
+    });
+  }
+  std::mutex mon_mu;
+  std::condition_variable mon_cv;
+  bool done = false;
+  std::thread monitor;
+  if (opt.progress) {
+    monitor = std::thread([&] {
+      std::unique_lock<std::mutex> l(mon_mu);
+      while (!mon_cv.wait_for(l, std::chrono::milliseconds(500), [&] { return done; }))
+        opt.progress(BackupProgress{shared->bytes_read.load(), bytes_total, shared->blocks_changed.load(), clock.Seconds()});
+    });
+  }
+  for (auto& w : workers) w.join();
+  {
+    std::lock_guard<std::mutex> l(mon_mu);
+    done = true;
+  }
+  mon_cv.notify_all();
+  if (monitor.joinable()) monitor.join();
+  return first_error;
+}
+
+}  // namespace
+
+Status FailInterruptedBackups(Store* store) {
+  Catalog cat(store);
+  SCNFS_ASSIGN_OR_RETURN(auto dbs, cat.ListDatabases());
+  rocksdb::WriteBatch b;
+  for (const auto& db : dbs) {
+    SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
+    for (auto bk : backups) {
+      if (bk.state != BackupState::kRunning) continue;
+      bk.state = BackupState::kFailed;
+      bk.error = fmt::format("interrupted: process {} on {} stopped before the backup completed", bk.pid, bk.host);
+      Catalog::PutBackup(&b, store, bk);
+    }
+  }
+  if (b.Count() == 0) return Status::OK();
+  return store->Write(&b, /*sync=*/true);
+}
+
+Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
+  Stopwatch clock;
+  if (opt.db.empty()) return Status::InvalidArgument("--db NAME is required");
+  SCNFS_RETURN_IF_ERROR(FailInterruptedBackups(store));
+  Catalog cat(store);
+
+  // 1. Plan: everything that can be wrong with the input is found before the store is touched.
+  SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources));
+  auto existing = cat.GetDatabase(opt.db);
+  if (!existing.ok() && !existing.status().IsNotFound()) return existing.status();
+  const bool new_db = !existing.ok();
+  DatabaseRecord db;
+  if (new_db) {
+    SCNFS_ASSIGN_OR_RETURN(db.id, cat.NextDatabaseId());
+    db.name = opt.db;
+    db.format = opt.format ? *opt.format : DetectFormat(opt.sources, entries);
+    db.created_us = NowMicros();
+  } else {
+    db = existing.value();
+    if (opt.format && *opt.format != db.format)
+      return Status::InvalidArgument(fmt::format("database '{}' is {}; it cannot be backed up as {}", db.name,
+                                                 FormatName(db.format), FormatName(*opt.format)));
+  }
+  PlanInputs in;
+  in.db = &db;
+  in.raw_block_size = opt.raw_block_size;
+  BackupRecord rec;
+  rec.checkpoint_change = 0;
+  if (db.format == FormatId::kPostgres) {
+    SCNFS_ASSIGN_OR_RETURN(auto control, ReadControlFile(entries));
+    in.pg_checksums = control.checksums();
+    rec.checkpoint_change = control.checkpoint_lsn;
+  }
+  SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
+  const BackupRecord* prev = nullptr;
+  for (const auto& b : backups)
+    if (b.state == BackupState::kComplete && (!prev || b.id > prev->id)) prev = &b;
+  std::vector<FileRecord> prev_files;
+  if (prev) {
+    SCNFS_ASSIGN_OR_RETURN(prev_files, cat.ListFiles(db.id, prev->id));
+  }
+  in.prev_files = &prev_files;
+  std::map<std::string, BlockRanges> changed;
+  if (!opt.changed_blocks_file.empty()) {
+    SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file));
+    in.changed = &changed;
+  }
+  SCNFS_ASSIGN_OR_RETURN(auto jobs, PlanFiles(entries, &db, in, cat));
+
+  // 2. Start: the database record (dictionary first) and a synced "running" backup record.
+  if (new_db) {
+    SCNFS_ASSIGN_OR_RETURN(db.dict_id, TrainAndStoreDictionary(store, SampleBlocks(jobs)));
+    rocksdb::WriteBatch b;
+    Catalog::PutNextDatabaseId(&b, store, db.id + 1);
+    Catalog::PutDatabase(&b, store, db);
+    SCNFS_RETURN_IF_ERROR(store->Write(&b, false));
+  }
+  rec.db = db.id;
+  rec.id = db.next_backup_id++;
+  rec.kind = prev ? "incremental" : "full";
+  rec.changed_blocks = in.changed != nullptr && prev != nullptr;
+  rec.state = BackupState::kRunning;
+  rec.start_us = NowMicros();
+  rec.pid = ::getpid();
+  rec.host = HostName();
+  for (const auto& s : opt.sources) rec.sources.push_back(std::filesystem::absolute(s).string());
+  {
+    rocksdb::WriteBatch b;
+    Catalog::PutDatabase(&b, store, db);  // next_backup_id and next_file_id advance
+    Catalog::PutBackup(&b, store, rec);
+    for (const auto& j : jobs)
+      if (j->new_file_id) Catalog::PutFileId(&b, store, db.id, j->entry.rel, j->file_id);
+    SCNFS_RETURN_IF_ERROR(store->Write(&b, /*sync=*/true));
+  }
+
+  // 3. Ingest.
+  SCNFS_ASSIGN_OR_RETURN(Visibility vis, cat.LoadVisibility(db.id));
+  Dictionaries dicts(store);
+  IngestShared shared;
+  shared.store = store;
+  shared.db = db.id;
+  shared.backup = rec.id;
+  shared.dict_id = db.dict_id;
+  shared.fracture_retries = opt.fracture_retries;
+  shared.vis = &vis;
+  shared.dicts = &dicts;
+  uint64_t bytes_total = 0;
+  auto units = MakeUnits(jobs, &bytes_total);
+  Status st = IngestAll(&shared, units, opt, bytes_total, clock);
+
+  // 4. Commit or fail.
+  rec.end_us = NowMicros();
+  rec.bytes_read = shared.bytes_read;
+  rec.blocks_read = shared.blocks_read;
+  rec.blocks_changed = shared.blocks_changed;
+  rec.zero_blocks = shared.zero_blocks;
+  rec.corrupt_blocks = shared.corrupt_blocks;
+  rec.new_contents = shared.new_contents;
+  rec.new_bytes_raw = shared.new_bytes_raw;
+  rec.new_bytes_stored = shared.new_bytes_stored;
+  if (!st.ok()) {
+    rec.state = BackupState::kFailed;
+    rec.error = st.message();
+    rocksdb::WriteBatch b;
+    Catalog::PutBackup(&b, store, rec);
+    // If even this write fails (a full disk), the record stays "running" and the next writer marks it failed.
+    (void)store->Write(&b, /*sync=*/true);
+    return st.WithContext(fmt::format("backup {} of '{}' failed; earlier backups are intact", rec.id, db.name));
+  }
+  rocksdb::WriteBatch b;
+  uint64_t min_ckpt = UINT64_MAX;
+  std::map<std::string, const FileJob*> by_path;
+  for (const auto& j : jobs) by_path[j->entry.rel] = j.get();
+  for (const auto& e : entries) {
+    FileRecord fr = MakeRecord(e);
+    if (e.is_dir()) ++rec.directories;
+    if (e.is_file()) {
+      const FileJob* j = by_path.at(e.rel);
+      fr.file_id = j->file_id;
+      fr.format = j->format->id();
+      fr.block_size = j->format->block_size();
+      fr.max_change = j->max_change;
+      fr.corrupt_blocks = j->corrupt;
+      fr.read = j->read_mode;
+      fr.header = j->header;
+      if (j->read_mode == "changed blocks" && j->prev) fr.max_change = std::max(fr.max_change, j->prev->max_change);
+      if (j->format->id() == FormatId::kOracle) min_ckpt = std::min(min_ckpt, j->checkpoint_change);
+      if (j->format->versioned_by_change()) rec.max_change = std::max(rec.max_change, fr.max_change);
+      ++rec.files;
+      rec.logical_bytes += fr.size;
+    }
+    Catalog::PutFile(&b, store, db.id, rec.id, fr);
+  }
+  if (db.format == FormatId::kOracle && min_ckpt != UINT64_MAX) rec.checkpoint_change = min_ckpt;
+  rec.change_ceiling = std::max(prev ? prev->change_ceiling : 0, shared.max_key_change.load());
+  rec.state = BackupState::kComplete;
+  rec.end_us = NowMicros();
+  Catalog::PutBackup(&b, store, rec);
+  if (Status cs = store->Write(&b, /*sync=*/true); !cs.ok())
+    return cs.WithContext(fmt::format("backup {} of '{}' failed at commit; earlier backups are intact", rec.id, db.name));
+
+  BackupReport report;
+  report.record = rec;
+  report.bad_blocks = std::move(shared.bad_blocks);
+  report.seconds = clock.Seconds();
+  return report;
+}
+
+}  // namespace scnfs

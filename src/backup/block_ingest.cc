@@ -1,0 +1,161 @@
+#include "backup/block_ingest.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+
+#include "scnfs/store.h"
+#include "store/rocks_status.h"
+
+namespace scnfs {
+
+bool IngestShared::ClaimContent(const ContentHash& h) {
+  std::lock_guard<std::mutex> l(mu);
+  return written.insert(h).second;
+}
+
+void IngestShared::ReportBad(BadBlock b) {
+  std::lock_guard<std::mutex> l(mu);
+  if (bad_blocks.size() < 1000) bad_blocks.push_back(std::move(b));
+}
+
+BlockIngest::BlockIngest(IngestShared* shared)
+    : s_(shared), versions_(*shared->store, shared->db, *shared->vis), compressor_(shared->dicts) {}
+
+namespace {
+
+// pread that tolerates a file shrinking under a live database: bytes past the end read as zeros.
+Status ReadAt(int fd, std::byte* buf, size_t n, uint64_t off, const std::string& path) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, buf + done, n - done, off_t(off + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, fmt::format("cannot read {}", path));
+    }
+    if (r == 0) {
+      std::memset(buf + done, 0, n - done);
+      break;
+    }
+    done += size_t(r);
+  }
+  return Status::OK();
+}
+
+bool MayBeInFlux(BlockKind k) { return k == BlockKind::kFractured || k == BlockKind::kBadChecksum; }
+
+}  // namespace
+
+BlockCheck BlockIngest::CheckWithReread(FileJob* job, uint64_t blockno, std::span<std::byte> block) {
+  BlockCheck c = job->format->Check(blockno, block);
+  // A block being written while we read it looks fractured (Oracle) or fails its checksum (PostgreSQL). Only a
+  // fracture that persists across re-reads is corruption.
+  for (int i = 0; i < s_->fracture_retries && job->format->versioned_by_change() && MayBeInFlux(c.kind); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 << i));
+    if (!ReadAt(job->fd, block.data(), block.size(), blockno * block.size(), job->entry.abs).ok()) break;
+    c = job->format->Check(blockno, block);
+  }
+  return c;
+}
+
+Status BlockIngest::ContentMissing(const ContentHash& h, bool* missing) {
+  rocksdb::PinnableSlice v;
+  auto st = s_->store->db()->Get(rocksdb::ReadOptions(), s_->store->content_cf(), rocksdb::Slice(h.view().data(), 16), &v);
+  if (st.IsNotFound()) {
+    *missing = true;
+    return Status::OK();
+  }
+  *missing = false;
+  return FromRocksStatus(st, "looking up block content");
+}
+
+Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::byte> block, size_t len) {
+  const FileFormat& fmt = *job->format;
+  const bool by_change = fmt.versioned_by_change();
+  std::span<std::byte> content = block.first(len);
+  BlockCheck c = len == block.size() ? CheckWithReread(job, blockno, block) : fmt.Check(blockno, block);
+  if (c.corrupt) {
+    s_->corrupt_blocks.fetch_add(1, std::memory_order_relaxed);
+    job->corrupt.fetch_add(1, std::memory_order_relaxed);
+    s_->ReportBad(BadBlock{job->entry.rel, blockno, c.kind, c.change, c.type});
+  }
+  if (by_change) {
+    uint64_t cur = job->max_change.load(std::memory_order_relaxed);
+    while (c.change > cur && !job->max_change.compare_exchange_weak(cur, c.change)) {
+    }
+  }
+
+  SCNFS_ASSIGN_OR_RETURN(std::optional<Version> prev, versions_.AsOfBackup(job->file_id, uint32_t(blockno), kAnyBackup));
+  const bool zero = IsAllZero(content);
+  if (zero) s_->zero_blocks.fetch_add(1, std::memory_order_relaxed);
+
+  VersionValue v;
+  v.kind = c.kind;
+  v.zero = zero;
+  if (zero) {
+    if (prev && prev->value.zero) return Status::OK();
+  } else {
+    // Same change number and fingerprint as the stored version proves the same content without hashing.
+    if (by_change && prev && !prev->value.zero && c.fingerprint && prev->value.fingerprint == c.fingerprint &&
+        prev->change() == c.change && !c.corrupt)
+      return Status::OK();
+    v.hash = s_->store->hasher().Hash(content);
+    if (prev && !prev->value.zero && prev->value.hash == v.hash) return Status::OK();
+    if (!c.corrupt) v.fingerprint = c.fingerprint;
+    if (s_->ClaimContent(v.hash)) {
+      bool missing = false;
+      SCNFS_RETURN_IF_ERROR(ContentMissing(v.hash, &missing));
+      if (missing) {
+        SCNFS_RETURN_IF_ERROR(compressor_.Encode(content, s_->dict_id, &value_));
+        batch_.Put(s_->store->content_cf(), rocksdb::Slice(v.hash.view().data(), 16), value_);
+        s_->new_contents.fetch_add(1, std::memory_order_relaxed);
+        s_->new_bytes_raw.fetch_add(len, std::memory_order_relaxed);
+        s_->new_bytes_stored.fetch_add(value_.size(), std::memory_order_relaxed);
+      }
+    }
+  }
+
+  VersionKey key{s_->db, job->file_id, uint32_t(blockno), by_change ? c.change : s_->backup, s_->backup};
+  if (prev && prev->key.change > key.change) {
+    // The change number went backwards (RESETLOGS, pg_resetwal, an older copy): keep keys in backup order.
+    v.actual_change = key.change;
+    key.change = prev->key.change;
+  }
+  uint64_t mk = s_->max_key_change.load(std::memory_order_relaxed);
+  while (key.change > mk && !s_->max_key_change.compare_exchange_weak(mk, key.change)) {
+  }
+  char k[kVersionKeySize];
+  EncodeVersionKey(key, k);
+  batch_.Put(s_->store->versions_cf(), rocksdb::Slice(k, kVersionKeySize), EncodeVersionValue(v));
+  s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
+  return Status::OK();
+}
+
+Status BlockIngest::Run(const Unit& u) {
+  FileJob* job = u.job;
+  const size_t bs = job->format->block_size();
+  const uint64_t size = uint64_t(job->entry.st.st_size);
+  const uint64_t off = u.first * bs;
+  const size_t n = size_t(std::min<uint64_t>(u.count * bs, size - off));
+  buf_.resize(u.count * bs);
+  SCNFS_RETURN_IF_ERROR(ReadAt(job->fd, buf_.data(), n, off, job->entry.abs));
+  batch_.Clear();
+  for (uint64_t i = 0; i < u.count; ++i) {
+    const uint64_t boff = i * bs;
+    if (boff >= n) break;
+    const size_t len = std::min<size_t>(bs, n - boff);
+    if (len < bs) std::memset(buf_.data() + boff + len, 0, bs - len);
+    SCNFS_RETURN_IF_ERROR(IngestBlock(job, u.first + i, std::span<std::byte>(buf_.data() + boff, bs), len));
+  }
+  s_->bytes_read.fetch_add(n, std::memory_order_relaxed);
+  s_->blocks_read.fetch_add(u.count, std::memory_order_relaxed);
+  if (batch_.Count() == 0) return Status::OK();
+  return s_->store->Write(&batch_, /*sync=*/false);
+}
+
+}  // namespace scnfs

@@ -1,0 +1,68 @@
+// Block ingest: the per-thread worker of a backup. For each block of a unit it checks the block, finds the newest
+// stored version, and writes a new version (and new content) only when the content changed.
+//
+// Thread-safety: one BlockIngest per worker thread; IngestShared is shared and thread-safe.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <rocksdb/write_batch.h>
+
+#include "backup/file_plan.h"
+#include "scnfs/backup.h"
+#include "store/content_codec.h"
+#include "store/versions.h"
+#include "util/content_hash.h"
+
+namespace scnfs {
+
+struct IngestShared {
+  Store* store = nullptr;
+  uint32_t db = 0;
+  uint32_t backup = 0;
+  uint32_t dict_id = 0;
+  int fracture_retries = 5;
+  const Visibility* vis = nullptr;
+  Dictionaries* dicts = nullptr;
+
+  std::atomic<uint64_t> bytes_read{0}, blocks_read{0}, blocks_changed{0}, zero_blocks{0}, corrupt_blocks{0};
+  std::atomic<uint64_t> new_contents{0}, new_bytes_raw{0}, new_bytes_stored{0}, max_key_change{0};
+
+  // Content written by this backup: the store may not show it yet to a concurrent worker's lookup.
+  std::mutex mu;
+  std::unordered_set<ContentHash, ContentHashHasher> written;  // GUARDED_BY(mu)
+  std::vector<BadBlock> bad_blocks;                            // GUARDED_BY(mu)
+  bool ClaimContent(const ContentHash& h);
+  void ReportBad(BadBlock b);
+};
+
+struct Unit {
+  FileJob* job;
+  uint64_t first;
+  uint64_t count;
+};
+
+class BlockIngest {
+ public:
+  explicit BlockIngest(IngestShared* shared);
+  // Reads and ingests one unit; writes its batch. Returns the first error.
+  Status Run(const Unit& u);
+
+ private:
+  Status IngestBlock(FileJob* job, uint64_t blockno, std::span<std::byte> block, size_t len);
+  BlockCheck CheckWithReread(FileJob* job, uint64_t blockno, std::span<std::byte> block);
+  Status ContentMissing(const ContentHash& h, bool* missing);
+
+  IngestShared* s_;
+  VersionReader versions_;
+  BlockCompressor compressor_;
+  rocksdb::WriteBatch batch_;
+  std::vector<std::byte> buf_;
+  std::string value_;
+};
+
+}  // namespace scnfs

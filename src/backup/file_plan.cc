@@ -1,0 +1,184 @@
+#include "backup/file_plan.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "format/raw_format.h"
+#include "scnfs/oracle_format.h"
+#include "scnfs/postgres_format.h"
+
+namespace scnfs {
+namespace fs = std::filesystem;
+
+FileJob::~FileJob() {
+  if (fd >= 0) ::close(fd);
+}
+
+uint64_t FileJob::blocks() const {
+  const uint64_t bs = format->block_size();
+  return (uint64_t(entry.st.st_size) + bs - 1) / bs;
+}
+
+namespace {
+
+Status ReadExactly(int fd, void* buf, size_t n, off_t off, const std::string& path) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, static_cast<char*>(buf) + done, n - done, off + off_t(done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, fmt::format("cannot read {}", path));
+    }
+    if (r == 0) return Status::InvalidArgument(fmt::format("{} is truncated: {} bytes where {} were expected", path, off + off_t(done), off + off_t(n)));
+    done += size_t(r);
+  }
+  return Status::OK();
+}
+
+nlohmann::json OracleHeaderJson(const oracle::FileHeader& h) {
+  return nlohmann::json{{"dbid", h.dbid},
+                        {"db_name", h.db_name},
+                        {"file_number", h.file_number},
+                        {"relative_file_number", h.relative_file_number},
+                        {"bigfile", h.bigfile()},
+                        {"tablespace", h.tablespace_name},
+                        {"tablespace_number", h.tablespace_number},
+                        {"block_size", h.block_size},
+                        {"blocks", h.blocks},
+                        {"compat_version", fmt::format("{:#010x}", h.compat_version)},
+                        {"creation_scn", h.creation_scn},
+                        {"creation_time", oracle::TimeToIso8601(h.creation_time)},
+                        {"resetlogs_id", h.resetlogs_id},
+                        {"resetlogs_scn", h.resetlogs_scn},
+                        {"checkpoint_scn", h.checkpoint_scn},
+                        {"checkpoint_time", oracle::TimeToIso8601(h.checkpoint_time)},
+                        {"checkpoint_count", h.checkpoint_count},
+                        {"status_flags", h.status_flags},
+                        {"fuzzy", (h.status_flags & 0x55) != 0}};
+}
+
+Status OpenOracle(FileJob* job) {
+  std::byte prefix[32];
+  const auto& path = job->entry.abs;
+  if (job->entry.st.st_size < 32) return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile: only {} bytes", path, job->entry.st.st_size));
+  SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, prefix, sizeof prefix, 0, path));
+  if (!oracle::LooksLikeOracle(ByteSpan(prefix, sizeof prefix)))
+    return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic 0x7A7B7C7D)", path));
+  uint32_t bs = 0;
+  std::memcpy(&bs, prefix + 20, 4);
+  if (bs < 512 || bs > 65536 || (bs & (bs - 1)) != 0)
+    return Status::InvalidArgument(fmt::format("{}: block 0 gives an impossible block size {}", path, bs));
+  std::vector<std::byte> head(2 * size_t(bs));
+  if (uint64_t(job->entry.st.st_size) < head.size())
+    return Status::InvalidArgument(fmt::format("{} is truncated: {} bytes, less than two {}-byte blocks", path, job->entry.st.st_size, bs));
+  SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, head.data(), head.size(), 0, path));
+  auto h = oracle::ParseFileHeader(ByteSpan(head.data(), head.size()));
+  if (!h.ok()) return h.status().WithContext(path);
+  job->format = oracle::MakeFormat(h.value());
+  job->header = OracleHeaderJson(h.value());
+  job->checkpoint_change = h.value().checkpoint_scn;
+  return Status::OK();
+}
+
+}  // namespace
+
+FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector<SourceEntry>& entries) {
+  for (const auto& s : sources) {
+    std::error_code ec;
+    if (fs::is_directory(s, ec) && fs::exists(fs::path(s) / "PG_VERSION", ec) && fs::exists(fs::path(s) / "global/pg_control", ec))
+      return FormatId::kPostgres;
+  }
+  for (const auto& e : entries) {
+    if (!e.is_file()) continue;
+    int fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    std::byte prefix[32];
+    bool oracle = ::pread(fd, prefix, sizeof prefix, 0) == ssize_t(sizeof prefix) && oracle::LooksLikeOracle(ByteSpan(prefix, 32));
+    ::close(fd);
+    return oracle ? FormatId::kOracle : FormatId::kRaw;
+  }
+  return FormatId::kRaw;
+}
+
+Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<SourceEntry>& entries, DatabaseRecord* db,
+                                                        const PlanInputs& in, const Catalog& catalog) {
+  std::map<std::string, const FileRecord*> prev;
+  if (in.prev_files)
+    for (const auto& f : *in.prev_files) prev[f.path] = &f;
+  if (in.changed) {
+    std::set<std::string> known;
+    for (const auto& e : entries) known.insert(e.rel);
+    for (const auto& [rel, r] : *in.changed)
+      if (!known.contains(rel))
+        return Status::InvalidArgument(fmt::format("the changed-blocks list names '{}', which is not in the backup source", rel));
+  }
+
+  std::vector<std::unique_ptr<FileJob>> jobs;
+  for (const auto& e : entries) {
+    if (!e.is_file()) continue;
+    auto job = std::make_unique<FileJob>();
+    job->entry = e;
+    job->fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC);
+    if (job->fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", e.abs));
+    ::posix_fadvise(job->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    switch (db->format) {
+      case FormatId::kOracle:
+        SCNFS_RETURN_IF_ERROR(OpenOracle(job.get()));
+        break;
+      case FormatId::kPostgres:
+        if (auto seg = postgres::RelationSegment(e.rel))
+          job->format = postgres::MakeRelationFormat(*seg, in.pg_checksums);
+        else
+          job->format = MakeRawFormat(postgres::kBlockSize);
+        break;
+      case FormatId::kRaw:
+        job->format = MakeRawFormat(in.raw_block_size);
+        break;
+    }
+    if (Status st = job->format->CheckSize(uint64_t(e.st.st_size)); !st.ok()) return st.WithContext(e.abs);
+
+    SCNFS_ASSIGN_OR_RETURN(auto id, catalog.FileId(db->id, e.rel));
+    if (id) {
+      job->file_id = *id;
+    } else {
+      job->file_id = db->next_file_id++;
+      job->new_file_id = true;
+    }
+    if (auto it = prev.find(e.rel); it != prev.end() && it->second->type == "file") job->prev = it->second;
+
+    const uint64_t blocks = job->blocks();
+    const bool same_shape = job->prev && job->prev->format == job->format->id() &&
+                            job->prev->block_size == job->format->block_size();
+    if (in.changed && same_shape) {
+      // Trust the list for blocks the previous backup had; read header blocks and any growth always.
+      BlockRanges r;
+      r.emplace_back(0, std::min<uint64_t>(1, blocks ? blocks - 1 : 0));
+      if (auto it = in.changed->find(e.rel); it != in.changed->end())
+        for (auto [a, b] : it->second)
+          if (a < blocks) r.emplace_back(a, std::min(b, blocks - 1));
+      const uint64_t prev_blocks = job->prev->blocks();
+      if (blocks > prev_blocks) r.emplace_back(prev_blocks, blocks - 1);
+      std::sort(r.begin(), r.end());
+      for (auto x : r) {
+        if (!job->to_read.empty() && x.first <= job->to_read.back().second + 1)
+          job->to_read.back().second = std::max(job->to_read.back().second, x.second);
+        else
+          job->to_read.push_back(x);
+      }
+      job->read_mode = "changed blocks";
+    } else {
+      if (blocks > 0) job->to_read.emplace_back(0, blocks - 1);
+      job->read_mode = "full";
+    }
+    if (blocks == 0) job->to_read.clear();
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+}  // namespace scnfs

@@ -1,0 +1,57 @@
+// Planning a backup: which files, in which format, under which file id, and which blocks to read.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "backup/changed_blocks.h"
+#include "backup/source_scan.h"
+#include "scnfs/catalog.h"
+#include "scnfs/format.h"
+
+namespace scnfs {
+
+struct FileJob {
+  SourceEntry entry;
+  int fd = -1;
+  std::unique_ptr<FileFormat> format;
+  uint32_t file_id = 0;
+  bool new_file_id = false;
+  const FileRecord* prev = nullptr;  // the same path in the previous complete backup
+  BlockRanges to_read;               // inclusive block ranges this backup reads
+  std::string read_mode;             // "full", "changed blocks", "unchanged"
+  nlohmann::json header;             // format facts for the catalog
+  uint64_t checkpoint_change = 0;    // Oracle: the file header's checkpoint SCN
+  std::atomic<uint64_t> max_change{0};
+  std::atomic<uint64_t> corrupt{0};
+
+  FileJob() = default;
+  FileJob(FileJob&&) = delete;
+  ~FileJob();
+  uint64_t blocks() const;
+};
+
+struct PlanInputs {
+  const DatabaseRecord* db = nullptr;             // the database (its format is decided)
+  const std::vector<FileRecord>* prev_files = nullptr;  // files of the previous complete backup (may be empty)
+  const std::map<std::string, BlockRanges>* changed = nullptr;  // --changed-blocks, or null
+  uint32_t raw_block_size = 8192;
+  bool pg_checksums = false;
+};
+
+// Decides the format of a database at its first backup: a directory holding PG_VERSION and global/pg_control is
+// PostgreSQL; a first regular file with the Oracle block-0 magic is Oracle; anything else is raw.
+FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector<SourceEntry>& entries);
+
+// Opens every regular file, checks it against the database format (a file that is not what the format says is an
+// error naming it), assigns file ids (new ones advance db->next_file_id) and plans the blocks to read.
+Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<SourceEntry>& entries, DatabaseRecord* db,
+                                                        const PlanInputs& in, const Catalog& catalog);
+
+}  // namespace scnfs

@@ -1,0 +1,62 @@
+#include "backup/source_scan.h"
+
+#include <cerrno>
+#include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace scnfs {
+namespace fs = std::filesystem;
+
+namespace {
+
+Status Walk(const fs::path& root, const fs::path& dir, std::map<std::string, SourceEntry>* out) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec), end;
+  if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read directory {}", dir.string()));
+  for (; it != end; it.increment(ec)) {
+    if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read directory {}", dir.string()));
+    SourceEntry e;
+    e.abs = it->path().string();
+    if (::lstat(e.abs.c_str(), &e.st) != 0) {
+      if (errno == ENOENT) continue;  // removed while we walked (a live database drops temp files)
+      return Status::FromErrno(errno, fmt::format("cannot stat {}", e.abs));
+    }
+    if (!e.is_dir() && !e.is_file() && !e.is_symlink()) continue;
+    e.rel = it->path().lexically_relative(root).generic_string();
+    const bool recurse = e.is_dir();
+    const fs::path sub = it->path();
+    if (!out->emplace(e.rel, e).second) return Status::InvalidArgument(fmt::format("two sources give the same path '{}'", e.rel));
+    if (recurse) SCNFS_RETURN_IF_ERROR(Walk(root, sub, out));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources) {
+  if (sources.empty()) return Status::InvalidArgument("no source given: name the datafiles or the data directory to back up");
+  std::map<std::string, SourceEntry> entries;
+  for (const auto& src : sources) {
+    struct stat st;
+    if (::stat(src.c_str(), &st) != 0) return Status::FromErrno(errno, fmt::format("cannot read source {}", src));
+    if (S_ISDIR(st.st_mode)) {
+      SCNFS_RETURN_IF_ERROR(Walk(fs::path(src), fs::path(src), &entries));
+    } else if (S_ISREG(st.st_mode)) {
+      SourceEntry e;
+      e.abs = src;
+      e.st = st;
+      e.rel = fs::path(src).filename().string();
+      if (!entries.emplace(e.rel, e).second) return Status::InvalidArgument(fmt::format("two sources give the same name '{}'", e.rel));
+    } else {
+      return Status::InvalidArgument(fmt::format("source {} is neither a file nor a directory", src));
+    }
+  }
+  std::vector<SourceEntry> out;
+  out.reserve(entries.size());
+  for (auto& [k, v] : entries) out.push_back(std::move(v));
+  return out;
+}
+
+}  // namespace scnfs

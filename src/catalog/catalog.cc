@@ -1,0 +1,238 @@
+#include "scnfs/catalog.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <fmt/format.h>
+
+#include "catalog/catalog_keys.h"
+#include "scnfs/store.h"
+#include "store/rocks_status.h"
+#include "store/versions.h"
+
+namespace scnfs {
+using nlohmann::json;
+
+std::string_view BackupStateName(BackupState s) {
+  switch (s) {
+    case BackupState::kRunning: return "running";
+    case BackupState::kComplete: return "complete";
+    case BackupState::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+BackupState ParseState(const std::string& s) {
+  if (s == "complete") return BackupState::kComplete;
+  if (s == "failed") return BackupState::kFailed;
+  return BackupState::kRunning;
+}
+
+template <typename T>
+Result<T> ParseRecord(const std::string& value, std::string_view what) {
+  try {
+    return json::parse(value).get<T>();
+  } catch (const std::exception& e) {
+    return Status::Corruption(fmt::format("catalog record for {} is unreadable: {}", what, e.what()));
+  }
+}
+
+// Visits catalog keys starting with `prefix`.
+template <typename F>
+Status ScanPrefix(const Store* store, const std::string& prefix, F&& f) {
+  auto it = store->NewCatalogIterator();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    SCNFS_RETURN_IF_ERROR(f(std::string_view(it->key().data(), it->key().size()), it->value().ToString()));
+  }
+  return FromRocksStatus(it->status(), "reading the catalog");
+}
+
+}  // namespace
+
+void to_json(json& j, const DatabaseRecord& r) {
+  j = json{{"id", r.id}, {"name", r.name}, {"format", FormatName(r.format)}, {"dict_id", r.dict_id},
+           {"created_us", r.created_us}, {"next_backup_id", r.next_backup_id}, {"next_file_id", r.next_file_id}};
+}
+void from_json(const json& j, DatabaseRecord& r) {
+  j.at("id").get_to(r.id);
+  j.at("name").get_to(r.name);
+  r.format = ParseFormatName(j.at("format").get<std::string>()).value_or(FormatId::kRaw);
+  j.at("dict_id").get_to(r.dict_id);
+  j.at("created_us").get_to(r.created_us);
+  j.at("next_backup_id").get_to(r.next_backup_id);
+  j.at("next_file_id").get_to(r.next_file_id);
+}
+
+void to_json(json& j, const BackupRecord& r) {
+  j = json{{"db", r.db}, {"id", r.id}, {"kind", r.kind}, {"changed_blocks", r.changed_blocks},
+           {"state", BackupStateName(r.state)}, {"error", r.error}, {"start_us", r.start_us}, {"end_us", r.end_us},
+           {"pid", r.pid}, {"host", r.host}, {"sources", r.sources}, {"checkpoint_change", r.checkpoint_change},
+           {"max_change", r.max_change}, {"change_ceiling", r.change_ceiling}, {"files", r.files},
+           {"directories", r.directories}, {"logical_bytes", r.logical_bytes}, {"bytes_read", r.bytes_read},
+           {"blocks_read", r.blocks_read}, {"blocks_changed", r.blocks_changed}, {"zero_blocks", r.zero_blocks},
+           {"corrupt_blocks", r.corrupt_blocks}, {"new_contents", r.new_contents},
+           {"new_bytes_raw", r.new_bytes_raw}, {"new_bytes_stored", r.new_bytes_stored}};
+}
+void from_json(const json& j, BackupRecord& r) {
+  j.at("db").get_to(r.db);
+  j.at("id").get_to(r.id);
+  j.at("kind").get_to(r.kind);
+  j.at("changed_blocks").get_to(r.changed_blocks);
+  r.state = ParseState(j.at("state").get<std::string>());
+  j.at("error").get_to(r.error);
+  j.at("start_us").get_to(r.start_us);
+  j.at("end_us").get_to(r.end_us);
+  j.at("pid").get_to(r.pid);
+  j.at("host").get_to(r.host);
+  j.at("sources").get_to(r.sources);
+  j.at("checkpoint_change").get_to(r.checkpoint_change);
+  j.at("max_change").get_to(r.max_change);
+  j.at("change_ceiling").get_to(r.change_ceiling);
+  j.at("files").get_to(r.files);
+  j.at("directories").get_to(r.directories);
+  j.at("logical_bytes").get_to(r.logical_bytes);
+  j.at("bytes_read").get_to(r.bytes_read);
+  j.at("blocks_read").get_to(r.blocks_read);
+  j.at("blocks_changed").get_to(r.blocks_changed);
+  j.at("zero_blocks").get_to(r.zero_blocks);
+  j.at("corrupt_blocks").get_to(r.corrupt_blocks);
+  j.at("new_contents").get_to(r.new_contents);
+  j.at("new_bytes_raw").get_to(r.new_bytes_raw);
+  j.at("new_bytes_stored").get_to(r.new_bytes_stored);
+}
+
+void to_json(json& j, const FileRecord& r) {
+  j = json{{"path", r.path}, {"type", r.type}, {"file_id", r.file_id}, {"format", FormatName(r.format)},
+           {"block_size", r.block_size}, {"size", r.size}, {"mode", r.mode}, {"uid", r.uid}, {"gid", r.gid},
+           {"atime_ns", r.atime_ns}, {"mtime_ns", r.mtime_ns}, {"ctime_ns", r.ctime_ns}, {"target", r.target},
+           {"max_change", r.max_change}, {"corrupt_blocks", r.corrupt_blocks}, {"read", r.read},
+           {"header", r.header}};
+}
+void from_json(const json& j, FileRecord& r) {
+  j.at("path").get_to(r.path);
+  j.at("type").get_to(r.type);
+  j.at("file_id").get_to(r.file_id);
+  r.format = ParseFormatName(j.at("format").get<std::string>()).value_or(FormatId::kRaw);
+  j.at("block_size").get_to(r.block_size);
+  j.at("size").get_to(r.size);
+  j.at("mode").get_to(r.mode);
+  j.at("uid").get_to(r.uid);
+  j.at("gid").get_to(r.gid);
+  j.at("atime_ns").get_to(r.atime_ns);
+  j.at("mtime_ns").get_to(r.mtime_ns);
+  j.at("ctime_ns").get_to(r.ctime_ns);
+  j.at("target").get_to(r.target);
+  j.at("max_change").get_to(r.max_change);
+  j.at("corrupt_blocks").get_to(r.corrupt_blocks);
+  j.at("read").get_to(r.read);
+  r.header = j.value("header", json());
+}
+
+Result<std::vector<DatabaseRecord>> Catalog::ListDatabases() const {
+  std::vector<DatabaseRecord> out;
+  Status st = ScanPrefix(store_, std::string(catalog_keys::kDatabasePrefix), [&](std::string_view k, std::string v) {
+    auto r = ParseRecord<DatabaseRecord>(v, k);
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(r).value());
+    return Status::OK();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<DatabaseRecord> Catalog::GetDatabase(std::string_view name) const {
+  std::string v;
+  Status st = store_->GetCatalog(catalog_keys::Database(name), &v);
+  if (st.IsNotFound()) {
+    auto all = ListDatabases();
+    std::string known;
+    if (all.ok())
+      for (const auto& d : all.value()) known += (known.empty() ? "" : ", ") + d.name;
+    return Status::NotFound(fmt::format("unknown database '{}' (the store holds: {})", name,
+                                        known.empty() ? "no databases yet" : known));
+  }
+  if (!st.ok()) return st;
+  return ParseRecord<DatabaseRecord>(v, name);
+}
+
+Result<std::vector<BackupRecord>> Catalog::ListBackups(uint32_t db) const {
+  std::vector<BackupRecord> out;
+  Status st = ScanPrefix(store_, catalog_keys::BackupPrefix(db), [&](std::string_view k, std::string v) {
+    auto r = ParseRecord<BackupRecord>(v, "a backup");
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(r).value());
+    return Status::OK();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<BackupRecord> Catalog::GetBackup(uint32_t db, uint32_t id) const {
+  std::string v;
+  Status st = store_->GetCatalog(catalog_keys::Backup(db, id), &v);
+  if (st.IsNotFound()) return Status::NotFound(fmt::format("unknown backup {}", id));
+  if (!st.ok()) return st;
+  return ParseRecord<BackupRecord>(v, fmt::format("backup {}", id));
+}
+
+Result<std::vector<FileRecord>> Catalog::ListFiles(uint32_t db, uint32_t backup) const {
+  std::vector<FileRecord> out;
+  Status st = ScanPrefix(store_, catalog_keys::FilePrefix(db, backup), [&](std::string_view k, std::string v) {
+    auto r = ParseRecord<FileRecord>(v, "a file");
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(r).value());
+    return Status::OK();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::optional<uint32_t>> Catalog::FileId(uint32_t db, std::string_view path) const {
+  std::string v;
+  Status st = store_->GetCatalog(catalog_keys::Path(db, path), &v);
+  if (st.IsNotFound()) return std::optional<uint32_t>();
+  if (!st.ok()) return st;
+  if (v.size() != 4) return Status::Corruption(fmt::format("bad file id record for {}", path));
+  return std::optional<uint32_t>(GetBE32(v.data()));
+}
+
+Result<Visibility> Catalog::LoadVisibility(uint32_t db) const {
+  SCNFS_ASSIGN_OR_RETURN(auto backups, ListBackups(db));
+  Visibility vis;
+  for (const auto& b : backups)
+    if (b.state != BackupState::kComplete) vis.Hide(b.id);
+  return vis;
+}
+
+Result<uint32_t> Catalog::NextDatabaseId() const {
+  std::string v;
+  Status st = store_->GetCatalog(catalog_keys::kNextDatabaseId, &v);
+  if (st.IsNotFound()) return uint32_t{1};
+  if (!st.ok()) return st;
+  if (v.size() != 4) return Status::Corruption("bad next database id");
+  return GetBE32(v.data());
+}
+
+void Catalog::PutDatabase(rocksdb::WriteBatch* b, Store* s, const DatabaseRecord& r) {
+  b->Put(s->catalog_cf(), catalog_keys::Database(r.name), json(r).dump());
+}
+void Catalog::PutBackup(rocksdb::WriteBatch* b, Store* s, const BackupRecord& r) {
+  b->Put(s->catalog_cf(), catalog_keys::Backup(r.db, r.id), json(r).dump());
+}
+void Catalog::PutFile(rocksdb::WriteBatch* b, Store* s, uint32_t db, uint32_t backup, const FileRecord& r) {
+  b->Put(s->catalog_cf(), catalog_keys::File(db, backup, r.path), json(r).dump());
+}
+void Catalog::PutFileId(rocksdb::WriteBatch* b, Store* s, uint32_t db, std::string_view path, uint32_t id) {
+  std::string v;
+  PutBE32(&v, id);
+  b->Put(s->catalog_cf(), catalog_keys::Path(db, path), v);
+}
+void Catalog::PutNextDatabaseId(rocksdb::WriteBatch* b, Store* s, uint32_t next) {
+  std::string v;
+  PutBE32(&v, next);
+  b->Put(s->catalog_cf(), std::string(catalog_keys::kNextDatabaseId), v);
+}
+
+}  // namespace scnfs

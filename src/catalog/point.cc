@@ -1,0 +1,162 @@
+// Points in time: parsing SPECs and choosing what they select (the rules are in docs/points-in-time.md).
+#include <ctime>
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "scnfs/catalog.h"
+
+namespace scnfs {
+namespace {
+
+Result<uint64_t> ParseNumber(std::string_view s, std::string_view what) {
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size())
+    return Status::InvalidArgument(fmt::format("'{}' is not a valid {}", s, what));
+  return v;
+}
+
+}  // namespace
+
+Result<int64_t> ParseIso8601(std::string_view text) {
+  std::string s(text);
+  struct tm tm = {};
+  tm.tm_isdst = -1;
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) rest = strptime(s.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
+  if (rest == nullptr) {
+    tm = {};
+    tm.tm_isdst = -1;
+    rest = strptime(s.c_str(), "%Y-%m-%d", &tm);
+  }
+  if (rest == nullptr)
+    return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (expected e.g. 2026-11-22T14:30:00)", text));
+  std::string_view tail(rest);
+  int64_t frac_us = 0;
+  if (!tail.empty() && tail[0] == '.') {  // fractional seconds
+    size_t i = 1;
+    int64_t scale = 100000;
+    while (i < tail.size() && std::isdigit(static_cast<unsigned char>(tail[i]))) {
+      frac_us += (tail[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+    tail.remove_prefix(i);
+  }
+  time_t t;
+  if (tail.empty()) {
+    t = mktime(&tm);  // local time of this host
+  } else if (tail == "Z") {
+    t = timegm(&tm);
+  } else if ((tail[0] == '+' || tail[0] == '-') && (tail.size() == 6 || tail.size() == 5)) {
+    int hh = std::stoi(std::string(tail.substr(1, 2)));
+    int mm = std::stoi(std::string(tail.substr(tail.size() - 2)));
+    int off = (hh * 60 + mm) * 60 * (tail[0] == '+' ? 1 : -1);
+    t = timegm(&tm) - off;
+  } else {
+    return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (bad zone '{}')", text, tail));
+  }
+  return int64_t(t) * 1000000 + frac_us;
+}
+
+std::string FormatIso8601(int64_t us) {
+  time_t t = time_t(us / 1000000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
+  std::string s(buf);
+  if (s.size() > 5) s.insert(s.size() - 2, ":");  // +0100 -> +01:00
+  return s;
+}
+
+Result<PointSpec> ParsePointSpec(std::string_view text) {
+  PointSpec p;
+  p.text = std::string(text);
+  const auto usage = [&] {
+    return Status::InvalidArgument(
+        fmt::format("unknown point in time '{}': use backup:ID, scn:N, time:ISO8601 or latest", text));
+  };
+  if (text == "latest") {
+    p.kind = PointSpec::Kind::kLatest;
+    return p;
+  }
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos) return usage();
+  std::string_view kind = text.substr(0, colon), arg = text.substr(colon + 1);
+  if (kind == "backup") {
+    p.kind = PointSpec::Kind::kBackup;
+    SCNFS_ASSIGN_OR_RETURN(p.number, ParseNumber(arg, "backup id"));
+  } else if (kind == "scn") {
+    p.kind = PointSpec::Kind::kScn;
+    SCNFS_ASSIGN_OR_RETURN(p.number, ParseNumber(arg, "SCN"));
+  } else if (kind == "time") {
+    p.kind = PointSpec::Kind::kTime;
+    SCNFS_ASSIGN_OR_RETURN(p.time_us, ParseIso8601(arg));
+  } else {
+    return usage();
+  }
+  return p;
+}
+
+std::string ResolvedPoint::Describe() const {
+  if (scn) return fmt::format("SCN {} (file set of backup {})", *scn, base.id);
+  return fmt::format("backup {}", base.id);
+}
+
+Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<BackupRecord>& backups,
+                                   const PointSpec& spec) {
+  std::vector<const BackupRecord*> complete;
+  for (const auto& b : backups)
+    if (b.state == BackupState::kComplete) complete.push_back(&b);
+  std::sort(complete.begin(), complete.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  if (complete.empty()) return Status::NotFound(fmt::format("database '{}' has no complete backup", db.name));
+
+  ResolvedPoint r;
+  switch (spec.kind) {
+    case PointSpec::Kind::kLatest:
+      r.base = *complete.back();
+      return r;
+    case PointSpec::Kind::kBackup:
+      for (const auto& b : backups) {
+        if (b.id != spec.number) continue;
+        if (b.state != BackupState::kComplete)
+          return Status::NotFound(fmt::format("backup {} of '{}' is {} and cannot be read{}", b.id, db.name,
+                                              BackupStateName(b.state), b.error.empty() ? "" : " (" + b.error + ")"));
+        r.base = b;
+        return r;
+      }
+      return Status::NotFound(fmt::format("unknown backup {} of database '{}' (backups {} to {})", spec.number,
+                                          db.name, complete.front()->id, complete.back()->id));
+    case PointSpec::Kind::kTime: {
+      const BackupRecord* best = nullptr;
+      for (auto* b : complete)
+        if (b->end_us <= spec.time_us) best = b;
+      if (best == nullptr)
+        return Status::NotFound(fmt::format("no backup of '{}' had completed by {} (the first completed at {})",
+                                            db.name, FormatIso8601(spec.time_us), FormatIso8601(complete.front()->end_us)));
+      r.base = *best;
+      return r;
+    }
+    case PointSpec::Kind::kScn: {
+      if (db.format == FormatId::kRaw)
+        return Status::InvalidArgument(fmt::format(
+            "database '{}' is raw: its blocks carry no SCN, so use backup:ID or time:ISO8601", db.name));
+      const BackupRecord* best = nullptr;
+      for (auto* b : complete)
+        if (b->max_change <= spec.number) best = b;
+      if (best == nullptr)
+        return Status::NotFound(fmt::format("SCN {} is older than every backup of '{}' (the first holds blocks up to SCN {})",
+                                            spec.number, db.name, complete.front()->max_change));
+      r.base = *best;
+      r.scn = spec.number;
+      return r;
+    }
+  }
+  return Status::InvalidArgument("bad point in time");
+}
+
+}  // namespace scnfs

@@ -1,0 +1,42 @@
+// The scnfs command line: a thin shell over the library. Each command registers its CLI11 subcommand and returns
+// an exit code: 0 success, 1 failure (a one-line reason on stderr), 2 corruption found (verify).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "scnfs/status.h"
+
+namespace scnfs::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitCorrupt = 2;
+
+struct Globals {
+  std::string store;  // --store or SCNFS_STORE
+  bool json = false;
+};
+
+// Each command adds its subcommand; the returned function runs it after parsing.
+using Runner = std::function<int()>;
+Runner AddInit(CLI::App& app, Globals& g);
+Runner AddBackup(CLI::App& app, Globals& g);
+Runner AddList(CLI::App& app, Globals& g);
+Runner AddRestore(CLI::App& app, Globals& g);
+Runner AddVerify(CLI::App& app, Globals& g);
+
+// Prints "scnfs: <message>" to stderr and returns kExitFailure.
+int Fail(const Status& st);
+// "1.5 GiB", "812 KiB"; "MB/s" figures use decimal megabytes like dd and fio.
+std::string HumanBytes(uint64_t n);
+std::string Rate(uint64_t bytes, double seconds);
+bool StderrIsTerminal();
+// SIGINT/SIGTERM set this; long commands stop cleanly.
+extern std::atomic<bool> g_cancel;
+
+}  // namespace scnfs::cli

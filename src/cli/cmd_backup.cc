@@ -1,0 +1,91 @@
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cli/store_option.h"
+#include "scnfs/backup.h"
+
+namespace scnfs::cli {
+namespace {
+
+struct BackupArgs {
+  std::string db, format, changed_blocks;
+  std::vector<std::string> sources;
+  uint32_t block_size = 8192;
+  int threads = 0;
+};
+
+void PrintReport(const BackupReport& r, const std::string& db, bool json) {
+  const auto& b = r.record;
+  if (json) {
+    nlohmann::json bad = nlohmann::json::array();
+    for (const auto& x : r.bad_blocks)
+      bad.push_back({{"path", x.path}, {"block", x.block}, {"kind", BlockKindName(x.kind)}, {"change", x.change}});
+    nlohmann::json j = b;
+    j["seconds"] = r.seconds;
+    j["mb_per_s"] = r.seconds > 0 ? double(b.bytes_read) / 1e6 / r.seconds : 0.0;
+    j["bad_blocks"] = bad;
+    fmt::print("{}\n", j.dump(2));
+    return;
+  }
+  fmt::print("backup {} of '{}' complete ({}{})\n", b.id, db, b.kind,
+             b.changed_blocks ? ", changed blocks only" : "");
+  fmt::print("  files {}  read {} in {} blocks  changed blocks {}  all-zero {}\n", b.files, HumanBytes(b.bytes_read),
+             b.blocks_read, b.blocks_changed, b.zero_blocks);
+  fmt::print("  new content {} ({} blocks) stored as {}\n", HumanBytes(b.new_bytes_raw), b.new_contents,
+             HumanBytes(b.new_bytes_stored));
+  if (b.max_change) fmt::print("  checkpoint SCN/LSN {}  highest block SCN/LSN {}\n", b.checkpoint_change, b.max_change);
+  fmt::print("  elapsed {:.2f} s  {}\n", r.seconds, Rate(b.bytes_read, r.seconds));
+  if (b.corrupt_blocks) {
+    fmt::print("  WARNING: {} corrupt block(s) stored as read:\n", b.corrupt_blocks);
+    for (const auto& x : r.bad_blocks) fmt::print("    {} block {}: {}\n", x.path, x.block, BlockKindName(x.kind));
+  }
+}
+
+}  // namespace
+
+Runner AddBackup(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand("backup",
+                                 "Back up datafiles or a data directory. The first backup of a database is full; every\n"
+                                 "later one is incremental: only blocks whose content changed are stored.");
+  auto a = std::make_shared<BackupArgs>();
+  AddStoreOption(sub, g);
+  sub->add_option("--db", a->db, "Database name in the store (created at its first backup)")->required();
+  sub->add_option("--format", a->format, "oracle, postgres or raw (default: detected at the first backup)")
+      ->check(CLI::IsMember({"oracle", "postgres", "raw"}));
+  sub->add_option("--changed-blocks", a->changed_blocks,
+                  "File of lines 'relative/path block_from block_to': read only these blocks of files already\n"
+                  "backed up (like Oracle block change tracking). New and grown files are read in full.")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--block-size", a->block_size, "Block size of raw files in bytes (default 8192)")
+      ->check(CLI::Range(512u, 1u << 20));
+  sub->add_option("--threads", a->threads, "Worker threads (default: one per core)");
+  sub->add_flag("--json", g.json, "Print the backup record as JSON");
+  sub->add_option("SOURCE", a->sources, "Datafiles and directories to back up")->required();
+  return [a, &g] {
+    auto store = OpenStore(g, Store::Mode::kWriter, fmt::format("backup of {}", a->db));
+    if (!store.ok()) return Fail(store.status());
+    BackupOptions o;
+    o.db = a->db;
+    o.sources = a->sources;
+    if (!a->format.empty()) o.format = ParseFormatName(a->format);
+    o.changed_blocks_file = a->changed_blocks;
+    o.raw_block_size = a->block_size;
+    o.threads = a->threads;
+    o.cancel = &g_cancel;
+    const bool tty = StderrIsTerminal() && !g.json;
+    if (tty) {
+      o.progress = [](const BackupProgress& p) {
+        fmt::print(stderr, "\r  {:5.1f}%  {} of {}  {}  changed blocks {}   ", p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0,
+                   HumanBytes(p.bytes_done), HumanBytes(p.bytes_total), Rate(p.bytes_done, p.seconds), p.blocks_changed);
+      };
+    }
+    auto r = RunBackup(store.value().get(), o);
+    if (tty) fmt::print(stderr, "\r{:78}\r", "");
+    if (!r.ok()) return Fail(r.status());
+    PrintReport(r.value(), a->db, g.json);
+    return kExitOk;
+  };
+}
+
+}  // namespace scnfs::cli

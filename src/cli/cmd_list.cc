@@ -1,0 +1,74 @@
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cli/store_option.h"
+#include "scnfs/catalog.h"
+
+namespace scnfs::cli {
+namespace {
+
+double Ratio(uint64_t a, uint64_t b) { return b ? double(a) / double(b) : 0.0; }
+
+}  // namespace
+
+Runner AddList(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand("list", "List databases and their backups (id, kind, times, SCN range, sizes)");
+  auto db = std::make_shared<std::string>();
+  AddStoreOption(sub, g);
+  sub->add_option("--db", *db, "Only this database");
+  sub->add_flag("--json", g.json, "Machine-readable output (docs/cli.md gives the fields)");
+  return [db, &g] {
+    auto store = OpenStore(g, Store::Mode::kReader, "list");
+    if (!store.ok()) return Fail(store.status());
+    Catalog cat(store.value().get());
+    std::vector<DatabaseRecord> dbs;
+    if (!db->empty()) {
+      auto d = cat.GetDatabase(*db);
+      if (!d.ok()) return Fail(d.status());
+      dbs.push_back(d.value());
+    } else {
+      auto all = cat.ListDatabases();
+      if (!all.ok()) return Fail(all.status());
+      dbs = all.value();
+    }
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& d : dbs) {
+      auto backups = cat.ListBackups(d.id);
+      if (!backups.ok()) return Fail(backups.status());
+      uint64_t stored = 0;
+      for (const auto& b : backups.value()) stored += b.new_bytes_stored;
+      if (g.json) {
+        nlohmann::json jb = nlohmann::json::array();
+        for (const auto& b : backups.value()) {
+          nlohmann::json j = b;
+          j["start"] = FormatIso8601(b.start_us);
+          j["end"] = b.end_us ? FormatIso8601(b.end_us) : "";
+          j["dedup_ratio"] = Ratio(b.logical_bytes, b.new_bytes_raw);
+          j["compression_ratio"] = Ratio(b.new_bytes_raw, b.new_bytes_stored);
+          jb.push_back(j);
+        }
+        out.push_back({{"name", d.name}, {"id", d.id}, {"format", FormatName(d.format)},
+                       {"created", FormatIso8601(d.created_us)}, {"stored_bytes", stored}, {"backups", jb}});
+        continue;
+      }
+      fmt::print("database {} ({}), {} backup(s), {} stored\n", d.name, FormatName(d.format), backups.value().size(),
+                 HumanBytes(stored));
+      fmt::print("  {:>4} {:<12} {:<9} {:<25} {:>8} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", "ID", "KIND", "STATE",
+                 "START", "SECONDS", "SCN RANGE", "FILES", "LOGICAL", "STORED", "DEDUP", "COMPR");
+      for (const auto& b : backups.value()) {
+        std::string range = b.max_change ? fmt::format("{}-{}", b.checkpoint_change, b.max_change) : "-";
+        fmt::print("  {:>4} {:<12} {:<9} {:<25} {:>8.1f} {:>24} {:>6} {:>10} {:>10} {:>6.1f}x {:>5.1f}x\n", b.id,
+                   b.kind + (b.changed_blocks ? "*" : ""), BackupStateName(b.state), FormatIso8601(b.start_us),
+                   b.end_us ? double(b.end_us - b.start_us) / 1e6 : 0.0, range, b.files, HumanBytes(b.logical_bytes),
+                   HumanBytes(b.new_bytes_stored), Ratio(b.logical_bytes, b.new_bytes_raw),
+                   Ratio(b.new_bytes_raw, b.new_bytes_stored));
+        if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", b.error);
+      }
+    }
+    if (g.json) fmt::print("{}\n", out.dump(2));
+    return kExitOk;
+  };
+}
+
+}  // namespace scnfs::cli

@@ -1,0 +1,47 @@
+#include <fmt/format.h>
+
+#include "cli/cli.h"
+#include "cli/store_option.h"
+#include "scnfs/restore.h"
+
+namespace scnfs::cli {
+
+Runner AddRestore(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand("restore",
+                                 "Write a point in time as ordinary files with their owners, modes and times.\n"
+                                 "SPEC: backup:ID, scn:N, time:ISO8601 (e.g. time:2026-11-22T14:30:00) or latest.");
+  struct Args {
+    std::string db, at = "latest", dest;
+    int threads = 0;
+  };
+  auto a = std::make_shared<Args>();
+  AddStoreOption(sub, g);
+  sub->add_option("--db", a->db, "Database name")->required();
+  sub->add_option("--at", a->at, "Point in time (default: latest)");
+  sub->add_option("--threads", a->threads, "Worker threads (default: one per core)");
+  sub->add_option("DEST", a->dest, "Destination directory (new or empty)")->required();
+  return [a, &g] {
+    auto store = OpenStore(g, Store::Mode::kReader, "restore");
+    if (!store.ok()) return Fail(store.status());
+    RestoreOptions o;
+    o.db = a->db;
+    o.at = a->at;
+    o.dest = a->dest;
+    o.threads = a->threads;
+    const bool tty = StderrIsTerminal();
+    if (tty)
+      o.progress = [](const RestoreProgress& p) {
+        fmt::print(stderr, "\r  {:5.1f}%  {} of {}  {}   ", p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0,
+                   HumanBytes(p.bytes_done), HumanBytes(p.bytes_total), Rate(p.bytes_done, p.seconds));
+      };
+    auto r = RestorePoint(store.value().get(), o);
+    if (tty) fmt::print(stderr, "\r{:78}\r", "");
+    if (!r.ok()) return Fail(r.status());
+    fmt::print("restored {} of '{}' into {}: {} files, {} directories, {} in {:.2f} s ({})\n", r->point.Describe(),
+               a->db, a->dest, r->files, r->directories, HumanBytes(r->bytes), r->seconds, Rate(r->bytes, r->seconds));
+    if (!r->warning.empty()) fmt::print(stderr, "scnfs: warning: {}\n", r->warning);
+    return kExitOk;
+  };
+}
+
+}  // namespace scnfs::cli

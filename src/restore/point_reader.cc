@@ -1,0 +1,65 @@
+#include "restore/point_reader.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+
+#include "store/rocks_status.h"
+#include "util/content_hash.h"
+
+namespace scnfs {
+
+PointReader::PointReader(const Store* store, DatabaseRecord db, Visibility vis, ResolvedPoint point)
+    : store_(store), db_(std::move(db)), vis_(std::move(vis)), point_(std::move(point)), dicts_(store) {}
+
+PointReader::Cursor::Cursor(const PointReader& r) : r_(r), versions_(*r.store_, r.db_.id, r.vis_), decompressor_(&r.dicts_) {}
+
+Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
+                                 bool check_hash, std::optional<Version>* version_out) {
+  const uint64_t offset = block * file.block_size;
+  if (offset >= file.size) return Status::InvalidArgument(fmt::format("block {} is past the end of {}", block, file.path));
+  const size_t want = size_t(std::min<uint64_t>(file.block_size, file.size - offset));
+  *len = want;
+  const bool by_change = file.format != FormatId::kRaw;
+  const auto& base = r_.point_.base;
+  Result<std::optional<Version>> v =
+      (by_change && r_.point_.scn) ? versions_.AsOfChange(file.file_id, uint32_t(block), *r_.point_.scn)
+                                   : versions_.AsOfBackup(file.file_id, uint32_t(block), base.id,
+                                                          by_change ? base.change_ceiling : base.id);
+  if (!v.ok()) return v.status();
+  if (version_out != nullptr) *version_out = v.value();
+  if (!v.value() || v.value()->value.zero) {
+    std::memset(out.data(), 0, want);
+    return Status::OK();
+  }
+  const Version& ver = *v.value();
+  rocksdb::PinnableSlice value;
+  auto st = r_.store_->db()->Get(rocksdb::ReadOptions(), r_.store_->content_cf(),
+                                 rocksdb::Slice(ver.value.hash.view().data(), 16), &value);
+  if (st.IsNotFound())
+    return Status::Corruption(fmt::format("{} block {}: content {} is missing from the store", file.path, block, ver.value.hash.Hex()));
+  if (!st.ok()) return FromRocksStatus(st, fmt::format("{} block {}", file.path, block));
+  size_t got = 0;
+  Status ds = decompressor_.Decode(std::string_view(value.data(), value.size()), out, &got);
+  if (!ds.ok()) return ds.WithContext(fmt::format("{} block {}", file.path, block));
+  if (check_hash && !(r_.store_->hasher().Hash(out.first(got)) == ver.value.hash))
+    return Status::Corruption(fmt::format("{} block {}: stored content does not match its hash {}", file.path, block, ver.value.hash.Hex()));
+  if (got < want) std::memset(out.data() + got, 0, want - got);
+  return Status::OK();
+}
+
+Result<OpenedPoint> OpenPoint(Store* store, std::string_view db_name, std::string_view spec_text) {
+  Catalog cat(store);
+  SCNFS_ASSIGN_OR_RETURN(DatabaseRecord db, cat.GetDatabase(db_name));
+  SCNFS_ASSIGN_OR_RETURN(PointSpec spec, ParsePointSpec(spec_text));
+  SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
+  SCNFS_ASSIGN_OR_RETURN(ResolvedPoint point, ResolvePoint(db, backups, spec));
+  SCNFS_ASSIGN_OR_RETURN(Visibility vis, cat.LoadVisibility(db.id));
+  OpenedPoint out;
+  SCNFS_ASSIGN_OR_RETURN(out.files, cat.ListFiles(db.id, point.base.id));
+  out.reader = std::make_unique<PointReader>(store, std::move(db), std::move(vis), std::move(point));
+  return out;
+}
+
+}  // namespace scnfs

@@ -1,0 +1,57 @@
+// PointReader: reads any block of any file of a resolved point in time: one version lookup, one content get.
+//
+// Shared by restore, verify and the FUSE mount. The PointReader holds what all threads share (the store, the
+// database's visibility, dictionaries); each thread reading blocks makes its own Cursor.
+//
+// Thread-safety: PointReader is immutable after construction and thread-safe; a Cursor belongs to one thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "scnfs/catalog.h"
+#include "scnfs/store.h"
+#include "store/content_codec.h"
+#include "store/versions.h"
+
+namespace scnfs {
+
+class PointReader {
+ public:
+  PointReader(const Store* store, DatabaseRecord db, Visibility vis, ResolvedPoint point);
+  const ResolvedPoint& point() const { return point_; }
+  const DatabaseRecord& database() const { return db_; }
+
+  class Cursor {
+   public:
+    explicit Cursor(const PointReader& r);
+    // Reads block `block` of `file` into `out` (REQUIRES: out.size() >= file.block_size). *len is set to the bytes
+    // of the file in that block (short for the last block of a file whose size is not a block multiple). With
+    // `check_hash`, the content is re-hashed and a mismatch is Corruption (the store check of verify).
+    Status Read(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
+                bool check_hash = false, std::optional<Version>* version = nullptr);
+
+   private:
+    const PointReader& r_;
+    VersionReader versions_;
+    BlockDecompressor decompressor_;
+    std::string value_;
+  };
+
+ private:
+  const Store* store_;
+  DatabaseRecord db_;
+  Visibility vis_;
+  ResolvedPoint point_;
+  mutable Dictionaries dicts_;
+};
+
+// Loads what a point needs: database, visibility, resolved point and its file list.
+struct OpenedPoint {
+  std::unique_ptr<PointReader> reader;
+  std::vector<FileRecord> files;
+};
+Result<OpenedPoint> OpenPoint(Store* store, std::string_view db_name, std::string_view spec);
+
+}  // namespace scnfs

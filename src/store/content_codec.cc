@@ -1,0 +1,149 @@
+#include "store/content_codec.h"
+
+#define ZDICT_STATIC_LINKING_ONLY
+#include <zdict.h>
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "scnfs/store.h"
+#include "util/coding.h"
+
+namespace scnfs {
+
+std::string DictionaryKey(uint32_t id) {
+  std::string k = "dict/";
+  PutBE32(&k, id);
+  return k;
+}
+
+Dictionaries::~Dictionaries() {
+  for (auto& [id, d] : cdicts_) ZSTD_freeCDict(d);
+  for (auto& [id, d] : ddicts_) ZSTD_freeDDict(d);
+}
+
+Status Dictionaries::Load(uint32_t id, std::string* bytes) {
+  Status st = store_->GetCatalog(DictionaryKey(id), bytes);
+  if (st.IsNotFound()) return Status::Corruption(fmt::format("compression dictionary {} is missing from the store", id));
+  return st;
+}
+
+Result<const ZSTD_CDict_s*> Dictionaries::Encoder(uint32_t id) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (auto it = cdicts_.find(id); it != cdicts_.end()) return static_cast<const ZSTD_CDict_s*>(it->second);
+  std::string bytes;
+  SCNFS_RETURN_IF_ERROR(Load(id, &bytes));
+  ZSTD_CDict* d = ZSTD_createCDict(bytes.data(), bytes.size(), level_);
+  if (d == nullptr) return Status::Corruption(fmt::format("compression dictionary {} is not valid", id));
+  cdicts_[id] = d;
+  return static_cast<const ZSTD_CDict_s*>(d);
+}
+
+Result<const ZSTD_DDict_s*> Dictionaries::Decoder(uint32_t id) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (auto it = ddicts_.find(id); it != ddicts_.end()) return static_cast<const ZSTD_DDict_s*>(it->second);
+  std::string bytes;
+  SCNFS_RETURN_IF_ERROR(Load(id, &bytes));
+  ZSTD_DDict* d = ZSTD_createDDict(bytes.data(), bytes.size());
+  if (d == nullptr) return Status::Corruption(fmt::format("compression dictionary {} is not valid", id));
+  ddicts_[id] = d;
+  return static_cast<const ZSTD_DDict_s*>(d);
+}
+
+BlockCompressor::BlockCompressor(Dictionaries* dicts, int level)
+    : dicts_(dicts), level_(level), cctx_(ZSTD_createCCtx()) {}
+BlockCompressor::~BlockCompressor() { ZSTD_freeCCtx(cctx_); }
+
+Status BlockCompressor::Encode(ByteSpan block, uint32_t dict_id, std::string* value) {
+  const size_t header = dict_id == kNoDictionary ? 1 : 5;
+  const size_t bound = ZSTD_compressBound(block.size());
+  value->resize(header + bound);
+  size_t n;
+  if (dict_id == kNoDictionary) {
+    n = ZSTD_compressCCtx(cctx_, value->data() + header, bound, block.data(), block.size(), level_);
+  } else {
+    SCNFS_ASSIGN_OR_RETURN(const ZSTD_CDict_s* cd, dicts_->Encoder(dict_id));
+    n = ZSTD_compress_usingCDict(cctx_, value->data() + header, bound, block.data(), block.size(), cd);
+  }
+  if (ZSTD_isError(n)) return Status::IOError(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
+  if (n + header >= block.size() + 1) {  // incompressible: store it as is
+    value->resize(1 + block.size());
+    (*value)[0] = char(Codec::kStored);
+    std::memcpy(value->data() + 1, block.data(), block.size());
+    return Status::OK();
+  }
+  (*value)[0] = char(dict_id == kNoDictionary ? Codec::kZstd : Codec::kZstdDict);
+  if (dict_id != kNoDictionary) EncodeBE32(value->data() + 1, dict_id);
+  value->resize(header + n);
+  return Status::OK();
+}
+
+BlockDecompressor::BlockDecompressor(Dictionaries* dicts) : dicts_(dicts), dctx_(ZSTD_createDCtx()) {}
+BlockDecompressor::~BlockDecompressor() { ZSTD_freeDCtx(dctx_); }
+
+Status BlockDecompressor::Decode(std::string_view value, std::span<std::byte> out, size_t* len) {
+  if (value.empty()) return Status::Corruption("empty content value");
+  auto codec = Codec(value[0]);
+  switch (codec) {
+    case Codec::kStored:
+      if (value.size() - 1 > out.size()) return Status::Corruption("stored content larger than a block");
+      std::memcpy(out.data(), value.data() + 1, value.size() - 1);
+      *len = value.size() - 1;
+      return Status::OK();
+    case Codec::kZstd: {
+      size_t n = ZSTD_decompressDCtx(dctx_, out.data(), out.size(), value.data() + 1, value.size() - 1);
+      if (ZSTD_isError(n)) return Status::Corruption(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
+      *len = n;
+      return Status::OK();
+    }
+    case Codec::kZstdDict: {
+      if (value.size() < 5) return Status::Corruption("truncated content value");
+      SCNFS_ASSIGN_OR_RETURN(const ZSTD_DDict_s* dd, dicts_->Decoder(GetBE32(value.data() + 1)));
+      size_t n = ZSTD_decompress_usingDDict(dctx_, out.data(), out.size(), value.data() + 5, value.size() - 5, dd);
+      if (ZSTD_isError(n)) return Status::Corruption(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
+      *len = n;
+      return Status::OK();
+    }
+  }
+  return Status::Corruption(fmt::format("unknown content codec {}", int(value[0])));
+}
+
+Result<uint32_t> TrainAndStoreDictionary(Store* store, const std::vector<std::string>& samples) {
+  // zstd wants ~100x the dictionary size in samples; below a few hundred KiB a dictionary does not pay.
+  size_t total = 0;
+  for (const auto& s : samples) total += s.size();
+  if (samples.size() < 64 || total < (256u << 10)) return kNoDictionary;
+  std::string buf;
+  buf.reserve(total);
+  std::vector<size_t> sizes;
+  for (const auto& s : samples) {
+    buf += s;
+    sizes.push_back(s.size());
+  }
+  std::string dict(64u << 10, '\0');
+  ZDICT_fastCover_params_t p{};
+  p.k = 200;
+  p.d = 8;
+  p.steps = 4;
+  p.nbThreads = 2;
+  p.accel = 4;
+  p.zParams.compressionLevel = kDefaultCompressionLevel;
+  size_t n = ZDICT_optimizeTrainFromBuffer_fastCover(dict.data(), dict.size(), buf.data(), sizes.data(),
+                                                     unsigned(sizes.size()), &p);
+  if (ZDICT_isError(n)) return kNoDictionary;  // too uniform to train on: compress without one
+  dict.resize(n);
+
+  std::string next;
+  uint32_t id = 1;
+  if (store->GetCatalog("next_dict_id", &next).ok() && next.size() == 4) id = GetBE32(next.data());
+  std::string idv;
+  PutBE32(&idv, id + 1);
+  SCNFS_RETURN_IF_ERROR(store->PutCatalog(DictionaryKey(id), dict, /*sync=*/false));
+  SCNFS_RETURN_IF_ERROR(store->PutCatalog("next_dict_id", idv, /*sync=*/true));
+  return id;
+}
+
+}  // namespace scnfs

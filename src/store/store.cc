@@ -1,0 +1,218 @@
+#include "scnfs/store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include <fmt/format.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+
+#include "store/rocks_status.h"
+#include "util/content_hash.h"
+
+namespace scnfs {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr char kMarkerFile[] = "SCNFS_STORE";
+constexpr char kLockFile[] = "lock";
+constexpr char kRocksDir[] = "db";
+// Keys of the default column family: the store's identity.
+constexpr char kFormatVersionKey[] = "scnfs.format_version";
+constexpr char kSecretKey[] = "scnfs.secret";
+constexpr char kCreatedKey[] = "scnfs.created";
+
+rocksdb::ColumnFamilyOptions TableOptions(const std::shared_ptr<rocksdb::Cache>& cache, bool bloom,
+                                          rocksdb::CompressionType compression) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.block_size = 16 * 1024;
+  t.cache_index_and_filter_blocks = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  cf.compression = compression;
+  cf.write_buffer_size = 64u << 20;
+  return cf;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Families(const std::shared_ptr<rocksdb::Cache>& cache) {
+  return {
+      {rocksdb::kDefaultColumnFamilyName, TableOptions(cache, false, rocksdb::kNoCompression)},
+      {"catalog", TableOptions(cache, false, rocksdb::kLZ4Compression)},
+      // Version keys are sorted runs of (db, file, block): LZ4 squeezes their shared prefixes cheaply.
+      {"versions", TableOptions(cache, true, rocksdb::kLZ4Compression)},
+      // Content values are zstd frames already; a bloom filter makes "is this block new?" cheap.
+      {"content", TableOptions(cache, true, rocksdb::kNoCompression)},
+  };
+}
+
+}  // namespace
+
+Status FromRocks(const void* p, std::string_view context) {
+  const auto& s = *static_cast<const rocksdb::Status*>(p);
+  if (s.ok()) return Status::OK();
+  std::string msg = fmt::format("{}: {}", context, s.ToString());
+  if (s.IsNoSpace() || msg.find("No space left") != std::string::npos) return Status::NoSpace(msg);
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsBusy() || s.IsTryAgain()) return Status::Busy(msg);
+  return Status::IOError(msg);
+}
+
+Status Store::Create(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (fs::exists(fs::path(dir) / kMarkerFile)) return Status::InvalidArgument(fmt::format("{} is already a scnfs store", dir));
+    if (!fs::is_directory(dir, ec)) return Status::InvalidArgument(fmt::format("{} exists and is not a directory", dir));
+    if (!fs::is_empty(dir, ec)) return Status::InvalidArgument(fmt::format("{} is not empty; a new store needs an empty or new directory", dir));
+  } else if (!fs::create_directories(dir, ec)) {
+    return Status::FromErrno(ec.value(), fmt::format("cannot create {}", dir));
+  }
+  Store s;
+  s.dir_ = dir;
+  SCNFS_RETURN_IF_ERROR(s.LockWriter("init"));
+  SCNFS_RETURN_IF_ERROR(s.OpenRocks(Mode::kWriter, StoreOptions{}, /*create=*/true));
+  rocksdb::WriteBatch b;
+  b.Put(s.default_cf_, kFormatVersionKey, std::to_string(kStoreFormatVersion));
+  b.Put(s.default_cf_, kSecretKey, ContentHasher::NewSecret());
+  b.Put(s.default_cf_, kCreatedKey, std::to_string(::time(nullptr)));
+  SCNFS_RETURN_IF_ERROR(s.Write(&b, /*sync=*/true));
+  // The marker goes last: a directory without it was never a finished store.
+  std::ofstream marker(fs::path(dir) / kMarkerFile);
+  marker << "scnfs store\nformat " << kStoreFormatVersion << "\n";
+  marker.close();
+  if (!marker) return Status::IOError(fmt::format("cannot write {}/{}", dir, kMarkerFile));
+  return Status::OK();
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, const StoreOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::NotFound(fmt::format("store {} does not exist (create it with 'scnfs init --store {}')", dir, dir));
+  std::ifstream marker(fs::path(dir) / kMarkerFile);
+  std::string magic, word;
+  int version = 0;
+  if (!marker || !std::getline(marker, magic) || magic != "scnfs store" || !(marker >> word >> version) || word != "format")
+    return Status::InvalidArgument(fmt::format("{} is not a scnfs store", dir));
+  if (version != kStoreFormatVersion)
+    return Status::NotSupported(fmt::format("store {} has format version {}; this scnfs reads version {}", dir, version, kStoreFormatVersion));
+
+  std::unique_ptr<Store> s(new Store());
+  s->dir_ = dir;
+  if (mode == Mode::kWriter) SCNFS_RETURN_IF_ERROR(s->LockWriter(options.writer_activity));
+  SCNFS_RETURN_IF_ERROR(s->OpenRocks(mode, options, /*create=*/false));
+
+  std::string v;
+  auto st = s->db_->Get(rocksdb::ReadOptions(), s->default_cf_, kFormatVersionKey, &v);
+  if (!st.ok()) return FromRocksStatus(st, fmt::format("store {}: reading the format version", dir));
+  if (v != std::to_string(kStoreFormatVersion))
+    return Status::NotSupported(fmt::format("store {} has format version {}; this scnfs reads version {}", dir, v, kStoreFormatVersion));
+  std::string secret;
+  st = s->db_->Get(rocksdb::ReadOptions(), s->default_cf_, kSecretKey, &secret);
+  if (!st.ok() || secret.size() != kStoreSecretSize) return Status::Corruption(fmt::format("store {} has no valid content secret", dir));
+  s->hasher_ = std::make_unique<ContentHasher>(std::move(secret));
+  return s;
+}
+
+Status Store::LockWriter(const std::string& activity) {
+  std::string path = (fs::path(dir_) / kLockFile).string();
+  lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", path));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    char buf[256] = {};
+    ssize_t n = ::pread(lock_fd_, buf, sizeof buf - 1, 0);
+    std::string who = n > 0 ? std::string(buf, size_t(n)) : std::string("another process");
+    while (!who.empty() && (who.back() == '\n' || who.back() == '\0')) who.pop_back();
+    return Status::Busy(fmt::format("store {} is in use by another writer ({}); try again when it finishes", dir_, who));
+  }
+  std::string who = fmt::format("pid={} op={}\n", ::getpid(), activity);
+  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, who.data(), who.size(), 0) < 0) {
+    // The lock is held; the note for others is a courtesy.
+  }
+  return Status::OK();
+}
+
+Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
+  mode_ = mode;
+  cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::DBOptions db;
+  db.create_if_missing = create;
+  db.create_missing_column_families = create;
+  db.max_background_jobs = 2;
+  db.bytes_per_sync = 1u << 20;
+  db.keep_log_file_num = 3;
+  db.max_open_files = -1;  // required by secondary instances; files are few
+  std::string path = (fs::path(dir_) / kRocksDir).string();
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status st;
+  if (mode == Mode::kWriter) {
+    st = rocksdb::DB::Open(db, path, Families(cache_), &handles, &db_);
+  } else {
+    char tmpl[] = "/tmp/scnfs-reader-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return Status::FromErrno(errno, "cannot create a reader directory in /tmp");
+    secondary_dir_ = tmpl;
+    st = rocksdb::DB::OpenAsSecondary(db, path, secondary_dir_, Families(cache_), &handles, &db_);
+    if (st.ok()) st = db_->TryCatchUpWithPrimary();
+  }
+  if (!st.ok()) return FromRocksStatus(st, fmt::format("cannot open store {}", dir_));
+  default_cf_ = handles[0];
+  catalog_cf_ = handles[1];
+  versions_cf_ = handles[2];
+  content_cf_ = handles[3];
+  return Status::OK();
+}
+
+Store::~Store() {
+  if (db_ != nullptr) {
+    for (auto* h : {default_cf_, catalog_cf_, versions_cf_, content_cf_})
+      if (h != nullptr) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+    delete db_;
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(secondary_dir_, ec);
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+Status Store::GetCatalog(std::string_view key, std::string* value) const {
+  auto st = db_->Get(rocksdb::ReadOptions(), catalog_cf_, rocksdb::Slice(key.data(), key.size()), value);
+  if (st.IsNotFound()) return Status::NotFound(std::string(key));
+  return FromRocksStatus(st, "reading the catalog");
+}
+
+Status Store::PutCatalog(std::string_view key, std::string_view value, bool sync) {
+  rocksdb::WriteBatch b;
+  b.Put(catalog_cf_, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+  return Write(&b, sync);
+}
+
+std::unique_ptr<rocksdb::Iterator> Store::NewCatalogIterator() const {
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), catalog_cf_));
+}
+
+Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
+  if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocksStatus(db_->Write(wo, batch), "writing to the store");
+}
+
+Status Store::Refresh() {
+  if (mode_ == Mode::kWriter) return Status::OK();
+  return FromRocksStatus(db_->TryCatchUpWithPrimary(), "catching up with the store's writer");
+}
+
+}  // namespace scnfs

@@ -1,0 +1,102 @@
+#include "store/versions.h"
+
+#include <rocksdb/db.h>
+
+#include <cstring>
+
+#include "scnfs/store.h"
+#include "store/rocks_status.h"
+#include "util/coding.h"
+
+namespace scnfs {
+
+void EncodeVersionKey(const VersionKey& k, char out[kVersionKeySize]) {
+  EncodeBE32(out, k.db);
+  EncodeBE32(out + 4, k.file);
+  EncodeBE32(out + 8, k.block);
+  EncodeBE64(out + 12, k.change);
+  EncodeBE32(out + 20, k.backup);
+}
+
+std::string EncodeVersionKey(const VersionKey& k) {
+  std::string s(kVersionKeySize, '\0');
+  EncodeVersionKey(k, s.data());
+  return s;
+}
+
+VersionKey DecodeVersionKey(std::string_view key) {
+  const char* p = key.data();
+  return VersionKey{GetBE32(p), GetBE32(p + 4), GetBE32(p + 8), GetBE64(p + 12), GetBE32(p + 20)};
+}
+
+std::string EncodeVersionValue(const VersionValue& v) {
+  std::string s;
+  unsigned char flags = (v.zero ? VersionValue::kZero : 0) | (v.actual_change ? VersionValue::kRaised : 0) |
+                        (v.fingerprint ? VersionValue::kFingerprint : 0);
+  s.push_back(char(flags));
+  s.push_back(char(v.kind));
+  if (!v.zero) s.append(v.hash.view());
+  if (v.actual_change) PutBE64(&s, *v.actual_change);
+  if (v.fingerprint) PutBE32(&s, *v.fingerprint);
+  return s;
+}
+
+Result<VersionValue> DecodeVersionValue(std::string_view s) {
+  if (s.size() < 2) return Status::Corruption("short block version value");
+  VersionValue v;
+  auto flags = static_cast<unsigned char>(s[0]);
+  v.zero = flags & VersionValue::kZero;
+  v.kind = BlockKind(s[1]);
+  size_t need = 2 + (v.zero ? 0 : 16) + ((flags & VersionValue::kRaised) ? 8 : 0) +
+                ((flags & VersionValue::kFingerprint) ? 4 : 0);
+  if (s.size() != need || (flags & ~0x07)) return Status::Corruption("malformed block version value");
+  const char* p = s.data() + 2;
+  if (!v.zero) {
+    v.hash = ContentHash::FromBytes(p);
+    p += 16;
+  }
+  if (flags & VersionValue::kRaised) {
+    v.actual_change = GetBE64(p);
+    p += 8;
+  }
+  if (flags & VersionValue::kFingerprint) v.fingerprint = GetBE32(p);
+  return v;
+}
+
+VersionReader::VersionReader(const Store& store, uint32_t db, const Visibility& vis)
+    : db_(db), vis_(vis), it_(store.db()->NewIterator(rocksdb::ReadOptions(), store.versions_cf())) {}
+VersionReader::~VersionReader() = default;
+
+Result<std::optional<Version>> VersionReader::StepBackToVisible(uint32_t file, uint32_t block, uint32_t max_backup) {
+  char prefix[kVersionPrefixSize];
+  EncodeBE32(prefix, db_);
+  EncodeBE32(prefix + 4, file);
+  EncodeBE32(prefix + 8, block);
+  for (; it_->Valid(); it_->Prev()) {
+    rocksdb::Slice k = it_->key();
+    if (k.size() != kVersionKeySize || std::memcmp(k.data(), prefix, kVersionPrefixSize) != 0) break;
+    VersionKey key = DecodeVersionKey(std::string_view(k.data(), k.size()));
+    if (key.backup > max_backup || !vis_.Visible(key.backup)) continue;
+    SCNFS_ASSIGN_OR_RETURN(VersionValue value, DecodeVersionValue(std::string_view(it_->value().data(), it_->value().size())));
+    return std::optional<Version>(Version{key, std::move(value)});
+  }
+  if (!it_->status().ok()) return FromRocksStatus(it_->status(), "reading block versions");
+  return std::optional<Version>();
+}
+
+Result<std::optional<Version>> VersionReader::AsOfBackup(uint32_t file, uint32_t block, uint32_t backup,
+                                                         uint64_t ceiling) {
+  char target[kVersionKeySize];
+  EncodeVersionKey(VersionKey{db_, file, block, ceiling, kAnyBackup}, target);
+  it_->SeekForPrev(rocksdb::Slice(target, kVersionKeySize));
+  return StepBackToVisible(file, block, backup);
+}
+
+Result<std::optional<Version>> VersionReader::AsOfChange(uint32_t file, uint32_t block, uint64_t scn) {
+  char target[kVersionKeySize];
+  EncodeVersionKey(VersionKey{db_, file, block, scn, kAnyBackup}, target);
+  it_->SeekForPrev(rocksdb::Slice(target, kVersionKeySize));
+  return StepBackToVisible(file, block, kAnyBackup);
+}
+
+}  // namespace scnfs

@@ -1,0 +1,100 @@
+// Block versions: (database, file, block, change number, backup) -> content (docs/store-format.md).
+//
+//   key   (24 bytes, big endian): db u32 | file u32 | block u32 | change u64 | backup u32
+//   value: flags u8 | kind u8 | [hash 16, unless flags&kZero] | [actual change u64, flags&kRaised]
+//          | [fingerprint u32, flags&kFingerprint]
+//
+// Keys of one block are ordered by (change, backup). Backup keeps them monotonic in backup order: when a block's
+// change number went backwards (RESETLOGS, pg_resetwal, a file restored from an older copy), its key change is
+// raised to the previous version's and the real one is kept in the value (flags&kRaised). Hence, for every block,
+// key order == backup order, and "the version as of backup N" is the last visible key with backup <= N.
+//
+// Thread-safety: VersionReader is per thread; the free functions are pure.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "scnfs/format.h"
+#include "scnfs/status.h"
+#include "util/content_hash.h"
+
+namespace rocksdb {
+class Iterator;
+}
+
+namespace scnfs {
+
+class Store;
+
+inline constexpr size_t kVersionKeySize = 24;
+inline constexpr size_t kVersionPrefixSize = 12;  // db | file | block
+inline constexpr uint32_t kAnyBackup = UINT32_MAX;
+inline constexpr uint64_t kAnyChange = UINT64_MAX;
+
+struct VersionKey {
+  uint32_t db = 0;
+  uint32_t file = 0;
+  uint32_t block = 0;
+  uint64_t change = 0;
+  uint32_t backup = 0;
+};
+
+struct VersionValue {
+  enum Flags : unsigned char { kZero = 1, kRaised = 2, kFingerprint = 4 };
+  bool zero = false;  // an all-zero block: no content stored
+  BlockKind kind = BlockKind::kOk;
+  ContentHash hash;
+  std::optional<uint64_t> actual_change;  // set when the key's change was raised
+  std::optional<uint32_t> fingerprint;
+};
+
+struct Version {
+  VersionKey key;
+  VersionValue value;
+  uint64_t change() const { return value.actual_change.value_or(key.change); }
+};
+
+void EncodeVersionKey(const VersionKey& k, char out[kVersionKeySize]);
+std::string EncodeVersionKey(const VersionKey& k);
+VersionKey DecodeVersionKey(std::string_view key);  // REQUIRES: key.size() == kVersionKeySize
+std::string EncodeVersionValue(const VersionValue& v);
+Result<VersionValue> DecodeVersionValue(std::string_view v);
+
+// Which backups of one database may be seen: failed and unfinished backups are hidden, so their versions are never
+// served or compared against (a later prune removes them).
+class Visibility {
+ public:
+  void Hide(uint32_t backup) { hidden_.insert(backup); }
+  bool Visible(uint32_t backup) const { return !hidden_.contains(backup); }
+
+ private:
+  std::unordered_set<uint32_t> hidden_;
+};
+
+// Finds versions of one database's blocks. Each lookup is one seek (plus a step back over versions a later
+// backup wrote, which are rare: see the key-order rule above).
+class VersionReader {
+ public:
+  VersionReader(const Store& store, uint32_t db, const Visibility& vis);
+  ~VersionReader();
+  // The version of (file, block) as of backup `backup` (kAnyBackup: the newest). nullopt when there is none.
+  // `ceiling` is a change number no version written by backups <= `backup` exceeds (the backup record's
+  // change_ceiling; the backup id for files versioned by backup): seeking there skips every later version of a
+  // block that changed since, so the lookup stays one seek however long the chain after `backup` is.
+  Result<std::optional<Version>> AsOfBackup(uint32_t file, uint32_t block, uint32_t backup,
+                                            uint64_t ceiling = kAnyChange);
+  // The newest version of (file, block) whose key change number is <= scn.
+  Result<std::optional<Version>> AsOfChange(uint32_t file, uint32_t block, uint64_t scn);
+
+ private:
+  Result<std::optional<Version>> StepBackToVisible(uint32_t file, uint32_t block, uint32_t max_backup);
+  uint32_t db_;
+  const Visibility& vis_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace scnfs

@@ -1,0 +1,24 @@
+// Tallies block checks into a FileVerification (shared by store and disk verification).
+#pragma once
+
+#include "scnfs/verify.h"
+
+namespace scnfs {
+
+inline void Tally(FileVerification* f, uint64_t blockno, const BlockCheck& c, bool count_examined) {
+  if (count_examined) ++f->examined;
+  f->highest_change = std::max(f->highest_change, c.change);
+  if (c.corrupt) {
+    ++f->corrupt;
+    ++f->corrupt_by_kind[std::string(BlockKindName(c.kind))];
+    if (f->bad_blocks.size() < 100) f->bad_blocks.push_back(BadBlock{f->path, blockno, c.kind, c.change, c.type});
+  } else if (c.kind == BlockKind::kEmpty) {
+    ++f->empty;
+  } else if (c.kind == BlockKind::kAllZero) {
+    ++f->zero;
+  } else {
+    ++f->processed;
+  }
+}
+
+}  // namespace scnfs

@@ -1,0 +1,242 @@
+#include "scnfs/verify.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "format/raw_format.h"
+#include "restore/point_reader.h"
+#include "scnfs/oracle_format.h"
+#include "scnfs/postgres_format.h"
+#include "verify/file_tally.h"
+
+namespace scnfs {
+namespace fs = std::filesystem;
+
+uint64_t VerifyReport::corrupt_blocks() const {
+  uint64_t n = 0;
+  for (const auto& f : files) n += f.corrupt;
+  return n;
+}
+
+namespace {
+
+// The short last block of a raw file: nothing to check but whether it is zero.
+BlockCheck ShortBlockCheck(ByteSpan b) {
+  BlockCheck c;
+  c.kind = IsAllZero(b) ? BlockKind::kAllZero : BlockKind::kOk;
+  return c;
+}
+
+// The format object for a stored file: rebuilt from its first blocks, as backup did.
+std::unique_ptr<FileFormat> FormatFor(const FileRecord& r, ByteSpan head, bool pg_checksums) {
+  switch (r.format) {
+    case FormatId::kOracle: {
+      auto h = oracle::ParseFileHeader(head);
+      if (h.ok()) return oracle::MakeFormat(h.value());
+      return nullptr;
+    }
+    case FormatId::kPostgres:
+      return postgres::MakeRelationFormat(postgres::RelationSegment(r.path).value_or(0), pg_checksums);
+    case FormatId::kRaw:
+      return MakeRawFormat(r.block_size);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std::string& at, int threads) {
+  SCNFS_ASSIGN_OR_RETURN(OpenedPoint op, OpenPoint(store, db, at));
+  VerifyReport report;
+  report.point = fmt::format("{} {}", db, op.reader->point().Describe());
+  PointReader::Cursor cur(*op.reader);
+  std::vector<std::byte> buf;
+
+  // PostgreSQL checksums: from the restored pg_control of this point.
+  bool pg_checksums = false;
+  for (const auto& r : op.files) {
+    if (r.path != "global/pg_control") continue;
+    std::vector<std::byte> b(r.block_size);
+    size_t len = 0;
+    if (cur.Read(r, 0, b, &len).ok()) {
+      auto c = postgres::ParseControlFile(ByteSpan(b.data(), len));
+      if (c.ok()) pg_checksums = c.value().checksums();
+    }
+  }
+  std::vector<const FileRecord*> work;
+  for (const auto& r : op.files)
+    if (r.type == "file") work.push_back(&r);
+  report.files.resize(work.size());
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> contents{0};
+  std::mutex mu;
+  Status first_error;
+  const int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < n; ++t) {
+    workers.emplace_back([&] {
+      PointReader::Cursor c(*op.reader);
+      std::vector<std::byte> block, head;
+      for (size_t i; (i = next.fetch_add(1)) < work.size();) {
+        const FileRecord& r = *work[i];
+        FileVerification& f = report.files[i];
+        f.path = r.path;
+        f.format = r.format;
+        f.header = r.header;
+        block.resize(r.block_size);
+        std::unique_ptr<FileFormat> format;
+        if (r.format == FormatId::kOracle) {
+          head.resize(2 * size_t(r.block_size));
+          size_t l0 = 0, l1 = 0;
+          if (r.blocks() >= 2 && c.Read(r, 0, std::span(head).first(r.block_size), &l0).ok() &&
+              c.Read(r, 1, std::span(head).subspan(r.block_size), &l1).ok())
+            format = FormatFor(r, ByteSpan(head.data(), head.size()), pg_checksums);
+        } else {
+          format = FormatFor(r, {}, pg_checksums);
+        }
+        for (uint64_t b = 0; b < r.blocks(); ++b) {
+          size_t len = 0;
+          std::optional<Version> v;
+          Status st = c.Read(r, b, block, &len, /*check_hash=*/true, &v);
+          if (v && !v->value.zero) ++contents;
+          if (!st.ok()) {
+            std::lock_guard<std::mutex> l(mu);
+            if (st.code() != Status::Code::kCorruption) {
+              if (first_error.ok()) first_error = st;
+              return;
+            }
+            if (report.store_errors.size() < 100) report.store_errors.push_back(st.message());
+            ++report.store_error_count;
+            continue;
+          }
+          if (format == nullptr) {
+            {
+            BlockCheck bad;
+            bad.kind = BlockKind::kBadHeader;
+            bad.corrupt = true;
+            Tally(&f, b, bad, true);
+          }
+            continue;
+          }
+          if (len < block.size()) {  // a short last block of a raw file
+            Tally(&f, b, ShortBlockCheck(ByteSpan(block.data(), len)), true);
+            continue;
+          }
+          Tally(&f, b, format->Check(b, block), !(r.format == FormatId::kOracle && b == 0));
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  if (!first_error.ok()) return first_error;
+  report.contents_checked = contents;
+  return report;
+}
+
+Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId> format) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", path));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, fmt::format("cannot stat {}", path));
+  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(fmt::format("{} is not a regular file", path));
+  const uint64_t size = uint64_t(st.st_size);
+  std::vector<std::byte> head(std::min<uint64_t>(size, 65536 * 2));
+  if (::pread(fd, head.data(), head.size(), 0) != ssize_t(head.size())) return Status::IOError(fmt::format("cannot read {}", path));
+
+  if (!format) {
+    if (head.size() >= 32 && oracle::LooksLikeOracle(ByteSpan(head.data(), 32))) format = FormatId::kOracle;
+    else if (postgres::RelationSegment(path)) format = FormatId::kPostgres;
+    else format = FormatId::kRaw;
+  }
+  VerifyReport report;
+  report.point = path;
+  FileVerification f;
+  f.path = path;
+  f.format = *format;
+  std::unique_ptr<FileFormat> ff;
+  if (*format == FormatId::kOracle) {
+    if (head.size() < 32 || !oracle::LooksLikeOracle(ByteSpan(head.data(), 32)))
+      return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic)", path));
+    uint32_t bs = 0;
+    std::memcpy(&bs, head.data() + 20, 4);
+    if (bs == 0 || head.size() < 2 * size_t(bs)) return Status::InvalidArgument(fmt::format("{} is truncated before its file header", path));
+    SCNFS_ASSIGN_OR_RETURN(auto h, oracle::ParseFileHeader(ByteSpan(head.data(), 2 * size_t(bs))));
+    ff = oracle::MakeFormat(h);
+  } else if (*format == FormatId::kPostgres) {
+    // Checksums: from the data directory's pg_control when the file sits in one; assumed on otherwise.
+    bool checksums = true;
+    for (fs::path p = fs::absolute(path).parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+      std::ifstream in(p / "global/pg_control", std::ios::binary);
+      if (!in) continue;
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto c = postgres::ParseControlFile(ByteSpan(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+      if (c.ok()) checksums = c.value().checksums();
+      break;
+    }
+    std::string name = fs::path(path).filename().string();
+    uint32_t seg = 0;
+    if (auto dot = name.find('.'); dot != std::string::npos) seg = uint32_t(std::stoul(name.substr(dot + 1)));
+    ff = postgres::MakeRelationFormat(seg, checksums);
+  } else {
+    ff = MakeRawFormat(8192);
+  }
+  SCNFS_RETURN_IF_ERROR(ff->CheckSize(size).WithContext(path));
+  const uint32_t bs = ff->block_size();
+  std::vector<std::byte> buf(size_t(bs) * 128);
+  for (uint64_t off = 0; off < size; off += buf.size()) {
+    size_t n = size_t(std::min<uint64_t>(buf.size(), size - off));
+    ssize_t r = ::pread(fd, buf.data(), n, off_t(off));
+    if (r != ssize_t(n)) return Status::IOError(fmt::format("cannot read {} at offset {}", path, off));
+    for (size_t i = 0; i * bs < n; ++i) {
+      uint64_t b = off / bs + i;
+      size_t len = std::min<size_t>(bs, n - i * bs);
+      std::span<std::byte> blk(buf.data() + i * bs, len);
+      if (len < bs) {
+        Tally(&f, b, ShortBlockCheck(blk), true);
+        continue;
+      }
+      Tally(&f, b, ff->Check(b, blk), !(*format == FormatId::kOracle && b == 0));
+    }
+  }
+  report.files.push_back(std::move(f));
+  return report;
+}
+
+nlohmann::json ToJson(const VerifyReport& r) {
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& f : r.files) {
+    nlohmann::json bad = nlohmann::json::array();
+    for (const auto& b : f.bad_blocks)
+      bad.push_back({{"block", b.block}, {"kind", BlockKindName(b.kind)}, {"change", b.change}, {"type", b.type}});
+    files.push_back({{"path", f.path},
+                     {"format", FormatName(f.format)},
+                     {"pages_examined", f.examined},
+                     {"pages_processed", f.processed},
+                     {"pages_empty", f.empty},
+                     {"pages_all_zero", f.zero},
+                     {"pages_corrupt", f.corrupt},
+                     {"corrupt_by_kind", f.corrupt_by_kind},
+                     {"highest_change", f.highest_change},
+                     {"bad_blocks", bad}});
+  }
+  return {{"point", r.point},
+          {"clean", r.clean()},
+          {"files", files},
+          {"corrupt_blocks", r.corrupt_blocks()},
+          {"store", {{"contents_checked", r.contents_checked}, {"errors", r.store_error_count}, {"messages", r.store_errors}}}};
+}
+
+}  // namespace scnfs
