@@ -26,7 +26,7 @@ namespace scnfs {
 namespace {
 
 constexpr uint64_t kBlocksPerUnit = 128;  // 1 MiB of 8 KiB blocks: large reads, fine-grained sharing
-constexpr size_t kDictionarySamples = 4096;
+constexpr size_t kDictionarySamples = 1024;  // 8 MiB of 8 KiB pages: ~100x a 64 KiB dictionary
 
 std::string HostName() {
   char buf[256] = {};

@@ -74,7 +74,8 @@ Status BlockIngest::ContentMissing(const ContentHash& h, bool* missing) {
   return FromRocksStatus(st, "looking up block content");
 }
 
-Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::byte> block, size_t len) {
+Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::byte> block, size_t len,
+                                const std::optional<Version>& prev) {
   const FileFormat& fmt = *job->format;
   const bool by_change = fmt.versioned_by_change();
   std::span<std::byte> content = block.first(len);
@@ -90,7 +91,6 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
     }
   }
 
-  SCNFS_ASSIGN_OR_RETURN(std::optional<Version> prev, versions_.AsOfBackup(job->file_id, uint32_t(blockno), kAnyBackup));
   const bool zero = IsAllZero(content);
   if (zero) s_->zero_blocks.fetch_add(1, std::memory_order_relaxed);
 
@@ -145,12 +145,14 @@ Status BlockIngest::Run(const Unit& u) {
   buf_.resize(u.count * bs);
   SCNFS_RETURN_IF_ERROR(ReadAt(job->fd, buf_.data(), n, off, job->entry.abs));
   batch_.Clear();
+  versions_.Refresh();
+  SCNFS_RETURN_IF_ERROR(versions_.LatestRun(job->file_id, uint32_t(u.first), uint32_t(u.count), &prev_));
   for (uint64_t i = 0; i < u.count; ++i) {
     const uint64_t boff = i * bs;
     if (boff >= n) break;
     const size_t len = std::min<size_t>(bs, n - boff);
     if (len < bs) std::memset(buf_.data() + boff + len, 0, bs - len);
-    SCNFS_RETURN_IF_ERROR(IngestBlock(job, u.first + i, std::span<std::byte>(buf_.data() + boff, bs), len));
+    SCNFS_RETURN_IF_ERROR(IngestBlock(job, u.first + i, std::span<std::byte>(buf_.data() + boff, bs), len, prev_[i]));
   }
   s_->bytes_read.fetch_add(n, std::memory_order_relaxed);
   s_->blocks_read.fetch_add(u.count, std::memory_order_relaxed);

@@ -53,7 +53,8 @@ class BlockIngest {
   Status Run(const Unit& u);
 
  private:
-  Status IngestBlock(FileJob* job, uint64_t blockno, std::span<std::byte> block, size_t len);
+  Status IngestBlock(FileJob* job, uint64_t blockno, std::span<std::byte> block, size_t len,
+                     const std::optional<Version>& prev);
   BlockCheck CheckWithReread(FileJob* job, uint64_t blockno, std::span<std::byte> block);
   Status ContentMissing(const ContentHash& h, bool* missing);
 
@@ -62,6 +63,7 @@ class BlockIngest {
   BlockCompressor compressor_;
   rocksdb::WriteBatch batch_;
   std::vector<std::byte> buf_;
+  std::vector<std::optional<Version>> prev_;
   std::string value_;
 };
 

@@ -115,16 +115,32 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
         const Unit& u = units[i];
         const FileRecord& r = *u.file->rec;
         const std::string path = (dest / r.path).string();
-        buf.resize(r.block_size);
+        // Blocks are gathered into runs and written with one pwrite per run; all-zero blocks end a run and stay
+        // holes (the file was sized with ftruncate).
+        buf.resize(size_t(u.count) * r.block_size);
         Status st;
+        uint64_t run_start = u.first;
+        size_t run_bytes = 0;
+        const auto flush = [&] {
+          if (run_bytes > 0 && st.ok())
+            st = WriteAll(u.file->fd, buf.data() + (run_start - u.first) * r.block_size, run_bytes, run_start * r.block_size, path);
+          run_bytes = 0;
+        };
         for (uint64_t b = u.first; st.ok() && b < u.first + u.count; ++b) {
           size_t len = 0;
           std::optional<Version> v;
-          st = cur.Read(r, b, buf, &len, false, &v);
-          // All-zero blocks stay holes: the file was sized with ftruncate.
-          if (st.ok() && v && !v->value.zero) st = WriteAll(u.file->fd, buf.data(), len, b * r.block_size, path);
-          if (st.ok()) done_bytes += len;
+          auto slot = std::span<std::byte>(buf).subspan((b - u.first) * r.block_size, r.block_size);
+          st = cur.Read(r, b, slot, &len, false, &v);
+          if (!st.ok()) break;
+          done_bytes += len;
+          if (!v || v->value.zero) {
+            flush();
+            continue;
+          }
+          if (run_bytes == 0) run_start = b;
+          run_bytes += len;
         }
+        flush();
         if (!st.ok()) {
           std::lock_guard<std::mutex> l(mu);
           if (first_error.ok()) first_error = st;

@@ -153,6 +153,8 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   db.bytes_per_sync = 1u << 20;
   db.keep_log_file_num = 3;
   db.max_open_files = -1;  // required by secondary instances; files are few
+  // Readers serve blocks straight from the page cache instead of copying each SST block through pread.
+  db.allow_mmap_reads = (mode == Mode::kReader);
   std::string path = (fs::path(dir_) / kRocksDir).string();
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status st;

@@ -64,8 +64,14 @@ Result<VersionValue> DecodeVersionValue(std::string_view s) {
 }
 
 VersionReader::VersionReader(const Store& store, uint32_t db, const Visibility& vis)
-    : db_(db), vis_(vis), it_(store.db()->NewIterator(rocksdb::ReadOptions(), store.versions_cf())) {}
+    : store_(store), db_(db), vis_(vis) {
+  Refresh();
+}
 VersionReader::~VersionReader() = default;
+
+void VersionReader::Refresh() {
+  it_.reset(store_.db()->NewIterator(rocksdb::ReadOptions(), store_.versions_cf()));
+}
 
 Result<std::optional<Version>> VersionReader::StepBackToVisible(uint32_t file, uint32_t block, uint32_t max_backup) {
   char prefix[kVersionPrefixSize];
@@ -90,6 +96,25 @@ Result<std::optional<Version>> VersionReader::AsOfBackup(uint32_t file, uint32_t
   EncodeVersionKey(VersionKey{db_, file, block, ceiling, kAnyBackup}, target);
   it_->SeekForPrev(rocksdb::Slice(target, kVersionKeySize));
   return StepBackToVisible(file, block, backup);
+}
+
+Status VersionReader::LatestRun(uint32_t file, uint32_t first, uint32_t count, std::vector<std::optional<Version>>* out) {
+  out->assign(count, std::nullopt);
+  char start[kVersionPrefixSize];
+  EncodeBE32(start, db_);
+  EncodeBE32(start + 4, file);
+  EncodeBE32(start + 8, first);
+  for (it_->Seek(rocksdb::Slice(start, kVersionPrefixSize)); it_->Valid(); it_->Next()) {
+    rocksdb::Slice k = it_->key();
+    if (k.size() != kVersionKeySize || std::memcmp(k.data(), start, 8) != 0) break;
+    VersionKey key = DecodeVersionKey(std::string_view(k.data(), k.size()));
+    if (key.block >= first + count) break;
+    if (!vis_.Visible(key.backup)) continue;
+    // Keys of a block ascend in backup order, so the last visible one wins.
+    SCNFS_ASSIGN_OR_RETURN(VersionValue value, DecodeVersionValue(std::string_view(it_->value().data(), it_->value().size())));
+    (*out)[key.block - first] = Version{key, std::move(value)};
+  }
+  return FromRocksStatus(it_->status(), "reading block versions");
 }
 
 Result<std::optional<Version>> VersionReader::AsOfChange(uint32_t file, uint32_t block, uint64_t scn) {

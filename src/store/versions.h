@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "scnfs/format.h"
 #include "scnfs/status.h"
@@ -81,17 +82,24 @@ class VersionReader {
  public:
   VersionReader(const Store& store, uint32_t db, const Visibility& vis);
   ~VersionReader();
+  // Starts a new iterator. An iterator reads as of its creation, and seeking backwards over entries written after
+  // it costs a step each: a writer calls this before each unit of work so that its lookups stay one seek.
+  void Refresh();
   // The version of (file, block) as of backup `backup` (kAnyBackup: the newest). nullopt when there is none.
   // `ceiling` is a change number no version written by backups <= `backup` exceeds (the backup record's
   // change_ceiling; the backup id for files versioned by backup): seeking there skips every later version of a
   // block that changed since, so the lookup stays one seek however long the chain after `backup` is.
   Result<std::optional<Version>> AsOfBackup(uint32_t file, uint32_t block, uint32_t backup,
                                             uint64_t ceiling = kAnyChange);
+  // The newest visible version of each block first..first+count-1 of `file`, in one forward scan (a backup reads
+  // runs of blocks: one seek per run instead of one per block). out->size() becomes count.
+  Status LatestRun(uint32_t file, uint32_t first, uint32_t count, std::vector<std::optional<Version>>* out);
   // The newest version of (file, block) whose key change number is <= scn.
   Result<std::optional<Version>> AsOfChange(uint32_t file, uint32_t block, uint64_t scn);
 
  private:
   Result<std::optional<Version>> StepBackToVisible(uint32_t file, uint32_t block, uint32_t max_backup);
+  const Store& store_;
   uint32_t db_;
   const Visibility& vis_;
   std::unique_ptr<rocksdb::Iterator> it_;

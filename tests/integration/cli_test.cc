@@ -1,0 +1,210 @@
+// The CLI against real stores: round trips, incremental behaviour, changed-block lists, corruption reports and
+// every bad input the foundation issue names (each must fail with exit 1 and a one-line reason).
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/harness.h"
+#include "scnfs/store.h"
+
+namespace scnfs::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = tmp_ / "store";
+    ASSERT_EQ(Scnfs({"init", "--store", store_}).exit_code, 0);
+  }
+  // Runs a command expected to fail: exit 1, one line on stderr containing `needle`.
+  void ExpectFailure(const std::vector<std::string>& args, const std::string& needle) {
+    RunResult r = Scnfs(args);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not one line: " << r.err;
+  }
+  json BackupJson(const std::vector<std::string>& extra) {
+    std::vector<std::string> a{"backup", "--store", store_, "--json"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    RunResult r = Scnfs(a);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? json::parse(r.out) : json();
+  }
+  TempDir tmp_;
+  std::string store_;
+};
+
+TEST_F(CliTest, RawRoundTripKeepsBytesAndMetadata) {
+  std::string src = tmp_ / "src";
+  WriteFile(src + "/a.bin", RandomBytes(3 << 20, 1));
+  WriteFile(src + "/d/short.txt", "not a block multiple\n");
+  WriteFile(src + "/d/zero", std::string(1 << 20, '\0'));
+  fs::create_directories(src + "/empty");
+  fs::create_symlink("d/short.txt", src + "/link");
+  ::chmod((src + "/d/short.txt").c_str(), 0640);
+  auto before = Snapshot(src);
+
+  json b1 = BackupJson({"--db", "files", src});
+  EXPECT_EQ(b1["kind"], "full");
+  EXPECT_EQ(b1["id"], 1);
+  WriteFile(src + "/d/short.txt", "changed, and longer than it was before\n");
+  json b2 = BackupJson({"--db", "files", src});
+  EXPECT_EQ(b2["kind"], "incremental");
+  EXPECT_EQ(b2["blocks_changed"], 1);  // only the one block of short.txt
+  EXPECT_EQ(b2["new_contents"], 1);
+
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "files", "--at", "backup:1", tmp_ / "r1"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp_ / "r1"), before);
+  struct stat st;
+  ASSERT_EQ(::stat((tmp_ / "r1/d/short.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "files", tmp_ / "r2"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp_ / "r2"), Snapshot(src));
+
+  RunResult list = Scnfs({"list", "--store", store_, "--json"});
+  ASSERT_EQ(list.exit_code, 0);
+  json l = json::parse(list.out);
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0]["name"], "files");
+  EXPECT_EQ(l[0]["backups"].size(), 2u);
+  EXPECT_EQ(l[0]["backups"][1]["state"], "complete");
+}
+
+TEST_F(CliTest, FilesThatAppearDisappearGrowAndShrinkAreRecorded) {
+  std::string src = tmp_ / "src";
+  WriteFile(src + "/grow", RandomBytes(100000, 2));
+  WriteFile(src + "/shrink", RandomBytes(100000, 3));
+  WriteFile(src + "/gone", RandomBytes(5000, 4));
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
+  auto s1 = Snapshot(src);
+  WriteFile(src + "/grow", RandomBytes(100000, 2) + RandomBytes(50000, 5));
+  WriteFile(src + "/shrink", RandomBytes(100000, 3).substr(0, 30000));
+  fs::remove(src + "/gone");
+  WriteFile(src + "/new", RandomBytes(7000, 6));
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
+  auto s2 = Snapshot(src);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", "--at", "backup:1", tmp_ / "r1"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", "--at", "backup:2", tmp_ / "r2"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp_ / "r1"), s1);
+  EXPECT_EQ(Snapshot(tmp_ / "r2"), s2);
+}
+
+TEST_F(CliTest, OracleChangedBlocksReadsOnlyListedBlocks) {
+  std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "ORCL", "--dbid", "42", "--files", "2", "--blocks", "2000"}).exit_code, 0);
+  json b1 = BackupJson({"--db", "orcl", src});
+  EXPECT_EQ(b1["blocks_read"], 2 * 2001);
+  std::string cbt = tmp_ / "changed.txt";
+  ASSERT_EQ(Oragen({"change", "--file", src + "/orcl_1.dbf", "--scn", "5000", "--blocks", "10-19,700",
+                    "--changed-blocks-out", cbt, "--relative-to", src}).exit_code, 0);
+  json b2 = BackupJson({"--db", "orcl", "--changed-blocks", cbt, src});
+  EXPECT_EQ(b2["changed_blocks"], true);
+  EXPECT_LT(b2["blocks_read"].get<int>(), 40);  // 11 data blocks + headers, not 4002
+  EXPECT_EQ(b2["blocks_changed"], 12);          // 11 data blocks and the file header
+  EXPECT_EQ(b2["max_change"], 5000);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "orcl", tmp_ / "r"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp_ / "r"), Snapshot(src));
+  // Without the list the same change is found by a full scan.
+  ASSERT_EQ(Oragen({"change", "--file", src + "/orcl_2.dbf", "--scn", "6000", "--blocks", "30"}).exit_code, 0);
+  json b3 = BackupJson({"--db", "orcl", src});
+  EXPECT_EQ(b3["blocks_read"], 2 * 2001);
+  EXPECT_EQ(b3["blocks_changed"], 2);
+}
+
+TEST_F(CliTest, CorruptBlocksAreStoredAsReadAndReported) {
+  std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "PROD", "--dbid", "7", "--files", "1", "--blocks", "300"}).exit_code, 0);
+  const std::string f = src + "/prod_1.dbf";
+  ASSERT_EQ(Scnfs({"verify", "--file", f}).exit_code, 0);
+  const std::vector<std::pair<std::string, std::string>> kinds = {
+      {"zero", "all zero"}, {"fracture", "fractured"}, {"checksum", "checksum"},
+      {"rdba", "wrong address"}, {"marked", "marked corrupt"}, {"frmt", "bad header"}};
+  int block = 20;
+  for (const auto& [k, name] : kinds)
+    ASSERT_EQ(Oragen({"corrupt", "--file", f, "--block", std::to_string(block++), "--kind", k}).exit_code, 0) << k;
+  json b = BackupJson({"--db", "prod", "--format", "oracle", src});
+  EXPECT_EQ(b["corrupt_blocks"], 6);
+  ASSERT_EQ(b["bad_blocks"].size(), 6u);
+  // verify --file and verify --db give the same per-kind counts; exit 2 for corruption.
+  RunResult disk = Scnfs({"verify", "--file", f, "--json"});
+  EXPECT_EQ(disk.exit_code, 2);
+  RunResult stored = Scnfs({"verify", "--store", store_, "--db", "prod", "--json"});
+  EXPECT_EQ(stored.exit_code, 2) << stored.err;
+  json jd = json::parse(disk.out), js = json::parse(stored.out);
+  EXPECT_EQ(jd["files"][0]["corrupt_by_kind"], js["files"][0]["corrupt_by_kind"]);
+  EXPECT_EQ(jd["files"][0]["pages_examined"], 300);
+  for (const auto& [k, name] : kinds) EXPECT_EQ(js["files"][0]["corrupt_by_kind"][name], 1) << name;
+  EXPECT_EQ(js["store"]["errors"], 0);
+  // The restore is byte-faithful, corruption included.
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "prod", tmp_ / "r"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(tmp_ / "r/prod_1.dbf"), ReadFile(f));
+}
+
+TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
+  std::string src = tmp_ / "src";
+  WriteFile(src + "/a", RandomBytes(20000, 9));
+  ExpectFailure({"backup", "--store", store_, "--db", "x", tmp_ / "missing"}, "cannot read source");
+  ExpectFailure({"list", "--store", tmp_ / "nostore"}, "does not exist");
+  fs::create_directories(tmp_ / "notastore");
+  ExpectFailure({"list", "--store", tmp_ / "notastore"}, "is not a scnfs store");
+  ExpectFailure({"init", "--store", store_}, "already a scnfs store");
+  ExpectFailure({"list", "--store", store_, "--db", "nope"}, "unknown database 'nope'");
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
+  ExpectFailure({"restore", "--store", store_, "--db", "x", "--at", "backup:9", tmp_ / "r"}, "unknown backup 9");
+  ExpectFailure({"restore", "--store", store_, "--db", "x", "--at", "yesterday", tmp_ / "r"}, "unknown point in time");
+  ExpectFailure({"restore", "--store", store_, "--db", "x", "--at", "time:2001-01-01T00:00:00", tmp_ / "r"}, "no backup");
+  ExpectFailure({"restore", "--store", store_, "--db", "x", "--at", "scn:5", tmp_ / "r"}, "raw");
+  ExpectFailure({"restore", "--store", store_, "--db", "x", "--at", "time:garbage", tmp_ / "r"}, "ISO 8601");
+  ExpectFailure({"restore", "--store", store_, "--db", "x", src}, "not an empty directory");
+  ExpectFailure({"verify", "--store", store_, "--db", "x", "--at", "backup:0"}, "unknown backup 0");
+  // A file that is not the declared format, and a truncated datafile.
+  ExpectFailure({"backup", "--store", store_, "--db", "o", "--format", "oracle", src}, "not an Oracle datafile");
+  std::string ora = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", ora, "--db", "T", "--dbid", "1", "--files", "1", "--blocks", "50"}).exit_code, 0);
+  fs::resize_file(ora + "/t_1.dbf", 50 * 8192 + 100);
+  ExpectFailure({"backup", "--store", store_, "--db", "o", ora}, "not a multiple of the block size");
+  ExpectFailure({"backup", "--store", store_, "--db", "x", "--format", "oracle", ora}, "cannot be backed up as oracle");
+  ExpectFailure({"verify", "--file", src + "/a", "--format", "oracle"}, "not an Oracle datafile");
+  // A changed-blocks list with a bad line or an unknown file.
+  WriteFile(tmp_ / "cbt", "a 5\n");
+  ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src}, "line 1");
+  WriteFile(tmp_ / "cbt", "zzz 1 2\n");
+  ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src}, "not in the backup source");
+  // Nothing above damaged the store: the backup still restores.
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", tmp_ / "ok"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp_ / "ok"), Snapshot(src));
+}
+
+TEST_F(CliTest, UnknownStoreVersionIsRefused) {
+  WriteFile(store_ + "/SCNFS_STORE", "scnfs store\nformat 99\n");
+  ExpectFailure({"list", "--store", store_}, "format version 99");
+}
+
+TEST_F(CliTest, SecondWriterIsRefusedWhileReadersWork) {
+  std::string src = tmp_ / "src";
+  WriteFile(src + "/a", RandomBytes(20000, 10));
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
+  auto writer = Store::Open(store_, Store::Mode::kWriter);
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  ExpectFailure({"backup", "--store", store_, "--db", "x", src}, "in use by another writer");
+  // Readers are not blocked by the writer.
+  EXPECT_EQ(Scnfs({"list", "--store", store_}).exit_code, 0);
+  EXPECT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", tmp_ / "r"}).exit_code, 0);
+  EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "x"}).exit_code, 0);
+}
+
+TEST_F(CliTest, HelpExplainsCommands) {
+  RunResult r = Scnfs({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* cmd : {"init", "backup", "list", "restore", "verify"}) EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
+  RunResult b = Scnfs({"restore", "--help"});
+  EXPECT_NE(b.out.find("scn:N"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scnfs::testing
