@@ -11,6 +11,7 @@
 // that hold iterators made before it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -81,6 +82,9 @@ class Store {
 
   std::string dir_;
   Mode mode_ = Mode::kReader;
+  // Set when a write failed (a full disk): RocksDB (Debian builds keep its assertions) must not be flushed or
+  // closed then. The store is left as a crash would leave it, which recovery at the next open handles.
+  std::atomic<bool> write_failed_{false};
   int lock_fd_ = -1;
   std::string secondary_dir_;
   std::shared_ptr<rocksdb::Cache> cache_;

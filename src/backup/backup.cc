@@ -262,10 +262,13 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   if (!st.ok()) {
     rec.state = BackupState::kFailed;
     rec.error = st.message();
-    rocksdb::WriteBatch b;
-    Catalog::PutBackup(&b, store, rec);
-    // If even this write fails (a full disk), the record stays "running" and the next writer marks it failed.
-    (void)store->Write(&b, /*sync=*/true);
+    // After an I/O error (a full disk) RocksDB refuses further writes: the record stays "running" and the next
+    // writer marks it failed. Otherwise (bad input found mid-way, an interrupt) record the failure now.
+    if (st.code() != Status::Code::kNoSpace && st.code() != Status::Code::kIOError) {
+      rocksdb::WriteBatch b;
+      Catalog::PutBackup(&b, store, rec);
+      (void)store->Write(&b, /*sync=*/true);
+    }
     return st.WithContext(fmt::format("backup {} of '{}' failed; earlier backups are intact", rec.id, db.name));
   }
   rocksdb::WriteBatch b;

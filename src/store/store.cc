@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -31,6 +32,15 @@ constexpr char kRocksDir[] = "db";
 constexpr char kFormatVersionKey[] = "scnfs.format_version";
 constexpr char kSecretKey[] = "scnfs.secret";
 constexpr char kCreatedKey[] = "scnfs.created";
+
+// RocksDB's info LOG lives on the store's disk, and Debian's build asserts when a LOG write fails with ENOSPC:
+// a full disk would abort the process instead of failing the backup. Every error scnfs acts on comes back as a
+// Status, so the diagnostic log is dropped.
+class NullLogger final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
 
 rocksdb::ColumnFamilyOptions TableOptions(const std::shared_ptr<rocksdb::Cache>& cache, bool bloom,
                                           rocksdb::CompressionType compression) {
@@ -152,6 +162,7 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   db.max_background_jobs = 2;
   db.bytes_per_sync = 1u << 20;
   db.keep_log_file_num = 3;
+  db.info_log = std::make_shared<NullLogger>();
   db.max_open_files = -1;  // required by secondary instances; files are few
   // Readers serve blocks straight from the page cache instead of copying each SST block through pread.
   db.allow_mmap_reads = (mode == Mode::kReader);
@@ -176,6 +187,9 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
 }
 
 Store::~Store() {
+  if (db_ != nullptr && write_failed_) {
+    db_ = nullptr;  // deliberately not closed: see write_failed_
+  }
   if (db_ != nullptr) {
     for (auto* h : {default_cf_, catalog_cf_, versions_cf_, content_cf_})
       if (h != nullptr) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -209,7 +223,9 @@ Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
   if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return FromRocksStatus(db_->Write(wo, batch), "writing to the store");
+  Status st = FromRocksStatus(db_->Write(wo, batch), "writing to the store");
+  if (!st.ok()) write_failed_ = true;
+  return st;
 }
 
 Status Store::Refresh() {

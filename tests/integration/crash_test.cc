@@ -1,0 +1,153 @@
+// Crash and full-disk tests: a backup killed with SIGKILL at random moments, or stopped by a full disk, leaves a
+// consistent store: the interrupted backup is marked failed, every earlier backup restores byte-identically, the
+// store verifies clean, and the next backup works.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/harness.h"
+
+extern char** environ;
+
+namespace scnfs::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+pid_t Spawn(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  EXPECT_EQ(posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+json Backups(const std::string& store, const std::string& db) {
+  RunResult r = Scnfs({"list", "--store", store, "--db", db, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return json::parse(r.out)[0]["backups"];
+}
+
+TEST(CrashTest, KillNineDuringBackupLeavesEarlierBackupsIntact) {
+  TempDir tmp;
+  const std::string store = tmp / "store", src = tmp / "src";
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "CRASH", "--dbid", "5", "--files", "2", "--blocks", "12000"}).exit_code, 0);
+  std::vector<std::map<std::string, std::string>> snaps;
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "c", src}).exit_code, 0);
+  snaps.push_back(Snapshot(src));
+
+  std::mt19937_64 rng(7);
+  uint64_t scn = 2000;
+  int killed = 0;
+  for (int round = 0; round < 6; ++round) {
+    scn += 1000;
+    for (const char* f : {"crash_1.dbf", "crash_2.dbf"})
+      ASSERT_EQ(Oragen({"change", "--file", src + "/" + f, "--scn", std::to_string(scn), "--fraction", "0.3", "--seed", std::to_string(round)}).exit_code, 0);
+    pid_t pid = Spawn({SCNFS_BIN, "backup", "--store", store, "--db", "c", src});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 1200));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) ++killed;
+    // Every state the store is in now must be consistent: earlier backups restore and verify.
+    json b = Backups(store, "c");
+    int complete = 0;
+    for (const auto& rec : b) {
+      if (rec["state"] != "complete") continue;
+      ++complete;
+      const int id = rec["id"];
+      std::string dest = tmp / ("r" + std::to_string(id));
+      RunResult r = Scnfs({"restore", "--store", store, "--db", "c", "--at", "backup:" + std::to_string(id), dest});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      // A backup that completed before the kill took the sources as they were then: the last snapshot or, for the
+      // one that finished just now, the current files.
+      auto got = Snapshot(dest);
+      bool matches = false;
+      for (const auto& s : snaps) matches |= (got == s);
+      matches |= (got == Snapshot(src));
+      EXPECT_TRUE(matches) << "backup " << id << " restores to a state no backup read";
+      fs::remove_all(dest);
+    }
+    EXPECT_GE(complete, 1);
+    EXPECT_EQ(Scnfs({"verify", "--store", store, "--db", "c"}).exit_code, 0);
+    snaps.push_back(Snapshot(src));
+  }
+  EXPECT_GT(killed, 0) << "no backup was killed mid-way: the sleeps are too long for this machine";
+  // The next writer marks interrupted backups failed, and a new backup completes.
+  RunResult r = Scnfs({"backup", "--store", store, "--db", "c", src});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int failed = 0;
+  for (const auto& rec : Backups(store, "c")) {
+    EXPECT_NE(rec["state"], "running");
+    if (rec["state"] == "failed") {
+      ++failed;
+      EXPECT_NE(rec["error"].get<std::string>().find("interrupted"), std::string::npos);
+    }
+  }
+  // Kills that landed before the backup wrote its "running" record leave no trace at all.
+  EXPECT_GE(failed, 1);
+  EXPECT_LE(failed, killed);
+  ASSERT_EQ(Scnfs({"restore", "--store", store, "--db", "c", tmp / "final"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp / "final"), Snapshot(src));
+}
+
+TEST(CrashTest, FullDiskFailsTheBackupNotTheStore) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  TempDir tmp;
+  const std::string mnt = tmp / "small";
+  fs::create_directories(mnt);
+  ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=128m"), 0) << strerror(errno);
+  struct Unmount {
+    std::string p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  const std::string store = mnt + "/store", src = tmp / "src";
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  // Room we can give back later: a failed backup's data stays in the store until it is pruned, and reopening
+  // the store replays it, so giving space back must free at least what the failed backup wrote.
+  WriteFile(mnt + "/filler", std::string(64 << 20, 'x'));
+  WriteFile(src + "/small.bin", RandomBytes(2 << 20, 1));
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "d", src}).exit_code, 0);
+  auto first = Snapshot(src);
+  WriteFile(src + "/big.bin", RandomBytes(100 << 20, 2));  // incompressible: cannot fit
+  RunResult r = Scnfs({"backup", "--store", store, "--db", "d", src});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("No space left"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("earlier backups are intact"), std::string::npos) << r.err;
+  // The store still reads: the earlier backup restores and verifies.
+  ASSERT_EQ(Scnfs({"restore", "--store", store, "--db", "d", "--at", "backup:1", tmp / "r1"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp / "r1"), first);
+  EXPECT_EQ(Scnfs({"verify", "--store", store, "--db", "d"}).exit_code, 0);
+  // Give space back: the store takes new backups again.
+  fs::remove(mnt + "/filler");
+  fs::remove(src + "/big.bin");
+  WriteFile(src + "/small.bin", RandomBytes(2 << 20, 3));
+  r = Scnfs({"backup", "--store", store, "--db", "d", src});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(Scnfs({"restore", "--store", store, "--db", "d", tmp / "r3"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp / "r3"), Snapshot(src));
+  json b = Backups(store, "d");
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[1]["state"], "failed");
+}
+
+}  // namespace
+}  // namespace scnfs::testing
