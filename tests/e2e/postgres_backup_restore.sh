@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# End-to-end test of scnfs against a real PostgreSQL 15 cluster.
+#
+#   bash tests/e2e/postgres_backup_restore.sh /path/to/scnfs
+#
+# Builds a small pgbench cluster with data checksums, takes a full backup, runs a workload, takes an
+# incremental backup, restores both points (and latest) and checks that every restore is byte-identical to a
+# copy of the data directory taken at backup time (content, owners, modes, sizes, mtimes), passes
+# pg_checksums, starts, and holds the expected rows. Then verify and list --json are checked.
+#
+# Needs root (scnfs restores owners; PostgreSQL's tools run as the postgres user via runuser).
+# Prints one line per check and ends with "e2e: N passed, M failed"; exit 0 only when all passed.
+# Environment: PGBIN (default /usr/lib/postgresql/15/bin), E2E_KEEP=1 keeps the work directory.
+
+set -u -o pipefail
+
+PASSED=0
+FAILED=0
+T_START=$(date +%s.%N)
+
+summary_line() { echo "e2e: ${PASSED} passed, ${FAILED} failed"; }
+
+# fail REASON: one-line reason, the tally, exit 1 (the EXIT trap cleans up).
+fail() {
+  FAILED=$((FAILED + 1))
+  echo "FAIL: $*" >&2
+  summary_line
+  exit 1
+}
+
+pass() {
+  PASSED=$((PASSED + 1))
+  printf 'ok %2d  %s\n' "$PASSED" "$*"
+}
+
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 /path/to/scnfs" >&2
+  exit 1
+fi
+SCNFS=$(readlink -f -- "$1") || true
+[[ -n "$SCNFS" && -x "$SCNFS" ]] || fail "scnfs binary not found or not executable: $1"
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+[[ -x "$PGBIN/initdb" ]] || fail "PostgreSQL not found: $PGBIN/initdb is missing"
+[[ $(id -u) -eq 0 ]] || fail "must run as root (restores owners; PostgreSQL runs as postgres via runuser)"
+id postgres >/dev/null 2>&1 || fail "no postgres user"
+PYTHON=$(command -v python3 || echo /usr/bin/python3)
+[[ -x "$PYTHON" ]] || fail "python3 not found"
+
+WORK=$(mktemp -d /tmp/scnfs-e2e.XXXXXX) || fail "mktemp failed"
+chmod 755 "$WORK"
+PORT=$((54000 + $$ % 1000))
+SOCK="$WORK/sock"
+PGDATA="$WORK/pgdata"
+STORE="$WORK/store"
+SNAP1="$WORK/snap1"
+SNAP2="$WORK/snap2"
+R1="$WORK/r1"
+R2="$WORK/r2"
+R3="$WORK/r3"
+LOGS="$WORK/logs"
+mkdir -p "$SOCK" "$LOGS" || fail "cannot create work directories"
+chown postgres: "$SOCK" "$LOGS"
+chmod 700 "$SOCK"
+
+RUNNING=()  # data directories with a server we started
+
+cleanup() {
+  local d
+  for d in "${RUNNING[@]}"; do
+    if [[ -f "$d/postmaster.pid" ]]; then
+      runuser -u postgres -- "$PGBIN/pg_ctl" stop -D "$d" -m immediate -w >/dev/null 2>&1 || true
+    fi
+  done
+  if [[ "${E2E_KEEP:-0}" == 1 ]]; then
+    echo "kept $WORK" >&2
+  else
+    rm -rf -- "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'fail "interrupted"' INT TERM
+
+# run LOGNAME CMD...: run with stdout+stderr to $LOGS/LOGNAME.log; on failure return non-zero and leave the
+# last line of the log in $LAST_ERR.
+LAST_ERR=""
+run() {
+  local log="$LOGS/$1.log"
+  shift
+  "$@" >"$log" 2>&1 && return 0
+  local rc=$?
+  LAST_ERR="exit $rc: $(tail -n 1 "$log")"
+  return 1
+}
+as_pg() { runuser -u postgres -- "$@"; }
+
+pg_start() {  # pg_start DATADIR LOGNAME
+  local d=$1 name=$2
+  RUNNING+=("$d")
+  run "$name" as_pg "$PGBIN/pg_ctl" start -D "$d" -w -t 60 -l "$LOGS/$name.server.log" \
+    -o "-p $PORT -c listen_addresses='' -k $SOCK" ||
+    { LAST_ERR="$LAST_ERR; server log: $(tail -n 1 "$LOGS/$name.server.log" 2>/dev/null)"; return 1; }
+}
+pg_stop() {  # pg_stop DATADIR LOGNAME
+  run "$2" as_pg "$PGBIN/pg_ctl" stop -D "$1" -m fast -w -t 60
+}
+psql_q() {  # psql_q SQL: one value on stdout
+  as_pg "$PGBIN/psql" -X -h "$SOCK" -p "$PORT" -d postgres -v ON_ERROR_STOP=1 -Atc "$1" 2>>"$LOGS/psql.log"
+}
+
+# Owners, modes, types, sizes (files) and mtimes of everything below a tree's root, one sorted line per entry.
+# Directory sizes are left out: they depend on the directory's history, not on its content.
+listing() {
+  (cd "$1" && find . -mindepth 1 \( -type d -printf '%P|d|%m|%u|%g|%T@\n' \) -o -printf '%P|%y|%m|%u|%g|%s|%T@|%l\n') |
+    LC_ALL=C sort
+}
+# The same for the root directory itself.
+root_meta() { find "$1" -maxdepth 0 -printf '%m %u:%g mtime %T@\n'; }
+
+# same_tree A B WHAT: byte-identical content and identical metadata of every entry below the root.
+same_tree() {
+  local a=$1 b=$2 what=$3 out
+  if ! out=$(diff -r --no-dereference "$a" "$b" 2>&1); then
+    LAST_ERR="$what: content differs ($(printf '%s' "$out" | wc -l) diff lines): $(printf '%s' "$out" | head -n 1)"
+    return 1
+  fi
+  if ! out=$(diff <(listing "$a") <(listing "$b")); then
+    LAST_ERR="$what: owners/modes/sizes/mtimes differ ($(printf '%s\n' "$out" | grep -c '^[<>]') entries), first: $(printf '%s\n' "$out" | grep -m 2 '^[<>]' | tr '\n' ' ')"
+    return 1
+  fi
+  return 0
+}
+
+# json_eval FILE EXPR: evaluate a python expression on the parsed JSON document j.
+json_eval() {
+  "$PYTHON" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>>"$LOGS/json.log"
+}
+
+echo "e2e: scnfs=$SCNFS work=$WORK port=$PORT"
+
+# 1. A small pgbench cluster with data checksums, then stopped.
+t=$(date +%s.%N)
+mkdir -p "$PGDATA" && chown postgres: "$PGDATA" && chmod 700 "$PGDATA" || fail "cannot create $PGDATA"
+run initdb as_pg "$PGBIN/initdb" --data-checksums -A trust -U postgres -D "$PGDATA" || fail "initdb: $LAST_ERR"
+pg_start "$PGDATA" start1 || fail "start of the new cluster: $LAST_ERR"
+run pgbench-init as_pg "$PGBIN/pgbench" -i -s 5 -h "$SOCK" -p "$PORT" postgres || fail "pgbench -i: $LAST_ERR"
+pg_stop "$PGDATA" stop1 || fail "stop #1: $LAST_ERR"
+cp -a "$PGDATA" "$SNAP1" || fail "snapshot copy 1"
+T_CLUSTER=$(elapsed "$t")
+pass "cluster created with checksums, pgbench -i -s 5, stopped (${T_CLUSTER}s)"
+
+# 2. Full backup.
+t=$(date +%s.%N)
+run init "$SCNFS" init --store "$STORE" || fail "scnfs init: $LAST_ERR"
+run backup1 "$SCNFS" backup --store "$STORE" --db pg --json "$PGDATA" || fail "scnfs backup 1: $LAST_ERR"
+T_BACKUP1=$(elapsed "$t")
+B1="$LOGS/backup1.log"
+json_eval "$B1" 'j["id"]' >/dev/null || fail "backup 1 --json output is not JSON: $(head -c 200 "$B1")"
+kind1=$(json_eval "$B1" 'j["kind"]')
+[[ "$kind1" == full ]] || fail "backup 1 kind is '$kind1', expected full"
+B1_FIG=$(json_eval "$B1" '"id=%s blocks_read=%s blocks_changed=%s new_bytes_stored=%s" % (j["id"], j["blocks_read"], j["blocks_changed"], j["new_bytes_stored"])')
+pass "backup 1 is full: $B1_FIG (${T_BACKUP1}s)"
+
+# 3. Workload, stop, incremental backup.
+t=$(date +%s.%N)
+pg_start "$PGDATA" start2 || fail "start for the workload: $LAST_ERR"
+run pgbench-run as_pg "$PGBIN/pgbench" -n -c 2 -t 500 -h "$SOCK" -p "$PORT" postgres || fail "pgbench workload: $LAST_ERR"
+TPS=$(grep -m1 -o 'tps = [0-9.]*' "$LOGS/pgbench-run.log" | cut -d' ' -f3)
+pg_stop "$PGDATA" stop2 || fail "stop #2: $LAST_ERR"
+cp -a "$PGDATA" "$SNAP2" || fail "snapshot copy 2"
+T_WORKLOAD=$(elapsed "$t")
+t=$(date +%s.%N)
+run backup2 "$SCNFS" backup --store "$STORE" --db pg --json "$PGDATA" || fail "scnfs backup 2: $LAST_ERR"
+T_BACKUP2=$(elapsed "$t")
+B2="$LOGS/backup2.log"
+kind2=$(json_eval "$B2" 'j["kind"]') || fail "backup 2 --json output is not JSON: $(head -c 200 "$B2")"
+[[ "$kind2" == incremental ]] || fail "backup 2 kind is '$kind2', expected incremental"
+read -r read2 changed2 < <(json_eval "$B2" '"%d %d" % (j["blocks_read"], j["blocks_changed"])') ||
+  fail "backup 2 JSON lacks blocks_read/blocks_changed"
+((changed2 > 0)) || fail "backup 2 stored no changed block (blocks_changed=$changed2) after a workload"
+((changed2 * 2 < read2)) || fail "backup 2 is not incremental: blocks_changed=$changed2 >= blocks_read/2 ($read2/2)"
+B2_FIG=$(json_eval "$B2" '"id=%s blocks_read=%s blocks_changed=%s new_bytes_stored=%s" % (j["id"], j["blocks_read"], j["blocks_changed"], j["new_bytes_stored"])')
+pass "backup 2 is incremental after 1000 pgbench transactions: $B2_FIG (${T_BACKUP2}s)"
+
+# 4. Restores. backup:1 and backup:2 go into empty directories prepared as a DBA would (postgres, 0700);
+# latest goes into a new directory, whose owner, mode and mtime scnfs must then set itself (last check).
+t=$(date +%s.%N)
+mkdir "$R1" "$R2" && chown postgres: "$R1" "$R2" && chmod 700 "$R1" "$R2" || fail "cannot prepare $R1 and $R2"
+run restore1 "$SCNFS" restore --store "$STORE" --db pg --at backup:1 "$R1" || fail "restore backup:1: $LAST_ERR"
+run restore2 "$SCNFS" restore --store "$STORE" --db pg --at backup:2 "$R2" || fail "restore backup:2: $LAST_ERR"
+run restore3 "$SCNFS" restore --store "$STORE" --db pg --at latest "$R3" || fail "restore latest: $LAST_ERR"
+T_RESTORE=$(elapsed "$t")
+pass "restored backup:1, backup:2 (into prepared empty directories) and latest (into a new one) (${T_RESTORE}s for three)"
+
+# 5-6. Byte-identical to the snapshots, with owners, modes, sizes and mtimes.
+t=$(date +%s.%N)
+same_tree "$SNAP1" "$R1" "restore of backup 1 vs snapshot 1" || fail "$LAST_ERR"
+pass "restore of backup 1 is identical to the data directory at backup 1 (content, owners, modes, mtimes)"
+same_tree "$SNAP2" "$R2" "restore of backup 2 vs snapshot 2" || fail "$LAST_ERR"
+same_tree "$R2" "$R3" "restore of latest vs restore of backup 2" || fail "$LAST_ERR"
+T_COMPARE=$(elapsed "$t")
+pass "restores of backup 2 and latest are identical to the data directory at backup 2 (${T_COMPARE}s for all compares)"
+
+# 7. pg_checksums on the stopped restores.
+for d in "$R1" "$R2"; do
+  run "checksums-$(basename "$d")" as_pg "$PGBIN/pg_checksums" --check -D "$d" ||
+    fail "pg_checksums --check on $(basename "$d"): $LAST_ERR"
+done
+pass "pg_checksums --check passes on both restores"
+
+# 8-9. Start each restore and count rows.
+t=$(date +%s.%N)
+pg_start "$R1" start-r1 || fail "start of restore 1: $LAST_ERR"
+acc=$(psql_q 'select count(*) from pgbench_accounts') || fail "query on restore 1 failed: $(tail -n 1 "$LOGS/psql.log")"
+hist=$(psql_q 'select count(*) from pgbench_history') || fail "query on restore 1 failed: $(tail -n 1 "$LOGS/psql.log")"
+pg_stop "$R1" stop-r1 || fail "stop of restore 1: $LAST_ERR"
+[[ "$acc" == 500000 ]] || fail "restore 1: pgbench_accounts has $acc rows, expected 500000"
+[[ "$hist" == 0 ]] || fail "restore 1: pgbench_history has $hist rows, expected 0 (before the workload)"
+pass "restore 1 starts: 500000 accounts, 0 history rows"
+
+pg_start "$R2" start-r2 || fail "start of restore 2: $LAST_ERR"
+acc=$(psql_q 'select count(*) from pgbench_accounts') || fail "query on restore 2 failed: $(tail -n 1 "$LOGS/psql.log")"
+hist=$(psql_q 'select count(*) from pgbench_history') || fail "query on restore 2 failed: $(tail -n 1 "$LOGS/psql.log")"
+pg_stop "$R2" stop-r2 || fail "stop of restore 2: $LAST_ERR"
+[[ "$acc" == 500000 ]] || fail "restore 2: pgbench_accounts has $acc rows, expected 500000"
+[[ "$hist" =~ ^[0-9]+$ ]] && ((hist > 0)) || fail "restore 2: pgbench_history has '$hist' rows, expected > 0"
+T_START_RESTORES=$(elapsed "$t")
+pass "restore 2 starts: 500000 accounts, $hist history rows (${T_START_RESTORES}s for both starts)"
+
+# 10. verify both backups in the store.
+t=$(date +%s.%N)
+for b in 1 2; do
+  run "verify$b" "$SCNFS" verify --store "$STORE" --db pg --at "backup:$b" || fail "scnfs verify backup:$b: $LAST_ERR"
+done
+T_VERIFY=$(elapsed "$t")
+pass "scnfs verify is clean for backup:1 and backup:2 (${T_VERIFY}s)"
+
+# 11. list --json: two complete backups, full then incremental.
+run list "$SCNFS" list --store "$STORE" --json || fail "scnfs list --json: $LAST_ERR"
+L="$LOGS/list.log"
+json_eval "$L" '0' >/dev/null || fail "scnfs list --json output does not parse: $(head -c 200 "$L")"
+# An array of databases, each with its backups: expect database "pg" with [full, incremental], both complete.
+got=$(json_eval "$L" '[[(b["id"], b["kind"], b["state"]) for b in d["backups"]] for d in j if d["name"] == "pg"]') ||
+  fail "scnfs list --json: unexpected structure: $(head -c 300 "$L" | tr '\n' ' ')"
+[[ "$got" == "[[(1, 'full', 'complete'), (2, 'incremental', 'complete')]]" ]] ||
+  fail "scnfs list --json: backups of 'pg' are $got, expected 1 full and 2 incremental, both complete"
+pass "scnfs list --json parses and shows 2 complete backups"
+
+# 12. A restore into a new directory gives it the data directory's own owner, mode and mtime (PostgreSQL refuses
+# to start on a data directory that is not owned by its user with mode 0700 or 0750).
+want=$(root_meta "$SNAP2")
+have=$(root_meta "$R3")
+[[ "$want" == "$have" ]] ||
+  fail "restore into a new directory: its root is '$have', the backed-up data directory's was '$want'"
+pass "restore into a new directory sets the root directory's owner, mode and mtime ($have)"
+
+echo "--- summary"
+echo "cluster (initdb, pgbench -i -s 5): ${T_CLUSTER}s; workload (1000 txns, ${TPS:-?} tps) + stop + copy: ${T_WORKLOAD}s"
+echo "backup 1 (full):        ${T_BACKUP1}s  $B1_FIG"
+echo "backup 2 (incremental): ${T_BACKUP2}s  $B2_FIG"
+echo "restores: ${T_RESTORE}s  compares: ${T_COMPARE}s  starts: ${T_START_RESTORES}s  verify: ${T_VERIFY}s  total: $(elapsed "$T_START")s"
+summary_line
+exit 0
