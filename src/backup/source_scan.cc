@@ -42,6 +42,15 @@ Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sou
     struct stat st;
     if (::stat(src.c_str(), &st) != 0) return Status::FromErrno(errno, fmt::format("cannot read source {}", src));
     if (S_ISDIR(st.st_mode)) {
+      // A single directory source is recorded as "." too: its owner and mode matter (PostgreSQL refuses a data
+      // directory that is not 0700 and owned by its user).
+      if (sources.size() == 1) {
+        SourceEntry root;
+        root.abs = src;
+        root.st = st;
+        root.rel = ".";
+        entries.emplace(root.rel, root);
+      }
       SCNFS_RETURN_IF_ERROR(Walk(fs::path(src), fs::path(src), &entries));
     } else if (S_ISREG(st.st_mode)) {
       SourceEntry e;

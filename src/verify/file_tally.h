@@ -6,6 +6,7 @@
 namespace scnfs {
 
 inline void Tally(FileVerification* f, uint64_t blockno, const BlockCheck& c, bool count_examined) {
+  if (!count_examined && !c.corrupt) return;  // Oracle block 0: not a page DBVERIFY counts
   if (count_examined) ++f->examined;
   f->highest_change = std::max(f->highest_change, c.change);
   if (c.corrupt) {

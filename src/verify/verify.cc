@@ -36,6 +36,16 @@ BlockCheck ShortBlockCheck(ByteSpan b) {
   return c;
 }
 
+// Whether `path` is a relation file of a PostgreSQL data directory (found by walking up to global/pg_control).
+bool IsRelationInDataDir(const std::string& path) {
+  const fs::path abs = fs::absolute(path);
+  for (fs::path p = abs.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    std::error_code ec;
+    if (fs::exists(p / "global/pg_control", ec)) return postgres::RelationSegment(abs.lexically_relative(p).generic_string()).has_value();
+  }
+  return false;
+}
+
 // The format object for a stored file: rebuilt from its first blocks, as backup did.
 std::unique_ptr<FileFormat> FormatFor(const FileRecord& r, ByteSpan head, bool pg_checksums) {
   switch (r.format) {
@@ -158,7 +168,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
 
   if (!format) {
     if (head.size() >= 32 && oracle::LooksLikeOracle(ByteSpan(head.data(), 32))) format = FormatId::kOracle;
-    else if (postgres::RelationSegment(path)) format = FormatId::kPostgres;
+    else if (IsRelationInDataDir(path)) format = FormatId::kPostgres;
     else format = FormatId::kRaw;
   }
   VerifyReport report;
