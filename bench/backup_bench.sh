@@ -129,6 +129,8 @@ mb() { calc "%.1f MB" "$1 / 1e6"; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }  # a >= b
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 size_of() { du -sb "$1" | awk '{ print $1 }'; }
+# Bytes of RocksDB write-ahead logs (*.log) in a store: data the last backup left unflushed, counted in du.
+wal_of() { find "$1" -name '*.log' -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 json() { jq -r "$2" "$LOG/$1.out"; }
 
 ROWS=()
@@ -252,6 +254,7 @@ bench_oracle() {
 
   local ST; ST=$(size_of "$D/store")
   row "scnfs store (full + incr)" "$(mb "$ST")" "-" "-" "-" "$(calc %.1f "100 * $ST / $SRC_BYTES")% of src" "-" "-"
+  note "store: $(mb "$(wal_of "$D/store")") of it are RocksDB WAL files (*.log) the last backup left unflushed"
   print_table "A. Oracle format: $ORA_FILES x $(calc %.0f "($ORA_BLOCKS + 1) * 8192 / 1048576") MiB datafiles ($(mb "$SRC_BYTES")), ${ORA_FRACTION} change"
   rm -rf "$D"
 }
@@ -390,6 +393,7 @@ bench_postgres() {
     "$(lt "$(calc %.4f "100 * $ST / $S2")" "$T_PG_STORE_PCT.0001" && echo yes || echo NO)"
   row "restic repo (2 backups)" "$(mb "$RR")" "-" "-" "-" "$(calc %.2f "100 * $RR / $S2")% of src" "-" "-"
   row "borg repo (2 backups)" "$(mb "$BB")" "-" "-" "-" "$(calc %.2f "100 * $BB / $S2")% of src" "-" "-"
+  note "scnfs store: $(mb "$(wal_of "$D/store")") of it are RocksDB WAL files (*.log) the last backup left unflushed"
   note "scnfs store = $(calc %.2f "100 * $ST / $S2_BASE")% of base/ alone ($(mb "$S2_BASE")); src in the size rows = the whole state-2 data dir"
   row "scnfs store / restic repo" "-" "-" "-" "-" "$(calc %.2f "$ST / $RR")" "< 1" "$(lt "$ST" "$RR" && echo yes || echo NO)"
   row "scnfs store / borg repo" "-" "-" "-" "-" "$(calc %.2f "$ST / $BB")" "-" "-"
