@@ -49,6 +49,20 @@ Status ScanPrefix(const Store* store, const std::string& prefix, F&& f) {
   return FromRocksStatus(it->status(), "reading the catalog");
 }
 
+// Parses every record under `prefix`.
+template <typename T>
+Result<std::vector<T>> ScanRecords(const Store* store, const std::string& prefix, std::string_view what) {
+  std::vector<T> out;
+  Status st = ScanPrefix(store, prefix, [&](std::string_view, std::string v) {
+    auto r = ParseRecord<T>(v, what);
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(r).value());
+    return Status::OK();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
 }  // namespace
 
 void to_json(json& j, const DatabaseRecord& r) {
@@ -131,15 +145,7 @@ void from_json(const json& j, FileRecord& r) {
 }
 
 Result<std::vector<DatabaseRecord>> Catalog::ListDatabases() const {
-  std::vector<DatabaseRecord> out;
-  Status st = ScanPrefix(store_, std::string(catalog_keys::kDatabasePrefix), [&](std::string_view k, std::string v) {
-    auto r = ParseRecord<DatabaseRecord>(v, k);
-    if (!r.ok()) return r.status();
-    out.push_back(std::move(r).value());
-    return Status::OK();
-  });
-  if (!st.ok()) return st;
-  return out;
+  return ScanRecords<DatabaseRecord>(store_, std::string(catalog_keys::kDatabasePrefix), "a database");
 }
 
 Result<DatabaseRecord> Catalog::GetDatabase(std::string_view name) const {
@@ -158,15 +164,7 @@ Result<DatabaseRecord> Catalog::GetDatabase(std::string_view name) const {
 }
 
 Result<std::vector<BackupRecord>> Catalog::ListBackups(uint32_t db) const {
-  std::vector<BackupRecord> out;
-  Status st = ScanPrefix(store_, catalog_keys::BackupPrefix(db), [&](std::string_view k, std::string v) {
-    auto r = ParseRecord<BackupRecord>(v, "a backup");
-    if (!r.ok()) return r.status();
-    out.push_back(std::move(r).value());
-    return Status::OK();
-  });
-  if (!st.ok()) return st;
-  return out;
+  return ScanRecords<BackupRecord>(store_, catalog_keys::BackupPrefix(db), "a backup");
 }
 
 Result<BackupRecord> Catalog::GetBackup(uint32_t db, uint32_t id) const {
@@ -178,15 +176,7 @@ Result<BackupRecord> Catalog::GetBackup(uint32_t db, uint32_t id) const {
 }
 
 Result<std::vector<FileRecord>> Catalog::ListFiles(uint32_t db, uint32_t backup) const {
-  std::vector<FileRecord> out;
-  Status st = ScanPrefix(store_, catalog_keys::FilePrefix(db, backup), [&](std::string_view k, std::string v) {
-    auto r = ParseRecord<FileRecord>(v, "a file");
-    if (!r.ok()) return r.status();
-    out.push_back(std::move(r).value());
-    return Status::OK();
-  });
-  if (!st.ok()) return st;
-  return out;
+  return ScanRecords<FileRecord>(store_, catalog_keys::FilePrefix(db, backup), "a file");
 }
 
 Result<std::optional<uint32_t>> Catalog::FileId(uint32_t db, std::string_view path) const {
