@@ -29,6 +29,8 @@ Runner AddBackup(CLI::App& app, Globals& g);
 Runner AddList(CLI::App& app, Globals& g);
 Runner AddRestore(CLI::App& app, Globals& g);
 Runner AddVerify(CLI::App& app, Globals& g);
+Runner AddMount(CLI::App& app, Globals& g);
+Runner AddUmount(CLI::App& app, Globals& g);
 
 // Prints "scnfs: <message>" to stderr and returns kExitFailure.
 int Fail(const Status& st);

@@ -70,10 +70,14 @@ Result<VersionValue> DecodeVersionValue(std::string_view v);
 class Visibility {
  public:
   void Hide(uint32_t backup) { hidden_.insert(backup); }
-  bool Visible(uint32_t backup) const { return !hidden_.contains(backup); }
+  // Hides every backup after `backup` too: a long-lived reader (a mount) must not see a backup that started after
+  // it resolved its point, whose id it could not have hidden.
+  void HideAfter(uint32_t backup) { last_ = backup; }
+  bool Visible(uint32_t backup) const { return backup <= last_ && !hidden_.contains(backup); }
 
  private:
   std::unordered_set<uint32_t> hidden_;
+  uint32_t last_ = UINT32_MAX;
 };
 
 // Finds versions of one database's blocks. Each lookup is one seek (plus a step back over versions a later

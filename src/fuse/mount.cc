@@ -1,0 +1,136 @@
+// RunMount / Unmount: checks, session set-up and teardown around the operations in fuse_ops.cc.
+#include "scnfs/mount.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "fuse/fuse_ops.h"
+#include "fuse/mount_tree.h"
+#include "fuse/mountinfo.h"
+#include "scnfs/pins.h"
+#include "scnfs/store.h"
+
+namespace scnfs {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kFsType = "fuse.scnfs";
+
+Status CheckMountpoint(const std::string& mp) {
+  struct stat st;
+  if (::stat(mp.c_str(), &st) != 0) {
+    if (errno == ENOTCONN)
+      return Status::Busy(fmt::format("{} is a mount whose process died; clear it with: scnfs umount {}", mp, mp));
+    if (errno == ENOENT) return Status::NotFound(fmt::format("mountpoint {} does not exist", mp));
+    return Status::FromErrno(errno, fmt::format("cannot use mountpoint {}", mp));
+  }
+  if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument(fmt::format("mountpoint {} is not a directory", mp));
+  SCNFS_ASSIGN_OR_RETURN(auto existing, FindMount(mp));
+  if (existing)
+    return Status::Busy(fmt::format("{} is already a mount point ({}); unmount it first or choose another directory",
+                                    mp, existing->fstype));
+  std::error_code ec;
+  if (!fs::is_empty(mp, ec) || ec)
+    return Status::Busy(fmt::format("mountpoint {} is not empty: mounting there would hide its files", mp));
+  return Status::OK();
+}
+
+// The kernel starts a FUSE mount with 128 KiB of readahead, which caps sequential reads far below what the store
+// serves; a larger window turns a scan into 1 MiB requests that the worker threads serve in parallel.
+void RaiseReadahead(const std::string& mp, unsigned kb) {
+  auto m = FindMount(mp);
+  if (!m.ok() || !m.value()) return;
+  std::ofstream f(fmt::format("/sys/class/bdi/{}:{}/read_ahead_kb", m.value()->major, m.value()->minor));
+  if (f) f << kb << "\n";  // not root: the kernel's default stays, reads are only slower
+}
+
+}  // namespace
+
+Status RunMount(const MountOptions& options, const std::function<void()>& ready) {
+  const std::string mp = AbsolutePath(options.mountpoint);
+  SCNFS_RETURN_IF_ERROR(CheckMountpoint(mp));
+  StoreOptions so;
+  so.block_cache_bytes = options.cache_mb << 20;
+  SCNFS_ASSIGN_OR_RETURN(auto store, Store::Open(options.store_dir, Store::Mode::kReader, so));
+  SCNFS_ASSIGN_OR_RETURN(auto pins, PinHolder::Create(options.store_dir, fmt::format("mount {}", mp)));
+  MountTreeOptions to;
+  to.refresh = std::chrono::milliseconds(options.refresh_ms);
+  MountTree tree(store.get(), pins.get(), to);
+
+  FuseContext ctx;
+  ctx.tree = &tree;
+  ctx.dynamic_timeout = options.refresh_ms / 1000.0;
+  ctx.readahead_kb = options.readahead_kb;
+  ctx.log_errors = ::isatty(STDERR_FILENO);
+
+  std::string opts = "fsname=scnfs,subtype=scnfs,default_permissions";
+  if (options.allow_other) opts += ",allow_other";
+  std::vector<std::string> argv_s = {"scnfs", "-o", opts};
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  fuse_args args = FUSE_ARGS_INIT(int(argv.size()), argv.data());
+  fuse_session* se = fuse_session_new(&args, &ReadOnlyOps(), sizeof(fuse_lowlevel_ops), &ctx);
+  if (se == nullptr) return Status::IOError("cannot create a FUSE session (is /dev/fuse there and fuse3 installed?)");
+  if (fuse_set_signal_handlers(se) != 0) {
+    fuse_session_destroy(se);
+    return Status::IOError("cannot install signal handlers");
+  }
+  if (fuse_session_mount(se, mp.c_str()) != 0) {
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    return Status::IOError(fmt::format("cannot mount at {} (see the message above)", mp));
+  }
+  RaiseReadahead(mp, options.readahead_kb);
+  if (ready) ready();
+
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(cfg, 1);
+  fuse_loop_cfg_set_max_threads(cfg, options.threads);
+  fuse_loop_cfg_set_idle_threads(cfg, options.threads);
+  int rc = fuse_session_loop_mt(se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  fuse_session_destroy(se);
+  if (rc < 0) return Status::FromErrno(-rc, "the mount's session ended with an error");
+  return Status::OK();
+}
+
+Status Unmount(const std::string& mountpoint, bool lazy) {
+  const std::string mp = AbsolutePath(mountpoint);
+  SCNFS_ASSIGN_OR_RETURN(auto m, FindMount(mp));
+  if (!m) return Status::InvalidArgument(fmt::format("{} is not mounted", mp));
+  if (m->fstype != kFsType)
+    return Status::InvalidArgument(fmt::format("{} is not a scnfs mount (it is {}); not unmounting it", mp, m->fstype));
+  if (::geteuid() == 0) {
+    if (::umount2(mp.c_str(), lazy ? MNT_DETACH : 0) == 0) return Status::OK();
+    if (errno == EBUSY)
+      return Status::Busy(fmt::format("{} is in use (open files or a process inside it); close them, or use --lazy", mp));
+    return Status::FromErrno(errno, fmt::format("cannot unmount {}", mp));
+  }
+  // Not root: fusermount3 is setuid and checks that this user mounted it.
+  pid_t pid = ::fork();
+  if (pid < 0) return Status::FromErrno(errno, "fork");
+  if (pid == 0) {
+    const char* args[] = {"fusermount3", "-u", lazy ? "-z" : "-u", "--", mp.c_str(), nullptr};
+    if (!lazy) args[2] = "-q";
+    ::execvp("fusermount3", const_cast<char* const*>(args));
+    _exit(127);
+  }
+  int ws = 0;
+  ::waitpid(pid, &ws, 0);
+  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) return Status::OK();
+  return Status::IOError(fmt::format("fusermount3 could not unmount {}", mp));
+}
+
+}  // namespace scnfs

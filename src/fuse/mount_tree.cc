@@ -1,0 +1,436 @@
+#include "fuse/mount_tree.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "util/clock.h"
+
+namespace scnfs {
+
+namespace {
+
+constexpr uint64_t kDbBase = 16;
+constexpr uint32_t kLocalDir = 0, kLocalInfo = 1, kLocalFirstEntry = 2;
+enum DbK { kDbDir = 0, kBackupsDir = 1, kAtDir = 2, kLatest = 3 };
+
+timespec Ts(int64_t us) { return timespec{time_t(us / 1000000), long(us % 1000000) * 1000}; }
+
+struct stat DirStat(int64_t us) {
+  struct stat st {};
+  st.st_mode = S_IFDIR | 0555;
+  st.st_nlink = 2;
+  st.st_atim = st.st_mtim = st.st_ctim = Ts(us);
+  return st;
+}
+
+}  // namespace
+
+uint64_t DbIno(uint32_t db_slot, int k) { return kDbBase + 4 * uint64_t(db_slot) + uint64_t(k); }
+uint64_t PointIno(uint32_t point_slot, uint32_t local) { return (uint64_t(point_slot) + 1) << 32 | local; }
+
+struct MountTree::Decoded {
+  enum Kind { kInvalid, kRoot, kDb, kPoint } kind = kInvalid;
+  uint32_t slot = 0;   // database or point slot
+  uint32_t local = 0;  // DbK, or the point's local number
+  static Decoded Of(uint64_t ino) {
+    Decoded d;
+    if (ino == kRootIno) {
+      d.kind = kRoot;
+    } else if (ino >= (uint64_t(1) << 32)) {
+      d.kind = kPoint;
+      d.slot = uint32_t((ino >> 32) - 1);
+      d.local = uint32_t(ino);
+    } else if (ino >= kDbBase) {
+      d.kind = kDb;
+      d.slot = uint32_t((ino - kDbBase) / 4);
+      d.local = uint32_t((ino - kDbBase) % 4);
+    }
+    return d;
+  }
+};
+
+MountTree::MountTree(Store* store, PinHolder* pins, MountTreeOptions options)
+    : store_(store), pins_(pins), options_(options), mounted_us_(NowMicros()) {}
+
+Status MountTree::RefreshLocked() {
+  auto now = std::chrono::steady_clock::now();
+  if (ever_refreshed_ && now - refreshed_ < options_.refresh) return Status::OK();
+  if (ever_refreshed_) SCNFS_RETURN_IF_ERROR(store_->Refresh());
+  SCNFS_ASSIGN_OR_RETURN(auto dbs, Catalog(store_).ListDatabases());
+  for (auto& s : dbs_) s.record.reset();
+  for (auto& rec : dbs) {
+    DbSlot& s = dbs_[DbSlotFor(rec.name)];
+    s.record = std::move(rec);
+    s.backups_fresh = false;
+  }
+  refreshed_ = now;
+  ever_refreshed_ = true;
+  return Status::OK();
+}
+
+uint32_t MountTree::DbSlotFor(const std::string& name) {
+  if (auto it = db_by_name_.find(name); it != db_by_name_.end()) return it->second;
+  uint32_t slot = uint32_t(dbs_.size());
+  dbs_.push_back(DbSlot{name, std::nullopt, {}, false});
+  db_by_name_.emplace(name, slot);
+  return slot;
+}
+
+Status MountTree::LoadBackupsLocked(DbSlot& db) {
+  if (db.backups_fresh) return Status::OK();
+  if (!db.record) return Status::NotFound(fmt::format("database '{}' is no longer in the store", db.name));
+  SCNFS_ASSIGN_OR_RETURN(db.backups, Catalog(store_).ListBackups(db.record->id));
+  db.backups_fresh = true;
+  return Status::OK();
+}
+
+const BackupRecord* MountTree::NewestComplete(const DbSlot& db) const {
+  const BackupRecord* newest = nullptr;
+  for (const auto& b : db.backups)
+    if (b.state == BackupState::kComplete && (newest == nullptr || b.id > newest->id)) newest = &b;
+  return newest;
+}
+
+uint32_t MountTree::PointSlotFor(uint32_t d, const std::string& key, const PointSpec& spec) {
+  if (auto it = point_by_key_.find(std::pair(d, key)); it != point_by_key_.end()) return it->second;
+  uint32_t p = uint32_t(points_.size());
+  points_.push_back(PointSlot{d, key, spec, nullptr, nullptr, 0});
+  point_by_key_.emplace(std::pair(d, key), p);
+  return p;
+}
+
+Status MountTree::SeedLocked(PointSlot& s) {
+  if (s.seed) return Status::OK();
+  DbSlot& db = dbs_[s.db_slot];
+  SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
+  auto seed = std::make_shared<PointSeed>();
+  seed->db = *db.record;
+  SCNFS_ASSIGN_OR_RETURN(seed->point, ResolvePoint(seed->db, db.backups, s.spec));
+  uint32_t last = 0;
+  for (const auto& b : db.backups) {
+    if (b.state != BackupState::kComplete) seed->vis.Hide(b.id);
+    last = std::max(last, b.id);
+  }
+  seed->vis.HideAfter(last);
+  s.seed = std::move(seed);
+  return Status::OK();
+}
+
+Result<std::shared_ptr<const PointView>> MountTree::ViewLocked(uint32_t p) {
+  if (p >= points_.size()) return Status::NotFound("no such point");
+  PointSlot& s = points_[p];
+  if (s.view) return s.view;
+  SCNFS_RETURN_IF_ERROR(SeedLocked(s));
+  const PointSeed& seed = *s.seed;
+  OpenedPoint opened;
+  SCNFS_ASSIGN_OR_RETURN(opened.files, Catalog(store_).ListFiles(seed.db.id, seed.point.base.id));
+  opened.reader = std::make_unique<PointReader>(store_, seed.db, seed.vis, seed.point);
+  s.view = std::make_shared<const PointView>(std::move(opened), s.key);
+  UpdatePinsLocked();
+  return s.view;
+}
+
+void MountTree::UpdatePinsLocked() {
+  if (pins_ == nullptr) return;
+  std::vector<Pin> pins;
+  for (const auto& s : points_) {
+    if (!s.view) continue;
+    if (!s.seed) continue;
+    pins.push_back(Pin{s.seed->db.name, s.seed->point.base.id, s.seed->point.scn, s.key});
+  }
+  // A pin that cannot be written is a prune hazard, not a reason to stop serving: the next change retries.
+  (void)pins_->Set(std::move(pins));
+}
+
+void MountTree::AddRefLocked(uint64_t ino, uint64_t n) {
+  Decoded d = Decoded::Of(ino);
+  if (d.kind == Decoded::kPoint && d.slot < points_.size()) points_[d.slot].refs += n;
+}
+
+void MountTree::DropRefLocked(uint32_t p, uint64_t n) {
+  if (p >= points_.size()) return;
+  PointSlot& s = points_[p];
+  s.refs = s.refs > n ? s.refs - n : 0;
+  if (s.refs == 0 && s.view) {
+    s.view.reset();  // open files hold their own reference; the slot's seed stays
+    UpdatePinsLocked();
+  }
+}
+
+Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
+  Decoded d = Decoded::Of(ino);
+  Entry e;
+  e.ino = ino;
+  switch (d.kind) {
+    case Decoded::kInvalid:
+      return Status::NotFound(fmt::format("no inode {}", ino));
+    case Decoded::kRoot:
+      e.attr = DirStat(mounted_us_);
+      break;
+    case Decoded::kDb: {
+      if (d.slot >= dbs_.size() || !dbs_[d.slot].record) return Status::NotFound("database gone");
+      DbSlot& db = dbs_[d.slot];
+      e.attr = DirStat(db.record->created_us);
+      if (d.local == kBackupsDir || d.local == kLatest) {
+        SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
+        const BackupRecord* newest = NewestComplete(db);
+        if (newest != nullptr) e.attr.st_mtim = e.attr.st_ctim = Ts(newest->end_us);
+        if (d.local == kLatest) {
+          if (newest == nullptr) return Status::NotFound("no complete backup");
+          e.attr.st_mode = S_IFLNK | 0777;
+          e.attr.st_nlink = 1;
+          e.attr.st_size = off_t(fmt::format("backups/{}", newest->id).size());
+        }
+      }
+      break;
+    }
+    case Decoded::kPoint: {
+      SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
+      e.immutable = true;
+      if (d.local == kLocalDir) {
+        e.attr = EntryStat(view->root());
+      } else if (d.local == kLocalInfo) {
+        e.attr = EntryStat(view->root());
+        e.attr.st_mode = S_IFREG | 0444;
+        e.attr.st_nlink = 1;
+        e.attr.st_size = off_t(view->info().size());
+        e.attr.st_blocks = (e.attr.st_size + 511) / 512;
+      } else if (d.local - kLocalFirstEntry < view->entries()) {
+        e.attr = EntryStat(view->entry(d.local - kLocalFirstEntry));
+      } else {
+        return Status::NotFound(fmt::format("no inode {}", ino));
+      }
+      break;
+    }
+  }
+  e.attr.st_ino = ino;
+  return e;
+}
+
+Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view name) {
+  std::lock_guard<std::mutex> l(mu_);
+  Decoded d = Decoded::Of(parent);
+  uint64_t ino = 0;
+  auto not_found = [&] { return Status::NotFound(fmt::format("no '{}' here", name)); };
+  switch (d.kind) {
+    case Decoded::kInvalid:
+      return not_found();
+    case Decoded::kRoot: {
+      SCNFS_RETURN_IF_ERROR(RefreshLocked());
+      auto it = db_by_name_.find(name);
+      if (it == db_by_name_.end() || !dbs_[it->second].record) return not_found();
+      ino = DbIno(it->second, kDbDir);
+      break;
+    }
+    case Decoded::kDb: {
+      if (d.slot >= dbs_.size()) return not_found();
+      if (d.local == kDbDir) {
+        if (name == "backups") ino = DbIno(d.slot, kBackupsDir);
+        else if (name == "at") ino = DbIno(d.slot, kAtDir);
+        else if (name == "latest") ino = DbIno(d.slot, kLatest);
+        else return not_found();
+        break;
+      }
+      if (d.local == kLatest) return not_found();
+      SCNFS_RETURN_IF_ERROR(RefreshLocked());
+      DbSlot& db = dbs_[d.slot];
+      SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
+      PointSpec spec;
+      std::string key;
+      if (d.local == kBackupsDir) {
+        uint32_t id = 0;
+        auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
+        if (ec != std::errc() || end != name.data() + name.size() || (name.size() > 1 && name[0] == '0')) return not_found();
+        auto b = std::find_if(db.backups.begin(), db.backups.end(), [&](const BackupRecord& r) { return r.id == id; });
+        if (b == db.backups.end() || b->state != BackupState::kComplete) return not_found();
+        spec.kind = PointSpec::Kind::kBackup;
+        spec.number = id;
+        key = fmt::format("backups/{}", id);
+      } else {  // at/
+        auto parsed = ParsePointSpec(name);
+        if (!parsed.ok() || parsed.value().kind == PointSpec::Kind::kLatest) return not_found();
+        spec = parsed.value();
+        key = fmt::format("at/{}", name);
+      }
+      uint32_t p;
+      if (auto it = point_by_key_.find(std::pair(d.slot, key)); it != point_by_key_.end()) {
+        p = it->second;
+      } else {
+        // Resolve before taking a slot: a name that resolves to nothing (an SCN before the first backup) must not
+        // leave a slot behind for every such lookup.
+        PointSlot tmp{d.slot, key, spec, nullptr, nullptr, 0};
+        if (Status st = SeedLocked(tmp); !st.ok())
+          return st.IsNotFound() || st.code() == Status::Code::kInvalidArgument ? not_found() : st;
+        p = uint32_t(points_.size());
+        points_.push_back(std::move(tmp));
+        point_by_key_.emplace(std::pair(d.slot, key), p);
+      }
+      SCNFS_RETURN_IF_ERROR(SeedLocked(points_[p]));
+      ino = PointIno(p, kLocalDir);
+      break;
+    }
+    case Decoded::kPoint: {
+      SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
+      uint32_t dir;
+      if (d.local == kLocalDir) {
+        if (name == kInfoFileName) {
+          ino = PointIno(d.slot, kLocalInfo);
+          break;
+        }
+        dir = PointView::kRoot;
+      } else if (d.local >= kLocalFirstEntry && d.local - kLocalFirstEntry < view->entries()) {
+        dir = d.local - kLocalFirstEntry;
+      } else {
+        return not_found();
+      }
+      auto i = view->Lookup(dir, name);
+      if (!i) return not_found();
+      ino = PointIno(d.slot, kLocalFirstEntry + *i);
+      break;
+    }
+  }
+  SCNFS_ASSIGN_OR_RETURN(Entry e, AttrLocked(ino));
+  AddRefLocked(ino, 1);
+  return e;
+}
+
+void MountTree::Forget(uint64_t ino, uint64_t nlookup) {
+  std::lock_guard<std::mutex> l(mu_);
+  Decoded d = Decoded::Of(ino);
+  if (d.kind == Decoded::kPoint) DropRefLocked(d.slot, nlookup);
+}
+
+Result<MountTree::Entry> MountTree::GetAttr(uint64_t ino) {
+  std::lock_guard<std::mutex> l(mu_);
+  Decoded d = Decoded::Of(ino);
+  if (d.kind == Decoded::kRoot || (d.kind == Decoded::kDb && d.local != kDbDir)) SCNFS_RETURN_IF_ERROR(RefreshLocked());
+  return AttrLocked(ino);
+}
+
+Result<std::string> MountTree::ReadLink(uint64_t ino) {
+  std::lock_guard<std::mutex> l(mu_);
+  Decoded d = Decoded::Of(ino);
+  if (d.kind == Decoded::kDb && d.local == kLatest && d.slot < dbs_.size()) {
+    SCNFS_RETURN_IF_ERROR(RefreshLocked());
+    DbSlot& db = dbs_[d.slot];
+    SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
+    const BackupRecord* newest = NewestComplete(db);
+    if (newest == nullptr) return Status::NotFound("no complete backup");
+    return fmt::format("backups/{}", newest->id);
+  }
+  if (d.kind == Decoded::kPoint && d.local >= kLocalFirstEntry) {
+    SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
+    if (d.local - kLocalFirstEntry < view->entries()) {
+      const FileRecord& r = view->entry(d.local - kLocalFirstEntry);
+      if (r.type == "symlink") return r.target;
+    }
+  }
+  return Status::InvalidArgument("not a symbolic link");
+}
+
+Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
+  std::lock_guard<std::mutex> l(mu_);
+  Decoded d = Decoded::Of(ino);
+  std::vector<DirEntry> out;
+  switch (d.kind) {
+    case Decoded::kInvalid:
+      return Status::NotFound(fmt::format("no inode {}", ino));
+    case Decoded::kRoot:
+      SCNFS_RETURN_IF_ERROR(RefreshLocked());
+      for (const auto& [name, slot] : db_by_name_)
+        if (dbs_[slot].record) out.push_back({name, DbIno(slot, kDbDir), S_IFDIR});
+      return out;
+    case Decoded::kDb: {
+      if (d.slot >= dbs_.size()) return Status::NotFound("database gone");
+      SCNFS_RETURN_IF_ERROR(RefreshLocked());
+      DbSlot& db = dbs_[d.slot];
+      SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
+      if (d.local == kDbDir) {
+        out.push_back({"backups", DbIno(d.slot, kBackupsDir), S_IFDIR});
+        out.push_back({"at", DbIno(d.slot, kAtDir), S_IFDIR});
+        if (NewestComplete(db) != nullptr) out.push_back({"latest", DbIno(d.slot, kLatest), S_IFLNK});
+      } else if (d.local == kBackupsDir) {
+        for (const auto& b : db.backups) {
+          if (b.state != BackupState::kComplete) continue;
+          std::string key = fmt::format("backups/{}", b.id);
+          PointSpec spec;
+          spec.kind = PointSpec::Kind::kBackup;
+          spec.number = b.id;
+          uint32_t p = PointSlotFor(d.slot, key, spec);
+          out.push_back({std::to_string(b.id), PointIno(p, kLocalDir), S_IFDIR});
+        }
+      } else if (d.local == kAtDir) {
+        // Any scn:/time: name resolves on lookup; the listing shows the points this mount has resolved so far.
+        for (const auto& [k, p] : point_by_key_)
+          if (k.first == d.slot && k.second.starts_with("at/") && points_[p].seed) out.push_back({k.second.substr(3), PointIno(p, kLocalDir), S_IFDIR});
+      } else {
+        return Status::InvalidArgument("not a directory");
+      }
+      return out;
+    }
+    case Decoded::kPoint: {
+      SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
+      uint32_t dir;
+      if (d.local == kLocalDir) {
+        out.push_back({std::string(kInfoFileName), PointIno(d.slot, kLocalInfo), S_IFREG});
+        dir = PointView::kRoot;
+      } else if (d.local >= kLocalFirstEntry && d.local - kLocalFirstEntry < view->entries()) {
+        dir = d.local - kLocalFirstEntry;
+        if (view->entry(dir).type != "dir") return Status::InvalidArgument("not a directory");
+      } else {
+        return Status::InvalidArgument("not a directory");
+      }
+      for (uint32_t i : view->Children(dir)) {
+        const auto& r = view->entry(i);
+        mode_t t = r.type == "dir" ? S_IFDIR : r.type == "symlink" ? S_IFLNK : S_IFREG;
+        out.push_back({std::string(view->Name(i)), PointIno(d.slot, kLocalFirstEntry + i), t});
+      }
+      return out;
+    }
+  }
+  return out;
+}
+
+Result<MountTree::OpenFile> MountTree::Open(uint64_t ino) {
+  std::lock_guard<std::mutex> l(mu_);
+  Decoded d = Decoded::Of(ino);
+  if (d.kind != Decoded::kPoint || d.local == kLocalDir) return Status::InvalidArgument("not a file");
+  SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
+  OpenFile f;
+  f.point_slot = d.slot;
+  if (d.local == kLocalInfo) {
+    f.info = true;
+  } else {
+    f.entry = d.local - kLocalFirstEntry;
+    if (f.entry >= view->entries()) return Status::NotFound(fmt::format("no inode {}", ino));
+    if (view->entry(f.entry).type != "file") return Status::InvalidArgument("not a file");
+  }
+  f.view = std::move(view);
+  points_[d.slot].refs++;
+  return f;
+}
+
+void MountTree::Release(const OpenFile& f) {
+  std::lock_guard<std::mutex> l(mu_);
+  DropRefLocked(f.point_slot, 1);
+}
+
+Status MountTree::Read(const OpenFile& f, uint64_t offset, std::span<std::byte> out, size_t* n) const {
+  if (f.info) {
+    const std::string& s = f.view->info();
+    *n = offset >= s.size() ? 0 : std::min<size_t>(out.size(), s.size() - offset);
+    if (*n > 0) std::memcpy(out.data(), s.data() + offset, *n);
+    return Status::OK();
+  }
+  return f.view->Read(f.entry, offset, out, n);
+}
+
+size_t MountTree::LiveViews() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return size_t(std::count_if(points_.begin(), points_.end(), [](const PointSlot& s) { return bool(s.view); }));
+}
+
+}  // namespace scnfs

@@ -1,0 +1,137 @@
+// MountTree: the mount's namespace, independent of libfuse so that it can be tested without a kernel.
+//
+// Inode numbers are computed, not stored, and stable for the life of the mount:
+//   1                        the root: one directory per database
+//   16 + 4*d + k             database slot d (in order of first sight): k = 0 its directory, 1 backups/, 2 at/,
+//                            3 the `latest` symlink
+//   (p+1) << 32 | 0          point slot p (a backups/<id> or at/<SPEC> directory, in order of first lookup)
+//   (p+1) << 32 | 1          its .scnfs-backup.json
+//   (p+1) << 32 | (2 + i)    entry i of the point (files in path order)
+//
+// A point slot keeps what resolved it (database record, visible backups, base backup and SCN) for the life of the
+// mount, so a point means the same thing on every lookup. Its PointView (the file list and tree, the readers) lives
+// while the kernel holds a lookup on any of its inodes or a file is open on it; then it is dropped, which bounds
+// memory by what is in use rather than by what the store holds. Every live view is pinned (scnfs/pins.h).
+//
+// Thread-safety: all methods are safe from many threads. Lock order: mu_, then PinHolder's own lock.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuse/point_view.h"
+#include "scnfs/catalog.h"
+#include "scnfs/pins.h"
+#include "scnfs/store.h"
+#include "store/versions.h"
+
+namespace scnfs {
+
+inline constexpr std::string_view kInfoFileName = ".scnfs-backup.json";
+
+struct MountTreeOptions {
+  std::chrono::milliseconds refresh{1000};  // how long a catalog listing is trusted
+};
+
+class MountTree {
+ public:
+  static constexpr uint64_t kRootIno = 1;
+
+  struct Entry {
+    uint64_t ino = 0;
+    struct stat attr {};
+    bool immutable = false;  // the content and attributes never change: the kernel may cache them for long
+  };
+  struct DirEntry {
+    std::string name;
+    uint64_t ino = 0;
+    mode_t type = 0;  // S_IFDIR, S_IFREG, S_IFLNK
+  };
+  // An open file: holds its point's view alive (and pinned) until Release.
+  struct OpenFile {
+    std::shared_ptr<const PointView> view;
+    uint32_t point_slot = 0;
+    bool info = false;   // .scnfs-backup.json
+    uint32_t entry = 0;  // otherwise the entry
+  };
+
+  // REQUIRES: store opened as a reader; pins may be null (tests).
+  MountTree(Store* store, PinHolder* pins, MountTreeOptions options = {});
+
+  // A successful Lookup counts one kernel reference on the returned inode (FUSE's nlookup); Forget takes them back.
+  Result<Entry> Lookup(uint64_t parent, std::string_view name);
+  void Forget(uint64_t ino, uint64_t nlookup);
+  Result<Entry> GetAttr(uint64_t ino);
+  Result<std::string> ReadLink(uint64_t ino);
+  // Entries of a directory (without "." and ".."), in a stable order.
+  Result<std::vector<DirEntry>> ReadDir(uint64_t ino);
+  Result<OpenFile> Open(uint64_t ino);
+  void Release(const OpenFile& f);
+  Status Read(const OpenFile& f, uint64_t offset, std::span<std::byte> out, size_t* n) const;
+
+  // Points with a live view (what is pinned). For tests and for `scnfs mount --foreground` messages.
+  size_t LiveViews() const;
+
+ private:
+  struct DbSlot {
+    std::string name;
+    std::optional<DatabaseRecord> record;  // nullopt: gone from the catalog
+    std::vector<BackupRecord> backups;     // all states, id order
+    bool backups_fresh = false;
+  };
+  struct PointSeed {
+    DatabaseRecord db;
+    Visibility vis;
+    ResolvedPoint point;
+  };
+  struct PointSlot {
+    uint32_t db_slot = 0;
+    std::string key;   // "backups/3", "at/scn:1200": unique per database
+    PointSpec spec;
+    std::shared_ptr<const PointSeed> seed;  // resolved on first use, then kept
+    std::shared_ptr<const PointView> view;
+    uint64_t refs = 0;  // kernel lookups on its inodes + open files
+  };
+  struct Decoded;
+
+  Status RefreshLocked();
+  Status LoadBackupsLocked(DbSlot& db);
+  uint32_t DbSlotFor(const std::string& name);
+  const BackupRecord* NewestComplete(const DbSlot& db) const;
+  uint32_t PointSlotFor(uint32_t db, const std::string& key, const PointSpec& spec);
+  Status SeedLocked(PointSlot& s);
+  Result<std::shared_ptr<const PointView>> ViewLocked(uint32_t p);
+  Result<Entry> AttrLocked(uint64_t ino);
+  void AddRefLocked(uint64_t ino, uint64_t n);
+  void DropRefLocked(uint32_t p, uint64_t n);
+  void UpdatePinsLocked();
+
+  Store* store_;
+  PinHolder* pins_;
+  MountTreeOptions options_;
+  const int64_t mounted_us_;
+
+  mutable std::mutex mu_;
+  std::chrono::steady_clock::time_point refreshed_{};
+  bool ever_refreshed_ = false;
+  std::deque<DbSlot> dbs_;
+  std::map<std::string, uint32_t, std::less<>> db_by_name_;
+  std::deque<PointSlot> points_;
+  std::map<std::pair<uint32_t, std::string>, uint32_t, std::less<>> point_by_key_;
+};
+
+// Inode arithmetic (see the table above), exposed for tests.
+uint64_t DbIno(uint32_t db_slot, int k);
+uint64_t PointIno(uint32_t point_slot, uint32_t local);
+
+}  // namespace scnfs

@@ -1,0 +1,75 @@
+// PointView: one point in time (a backup, or an scn:/time: point) as a directory tree the mount serves.
+//
+// Built from the point's file records when the mount first needs it; immutable afterwards (a backup never changes),
+// so every method is safe from many threads. Entries are numbered 0..n-1 in path order; the mount turns an entry
+// number into an inode number and back without a table.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "restore/point_reader.h"
+#include "scnfs/catalog.h"
+
+namespace scnfs {
+
+class PointView {
+ public:
+  static constexpr uint32_t kRoot = UINT32_MAX;  // the point's top directory
+
+  // `what` names the point for people ("backups/3", "at/scn:1200").
+  PointView(OpenedPoint point, std::string what);
+
+  const ResolvedPoint& point() const { return reader_->point(); }
+  const DatabaseRecord& database() const { return reader_->database(); }
+  const std::string& what() const { return what_; }
+  size_t entries() const { return files_.size(); }
+  const FileRecord& entry(uint32_t i) const { return files_[i]; }
+  // The top directory's own record (owner, mode, times of a single-directory source); synthesised otherwise.
+  const FileRecord& root() const { return root_; }
+  const FileRecord& record(uint32_t i) const { return i == kRoot ? root_ : files_[i]; }
+
+  // The entry called `name` in directory `dir` (kRoot or a "dir" entry), if any.
+  std::optional<uint32_t> Lookup(uint32_t dir, std::string_view name) const;
+  // The entries of directory `dir` in name order.
+  std::span<const uint32_t> Children(uint32_t dir) const;
+  // Leaf name of entry i.
+  std::string_view Name(uint32_t i) const;
+
+  // Reads up to `out.size()` bytes of file entry `i` at `offset`; *n is what was read (0 at or past the end).
+  // Whole blocks inside the range are decompressed straight into `out`.
+  Status Read(uint32_t i, uint64_t offset, std::span<std::byte> out, size_t* n) const;
+
+  // .scnfs-backup.json: what a DBA asks of this point.
+  const std::string& info() const { return info_; }
+
+ private:
+  class CursorLease;
+  void BuildTree();
+  void BuildInfo();
+
+  std::unique_ptr<PointReader> reader_;
+  std::string what_;
+  std::vector<FileRecord> files_;             // path order, without "."
+  FileRecord root_;
+  std::vector<std::vector<uint32_t>> children_;  // per entry (dirs only non-empty), by name
+  std::vector<uint32_t> root_children_;
+  std::string info_;
+
+  // Cursors carry per-thread RocksDB iterators and zstd contexts: pooled, one per concurrent reader.
+  mutable std::mutex pool_mu_;
+  mutable std::vector<std::unique_ptr<PointReader::Cursor>> pool_;
+};
+
+// Attributes of a point entry as the mount reports them (st_ino is left to the caller).
+struct stat EntryStat(const FileRecord& r);
+
+}  // namespace scnfs

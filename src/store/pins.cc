@@ -1,0 +1,138 @@
+#include "scnfs/pins.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "util/clock.h"
+
+namespace scnfs {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kPinsDir = "pins";
+
+nlohmann::json ToJson(const PinSet& s) {
+  nlohmann::json pins = nlohmann::json::array();
+  for (const auto& p : s.pins) {
+    nlohmann::json j{{"db", p.db}, {"backup", p.backup}, {"what", p.what}};
+    if (p.scn) j["scn"] = *p.scn;
+    pins.push_back(std::move(j));
+  }
+  return {{"holder", s.holder}, {"pid", s.pid}, {"description", s.description}, {"since_us", s.since_us},
+          {"pins", std::move(pins)}};
+}
+
+PinSet FromJson(const nlohmann::json& j) {
+  PinSet s;
+  s.holder = j.value("holder", "");
+  s.pid = j.value("pid", 0);
+  s.description = j.value("description", "");
+  s.since_us = j.value("since_us", int64_t{0});
+  for (const auto& p : j.value("pins", nlohmann::json::array())) {
+    Pin pin;
+    pin.db = p.value("db", "");
+    pin.backup = p.value("backup", 0u);
+    if (p.contains("scn")) pin.scn = p["scn"].get<uint64_t>();
+    pin.what = p.value("what", "");
+    s.pins.push_back(std::move(pin));
+  }
+  return s;
+}
+
+Status WriteFileDurably(const fs::path& path, const std::string& bytes) {
+  const fs::path tmp = path.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot write {}", tmp.string()));
+  ssize_t n = ::write(fd, bytes.data(), bytes.size());
+  int err = (n == ssize_t(bytes.size())) ? 0 : (n < 0 ? errno : ENOSPC);
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  ::close(fd);
+  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    return Status::FromErrno(err, fmt::format("cannot write {}", path.string()));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PinHolder>> PinHolder::Create(const std::string& store_dir, const std::string& description) {
+  static std::atomic<int> counter{0};
+  std::unique_ptr<PinHolder> h(new PinHolder());
+  h->dir_ = (fs::path(store_dir) / kPinsDir).string();
+  std::error_code ec;
+  fs::create_directories(h->dir_, ec);
+  if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot create {}", h->dir_));
+  h->set_.pid = ::getpid();
+  h->set_.holder = fmt::format("mount-{}-{}", ::getpid(), counter++);
+  h->set_.description = description;
+  h->set_.since_us = NowMicros();
+  const std::string lock = fmt::format("{}/{}.lock", h->dir_, h->set_.holder);
+  h->lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (h->lock_fd_ < 0) return Status::FromErrno(errno, fmt::format("cannot create {}", lock));
+  if (::flock(h->lock_fd_, LOCK_EX | LOCK_NB) != 0) return Status::FromErrno(errno, fmt::format("cannot lock {}", lock));
+  std::lock_guard<std::mutex> l(h->mu_);
+  SCNFS_RETURN_IF_ERROR(h->WriteLocked());
+  return h;
+}
+
+PinHolder::~PinHolder() {
+  if (lock_fd_ < 0) return;
+  // The .json goes first: a lister that finds a .lock without a .json ignores it.
+  ::unlink(fmt::format("{}/{}.json", dir_, set_.holder).c_str());
+  ::unlink(fmt::format("{}/{}.lock", dir_, set_.holder).c_str());
+  ::close(lock_fd_);
+}
+
+Status PinHolder::Set(std::vector<Pin> pins) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (pins == set_.pins) return Status::OK();
+  set_.pins = std::move(pins);
+  return WriteLocked();
+}
+
+Status PinHolder::WriteLocked() {
+  return WriteFileDurably(fs::path(dir_) / (set_.holder + ".json"), ToJson(set_).dump(2) + "\n");
+}
+
+Result<std::vector<PinSet>> ListPins(const std::string& store_dir) {
+  std::vector<PinSet> out;
+  const fs::path dir = fs::path(store_dir) / kPinsDir;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return out;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() != ".json") continue;
+    const fs::path lock = fs::path(e.path()).replace_extension(".lock");
+    int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {  // a holder never creates a .json before its .lock: this one is a leftover
+      fs::remove(e.path(), ec);
+      continue;
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {  // nobody holds it: the holder died without cleaning up
+      fs::remove(e.path(), ec);
+      fs::remove(lock, ec);
+      ::close(fd);
+      continue;
+    }
+    ::close(fd);
+    std::ifstream in(e.path());
+    auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) continue;  // being replaced right now; rename makes that a window of one call
+    out.push_back(FromJson(j));
+  }
+  if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read {}", dir.string()));
+  return out;
+}
+
+}  // namespace scnfs
