@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +40,12 @@ struct StoreOptions {
   size_t block_cache_bytes = 64u << 20;
   // What the writer is doing, written into DIR/lock for the message a second writer gets. Default: "write".
   std::string writer_activity = "write";
+  // A writer that finds another writer at work waits for it instead of failing with Busy: `on_wait` is called once
+  // with the other writer's "pid=... op=...", then the lock is polled until it is free or `cancelled` returns true
+  // (Aborted). Backups of different databases started together thus all complete, one after another. Default: off.
+  bool wait_for_writer = false;
+  std::function<void(const std::string& other)> on_wait;
+  std::function<bool()> cancelled;
 };
 
 class Store {
@@ -78,7 +85,7 @@ class Store {
  private:
   Store() = default;
   Status OpenRocks(Mode mode, const StoreOptions& options, bool create);
-  Status LockWriter(const std::string& activity);
+  Status LockWriter(const StoreOptions& options);
 
   std::string dir_;
   Mode mode_ = Mode::kReader;

@@ -10,6 +10,7 @@ namespace {
 
 struct BackupArgs {
   std::string db, format, changed_blocks;
+  bool no_wait = false;
   std::vector<std::string> sources;
   uint32_t block_size = 8192;
   int threads = 0;
@@ -61,9 +62,12 @@ Runner AddBackup(CLI::App& app, Globals& g) {
       ->check(CLI::Range(512u, 1u << 20));
   sub->add_option("--threads", a->threads, "Worker threads (default: one per core)");
   sub->add_flag("--json", g.json, "Print the backup record as JSON");
+  sub->add_flag("--no-wait", a->no_wait,
+                "Fail at once if another backup holds the store (default: wait for it; backups of several\n"
+                "databases started together run one after another)");
   sub->add_option("SOURCE", a->sources, "Datafiles and directories to back up")->required();
   return [a, &g] {
-    auto store = OpenStore(g, Store::Mode::kWriter, fmt::format("backup of {}", a->db));
+    auto store = OpenStore(g, Store::Mode::kWriter, fmt::format("backup of {}", a->db), !a->no_wait);
     if (!store.ok()) return Fail(store.status());
     BackupOptions o;
     o.db = a->db;

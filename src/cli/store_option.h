@@ -1,6 +1,7 @@
 // --store DIR (or SCNFS_STORE) for every subcommand, and --json where scripts read the output.
 #pragma once
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "cli/cli.h"
@@ -12,10 +13,17 @@ inline void AddStoreOption(CLI::App* sub, Globals& g) {
   sub->add_option("--store", g.store, "Store directory (default: $SCNFS_STORE)")->envname("SCNFS_STORE");
 }
 
-inline Result<std::unique_ptr<Store>> OpenStore(const Globals& g, Store::Mode mode, const std::string& activity) {
+// `wait`: a writer queues behind another writer (printing who it waits for) instead of failing.
+inline Result<std::unique_ptr<Store>> OpenStore(const Globals& g, Store::Mode mode, const std::string& activity,
+                                                bool wait = false) {
   if (g.store.empty()) return Status::InvalidArgument("no store given: use --store DIR or set SCNFS_STORE");
   StoreOptions o;
   o.writer_activity = activity;
+  o.wait_for_writer = wait;
+  o.on_wait = [](const std::string& other) {
+    std::fprintf(stderr, "scnfs: waiting for the store's current writer (%s) to finish\n", other.c_str());
+  };
+  o.cancelled = [] { return g_cancel.load(); };
   return Store::Open(g.store, mode, o);
 }
 

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <chrono>
 #include <vector>
 
 #include <fmt/format.h>
@@ -92,7 +94,9 @@ Status Store::Create(const std::string& dir) {
   }
   Store s;
   s.dir_ = dir;
-  SCNFS_RETURN_IF_ERROR(s.LockWriter("init"));
+  StoreOptions init;
+  init.writer_activity = "init";
+  SCNFS_RETURN_IF_ERROR(s.LockWriter(init));
   SCNFS_RETURN_IF_ERROR(s.OpenRocks(Mode::kWriter, StoreOptions{}, /*create=*/true));
   rocksdb::WriteBatch b;
   b.Put(s.default_cf_, kFormatVersionKey, std::to_string(kStoreFormatVersion));
@@ -120,7 +124,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
 
   std::unique_ptr<Store> s(new Store());
   s->dir_ = dir;
-  if (mode == Mode::kWriter) SCNFS_RETURN_IF_ERROR(s->LockWriter(options.writer_activity));
+  if (mode == Mode::kWriter) SCNFS_RETURN_IF_ERROR(s->LockWriter(options));
   SCNFS_RETURN_IF_ERROR(s->OpenRocks(mode, options, /*create=*/false));
 
   std::string v;
@@ -135,18 +139,26 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
   return s;
 }
 
-Status Store::LockWriter(const std::string& activity) {
+Status Store::LockWriter(const StoreOptions& options) {
   std::string path = (fs::path(dir_) / kLockFile).string();
   lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", path));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  bool announced = false;
+  while (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     char buf[256] = {};
     ssize_t n = ::pread(lock_fd_, buf, sizeof buf - 1, 0);
     std::string who = n > 0 ? std::string(buf, size_t(n)) : std::string("another process");
     while (!who.empty() && (who.back() == '\n' || who.back() == '\0')) who.pop_back();
-    return Status::Busy(fmt::format("store {} is in use by another writer ({}); try again when it finishes", dir_, who));
+    if (!options.wait_for_writer)
+      return Status::Busy(fmt::format("store {} is in use by another writer ({}); try again when it finishes", dir_, who));
+    if (!announced && options.on_wait) options.on_wait(who);
+    announced = true;
+    if (options.cancelled && options.cancelled())
+      return Status::Aborted(fmt::format("cancelled while waiting for the store's other writer ({})", who));
+    // Polled rather than a blocking flock(): a blocking call would not see Ctrl-C (signals restart it).
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  std::string who = fmt::format("pid={} op={}\n", ::getpid(), activity);
+  std::string who = fmt::format("pid={} op={}\n", ::getpid(), options.writer_activity);
   if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, who.data(), who.size(), 0) < 0) {
     // The lock is held; the note for others is a courtesy.
   }

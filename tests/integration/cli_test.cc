@@ -5,6 +5,9 @@
 #include <filesystem>
 
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "integration/harness.h"
@@ -191,17 +194,37 @@ TEST_F(CliTest, SecondWriterIsRefusedWhileReadersWork) {
   ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
   auto writer = Store::Open(store_, Store::Mode::kWriter);
   ASSERT_TRUE(writer.ok()) << writer.status().message();
-  ExpectFailure({"backup", "--store", store_, "--db", "x", src}, "in use by another writer");
+  ExpectFailure({"backup", "--store", store_, "--db", "x", "--no-wait", src}, "in use by another writer");
   // Readers are not blocked by the writer.
   EXPECT_EQ(Scnfs({"list", "--store", store_}).exit_code, 0);
   EXPECT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", tmp_ / "r"}).exit_code, 0);
   EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "x"}).exit_code, 0);
 }
 
+TEST_F(CliTest, BackupWaitsForTheOtherWriter) {
+  std::string src = tmp_ / "src";
+  WriteFile(src + "/a", RandomBytes(20000, 11));
+  auto writer = Store::Open(store_, Store::Mode::kWriter);
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    writer.value().reset();
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  RunResult r = Scnfs({"backup", "--store", store_, "--db", "y", src});
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  release.join();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("waiting for the store's current writer (pid="), std::string::npos) << r.err;
+  EXPECT_GE(waited, 1.4);
+  EXPECT_EQ(Scnfs({"restore", "--store", store_, "--db", "y", tmp_ / "r"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(tmp_ / "r/a"), ReadFile(src + "/a"));
+}
+
 TEST_F(CliTest, HelpExplainsCommands) {
   RunResult r = Scnfs({"--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* cmd : {"init", "backup", "list", "restore", "verify"}) EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
+  for (const char* cmd : {"init", "backup", "list", "restore", "verify", "mount", "umount"}) EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
   RunResult b = Scnfs({"restore", "--help"});
   EXPECT_NE(b.out.find("scn:N"), std::string::npos);
 }
