@@ -42,6 +42,14 @@ int MountInBackground(const MountOptions& o) {
   if (pid < 0) return Fail(Status::FromErrno(errno, "fork"));
   if (pid == 0) {
     ::close(p[0]);
+    // A daemon must not keep its caller's descriptors: a script reading our output through a pipe would wait for
+    // the mount to end. Only the status pipe survives, as fd 3.
+    if (p[1] != 3) {
+      ::dup2(p[1], 3);
+      ::close(p[1]);
+      p[1] = 3;
+    }
+    ::close_range(4, ~0u, 0);
     ::setsid();
     if (::chdir("/") != 0) _exit(1);
     Status st = RunMount(o, [&] {

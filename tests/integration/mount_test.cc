@@ -1,0 +1,387 @@
+// The read-only mount on a real FUSE mount: every file of several backups and scn:/time: points is byte-identical to
+// the restore of the same point, concurrent readers agree, errors are the documented errnos and messages, a killed
+// mount is cleared by `scnfs umount`, and backups (several databases at once) run while the store is mounted.
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <regex>
+#include <set>
+#include <functional>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/harness.h"
+#include "scnfs/catalog.h"
+#include "scnfs/pins.h"
+
+namespace scnfs::testing {
+namespace {
+namespace fs = std::filesystem;
+
+using Snap = std::map<std::string, std::string>;
+
+Snap WithoutInfo(Snap s) {
+  s.erase(".scnfs-backup.json");
+  return s;
+}
+
+class MountTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = tmp_ / "store";
+    mnt_ = tmp_ / "mnt";
+    fs::create_directories(mnt_);
+    ASSERT_EQ(Scnfs({"init", "--store", store_}).exit_code, 0);
+    // Oracle-format database ORA: three backups, SCNs moving between them, one corrupt block in the last.
+    ora_ = tmp_ / "ora";
+    ASSERT_EQ(Oragen({"create", "--dir", ora_, "--db", "ORA", "--dbid", "42", "--files", "3", "--blocks", "3000"}).exit_code, 0);
+    Backup("ORA", ora_);
+    ASSERT_EQ(Oragen({"change", "--file", ora_ + "/ora_1.dbf", "--scn", "5000", "--fraction", "0.1", "--seed", "1"}).exit_code, 0);
+    Backup("ORA", ora_);
+    ASSERT_EQ(Oragen({"change", "--file", ora_ + "/ora_2.dbf", "--scn", "9000", "--fraction", "0.05", "--seed", "2"}).exit_code, 0);
+    ASSERT_EQ(Oragen({"change", "--file", ora_ + "/ora_1.dbf", "--scn", "12000", "--fraction", "0.02", "--seed", "3"}).exit_code, 0);
+    ASSERT_EQ(Oragen({"corrupt", "--file", ora_ + "/ora_3.dbf", "--block", "77", "--kind", "checksum"}).exit_code, 0);
+    Backup("ORA", ora_);
+    // Raw database RAW: odd sizes, a subdirectory, a symlink, an empty file.
+    raw_ = tmp_ / "raw";
+    WriteFile(raw_ + "/a.bin", RandomBytes(100000, 1));
+    WriteFile(raw_ + "/sub/b.bin", RandomBytes(8192 * 3, 2));
+    WriteFile(raw_ + "/sub/empty", "");
+    fs::create_symlink("sub/b.bin", raw_ + "/link");
+    ::chmod((raw_ + "/a.bin").c_str(), 0640);
+    Backup("RAW", raw_);
+  }
+  void TearDown() override {
+    Scnfs({"umount", "--lazy", mnt_});
+  }
+  void Backup(const std::string& db, const std::string& src) {
+    RunResult r = Scnfs({"backup", "--store", store_, "--db", db, src});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  RunResult Mount(std::vector<std::string> extra = {}) {
+    std::vector<std::string> a{"mount", "--store", store_, mnt_};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return Scnfs(a);
+  }
+  std::string Restore(const std::string& db, const std::string& at) {
+    std::string dest = tmp_ / ("restore-" + db + "-" + std::to_string(restores_++));
+    RunResult r = Scnfs({"restore", "--store", store_, "--db", db, "--at", at, dest});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return dest;
+  }
+  // Content, and the metadata a backup keeps, of every entry under the two trees agree.
+  void ExpectSameTree(const std::string& restored, const std::string& mounted) {
+    EXPECT_EQ(Snapshot(restored), WithoutInfo(Snapshot(mounted))) << mounted;
+    for (const auto& e : fs::recursive_directory_iterator(restored)) {
+      std::string rel = e.path().lexically_relative(restored).string();
+      struct stat a, b;
+      ASSERT_EQ(::lstat(e.path().c_str(), &a), 0);
+      ASSERT_EQ(::lstat((mounted + "/" + rel).c_str(), &b), 0) << rel;
+      EXPECT_EQ(a.st_mode, b.st_mode) << rel;
+      if (!S_ISDIR(a.st_mode)) {
+        EXPECT_EQ(a.st_size, b.st_size) << rel;
+      }
+      EXPECT_EQ(a.st_uid, b.st_uid) << rel;
+      EXPECT_EQ(a.st_gid, b.st_gid) << rel;
+      if (!S_ISLNK(a.st_mode)) {
+        EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << rel;
+      }
+    }
+  }
+
+  TempDir tmp_;
+  std::string store_, mnt_, ora_, raw_;
+  int restores_ = 0;
+};
+
+TEST_F(MountTest, EveryBackupAndPointReadsLikeItsRestore) {
+  RunResult m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  for (int id = 1; id <= 3; ++id)
+    ExpectSameTree(Restore("ORA", "backup:" + std::to_string(id)), mnt_ + "/ORA/backups/" + std::to_string(id));
+  ExpectSameTree(Restore("RAW", "backup:1"), mnt_ + "/RAW/backups/1");
+  for (const char* scn : {"scn:4999", "scn:5000", "scn:9500", "scn:12000"})
+    ExpectSameTree(Restore("ORA", scn), mnt_ + "/ORA/at/" + scn);
+  // time:T selects the newest backup that ended by T (docs/points-in-time.md); T = backup 2's end rounded up to
+  // the second, which later backups may share.
+  auto list = nlohmann::json::parse(Scnfs({"list", "--store", store_, "--db", "ORA", "--json"}).out);
+  int64_t end2 = 0;
+  for (const auto& b : list[0]["backups"])
+    if (b["id"] == 2) end2 = b["end_us"].get<int64_t>();
+  ASSERT_GT(end2, 0) << list.dump();
+  const int64_t t = (end2 / 1000000 + 1) * 1000000;
+  int expect = 0;
+  for (const auto& b : list[0]["backups"])
+    if (b["end_us"].get<int64_t>() <= t) expect = std::max(expect, b["id"].get<int>());
+  EXPECT_EQ(WithoutInfo(Snapshot(mnt_ + "/ORA/at/time:" + FormatIso8601(t))),
+            WithoutInfo(Snapshot(mnt_ + "/ORA/backups/" + std::to_string(expect))));
+  EXPECT_EQ(fs::read_symlink(mnt_ + "/ORA/latest"), "backups/3");
+  EXPECT_EQ(WithoutInfo(Snapshot(mnt_ + "/ORA/latest/")), WithoutInfo(Snapshot(mnt_ + "/ORA/backups/3")));
+  // The points resolved so far are listed under at/.
+  EXPECT_TRUE(fs::is_directory(mnt_ + "/ORA/at/scn:9500"));
+  std::set<std::string> at;
+  for (const auto& e : fs::directory_iterator(mnt_ + "/ORA/at")) at.insert(e.path().filename());
+  EXPECT_TRUE(at.count("scn:9500")) << at.size();
+}
+
+TEST_F(MountTest, InfoFileDescribesTheBackup) {
+  ASSERT_EQ(Mount().exit_code, 0);
+  auto j = nlohmann::json::parse(ReadFile(mnt_ + "/ORA/backups/3/.scnfs-backup.json"));
+  EXPECT_EQ(j["database"], "ORA");
+  EXPECT_EQ(j["backup"]["id"], 3);
+  EXPECT_EQ(j["backup"]["kind"], "incremental");
+  EXPECT_EQ(j["backup"]["max_change"], 12000);
+  EXPECT_EQ(j["backup"]["corrupt_blocks"], 1);
+  ASSERT_EQ(j["files"].size(), 3u);
+  EXPECT_EQ(j["files"][0]["path"], "ora_1.dbf");
+  EXPECT_EQ(j["files"][0]["header"]["checkpoint_scn"], 12000);
+  EXPECT_EQ(j["files"][0]["header"]["dbid"], 42);
+  EXPECT_EQ(j["files"][2]["corrupt_blocks"], 1);
+  auto k = nlohmann::json::parse(ReadFile(mnt_ + "/ORA/at/scn:5000/.scnfs-backup.json"));
+  EXPECT_EQ(k["scn"], 5000);
+  EXPECT_EQ(k["backup"]["id"], 2);
+}
+
+TEST_F(MountTest, ConcurrentReadersAgreeWithTheRestore) {
+  ASSERT_EQ(Mount().exit_code, 0);
+  std::vector<std::pair<std::string, std::string>> files;  // mounted path, restored bytes
+  for (int id = 1; id <= 3; ++id) {
+    std::string r = Restore("ORA", "backup:" + std::to_string(id));
+    for (const char* f : {"ora_1.dbf", "ora_2.dbf"})
+      files.emplace_back(mnt_ + "/ORA/backups/" + std::to_string(id) + "/" + f, ReadFile(r + "/" + f));
+  }
+  std::atomic<int> mismatches{0}, reads{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(t);
+      for (int i = 0; i < 150; ++i) {
+        // Threads 0-1 share one file; the others pick any.
+        const auto& [path, want] = files[t < 2 ? 0 : rng() % files.size()];
+        int fd = ::open(path.c_str(), O_RDONLY);
+        if (fd < 0) { mismatches++; continue; }
+        size_t len = 1 + rng() % (300 << 10);
+        off_t off = off_t(rng() % want.size());
+        std::string got(len, '\0');
+        ssize_t n = ::pread(fd, got.data(), len, off);
+        ::close(fd);
+        size_t expect = std::min(len, want.size() - size_t(off));
+        if (n != ssize_t(expect) || got.compare(0, expect, want, size_t(off), expect) != 0) mismatches++;
+        reads++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(reads.load(), 900);
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST_F(MountTest, UnknownNamesAreEnoentAndWritesAreErofs) {
+  ASSERT_EQ(Mount().exit_code, 0);
+  struct stat st;
+  for (std::string p : {"/NOPE", "/ORA/backups/99", "/ORA/backups/01", "/ORA/backups/1/nofile", "/ORA/at/scn:abc",
+                        "/ORA/at/scn:1", "/ORA/at/latest", "/ORA/nothing", "/RAW/backups/1/sub/nothing"}) {
+    errno = 0;
+    EXPECT_NE(::stat((mnt_ + p).c_str(), &st), 0) << p;
+    EXPECT_EQ(errno, ENOENT) << p;
+  }
+  const std::string f = mnt_ + "/RAW/backups/1/a.bin", d = mnt_ + "/RAW/backups/1";
+  auto expect_erofs = [](int rc, const char* what) {
+    EXPECT_EQ(rc, -1) << what;
+    EXPECT_EQ(errno, EROFS) << what;
+  };
+  expect_erofs(::open(f.c_str(), O_WRONLY), "open O_WRONLY");
+  expect_erofs(::open(f.c_str(), O_RDWR), "open O_RDWR");
+  expect_erofs(::open((d + "/new").c_str(), O_CREAT | O_WRONLY, 0644), "create");
+  expect_erofs(::mkdir((d + "/newdir").c_str(), 0755), "mkdir");
+  expect_erofs(::unlink(f.c_str()), "unlink");
+  expect_erofs(::rmdir((d + "/sub").c_str()), "rmdir");
+  expect_erofs(::rename(f.c_str(), (d + "/moved").c_str()), "rename");
+  expect_erofs(::truncate(f.c_str(), 0), "truncate");
+  expect_erofs(::chmod(f.c_str(), 0600), "chmod");
+  expect_erofs(::symlink("x", (d + "/sl").c_str()), "symlink");
+  expect_erofs(::link(f.c_str(), (d + "/hl").c_str()), "link");
+  // Nothing changed.
+  EXPECT_EQ(ReadFile(f), ReadFile(raw_ + "/a.bin"));
+}
+
+TEST_F(MountTest, BadMountsGiveOneLineReasons) {
+  auto expect_fail = [](const RunResult& r, const std::string& needle) {
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  };
+  expect_fail(Scnfs({"mount", "--store", store_, tmp_ / "missing"}), "does not exist");
+  WriteFile(tmp_ / "full/x", "x");
+  expect_fail(Scnfs({"mount", "--store", store_, tmp_ / "full"}), "not empty");
+  expect_fail(Scnfs({"mount", "--store", store_, tmp_ / "full/x"}), "not a directory");
+  fs::create_directories(tmp_ / "notastore");
+  expect_fail(Scnfs({"mount", "--store", tmp_ / "notastore", mnt_}), "is not a scnfs store");
+  expect_fail(Scnfs({"mount", "--store", tmp_ / "nostore", mnt_}), "does not exist");
+  ASSERT_EQ(Mount().exit_code, 0);
+  expect_fail(Mount(), "already a mount point");
+  expect_fail(Scnfs({"umount", tmp_ / "full"}), "is not mounted");
+  expect_fail(Scnfs({"umount", "/"}), "not a scnfs mount");
+  EXPECT_EQ(Scnfs({"umount", mnt_}).exit_code, 0);
+  EXPECT_TRUE(fs::is_empty(mnt_));
+}
+
+int MountPid(const std::string& out) {
+  std::smatch m;
+  std::regex re("\\(pid ([0-9]+)\\)");
+  return std::regex_search(out, m, re) ? std::stoi(m[1]) : -1;
+}
+
+TEST_F(MountTest, KilledMountIsClearedByUmountAndStopsPinning) {
+  RunResult m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  int pid = MountPid(m.out);
+  ASSERT_GT(pid, 0) << m.out;
+  ASSERT_EQ(ReadFile(mnt_ + "/ORA/backups/2/ora_2.dbf").size(), 3001u * 8192);
+  auto pins = ListPins(store_);
+  ASSERT_TRUE(pins.ok());
+  ASSERT_EQ(pins->size(), 1u);
+  EXPECT_EQ(pins->at(0).pid, pid);
+  EXPECT_FALSE(pins->at(0).pins.empty());
+
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  struct stat st;
+  EXPECT_NE(::stat(mnt_.c_str(), &st), 0);
+  EXPECT_EQ(errno, ENOTCONN);
+  RunResult again = Mount();
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("scnfs umount"), std::string::npos) << again.err;
+  // A dead mount pins nothing: its lock died with it, and the lister removes its files.
+  pins = ListPins(store_);
+  ASSERT_TRUE(pins.ok());
+  EXPECT_EQ(pins->size(), 0u);
+  EXPECT_TRUE(fs::is_empty(store_ + "/pins"));
+
+  RunResult u = Scnfs({"umount", mnt_});
+  EXPECT_EQ(u.exit_code, 0) << u.err;
+  ASSERT_EQ(::stat(mnt_.c_str(), &st), 0);
+  ASSERT_EQ(Mount().exit_code, 0);
+  EXPECT_EQ(ReadFile(mnt_ + "/RAW/backups/1/a.bin"), ReadFile(raw_ + "/a.bin"));
+}
+
+TEST_F(MountTest, BackupsRunWhileMountedAndAppearWithoutRemount) {
+  ASSERT_EQ(Mount().exit_code, 0);
+  const std::string want = ReadFile(Restore("ORA", "backup:1") + "/ora_1.dbf");
+  std::atomic<bool> stop{false};
+  std::atomic<int> rounds{0}, bad{0};
+  std::thread reader([&] {
+    while (!stop) {
+      if (ReadFile(mnt_ + "/ORA/backups/1/ora_1.dbf") != want) bad++;
+      rounds++;
+      // Drop the kernel's copy so that every round is served by the mount again.
+      int fd = ::open((mnt_ + "/ORA/backups/1/ora_1.dbf").c_str(), O_RDONLY);
+      if (fd >= 0) {
+        ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        ::close(fd);
+      }
+    }
+  });
+  // Two backups of different databases started together, while the mount serves reads.
+  ASSERT_EQ(Oragen({"change", "--file", ora_ + "/ora_3.dbf", "--scn", "15000", "--fraction", "0.2", "--seed", "4"}).exit_code, 0);
+  WriteFile(tmp_ / "other/x.dat", RandomBytes(5 << 20, 9));
+  RunResult r1, r2;
+  std::thread b1([&] { r1 = Scnfs({"backup", "--store", store_, "--db", "ORA", ora_}); });
+  std::thread b2([&] { r2 = Scnfs({"backup", "--store", store_, "--db", "OTHER", tmp_ / "other"}); });
+  b1.join();
+  b2.join();
+  EXPECT_EQ(r1.exit_code, 0) << r1.err;
+  EXPECT_EQ(r2.exit_code, 0) << r2.err;
+  // list, restore and verify work from other processes while mounted.
+  EXPECT_EQ(Scnfs({"list", "--store", store_}).exit_code, 0);
+  EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "OTHER"}).exit_code, 0);
+  // The new backups show up without a remount (the mount re-reads the catalog at most once a second).
+  bool seen = false;
+  for (int i = 0; i < 50 && !seen; ++i) {
+    seen = fs::exists(mnt_ + "/ORA/backups/4") && fs::exists(mnt_ + "/OTHER/backups/1");
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  stop = true;
+  reader.join();
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(fs::read_symlink(mnt_ + "/ORA/latest"), "backups/4");
+  EXPECT_EQ(ReadFile(mnt_ + "/ORA/backups/4/ora_3.dbf"), ReadFile(ora_ + "/ora_3.dbf"));
+  EXPECT_EQ(ReadFile(mnt_ + "/OTHER/latest/x.dat"), ReadFile(tmp_ / "other/x.dat"));
+  EXPECT_GT(rounds.load(), 0);
+  EXPECT_EQ(bad.load(), 0);
+}
+
+TEST_F(MountTest, VerifyOfAMountedDatafileMatchesTheRestoredFile) {
+  ASSERT_EQ(Mount().exit_code, 0);
+  std::string r = Restore("ORA", "backup:3");
+  RunResult a = Scnfs({"verify", "--file", r + "/ora_3.dbf", "--json"});
+  RunResult b = Scnfs({"verify", "--file", mnt_ + "/ORA/backups/3/ora_3.dbf", "--json"});
+  EXPECT_EQ(a.exit_code, 2) << a.err;
+  EXPECT_EQ(b.exit_code, 2) << b.err;
+  auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+  // Everything but the path names agrees.
+  std::function<void(nlohmann::json&)> strip = [&](nlohmann::json& j) {
+    if (j.is_object()) {
+      j.erase("path");
+      j.erase("file");
+      j.erase("point");
+      for (auto& [k, v] : j.items()) strip(v);
+    } else if (j.is_array()) {
+      for (auto& v : j) strip(v);
+    }
+  };
+  strip(ja);
+  strip(jb);
+  EXPECT_EQ(ja, jb);
+  EXPECT_NE(a.out.find("checksum"), std::string::npos) << a.out;
+}
+
+TEST_F(MountTest, InodeNumbersStayWhenTheKernelForgets) {
+  ASSERT_EQ(Mount().exit_code, 0);
+  std::vector<std::string> paths = {mnt_ + "/ORA", mnt_ + "/ORA/backups/2", mnt_ + "/ORA/backups/2/ora_1.dbf",
+                                    mnt_ + "/ORA/at/scn:5000/ora_2.dbf", mnt_ + "/RAW/backups/1/sub/b.bin"};
+  std::vector<ino_t> first;
+  for (const auto& p : paths) {
+    struct stat st;
+    ASSERT_EQ(::stat(p.c_str(), &st), 0) << p;
+    first.push_back(st.st_ino);
+  }
+  // Make the kernel drop its dentries and inodes (FUSE forgets), then look again.
+  WriteFile("/proc/sys/vm/drop_caches", "2");
+  for (size_t i = 0; i < paths.size(); ++i) {
+    struct stat st;
+    ASSERT_EQ(::stat(paths[i].c_str(), &st), 0) << paths[i];
+    EXPECT_EQ(st.st_ino, first[i]) << paths[i];
+  }
+  EXPECT_EQ(std::set<ino_t>(first.begin(), first.end()).size(), first.size());
+}
+
+TEST_F(MountTest, AllowOtherLetsTheDatabaseUserIn) {
+  if (::getpwnam("postgres") == nullptr) GTEST_SKIP() << "no postgres user: tools/setup.sh installs PostgreSQL 15";
+  ::chmod(tmp_.path().c_str(), 0755);  // so that postgres can reach the mountpoint
+  const std::string f = mnt_ + "/RAW/backups/1/sub/b.bin";
+  ASSERT_EQ(Mount().exit_code, 0);
+  RunResult denied = scnfs::testing::Run({"runuser", "-u", "postgres", "--", "cat", f});
+  EXPECT_NE(denied.exit_code, 0);
+  ASSERT_EQ(Scnfs({"umount", mnt_}).exit_code, 0);
+  ASSERT_EQ(Mount({"--allow-other"}).exit_code, 0);
+  RunResult ok = scnfs::testing::Run({"runuser", "-u", "postgres", "--", "cat", f});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, ReadFile(raw_ + "/sub/b.bin"));
+  // Modes from the backup still hold: a.bin is 0640 root:root.
+  RunResult mode = scnfs::testing::Run({"runuser", "-u", "postgres", "--", "cat", mnt_ + "/RAW/backups/1/a.bin"});
+  EXPECT_NE(mode.exit_code, 0);
+  EXPECT_NE(mode.err.find("Permission denied"), std::string::npos) << mode.err;
+}
+
+}  // namespace
+}  // namespace scnfs::testing
