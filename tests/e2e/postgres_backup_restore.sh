@@ -66,8 +66,10 @@ chmod 700 "$SOCK"
 
 RUNNING=()  # data directories with a server we started
 
+MNT="$WORK/mnt"
 cleanup() {
   local d
+  if grep -q " $MNT fuse.scnfs " /proc/self/mountinfo 2>/dev/null; then "$SCNFS" umount --lazy "$MNT" >/dev/null 2>&1 || true; fi
   for d in "${RUNNING[@]}"; do
     if [[ -f "$d/postmaster.pid" ]]; then
       runuser -u postgres -- "$PGBIN/pg_ctl" stop -D "$d" -m immediate -w >/dev/null 2>&1 || true
@@ -254,6 +256,28 @@ have=$(root_meta "$R3")
 [[ "$want" == "$have" ]] ||
   fail "restore into a new directory: its root is '$have', the backed-up data directory's was '$want'"
 pass "restore into a new directory sets the root directory's owner, mode and mtime ($have)"
+
+# 13. The mount: each backup read through FUSE is the data directory as it was backed up (content, owners, modes,
+# times), and pg_checksums, run as the postgres user, passes on the mounted cold backups.
+mkdir -p "$MNT"
+t=$(date +%s.%N)
+run mount "$SCNFS" mount --store "$STORE" --allow-other "$MNT" || fail "scnfs mount: $LAST_ERR"
+for b in 1 2; do
+  snap=$SNAP1
+  [[ $b == 2 ]] && snap=$SNAP2
+  m="$MNT/pg/backups/$b"
+  out=$(diff -r --no-dereference -x .scnfs-backup.json "$snap" "$m" 2>&1) ||
+    fail "mounted backup $b differs from its data directory: $(printf '%s' "$out" | head -n 1)"
+  out=$(diff <(listing "$snap") <(listing "$m" | grep -v '^\.scnfs-backup\.json|')) ||
+    fail "mounted backup $b: owners/modes/sizes/mtimes differ: $(printf '%s\n' "$out" | grep -m 2 '^[<>]' | tr '\n' ' ')"
+  [[ "$(root_meta "$snap")" == "$(root_meta "$m")" ]] ||
+    fail "mounted backup $b: root is '$(root_meta "$m")', the data directory's was '$(root_meta "$snap")'"
+  run "mount-checksums$b" as_pg "$PGBIN/pg_checksums" --check -D "$m" ||
+    fail "pg_checksums --check on the mounted backup $b: $LAST_ERR"
+done
+[[ "$(readlink "$MNT/pg/latest")" == "backups/2" ]] || fail "mount: latest is '$(readlink "$MNT/pg/latest")', expected backups/2"
+run umount "$SCNFS" umount "$MNT" || fail "scnfs umount: $LAST_ERR"
+pass "mounted backups 1 and 2 equal their data directories, pg_checksums --check passes on them as postgres ($(elapsed "$t")s)"
 
 echo "--- summary"
 echo "cluster (initdb, pgbench -i -s 5): ${T_CLUSTER}s; workload (1000 txns, ${TPS:-?} tps) + stop + copy: ${T_WORKLOAD}s"
