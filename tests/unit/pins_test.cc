@@ -1,0 +1,79 @@
+// Pins: live holders are listed with their pins, a holder that dies without cleaning up is ignored and its files
+// removed, and a holder that ends cleanly leaves nothing behind.
+#include "scnfs/pins.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+namespace scnfs {
+namespace {
+namespace fs = std::filesystem;
+
+class PinsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/var/tmp/scnfs-pins-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(PinsTest, LiveHolderIsListedWithItsPins) {
+  auto h = PinHolder::Create(dir_, "mount /mnt/x");
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  auto empty = ListPins(dir_);
+  ASSERT_TRUE(empty.ok());
+  ASSERT_EQ(empty->size(), 1u);
+  EXPECT_TRUE(empty->at(0).pins.empty());
+  EXPECT_EQ(empty->at(0).pid, ::getpid());
+  EXPECT_EQ(empty->at(0).description, "mount /mnt/x");
+
+  ASSERT_TRUE(h.value()->Set({Pin{"ORA", 3, std::nullopt, "backups/3"}, Pin{"ORA", 2, 81234567, "at/scn:81234567"}}).ok());
+  auto two = ListPins(dir_);
+  ASSERT_TRUE(two.ok());
+  ASSERT_EQ(two->size(), 1u);
+  ASSERT_EQ(two->at(0).pins.size(), 2u);
+  EXPECT_EQ(two->at(0).pins[1], (Pin{"ORA", 2, 81234567, "at/scn:81234567"}));
+  EXPECT_EQ(two->at(0).pins[0].scn, std::nullopt);
+
+  h.value().reset();
+  auto none = ListPins(dir_);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_TRUE(fs::is_empty(dir_ + "/pins"));
+}
+
+TEST_F(PinsTest, HolderThatDiedPinsNothing) {
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto h = PinHolder::Create(dir_, "mount that will be killed");
+    if (!h.ok() || !h.value()->Set({Pin{"PG", 1, std::nullopt, "backups/1"}}).ok()) _exit(1);
+    _exit(0);  // no destructor: as after SIGKILL, the files stay and only the kernel drops the lock
+  }
+  int ws = 0;
+  ASSERT_EQ(::waitpid(pid, &ws, 0), pid);
+  ASSERT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+  size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_ + "/pins")) files++;
+  EXPECT_EQ(files, 2u);  // .lock and .json left behind
+
+  auto live = PinHolder::Create(dir_, "live mount");
+  ASSERT_TRUE(live.ok());
+  auto sets = ListPins(dir_);
+  ASSERT_TRUE(sets.ok());
+  ASSERT_EQ(sets->size(), 1u);
+  EXPECT_EQ(sets->at(0).description, "live mount");
+  files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_ + "/pins")) files++;
+  EXPECT_EQ(files, 2u);  // only the live holder's pair remains
+}
+
+}  // namespace
+}  // namespace scnfs
