@@ -16,6 +16,8 @@ inline Result<std::unique_ptr<Store>> OpenStore(const Globals& g, Store::Mode mo
   if (g.store.empty()) return Status::InvalidArgument("no store given: use --store DIR or set SCNFS_STORE");
   StoreOptions o;
   o.writer_activity = activity;
+  // Readers (restore, verify, list) look up index and filter blocks of the whole content column family.
+  if (mode == Store::Mode::kReader) o.block_cache_bytes = 256u << 20;
   return Store::Open(g.store, mode, o);
 }
 
