@@ -72,6 +72,13 @@ class Store {
 
   // Applies `batch` atomically. `sync` makes it durable (and everything written before it) before returning.
   Status Write(rocksdb::WriteBatch* batch, bool sync);
+  // Applies `batch` to the memtables only, without RocksDB's WAL: the bulk data of a backup (contents, versions).
+  // Such writes are lost in a crash until FlushData() returns; a backup calls FlushData() before its synced commit
+  // record, so a committed backup never refers to data that is not on disk (docs/store-format.md).
+  Status WriteUnlogged(rocksdb::WriteBatch* batch);
+  // Flushes the content and versions column families to SST files and waits for it. A failure (a full disk) is
+  // a failed write: the store must not be written or closed afterwards.
+  Status FlushData();
 
   // For a reader: catch up with what the writer has committed since Open() or the last Refresh().
   Status Refresh();

@@ -271,6 +271,11 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     }
     return st.WithContext(fmt::format("backup {} of '{}' failed; earlier backups are intact", rec.id, db.name));
   }
+  // Contents and versions were written without RocksDB's WAL: make them durable in SST files first, then the
+  // synced commit record makes the backup visible. A crash before this point loses them with the memtables and
+  // leaves the backup "running" (marked failed by the next writer).
+  if (Status fs = store->FlushData(); !fs.ok())
+    return fs.WithContext(fmt::format("backup {} of '{}' failed at commit; earlier backups are intact", rec.id, db.name));
   rocksdb::WriteBatch b;
   uint64_t min_ckpt = UINT64_MAX;
   std::map<std::string, const FileJob*> by_path;

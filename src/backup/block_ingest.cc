@@ -157,7 +157,7 @@ Status BlockIngest::Run(const Unit& u) {
   s_->bytes_read.fetch_add(n, std::memory_order_relaxed);
   s_->blocks_read.fetch_add(u.count, std::memory_order_relaxed);
   if (batch_.Count() == 0) return Status::OK();
-  return s_->store->Write(&batch_, /*sync=*/false);
+  return s_->store->WriteUnlogged(&batch_);
 }
 
 }  // namespace scnfs

@@ -24,6 +24,8 @@ inline Result<std::unique_ptr<Store>> OpenStore(const Globals& g, Store::Mode mo
     std::fprintf(stderr, "scnfs: waiting for the store's current writer (%s) to finish\n", other.c_str());
   };
   o.cancelled = [] { return g_cancel.load(); };
+  // Readers (restore, verify, list) look up index and filter blocks of the whole content column family.
+  if (mode == Store::Mode::kReader) o.block_cache_bytes = 256u << 20;
   return Store::Open(g.store, mode, o);
 }
 

@@ -49,6 +49,64 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
   return Status::OK();
 }
 
+Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint32_t count, std::span<std::byte> out,
+                                    std::vector<BlockRead>* info, bool check_hash) {
+  const size_t bs = file.block_size;
+  if (count == 0) {
+    info->clear();
+    return Status::OK();
+  }
+  if (count > kMaxRun) return Status::InvalidArgument(fmt::format("a run of {} blocks is too long", count));
+  if ((first + count - 1) * bs >= file.size)
+    return Status::InvalidArgument(fmt::format("blocks {}..{} are past the end of {}", first, first + count - 1, file.path));
+  if (out.size() < size_t(count) * bs) return Status::InvalidArgument("read buffer too small for the run");
+  const bool by_change = file.format != FormatId::kRaw;
+  const auto& base = r_.point_.base;
+  Status vs = (by_change && r_.point_.scn)
+                  ? versions_.RunAsOf(file.file_id, uint32_t(first), count, kAnyBackup, *r_.point_.scn, &run_)
+                  : versions_.RunAsOf(file.file_id, uint32_t(first), count, base.id,
+                                      by_change ? base.change_ceiling : base.id, &run_);
+  if (!vs.ok()) return vs;
+  info->assign(count, BlockRead{});
+  rocksdb::Slice keys[kMaxRun];
+  uint32_t which[kMaxRun];
+  size_t n = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint64_t offset = (first + i) * bs;
+    (*info)[i].len = size_t(std::min<uint64_t>(bs, file.size - offset));
+    const auto& v = run_[i];
+    if (!v || v->value.zero) {
+      (*info)[i].hole = true;
+      std::memset(out.data() + i * bs, 0, (*info)[i].len);
+      continue;
+    }
+    keys[n] = rocksdb::Slice(v->value.hash.view().data(), 16);
+    which[n++] = i;
+  }
+  if (n == 0) return Status::OK();
+  std::vector<rocksdb::PinnableSlice> values(n);
+  std::vector<rocksdb::Status> statuses(n);
+  r_.store_->db()->MultiGet(rocksdb::ReadOptions(), r_.store_->content_cf(), n, keys, values.data(), statuses.data(),
+                            /*sorted_input=*/false);
+  for (size_t j = 0; j < n; ++j) {
+    const uint32_t i = which[j];
+    const uint64_t block = first + i;
+    const Version& ver = *run_[i];
+    if (statuses[j].IsNotFound())
+      return Status::Corruption(fmt::format("{} block {}: content {} is missing from the store", file.path, block, ver.value.hash.Hex()));
+    if (!statuses[j].ok()) return FromRocksStatus(statuses[j], fmt::format("{} block {}", file.path, block));
+    auto slot = out.subspan(i * bs, bs);
+    size_t got = 0;
+    Status ds = decompressor_.Decode(std::string_view(values[j].data(), values[j].size()), slot, &got);
+    if (!ds.ok()) return ds.WithContext(fmt::format("{} block {}", file.path, block));
+    if (check_hash && !(r_.store_->hasher().Hash(slot.first(got)) == ver.value.hash))
+      return Status::Corruption(fmt::format("{} block {}: stored content does not match its hash {}", file.path, block, ver.value.hash.Hex()));
+    const size_t want = (*info)[i].len;
+    if (got < want) std::memset(slot.data() + got, 0, want - got);
+  }
+  return Status::OK();
+}
+
 Result<OpenedPoint> OpenPoint(Store* store, std::string_view db_name, std::string_view spec_text) {
   Catalog cat(store);
   SCNFS_ASSIGN_OR_RETURN(DatabaseRecord db, cat.GetDatabase(db_name));

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 #include <span>
 
 #include "scnfs/catalog.h"
@@ -32,8 +33,22 @@ class PointReader {
     Status Read(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
                 bool check_hash = false, std::optional<Version>* version = nullptr);
 
+    // What ReadRun found for one block.
+    struct BlockRead {
+      size_t len = 0;      // bytes of the file in this block (short for a file's last block)
+      bool hole = false;   // no version, or an all-zero block: its bytes in `out` are zeros
+    };
+    // Reads blocks first..first+count-1 of `file` (REQUIRES: count <= kMaxRun, the run is inside the file,
+    // out.size() >= count * file.block_size) into consecutive slots of `out`: the versions in one forward scan,
+    // the contents with one MultiGet (all-zero blocks never touch the content column family). info->size()
+    // becomes count. Same results as count calls of Read().
+    static constexpr uint32_t kMaxRun = 256;
+    Status ReadRun(const FileRecord& file, uint64_t first, uint32_t count, std::span<std::byte> out,
+                   std::vector<BlockRead>* info, bool check_hash = false);
+
    private:
     const PointReader& r_;
+    std::vector<std::optional<Version>> run_;
     VersionReader versions_;
     BlockDecompressor decompressor_;
     std::string value_;

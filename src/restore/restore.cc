@@ -105,12 +105,14 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   std::atomic<bool> stop{false};
   std::mutex mu;
   Status first_error;
-  const int threads = opt.threads > 0 ? opt.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  // More threads than cores: a cold restore waits on random SST reads, and each thread has one read in flight.
+  const int threads = opt.threads > 0 ? opt.threads : int(std::clamp(4u * std::thread::hardware_concurrency(), 4u, 16u));
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       PointReader::Cursor cur(*op.reader);
       std::vector<std::byte> buf;
+      std::vector<PointReader::Cursor::BlockRead> info;
       for (size_t i; !stop && (i = next.fetch_add(1)) < units.size();) {
         const Unit& u = units[i];
         const FileRecord& r = *u.file->rec;
@@ -126,19 +128,16 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
             st = WriteAll(u.file->fd, buf.data() + (run_start - u.first) * r.block_size, run_bytes, run_start * r.block_size, path);
           run_bytes = 0;
         };
+        st = cur.ReadRun(r, u.first, uint32_t(u.count), buf, &info);
         for (uint64_t b = u.first; st.ok() && b < u.first + u.count; ++b) {
-          size_t len = 0;
-          std::optional<Version> v;
-          auto slot = std::span<std::byte>(buf).subspan((b - u.first) * r.block_size, r.block_size);
-          st = cur.Read(r, b, slot, &len, false, &v);
-          if (!st.ok()) break;
-          done_bytes += len;
-          if (!v || v->value.zero) {
+          const auto& bi = info[b - u.first];
+          done_bytes += bi.len;
+          if (bi.hole) {
             flush();
             continue;
           }
           if (run_bytes == 0) run_start = b;
-          run_bytes += len;
+          run_bytes += bi.len;
         }
         flush();
         if (!st.ok()) {

@@ -240,6 +240,26 @@ Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
   return st;
 }
 
+Status Store::WriteUnlogged(rocksdb::WriteBatch* batch) {
+  if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  Status st = FromRocksStatus(db_->Write(wo, batch), "writing to the store");
+  if (!st.ok()) write_failed_ = true;
+  return st;
+}
+
+Status Store::FlushData() {
+  if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
+  if (write_failed_) return Status::IOError("an earlier write to the store failed");
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  fo.allow_write_stall = true;
+  Status st = FromRocksStatus(db_->Flush(fo, {content_cf_, versions_cf_}), "flushing backup data to the store");
+  if (!st.ok()) write_failed_ = true;
+  return st;
+}
+
 Status Store::Refresh() {
   if (mode_ == Mode::kWriter) return Status::OK();
   return FromRocksStatus(db_->TryCatchUpWithPrimary(), "catching up with the store's writer");

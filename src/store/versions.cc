@@ -99,6 +99,11 @@ Result<std::optional<Version>> VersionReader::AsOfBackup(uint32_t file, uint32_t
 }
 
 Status VersionReader::LatestRun(uint32_t file, uint32_t first, uint32_t count, std::vector<std::optional<Version>>* out) {
+  return RunAsOf(file, first, count, kAnyBackup, kAnyChange, out);
+}
+
+Status VersionReader::RunAsOf(uint32_t file, uint32_t first, uint32_t count, uint32_t max_backup, uint64_t max_change,
+                              std::vector<std::optional<Version>>* out) {
   out->assign(count, std::nullopt);
   char start[kVersionPrefixSize];
   EncodeBE32(start, db_);
@@ -109,7 +114,7 @@ Status VersionReader::LatestRun(uint32_t file, uint32_t first, uint32_t count, s
     if (k.size() != kVersionKeySize || std::memcmp(k.data(), start, 8) != 0) break;
     VersionKey key = DecodeVersionKey(std::string_view(k.data(), k.size()));
     if (key.block >= first + count) break;
-    if (!vis_.Visible(key.backup)) continue;
+    if (key.backup > max_backup || key.change > max_change || !vis_.Visible(key.backup)) continue;
     // Keys of a block ascend in backup order, so the last visible one wins.
     SCNFS_ASSIGN_OR_RETURN(VersionValue value, DecodeVersionValue(std::string_view(it_->value().data(), it_->value().size())));
     (*out)[key.block - first] = Version{key, std::move(value)};

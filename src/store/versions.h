@@ -98,6 +98,10 @@ class VersionReader {
   // The newest visible version of each block first..first+count-1 of `file`, in one forward scan (a backup reads
   // runs of blocks: one seek per run instead of one per block). out->size() becomes count.
   Status LatestRun(uint32_t file, uint32_t first, uint32_t count, std::vector<std::optional<Version>>* out);
+  // For each block first..first+count-1 of `file`, in one forward scan: the last visible version with
+  // backup <= max_backup and key change <= max_change (what AsOfBackup / AsOfChange return for one block).
+  Status RunAsOf(uint32_t file, uint32_t first, uint32_t count, uint32_t max_backup, uint64_t max_change,
+                 std::vector<std::optional<Version>>* out);
   // The newest version of (file, block) whose key change number is <= scn.
   Result<std::optional<Version>> AsOfChange(uint32_t file, uint32_t block, uint64_t scn);
 
