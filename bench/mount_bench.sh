@@ -5,7 +5,7 @@
 #
 # Usage: bench/mount_bench.sh [--quick] [--only oracle|postgres] [--perf]
 #
-#   --quick   small sizes for a smoke run (Oracle file 256 MiB, pgbench -s 20) - about 1-2 minutes
+#   --quick   small sizes for a smoke run (Oracle file 256 MiB, pgbench -s 20, fio --runtime=5) - about 2 minutes
 #   --only    run one data set
 #   --perf    after the measured rows, profile the scnfs mount process (perf record -g) during one more cold
 #             sequential read and one more cold fio run, and print its top symbols (needs perf)
@@ -69,11 +69,12 @@ read -r -a MOUNT_OPTS <<<"${SCNFS_MOUNT_OPTS:-}"
 if ((QUICK)); then
   ORA_BLOCKS=32767        # 256 MiB (file size = (blocks + 1) x 8 KiB)
   PG_SCALE=20             # pgbench_accounts ~260 MB, one segment
+  FIO_RUNTIME=5
 else
   ORA_BLOCKS=131071       # exactly 1 GiB
   PG_SCALE=100            # pgbench_accounts ~1.3 GB: segment files of 1 GiB + ~0.3 GB
+  FIO_RUNTIME=10          # the issue's fio command
 fi
-FIO_RUNTIME=10
 
 # Targets.
 T_WARM_MBPS=1000          # sequential warm >= 1 GB/s
@@ -234,7 +235,7 @@ unmount() {
   if [[ "$kind" == scnfs ]]; then
     "$SCNFS" umount "$MP" >"$LOG/umount-$MOUNT_N.out" 2>&1 || die "scnfs umount $MP: $(cat "$LOG/umount-$MOUNT_N.out")"
     for ((i = 0; i < 1000; i++)); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.01; done
-    kill -0 "$MPID" 2>/dev/null && note "WARNING: the scnfs mount process $MPID was still running 10 s after scnfs umount"
+    if kill -0 "$MPID" 2>/dev/null; then note "WARNING: the scnfs mount process $MPID was still running 10 s after scnfs umount"; fi
   else
     fusermount3 -u "$MP" 2>"$LOG/umount-$MOUNT_N.out" || die "fusermount3 -u $MP: $(cat "$LOG/umount-$MOUNT_N.out")"
     for ((i = 0; i < 3000; i++)); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.01; done

@@ -105,7 +105,10 @@ Runner AddMount(CLI::App& app, Globals& g) {
   sub->add_option("--threads", o->threads, "Threads serving requests (default: 8)")->check(CLI::Range(1, 256));
   return [o, fg, &g] {
     if (g.store.empty()) return Fail(Status::InvalidArgument("no store given: use --store DIR or set SCNFS_STORE"));
+    // Both made absolute before the daemon changes to "/".
     o->store_dir = std::filesystem::absolute(g.store).lexically_normal().string();
+    o->mountpoint = std::filesystem::absolute(o->mountpoint).lexically_normal().string();
+    while (o->mountpoint.size() > 1 && o->mountpoint.back() == '/') o->mountpoint.pop_back();
     if (!*fg) return MountInBackground(*o);
     Status st = RunMount(*o, [&] {
       fmt::print("mounted store {} at {}; Ctrl-C or `scnfs umount {}` to unmount\n", o->store_dir, o->mountpoint,

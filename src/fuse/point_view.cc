@@ -159,19 +159,31 @@ Status PointView::Read(uint32_t i, uint64_t offset, std::span<std::byte> out, si
   const uint64_t bs = f.block_size;
   CursorLease cursor(*this);
   thread_local std::vector<std::byte> partial;
-  for (uint64_t block = offset / bs; block * bs < end; ++block) {
+  thread_local std::vector<PointReader::Cursor::BlockRead> run;
+  // A block only partly inside the request (the head, the tail, the file's short last block) goes through a
+  // bounce buffer; the whole blocks between are read as runs (one version scan, one MultiGet) straight into `out`.
+  auto read_partial = [&](uint64_t block) -> Status {
     const uint64_t bstart = block * bs;
     const uint64_t from = std::max(bstart, offset), to = std::min(bstart + bs, end);
+    partial.resize(bs);
     size_t len = 0;
-    if (from == bstart && to == bstart + bs) {
-      // A whole block inside the request is decompressed straight into the reply buffer.
-      SCNFS_RETURN_IF_ERROR(cursor->Read(f, block, out.subspan(from - offset, bs), &len));
-    } else {
-      partial.resize(bs);
-      SCNFS_RETURN_IF_ERROR(cursor->Read(f, block, partial, &len));
-      std::memcpy(out.data() + (from - offset), partial.data() + (from - bstart), to - from);
-    }
+    SCNFS_RETURN_IF_ERROR(cursor->Read(f, block, partial, &len));
+    std::memcpy(out.data() + (from - offset), partial.data() + (from - bstart), to - from);
+    return Status::OK();
+  };
+  uint64_t first = offset / bs;
+  const uint64_t last = (end - 1) / bs;
+  if (first * bs < offset || (first == last && (first + 1) * bs > end)) {
+    SCNFS_RETURN_IF_ERROR(read_partial(first));
+    ++first;
   }
+  uint64_t whole_end = end / bs;  // blocks [first, whole_end) lie wholly inside the request
+  while (first < whole_end) {
+    const uint32_t count = uint32_t(std::min<uint64_t>(whole_end - first, PointReader::Cursor::kMaxRun));
+    SCNFS_RETURN_IF_ERROR(cursor->ReadRun(f, first, count, out.subspan(first * bs - offset, size_t(count) * bs), &run));
+    first += count;
+  }
+  if (first <= last) SCNFS_RETURN_IF_ERROR(read_partial(last));
   *n = size_t(end - offset);
   return Status::OK();
 }
