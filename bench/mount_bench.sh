@@ -277,26 +277,33 @@ fio_rand() {
   if ((c1 > c0)); then FIO_NOTE+=", mount process CPU $(calc %.1f "($c1 - $c0) / $CLK_TCK") s"; fi
 }
 
-# perf_profile KIND FILE: one more cold sequential read and cold fio with perf record attached to $MPID.
+# perf_profile LABEL STORE RELPATH: one more cold sequential read and one more cold fio run, each on a fresh scnfs
+# mount (so that no block cached by an earlier step helps), with perf record attached to the mount process.
+# Its figures are not rows: perf slows the process it samples.
 perf_profile() {
-  local label="$1" f="$2" pp data what
+  local label="$1" store="$2" rel="$3" pp data what
   for what in seq fio; do
+    mount_scnfs "$DS" "$store" "$rel"
     data="$LOG/perf-$label-$what.data"
     drop_caches
     perf record -q -F 999 -g -p "$MPID" -o "$data" >"$LOG/perf-$label-$what.out" 2>&1 &
     pp=$!
     sleep 0.5
     if [[ "$what" == seq ]]; then
-      seq_read "perf-$label-seq" "$f"
-      EXTRA+=("  perf ($label, cold sequential read under perf: $(mbps "$BYTES" "$(secs_of "$SEQ_NS")") MB/s), top symbols by self time:")
+      seq_read "perf-$label-seq" "$FILE"
+      EXTRA+=("  perf ($label, cold sequential read on a fresh mount, under perf: $(mbps "$BYTES" "$(secs_of "$SEQ_NS")") MB/s, mount process CPU $(calc %.1f "$SEQ_CPU / $CLK_TCK") s in $(secs_of "$SEQ_NS") s):")
     else
-      fio_rand "perf-$label-fio" "$f" 1
-      EXTRA+=("  perf ($label, cold fio randread under perf: $IOPS reads/s), top symbols by self time:")
+      fio_rand "perf-$label-fio" "$FILE" 1
+      EXTRA+=("  perf ($label, cold fio randread 1 job on a fresh mount, under perf: $IOPS reads/s):")
     fi
     kill -INT "$pp" 2>/dev/null || true
     wait "$pp" 2>/dev/null || true
+    unmount scnfs
+    EXTRA+=("    by library: $(perf report -i "$data" --no-children --stdio --sort dso -g none 2>/dev/null |
+      awk '/^ +[0-9.]+%/ { printf "%s %s, ", $1, $2 }' | sed 's/, $//')")
+    EXTRA+=("    top symbols by self time (>= 1.5%):")
     EXTRA+=("$(perf report -i "$data" --no-children --stdio --sort dso,sym -g none --percent-limit 1.5 2>/dev/null |
-      grep -E '^ +[0-9]' | head -20 | sed 's/^ */      /')")
+      grep -E '^ +[0-9]' | head -14 | sed 's/^ */      /')")
   done
 }
 
@@ -324,6 +331,7 @@ bench_file() {
 
   # ---- local disk
   progress "$title: local disk"
+  note "load average before the rows: $(cut -d' ' -f1-3 /proc/loadavg)"
   MPID=""
   drop_caches
   local t0 t1; t0=$(now_ns); first_8k "$src"; t1=$(now_ns)
@@ -373,10 +381,6 @@ bench_file() {
   row "scnfs: fio randread 8k 4 jobs (cold)" "-" "$FIO_RUNTIME" "$S_IOPS4 reads/s" "$L_IOPS reads/s (local, 1 job)" \
     "$(calc %.2f "$S_IOPS4 / $L_IOPS")" "(extra) >= $T_IOPS" "$(yesno ge "$S_IOPS4" "$T_IOPS")"
   note "scnfs fio 4 jobs: $FIO_NOTE (latencies of job 1)"
-  if ((PERF)); then
-    progress "$title: perf on the scnfs mount process"
-    perf_profile "scnfs-$DS" "$FILE"
-  fi
   unmount scnfs
 
   # ---- restic and borg: the same four figures, and how far scnfs is ahead of each
@@ -409,6 +413,11 @@ bench_file() {
     unmount "$kind"
   done
   note "fio: $FIO_CMD, --numjobs=1 unless said; once fio has read a share of the file, its later reads can hit the page cache the run itself filled (see 'read ... % of the file')"
+  note "load average after the rows: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if ((PERF)); then
+    progress "$title: perf on the scnfs mount process (after the rows)"
+    perf_profile "scnfs-$DS" "$store" "$rel"
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------------------

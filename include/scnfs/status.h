@@ -50,7 +50,8 @@ class [[nodiscard]] Status {
   bool IsNotFound() const { return code_ == Code::kNotFound; }
   bool IsNoSpace() const { return code_ == Code::kNoSpace; }
 
-  // The errno a FUSE reply should carry for this status (0 for OK).
+  // The errno a FUSE reply should carry for this status (0 for OK): the system call's own errno for a status made
+  // by FromErrno (EEXIST, ENOTEMPTY and EISDIR must reach the kernel as they are), else the code's errno.
   int ToErrno() const;
   // "message" for OK-less statuses, "OK" otherwise.
   std::string ToString() const { return ok() ? std::string("OK") : msg_; }
@@ -59,8 +60,10 @@ class [[nodiscard]] Status {
   Status WithContext(std::string_view context) const;
 
  private:
-  Status(Code code, std::string msg) : code_(code), msg_(std::move(msg)) {}
+  static Status FromErrnoCode(int err, std::string_view context);
+  Status(Code code, std::string msg, int sys_errno = 0) : code_(code), sys_errno_(sys_errno), msg_(std::move(msg)) {}
   Code code_ = Code::kOk;
+  int sys_errno_ = 0;
   std::string msg_;
 };
 

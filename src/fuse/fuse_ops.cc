@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "fuse/errno_map.h"
+
 
 namespace scnfs {
 
@@ -23,7 +23,7 @@ FuseContext& Ctx(fuse_req_t req) { return *static_cast<FuseContext*>(fuse_req_us
 void ReplyStatus(fuse_req_t req, const Status& st, const char* op) {
   FuseContext& c = Ctx(req);
   if (c.log_errors && !st.IsNotFound()) std::fprintf(stderr, "scnfs mount: %s: %s\n", op, st.ToString().c_str());
-  fuse_reply_err(req, ToErrno(st));
+  fuse_reply_err(req, st.ToErrno());
 }
 
 void FillEntry(const FuseContext& c, const MountTree::Entry& e, fuse_entry_param* p) {
@@ -34,7 +34,28 @@ void FillEntry(const FuseContext& c, const MountTree::Entry& e, fuse_entry_param
   p->attr_timeout = p->entry_timeout = e.immutable ? kImmutableTimeout : c.dynamic_timeout;
 }
 
-bool IsPointIno(fuse_ino_t ino) { return ino >= (fuse_ino_t(1) << 32); }
+bool IsPointIno(fuse_ino_t ino) { return ino >= (fuse_ino_t(1) << 32) && !MountTree::IsCloneIno(ino); }
+
+// Clones change under the kernel only through this mount, but their names and sizes do change: trust them briefly.
+constexpr double kCloneTimeout = 1.0;
+
+// The clone an inode belongs to; nullptr when the inode is not a clone's.
+CloneFs* CloneOf(fuse_req_t req, fuse_ino_t ino, uint64_t* local) { return Ctx(req).tree->Clone(ino, local); }
+
+fuse_ino_t CloneIno(fuse_ino_t any_ino_of_clone, uint64_t local) {
+  return MountTree::CloneIno(uint32_t((any_ino_of_clone >> 40) & 0x7fffff), local);
+}
+
+void ReplyCloneEntry(fuse_req_t req, fuse_ino_t parent, const Result<struct stat>& st, const char* op) {
+  if (!st.ok()) return ReplyStatus(req, st.status(), op);
+  fuse_entry_param p{};
+  p.attr = st.value();
+  p.ino = CloneIno(parent, p.attr.st_ino);
+  p.attr.st_ino = p.ino;
+  p.generation = 1;
+  p.attr_timeout = p.entry_timeout = kCloneTimeout;
+  fuse_reply_entry(req, &p);
+}
 
 void OpInit(void* userdata, fuse_conn_info* conn) {
   auto* c = static_cast<FuseContext*>(userdata);
@@ -88,6 +109,12 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 }
 
 void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
+  uint64_t local;
+  if (CloneFs* c = CloneOf(req, ino, &local)) {
+    auto t = c->ReadLink(local);
+    if (!t.ok()) return ReplyStatus(req, t.status(), "readlink");
+    return (void)fuse_reply_readlink(req, t.value().c_str());
+  }
   auto t = Ctx(req).tree->ReadLink(ino);
   if (!t.ok()) return ReplyStatus(req, t.status(), "readlink");
   fuse_reply_readlink(req, t.value().c_str());
@@ -131,6 +158,16 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  uint64_t local;
+  if (CloneFs* c = CloneOf(req, ino, &local)) {
+    Status st = c->Open(local, (fi->flags & O_TRUNC) != 0);
+    if (!st.ok()) return ReplyStatus(req, st, "open");
+    fi->fh = 0;
+    fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;  // Oracle opens datafiles with O_DIRECT
+    fi->keep_cache = 0;
+    if (fuse_reply_open(req, fi) != 0) c->Release(local);
+    return;
+  }
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
   auto f = Ctx(req).tree->Open(ino);
   if (!f.ok()) return ReplyStatus(req, f.status(), "open");
@@ -143,25 +180,42 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
 }
 
-void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  auto* h = reinterpret_cast<MountTree::OpenFile*>(fi->fh);
+void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   thread_local std::vector<std::byte> buf;
   if (buf.size() < size) buf.resize(size);
   size_t n = 0;
-  Status st = Ctx(req).tree->Read(*h, uint64_t(off), std::span<std::byte>(buf.data(), size), &n);
+  Status st;
+  uint64_t local;
+  if (CloneFs* c = CloneOf(req, ino, &local)) {
+    st = c->Read(local, uint64_t(off), std::span<std::byte>(buf.data(), size), &n);
+  } else {
+    auto* h = reinterpret_cast<MountTree::OpenFile*>(fi->fh);
+    st = Ctx(req).tree->Read(*h, uint64_t(off), std::span<std::byte>(buf.data(), size), &n);
+  }
   if (!st.ok()) return ReplyStatus(req, st, "read");
   fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), n);
 }
 
-void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  uint64_t local;
+  if (CloneFs* c = CloneOf(req, ino, &local)) {
+    c->Release(local);
+    return (void)fuse_reply_err(req, 0);
+  }
   auto* h = reinterpret_cast<MountTree::OpenFile*>(fi->fh);
   Ctx(req).tree->Release(*h);
   delete h;
   fuse_reply_err(req, 0);
 }
 
-void OpStatfs(fuse_req_t req, fuse_ino_t) {
+void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
   struct statvfs s {};
+  uint64_t local;
+  if (CloneFs* c = CloneOf(req, ino, &local)) {
+    Status st = c->Statfs(&s);
+    if (!st.ok()) return ReplyStatus(req, st, "statfs");
+    return (void)fuse_reply_statfs(req, &s);
+  }
   s.f_bsize = 1u << 20;
   s.f_frsize = 4096;
   s.f_namemax = 255;
@@ -169,19 +223,127 @@ void OpStatfs(fuse_req_t req, fuse_ino_t) {
   fuse_reply_statfs(req, &s);
 }
 
-// Every change to a backup view is refused: backups are immutable (writable clones come with their own tree).
-void RoSetattr(fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) { fuse_reply_err(req, EROFS); }
-void RoMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
-void RoMkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); }
-void RoUnlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void RoSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void RoRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) { fuse_reply_err(req, EROFS); }
-void RoLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void RoWrite(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
-void RoCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+// Changes: allowed inside a clone, refused everywhere else (backups are immutable).
+void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, ino, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  auto st = c->SetAttr(local, *attr, to_set);
+  if (!st.ok()) return ReplyStatus(req, st.status(), "setattr");
+  struct stat a = st.value();
+  a.st_ino = ino;
+  fuse_reply_attr(req, &a, kCloneTimeout);
+}
+
+void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  ReplyCloneEntry(req, parent, c->Make(local, name, mode, ctx->uid, ctx->gid), "mknod");
+}
+
+void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  ReplyCloneEntry(req, parent, c->Make(local, name, S_IFDIR | (mode & 07777), ctx->uid, ctx->gid), "mkdir");
+}
+
+void OpSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  ReplyCloneEntry(req, parent, c->Symlink(local, name, target, ctx->uid, ctx->gid), "symlink");
+}
+
+void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name) {
+  uint64_t local, plocal;
+  CloneFs* c = CloneOf(req, ino, &local);
+  CloneFs* pc = CloneOf(req, parent, &plocal);
+  if (c == nullptr || pc == nullptr) return (void)fuse_reply_err(req, c == nullptr && pc == nullptr ? EROFS : EXDEV);
+  if (c != pc) return (void)fuse_reply_err(req, EXDEV);
+  ReplyCloneEntry(req, parent, c->Link(local, plocal, name), "link");
+}
+
+void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  fuse_reply_err(req, c->Unlink(local, name).ToErrno());
+}
+
+void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  fuse_reply_err(req, c->Rmdir(local, name).ToErrno());
+}
+
+void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+              unsigned flags) {
+  uint64_t local, nlocal;
+  CloneFs* c = CloneOf(req, parent, &local);
+  CloneFs* nc = CloneOf(req, newparent, &nlocal);
+  if (c == nullptr && nc == nullptr) return (void)fuse_reply_err(req, EROFS);
+  if (c != nc) return (void)fuse_reply_err(req, EXDEV);
+  fuse_reply_err(req, c->Rename(local, name, nlocal, newname, flags).ToErrno());
+}
+
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  auto st = c->Make(local, name, S_IFREG | (mode & 07777), ctx->uid, ctx->gid);
+  if (!st.ok()) return ReplyStatus(req, st.status(), "create");
+  Status os = c->Open(st.value().st_ino, false);
+  if (!os.ok()) return ReplyStatus(req, os, "create");
+  fuse_entry_param p{};
+  p.attr = st.value();
+  p.ino = CloneIno(parent, p.attr.st_ino);
+  p.attr.st_ino = p.ino;
+  p.generation = 1;
+  p.attr_timeout = p.entry_timeout = kCloneTimeout;
+  fi->fh = 0;
+  fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
+  if (fuse_reply_create(req, &p, fi) != 0) c->Release(st.value().st_ino);
+}
+
+void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info*) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, ino, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  Status st = c->Write(local, uint64_t(off), std::span<const std::byte>(reinterpret_cast<const std::byte*>(buf), size));
+  if (!st.ok()) return ReplyStatus(req, st, "write");
+  fuse_reply_write(req, size);
+}
+
+void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, ino, &local);
+  fuse_reply_err(req, c == nullptr ? 0 : c->Fsync(local, datasync != 0).ToErrno());
+}
+
+void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, ino, &local);
+  fuse_reply_err(req, c == nullptr ? 0 : c->SyncMetadata().ToErrno());
+}
+
+void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, fuse_file_info*) {
+  uint64_t local;
+  CloneFs* c = CloneOf(req, ino, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  fuse_reply_err(req, c->Fallocate(local, mode, uint64_t(off), uint64_t(len)).ToErrno());
+}
+
 void RoSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { fuse_reply_err(req, EROFS); }
 void RoRemovexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void RoFallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
 
 fuse_lowlevel_ops MakeOps() {
   fuse_lowlevel_ops o{};
@@ -198,19 +360,22 @@ fuse_lowlevel_ops MakeOps() {
   o.read = OpRead;
   o.release = OpRelease;
   o.statfs = OpStatfs;
-  o.setattr = RoSetattr;
-  o.mknod = RoMknod;
-  o.mkdir = RoMkdir;
-  o.unlink = RoUnlink;
-  o.rmdir = RoUnlink;
-  o.symlink = RoSymlink;
-  o.rename = RoRename;
-  o.link = RoLink;
-  o.write = RoWrite;
-  o.create = RoCreate;
+  o.setattr = OpSetattr;
+  o.mknod = OpMknod;
+  o.mkdir = OpMkdir;
+  o.unlink = OpUnlink;
+  o.rmdir = OpRmdir;
+  o.symlink = OpSymlink;
+  o.rename = OpRename;
+  o.link = OpLink;
+  o.write = OpWrite;
+  o.create = OpCreate;
+  o.flush = OpFlush;
+  o.fsync = OpFsync;
+  o.fsyncdir = OpFsyncdir;
   o.setxattr = RoSetxattr;
   o.removexattr = RoRemovexattr;
-  o.fallocate = RoFallocate;
+  o.fallocate = OpFallocate;
   return o;
 }
 

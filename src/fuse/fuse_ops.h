@@ -1,4 +1,5 @@
-// The libfuse low-level operations of the read-only mount: thin shells that turn MountTree results into replies.
+// The libfuse low-level operations of the mount: thin shells that turn MountTree and CloneFs results into replies.
+// Backup views refuse every change with EROFS; clone trees take them.
 #pragma once
 
 #define FUSE_USE_VERSION 314

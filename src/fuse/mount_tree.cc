@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "scnfs/clone.h"
 #include "util/clock.h"
 
 namespace scnfs {
@@ -14,7 +15,8 @@ namespace {
 
 constexpr uint64_t kDbBase = 16;
 constexpr uint32_t kLocalDir = 0, kLocalInfo = 1, kLocalFirstEntry = 2;
-enum DbK { kDbDir = 0, kBackupsDir = 1, kAtDir = 2, kLatest = 3 };
+enum DbK { kDbDir = 0, kBackupsDir = 1, kAtDir = 2, kLatest = 3, kClonesDir = 4 };
+constexpr uint64_t kDbStride = 8;
 
 timespec Ts(int64_t us) { return timespec{time_t(us / 1000000), long(us % 1000000) * 1000}; }
 
@@ -28,25 +30,29 @@ struct stat DirStat(int64_t us) {
 
 }  // namespace
 
-uint64_t DbIno(uint32_t db_slot, int k) { return kDbBase + 4 * uint64_t(db_slot) + uint64_t(k); }
+uint64_t DbIno(uint32_t db_slot, int k) { return kDbBase + kDbStride * uint64_t(db_slot) + uint64_t(k); }
 uint64_t PointIno(uint32_t point_slot, uint32_t local) { return (uint64_t(point_slot) + 1) << 32 | local; }
 
 struct MountTree::Decoded {
-  enum Kind { kInvalid, kRoot, kDb, kPoint } kind = kInvalid;
+  enum Kind { kInvalid, kRoot, kDb, kPoint, kClone } kind = kInvalid;
   uint32_t slot = 0;   // database or point slot
   uint32_t local = 0;  // DbK, or the point's local number
   static Decoded Of(uint64_t ino) {
     Decoded d;
     if (ino == kRootIno) {
       d.kind = kRoot;
+    } else if (MountTree::IsCloneIno(ino)) {
+      d.kind = kClone;
+      d.slot = uint32_t((ino >> 40) & 0x7fffff);
+      d.local = 0;
     } else if (ino >= (uint64_t(1) << 32)) {
       d.kind = kPoint;
       d.slot = uint32_t((ino >> 32) - 1);
       d.local = uint32_t(ino);
     } else if (ino >= kDbBase) {
       d.kind = kDb;
-      d.slot = uint32_t((ino - kDbBase) / 4);
-      d.local = uint32_t((ino - kDbBase) % 4);
+      d.slot = uint32_t((ino - kDbBase) / kDbStride);
+      d.local = uint32_t((ino - kDbBase) % kDbStride);
     }
     return d;
   }
@@ -97,7 +103,7 @@ const BackupRecord* MountTree::NewestComplete(const DbSlot& db) const {
 uint32_t MountTree::PointSlotFor(uint32_t d, const std::string& key, const PointSpec& spec) {
   if (auto it = point_by_key_.find(std::pair(d, key)); it != point_by_key_.end()) return it->second;
   uint32_t p = uint32_t(points_.size());
-  points_.push_back(PointSlot{d, key, spec, nullptr, nullptr, 0});
+  points_.push_back(PointSlot{d, key, spec, std::nullopt, nullptr, nullptr, 0});
   point_by_key_.emplace(std::pair(d, key), p);
   return p;
 }
@@ -108,7 +114,15 @@ Status MountTree::SeedLocked(PointSlot& s) {
   SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
   auto seed = std::make_shared<PointSeed>();
   seed->db = *db.record;
-  SCNFS_ASSIGN_OR_RETURN(seed->point, ResolvePoint(seed->db, db.backups, s.spec));
+  if (s.fixed) {
+    auto b = std::find_if(db.backups.begin(), db.backups.end(), [&](const BackupRecord& r) { return r.id == s.fixed->first; });
+    if (b == db.backups.end() || b->state != BackupState::kComplete)
+      return Status::NotFound(fmt::format("backup {} of '{}' is gone", s.fixed->first, db.name));
+    seed->point.base = *b;
+    seed->point.scn = s.fixed->second;
+  } else {
+    SCNFS_ASSIGN_OR_RETURN(seed->point, ResolvePoint(seed->db, db.backups, s.spec));
+  }
   uint32_t last = 0;
   for (const auto& b : db.backups) {
     if (b.state != BackupState::kComplete) seed->vis.Hide(b.id);
@@ -171,7 +185,7 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
       e.attr = DirStat(mounted_us_);
       break;
     case Decoded::kDb: {
-      if (d.slot >= dbs_.size() || !dbs_[d.slot].record) return Status::NotFound("database gone");
+      if (d.slot >= dbs_.size() || !dbs_[d.slot].record || d.local > kClonesDir) return Status::NotFound("database gone");
       DbSlot& db = dbs_[d.slot];
       e.attr = DirStat(db.record->created_us);
       if (d.local == kBackupsDir || d.local == kLatest) {
@@ -185,6 +199,11 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
           e.attr.st_size = off_t(fmt::format("backups/{}", newest->id).size());
         }
       }
+      break;
+    }
+    case Decoded::kClone: {
+      if (d.slot >= clones_.size() || !clones_[d.slot].fs) return Status::NotFound(fmt::format("no inode {}", ino));
+      SCNFS_ASSIGN_OR_RETURN(e.attr, clones_[d.slot].fs->GetAttr(ino & ((uint64_t(1) << 40) - 1)));
       break;
     }
     case Decoded::kPoint: {
@@ -210,6 +229,39 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
   return e;
 }
 
+uint32_t MountTree::CloneSlotFor(uint32_t d, const std::string& name) {
+  if (auto it = clone_by_key_.find(std::pair(d, name)); it != clone_by_key_.end()) return it->second;
+  uint32_t c = uint32_t(clones_.size());
+  clones_.push_back(CloneSlot{d, name, nullptr});
+  clone_by_key_.emplace(std::pair(d, name), c);
+  return c;
+}
+
+Status MountTree::OpenCloneLocked(uint32_t c) {
+  CloneSlot& slot = clones_[c];
+  if (slot.fs) return Status::OK();
+  SCNFS_ASSIGN_OR_RETURN(CloneInfo info, ReadClone(store_->dir(), slot.name));
+  if (info.db != dbs_[slot.db_slot].name) return Status::NotFound(fmt::format("clone {} is of another database", slot.name));
+  PointSpec spec;
+  spec.kind = PointSpec::Kind::kBackup;
+  spec.number = info.base_backup;
+  uint32_t p = PointSlotFor(slot.db_slot, "clones/" + slot.name, spec);
+  points_[p].fixed = std::pair(info.base_backup, info.scn);
+  SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(p));
+  SCNFS_ASSIGN_OR_RETURN(slot.fs, CloneFs::Open(store_->dir() + "/clones/" + slot.name, view));
+  points_[p].refs++;  // the clone reads its backup for as long as the mount serves it
+  return Status::OK();
+}
+
+CloneFs* MountTree::Clone(uint64_t ino, uint64_t* local) const {
+  if (!IsCloneIno(ino)) return nullptr;
+  std::lock_guard<std::mutex> l(mu_);
+  uint32_t c = uint32_t((ino >> 40) & 0x7fffff);
+  if (c >= clones_.size()) return nullptr;
+  *local = ino & ((uint64_t(1) << 40) - 1);
+  return clones_[c].fs.get();
+}
+
 Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view name) {
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(parent);
@@ -231,10 +283,19 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
         if (name == "backups") ino = DbIno(d.slot, kBackupsDir);
         else if (name == "at") ino = DbIno(d.slot, kAtDir);
         else if (name == "latest") ino = DbIno(d.slot, kLatest);
+        else if (name == "clones") ino = DbIno(d.slot, kClonesDir);
         else return not_found();
         break;
       }
-      if (d.local == kLatest) return not_found();
+      if (d.local == kLatest || d.local > kClonesDir) return not_found();
+      if (d.local == kClonesDir) {
+        auto info = ReadClone(store_->dir(), std::string(name));
+        if (!info.ok() || info->db != dbs_[d.slot].name) return not_found();
+        uint32_t c = CloneSlotFor(d.slot, std::string(name));
+        SCNFS_RETURN_IF_ERROR(OpenCloneLocked(c));
+        ino = CloneIno(c, kCloneRootIno);
+        break;
+      }
       SCNFS_RETURN_IF_ERROR(RefreshLocked());
       DbSlot& db = dbs_[d.slot];
       SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
@@ -261,7 +322,7 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
       } else {
         // Resolve before taking a slot: a name that resolves to nothing (an SCN before the first backup) must not
         // leave a slot behind for every such lookup.
-        PointSlot tmp{d.slot, key, spec, nullptr, nullptr, 0};
+        PointSlot tmp{d.slot, key, spec, std::nullopt, nullptr, nullptr, 0};
         if (Status st = SeedLocked(tmp); !st.ok())
           return st.IsNotFound() || st.code() == Status::Code::kInvalidArgument ? not_found() : st;
         p = uint32_t(points_.size());
@@ -270,6 +331,12 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
       }
       SCNFS_RETURN_IF_ERROR(SeedLocked(points_[p]));
       ino = PointIno(p, kLocalDir);
+      break;
+    }
+    case Decoded::kClone: {
+      if (d.slot >= clones_.size() || !clones_[d.slot].fs) return not_found();
+      SCNFS_ASSIGN_OR_RETURN(struct stat st, clones_[d.slot].fs->Lookup(parent & ((uint64_t(1) << 40) - 1), name));
+      ino = CloneIno(d.slot, st.st_ino);
       break;
     }
     case Decoded::kPoint: {
@@ -352,6 +419,11 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
         out.push_back({"backups", DbIno(d.slot, kBackupsDir), S_IFDIR});
         out.push_back({"at", DbIno(d.slot, kAtDir), S_IFDIR});
         if (NewestComplete(db) != nullptr) out.push_back({"latest", DbIno(d.slot, kLatest), S_IFLNK});
+        out.push_back({"clones", DbIno(d.slot, kClonesDir), S_IFDIR});
+      } else if (d.local == kClonesDir) {
+        SCNFS_ASSIGN_OR_RETURN(auto clones, ListClones(store_->dir()));
+        for (const auto& c : clones)
+          if (c.db == db.name) out.push_back({c.name, CloneIno(CloneSlotFor(d.slot, c.name), kCloneRootIno), S_IFDIR});
       } else if (d.local == kBackupsDir) {
         for (const auto& b : db.backups) {
           if (b.state != BackupState::kComplete) continue;
@@ -369,6 +441,12 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
       } else {
         return Status::InvalidArgument("not a directory");
       }
+      return out;
+    }
+    case Decoded::kClone: {
+      if (d.slot >= clones_.size() || !clones_[d.slot].fs) return Status::NotFound(fmt::format("no inode {}", ino));
+      SCNFS_ASSIGN_OR_RETURN(auto list, clones_[d.slot].fs->ReadDir(ino & ((uint64_t(1) << 40) - 1)));
+      for (auto& e : list) out.push_back({std::move(e.name), CloneIno(d.slot, e.ino), e.type});
       return out;
     }
     case Decoded::kPoint: {

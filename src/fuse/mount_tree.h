@@ -2,11 +2,12 @@
 //
 // Inode numbers are computed, not stored, and stable for the life of the mount:
 //   1                        the root: one directory per database
-//   16 + 4*d + k             database slot d (in order of first sight): k = 0 its directory, 1 backups/, 2 at/,
-//                            3 the `latest` symlink
+//   16 + 8*d + k             database slot d (in order of first sight): k = 0 its directory, 1 backups/, 2 at/,
+//                            3 the `latest` symlink, 4 clones/
 //   (p+1) << 32 | 0          point slot p (a backups/<id> or at/<SPEC> directory, in order of first lookup)
 //   (p+1) << 32 | 1          its .scnfs-backup.json
 //   (p+1) << 32 | (2 + i)    entry i of the point (files in path order)
+//   1 << 63 | c << 40 | n    inode n of clone slot c (the clone's own numbers, 1 = its top directory)
 //
 // A point slot keeps what resolved it (database record, visible backups, base backup and SCN) for the life of the
 // mount, so a point means the same thing on every lookup. Its PointView (the file list and tree, the readers) lives
@@ -29,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuse/clone_fs.h"
 #include "fuse/point_view.h"
 #include "scnfs/catalog.h"
 #include "scnfs/pins.h"
@@ -82,6 +84,11 @@ class MountTree {
   // Points with a live view (what is pinned). For tests and for `scnfs mount --foreground` messages.
   size_t LiveViews() const;
 
+  // The clone an inode belongs to (nullptr: not a clone inode, or the clone is not open) and its own number.
+  CloneFs* Clone(uint64_t ino, uint64_t* local) const;
+  static bool IsCloneIno(uint64_t ino) { return (ino >> 63) != 0; }
+  static uint64_t CloneIno(uint32_t clone_slot, uint64_t local) { return uint64_t(1) << 63 | uint64_t(clone_slot) << 40 | local; }
+
  private:
   struct DbSlot {
     std::string name;
@@ -98,11 +105,20 @@ class MountTree {
     uint32_t db_slot = 0;
     std::string key;   // "backups/3", "at/scn:1200": unique per database
     PointSpec spec;
+    // A clone's point is fixed by its record (base backup, SCN), not re-resolved from its SPEC.
+    std::optional<std::pair<uint32_t, std::optional<uint64_t>>> fixed;
     std::shared_ptr<const PointSeed> seed;  // resolved on first use, then kept
     std::shared_ptr<const PointView> view;
     uint64_t refs = 0;  // kernel lookups on its inodes + open files
   };
   struct Decoded;
+  struct CloneSlot {
+    uint32_t db_slot = 0;
+    std::string name;
+    std::unique_ptr<CloneFs> fs;  // open while the mount lives, once looked up
+  };
+  uint32_t CloneSlotFor(uint32_t db, const std::string& name);
+  Status OpenCloneLocked(uint32_t c);
 
   Status RefreshLocked();
   Status LoadBackupsLocked(DbSlot& db);
@@ -128,10 +144,12 @@ class MountTree {
   std::map<std::string, uint32_t, std::less<>> db_by_name_;
   std::deque<PointSlot> points_;
   std::map<std::pair<uint32_t, std::string>, uint32_t, std::less<>> point_by_key_;
+  std::deque<CloneSlot> clones_;
+  std::map<std::pair<uint32_t, std::string>, uint32_t, std::less<>> clone_by_key_;
 };
 
 // Inode arithmetic (see the table above), exposed for tests.
-uint64_t DbIno(uint32_t db_slot, int k);
+uint64_t DbIno(uint32_t db_slot, int k);  // k: 0 directory, 1 backups/, 2 at/, 3 latest, 4 clones/
 uint64_t PointIno(uint32_t point_slot, uint32_t local);
 
 }  // namespace scnfs

@@ -10,19 +10,6 @@
 
 namespace scnfs {
 
-namespace {
-// Content blocks are read once per restore or scan and their SST files are mmap()ed by readers: keeping copies in
-// the block cache would cost a copy and an allocation per block and push out the index and filter blocks that every
-// lookup needs. The page cache already holds the hot files.
-const rocksdb::ReadOptions& ContentReadOptions() {
-  static const rocksdb::ReadOptions o = [] {
-    rocksdb::ReadOptions r;
-    r.fill_cache = false;
-    return r;
-  }();
-  return o;
-}
-}  // namespace
 
 PointReader::PointReader(const Store* store, DatabaseRecord db, Visibility vis, ResolvedPoint point)
     : store_(store), db_(std::move(db)), vis_(std::move(vis)), point_(std::move(point)), dicts_(store) {}
@@ -49,7 +36,7 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
   }
   const Version& ver = *v.value();
   rocksdb::PinnableSlice value;
-  auto st = r_.store_->db()->Get(ContentReadOptions(), r_.store_->content_cf(),
+  auto st = r_.store_->db()->Get(rocksdb::ReadOptions(), r_.store_->content_cf(),
                                  rocksdb::Slice(ver.value.hash.view().data(), 16), &value);
   if (st.IsNotFound())
     return Status::Corruption(fmt::format("{} block {}: content {} is missing from the store", file.path, block, ver.value.hash.Hex()));
@@ -100,7 +87,7 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
   if (n == 0) return Status::OK();
   std::vector<rocksdb::PinnableSlice> values(n);
   std::vector<rocksdb::Status> statuses(n);
-  r_.store_->db()->MultiGet(ContentReadOptions(), r_.store_->content_cf(), n, keys, values.data(), statuses.data(),
+  r_.store_->db()->MultiGet(rocksdb::ReadOptions(), r_.store_->content_cf(), n, keys, values.data(), statuses.data(),
                             /*sorted_input=*/false);
   for (size_t j = 0; j < n; ++j) {
     const uint32_t i = which[j];

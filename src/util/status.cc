@@ -8,6 +8,12 @@
 namespace scnfs {
 
 Status Status::FromErrno(int err, std::string_view context) {
+  Status st = FromErrnoCode(err, context);
+  st.sys_errno_ = err;
+  return st;
+}
+
+Status Status::FromErrnoCode(int err, std::string_view context) {
   std::string msg = fmt::format("{}: {}", context, std::strerror(err));
   switch (err) {
     case ENOENT:
@@ -32,6 +38,7 @@ Status Status::FromErrno(int err, std::string_view context) {
 }
 
 int Status::ToErrno() const {
+  if (sys_errno_ != 0) return sys_errno_;
   switch (code_) {
     case Code::kOk: return 0;
     case Code::kNotFound: return ENOENT;
@@ -49,7 +56,7 @@ int Status::ToErrno() const {
 
 Status Status::WithContext(std::string_view context) const {
   if (ok()) return *this;
-  return Status(code_, fmt::format("{}: {}", context, msg_));
+  return Status(code_, fmt::format("{}: {}", context, msg_), sys_errno_);
 }
 
 }  // namespace scnfs

@@ -1,0 +1,44 @@
+// Writable clones: a named, block-level copy-on-write view over one point in time of a database.
+//
+//   STORE/clones/<name>/clone.json   what the clone is of: database, SPEC, base backup, SCN, created (immutable)
+//   STORE/clones/<name>/meta/        RocksDB: the clone's own inodes and directory entries
+//   STORE/clones/<name>/data/<ino>   sparse delta files: the blocks written through the clone, at their offsets
+//   STORE/clones/<name>/lock         flock()ed by the process serving the clone (a mount)
+//
+// A clone's files start as the point's files; a block is read from the delta once written, from the backup
+// otherwise. The backup is never written. docs/clones.md specifies the layout and the rules.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scnfs/status.h"
+
+namespace scnfs {
+
+class Store;
+
+struct CloneInfo {
+  std::string name;
+  std::string db;
+  std::string spec;              // as given: backup:3, scn:..., time:..., latest
+  uint32_t base_backup = 0;      // the point's base backup
+  std::optional<uint64_t> scn;   // for scn: points
+  int64_t created_us = 0;
+  // Filled by ListClones:
+  uint64_t delta_bytes = 0;      // space the clone's writes take (allocated blocks of its delta files)
+  int in_use_pid = 0;            // the process serving it, 0 if none
+};
+
+// Creates clone `name` of database `db` at `spec`. Time and space do not grow with the database's size: only its
+// file list is copied. NotFound: unknown database or point; InvalidArgument: a bad name; Busy: the name is taken.
+Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::string& spec, const std::string& name);
+Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir);
+// Deletes the clone and returns its space. Busy while a mount serves it.
+Status DestroyClone(const std::string& store_dir, const std::string& name);
+// The clone's record, NotFound if there is none.
+Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& name);
+
+}  // namespace scnfs

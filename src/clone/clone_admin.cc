@@ -1,0 +1,241 @@
+// clone create / list / destroy: the clone's directory, its record and its initial metadata.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "clone/clone_meta.h"
+#include "restore/point_reader.h"
+#include "scnfs/clone.h"
+#include "scnfs/store.h"
+#include "util/clock.h"
+#include "util/coding.h"
+
+namespace scnfs {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path ClonesDir(const std::string& store_dir) { return fs::path(store_dir) / "clones"; }
+
+Status CheckName(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name[0] == '.' ||
+      name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos)
+    return Status::InvalidArgument(fmt::format("bad clone name '{}': use up to 64 letters, digits, '.', '_' or '-', not starting with '.'", name));
+  return Status::OK();
+}
+
+nlohmann::json ToJson(const CloneInfo& c) {
+  nlohmann::json j{{"name", c.name}, {"db", c.db}, {"spec", c.spec}, {"base_backup", c.base_backup}, {"created_us", c.created_us}};
+  if (c.scn) j["scn"] = *c.scn;
+  return j;
+}
+
+Status WriteDurably(const fs::path& path, const std::string& bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot write {}", path.string()));
+  bool ok = ::write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size()) && ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  return ok ? Status::OK() : Status::FromErrno(err, fmt::format("cannot write {}", path.string()));
+}
+
+void SyncDir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// Who holds the clone's lock (0: nobody).
+int LockHolder(const fs::path& dir) {
+  int fd = ::open((dir / "lock").c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int pid = 0;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[64] = {};
+    if (::pread(fd, buf, sizeof buf - 1, 0) > 0) std::sscanf(buf, "pid=%d", &pid);
+    if (pid == 0) pid = -1;
+  }
+  ::close(fd);
+  return pid;
+}
+
+Status PopulateMeta(const fs::path& meta_dir, const std::vector<FileRecord>& files, int64_t now_ns) {
+  SCNFS_ASSIGN_OR_RETURN(auto db, OpenCloneMeta(meta_dir.string(), /*create=*/true));
+  rocksdb::WriteBatch b;
+  CloneInode root;
+  root.ino = kCloneRootIno;
+  root.mode = S_IFDIR | 0755;
+  root.nlink = 2;
+  root.atime_ns = root.mtime_ns = root.ctime_ns = now_ns;
+  std::map<std::string, uint64_t> dirs{{"", kCloneRootIno}};
+  std::map<uint64_t, CloneInode> inodes;
+  uint64_t next = kCloneRootIno + 1;
+  for (const auto& r : files) {
+    if (r.path == ".") {
+      root = InodeFromRecord(r, kCloneRootIno);
+      continue;
+    }
+  }
+  inodes[kCloneRootIno] = root;
+  // Records come in path order, so a directory's record precedes its children; directories a backup of single
+  // files never recorded are made here.
+  std::vector<FileRecord> sorted = files;
+  std::sort(sorted.begin(), sorted.end(), [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });
+  auto ensure_dir = [&](const std::string& path, auto&& self) -> uint64_t {
+    if (auto it = dirs.find(path); it != dirs.end()) return it->second;
+    size_t slash = path.rfind('/');
+    uint64_t parent = self(slash == std::string::npos ? std::string() : path.substr(0, slash), self);
+    CloneInode d = root;
+    d.ino = next++;
+    d.nlink = 2;
+    inodes[d.ino] = d;
+    b.Put(CloneDirentKey(parent, slash == std::string::npos ? path : path.substr(slash + 1)), [&] {
+      std::string v;
+      PutBE64(&v, d.ino);
+      return v;
+    }());
+    dirs[path] = d.ino;
+    return d.ino;
+  };
+  for (const auto& r : sorted) {
+    if (r.path == ".") continue;
+    size_t slash = r.path.rfind('/');
+    std::string parent_path = slash == std::string::npos ? std::string() : r.path.substr(0, slash);
+    uint64_t parent = ensure_dir(parent_path, ensure_dir);
+    uint64_t ino;
+    if (r.type == "dir" && dirs.count(r.path)) {
+      ino = dirs[r.path];
+      CloneInode i = InodeFromRecord(r, ino);
+      inodes[ino] = i;
+      continue;
+    }
+    ino = next++;
+    inodes[ino] = InodeFromRecord(r, ino);
+    if (r.type == "dir") dirs[r.path] = ino;
+    std::string v;
+    PutBE64(&v, ino);
+    b.Put(CloneDirentKey(parent, slash == std::string::npos ? r.path : r.path.substr(slash + 1)), v);
+  }
+  for (const auto& [ino, i] : inodes) b.Put(CloneInodeKey(ino), nlohmann::json(i).dump());
+  std::string n;
+  PutBE64(&n, next);
+  b.Put(std::string(kCloneNextInoKey), n);
+  return WriteCloneMeta(db.get(), &b, /*sync=*/true);
+}
+
+}  // namespace
+
+Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::string& spec, const std::string& name) {
+  SCNFS_RETURN_IF_ERROR(CheckName(name));
+  const fs::path dir = ClonesDir(store->dir()) / name;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return Status::Busy(fmt::format("a clone named '{}' already exists", name));
+  SCNFS_ASSIGN_OR_RETURN(OpenedPoint point, OpenPoint(store, db, spec));
+  CloneInfo info;
+  info.name = name;
+  info.db = db;
+  info.spec = spec;
+  info.base_backup = point.reader->point().base.id;
+  info.scn = point.reader->point().scn;
+  info.created_us = NowMicros();
+
+  // Built under a temporary name and renamed into place: a clone exists whole or not at all.
+  const fs::path tmp = ClonesDir(store->dir()) / fmt::format(".new-{}-{}", name, ::getpid());
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp / "data", ec);
+  if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot create {}", tmp.string()));
+  Status st = PopulateMeta(tmp / "meta", point.files, info.created_us * 1000);
+  if (st.ok()) st = WriteDurably(tmp / "clone.json", ToJson(info).dump(2) + "\n");
+  if (st.ok()) st = WriteDurably(tmp / "lock", "");
+  if (st.ok()) {
+    SyncDir(tmp);
+    if (::rename(tmp.c_str(), dir.c_str()) != 0)
+      st = errno == ENOTEMPTY || errno == EEXIST ? Status::Busy(fmt::format("a clone named '{}' already exists", name))
+                                                 : Status::FromErrno(errno, fmt::format("cannot create clone {}", name));
+  }
+  if (!st.ok()) {
+    fs::remove_all(tmp, ec);
+    return st;
+  }
+  SyncDir(ClonesDir(store->dir()));
+  return info;
+}
+
+Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& name) {
+  SCNFS_RETURN_IF_ERROR(CheckName(name));
+  const fs::path dir = ClonesDir(store_dir) / name;
+  std::ifstream in(dir / "clone.json");
+  if (!in) return Status::NotFound(fmt::format("no clone named '{}'", name));
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded()) return Status::Corruption(fmt::format("clone {}: clone.json does not parse", name));
+  CloneInfo c;
+  c.name = j.value("name", name);
+  c.db = j.value("db", "");
+  c.spec = j.value("spec", "");
+  c.base_backup = j.value("base_backup", 0u);
+  if (j.contains("scn")) c.scn = j["scn"].get<uint64_t>();
+  c.created_us = j.value("created_us", int64_t{0});
+  for (const auto& e : fs::directory_iterator(dir / "data", fs::directory_options::skip_permission_denied)) {
+    struct stat st;
+    if (::stat(e.path().c_str(), &st) == 0) c.delta_bytes += uint64_t(st.st_blocks) * 512;
+  }
+  c.in_use_pid = LockHolder(dir);
+  return c;
+}
+
+Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir) {
+  std::vector<CloneInfo> out;
+  std::error_code ec;
+  if (!fs::exists(ClonesDir(store_dir), ec)) return out;
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(ClonesDir(store_dir), ec)) {
+    std::string n = e.path().filename();
+    if (!n.empty() && n[0] != '.') names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    auto c = ReadClone(store_dir, n);
+    if (c.ok()) out.push_back(std::move(c).value());
+  }
+  return out;
+}
+
+Status DestroyClone(const std::string& store_dir, const std::string& name) {
+  SCNFS_RETURN_IF_ERROR(CheckName(name));
+  const fs::path dir = ClonesDir(store_dir) / name;
+  std::error_code ec;
+  if (!fs::exists(dir / "clone.json", ec)) return Status::NotFound(fmt::format("no clone named '{}'", name));
+  int fd = ::open((dir / "lock").c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot open the lock of clone {}", name));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    int pid = LockHolder(dir);
+    return Status::Busy(fmt::format("clone '{}' is in use by a mount (pid {}); unmount it first", name, pid));
+  }
+  // Renamed away while locked, then deleted: a crash halfway leaves a hidden directory, never half a clone.
+  const fs::path trash = ClonesDir(store_dir) / fmt::format(".destroy-{}-{}", name, ::getpid());
+  if (::rename(dir.c_str(), trash.c_str()) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno(err, fmt::format("cannot destroy clone {}", name));
+  }
+  ::close(fd);
+  fs::remove_all(trash, ec);
+  SyncDir(ClonesDir(store_dir));
+  if (ec) return Status::FromErrno(ec.value(), fmt::format("clone {} destroyed, but removing its files failed", name));
+  return Status::OK();
+}
+
+}  // namespace scnfs

@@ -1,0 +1,643 @@
+#include "fuse/clone_fs.h"
+
+#define FUSE_USE_VERSION 314
+#include <fcntl.h>
+#include <fuse3/fuse_lowlevel.h>
+#include <linux/falloc.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "scnfs/store.h"
+#include "store/rocks_status.h"
+#include "util/clock.h"
+#include "util/coding.h"
+
+namespace scnfs {
+namespace fs = std::filesystem;
+
+struct CloneFs::FileState {
+  std::shared_mutex data;        // Read shares it; Write, truncate and fallocate take it alone
+  int fd = -1;                   // the delta file
+  int opens = 0;
+  bool has_base = false;
+  uint32_t base_entry = 0;
+  std::vector<bool> present;     // per block below base_blocks: the delta holds it
+  ~FileState() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+namespace {
+
+int64_t NowNs() { return NowMicros() * 1000; }
+
+Status Errno(int err, std::string_view what) { return Status::FromErrno(err, what); }
+
+// Statuses made from an errno carry it to the kernel unchanged (Status::ToErrno).
+Status Posix(int err, std::string msg) { return Status::FromErrno(err, msg); }
+
+bool IsDir(const CloneInode& i) { return S_ISDIR(i.mode); }
+
+}  // namespace
+
+std::string CloneFs::DeltaPath(uint64_t ino) const { return fmt::format("{}/data/{}", dir_, ino); }
+
+Result<std::unique_ptr<CloneFs>> CloneFs::Open(const std::string& dir, std::shared_ptr<const PointView> base) {
+  std::unique_ptr<CloneFs> c(new CloneFs());
+  c->dir_ = dir;
+  c->base_ = std::move(base);
+  const std::string lock = dir + "/lock";
+  c->lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (c->lock_fd_ < 0) return Errno(errno, fmt::format("cannot open {}", lock));
+  if (::flock(c->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    char buf[64] = {};
+    ::pread(c->lock_fd_, buf, sizeof buf - 1, 0);
+    return Status::Busy(fmt::format("clone {} is served by another process ({})", fs::path(dir).filename().string(), buf));
+  }
+  std::string who = fmt::format("pid={}\n", ::getpid());
+  if (::ftruncate(c->lock_fd_, 0) != 0 || ::pwrite(c->lock_fd_, who.data(), who.size(), 0) < 0) {
+  }
+  SCNFS_ASSIGN_OR_RETURN(c->meta_, OpenCloneMeta(dir + "/meta", /*create=*/false));
+  SCNFS_RETURN_IF_ERROR(c->Load());
+  return c;
+}
+
+CloneFs::~CloneFs() {
+  files_.clear();
+  if (meta_) {
+    meta_->FlushWAL(true).PermitUncheckedError();
+    meta_->Close().PermitUncheckedError();
+    meta_.reset();
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Status CloneFs::Load() {
+  std::unique_ptr<rocksdb::Iterator> it(meta_->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto k = it->key();
+    auto v = it->value();
+    if (k == kCloneNextInoKey && v.size() == 8) {
+      next_ino_ = GetBE64(v.data());
+    } else if (k.size() == 9 && k[0] == 'i') {
+      auto j = nlohmann::json::parse(std::string_view(v.data(), v.size()), nullptr, false);
+      if (j.is_discarded()) return Status::Corruption(fmt::format("clone {}: inode record does not parse", dir_));
+      CloneInode i = j.get<CloneInode>();
+      inodes_[i.ino] = i;
+    } else if (k.size() > 9 && k[0] == 'd') {
+      uint64_t parent = GetBE64(k.data() + 1);
+      uint64_t child = GetBE64(v.data());
+      dirs_[parent].emplace(std::string(k.data() + 9, k.size() - 9), child);
+    }
+  }
+  if (!it->status().ok()) return FromRocksStatus(it->status(), "reading clone metadata");
+  if (!inodes_.count(kCloneRootIno)) return Status::Corruption(fmt::format("clone {} has no top directory", dir_));
+  for (auto& [ino, i] : inodes_)
+    if (IsDir(i)) dirs_[ino];
+  for (const auto& [parent, children] : dirs_)
+    for (const auto& [name, child] : children)
+      if (auto c = inodes_.find(child); c != inodes_.end() && IsDir(c->second)) parent_of_[child] = parent;
+  // Files unlinked while open when the last mount died: nothing refers to them any more.
+  rocksdb::WriteBatch b;
+  std::vector<uint64_t> orphans;
+  for (const auto& [ino, i] : inodes_)
+    if (i.nlink == 0) orphans.push_back(ino);
+  for (uint64_t ino : orphans) DropInodeLocked(&b, ino);
+  if (!orphans.empty()) SCNFS_RETURN_IF_ERROR(WriteCloneMeta(meta_.get(), &b, true));
+  return Status::OK();
+}
+
+void CloneFs::PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i) {
+  b->Put(CloneInodeKey(i.ino), nlohmann::json(i).dump());
+}
+
+Status CloneFs::CommitLocked(rocksdb::WriteBatch* b) { return WriteCloneMeta(meta_.get(), b, /*sync=*/false); }
+
+void CloneFs::DropInodeLocked(rocksdb::WriteBatch* b, uint64_t ino) {
+  b->Delete(CloneInodeKey(ino));
+  inodes_.erase(ino);
+  dirs_.erase(ino);
+  parent_of_.erase(ino);
+  files_.erase(ino);
+  ::unlink(DeltaPath(ino).c_str());
+}
+
+Result<CloneInode*> CloneFs::InodeLocked(uint64_t ino) {
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end()) return Status::NotFound(fmt::format("no inode {} in the clone", ino));
+  return &it->second;
+}
+
+Result<uint64_t> CloneFs::ChildLocked(uint64_t parent, std::string_view name) {
+  auto d = dirs_.find(parent);
+  if (d == dirs_.end()) return Errno(ENOTDIR, "not a directory");
+  auto c = d->second.find(name);
+  if (c == d->second.end()) return Status::NotFound(std::string(name));
+  return c->second;
+}
+
+Result<struct stat> CloneFs::Lookup(uint64_t parent, std::string_view name) {
+  std::lock_guard<std::mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+  return i->Stat();
+}
+
+Result<struct stat> CloneFs::GetAttr(uint64_t ino) {
+  std::lock_guard<std::mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+  return i->Stat();
+}
+
+Result<std::vector<CloneFs::Dirent>> CloneFs::ReadDir(uint64_t ino) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto d = dirs_.find(ino);
+  if (d == dirs_.end()) return Errno(ENOTDIR, "not a directory");
+  std::vector<Dirent> out;
+  for (const auto& [name, child] : d->second) {
+    auto i = inodes_.find(child);
+    out.push_back({name, child, i == inodes_.end() ? mode_t(0) : mode_t(i->second.mode & S_IFMT)});
+  }
+  return out;
+}
+
+Result<std::string> CloneFs::ReadLink(uint64_t ino) {
+  std::lock_guard<std::mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+  if (!S_ISLNK(i->mode)) return Errno(EINVAL, "not a symbolic link");
+  return i->target;
+}
+
+Result<struct stat> CloneFs::Make(uint64_t parent, std::string_view name, mode_t mode, uid_t uid, gid_t gid) {
+  if (!S_ISREG(mode) && !S_ISDIR(mode)) return Errno(EPERM, "only files and directories can be made in a clone");
+  if (name.size() > 255) return Errno(ENAMETOOLONG, "name too long");
+  std::lock_guard<std::mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
+  if (!IsDir(*p)) return Errno(ENOTDIR, "not a directory");
+  if (dirs_[parent].count(name)) return Posix(EEXIST, std::string(name));
+  CloneInode i;
+  i.ino = next_ino_++;
+  i.mode = mode;
+  i.uid = uid;
+  i.gid = (p->mode & S_ISGID) ? p->gid : gid;
+  i.nlink = S_ISDIR(mode) ? 2 : 1;
+  i.atime_ns = i.mtime_ns = i.ctime_ns = NowNs();
+  p->mtime_ns = p->ctime_ns = i.ctime_ns;
+  if (S_ISDIR(mode)) p->nlink++;
+  rocksdb::WriteBatch b;
+  std::string v, n;
+  PutBE64(&v, i.ino);
+  PutBE64(&n, next_ino_);
+  b.Put(CloneDirentKey(parent, name), v);
+  b.Put(std::string(kCloneNextInoKey), n);
+  PutInodeLocked(&b, i);
+  PutInodeLocked(&b, *p);
+  SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
+  inodes_[i.ino] = i;
+  dirs_[parent].emplace(std::string(name), i.ino);
+  if (S_ISDIR(mode)) {
+    dirs_[i.ino];
+    parent_of_[i.ino] = parent;
+  }
+  return i.Stat();
+}
+
+Result<struct stat> CloneFs::Symlink(uint64_t parent, std::string_view name, const std::string& target, uid_t uid, gid_t gid) {
+  std::lock_guard<std::mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
+  if (!IsDir(*p)) return Errno(ENOTDIR, "not a directory");
+  if (dirs_[parent].count(name)) return Posix(EEXIST, std::string(name));
+  CloneInode i;
+  i.ino = next_ino_++;
+  i.mode = S_IFLNK | 0777;
+  i.uid = uid;
+  i.gid = gid;
+  i.target = target;
+  i.atime_ns = i.mtime_ns = i.ctime_ns = NowNs();
+  p->mtime_ns = p->ctime_ns = i.ctime_ns;
+  rocksdb::WriteBatch b;
+  std::string v, n;
+  PutBE64(&v, i.ino);
+  PutBE64(&n, next_ino_);
+  b.Put(CloneDirentKey(parent, name), v);
+  b.Put(std::string(kCloneNextInoKey), n);
+  PutInodeLocked(&b, i);
+  PutInodeLocked(&b, *p);
+  SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
+  inodes_[i.ino] = i;
+  dirs_[parent].emplace(std::string(name), i.ino);
+  return i.Stat();
+}
+
+Result<struct stat> CloneFs::Link(uint64_t ino, uint64_t parent, std::string_view name) {
+  std::lock_guard<std::mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
+  if (IsDir(*i)) return Errno(EPERM, "hard links to directories");
+  if (!IsDir(*p)) return Errno(ENOTDIR, "not a directory");
+  if (dirs_[parent].count(name)) return Posix(EEXIST, std::string(name));
+  i->nlink++;
+  i->ctime_ns = p->mtime_ns = p->ctime_ns = NowNs();
+  rocksdb::WriteBatch b;
+  std::string v;
+  PutBE64(&v, ino);
+  b.Put(CloneDirentKey(parent, name), v);
+  PutInodeLocked(&b, *i);
+  PutInodeLocked(&b, *p);
+  SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
+  dirs_[parent].emplace(std::string(name), ino);
+  return i->Stat();
+}
+
+Status CloneFs::Unlink(uint64_t parent, std::string_view name) {
+  std::lock_guard<std::mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+  if (IsDir(*i)) return Errno(EISDIR, std::string(name));
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
+  rocksdb::WriteBatch b;
+  b.Delete(CloneDirentKey(parent, name));
+  p->mtime_ns = p->ctime_ns = i->ctime_ns = NowNs();
+  PutInodeLocked(&b, *p);
+  i->nlink = i->nlink > 0 ? i->nlink - 1 : 0;
+  auto f = files_.find(ino);
+  const bool open = f != files_.end() && f->second->opens > 0;
+  if (i->nlink == 0 && !open) {
+    DropInodeLocked(&b, ino);
+  } else {
+    PutInodeLocked(&b, *i);  // nlink 0 while open: dropped at the last release, or at the next load after a crash
+  }
+  SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
+  dirs_[parent].erase(std::string(name));
+  return Status::OK();
+}
+
+Status CloneFs::Rmdir(uint64_t parent, std::string_view name) {
+  std::lock_guard<std::mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+  if (!IsDir(*i)) return Errno(ENOTDIR, std::string(name));
+  if (!dirs_[ino].empty()) return Errno(ENOTEMPTY, std::string(name));
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
+  rocksdb::WriteBatch b;
+  b.Delete(CloneDirentKey(parent, name));
+  p->nlink = p->nlink > 2 ? p->nlink - 1 : 2;
+  p->mtime_ns = p->ctime_ns = NowNs();
+  PutInodeLocked(&b, *p);
+  DropInodeLocked(&b, ino);
+  SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
+  dirs_[parent].erase(std::string(name));
+  return Status::OK();
+}
+
+Status CloneFs::Rename(uint64_t parent, std::string_view name, uint64_t newparent, std::string_view newname, unsigned flags) {
+  if (flags & ~unsigned(RENAME_NOREPLACE)) return Errno(EINVAL, "rename flags other than RENAME_NOREPLACE");
+  std::lock_guard<std::mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * np, InodeLocked(newparent));
+  if (!IsDir(*np)) return Errno(ENOTDIR, "not a directory");
+  if (IsDir(*i)) {  // not into itself or below
+    for (uint64_t a = newparent; a != kCloneRootIno && a != 0; a = parent_of_.count(a) ? parent_of_[a] : 0)
+      if (a == ino) return Errno(EINVAL, "a directory cannot move below itself");
+  }
+  rocksdb::WriteBatch b;
+  auto existing = ChildLocked(newparent, newname);
+  if (existing.ok()) {
+    uint64_t victim = existing.value();
+    if (victim == ino) return Status::OK();
+    if (flags & RENAME_NOREPLACE) return Posix(EEXIST, std::string(newname));
+    SCNFS_ASSIGN_OR_RETURN(CloneInode * v, InodeLocked(victim));
+    if (IsDir(*v)) {
+      if (!IsDir(*i)) return Errno(EISDIR, std::string(newname));
+      if (!dirs_[victim].empty()) return Errno(ENOTEMPTY, std::string(newname));
+      np->nlink = np->nlink > 2 ? np->nlink - 1 : 2;
+      DropInodeLocked(&b, victim);
+    } else {
+      if (IsDir(*i)) return Errno(ENOTDIR, std::string(newname));
+      v->nlink = v->nlink > 0 ? v->nlink - 1 : 0;
+      v->ctime_ns = NowNs();
+      auto f = files_.find(victim);
+      if (v->nlink == 0 && !(f != files_.end() && f->second->opens > 0)) DropInodeLocked(&b, victim);
+      else PutInodeLocked(&b, *v);
+    }
+  }
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
+  SCNFS_ASSIGN_OR_RETURN(np, InodeLocked(newparent));  // pointers may have moved if an inode was dropped
+  const int64_t now = NowNs();
+  p->mtime_ns = p->ctime_ns = np->mtime_ns = np->ctime_ns = i->ctime_ns = now;
+  if (IsDir(*i) && parent != newparent) {
+    p->nlink = p->nlink > 2 ? p->nlink - 1 : 2;
+    np->nlink++;
+  }
+  std::string v;
+  PutBE64(&v, ino);
+  b.Delete(CloneDirentKey(parent, name));
+  b.Put(CloneDirentKey(newparent, newname), v);
+  PutInodeLocked(&b, *p);
+  PutInodeLocked(&b, *np);
+  PutInodeLocked(&b, *i);
+  SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
+  dirs_[parent].erase(std::string(name));
+  dirs_[newparent][std::string(newname)] = ino;
+  if (IsDir(*i)) parent_of_[ino] = newparent;
+  return Status::OK();
+}
+
+Result<std::shared_ptr<CloneFs::FileState>> CloneFs::FileLocked(uint64_t ino) {
+  if (auto it = files_.find(ino); it != files_.end()) return it->second;
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+  if (!S_ISREG(i->mode)) return Errno(EISDIR, "not a regular file");
+  auto f = std::make_shared<FileState>();
+  f->fd = ::open(DeltaPath(ino).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (f->fd < 0) return Errno(errno, fmt::format("cannot open the delta of inode {}", ino));
+  if (!i->base_path.empty() && i->base_blocks > 0) {
+    uint32_t dir = PointView::kRoot;
+    std::optional<uint32_t> e;
+    for (auto part : fs::path(i->base_path)) {
+      e = base_->Lookup(dir, part.string());
+      if (!e) return Status::Corruption(fmt::format("clone file {} is missing from its backup", i->base_path));
+      dir = *e;
+    }
+    f->has_base = true;
+    f->base_entry = *e;
+    // The blocks the delta holds are its allocated extents: written blocks are always written whole.
+    f->present.assign(i->base_blocks, false);
+    off_t off = 0;
+    const uint64_t bs = i->block_size;
+    for (;;) {
+      off_t d = ::lseek(f->fd, off, SEEK_DATA);
+      if (d < 0) break;
+      off_t h = ::lseek(f->fd, d, SEEK_HOLE);
+      if (h < 0) break;
+      for (uint64_t b = uint64_t(d) / bs; b * bs < uint64_t(h) && b < f->present.size(); ++b) f->present[b] = true;
+      off = h;
+    }
+  }
+  files_[ino] = f;
+  return f;
+}
+
+Status CloneFs::Open(uint64_t ino, bool truncate) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    SCNFS_ASSIGN_OR_RETURN(auto f, FileLocked(ino));
+    f->opens++;
+  }
+  if (truncate) return TruncateFile(ino, 0);
+  return Status::OK();
+}
+
+void CloneFs::Release(uint64_t ino) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(ino);
+  if (it == files_.end()) return;
+  if (--it->second->opens > 0) return;
+  files_.erase(it);
+  auto i = inodes_.find(ino);
+  if (i != inodes_.end() && i->second.nlink == 0) {
+    rocksdb::WriteBatch b;
+    DropInodeLocked(&b, ino);
+    (void)CommitLocked(&b);
+  }
+}
+
+Status CloneFs::Materialize(FileState& f, const CloneInode& inode, uint64_t block) {
+  const uint64_t bs = inode.block_size;
+  std::vector<std::byte> buf(bs);
+  size_t n = 0;
+  SCNFS_RETURN_IF_ERROR(base_->Read(f.base_entry, block * bs, buf, &n));
+  if (::pwrite(f.fd, buf.data(), bs, off_t(block * bs)) != ssize_t(bs)) return Errno(errno ? errno : EIO, "writing the clone's delta");
+  f.present[block] = true;
+  return Status::OK();
+}
+
+Status CloneFs::Read(uint64_t ino, uint64_t offset, std::span<std::byte> out, size_t* n) {
+  *n = 0;
+  std::shared_ptr<FileState> f;
+  uint64_t size, bs, base_blocks;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    SCNFS_ASSIGN_OR_RETURN(f, FileLocked(ino));
+    const CloneInode& i = inodes_.at(ino);
+    size = i.size;
+    bs = i.block_size;
+    base_blocks = i.base_blocks;
+  }
+  std::shared_lock<std::shared_mutex> dl(f->data);
+  if (offset >= size) return Status::OK();
+  const uint64_t end = std::min<uint64_t>(size, offset + out.size());
+  uint64_t pos = offset;
+  while (pos < end) {
+    const uint64_t b = pos / bs;
+    const bool from_base = f->has_base && b < base_blocks && b < f->present.size() && !f->present[b];
+    uint64_t run_end = (b + 1) * bs;  // extend the run while the source stays the same
+    while (run_end < end) {
+      uint64_t nb = run_end / bs;
+      bool nb_base = f->has_base && nb < base_blocks && nb < f->present.size() && !f->present[nb];
+      if (nb_base != from_base) break;
+      run_end += bs;
+    }
+    run_end = std::min(run_end, end);
+    std::span<std::byte> dst = out.subspan(pos - offset, run_end - pos);
+    if (from_base) {
+      size_t got = 0;
+      SCNFS_RETURN_IF_ERROR(base_->Read(f->base_entry, pos, dst, &got));
+      if (got < dst.size()) std::memset(dst.data() + got, 0, dst.size() - got);
+    } else {
+      size_t done = 0;
+      while (done < dst.size()) {
+        ssize_t r = ::pread(f->fd, dst.data() + done, dst.size() - done, off_t(pos + done));
+        if (r < 0) {
+          if (errno == EINTR) continue;
+          return Errno(errno, "reading the clone's delta");
+        }
+        if (r == 0) {  // past the delta's end: a hole
+          std::memset(dst.data() + done, 0, dst.size() - done);
+          break;
+        }
+        done += size_t(r);
+      }
+    }
+    pos = run_end;
+  }
+  *n = size_t(end - offset);
+  return Status::OK();
+}
+
+Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data) {
+  if (data.empty()) return Status::OK();
+  std::shared_ptr<FileState> f;
+  CloneInode snapshot;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    SCNFS_ASSIGN_OR_RETURN(f, FileLocked(ino));
+  }
+  std::unique_lock<std::shared_mutex> dl(f->data);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    snapshot = inodes_.at(ino);
+  }
+  const uint64_t bs = snapshot.block_size, end = offset + data.size();
+  // Blocks the write covers only in part, still in the backup: copy them into the delta first.
+  for (uint64_t b : {offset / bs, (end - 1) / bs}) {
+    const bool partial = b * bs < offset || (b + 1) * bs > end;
+    if (partial && f->has_base && b < snapshot.base_blocks && b < f->present.size() && !f->present[b])
+      SCNFS_RETURN_IF_ERROR(Materialize(*f, snapshot, b));
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t w = ::pwrite(f->fd, data.data() + done, data.size() - done, off_t(offset + done));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Errno(errno, "writing the clone's delta");
+    }
+    done += size_t(w);
+  }
+  for (uint64_t b = offset / bs; b * bs < end && b < f->present.size(); ++b) f->present[b] = true;
+  std::lock_guard<std::mutex> l(mu_);
+  CloneInode& i = inodes_.at(ino);
+  i.size = std::max(i.size, end);
+  i.mtime_ns = i.ctime_ns = NowNs();
+  i.mode &= ~mode_t(S_ISUID);  // as the kernel would on a write by a non-owner; harmless otherwise
+  rocksdb::WriteBatch b;
+  PutInodeLocked(&b, i);
+  return CommitLocked(&b);
+}
+
+Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
+  std::shared_ptr<FileState> f;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    SCNFS_ASSIGN_OR_RETURN(f, FileLocked(ino));
+  }
+  std::unique_lock<std::shared_mutex> dl(f->data);
+  CloneInode snapshot;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    snapshot = inodes_.at(ino);
+  }
+  const uint64_t bs = snapshot.block_size;
+  uint64_t base_blocks = snapshot.base_blocks;
+  if (size < snapshot.size) {
+    // The block the new end falls in keeps its head; its tail must read as zeros if the file grows again.
+    const uint64_t b = size / bs;
+    if (size % bs != 0 && f->has_base && b < base_blocks && b < f->present.size() && !f->present[b])
+      SCNFS_RETURN_IF_ERROR(Materialize(*f, snapshot, b));
+    base_blocks = std::min(base_blocks, (size + bs - 1) / bs);
+    struct stat st;
+    if (::fstat(f->fd, &st) == 0 && uint64_t(st.st_size) > size && ::ftruncate(f->fd, off_t(size)) != 0)
+      return Errno(errno, "truncating the clone's delta");
+    if (f->present.size() > base_blocks) f->present.resize(base_blocks);
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  CloneInode& i = inodes_.at(ino);
+  i.size = size;
+  i.base_blocks = base_blocks;
+  i.mtime_ns = i.ctime_ns = NowNs();
+  rocksdb::WriteBatch b;
+  PutInodeLocked(&b, i);
+  return CommitLocked(&b);
+}
+
+Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_set) {
+  if (to_set & FUSE_SET_ATTR_SIZE) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+      if (S_ISDIR(i->mode)) return Errno(EISDIR, "truncate of a directory");
+    }
+    SCNFS_RETURN_IF_ERROR(TruncateFile(ino, uint64_t(a.st_size)));
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+  const int64_t now = NowNs();
+  if (to_set & FUSE_SET_ATTR_MODE) i->mode = (i->mode & S_IFMT) | (a.st_mode & 07777);
+  if (to_set & FUSE_SET_ATTR_UID) i->uid = a.st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) i->gid = a.st_gid;
+  if (to_set & FUSE_SET_ATTR_ATIME) i->atime_ns = int64_t(a.st_atim.tv_sec) * 1000000000 + a.st_atim.tv_nsec;
+  if (to_set & FUSE_SET_ATTR_MTIME) i->mtime_ns = int64_t(a.st_mtim.tv_sec) * 1000000000 + a.st_mtim.tv_nsec;
+  if (to_set & FUSE_SET_ATTR_ATIME_NOW) i->atime_ns = now;
+  if (to_set & FUSE_SET_ATTR_MTIME_NOW) i->mtime_ns = now;
+  if (to_set & FUSE_SET_ATTR_CTIME) i->ctime_ns = int64_t(a.st_ctim.tv_sec) * 1000000000 + a.st_ctim.tv_nsec;
+  else i->ctime_ns = now;
+  rocksdb::WriteBatch b;
+  PutInodeLocked(&b, *i);
+  SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
+  return i->Stat();
+}
+
+Status CloneFs::Fsync(uint64_t ino, bool datasync) {
+  std::shared_ptr<FileState> f;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto it = files_.find(ino); it != files_.end()) f = it->second;
+  }
+  if (f && (datasync ? ::fdatasync(f->fd) : ::fsync(f->fd)) != 0) return Errno(errno, "syncing the clone's delta");
+  return SyncMetadata();
+}
+
+Status CloneFs::SyncMetadata() { return FromRocksStatus(meta_->FlushWAL(/*sync=*/true), "syncing clone metadata"); }
+
+Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
+  if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
+    return Errno(EOPNOTSUPP, "fallocate mode");
+  if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+    // Zeros must hide the backup's bytes, so they are written rather than punched.
+    uint64_t size;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
+      size = i->size;
+    }
+    uint64_t end = offset + length;
+    if (mode & FALLOC_FL_KEEP_SIZE) end = std::min(end, size);
+    std::vector<std::byte> zeros(std::min<uint64_t>(1u << 20, end > offset ? end - offset : 0));
+    for (uint64_t pos = offset; pos < end; pos += zeros.size()) {
+      uint64_t n = std::min<uint64_t>(zeros.size(), end - pos);
+      SCNFS_RETURN_IF_ERROR(Write(ino, pos, std::span<const std::byte>(zeros.data(), n)));
+    }
+    return Status::OK();
+  }
+  // Plain allocation: reserve the delta's space past what the backup provides, and grow the file unless KEEP_SIZE.
+  std::shared_ptr<FileState> f;
+  CloneInode snapshot;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    SCNFS_ASSIGN_OR_RETURN(f, FileLocked(ino));
+    snapshot = inodes_.at(ino);
+  }
+  std::unique_lock<std::shared_mutex> dl(f->data);
+  const uint64_t end = offset + length;
+  const uint64_t from = std::max<uint64_t>(offset, snapshot.base_blocks * snapshot.block_size);
+  if (end > from && ::fallocate(f->fd, FALLOC_FL_KEEP_SIZE, off_t(from), off_t(end - from)) != 0)
+    return Errno(errno, "allocating space for the clone");
+  if (!(mode & FALLOC_FL_KEEP_SIZE)) {
+    std::lock_guard<std::mutex> l(mu_);
+    CloneInode& i = inodes_.at(ino);
+    if (end > i.size) {
+      i.size = end;
+      i.ctime_ns = i.mtime_ns = NowNs();
+      rocksdb::WriteBatch b;
+      PutInodeLocked(&b, i);
+      SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
+    }
+  }
+  return Status::OK();
+}
+
+Status CloneFs::Statfs(struct statvfs* out) {
+  if (::statvfs(dir_.c_str(), out) != 0) return Errno(errno, "statfs");
+  return Status::OK();
+}
+
+}  // namespace scnfs
