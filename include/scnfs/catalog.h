@@ -32,6 +32,10 @@ struct DatabaseRecord {
   std::string name;
   FormatId format = FormatId::kRaw;
   uint32_t dict_id = 0;         // zstd dictionary trained at the first backup (0: none)
+  // A second dictionary, trained from the samples that compress worst with the first (0: none). A block whose
+  // frame with dict_id is larger than dict2_threshold bytes is also compressed with dict2_id; the smaller wins.
+  uint32_t dict2_id = 0;
+  uint32_t dict2_threshold = 0;
   int64_t created_us = 0;
   uint32_t next_backup_id = 1;
   uint32_t next_file_id = 1;

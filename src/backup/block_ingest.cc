@@ -25,7 +25,7 @@ void IngestShared::ReportBad(BadBlock b) {
 }
 
 BlockIngest::BlockIngest(IngestShared* shared)
-    : s_(shared), versions_(*shared->store, shared->db, *shared->vis), compressor_(shared->dicts) {}
+    : s_(shared), versions_(*shared->store, shared->db, *shared->vis), compressor_(shared->dicts, shared->level) {}
 
 namespace {
 
@@ -111,7 +111,7 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
       bool missing = false;
       SCNFS_RETURN_IF_ERROR(ContentMissing(v.hash, &missing));
       if (missing) {
-        SCNFS_RETURN_IF_ERROR(compressor_.Encode(content, s_->dict_id, &value_));
+        SCNFS_RETURN_IF_ERROR(compressor_.Encode(content, s_->dicts_choice, &value_));
         batch_.Put(s_->store->content_cf(), rocksdb::Slice(v.hash.view().data(), 16), value_);
         s_->new_contents.fetch_add(1, std::memory_order_relaxed);
         s_->new_bytes_raw.fetch_add(len, std::memory_order_relaxed);

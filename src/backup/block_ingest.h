@@ -24,7 +24,8 @@ struct IngestShared {
   Store* store = nullptr;
   uint32_t db = 0;
   uint32_t backup = 0;
-  uint32_t dict_id = 0;
+  DictionaryChoice dicts_choice;
+  int level = kDefaultCompressionLevel;
   int fracture_retries = 5;
   const Visibility* vis = nullptr;
   Dictionaries* dicts = nullptr;

@@ -67,6 +67,7 @@ Result<std::vector<T>> ScanRecords(const Store* store, const std::string& prefix
 
 void to_json(json& j, const DatabaseRecord& r) {
   j = json{{"id", r.id}, {"name", r.name}, {"format", FormatName(r.format)}, {"dict_id", r.dict_id},
+           {"dict2_id", r.dict2_id}, {"dict2_threshold", r.dict2_threshold},
            {"created_us", r.created_us}, {"next_backup_id", r.next_backup_id}, {"next_file_id", r.next_file_id}};
 }
 void from_json(const json& j, DatabaseRecord& r) {
@@ -74,6 +75,8 @@ void from_json(const json& j, DatabaseRecord& r) {
   j.at("name").get_to(r.name);
   r.format = ParseFormatName(j.at("format").get<std::string>()).value_or(FormatId::kRaw);
   j.at("dict_id").get_to(r.dict_id);
+  r.dict2_id = j.value("dict2_id", 0u);  // absent in records written before the second dictionary
+  r.dict2_threshold = j.value("dict2_threshold", 0u);
   j.at("created_us").get_to(r.created_us);
   j.at("next_backup_id").get_to(r.next_backup_id);
   j.at("next_file_id").get_to(r.next_file_id);

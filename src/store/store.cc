@@ -176,8 +176,9 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   db.keep_log_file_num = 3;
   db.info_log = std::make_shared<NullLogger>();
   db.max_open_files = -1;  // required by secondary instances; files are few
-  // Readers serve blocks straight from the page cache instead of copying each SST block through pread.
-  db.allow_mmap_reads = (mode == Mode::kReader);
+  // No mmap reads: a cold restore through mmap took twice the system time of pread (a page fault per 4 KiB,
+  // TLB shootdowns on unmap) and 25% more wall time.
+  db.allow_mmap_reads = false;
   std::string path = (fs::path(dir_) / kRocksDir).string();
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status st;
