@@ -31,6 +31,7 @@ Runner AddRestore(CLI::App& app, Globals& g);
 Runner AddVerify(CLI::App& app, Globals& g);
 Runner AddMount(CLI::App& app, Globals& g);
 Runner AddUmount(CLI::App& app, Globals& g);
+Runner AddClone(CLI::App& app, Globals& g);
 
 // Prints "scnfs: <message>" to stderr and returns kExitFailure.
 int Fail(const Status& st);

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "scnfs 0.1.0");
   Globals g;
   std::vector<std::pair<CLI::App*, Runner>> commands;
-  for (auto add : {AddInit, AddBackup, AddList, AddRestore, AddVerify, AddMount, AddUmount}) {
+  for (auto add : {AddInit, AddBackup, AddList, AddRestore, AddVerify, AddMount, AddUmount, AddClone}) {
     size_t before = app.get_subcommands({}).size();
     Runner r = add(app, g);
     commands.emplace_back(app.get_subcommands({})[before], std::move(r));

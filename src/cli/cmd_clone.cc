@@ -1,0 +1,90 @@
+// scnfs clone create | list | destroy.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cli/store_option.h"
+#include "scnfs/clone.h"
+#include "scnfs/catalog.h"
+#include "util/clock.h"
+
+namespace scnfs::cli {
+
+Runner AddClone(CLI::App& app, Globals& g) {
+  auto* sub = app.add_subcommand(
+      "clone",
+      "Writable copy-on-write clones of a point in time, for opening and recovering a database directly on a\n"
+      "backup (instant restore) or for validation. A clone appears in a mount at MOUNTPOINT/<db>/clones/<CLONE>/;\n"
+      "its writes go to its own delta, the backup underneath never changes.");
+  sub->require_subcommand(1);
+  AddStoreOption(sub, g);
+  struct Args {
+    std::string db, at = "latest", name;
+  };
+  auto a = std::make_shared<Args>();
+  auto* create = sub->add_subcommand("create", "Create a clone (no data is copied: it takes seconds whatever the size)");
+  AddStoreOption(create, g);
+  create->add_option("--db", a->db, "Database name")->required();
+  create->add_option("--at", a->at, "Point in time: backup:ID, scn:N, time:ISO8601 or latest (default)");
+  create->add_option("CLONE", a->name, "Name of the new clone (letters, digits, '.', '_', '-')")->required();
+  auto* list = sub->add_subcommand("list", "List clones: database, point, size of their writes, in use");
+  AddStoreOption(list, g);
+  list->add_flag("--json", g.json, "JSON output");
+  auto* destroy = sub->add_subcommand("destroy", "Delete a clone and return its space (refused while a mount serves it)");
+  AddStoreOption(destroy, g);
+  destroy->add_option("CLONE", a->name, "Clone name")->required();
+
+  return [a, &g, create, list, destroy] {
+    if (g.store.empty()) return Fail(Status::InvalidArgument("no store given: use --store DIR or set SCNFS_STORE"));
+    if (create->parsed()) {
+      auto store = OpenStore(g, Store::Mode::kReader, "clone");
+      if (!store.ok()) return Fail(store.status());
+      Stopwatch sw;
+      auto c = CreateClone(store.value().get(), a->db, a->at, a->name);
+      if (!c.ok()) return Fail(c.status());
+      fmt::print("created clone '{}' of '{}' at {} (backup {}{}) in {:.2f} s; mount the store to use it at "
+                 "MOUNTPOINT/{}/clones/{}/\n",
+                 c->name, c->db, c->spec, c->base_backup, c->scn ? fmt::format(", SCN {}", *c->scn) : "", sw.Seconds(),
+                 c->db, c->name);
+      return kExitOk;
+    }
+    if (list->parsed()) {
+      auto clones = ListClones(g.store);
+      if (!clones.ok()) return Fail(clones.status());
+      if (g.json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& c : clones.value()) {
+          nlohmann::json j{{"name", c.name},         {"db", c.db},
+                           {"spec", c.spec},         {"base_backup", c.base_backup},
+                           {"created", FormatIso8601(c.created_us)}, {"delta_bytes", c.delta_bytes},
+                           {"in_use_pid", c.in_use_pid}};
+          j["scn"] = c.scn ? nlohmann::json(*c.scn) : nlohmann::json(nullptr);
+          out.push_back(std::move(j));
+        }
+        fmt::print("{}\n", out.dump(2));
+        return kExitOk;
+      }
+      if (clones->empty()) {
+        fmt::print("no clones\n");
+        return kExitOk;
+      }
+      fmt::print("{:<20} {:<12} {:<28} {:>7} {:>10}  {:<25} {}\n", "CLONE", "DATABASE", "POINT", "BACKUP", "WRITTEN", "CREATED", "IN USE");
+      for (const auto& c : clones.value())
+        fmt::print("{:<20} {:<12} {:<28} {:>7} {:>10}  {:<25} {}\n", c.name, c.db, c.spec, c.base_backup,
+                   HumanBytes(c.delta_bytes), FormatIso8601(c.created_us),
+                   c.in_use_pid ? fmt::format("mount pid {}", c.in_use_pid) : "-");
+      return kExitOk;
+    }
+    if (destroy->parsed()) {
+      auto info = ReadClone(g.store, a->name);
+      if (!info.ok()) return Fail(info.status());
+      Status st = DestroyClone(g.store, a->name);
+      if (!st.ok()) return Fail(st);
+      fmt::print("destroyed clone '{}' ({} returned)\n", a->name, HumanBytes(info->delta_bytes));
+      return kExitOk;
+    }
+    return kExitFailure;
+  };
+}
+
+}  // namespace scnfs::cli
