@@ -55,6 +55,26 @@ void RaiseReadahead(const std::string& mp, unsigned kb) {
   if (f) f << kb << "\n";  // not root: the kernel's default stays, reads are only slower
 }
 
+// Where a mount notes its pid, so that `scnfs umount` can wait until the process has let go of the store (its
+// clone locks, its pins) before returning: `scnfs clone destroy` right after an unmount must not find it busy.
+std::string PidFile(const std::string& mp) {
+  return fmt::format("/run/scnfs/mount-{:016x}.pid", std::hash<std::string>{}(mp));
+}
+
+void WritePidFile(const std::string& mp) {
+  std::error_code ec;
+  fs::create_directories("/run/scnfs", ec);
+  std::ofstream(PidFile(mp)) << ::getpid() << "\n" << mp << "\n";
+}
+
+int ReadPidFile(const std::string& mp) {
+  std::ifstream in(PidFile(mp));
+  int pid = 0;
+  std::string path;
+  if (!(in >> pid >> path) || path != mp) return 0;
+  return pid;
+}
+
 }  // namespace
 
 Status RunMount(const MountOptions& options, const std::function<void()>& ready) {
@@ -98,6 +118,7 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
     return Status::IOError(fmt::format("cannot mount at {} (see the message above)", mp));
   }
   RaiseReadahead(mp, options.readahead_kb);
+  WritePidFile(mp);
   if (ready) ready();
 
   fuse_loop_config* cfg = fuse_loop_cfg_create();
@@ -109,6 +130,7 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);
+  if (ReadPidFile(mp) == ::getpid()) ::unlink(PidFile(mp).c_str());
   if (rc < 0) return Status::FromErrno(-rc, "the mount's session ended with an error");
   return Status::OK();
 }
@@ -119,24 +141,35 @@ Status Unmount(const std::string& mountpoint, bool lazy) {
   if (!m) return Status::InvalidArgument(fmt::format("{} is not mounted", mp));
   if (m->fstype != kFsType)
     return Status::InvalidArgument(fmt::format("{} is not a scnfs mount (it is {}); not unmounting it", mp, m->fstype));
+  const int pid = ReadPidFile(mp);
+  // Returns once the mount process is gone (a killed one already is), at most 30 s.
+  auto wait_for_exit = [&]() -> Status {
+    for (int i = 0; pid > 0 && i < 3000 && ::kill(pid, 0) == 0; ++i) {
+      std::string stat;
+      std::ifstream(fmt::format("/proc/{}/stat", pid)) >> stat >> stat >> stat;
+      if (stat == "Z") break;  // exited, not yet reaped by its parent
+      ::usleep(10000);
+    }
+    return Status::OK();
+  };
   if (::geteuid() == 0) {
-    if (::umount2(mp.c_str(), lazy ? MNT_DETACH : 0) == 0) return Status::OK();
+    if (::umount2(mp.c_str(), lazy ? MNT_DETACH : 0) == 0) return lazy ? Status::OK() : wait_for_exit();
     if (errno == EBUSY)
       return Status::Busy(fmt::format("{} is in use (open files or a process inside it); close them, or use --lazy", mp));
     return Status::FromErrno(errno, fmt::format("cannot unmount {}", mp));
   }
   // Not root: fusermount3 is setuid and checks that this user mounted it.
-  pid_t pid = ::fork();
-  if (pid < 0) return Status::FromErrno(errno, "fork");
-  if (pid == 0) {
+  pid_t child = ::fork();
+  if (child < 0) return Status::FromErrno(errno, "fork");
+  if (child == 0) {
     const char* args[] = {"fusermount3", "-u", lazy ? "-z" : "-u", "--", mp.c_str(), nullptr};
     if (!lazy) args[2] = "-q";
     ::execvp("fusermount3", const_cast<char* const*>(args));
     _exit(127);
   }
   int ws = 0;
-  ::waitpid(pid, &ws, 0);
-  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) return Status::OK();
+  ::waitpid(child, &ws, 0);
+  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) return lazy ? Status::OK() : wait_for_exit();
   return Status::IOError(fmt::format("fusermount3 could not unmount {}", mp));
 }
 

@@ -1,0 +1,301 @@
+// Writable clones on a real FUSE mount, checked against a local directory: every operation is applied to a clone
+// and to a restore of the same point on local disk, and results, errnos, bytes and metadata must agree, also after
+// a remount. The backup under the clone never changes. Oracle-format datafiles are rewritten through a clone; a full
+// disk gives ENOSPC to the writer and damages nothing.
+#define _GNU_SOURCE 1
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "integration/harness.h"
+
+namespace scnfs::testing {
+namespace {
+namespace fs = std::filesystem;
+
+// Runs op on a path root and returns 0 or the errno it failed with.
+using Op = std::function<int(const std::string& root)>;
+int Errno(int rc) { return rc < 0 ? errno : 0; }
+
+int PWrite(const std::string& path, const std::string& bytes, off_t off, int flags = 0) {
+  int fd = ::open(path.c_str(), O_WRONLY | flags, 0644);
+  if (fd < 0) return errno;
+  ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), off);
+  int err = n == ssize_t(bytes.size()) ? 0 : (n < 0 ? errno : EIO);
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  ::close(fd);
+  return err;
+}
+
+class CloneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = tmp_ / "store";
+    mnt_ = tmp_ / "mnt";
+    src_ = tmp_ / "src";
+    fs::create_directories(mnt_);
+    ASSERT_EQ(Scnfs({"init", "--store", store_}).exit_code, 0);
+    WriteFile(src_ + "/a.bin", RandomBytes(100000, 1));
+    WriteFile(src_ + "/sub/b.bin", RandomBytes(8192 * 3, 2));
+    WriteFile(src_ + "/sub/c.txt", "small\n");
+    ::chmod((src_ + "/sub/c.txt").c_str(), 0600);
+    ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "raw", src_}).exit_code, 0);
+  }
+  void TearDown() override { Scnfs({"umount", "--lazy", mnt_}); }
+  void Mount() {
+    RunResult r = Scnfs({"mount", "--store", store_, mnt_});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  void Remount() {
+    RunResult u = Scnfs({"umount", mnt_});
+    ASSERT_EQ(u.exit_code, 0) << u.err;
+    Mount();
+  }
+  // Applies op to both trees and expects the same outcome.
+  void Both(const char* what, const Op& op) {
+    int a = op(local_), b = op(clone_);
+    EXPECT_EQ(a, b) << what << ": local " << std::strerror(a) << ", clone " << std::strerror(b);
+  }
+  void ExpectSameTrees(const char* when) {
+    EXPECT_EQ(Snapshot(local_), Snapshot(clone_)) << when;
+    for (const auto& e : fs::recursive_directory_iterator(local_)) {
+      std::string rel = e.path().lexically_relative(local_).string();
+      struct stat a, b;
+      ASSERT_EQ(::lstat(e.path().c_str(), &a), 0);
+      ASSERT_EQ(::lstat((clone_ + "/" + rel).c_str(), &b), 0) << when << ": " << rel;
+      EXPECT_EQ(a.st_mode, b.st_mode) << when << ": " << rel;
+      EXPECT_EQ(a.st_uid, b.st_uid) << when << ": " << rel;
+      EXPECT_EQ(a.st_gid, b.st_gid) << when << ": " << rel;
+      if (!S_ISDIR(a.st_mode)) {
+        EXPECT_EQ(a.st_size, b.st_size) << when << ": " << rel;
+        EXPECT_EQ(a.st_nlink, b.st_nlink) << when << ": " << rel;
+      }
+    }
+  }
+
+  TempDir tmp_;
+  std::string store_, mnt_, src_, local_, clone_;
+};
+
+TEST_F(CloneTest, PosixOperationsMatchALocalDirectoryAndSurviveRemount) {
+  local_ = tmp_ / "local";
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "raw", "--at", "backup:1", local_}).exit_code, 0);
+  RunResult c = Scnfs({"clone", "create", "--store", store_, "--db", "raw", "--at", "backup:1", "c"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  Mount();
+  clone_ = mnt_ + "/raw/clones/c";
+  ExpectSameTrees("fresh clone");
+
+  Both("partial-block write", [](const std::string& r) { return PWrite(r + "/a.bin", "0123456789", 100); });
+  Both("write across a block boundary", [](const std::string& r) { return PWrite(r + "/a.bin", std::string(20, 'x'), 8190); });
+  Both("sparse extension", [](const std::string& r) { return PWrite(r + "/a.bin", "tail", 100000 + 70000); });
+  Both("truncate down", [](const std::string& r) { return Errno(::truncate((r + "/sub/b.bin").c_str(), 12345)); });
+  Both("truncate up", [](const std::string& r) { return Errno(::truncate((r + "/sub/b.bin").c_str(), 50000)); });
+  Both("create", [](const std::string& r) {
+    int fd = ::open((r + "/new.dat").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0640);
+    if (fd < 0) return errno;
+    std::string d = RandomBytes(20000, 7);
+    int err = ::write(fd, d.data(), d.size()) == ssize_t(d.size()) ? 0 : errno;
+    ::close(fd);
+    return err;
+  });
+  Both("create existing O_EXCL", [](const std::string& r) { return Errno(::open((r + "/new.dat").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0640)); });
+  Both("rename over an existing file", [](const std::string& r) { return Errno(::rename((r + "/new.dat").c_str(), (r + "/sub/b.bin").c_str())); });
+  Both("mkdir", [](const std::string& r) { return Errno(::mkdir((r + "/d").c_str(), 0750)); });
+  Both("mkdir nested", [](const std::string& r) { return Errno(::mkdir((r + "/d/e").c_str(), 0700)); });
+  Both("mkdir existing", [](const std::string& r) { return Errno(::mkdir((r + "/d").c_str(), 0700)); });
+  Both("file in nested dir", [](const std::string& r) { return PWrite(r + "/d/e/f", "", 0, O_CREAT); });
+  Both("rmdir non-empty", [](const std::string& r) { return Errno(::rmdir((r + "/d").c_str())); });
+  Both("rename dir", [](const std::string& r) { return Errno(::rename((r + "/d").c_str(), (r + "/d2").c_str())); });
+  Both("rename dir into itself", [](const std::string& r) { return Errno(::rename((r + "/d2").c_str(), (r + "/d2/e/x").c_str())); });
+  Both("unlink a directory", [](const std::string& r) { return Errno(::unlink((r + "/d2").c_str())); });
+  Both("rmdir a file", [](const std::string& r) { return Errno(::rmdir((r + "/a.bin").c_str())); });
+  Both("unlink missing", [](const std::string& r) { return Errno(::unlink((r + "/missing").c_str())); });
+  Both("rename noreplace", [](const std::string& r) {
+    return Errno(::renameat2(AT_FDCWD, (r + "/a.bin").c_str(), AT_FDCWD, (r + "/sub/c.txt").c_str(), RENAME_NOREPLACE));
+  });
+  Both("symlink", [](const std::string& r) { return Errno(::symlink("sub/c.txt", (r + "/link").c_str())); });
+  Both("hard link", [](const std::string& r) { return Errno(::link((r + "/a.bin").c_str(), (r + "/a.hard").c_str())); });
+  Both("write through the hard link", [](const std::string& r) { return PWrite(r + "/a.hard", "HL", 5); });
+  Both("chmod", [](const std::string& r) { return Errno(::chmod((r + "/sub/c.txt").c_str(), 0604)); });
+  Both("chown", [](const std::string& r) { return Errno(::chown((r + "/sub/c.txt").c_str(), 1234, 5678)); });
+  Both("O_TRUNC", [](const std::string& r) { return PWrite(r + "/sub/c.txt", "new content", 0, O_TRUNC); });
+  Both("append", [](const std::string& r) { return PWrite(r + "/sub/c.txt", "+more", 0, O_APPEND); });
+  Both("punch a hole", [](const std::string& r) {
+    int fd = ::open((r + "/a.bin").c_str(), O_RDWR);
+    int err = Errno(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 3000, 20000));
+    ::close(fd);
+    return err;
+  });
+  Both("fallocate to extend", [](const std::string& r) {
+    int fd = ::open((r + "/d2/e/f").c_str(), O_RDWR);
+    int err = Errno(::fallocate(fd, 0, 0, 100000));
+    ::close(fd);
+    return err;
+  });
+  Both("O_DIRECT write and read", [](const std::string& r) {
+    int fd = ::open((r + "/direct.dat").c_str(), O_CREAT | O_RDWR | O_DIRECT, 0644);
+    if (fd < 0) return errno;
+    void* buf = nullptr;
+    if (::posix_memalign(&buf, 4096, 8192) != 0) return ENOMEM;
+    std::memset(buf, 'D', 8192);
+    int err = ::pwrite(fd, buf, 8192, 8192) == 8192 ? 0 : errno;
+    std::memset(buf, 0, 8192);
+    if (err == 0) err = ::pread(fd, buf, 8192, 8192) == 8192 && static_cast<char*>(buf)[100] == 'D' ? 0 : EIO;
+    if (err == 0 && ::fdatasync(fd) != 0) err = errno;
+    ::free(buf);
+    ::close(fd);
+    return err;
+  });
+  Both("a file past 4 GiB", [](const std::string& r) { return PWrite(r + "/big.dat", "end", (off_t(5) << 30) + 7, O_CREAT); });
+  {
+    struct stat st;
+    ASSERT_EQ(::stat((clone_ + "/big.dat").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, (off_t(5) << 30) + 10);
+    std::string tail(3, '\0'), gap(5, 'x');
+    int fd = ::open((clone_ + "/big.dat").c_str(), O_RDONLY);
+    EXPECT_EQ(::pread(fd, tail.data(), 3, (off_t(5) << 30) + 7), 3);
+    EXPECT_EQ(::pread(fd, gap.data(), 5, off_t(3) << 30), 5);
+    ::close(fd);
+    EXPECT_EQ(tail, "end");
+    EXPECT_EQ(gap, std::string(5, '\0'));
+  }
+  // Not kept for the tree comparisons below, which read every byte.
+  Both("unlink the big file", [](const std::string& r) { return Errno(::unlink((r + "/big.dat").c_str())); });
+  Both("utimens", [](const std::string& r) {
+    timespec t[2] = {{1700000000, 5}, {1700000100, 7}};
+    return Errno(::utimensat(AT_FDCWD, (r + "/a.bin").c_str(), t, 0));
+  });
+  Both("unlink while open", [](const std::string& r) {
+    int fd = ::open((r + "/a.hard").c_str(), O_RDONLY);
+    int err = Errno(::unlink((r + "/a.hard").c_str()));
+    char c = 0;
+    if (err == 0 && ::pread(fd, &c, 1, 5) != 1) err = EIO;
+    ::close(fd);
+    return err == 0 && c == 'H' ? 0 : (err ? err : EIO);
+  });
+
+  // Read back: content, sizes, modes, owners and links agree.
+  ExpectSameTrees("after the operations");
+  {
+    struct stat a, b;
+    ASSERT_EQ(::stat((local_ + "/a.bin").c_str(), &a), 0);
+    ASSERT_EQ(::stat((clone_ + "/a.bin").c_str(), &b), 0);
+    EXPECT_EQ(b.st_mtim.tv_sec, 1700000100);
+    EXPECT_EQ(b.st_mtim.tv_nsec, 7);
+  }
+  // What was written is there after a remount.
+  Remount();
+  ExpectSameTrees("after a remount");
+  // The backup under the clone never changed.
+  EXPECT_EQ(Snapshot(mnt_ + "/raw/backups/1").at("a.bin"), ReadFile(src_ + "/a.bin"));
+  std::string again = tmp_ / "again";
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "raw", "--at", "backup:1", again}).exit_code, 0);
+  EXPECT_EQ(Snapshot(again), Snapshot(src_));
+  EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "raw"}).exit_code, 0);
+  // Only what was written takes space: far less than the 5 GiB file's size.
+  RunResult list = Scnfs({"clone", "list", "--store", store_, "--json"});
+  EXPECT_NE(list.out.find("\"delta_bytes\""), std::string::npos);
+  EXPECT_LT(fs::file_size(store_ + "/clones/c/clone.json"), 4096u);
+}
+
+TEST_F(CloneTest, BadInputAndDestroy) {
+  auto fails = [](const RunResult& r, const std::string& needle) {
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  };
+  fails(Scnfs({"clone", "create", "--store", store_, "--db", "nope", "c"}), "nope");
+  fails(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "--at", "backup:9", "c"}), "9");
+  fails(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "--at", "scn:abc", "c"}), "scn");
+  fails(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "bad/name"}), "bad clone name");
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  fails(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}), "already exists");
+  fails(Scnfs({"clone", "destroy", "--store", store_, "nope"}), "no clone named");
+  Mount();
+  ASSERT_EQ(PWrite(mnt_ + "/raw/clones/c/a.bin", "x", 0), 0);
+  fails(Scnfs({"clone", "destroy", "--store", store_, "c"}), "in use");
+  RunResult l = Scnfs({"clone", "list", "--store", store_});
+  EXPECT_NE(l.out.find("mount pid"), std::string::npos) << l.out;
+  ASSERT_EQ(Scnfs({"umount", mnt_}).exit_code, 0);
+  EXPECT_EQ(Scnfs({"clone", "destroy", "--store", store_, "c"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(store_ + "/clones/c"));
+  Mount();
+  struct stat st;
+  EXPECT_NE(::stat((mnt_ + "/raw/clones/c").c_str(), &st), 0);
+  EXPECT_EQ(errno, ENOENT);
+}
+
+TEST_F(CloneTest, OracleDatafilesRewrittenThroughAClone) {
+  const std::string ora = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", ora, "--db", "ORA", "--dbid", "5", "--files", "2", "--blocks", "2000"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "ORA", ora}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "ORA", "oc"}).exit_code, 0);
+  Mount();
+  const std::string f = mnt_ + "/ORA/clones/oc/ora_1.dbf";
+  // The generator rewrites the file header (checkpoint SCN) and 5% of the blocks in place, through the clone.
+  RunResult ch = Oragen({"change", "--file", f, "--scn", "7777", "--fraction", "0.05", "--seed", "3"});
+  ASSERT_EQ(ch.exit_code, 0) << ch.err;
+  std::string model = ReadFile(f);
+  // And random whole and partial blocks written by hand, mirrored in a model of the file.
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 50; ++i) {
+    off_t off = off_t(rng() % (model.size() - 9000));
+    std::string d = RandomBytes(1 + rng() % 9000, i);
+    ASSERT_EQ(PWrite(f, d, off), 0);
+    model.replace(size_t(off), d.size(), d);
+  }
+  EXPECT_EQ(ReadFile(f), model);
+  Remount();
+  EXPECT_EQ(ReadFile(f), model);
+  // The backup is unchanged and still verifies clean.
+  EXPECT_EQ(ReadFile(mnt_ + "/ORA/backups/1/ora_1.dbf"), ReadFile(ora + "/ora_1.dbf"));
+  EXPECT_EQ(ReadFile(mnt_ + "/ORA/clones/oc/ora_2.dbf"), ReadFile(ora + "/ora_2.dbf"));
+  EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "ORA"}).exit_code, 0);
+}
+
+TEST_F(CloneTest, FullDiskGivesEnospcToTheWriterOnly) {
+  // The store on a small tmpfs: a clone write that does not fit fails with ENOSPC; the backup, the clone's other
+  // data and the store stay readable.
+  const std::string small = tmp_ / "small";
+  fs::create_directories(small);
+  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=48m"), 0) << std::strerror(errno);
+  struct Unmount {
+    std::string p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } guard{small};
+  store_ = small + "/store";
+  ASSERT_EQ(Scnfs({"init", "--store", store_}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "raw", src_}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  Mount();
+  const std::string f = mnt_ + "/raw/clones/c/fill.dat";
+  int fd = ::open(f.c_str(), O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  std::string chunk = RandomBytes(1 << 20, 5);
+  int err = 0;
+  for (int i = 0; i < 200 && err == 0; ++i)
+    if (::write(fd, chunk.data(), chunk.size()) < 0) err = errno;
+  ::close(fd);
+  EXPECT_EQ(err, ENOSPC);
+  EXPECT_EQ(ReadFile(mnt_ + "/raw/backups/1/a.bin"), ReadFile(src_ + "/a.bin"));
+  EXPECT_EQ(ReadFile(mnt_ + "/raw/clones/c/a.bin"), ReadFile(src_ + "/a.bin"));
+  ::unlink(f.c_str());
+  EXPECT_EQ(PWrite(mnt_ + "/raw/clones/c/a.bin", "after", 0), 0);
+  Remount();
+  EXPECT_EQ(ReadFile(mnt_ + "/raw/clones/c/a.bin").substr(0, 5), "after");
+  EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "raw"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace scnfs::testing
