@@ -69,12 +69,15 @@ t=$(date +%s.%N)
 pg_start "$C1" c1-start2 "$PORT" || fail "restart on c1: $LAST_ERR"
 as_pg "$PGBIN/pgbench" -n -c 2 -T 30 -h "$SOCK" -p "$PORT" postgres >"$LOGS/c1-crash-pgbench.log" 2>&1 &
 PGB=$!
+PM=$(head -n 1 "$C1/postmaster.pid")
 sleep 4
 kill -9 "$(mount_pid 1)" || fail "cannot kill the mount"
 wait "$PGB" 2>/dev/null
-# The server lost its files: stop what is left of it, then clear the dead mount.
-pkill -9 -f -- "-D $C1" 2>/dev/null
-sleep 1
+# The server lost its files: kill what is left of it (as a crash of the host would), then clear the dead mount.
+pkill -9 -P "$PM" 2>/dev/null
+kill -9 "$PM" 2>/dev/null
+for _ in $(seq 100); do kill -0 "$PM" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$PM" 2>/dev/null && fail "the server on the killed mount (pid $PM) did not exit"
 run umount-dead "$SCNFS" umount "$MNT" || fail "scnfs umount of the killed mount: $LAST_ERR"
 mount_store 2 || fail "remount: $LAST_ERR"
 rm -f "$C1/postmaster.pid"
