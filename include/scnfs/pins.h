@@ -55,7 +55,8 @@ class PinHolder {
   PinSet set_;
 };
 
-// Every live holder's pins. Pin files whose holder died are removed on the way (their lock is free).
+// Every live holder's pins, and one pin set per clone ("clone-<name>", pid 0: a clone pins its point for as long as
+// it exists). Pin files whose holder died are removed on the way (their lock is free).
 Result<std::vector<PinSet>> ListPins(const std::string& store_dir);
 
 }  // namespace scnfs

@@ -132,6 +132,28 @@ Result<std::vector<PinSet>> ListPins(const std::string& store_dir) {
     out.push_back(FromJson(j));
   }
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read {}", dir.string()));
+  // Every clone pins its point for as long as it exists (docs/clones.md), mounted or not.
+  const fs::path clones = fs::path(store_dir) / "clones";
+  if (fs::exists(clones, ec)) {
+    for (const auto& e : fs::directory_iterator(clones, ec)) {
+      const std::string name = e.path().filename();
+      if (name.empty() || name[0] == '.') continue;
+      std::ifstream in(e.path() / "clone.json");
+      auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded()) continue;
+      PinSet set;
+      set.holder = "clone-" + name;
+      set.description = "clone " + name;
+      set.since_us = j.value("created_us", int64_t{0});
+      Pin pin;
+      pin.db = j.value("db", "");
+      pin.backup = j.value("base_backup", 0u);
+      if (j.contains("scn")) pin.scn = j["scn"].get<uint64_t>();
+      pin.what = "clones/" + name;
+      set.pins.push_back(std::move(pin));
+      out.push_back(std::move(set));
+    }
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -73,6 +74,18 @@ TEST_F(PinsTest, HolderThatDiedPinsNothing) {
   files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_ + "/pins")) files++;
   EXPECT_EQ(files, 2u);  // only the live holder's pair remains
+}
+
+TEST_F(PinsTest, EveryClonePinsItsPoint) {
+  fs::create_directories(dir_ + "/clones/c1");
+  std::ofstream(dir_ + "/clones/c1/clone.json") << R"({"name":"c1","db":"PG","spec":"scn:99","base_backup":4,"scn":99,"created_us":5})";
+  fs::create_directories(dir_ + "/clones/.new-c2-1");  // a clone being built is not one yet
+  auto sets = ListPins(dir_);
+  ASSERT_TRUE(sets.ok());
+  ASSERT_EQ(sets->size(), 1u);
+  EXPECT_EQ(sets->at(0).holder, "clone-c1");
+  ASSERT_EQ(sets->at(0).pins.size(), 1u);
+  EXPECT_EQ(sets->at(0).pins[0], (Pin{"PG", 4, 99, "clones/c1"}));
 }
 
 }  // namespace
