@@ -110,8 +110,8 @@ Result<std::vector<PinSet>> ListPins(const std::string& store_dir) {
   std::vector<PinSet> out;
   const fs::path dir = fs::path(store_dir) / kPinsDir;
   std::error_code ec;
-  if (!fs::exists(dir, ec)) return out;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
+  const bool have_holders = fs::exists(dir, ec);
+  for (const auto& e : have_holders ? fs::directory_iterator(dir, ec) : fs::directory_iterator()) {
     if (e.path().extension() != ".json") continue;
     const fs::path lock = fs::path(e.path()).replace_extension(".lock");
     int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
