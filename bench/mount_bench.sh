@@ -52,7 +52,7 @@ while (($#)); do
     --quick) QUICK=1 ;;
     --only) ONLY="${2:?--only needs oracle or postgres}"; shift ;;
     --perf) PERF=1 ;;
-    -h|--help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
