@@ -149,8 +149,9 @@ size_of() { du -sb "$1" | awk '{ print $1 }'; }
 CLK_TCK=$(getconf CLK_TCK)
 # cpu_ticks PID: user + system CPU of a process (all its threads) so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# io_bytes PID: "rchar wchar" of a process: bytes it read and wrote through system calls (store, deltas, RocksDB).
-io_bytes() { awk '/^rchar/ { r = $2 } /^wchar/ { w = $2 } END { print r + 0, w + 0 }' "/proc/$1/io" 2>/dev/null || echo "0 0"; }
+# io_bytes PID: "read_bytes write_bytes" of a process: storage I/O it caused (reads that missed the page cache;
+# bytes it dirtied in files: the clone's deltas and RocksDB files), not its /dev/fuse traffic.
+io_bytes() { awk '/^read_bytes/ { r = $2 } /^write_bytes/ { w = $2 } END { print r + 0, w + 0 }' "/proc/$1/io" 2>/dev/null || echo "0 0"; }
 # cpu_stat: "busy total" jiffies of all CPUs from /proc/stat (busy = all but idle and iowait).
 cpu_stat() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
 
@@ -234,7 +235,7 @@ pgbench_run() {
   busy=$(awk -v a="$s0" -v b="$s1" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }')
   PGB_NOTE="$tx transactions, latency $lat, CPUs ${busy}% busy"
   if [[ -n "$cpid" ]]; then
-    PGB_NOTE+=", scnfs mount process $(calc %.1f "($c1 - $c0) / $CLK_TCK") CPU s, read $(mb "$(( ${io1% *} - ${io0% *} ))") / wrote $(mb "$(( ${io1#* } - ${io0#* } ))") (rchar/wchar: store, deltas, its RocksDB)"
+    PGB_NOTE+=", scnfs mount process $(calc %.1f "($c1 - $c0) / $CLK_TCK") CPU s, storage I/O read $(mb "$(( ${io1% *} - ${io0% *} ))") / written $(mb "$(( ${io1#* } - ${io0#* } ))")"
   fi
 }
 

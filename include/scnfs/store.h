@@ -101,6 +101,7 @@ class Store {
   std::atomic<bool> write_failed_{false};
   int lock_fd_ = -1;
   std::string secondary_dir_;
+  int reader_lock_fd_ = -1;
   std::shared_ptr<rocksdb::Cache> cache_;
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;

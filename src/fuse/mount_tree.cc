@@ -147,16 +147,61 @@ Result<std::shared_ptr<const PointView>> MountTree::ViewLocked(uint32_t p) {
   return s.view;
 }
 
+void MountTree::EnsureView(uint64_t ino) {
+  Decoded d = Decoded::Of(ino);
+  if (d.kind != Decoded::kPoint) return;
+  std::shared_ptr<const PointSeed> seed;
+  std::string key;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (d.slot >= points_.size()) return;
+    PointSlot& s = points_[d.slot];
+    if (s.view || !SeedLocked(s).ok()) return;
+    seed = s.seed;
+    key = s.key;
+  }
+  // Reading a backup's file list and building its tree takes milliseconds for a data directory of a thousand files:
+  // done without the tree's lock, so requests on other points (reads of open files) are not held up.
+  OpenedPoint opened;
+  auto files = Catalog(store_).ListFiles(seed->db.id, seed->point.base.id);
+  if (!files.ok()) return;  // the caller's own lookup reports the error
+  opened.files = std::move(files).value();
+  opened.reader = std::make_unique<PointReader>(store_, seed->db, seed->vis, seed->point);
+  auto view = std::make_shared<const PointView>(std::move(opened), key);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    PointSlot& s = points_[d.slot];
+    if (s.view) return;  // another thread was first
+    s.view = std::move(view);
+    UpdatePinsLocked();
+  }
+  FlushPins();
+}
+
 void MountTree::UpdatePinsLocked() {
   if (pins_ == nullptr) return;
-  std::vector<Pin> pins;
+  pending_pins_.clear();
   for (const auto& s : points_) {
-    if (!s.view) continue;
-    if (!s.seed) continue;
-    pins.push_back(Pin{s.seed->db.name, s.seed->point.base.id, s.seed->point.scn, s.key});
+    if (!s.view || !s.seed) continue;
+    pending_pins_.push_back(Pin{s.seed->db.name, s.seed->point.base.id, s.seed->point.scn, s.key});
+  }
+  pins_gen_++;
+}
+
+void MountTree::FlushPins() {
+  if (pins_ == nullptr) return;
+  // One writer at a time, and each writes the newest set: an older set never lands after a newer one.
+  std::lock_guard<std::mutex> w(pins_write_mu_);
+  std::vector<Pin> pins;
+  uint64_t gen;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (pins_gen_ == pins_written_gen_) return;
+    pins = pending_pins_;
+    gen = pins_gen_;
   }
   // A pin that cannot be written is a prune hazard, not a reason to stop serving: the next change retries.
-  (void)pins_->Set(std::move(pins));
+  if (pins_->Set(std::move(pins)).ok()) pins_written_gen_ = gen;
 }
 
 void MountTree::AddRefLocked(uint64_t ino, uint64_t n) {
@@ -169,8 +214,17 @@ void MountTree::DropRefLocked(uint32_t p, uint64_t n) {
   PointSlot& s = points_[p];
   s.refs = s.refs > n ? s.refs - n : 0;
   if (s.refs == 0 && s.view) {
-    s.view.reset();  // open files hold their own reference; the slot's seed stays
-    UpdatePinsLocked();
+    // Kept a while: the kernel forgets inodes under memory pressure and `ls` followed by `cat` looks a backup up
+    // again at once. The oldest unused views beyond kIdleViews are dropped (open files keep their own reference).
+    idle_.push_back(p);
+    while (idle_.size() > kIdleViews) {
+      uint32_t old = idle_.front();
+      idle_.pop_front();
+      if (points_[old].refs == 0 && points_[old].view) {
+        points_[old].view.reset();
+        UpdatePinsLocked();
+      }
+    }
   }
 }
 
@@ -263,7 +317,24 @@ CloneFs* MountTree::Clone(uint64_t ino, uint64_t* local) const {
 }
 
 Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view name) {
-  std::lock_guard<std::mutex> l(mu_);
+  EnsureView(parent);
+  uint64_t ino;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    SCNFS_ASSIGN_OR_RETURN(ino, ResolveLocked(parent, name));
+  }
+  EnsureView(ino);
+  Result<Entry> e = Status::NotFound("");
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    e = AttrLocked(ino);
+    if (e.ok()) AddRefLocked(ino, 1);
+  }
+  FlushPins();
+  return e;
+}
+
+Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name) {
   Decoded d = Decoded::Of(parent);
   uint64_t ino = 0;
   auto not_found = [&] { return Status::NotFound(fmt::format("no '{}' here", name)); };
@@ -359,18 +430,20 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
       break;
     }
   }
-  SCNFS_ASSIGN_OR_RETURN(Entry e, AttrLocked(ino));
-  AddRefLocked(ino, 1);
-  return e;
+  return ino;
 }
 
 void MountTree::Forget(uint64_t ino, uint64_t nlookup) {
-  std::lock_guard<std::mutex> l(mu_);
-  Decoded d = Decoded::Of(ino);
-  if (d.kind == Decoded::kPoint) DropRefLocked(d.slot, nlookup);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    Decoded d = Decoded::Of(ino);
+    if (d.kind == Decoded::kPoint) DropRefLocked(d.slot, nlookup);
+  }
+  FlushPins();
 }
 
 Result<MountTree::Entry> MountTree::GetAttr(uint64_t ino) {
+  EnsureView(ino);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);
   if (d.kind == Decoded::kRoot || (d.kind == Decoded::kDb && d.local != kDbDir)) SCNFS_RETURN_IF_ERROR(RefreshLocked());
@@ -378,6 +451,7 @@ Result<MountTree::Entry> MountTree::GetAttr(uint64_t ino) {
 }
 
 Result<std::string> MountTree::ReadLink(uint64_t ino) {
+  EnsureView(ino);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);
   if (d.kind == Decoded::kDb && d.local == kLatest && d.slot < dbs_.size()) {
@@ -399,6 +473,7 @@ Result<std::string> MountTree::ReadLink(uint64_t ino) {
 }
 
 Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
+  EnsureView(ino);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);
   std::vector<DirEntry> out;
@@ -473,6 +548,7 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
 }
 
 Result<MountTree::OpenFile> MountTree::Open(uint64_t ino) {
+  EnsureView(ino);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);
   if (d.kind != Decoded::kPoint || d.local == kLocalDir) return Status::InvalidArgument("not a file");
@@ -492,8 +568,11 @@ Result<MountTree::OpenFile> MountTree::Open(uint64_t ino) {
 }
 
 void MountTree::Release(const OpenFile& f) {
-  std::lock_guard<std::mutex> l(mu_);
-  DropRefLocked(f.point_slot, 1);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    DropRefLocked(f.point_slot, 1);
+  }
+  FlushPins();
 }
 
 Status MountTree::Read(const OpenFile& f, uint64_t offset, std::span<std::byte> out, size_t* n) const {

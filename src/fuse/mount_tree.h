@@ -12,9 +12,11 @@
 // A point slot keeps what resolved it (database record, visible backups, base backup and SCN) for the life of the
 // mount, so a point means the same thing on every lookup. Its PointView (the file list and tree, the readers) lives
 // while the kernel holds a lookup on any of its inodes or a file is open on it; then it is dropped, which bounds
-// memory by what is in use rather than by what the store holds. Every live view is pinned (scnfs/pins.h).
+// memory by what is in use rather than by what the store holds (plus the 16 most recently unused views, kept for
+// a quick return). Every live view is pinned (scnfs/pins.h). Views are built without holding the tree's lock.
 //
-// Thread-safety: all methods are safe from many threads. Lock order: mu_, then PinHolder's own lock.
+// Thread-safety: all methods are safe from many threads. Lock order: pins_write_mu_, then mu_; PinHolder's own lock
+// is taken with pins_write_mu_ alone.
 #pragma once
 
 #include <sys/stat.h>
@@ -126,7 +128,10 @@ class MountTree {
   const BackupRecord* NewestComplete(const DbSlot& db) const;
   uint32_t PointSlotFor(uint32_t db, const std::string& key, const PointSpec& spec);
   Status SeedLocked(PointSlot& s);
-  Result<std::shared_ptr<const PointView>> ViewLocked(uint32_t p);
+  Result<std::shared_ptr<const PointView>> ViewLocked(uint32_t p);  // builds under the lock if it must
+  void EnsureView(uint64_t ino);  // builds the view of a point inode without holding mu_
+  Result<uint64_t> ResolveLocked(uint64_t parent, std::string_view name);
+  void FlushPins();               // writes the newest pin set, outside mu_
   Result<Entry> AttrLocked(uint64_t ino);
   void AddRefLocked(uint64_t ino, uint64_t n);
   void DropRefLocked(uint32_t p, uint64_t n);
@@ -144,6 +149,12 @@ class MountTree {
   std::map<std::string, uint32_t, std::less<>> db_by_name_;
   std::deque<PointSlot> points_;
   std::map<std::pair<uint32_t, std::string>, uint32_t, std::less<>> point_by_key_;
+  static constexpr size_t kIdleViews = 16;
+  std::deque<uint32_t> idle_;  // points whose views nobody references, oldest first
+  std::vector<Pin> pending_pins_;
+  uint64_t pins_gen_ = 0;
+  std::mutex pins_write_mu_;   // after mu_ is released, never while holding it
+  uint64_t pins_written_gen_ = 0;
   std::deque<CloneSlot> clones_;
   std::map<std::pair<uint32_t, std::string>, uint32_t, std::less<>> clone_by_key_;
 };

@@ -49,7 +49,11 @@ class PointView::CursorLease {
 PointView::PointView(OpenedPoint point, std::string what) : reader_(std::move(point.reader)), what_(std::move(what)) {
   files_ = std::move(point.files);
   BuildTree();
-  BuildInfo();
+}
+
+const std::string& PointView::info() const {
+  std::call_once(info_once_, [this] { BuildInfo(); });
+  return info_;
 }
 
 void PointView::BuildTree() {
@@ -102,7 +106,7 @@ void PointView::BuildTree() {
   for (auto& c : children_) std::sort(c.begin(), c.end(), by_name);
 }
 
-void PointView::BuildInfo() {
+void PointView::BuildInfo() const {
   const auto& p = reader_->point();
   const auto& b = p.base;
   nlohmann::json files = nlohmann::json::array();

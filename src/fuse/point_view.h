@@ -48,13 +48,13 @@ class PointView {
   // Whole blocks inside the range are decompressed straight into `out`.
   Status Read(uint32_t i, uint64_t offset, std::span<std::byte> out, size_t* n) const;
 
-  // .scnfs-backup.json: what a DBA asks of this point.
-  const std::string& info() const { return info_; }
+  // .scnfs-backup.json: what a DBA asks of this point. Built on first use.
+  const std::string& info() const;
 
  private:
   class CursorLease;
   void BuildTree();
-  void BuildInfo();
+  void BuildInfo() const;
 
   std::unique_ptr<PointReader> reader_;
   std::string what_;
@@ -62,7 +62,8 @@ class PointView {
   FileRecord root_;
   std::vector<std::vector<uint32_t>> children_;  // per entry (dirs only non-empty), by name
   std::vector<uint32_t> root_children_;
-  std::string info_;
+  mutable std::once_flag info_once_;
+  mutable std::string info_;
 
   // Cursors carry per-thread RocksDB iterators and zstd contexts: pooled, one per concurrent reader.
   mutable std::mutex pool_mu_;

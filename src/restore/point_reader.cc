@@ -85,10 +85,20 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
     which[n++] = i;
   }
   if (n == 0) return Status::OK();
-  std::vector<rocksdb::PinnableSlice> values(n);
-  std::vector<rocksdb::Status> statuses(n);
-  r_.store_->db()->MultiGet(rocksdb::ReadOptions(), r_.store_->content_cf(), n, keys, values.data(), statuses.data(),
-                            /*sorted_input=*/false);
+  // Kept across calls: a random reader (a mount serving 8 KiB reads) would otherwise allocate per block.
+  auto& values = values_;
+  auto& statuses = statuses_;
+  if (values.size() < n) {
+    values.resize(n);
+    statuses.resize(n);
+  }
+  for (size_t j = 0; j < n; ++j) values[j].Reset();
+  if (n == 1) {  // a single block: Get skips MultiGet's batching set-up
+    statuses[0] = r_.store_->db()->Get(rocksdb::ReadOptions(), r_.store_->content_cf(), keys[0], &values[0]);
+  } else {
+    r_.store_->db()->MultiGet(rocksdb::ReadOptions(), r_.store_->content_cf(), n, keys, values.data(), statuses.data(),
+                              /*sorted_input=*/false);
+  }
   for (size_t j = 0; j < n; ++j) {
     const uint32_t i = which[j];
     const uint64_t block = first + i;

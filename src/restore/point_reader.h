@@ -11,6 +11,8 @@
 #include <vector>
 #include <span>
 
+#include <rocksdb/db.h>
+
 #include "scnfs/catalog.h"
 #include "scnfs/store.h"
 #include "store/content_codec.h"
@@ -49,6 +51,8 @@ class PointReader {
    private:
     const PointReader& r_;
     std::vector<std::optional<Version>> run_;
+    std::vector<rocksdb::PinnableSlice> values_;
+    std::vector<rocksdb::Status> statuses_;
     VersionReader versions_;
     BlockDecompressor decompressor_;
     std::string value_;

@@ -165,6 +165,26 @@ Status Store::LockWriter(const StoreOptions& options) {
   return Status::OK();
 }
 
+namespace {
+void RemoveDeadReaderDirs(const std::string& mine) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/tmp", ec)) {
+    const std::string path = e.path().string();
+    if (path == mine || e.path().filename().string().rfind("scnfs-reader-", 0) != 0) continue;
+    int fd = ::open((path + "/lock").c_str(), O_RDWR | O_CLOEXEC);
+    bool dead;
+    if (fd >= 0) {
+      dead = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+      ::close(fd);
+    } else {  // made before readers took locks: gone if nobody touched it for a day
+      auto age = fs::file_time_type::clock::now() - fs::last_write_time(e.path(), ec);
+      dead = !ec && age > std::chrono::hours(24);
+    }
+    if (dead) fs::remove_all(e.path(), ec);
+  }
+}
+}  // namespace
+
 Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   mode_ = mode;
   cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -188,6 +208,10 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
     char tmpl[] = "/tmp/scnfs-reader-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) return Status::FromErrno(errno, "cannot create a reader directory in /tmp");
     secondary_dir_ = tmpl;
+    // The directory is locked for the reader's life; one left by a reader that was killed is removed by the next.
+    reader_lock_fd_ = ::open((secondary_dir_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (reader_lock_fd_ >= 0) ::flock(reader_lock_fd_, LOCK_EX | LOCK_NB);
+    RemoveDeadReaderDirs(secondary_dir_);
     st = rocksdb::DB::OpenAsSecondary(db, path, secondary_dir_, Families(cache_), &handles, &db_);
     if (st.ok()) st = db_->TryCatchUpWithPrimary();
   }
@@ -212,6 +236,7 @@ Store::~Store() {
   if (!secondary_dir_.empty()) {
     std::error_code ec;
     fs::remove_all(secondary_dir_, ec);
+    if (reader_lock_fd_ >= 0) ::close(reader_lock_fd_);
   }
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -267,6 +268,15 @@ TEST_F(MountTest, KilledMountIsClearedByUmountAndStopsPinning) {
   EXPECT_EQ(pins->size(), 0u);
   EXPECT_TRUE(fs::is_empty(store_ + "/pins"));
 
+  // Its RocksDB reader directory in /tmp is removed by the next reader of any store.
+  EXPECT_EQ(Scnfs({"list", "--store", store_}).exit_code, 0);
+  for (const auto& e : fs::directory_iterator("/tmp")) {
+    if (e.path().filename().string().rfind("scnfs-reader-", 0) != 0) continue;
+    int fd = ::open((e.path().string() + "/lock").c_str(), O_RDWR);
+    if (fd < 0) continue;  // made by an older build
+    EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0) << e.path() << " belongs to no live reader";
+    ::close(fd);
+  }
   RunResult u = Scnfs({"umount", mnt_});
   EXPECT_EQ(u.exit_code, 0) << u.err;
   ASSERT_EQ(::stat(mnt_.c_str(), &st), 0);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "scnfs/backup.h"
+#include "util/clock.h"
 
 namespace scnfs {
 namespace {
@@ -49,9 +50,9 @@ class MountTreeTest : public ::testing::Test {
     o.sources = {src_};
     ASSERT_TRUE(RunBackup(w.value().get(), o).ok());
   }
-  uint64_t Ino(std::initializer_list<std::string_view> path) {
+  uint64_t Ino(std::initializer_list<std::string> path) {
     uint64_t ino = MountTree::kRootIno;
-    for (auto name : path) {
+    for (const auto& name : path) {
       auto e = tree_->Lookup(ino, name);
       EXPECT_TRUE(e.ok()) << name << ": " << e.status().ToString();
       if (!e.ok()) return 0;
@@ -121,12 +122,30 @@ TEST_F(MountTreeTest, ViewsLiveWhileUsedAndKeepTheirInodes) {
   EXPECT_EQ(tree_->LiveViews(), 1u);
   EXPECT_EQ(PinCount(), 1u);
   tree_->Release(*open);
-  EXPECT_EQ(tree_->LiveViews(), 0u);
-  EXPECT_EQ(PinCount(), 0u);
+  // Unused now, but kept (and pinned) among the recently used views.
+  EXPECT_EQ(tree_->LiveViews(), 1u);
   // Looked up again: the same inode numbers and the same bytes.
   EXPECT_EQ(Ino({"raw", "backups", "1", "a.dat"}), file);
   EXPECT_EQ(ReadAll(file), std::string(20000, 'a'));
   EXPECT_EQ(PinCount(), 1u);
+}
+
+TEST_F(MountTreeTest, UnusedViewsAreDroppedBeyondSixteen) {
+  // 20 distinct at/time: points (all in the future: each resolves to the newest backup), looked up and forgotten.
+  const int64_t base = (NowMicros() / 1000000 + 3600) * 1000000;
+  std::vector<uint64_t> inos;
+  for (int i = 0; i < 20; ++i) {
+    uint64_t ino = Ino({"raw", "at", "time:" + FormatIso8601(base + i * 1000000)});
+    ASSERT_NE(ino, 0u);
+    inos.push_back(ino);
+  }
+  EXPECT_EQ(tree_->LiveViews(), 20u);
+  EXPECT_EQ(PinCount(), 20u);
+  for (uint64_t ino : inos) tree_->Forget(ino, 1);
+  EXPECT_EQ(tree_->LiveViews(), 16u);
+  EXPECT_EQ(PinCount(), 16u);
+  // A dropped one comes back under the same inode number.
+  EXPECT_EQ(Ino({"raw", "at", "time:" + FormatIso8601(base)}), inos[0]);
 }
 
 }  // namespace
