@@ -179,20 +179,35 @@ Result<std::string> CloneFs::ReadLink(uint64_t ino) {
 
 Result<struct stat> CloneFs::Make(uint64_t parent, std::string_view name, mode_t mode, uid_t uid, gid_t gid) {
   if (!S_ISREG(mode) && !S_ISDIR(mode)) return Errno(EPERM, "only files and directories can be made in a clone");
+  CloneInode i;
+  i.mode = mode;
+  i.uid = uid;
+  i.gid = gid;
+  i.nlink = S_ISDIR(mode) ? 2 : 1;
+  return AddEntry(parent, name, std::move(i));
+}
+
+Result<struct stat> CloneFs::Symlink(uint64_t parent, std::string_view name, const std::string& target, uid_t uid, gid_t gid) {
+  CloneInode i;
+  i.mode = S_IFLNK | 0777;
+  i.uid = uid;
+  i.gid = gid;
+  i.target = target;
+  return AddEntry(parent, name, std::move(i));
+}
+
+Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, CloneInode i) {
   if (name.size() > 255) return Errno(ENAMETOOLONG, "name too long");
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
   if (!IsDir(*p)) return Errno(ENOTDIR, "not a directory");
   if (dirs_[parent].count(name)) return Posix(EEXIST, std::string(name));
-  CloneInode i;
+  const bool dir = S_ISDIR(i.mode);
   i.ino = next_ino_++;
-  i.mode = mode;
-  i.uid = uid;
-  i.gid = (p->mode & S_ISGID) ? p->gid : gid;
-  i.nlink = S_ISDIR(mode) ? 2 : 1;
+  if (p->mode & S_ISGID) i.gid = p->gid;  // as in a setgid directory on disk
   i.atime_ns = i.mtime_ns = i.ctime_ns = NowNs();
   p->mtime_ns = p->ctime_ns = i.ctime_ns;
-  if (S_ISDIR(mode)) p->nlink++;
+  if (dir) p->nlink++;
   rocksdb::WriteBatch b;
   std::string v, n;
   PutBE64(&v, i.ino);
@@ -204,37 +219,10 @@ Result<struct stat> CloneFs::Make(uint64_t parent, std::string_view name, mode_t
   SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
   inodes_[i.ino] = i;
   dirs_[parent].emplace(std::string(name), i.ino);
-  if (S_ISDIR(mode)) {
+  if (dir) {
     dirs_[i.ino];
     parent_of_[i.ino] = parent;
   }
-  return i.Stat();
-}
-
-Result<struct stat> CloneFs::Symlink(uint64_t parent, std::string_view name, const std::string& target, uid_t uid, gid_t gid) {
-  std::lock_guard<std::mutex> l(mu_);
-  SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
-  if (!IsDir(*p)) return Errno(ENOTDIR, "not a directory");
-  if (dirs_[parent].count(name)) return Posix(EEXIST, std::string(name));
-  CloneInode i;
-  i.ino = next_ino_++;
-  i.mode = S_IFLNK | 0777;
-  i.uid = uid;
-  i.gid = gid;
-  i.target = target;
-  i.atime_ns = i.mtime_ns = i.ctime_ns = NowNs();
-  p->mtime_ns = p->ctime_ns = i.ctime_ns;
-  rocksdb::WriteBatch b;
-  std::string v, n;
-  PutBE64(&v, i.ino);
-  PutBE64(&n, next_ino_);
-  b.Put(CloneDirentKey(parent, name), v);
-  b.Put(std::string(kCloneNextInoKey), n);
-  PutInodeLocked(&b, i);
-  PutInodeLocked(&b, *p);
-  SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
-  inodes_[i.ino] = i;
-  dirs_[parent].emplace(std::string(name), i.ino);
   return i.Stat();
 }
 

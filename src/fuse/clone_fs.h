@@ -77,6 +77,7 @@ class CloneFs {
   struct FileState;
   CloneFs() = default;
   Status Load();
+  Result<struct stat> AddEntry(uint64_t parent, std::string_view name, CloneInode inode);  // a new inode and its name
   Result<std::shared_ptr<FileState>> FileLocked(uint64_t ino);  // REQUIRES: mu_ held
   void PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i);
   Status CommitLocked(rocksdb::WriteBatch* b);

@@ -46,14 +46,19 @@ fuse_ino_t CloneIno(fuse_ino_t any_ino_of_clone, uint64_t local) {
   return MountTree::CloneIno(uint32_t((any_ino_of_clone >> 40) & 0x7fffff), local);
 }
 
-void ReplyCloneEntry(fuse_req_t req, fuse_ino_t parent, const Result<struct stat>& st, const char* op) {
-  if (!st.ok()) return ReplyStatus(req, st.status(), op);
+fuse_entry_param CloneEntry(fuse_ino_t parent, const struct stat& attr) {
   fuse_entry_param p{};
-  p.attr = st.value();
-  p.ino = CloneIno(parent, p.attr.st_ino);
+  p.attr = attr;
+  p.ino = CloneIno(parent, attr.st_ino);
   p.attr.st_ino = p.ino;
   p.generation = 1;
   p.attr_timeout = p.entry_timeout = kCloneTimeout;
+  return p;
+}
+
+void ReplyCloneEntry(fuse_req_t req, fuse_ino_t parent, const Result<struct stat>& st, const char* op) {
+  if (!st.ok()) return ReplyStatus(req, st.status(), op);
+  fuse_entry_param p = CloneEntry(parent, st.value());
   fuse_reply_entry(req, &p);
 }
 
@@ -301,12 +306,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   if (!st.ok()) return ReplyStatus(req, st.status(), "create");
   Status os = c->Open(st.value().st_ino, false);
   if (!os.ok()) return ReplyStatus(req, os, "create");
-  fuse_entry_param p{};
-  p.attr = st.value();
-  p.ino = CloneIno(parent, p.attr.st_ino);
-  p.attr.st_ino = p.ino;
-  p.generation = 1;
-  p.attr_timeout = p.entry_timeout = kCloneTimeout;
+  fuse_entry_param p = CloneEntry(parent, st.value());
   fi->fh = 0;
   fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
   if (fuse_reply_create(req, &p, fi) != 0) c->Release(st.value().st_ino);
