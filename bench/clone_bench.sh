@@ -24,7 +24,8 @@
 #                           `select 1`. No sync between restore and start (in favour of the full restore).
 #   pgbench TPS             `pgbench -n -c 4 -j 2 -T 30` (TPC-B-like, read-write) on the clone and on the restored
 #                           copy on local disk, same server options, one after the other, page cache dropped
-#                           before each; then the same pair with -S (select only). Both servers run throughout.
+#                           before each; then the same pair with -S (select only), cold, and once more warm (nothing
+#                           dropped, new connections). Both servers run throughout.
 #   clone create vs size    3 clones of each database (scale 10 and scale 100, alternating), each cold, while
 #                           mounted; median `scnfs clone create` seconds and `du -sb STORE/clones/NAME` right
 #                           after create. The ratio large/small should be ~1 while the database is ~10x larger.
@@ -54,7 +55,7 @@ while (($#)); do
   case "$1" in
     --quick) QUICK=1 ;;
     --perf) PERF=1 ;;
-    -h|--help) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -214,13 +215,13 @@ new_cluster() {
   pg_stop "$d" "$name-setup"
 }
 
-# pgbench_run NAME PORT CPUPID ARGS...: cold (drop_caches first); sets TPS and PGB_NOTE (transactions, latency,
+# pgbench_run NAME PORT CPUPID ARGS...: cold (drop_caches first, unless PGB_WARM=1); sets TPS and PGB_NOTE (transactions, latency,
 # CPU busy of the machine, and CPU seconds of CPUPID - the scnfs mount process - if given).
-TPS=0; PGB_NOTE=""
+TPS=0; PGB_NOTE=""; PGB_WARM=0
 pgbench_run() {
   local name="$1" port="$2" cpid="$3"; shift 3
   local c0=0 c1=0 s0 s1 io0="0 0" io1="0 0"
-  drop_caches
+  ((PGB_WARM)) || drop_caches
   if [[ -n "$cpid" ]]; then c0=$(cpu_ticks "$cpid"); io0=$(io_bytes "$cpid"); fi
   s0=$(cpu_stat)
   "${AS_PG[@]}" "$PG_BIN/pgbench" -h "$SOCK" -p "$port" "$@" postgres >"$LOG/$name.log" 2>&1 ||
@@ -308,7 +309,9 @@ t2=$(now_ns)
 first_query "$PORT_LOCAL"
 t3=$(now_ns)
 FULL_NS=$((t3 - t0))
-note "full restore + start: scnfs restore $(secs_of $((t1 - t0))) s ($(calc %.0f "$DB_BYTES / 1e6 / (($t1 - $t0) / 1e9)") MB/s of the data dir, no sync), pg_ctl start -w $(secs_of $((t2 - t1))) s, first select 1 $(secs_of $((t3 - t2))) s ($TRIES attempt(s))"
+t4=$(now_ns); sync; t5=$(now_ns)
+note "full restore + start: scnfs restore $(secs_of $((t1 - t0))) s ($(calc %.0f "$DB_BYTES / 1e6 / (($t1 - $t0) / 1e9)") MB/s of the data dir, no sync), pg_ctl start -w $(secs_of $((t2 - t1))) s, first select 1 $(secs_of $((t3 - t2))) s ($TRIES attempt(s)); a sync right after (untimed) took $(secs_of $((t5 - t4))) s"
+note "pg_ctl start -w polls the server every 0.1 s, so both start times are rounded up to the next poll"
 
 SPEEDUP=$(calc %.1f "$FULL_NS / $INSTANT_NS")
 row "full restore + start" "$(secs_of "$FULL_NS") s" "-" "-" "-" "-"
@@ -355,11 +358,23 @@ pgbench_run pgbench-ro-local "$PORT_LOCAL" "" -n -S -c "$PGB_C" -j "$PGB_J" -T "
 RO_LOCAL=$TPS; note "select only, local: $PGB_NOTE"
 pgbench_run pgbench-ro-clone "$PORT_CLONE" "$MPID" -n -S -c "$PGB_C" -j "$PGB_J" -T "$PGB_T"
 RO_CLONE=$TPS; note "select only, clone: $PGB_NOTE"
+# Warm repeat of the select-only pair (no cache drop, new connections): shows how much of the page cache a clone
+# keeps between runs (each pgbench run opens the relation files again in new backends).
+progress "pgbench -n -S again, warm (nothing dropped, new connections): local disk, then clone"
+PGB_WARM=1
+pgbench_run pgbench-ro-local-warm "$PORT_LOCAL" "" -n -S -c "$PGB_C" -j "$PGB_J" -T "$PGB_T"
+ROW_LOCAL=$TPS; note "select only, warm repeat, local: $PGB_NOTE"
+pgbench_run pgbench-ro-clone-warm "$PORT_CLONE" "$MPID" -n -S -c "$PGB_C" -j "$PGB_J" -T "$PGB_T"
+PGB_WARM=0
+ROW_CLONE=$TPS; note "select only, warm repeat, clone: $PGB_NOTE"
 RW_PCT=$(calc %.1f "100 * $RW_CLONE / $RW_LOCAL"); RO_PCT=$(calc %.1f "100 * $RO_CLONE / $RO_LOCAL")
+ROW_PCT=$(calc %.1f "100 * $ROW_CLONE / $ROW_LOCAL")
 row "pgbench TPC-B, local disk" "$RW_LOCAL tps" "-" "-" "-" "-"
 row "pgbench TPC-B, clone" "$RW_CLONE tps" "$RW_LOCAL tps (local)" "${RW_PCT}%" ">= ${T_TPS_PCT}%" "$(yesno ge "$RW_PCT" "$T_TPS_PCT")"
 row "pgbench -S, local disk" "$RO_LOCAL tps" "-" "-" "-" "-"
 row "pgbench -S, clone" "$RO_CLONE tps" "$RO_LOCAL tps (local)" "${RO_PCT}%" "-" "-"
+row "pgbench -S warm, local disk" "$ROW_LOCAL tps" "-" "-" "-" "-"
+row "pgbench -S warm, clone" "$ROW_CLONE tps" "$ROW_LOCAL tps (local)" "${ROW_PCT}%" "-" "-"
 
 # The clone holds the backup's data plus its own writes: as many accounts as the local copy, history as written.
 progress "checks: row counts on the clone and on local disk"
