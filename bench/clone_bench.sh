@@ -152,9 +152,9 @@ CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # io_bytes PID: "read_bytes write_bytes" of a process: storage I/O it caused (reads that missed the page cache;
 # bytes it dirtied in files: the clone's deltas and RocksDB files), not its /dev/fuse traffic.
-io_bytes() { awk '/^read_bytes/ { r = $2 } /^write_bytes/ { w = $2 } END { print r + 0, w + 0 }' "/proc/$1/io" 2>/dev/null || echo "0 0"; }
+io_bytes() { awk '/^read_bytes/ { r = $2 } /^write_bytes/ { w = $2 } END { printf "%.0f %.0f\n", r, w }' "/proc/$1/io" 2>/dev/null || echo "0 0"; }
 # cpu_stat: "busy total" jiffies of all CPUs from /proc/stat (busy = all but idle and iowait).
-cpu_stat() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+cpu_stat() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; printf "%.0f %.0f\n", t - $5 - $6, t }' /proc/stat; }
 
 ROWS=()
 row() { ROWS+=("$(printf '%s|' "$@")"); }   # step result baseline ratio target met?
@@ -349,10 +349,14 @@ note "clone space, scale $PG_SCALE: $(calc %.4f "100 * $B_B / $DB_BYTES")% of th
 
 # ---- pgbench on the clone and on local disk (the restored copy), same options, one after the other
 progress "pgbench -n -c $PGB_C -j $PGB_J -T $PGB_T (read-write): local disk, then clone"
+wal_lsn() { psql_q "$1" "select pg_current_wal_lsn()" || die "pg_current_wal_lsn on port $1"; }
+wal_since() { psql_q "$1" "select pg_wal_lsn_diff(pg_current_wal_lsn(), '$2')" || die "pg_wal_lsn_diff on port $1"; }
+lsn=$(wal_lsn "$PORT_LOCAL")
 pgbench_run pgbench-rw-local "$PORT_LOCAL" "" -n -c "$PGB_C" -j "$PGB_J" -T "$PGB_T"
-RW_LOCAL=$TPS; note "read-write, local: $PGB_NOTE"
+RW_LOCAL=$TPS; note "read-write, local: $PGB_NOTE; WAL written $(mb "$(wal_since "$PORT_LOCAL" "$lsn")")"
+lsn=$(wal_lsn "$PORT_CLONE")
 pgbench_run pgbench-rw-clone "$PORT_CLONE" "$MPID" -n -c "$PGB_C" -j "$PGB_J" -T "$PGB_T"
-RW_CLONE=$TPS; note "read-write, clone: $PGB_NOTE"
+RW_CLONE=$TPS; note "read-write, clone: $PGB_NOTE; WAL written $(mb "$(wal_since "$PORT_CLONE" "$lsn")")"
 progress "pgbench -n -S -c $PGB_C -j $PGB_J -T $PGB_T (select only): local disk, then clone"
 pgbench_run pgbench-ro-local "$PORT_LOCAL" "" -n -S -c "$PGB_C" -j "$PGB_J" -T "$PGB_T"
 RO_LOCAL=$TPS; note "select only, local: $PGB_NOTE"
@@ -423,7 +427,7 @@ DELTA=$(jq -r --arg n "$CLONE" '.[] | select(.name == $n) | .delta_bytes' "$LOG/
 [[ -n "$DELTA" && "$DELTA" != null ]] || die "clone $CLONE not in scnfs clone list --json: $(head -c 300 "$LOG/clone-list.log")"
 CLONE_DU=$(du -s -B1 "$STORE/clones/$CLONE" | awk '{ print $1 }')
 row "clone delta after the runs" "$(mb "$DELTA")" "$(mb "$DB_BYTES") (database)" "$(calc %.1f "100 * $DELTA / $DB_BYTES")%" "-" "-"
-note "clone $CLONE: delta_bytes $DELTA after its server stopped ($DELTA_RUNNING while it ran, before the shutdown checkpoint); allocated on disk (du -s -B1, delta files are sparse) STORE/clones/$CLONE $(mb "$CLONE_DU"); the local copy grew from $(mb "$DB_BYTES") to $(mb "$LOCAL_AFTER_RUN") during the same runs"
+note "clone $CLONE: delta_bytes $DELTA after its server stopped (all runs on it$( ((PERF)) && echo ', the perf run included')) ($DELTA_RUNNING while it ran, before the shutdown checkpoint); allocated on disk (du -s -B1, delta files are sparse) STORE/clones/$CLONE $(mb "$CLONE_DU"); the local copy grew from $(mb "$DB_BYTES") to $(mb "$LOCAL_AFTER_RUN") during the same runs"
 note "scnfs mount process: $(calc %.1f "$(cpu_ticks "$MPID") / $CLK_TCK") CPU s in total, RSS $(awk '/^VmRSS/ { printf "%.0f MB", $2 * 1024 / 1e6 }' "/proc/$MPID/status" 2>/dev/null || echo '?')"
 
 run umount "$SCNFS" umount "$MNT"
