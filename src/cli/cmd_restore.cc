@@ -9,7 +9,8 @@ namespace scnfs::cli {
 Runner AddRestore(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("restore",
                                  "Write a point in time as ordinary files with their owners, modes and times.\n"
-                                 "SPEC: backup:ID, scn:N, time:ISO8601 (e.g. time:2026-11-22T14:30:00) or latest.");
+                                 "SPEC: backup:ID, scn:N, time:ISO8601 (e.g. time:2026-11-22T14:30:00) or latest.\n"
+                                 "The restore is on disk (synced) when the command returns.");
   struct Args {
     std::string db, at = "latest", dest;
     int threads = 0;

@@ -31,6 +31,7 @@ struct CloneFs::FileState {
   bool has_base = false;
   uint32_t base_entry = 0;
   std::vector<bool> present;     // per block below base_blocks: the delta holds it
+  bool times_dirty = false;      // mtime/ctime changed by writes, not yet in the metadata (guarded by mu_)
   ~FileState() {
     if (fd >= 0) ::close(fd);
   }
@@ -120,7 +121,10 @@ void CloneFs::PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i) {
   b->Put(CloneInodeKey(i.ino), nlohmann::json(i).dump());
 }
 
-Status CloneFs::CommitLocked(rocksdb::WriteBatch* b) { return WriteCloneMeta(meta_.get(), b, /*sync=*/false); }
+Status CloneFs::CommitLocked(rocksdb::WriteBatch* b) {
+  meta_unsynced_ = true;
+  return WriteCloneMeta(meta_.get(), b, /*sync=*/false);
+}
 
 void CloneFs::DropInodeLocked(rocksdb::WriteBatch* b, uint64_t ino) {
   b->Delete(CloneInodeKey(ino));
@@ -390,8 +394,14 @@ void CloneFs::Release(uint64_t ino) {
   auto it = files_.find(ino);
   if (it == files_.end()) return;
   if (--it->second->opens > 0) return;
+  const bool times_dirty = it->second->times_dirty;
   files_.erase(it);
   auto i = inodes_.find(ino);
+  if (i != inodes_.end() && i->second.nlink > 0 && times_dirty) {
+    rocksdb::WriteBatch b;
+    PutInodeLocked(&b, i->second);
+    (void)CommitLocked(&b);
+  }
   if (i != inodes_.end() && i->second.nlink == 0) {
     rocksdb::WriteBatch b;
     DropInodeLocked(&b, ino);
@@ -494,9 +504,15 @@ Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> 
   for (uint64_t b = offset / bs; b * bs < end && b < f->present.size(); ++b) f->present[b] = true;
   std::lock_guard<std::mutex> l(mu_);
   CloneInode& i = inodes_.at(ino);
-  i.size = std::max(i.size, end);
   i.mtime_ns = i.ctime_ns = NowNs();
-  i.mode &= ~mode_t(S_ISUID);  // as the kernel would on a write by a non-owner; harmless otherwise
+  if (end <= i.size) {
+    // An overwrite (a database rewriting its pages and WAL) changes only times: recorded at fsync or close, not
+    // once per write. fdatasync need not wait for them, as on a local filesystem.
+    f->times_dirty = true;
+    return Status::OK();
+  }
+  i.size = end;
+  f->times_dirty = false;
   rocksdb::WriteBatch b;
   PutInodeLocked(&b, i);
   return CommitLocked(&b);
@@ -571,10 +587,31 @@ Status CloneFs::Fsync(uint64_t ino, bool datasync) {
     if (auto it = files_.find(ino); it != files_.end()) f = it->second;
   }
   if (f && (datasync ? ::fdatasync(f->fd) : ::fsync(f->fd)) != 0) return Errno(errno, "syncing the clone's delta");
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (f && f->times_dirty && !datasync) {
+      f->times_dirty = false;
+      rocksdb::WriteBatch b;
+      PutInodeLocked(&b, inodes_.at(ino));
+      SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
+    }
+    if (!meta_unsynced_) return Status::OK();  // nothing recorded since the last sync: one flush, not two
+  }
   return SyncMetadata();
 }
 
-Status CloneFs::SyncMetadata() { return FromRocksStatus(meta_->FlushWAL(/*sync=*/true), "syncing clone metadata"); }
+Status CloneFs::SyncMetadata() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    meta_unsynced_ = false;  // cleared first: a change recorded while this sync runs sets it again
+  }
+  Status st = FromRocksStatus(meta_->FlushWAL(/*sync=*/true), "syncing clone metadata");
+  if (!st.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    meta_unsynced_ = true;
+  }
+  return st;
+}
 
 Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))

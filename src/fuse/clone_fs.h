@@ -99,6 +99,7 @@ class CloneFs {
   std::unordered_map<uint64_t, std::map<std::string, uint64_t, std::less<>>> dirs_;
   std::unordered_map<uint64_t, uint64_t> parent_of_;  // directories only
   std::unordered_map<uint64_t, std::shared_ptr<FileState>> files_;
+  bool meta_unsynced_ = false;  // metadata written since the last WAL sync
 };
 
 }  // namespace scnfs

@@ -69,6 +69,9 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   conn->want &= ~FUSE_CAP_READDIRPLUS;
+  // Clone files change only through this mount (and backups never): a changed mtime must not make the kernel drop
+  // a file's cached pages, which it would do after every write.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   conn->max_readahead = c->readahead_kb * 1024u;
   // Readahead of a sequential scan arrives as background requests: let many be in flight so that the worker threads
   // decompress ahead in parallel.
@@ -169,7 +172,8 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (!st.ok()) return ReplyStatus(req, st, "open");
     fi->fh = 0;
     fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;  // Oracle opens datafiles with O_DIRECT
-    fi->keep_cache = 0;
+    // Every change to a clone passes through this mount, so the kernel's page cache of it stays right across opens.
+    fi->keep_cache = fi->direct_io ? 0 : 1;
     if (fuse_reply_open(req, fi) != 0) c->Release(local);
     return;
   }
@@ -312,11 +316,15 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   if (fuse_reply_create(req, &p, fi) != 0) c->Release(st.value().st_ino);
 }
 
-void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info*) {
+void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
   uint64_t local;
   CloneFs* c = CloneOf(req, ino, &local);
   if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
   Status st = c->Write(local, uint64_t(off), std::span<const std::byte>(reinterpret_cast<const std::byte*>(buf), size));
+  // The kernel sends an fsync after a buffered O_SYNC/O_DSYNC write, but not after a direct one (Oracle's datafile
+  // writes, PostgreSQL's WAL with open_datasync): the write itself must be durable before it is acknowledged.
+  if (st.ok() && (fi->flags & O_DIRECT) && (fi->flags & O_DSYNC))
+    st = c->Fsync(local, /*datasync=*/(fi->flags & O_SYNC) != O_SYNC);
   if (!st.ok()) return ReplyStatus(req, st, "write");
   fuse_reply_write(req, size);
 }

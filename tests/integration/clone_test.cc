@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <random>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -207,6 +208,36 @@ TEST_F(CloneTest, PosixOperationsMatchALocalDirectoryAndSurviveRemount) {
   RunResult list = Scnfs({"clone", "list", "--store", store_, "--json"});
   EXPECT_NE(list.out.find("\"delta_bytes\""), std::string::npos);
   EXPECT_LT(fs::file_size(store_ + "/clones/c/clone.json"), 4096u);
+}
+
+TEST_F(CloneTest, DirectSyncWritesAreDurableBeforeTheyAreAcknowledged) {
+  // The kernel sends no fsync after an O_DIRECT|O_DSYNC write to FUSE; the mount must sync it itself. Seen from
+  // outside with strace on the mount process: one fdatasync (at least) per such write.
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  RunResult m = Scnfs({"mount", "--store", store_, mnt_});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  auto at = m.out.find("(pid ");
+  ASSERT_NE(at, std::string::npos) << m.out;
+  const std::string pid = std::to_string(std::stoi(m.out.substr(at + 5)));
+  const std::string f = mnt_ + "/raw/clones/c/a.bin", trace = tmp_ / "trace";
+  ASSERT_EQ(ReadFile(f).size(), 100000u);  // opened once: the clone is loaded before tracing starts
+  RunResult st;
+  std::thread tracer([&] { st = scnfs::testing::Run({"timeout", "4", "strace", "-f", "-qq", "-e", "trace=fdatasync,fsync", "-o", trace, "-p", pid}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  int fd = ::open(f.c_str(), O_WRONLY | O_DIRECT | O_DSYNC);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  void* buf = nullptr;
+  ASSERT_EQ(::posix_memalign(&buf, 4096, 8192), 0);
+  std::memset(buf, 'S', 8192);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(::pwrite(fd, buf, 8192, off_t(i) * 8192), 8192);
+  ::close(fd);
+  ::free(buf);
+  tracer.join();
+  std::string log = ReadFile(trace);
+  size_t syncs = 0;
+  for (size_t p = 0; (p = log.find("fdatasync(", p)) != std::string::npos; ++p) syncs++;
+  EXPECT_GE(syncs, 10u) << log;
+  EXPECT_EQ(ReadFile(f).substr(0, 8192), std::string(8192, 'S'));
 }
 
 TEST_F(CloneTest, BadInputAndDestroy) {
