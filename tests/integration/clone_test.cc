@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -186,6 +187,13 @@ TEST_F(CloneTest, PosixOperationsMatchALocalDirectoryAndSurviveRemount) {
     return err == 0 && c == 'H' ? 0 : (err ? err : EIO);
   });
 
+  {  // statfs answers for the clone with the space of the store's filesystem
+    struct statvfs a {}, b {};
+    ASSERT_EQ(::statvfs(clone_.c_str(), &a), 0) << std::strerror(errno);
+    ASSERT_EQ(::statvfs(store_.c_str(), &b), 0);
+    EXPECT_EQ(a.f_blocks * a.f_frsize, b.f_blocks * b.f_frsize);
+    EXPECT_GT(a.f_bavail, 0u);
+  }
   // Read back: content, sizes, modes, owners and links agree.
   ExpectSameTrees("after the operations");
   {
