@@ -19,6 +19,7 @@
 #include "scnfs/store.h"
 #include "util/clock.h"
 #include "util/coding.h"
+#include "util/durable_file.h"
 
 namespace scnfs {
 namespace fs = std::filesystem;
@@ -38,23 +39,6 @@ nlohmann::json ToJson(const CloneInfo& c) {
   nlohmann::json j{{"name", c.name}, {"db", c.db}, {"spec", c.spec}, {"base_backup", c.base_backup}, {"created_us", c.created_us}};
   if (c.scn) j["scn"] = *c.scn;
   return j;
-}
-
-Status WriteDurably(const fs::path& path, const std::string& bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot write {}", path.string()));
-  bool ok = ::write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size()) && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  return ok ? Status::OK() : Status::FromErrno(err, fmt::format("cannot write {}", path.string()));
-}
-
-void SyncDir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
 }
 
 // Who holds the clone's lock (0: nobody).
@@ -157,10 +141,10 @@ Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::st
   fs::create_directories(tmp / "data", ec);
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot create {}", tmp.string()));
   Status st = PopulateMeta(tmp / "meta", point.files, info.created_us * 1000);
-  if (st.ok()) st = WriteDurably(tmp / "clone.json", ToJson(info).dump(2) + "\n");
-  if (st.ok()) st = WriteDurably(tmp / "lock", "");
+  if (st.ok()) st = WriteFileDurably((tmp / "clone.json").string(), ToJson(info).dump(2) + "\n");
+  if (st.ok()) st = WriteFileDurably((tmp / "lock").string(), "");
   if (st.ok()) {
-    SyncDir(tmp);
+    SyncDirectory(tmp.string());
     if (::rename(tmp.c_str(), dir.c_str()) != 0)
       st = errno == ENOTEMPTY || errno == EEXIST ? Status::Busy(fmt::format("a clone named '{}' already exists", name))
                                                  : Status::FromErrno(errno, fmt::format("cannot create clone {}", name));
@@ -169,7 +153,7 @@ Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::st
     fs::remove_all(tmp, ec);
     return st;
   }
-  SyncDir(ClonesDir(store->dir()));
+  SyncDirectory(ClonesDir(store->dir()).string());
   return info;
 }
 
@@ -233,7 +217,7 @@ Status DestroyClone(const std::string& store_dir, const std::string& name) {
   }
   ::close(fd);
   fs::remove_all(trash, ec);
-  SyncDir(ClonesDir(store_dir));
+  SyncDirectory(ClonesDir(store_dir).string());
   if (ec) return Status::FromErrno(ec.value(), fmt::format("clone {} destroyed, but removing its files failed", name));
   return Status::OK();
 }

@@ -35,6 +35,8 @@ struct CloneFs::FileState {
   ~FileState() {
     if (fd >= 0) ::close(fd);
   }
+  // Block b is still the backup's: it is below the file's base blocks and the delta does not hold it.
+  bool FromBase(uint64_t b, uint64_t base_blocks) const { return has_base && b < base_blocks && b < present.size() && !present[b]; }
 };
 
 namespace {
@@ -437,11 +439,11 @@ Status CloneFs::Read(uint64_t ino, uint64_t offset, std::span<std::byte> out, si
   uint64_t pos = offset;
   while (pos < end) {
     const uint64_t b = pos / bs;
-    const bool from_base = f->has_base && b < base_blocks && b < f->present.size() && !f->present[b];
+    const bool from_base = f->FromBase(b, base_blocks);
     uint64_t run_end = (b + 1) * bs;  // extend the run while the source stays the same
     while (run_end < end) {
       uint64_t nb = run_end / bs;
-      bool nb_base = f->has_base && nb < base_blocks && nb < f->present.size() && !f->present[nb];
+      bool nb_base = f->FromBase(nb, base_blocks);
       if (nb_base != from_base) break;
       run_end += bs;
     }
@@ -489,7 +491,7 @@ Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> 
   // Blocks the write covers only in part, still in the backup: copy them into the delta first.
   for (uint64_t b : {offset / bs, (end - 1) / bs}) {
     const bool partial = b * bs < offset || (b + 1) * bs > end;
-    if (partial && f->has_base && b < snapshot.base_blocks && b < f->present.size() && !f->present[b])
+    if (partial && f->FromBase(b, snapshot.base_blocks))
       SCNFS_RETURN_IF_ERROR(Materialize(*f, snapshot, b));
   }
   size_t done = 0;
@@ -535,7 +537,7 @@ Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
   if (size < snapshot.size) {
     // The block the new end falls in keeps its head; its tail must read as zeros if the file grows again.
     const uint64_t b = size / bs;
-    if (size % bs != 0 && f->has_base && b < base_blocks && b < f->present.size() && !f->present[b])
+    if (size % bs != 0 && f->FromBase(b, base_blocks))
       SCNFS_RETURN_IF_ERROR(Materialize(*f, snapshot, b));
     base_blocks = std::min(base_blocks, (size + bs - 1) / bs);
     struct stat st;

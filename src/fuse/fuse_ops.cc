@@ -43,7 +43,7 @@ constexpr double kCloneTimeout = 1.0;
 CloneFs* CloneOf(fuse_req_t req, fuse_ino_t ino, uint64_t* local) { return Ctx(req).tree->Clone(ino, local); }
 
 fuse_ino_t CloneIno(fuse_ino_t any_ino_of_clone, uint64_t local) {
-  return MountTree::CloneIno(uint32_t((any_ino_of_clone >> 40) & 0x7fffff), local);
+  return MountTree::CloneIno(MountTree::CloneSlotOf(any_ino_of_clone), local);
 }
 
 fuse_entry_param CloneEntry(fuse_ino_t parent, const struct stat& attr) {

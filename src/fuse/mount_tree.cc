@@ -43,7 +43,7 @@ struct MountTree::Decoded {
       d.kind = kRoot;
     } else if (MountTree::IsCloneIno(ino)) {
       d.kind = kClone;
-      d.slot = uint32_t((ino >> 40) & 0x7fffff);
+      d.slot = CloneSlotOf(ino);
       d.local = 0;
     } else if (ino >= (uint64_t(1) << 32)) {
       d.kind = kPoint;
@@ -133,16 +133,19 @@ Status MountTree::SeedLocked(PointSlot& s) {
   return Status::OK();
 }
 
+Result<std::shared_ptr<const PointView>> MountTree::BuildView(const PointSeed& seed, const std::string& key) const {
+  OpenedPoint opened;
+  SCNFS_ASSIGN_OR_RETURN(opened.files, Catalog(store_).ListFiles(seed.db.id, seed.point.base.id));
+  opened.reader = std::make_unique<PointReader>(store_, seed.db, seed.vis, seed.point);
+  return std::make_shared<const PointView>(std::move(opened), key);
+}
+
 Result<std::shared_ptr<const PointView>> MountTree::ViewLocked(uint32_t p) {
   if (p >= points_.size()) return Status::NotFound("no such point");
   PointSlot& s = points_[p];
   if (s.view) return s.view;
   SCNFS_RETURN_IF_ERROR(SeedLocked(s));
-  const PointSeed& seed = *s.seed;
-  OpenedPoint opened;
-  SCNFS_ASSIGN_OR_RETURN(opened.files, Catalog(store_).ListFiles(seed.db.id, seed.point.base.id));
-  opened.reader = std::make_unique<PointReader>(store_, seed.db, seed.vis, seed.point);
-  s.view = std::make_shared<const PointView>(std::move(opened), s.key);
+  SCNFS_ASSIGN_OR_RETURN(s.view, BuildView(*s.seed, s.key));
   UpdatePinsLocked();
   return s.view;
 }
@@ -162,12 +165,9 @@ void MountTree::EnsureView(uint64_t ino) {
   }
   // Reading a backup's file list and building its tree takes milliseconds for a data directory of a thousand files:
   // done without the tree's lock, so requests on other points (reads of open files) are not held up.
-  OpenedPoint opened;
-  auto files = Catalog(store_).ListFiles(seed->db.id, seed->point.base.id);
-  if (!files.ok()) return;  // the caller's own lookup reports the error
-  opened.files = std::move(files).value();
-  opened.reader = std::make_unique<PointReader>(store_, seed->db, seed->vis, seed->point);
-  auto view = std::make_shared<const PointView>(std::move(opened), key);
+  auto built = BuildView(*seed, key);
+  if (!built.ok()) return;  // the caller's own lookup reports the error
+  auto view = std::move(built).value();
   {
     std::lock_guard<std::mutex> l(mu_);
     PointSlot& s = points_[d.slot];
@@ -257,7 +257,7 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
     }
     case Decoded::kClone: {
       if (d.slot >= clones_.size() || !clones_[d.slot].fs) return Status::NotFound(fmt::format("no inode {}", ino));
-      SCNFS_ASSIGN_OR_RETURN(e.attr, clones_[d.slot].fs->GetAttr(ino & ((uint64_t(1) << 40) - 1)));
+      SCNFS_ASSIGN_OR_RETURN(e.attr, clones_[d.slot].fs->GetAttr(CloneLocal(ino)));
       break;
     }
     case Decoded::kPoint: {
@@ -310,9 +310,9 @@ Status MountTree::OpenCloneLocked(uint32_t c) {
 CloneFs* MountTree::Clone(uint64_t ino, uint64_t* local) const {
   if (!IsCloneIno(ino)) return nullptr;
   std::lock_guard<std::mutex> l(mu_);
-  uint32_t c = uint32_t((ino >> 40) & 0x7fffff);
+  uint32_t c = CloneSlotOf(ino);
   if (c >= clones_.size()) return nullptr;
-  *local = ino & ((uint64_t(1) << 40) - 1);
+  *local = CloneLocal(ino);
   return clones_[c].fs.get();
 }
 
@@ -406,7 +406,7 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
     }
     case Decoded::kClone: {
       if (d.slot >= clones_.size() || !clones_[d.slot].fs) return not_found();
-      SCNFS_ASSIGN_OR_RETURN(struct stat st, clones_[d.slot].fs->Lookup(parent & ((uint64_t(1) << 40) - 1), name));
+      SCNFS_ASSIGN_OR_RETURN(struct stat st, clones_[d.slot].fs->Lookup(CloneLocal(parent), name));
       ino = CloneIno(d.slot, st.st_ino);
       break;
     }
@@ -520,7 +520,7 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
     }
     case Decoded::kClone: {
       if (d.slot >= clones_.size() || !clones_[d.slot].fs) return Status::NotFound(fmt::format("no inode {}", ino));
-      SCNFS_ASSIGN_OR_RETURN(auto list, clones_[d.slot].fs->ReadDir(ino & ((uint64_t(1) << 40) - 1)));
+      SCNFS_ASSIGN_OR_RETURN(auto list, clones_[d.slot].fs->ReadDir(CloneLocal(ino)));
       for (auto& e : list) out.push_back({std::move(e.name), CloneIno(d.slot, e.ino), e.type});
       return out;
     }

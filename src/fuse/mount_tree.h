@@ -90,6 +90,8 @@ class MountTree {
   CloneFs* Clone(uint64_t ino, uint64_t* local) const;
   static bool IsCloneIno(uint64_t ino) { return (ino >> 63) != 0; }
   static uint64_t CloneIno(uint32_t clone_slot, uint64_t local) { return uint64_t(1) << 63 | uint64_t(clone_slot) << 40 | local; }
+  static uint32_t CloneSlotOf(uint64_t clone_ino) { return uint32_t((clone_ino >> 40) & 0x7fffff); }
+  static uint64_t CloneLocal(uint64_t clone_ino) { return clone_ino & ((uint64_t(1) << 40) - 1); }
 
  private:
   struct DbSlot {
@@ -128,6 +130,7 @@ class MountTree {
   const BackupRecord* NewestComplete(const DbSlot& db) const;
   uint32_t PointSlotFor(uint32_t db, const std::string& key, const PointSpec& spec);
   Status SeedLocked(PointSlot& s);
+  Result<std::shared_ptr<const PointView>> BuildView(const PointSeed& seed, const std::string& key) const;
   Result<std::shared_ptr<const PointView>> ViewLocked(uint32_t p);  // builds under the lock if it must
   void EnsureView(uint64_t ino);  // builds the view of a point inode without holding mu_
   Result<uint64_t> ResolveLocked(uint64_t parent, std::string_view name);

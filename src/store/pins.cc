@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/clock.h"
+#include "util/durable_file.h"
 
 namespace scnfs {
 namespace fs = std::filesystem;
@@ -47,22 +48,6 @@ PinSet FromJson(const nlohmann::json& j) {
     s.pins.push_back(std::move(pin));
   }
   return s;
-}
-
-Status WriteFileDurably(const fs::path& path, const std::string& bytes) {
-  const fs::path tmp = path.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot write {}", tmp.string()));
-  ssize_t n = ::write(fd, bytes.data(), bytes.size());
-  int err = (n == ssize_t(bytes.size())) ? 0 : (n < 0 ? errno : ENOSPC);
-  if (err == 0 && ::fsync(fd) != 0) err = errno;
-  ::close(fd);
-  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-  if (err != 0) {
-    ::unlink(tmp.c_str());
-    return Status::FromErrno(err, fmt::format("cannot write {}", path.string()));
-  }
-  return Status::OK();
 }
 
 }  // namespace
@@ -103,7 +88,7 @@ Status PinHolder::Set(std::vector<Pin> pins) {
 }
 
 Status PinHolder::WriteLocked() {
-  return WriteFileDurably(fs::path(dir_) / (set_.holder + ".json"), ToJson(set_).dump(2) + "\n");
+  return WriteFileDurably((fs::path(dir_) / (set_.holder + ".json")).string(), ToJson(set_).dump(2) + "\n");
 }
 
 Result<std::vector<PinSet>> ListPins(const std::string& store_dir) {
