@@ -19,7 +19,9 @@ namespace scnfs {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr uint64_t kBlocksPerUnit = 128;
+// 64 blocks (512 KiB at 8 KiB) per unit: a unit's buffer is decompressed into and then copied into the page cache,
+// and at this size it is still in the core's L2 cache for the copy (measured: 128 and 32 were 5-10% slower).
+constexpr uint64_t kBlocksPerUnit = 64;
 
 struct OutFile {
   const FileRecord* rec;
@@ -96,9 +98,19 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     }
   }
   std::vector<Unit> units;
-  for (auto& f : files)
-    for (uint64_t b = 0; b < f.rec->blocks(); b += kBlocksPerUnit)
-      units.push_back(Unit{&f, b, std::min(kBlocksPerUnit, f.rec->blocks() - b)});
+  // Units are dealt round-robin over the files: buffered writers of one file serialize on its inode lock, so
+  // threads that take consecutive units should be writing different files.
+  std::vector<uint64_t> next_block(files.size(), 0);
+  for (bool more = true; more;) {
+    more = false;
+    for (size_t i = 0; i < files.size(); ++i) {
+      const uint64_t b = next_block[i], n = files[i].rec->blocks();
+      if (b >= n) continue;
+      units.push_back(Unit{&files[i], b, std::min(kBlocksPerUnit, n - b)});
+      next_block[i] += kBlocksPerUnit;
+      more = true;
+    }
+  }
 
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> done_bytes{0};
@@ -140,6 +152,11 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
           run_bytes += bi.len;
         }
         flush();
+        // Start writeback of this unit now. Left to the kernel, writeback begins only once dirty pages reach
+        // dirty_background_ratio (gigabytes on a large machine), so the whole restore would be written by the
+        // final syncfs, after the CPU work instead of alongside it. WRITE only queues the I/O; it does not wait.
+        if (st.ok())
+          ::sync_file_range(u.file->fd, off_t(u.first * r.block_size), off_t(u.count * r.block_size), SYNC_FILE_RANGE_WRITE);
         if (!st.ok()) {
           std::lock_guard<std::mutex> l(mu);
           if (first_error.ok()) first_error = st;
