@@ -55,16 +55,25 @@ std::vector<std::string> SampleBlocks(const std::vector<std::unique_ptr<FileJob>
   std::vector<std::string> out;
   if (total == 0) return out;
   const uint64_t step = std::max<uint64_t>(1, total / kDictionarySamples);
-  uint64_t seen = 0;
-  for (const auto& j : jobs) {
-    const uint32_t bs = j->format->block_size();
-    for (uint64_t b = (step - seen % step) % step; b < j->blocks(); b += step) {
-      std::string s(bs, '\0');
-      if (::pread(j->fd, s.data(), bs, off_t(b * bs)) != ssize_t(bs)) continue;
-      if (IsAllZero(ByteSpan(reinterpret_cast<const std::byte*>(s.data()), bs))) continue;
-      out.push_back(std::move(s));
+  // Two passes over the same sample positions: the first asks the kernel for all of them (WILLNEED starts the reads
+  // and returns), the second reads them, mostly from the page cache. One pread at a time on a cold file set
+  // spent ~0.2 s of a 1 GB full backup waiting on the disk.
+  for (bool read : {false, true}) {
+    uint64_t seen = 0;
+    for (const auto& j : jobs) {
+      const uint32_t bs = j->format->block_size();
+      for (uint64_t b = (step - seen % step) % step; b < j->blocks(); b += step) {
+        if (!read) {
+          ::posix_fadvise(j->fd, off_t(b * bs), off_t(bs), POSIX_FADV_WILLNEED);
+          continue;
+        }
+        std::string s(bs, '\0');
+        if (::pread(j->fd, s.data(), bs, off_t(b * bs)) != ssize_t(bs)) continue;
+        if (IsAllZero(ByteSpan(reinterpret_cast<const std::byte*>(s.data()), bs))) continue;
+        out.push_back(std::move(s));
+      }
+      seen += j->blocks();
     }
-    seen += j->blocks();
   }
   return out;
 }
