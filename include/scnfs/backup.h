@@ -50,7 +50,9 @@ struct BadBlock {
 struct BackupReport {
   BackupRecord record;
   std::vector<BadBlock> bad_blocks;  // at most 1000 are listed; record.corrupt_blocks counts all
-  double seconds = 0;
+  double seconds = 0;             // from start to the end, compaction included
+  double compaction_seconds = 0;  // of `seconds`: waiting, after the commit, for the compaction of this backup's data
+  std::string warning;            // set when the backup committed but the compaction after it failed
 };
 
 // Runs one backup. REQUIRES: `store` opened as the writer. On failure the backup (if it was started) is recorded

@@ -79,6 +79,10 @@ class Store {
   // Flushes the content and versions column families to SST files and waits for it. A failure (a full disk) is
   // a failed write: the store must not be written or closed afterwards.
   Status FlushData();
+  // Waits until RocksDB has no flush or compaction running or pending. A backup calls it after its commit, so that
+  // the compaction its own data made necessary is done before the process exits instead of being abandoned and
+  // redone by the next backup (which would pay for it in its time). Aborted when `cancelled` returns true.
+  Status WaitForCompactions(const std::function<bool()>& cancelled = {});
 
   // For a reader: catch up with what the writer has committed since Open() or the last Refresh().
   Status Refresh();

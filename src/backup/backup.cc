@@ -350,6 +350,15 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     return cs.WithContext(fmt::format("backup {} of '{}' failed at commit; earlier backups are intact", rec.id, db.name));
 
   BackupReport report;
+  // The backup is committed and visible. What follows is upkeep its own data made necessary: RocksDB's compaction
+  // of the files it flushed. Waiting for it here, rather than abandoning it at exit, keeps the next backup from
+  // paying for this one (measured: a changed-block incremental after a 2 GiB full took 1.55 s with the full's
+  // compaction in it, 0.54 s without). An interrupt or an error here cannot affect the committed backup.
+  Stopwatch upkeep;
+  Status ws = store->WaitForCompactions(opt.cancel ? std::function<bool()>([&] { return opt.cancel->load(); })
+                                                   : std::function<bool()>());
+  report.compaction_seconds = upkeep.Seconds();
+  if (!ws.ok()) report.warning = ws.WithContext("backup committed, but the store's compaction did not finish").message();
   report.record = rec;
   report.bad_blocks = std::move(shared.bad_blocks);
   report.seconds = clock.Seconds();

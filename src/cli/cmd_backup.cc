@@ -24,6 +24,8 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
       bad.push_back({{"path", x.path}, {"block", x.block}, {"kind", BlockKindName(x.kind)}, {"change", x.change}});
     nlohmann::json j = b;
     j["seconds"] = r.seconds;
+    j["compaction_seconds"] = r.compaction_seconds;
+    if (!r.warning.empty()) j["warning"] = r.warning;
     j["mb_per_s"] = r.seconds > 0 ? double(b.bytes_read) / 1e6 / r.seconds : 0.0;
     j["bad_blocks"] = bad;
     fmt::print("{}\n", j.dump(2));
@@ -36,7 +38,10 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
   fmt::print("  new content {} ({} blocks) stored as {}\n", HumanBytes(b.new_bytes_raw), b.new_contents,
              HumanBytes(b.new_bytes_stored));
   if (b.max_change) fmt::print("  checkpoint SCN/LSN {}  highest block SCN/LSN {}\n", b.checkpoint_change, b.max_change);
-  fmt::print("  elapsed {:.2f} s  {}\n", r.seconds, Rate(b.bytes_read, r.seconds));
+  fmt::print("  elapsed {:.2f} s  {}", r.seconds, Rate(b.bytes_read, r.seconds));
+  if (r.compaction_seconds >= 0.05) fmt::print("  (of it, store compaction after the commit {:.2f} s)", r.compaction_seconds);
+  fmt::print("\n");
+  if (!r.warning.empty()) fmt::print(stderr, "scnfs: warning: {}\n", r.warning);
   if (b.corrupt_blocks) {
     fmt::print("  WARNING: {} corrupt block(s) stored as read:\n", b.corrupt_blocks);
     for (const auto& x : r.bad_blocks) fmt::print("    {} block {}: {}\n", x.path, x.block, BlockKindName(x.kind));

@@ -286,6 +286,27 @@ Status Store::FlushData() {
   return st;
 }
 
+Status Store::WaitForCompactions(const std::function<bool()>& cancelled) {
+  if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
+  if (write_failed_) return Status::IOError("an earlier write to the store failed");
+  // RocksDB 7.8 has no WaitForCompact: poll its properties. A compaction still running at Close() is abandoned
+  // and redone from scratch by the next writer, so leaving early wastes the work done so far.
+  for (;;) {
+    uint64_t pending = 0, running = 0, flushes = 0;
+    // Pending is per column family (the content and versions families are the ones that grow): sum all of them.
+    db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCompactionPending, &pending);
+    db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &running);
+    db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &flushes);
+    if (pending == 0 && running == 0 && flushes == 0) break;
+    if (cancelled && cancelled()) return Status::Aborted("interrupted while compacting the store");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::string err;
+  if (db_->GetProperty("rocksdb.background-errors", &err) && err != "0")
+    return Status::IOError(fmt::format("store compaction failed ({} background errors)", err));
+  return Status::OK();
+}
+
 Status Store::Refresh() {
   if (mode_ == Mode::kWriter) return Status::OK();
   return FromRocksStatus(db_->TryCatchUpWithPrimary(), "catching up with the store's writer");
