@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "catalog/catalog_keys.h"
+#include "catalog/file_record_codec.h"
 #include "scnfs/store.h"
 #include "store/rocks_status.h"
 #include "store/versions.h"
@@ -179,7 +180,13 @@ Result<BackupRecord> Catalog::GetBackup(uint32_t db, uint32_t id) const {
 }
 
 Result<std::vector<FileRecord>> Catalog::ListFiles(uint32_t db, uint32_t backup) const {
-  return ScanRecords<FileRecord>(store_, catalog_keys::FilePrefix(db, backup), "a file");
+  std::vector<FileRecord> out;
+  SCNFS_RETURN_IF_ERROR(ScanPrefix(store_, catalog_keys::FilePrefix(db, backup), [&](std::string_view, std::string v) {
+    SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecord(v));
+    out.push_back(std::move(r));
+    return Status::OK();
+  }));
+  return out;
 }
 
 Result<std::optional<uint32_t>> Catalog::FileId(uint32_t db, std::string_view path) const {
@@ -215,7 +222,7 @@ void Catalog::PutBackup(rocksdb::WriteBatch* b, Store* s, const BackupRecord& r)
   b->Put(s->catalog_cf(), catalog_keys::Backup(r.db, r.id), json(r).dump());
 }
 void Catalog::PutFile(rocksdb::WriteBatch* b, Store* s, uint32_t db, uint32_t backup, const FileRecord& r) {
-  b->Put(s->catalog_cf(), catalog_keys::File(db, backup, r.path), json(r).dump());
+  b->Put(s->catalog_cf(), catalog_keys::File(db, backup, r.path), EncodeFileRecord(r));
 }
 void Catalog::PutFileId(rocksdb::WriteBatch* b, Store* s, uint32_t db, std::string_view path, uint32_t id) {
   std::string v;

@@ -1,0 +1,133 @@
+#include "catalog/file_record_codec.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "util/coding.h"
+
+namespace scnfs {
+namespace {
+
+constexpr size_t kFixedBytes = 4 + 4 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
+
+void PutString(std::string* dst, std::string_view s) {
+  PutBE32(dst, uint32_t(s.size()));
+  dst->append(s);
+}
+
+// Reads the value front to back; every read is bounds-checked, so a damaged value gives an error, not a crash.
+class Reader {
+ public:
+  explicit Reader(std::string_view v) : v_(v) {}
+  bool U32(uint32_t* out) {
+    if (v_.size() < 4) return false;
+    *out = GetBE32(v_.data());
+    v_.remove_prefix(4);
+    return true;
+  }
+  bool U64(uint64_t* out) {
+    if (v_.size() < 8) return false;
+    *out = GetBE64(v_.data());
+    v_.remove_prefix(8);
+    return true;
+  }
+  bool I64(int64_t* out) {
+    uint64_t u;
+    if (!U64(&u)) return false;
+    *out = int64_t(u);
+    return true;
+  }
+  bool String(std::string_view* out) {
+    uint32_t n;
+    if (!U32(&n) || v_.size() < n) return false;
+    *out = v_.substr(0, n);
+    v_.remove_prefix(n);
+    return true;
+  }
+  bool Skip(size_t n) {
+    if (v_.size() < n) return false;
+    v_.remove_prefix(n);
+    return true;
+  }
+  bool Byte(unsigned char* out) {
+    if (v_.empty()) return false;
+    *out = static_cast<unsigned char>(v_[0]);
+    v_.remove_prefix(1);
+    return true;
+  }
+  bool done() const { return v_.empty(); }
+
+ private:
+  std::string_view v_;
+};
+
+Status Bad(std::string_view why) { return Status::Corruption(fmt::format("catalog record for a file is unreadable: {}", why)); }
+
+}  // namespace
+
+std::string EncodeFileRecord(const FileRecord& r) {
+  std::string v;
+  v.reserve(1 + kFixedBytes + 6 * 4 + r.path.size() + r.type.size() + 8 + r.target.size() + r.read.size() + 16);
+  v.push_back(kFileRecordBinary);
+  PutBE32(&v, r.file_id);
+  PutBE32(&v, r.block_size);
+  PutBE64(&v, r.size);
+  PutBE32(&v, r.mode);
+  PutBE32(&v, r.uid);
+  PutBE32(&v, r.gid);
+  PutBE64(&v, uint64_t(r.atime_ns));
+  PutBE64(&v, uint64_t(r.mtime_ns));
+  PutBE64(&v, uint64_t(r.ctime_ns));
+  PutBE64(&v, r.max_change);
+  PutBE64(&v, r.corrupt_blocks);
+  PutString(&v, r.path);
+  PutString(&v, r.type);
+  PutString(&v, FormatName(r.format));
+  PutString(&v, r.target);
+  PutString(&v, r.read);
+  PutString(&v, r.header.is_null() ? std::string() : r.header.dump());
+  return v;
+}
+
+Result<FileRecord> DecodeFileRecord(std::string_view value) {
+  FileRecord r;
+  if (!value.empty() && value[0] == '{') {  // a JSON record, written before the binary layout
+    try {
+      return nlohmann::json::parse(value).get<FileRecord>();
+    } catch (const std::exception& e) {
+      return Bad(e.what());
+    }
+  }
+  if (value.empty() || value[0] != kFileRecordBinary)
+    return Bad(value.empty() ? "empty value" : fmt::format("unknown layout byte 0x{:02x}", static_cast<unsigned char>(value[0])));
+  Reader in(value.substr(1));
+  std::string_view path, type, format, target, read, header;
+  if (!in.U32(&r.file_id) || !in.U32(&r.block_size) || !in.U64(&r.size) || !in.U32(&r.mode) || !in.U32(&r.uid) ||
+      !in.U32(&r.gid) || !in.I64(&r.atime_ns) || !in.I64(&r.mtime_ns) || !in.I64(&r.ctime_ns) ||
+      !in.U64(&r.max_change) || !in.U64(&r.corrupt_blocks) || !in.String(&path) || !in.String(&type) ||
+      !in.String(&format) || !in.String(&target) || !in.String(&read) || !in.String(&header))
+    return Bad("truncated");
+  while (!in.done()) {  // extensions added by later versions: skipped
+    unsigned char tag;
+    uint32_t n;
+    if (!in.Byte(&tag) || !in.U32(&n) || !in.Skip(n)) return Bad("truncated extension field");
+  }
+  auto id = ParseFormatName(format);
+  // A format this scnfs does not know cannot be read as raw: its blocks would be looked up by the wrong number.
+  if (!id) return Status::NotSupported(fmt::format("{} has format '{}', which this scnfs does not know", path, format));
+  r.format = *id;
+  r.path.assign(path);
+  r.type.assign(type);
+  r.target.assign(target);
+  r.read.assign(read);
+  if (!header.empty()) {
+    try {
+      r.header = nlohmann::json::parse(header);
+    } catch (const std::exception& e) {
+      return Bad(fmt::format("{}: header: {}", r.path, e.what()));
+    }
+  }
+  return r;
+}
+
+}  // namespace scnfs
