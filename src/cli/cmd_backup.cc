@@ -23,6 +23,7 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
     for (const auto& x : r.bad_blocks)
       bad.push_back({{"path", x.path}, {"block", x.block}, {"kind", BlockKindName(x.kind)}, {"change", x.change}});
     nlohmann::json j = b;
+    j["database"] = db;
     j["seconds"] = r.seconds;
     j["compaction_seconds"] = r.compaction_seconds;
     if (!r.warning.empty()) j["warning"] = r.warning;

@@ -17,7 +17,7 @@ Runner AddList(CLI::App& app, Globals& g) {
   auto db = std::make_shared<std::string>();
   AddStoreOption(sub, g);
   sub->add_option("--db", *db, "Only this database");
-  sub->add_flag("--json", g.json, "Machine-readable output (docs/cli.md gives the fields)");
+  sub->add_flag("--json", g.json, "Machine-readable output (fields: docs/cli.md)");
   return [db, &g] {
     auto store = OpenStore(g, Store::Mode::kReader, "list");
     if (!store.ok()) return Fail(store.status());

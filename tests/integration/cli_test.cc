@@ -119,6 +119,76 @@ TEST_F(CliTest, OracleChangedBlocksReadsOnlyListedBlocks) {
   EXPECT_EQ(b3["blocks_changed"], 2);
 }
 
+// docs/cli.md promises these fields, with these types, to scripts: a missing or retyped one breaks them.
+void ExpectFields(const json& j, const std::vector<std::pair<std::string, json::value_t>>& fields, const std::string& what) {
+  for (const auto& [name, type] : fields) {
+    ASSERT_TRUE(j.contains(name)) << what << " lacks '" << name << "': " << j.dump();
+    const json::value_t t = j[name].type();
+    const bool number = type == json::value_t::number_float || type == json::value_t::number_unsigned ||
+                        type == json::value_t::number_integer;
+    if (number)
+      EXPECT_TRUE(j[name].is_number()) << what << "." << name << " is " << j[name].type_name();
+    else
+      EXPECT_EQ(t, type) << what << "." << name << " is " << j[name].type_name();
+  }
+}
+
+TEST_F(CliTest, JsonOutputHasTheDocumentedFields) {
+  using V = json::value_t;
+  const V n = V::number_unsigned, s = V::string, a = V::array, o = V::object, b = V::boolean;
+  const std::vector<std::pair<std::string, V>> record = {
+      {"db", n}, {"id", n}, {"kind", s}, {"changed_blocks", b}, {"state", s}, {"error", s}, {"start_us", n},
+      {"end_us", n}, {"pid", n}, {"host", s}, {"sources", a}, {"checkpoint_change", n}, {"max_change", n},
+      {"change_ceiling", n}, {"files", n}, {"directories", n}, {"logical_bytes", n}, {"bytes_read", n},
+      {"blocks_read", n}, {"blocks_changed", n}, {"zero_blocks", n}, {"corrupt_blocks", n}, {"new_contents", n},
+      {"new_bytes_raw", n}, {"new_bytes_stored", n}};
+  std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "PROD", "--dbid", "9", "--files", "1", "--blocks", "200"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"corrupt", "--file", src + "/prod_1.dbf", "--block", "50", "--kind", "checksum"}).exit_code, 0);
+
+  json bk = BackupJson({"--db", "prod", src});
+  ExpectFields(bk, record, "backup");
+  ExpectFields(bk, {{"database", s}, {"seconds", n}, {"compaction_seconds", n}, {"mb_per_s", n}, {"bad_blocks", a}},
+               "backup");
+  EXPECT_EQ(bk["database"], "prod");
+  EXPECT_FALSE(bk.contains("warning"));  // only when the compaction wait failed
+  ASSERT_EQ(bk["bad_blocks"].size(), 1u);
+  ExpectFields(bk["bad_blocks"][0], {{"path", s}, {"block", n}, {"kind", s}, {"change", n}}, "backup.bad_blocks[0]");
+  EXPECT_EQ(bk["bad_blocks"][0]["kind"], "checksum");
+
+  RunResult lr = Scnfs({"list", "--store", store_, "--json"});
+  ASSERT_EQ(lr.exit_code, 0) << lr.err;
+  json l = json::parse(lr.out);
+  ASSERT_TRUE(l.is_array());
+  ASSERT_EQ(l.size(), 1u);
+  ExpectFields(l[0], {{"name", s}, {"id", n}, {"format", s}, {"created", s}, {"stored_bytes", n}, {"backups", a}}, "list");
+  EXPECT_EQ(l[0]["format"], "oracle");
+  ASSERT_EQ(l[0]["backups"].size(), 1u);
+  ExpectFields(l[0]["backups"][0], record, "list.backups[0]");
+  ExpectFields(l[0]["backups"][0], {{"start", s}, {"end", s}, {"dedup_ratio", n}, {"compression_ratio", n}},
+               "list.backups[0]");
+
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"verify", "--store", store_, "--db", "prod", "--json"},
+        std::vector<std::string>{"verify", "--file", src + "/prod_1.dbf", "--json"}}) {
+    RunResult vr = Scnfs(args);
+    EXPECT_EQ(vr.exit_code, 2) << vr.err;
+    json v = json::parse(vr.out);
+    ExpectFields(v, {{"point", s}, {"clean", b}, {"corrupt_blocks", n}, {"files", a}, {"store", o}}, "verify");
+    ExpectFields(v["store"], {{"contents_checked", n}, {"errors", n}, {"messages", a}}, "verify.store");
+    ASSERT_EQ(v["files"].size(), 1u);
+    ExpectFields(v["files"][0],
+                 {{"path", s}, {"format", s}, {"pages_examined", n}, {"pages_processed", n}, {"pages_empty", n},
+                  {"pages_all_zero", n}, {"pages_corrupt", n}, {"corrupt_by_kind", o}, {"highest_change", n},
+                  {"bad_blocks", a}},
+                 "verify.files[0]");
+    ASSERT_EQ(v["files"][0]["bad_blocks"].size(), 1u);
+    ExpectFields(v["files"][0]["bad_blocks"][0], {{"block", n}, {"kind", s}, {"change", n}, {"type", n}},
+                 "verify.files[0].bad_blocks[0]");
+    EXPECT_EQ(v["files"][0]["bad_blocks"][0]["block"], 50);
+  }
+}
+
 TEST_F(CliTest, CorruptBlocksAreStoredAsReadAndReported) {
   std::string src = tmp_ / "ora";
   ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "PROD", "--dbid", "7", "--files", "1", "--blocks", "300"}).exit_code, 0);
