@@ -179,6 +179,14 @@ bench_oracle() {
   "$ORAGEN" create --dir "$src" --db BENCH --dbid 4242 --files "$ORA_FILES" --blocks "$ORA_BLOCKS" --seed 1 \
     >"$LOG/oragen-create.out" 2>&1 || die "scnfs-oragen create: $(tail -3 "$LOG/oragen-create.out")"
   local SRC_BYTES; SRC_BYTES=$(size_of "$src")
+  # A yardstick of this machine's CPU that does not depend on scnfs: per-block zstd level 1 is most of a full
+  # backup's CPU, and the vCPUs of these machines differ between runs by up to 1.5x.
+  if command -v zstd >/dev/null; then
+    head -c $((64 << 20)) "$(ls "$src"/*.dbf | head -1)" >"$W/yardstick.bin"
+    local Z; Z=$(zstd -b1 -B8K "$W/yardstick.bin" 2>&1 | tr '\r' '\n' | grep 'MB/s' | tail -1 | grep -o '[0-9.]* MB/s' | tr '\n' ' ')
+    note "cpu yardstick: zstd CLI level 1 per 8 KiB block on 64 MiB of this set, one core: ${Z:-?}(compress, decompress)"
+    rm -f "$W/yardstick.bin"
+  fi
 
   progress "A: cp -r (cold, warm)"
   timed ora-cp cp -r "$src" "$D/cp1"; local CP=$SECS; rm -rf "$D/cp1"
