@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -19,14 +22,31 @@ namespace scnfs {
 namespace fs = std::filesystem;
 namespace {
 
-// 64 blocks (512 KiB at 8 KiB) per unit: a unit's buffer is decompressed into and then copied into the page cache,
-// and at this size it is still in the core's L2 cache for the copy (measured: 128 and 32 were 5-10% slower).
+// 64 blocks (512 KiB at 8 KiB) per unit: a unit's buffer is decompressed into and then written out, and at this
+// size it is still in the core's L2 cache for the write (measured: 128 and 32 were 5-10% slower).
 constexpr uint64_t kBlocksPerUnit = 64;
+// O_DIRECT needs the buffer, the file offset and the length aligned; 4 KiB covers every device and page size here.
+constexpr uint64_t kDirectAlign = 4096;
 
+// Each file is open twice: `direct_fd` (O_DIRECT) takes the runs of blocks that are aligned, `fd` the rest (a
+// short last block, runs of 2 KiB Oracle blocks that start mid-page) and everything when the file system refuses
+// O_DIRECT. A 4 KiB page is only ever written through one of them: a direct write covers whole pages that hold
+// only its own blocks, and every block is written once.
 struct OutFile {
   const FileRecord* rec;
   int fd = -1;
+  int direct_fd = -1;
 };
+
+struct FreeDeleter {
+  void operator()(std::byte* p) const { std::free(p); }
+};
+using AlignedBuffer = std::unique_ptr<std::byte[], FreeDeleter>;
+
+AlignedBuffer NewAlignedBuffer(size_t bytes) {
+  const size_t rounded = (bytes + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
+  return AlignedBuffer(static_cast<std::byte*>(std::aligned_alloc(kDirectAlign, std::max<size_t>(rounded, kDirectAlign))));
+}
 
 struct Unit {
   OutFile* file;
@@ -92,7 +112,12 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
         ::close(fd);
         return Status::FromErrno(e, fmt::format("cannot size {}", path));
       }
-      files.push_back(OutFile{&r, fd});
+      // Data goes around the page cache: a restore of terabytes must not evict the cache of the databases running
+      // on this host, and on virtual machines that hand free memory back to the host, every fresh page-cache page
+      // is a costly fault (measured: a 2 GiB Oracle restore 7.5-10.4 s buffered, 6.1-7.2 s direct). EINVAL: a file
+      // system without O_DIRECT (older tmpfs, some FUSE file systems) gets buffered writes only.
+      int direct = ::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+      files.push_back(OutFile{&r, fd, direct});
       bytes_total += r.size;
       ++report.files;
     }
@@ -123,7 +148,8 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       PointReader::Cursor cur(*op.reader);
-      std::vector<std::byte> buf;
+      AlignedBuffer buf;
+      size_t buf_size = 0;
       std::vector<PointReader::Cursor::BlockRead> info;
       for (size_t i; !stop && (i = next.fetch_add(1)) < units.size();) {
         const Unit& u = units[i];
@@ -131,16 +157,33 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
         const std::string path = (dest / r.path).string();
         // Blocks are gathered into runs and written with one pwrite per run; all-zero blocks end a run and stay
         // holes (the file was sized with ftruncate).
-        buf.resize(size_t(u.count) * r.block_size);
+        const size_t unit_bytes = size_t(u.count) * r.block_size;
+        if (unit_bytes > buf_size) {
+          buf = NewAlignedBuffer(unit_bytes);
+          buf_size = unit_bytes;
+          if (!buf) {
+            std::lock_guard<std::mutex> l(mu);
+            if (first_error.ok()) first_error = Status::NoSpace("out of memory for a restore buffer");
+            stop = true;
+            break;
+          }
+        }
         Status st;
         uint64_t run_start = u.first;
         size_t run_bytes = 0;
         const auto flush = [&] {
-          if (run_bytes > 0 && st.ok())
-            st = WriteAll(u.file->fd, buf.data() + (run_start - u.first) * r.block_size, run_bytes, run_start * r.block_size, path);
+          if (run_bytes > 0 && st.ok()) {
+            const std::byte* p = buf.get() + (run_start - u.first) * r.block_size;
+            const uint64_t off = run_start * r.block_size;
+            const bool aligned = u.file->direct_fd >= 0 && off % kDirectAlign == 0 && run_bytes % kDirectAlign == 0 &&
+                                 reinterpret_cast<uintptr_t>(p) % kDirectAlign == 0;
+            st = WriteAll(aligned ? u.file->direct_fd : u.file->fd, p, run_bytes, off, path);
+            // EINVAL from a direct write: this file system wants a larger alignment than 4 KiB. Write it buffered.
+            if (aligned && st.ToErrno() == EINVAL) st = WriteAll(u.file->fd, p, run_bytes, off, path);
+          }
           run_bytes = 0;
         };
-        st = cur.ReadRun(r, u.first, uint32_t(u.count), buf, &info);
+        st = cur.ReadRun(r, u.first, uint32_t(u.count), std::span<std::byte>(buf.get(), unit_bytes), &info);
         for (uint64_t b = u.first; st.ok() && b < u.first + u.count; ++b) {
           const auto& bi = info[b - u.first];
           done_bytes += bi.len;
@@ -152,9 +195,10 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
           run_bytes += bi.len;
         }
         flush();
-        // Start writeback of this unit now. Left to the kernel, writeback begins only once dirty pages reach
-        // dirty_background_ratio (gigabytes on a large machine), so the whole restore would be written by the
-        // final syncfs, after the CPU work instead of alongside it. WRITE only queues the I/O; it does not wait.
+        // Start writeback of what went through the page cache now (nothing, for direct writes). Left to the kernel,
+        // writeback begins only once dirty pages reach dirty_background_ratio (gigabytes on a large machine), so it
+        // would all be written by the final syncfs, after the CPU work instead of alongside it. WRITE only queues
+        // the I/O; it does not wait.
         if (st.ok())
           ::sync_file_range(u.file->fd, off_t(u.first * r.block_size), off_t(u.count * r.block_size), SYNC_FILE_RANGE_WRITE);
         if (!st.ok()) {
@@ -171,6 +215,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   for (auto& f : files) {
     if (first_error.ok() && ::close(f.fd) != 0) first_error = Status::FromErrno(errno, fmt::format("cannot write {}", f.rec->path));
     else if (!first_error.ok()) ::close(f.fd);
+    if (f.direct_fd >= 0) ::close(f.direct_fd);
   }
   if (!first_error.ok()) return first_error.WithContext(fmt::format("restore into {} failed (partial files left there)", opt.dest));
 
