@@ -24,6 +24,9 @@ struct RestoreOptions {
   std::string at = "latest";
   std::string dest;      // must not exist, or be an empty directory
   int threads = 0;       // Default (0): one per core
+  // Aligned runs of blocks are written with O_DIRECT, around the page cache (docs/backup.md). False: everything
+  // through the page cache (destinations where direct I/O is slow, such as NFS, or a database about to read it all).
+  bool direct_io = true;
   std::function<void(const RestoreProgress&)> progress;
 };
 

@@ -14,12 +14,17 @@ Runner AddRestore(CLI::App& app, Globals& g) {
   struct Args {
     std::string db, at = "latest", dest;
     int threads = 0;
+    bool buffered = false;
   };
   auto a = std::make_shared<Args>();
   AddStoreOption(sub, g);
   sub->add_option("--db", a->db, "Database name")->required();
   sub->add_option("--at", a->at, "Point in time (default: latest)");
   sub->add_option("--threads", a->threads, "Worker threads (default: one per core)");
+  sub->add_flag("--buffered", a->buffered,
+                "Write through the page cache (default: blocks go around it with O_DIRECT,\n"
+                "so a large restore does not evict this host's cache). For NFS destinations,\n"
+                "or to leave the restored files cached");
   sub->add_option("DEST", a->dest, "Destination directory (new or empty)")->required();
   return [a, &g] {
     auto store = OpenStore(g, Store::Mode::kReader, "restore");
@@ -29,6 +34,7 @@ Runner AddRestore(CLI::App& app, Globals& g) {
     o.at = a->at;
     o.dest = a->dest;
     o.threads = a->threads;
+    o.direct_io = !a->buffered;
     const bool tty = StderrIsTerminal();
     if (tty)
       o.progress = [](const RestoreProgress& p) {

@@ -242,6 +242,12 @@ TEST_F(CliTest, RestoreWritesAroundThePageCacheAndKeepsOddLayouts) {
   } else {
     std::printf("[ NOTE ] %s refuses O_DIRECT: the page-cache check is not made, only the bytes\n", big.c_str());
   }
+  // --buffered: through the page cache, so the restored file is cached.
+  RunResult rb = Scnfs({"restore", "--store", store_, "--db", "big", "--buffered", tmp_ / "r-big-buffered"});
+  ASSERT_EQ(rb.exit_code, 0) << rb.err;
+  auto [cached, all] = ResidentPages(tmp_ / "r-big-buffered/big_1.dbf");
+  EXPECT_GT(cached, all * 9 / 10) << cached << " of " << all << " pages cached after a --buffered restore";
+  EXPECT_EQ(ReadFile(tmp_ / "r-big-buffered/big_1.dbf"), ReadFile(ora8 + "/big_1.dbf"));
   EXPECT_EQ(Snapshot(tmp_ / "r-big"), Snapshot(ora8));
   EXPECT_EQ(Snapshot(tmp_ / "r-small"), Snapshot(ora2));
   EXPECT_EQ(Snapshot(tmp_ / "r-raw"), Snapshot(raw));
