@@ -290,14 +290,23 @@ Status Store::WaitForCompactions(const std::function<bool()>& cancelled) {
   if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
   if (write_failed_) return Status::IOError("an earlier write to the store failed");
   // RocksDB 7.8 has no WaitForCompact: poll its properties. A compaction still running at Close() is abandoned
-  // and redone from scratch by the next writer, so leaving early wastes the work done so far.
+  // and redone from scratch by the next writer, so leaving early wastes the work done so far. But "pending" alone
+  // is not a promise: RocksDB may report compaction debt and schedule nothing for it (seen with universal
+  // compaction, and with automatic compactions switched off), so once nothing has run for a second the wait ends.
+  constexpr auto kIdleGiveUp = std::chrono::seconds(1);
+  auto last_active = std::chrono::steady_clock::now();
   for (;;) {
     uint64_t pending = 0, running = 0, flushes = 0;
     // Pending is per column family (the content and versions families are the ones that grow): sum all of them.
     db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCompactionPending, &pending);
     db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &running);
     db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &flushes);
-    if (pending == 0 && running == 0 && flushes == 0) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (running > 0 || flushes > 0) {
+      last_active = now;
+    } else if (pending == 0 || now - last_active >= kIdleGiveUp) {
+      break;
+    }
     if (cancelled && cancelled()) return Status::Aborted("interrupted while compacting the store");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
