@@ -5,9 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# postgresql-15 also provides the contrib modules and pg_checksums. A virtual package listed here (such as
+# postgresql-contrib-15) never shows as installed, and would make every run call apt-get, network and all.
 packages=(build-essential cmake ninja-build pkg-config git
           librocksdb-dev libzstd-dev libxxhash-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-          libfuse3-dev fuse3 postgresql-15 postgresql-contrib-15 python3 util-linux strace)
+          libfuse3-dev fuse3 postgresql-15 python3 util-linux strace)
 # borg mount needs a FUSE binding, which is only a Recommends of borgbackup (and recommends are not installed).
 if [[ "${1:-}" == "--bench" ]]; then packages+=(restic borgbackup python3-pyfuse3 fio zstd jq); fi
 
