@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "util/open_file_limit.h"
 
 namespace {
 void OnSignal(int) { scnfs::cli::g_cancel = true; }
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  scnfs::RaiseOpenFileLimit();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   for (auto& [sub, run] : commands)

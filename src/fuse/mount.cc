@@ -2,7 +2,6 @@
 #include "scnfs/mount.h"
 
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "fuse/mountinfo.h"
 #include "scnfs/pins.h"
 #include "scnfs/store.h"
+#include "util/open_file_limit.h"
 
 namespace scnfs {
 namespace fs = std::filesystem;
@@ -81,11 +81,7 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   const std::string mp = AbsolutePath(options.mountpoint);
   SCNFS_RETURN_IF_ERROR(CheckMountpoint(mp));
   // A database on a clone keeps many files open, each with its delta file open here.
-  struct rlimit nofile;
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-    nofile.rlim_cur = nofile.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &nofile);
-  }
+  RaiseOpenFileLimit();
   StoreOptions so;
   so.block_cache_bytes = options.cache_mb << 20;
   SCNFS_ASSIGN_OR_RETURN(auto store, Store::Open(options.store_dir, Store::Mode::kReader, so));

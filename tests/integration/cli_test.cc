@@ -253,6 +253,20 @@ TEST_F(CliTest, RestoreWritesAroundThePageCacheAndKeepsOddLayouts) {
   EXPECT_EQ(Snapshot(tmp_ / "r-raw"), Snapshot(raw));
 }
 
+// Systems often start processes with a soft limit of 1024 open files, and a restore holds every file of the
+// database open (twice: buffered and O_DIRECT) next to the store's table files. scnfs raises the soft limit to the
+// hard one; here the soft limit is 256 for 300 files.
+TEST_F(CliTest, RestoreOfManyFilesRunsUnderALowOpenFileLimit) {
+  const std::string src = tmp_ / "many";
+  for (int i = 0; i < 300; ++i) WriteFile(src + "/f" + std::to_string(i), RandomBytes(8192 * 2 + i, 100 + i));
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "many", src}).exit_code, 0);
+  const std::string dest = tmp_ / "r";
+  RunResult r = scnfs::testing::Run({"/bin/sh", "-c", "ulimit -S -n 256 && exec \"$0\" restore --store \"$1\" --db many \"$2\"",
+                     SCNFS_BIN, store_, dest});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(Snapshot(dest), Snapshot(src));
+}
+
 TEST_F(CliTest, CorruptBlocksAreStoredAsReadAndReported) {
   std::string src = tmp_ / "ora";
   ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "PROD", "--dbid", "7", "--files", "1", "--blocks", "300"}).exit_code, 0);
