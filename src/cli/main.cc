@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // Process policy, so here and not in the library: a restore holds every file open, a mount its clients' files
+  // (a database on a clone keeps many open, each with its delta file open in the mount).
   scnfs::RaiseOpenFileLimit();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

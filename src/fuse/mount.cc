@@ -18,7 +18,6 @@
 #include "fuse/mountinfo.h"
 #include "scnfs/pins.h"
 #include "scnfs/store.h"
-#include "util/open_file_limit.h"
 
 namespace scnfs {
 namespace fs = std::filesystem;
@@ -80,8 +79,6 @@ int ReadPidFile(const std::string& mp) {
 Status RunMount(const MountOptions& options, const std::function<void()>& ready) {
   const std::string mp = AbsolutePath(options.mountpoint);
   SCNFS_RETURN_IF_ERROR(CheckMountpoint(mp));
-  // A database on a clone keeps many files open, each with its delta file open here.
-  RaiseOpenFileLimit();
   StoreOptions so;
   so.block_cache_bytes = options.cache_mb << 20;
   SCNFS_ASSIGN_OR_RETURN(auto store, Store::Open(options.store_dir, Store::Mode::kReader, so));
