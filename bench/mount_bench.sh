@@ -27,6 +27,9 @@
 #   fio randread     fio --rw=randread --bs=8k --ioengine=psync --numjobs=1 --time_based --runtime=10 --direct=0
 #                    --invalidate=1 on a fresh mount with the page cache dropped; IOPS from its JSON output.
 #                    scnfs also with --numjobs=4 (extra row, fresh mount again).
+#   FUSE floor       scnfs-fuse-floor (tools/fuse_floor): a do-nothing FUSE file system with scnfs's settings that
+#                    makes the file's bytes up in memory; the same first-byte, sequential and fio steps. No FUSE
+#                    file system can beat it here, so it shows how far each target is from what FUSE itself allows.
 # Page-cache policy (printed in the header): `sync; echo 3 > /proc/sys/vm/drop_caches` before every cold step
 # (needs root). "Fresh mount" = the mount process is restarted, so no in-process cache (scnfs's block cache,
 # restic's and borg's chunk caches in memory) survives from an earlier step; on-disk caches of restic
@@ -35,7 +38,7 @@
 # Targets (issue 3): scnfs sequential >= 1 GB/s warm and >= 70% of local disk cold; >= 20,000 random 8 KiB
 # reads/s; first byte in < 10 ms; at least 10x ahead of restic and of borg on each of the four figures.
 #
-# Needs: the built binaries (cd REPO && cmake -S . -B build -G Ninja && ninja -C build scnfs scnfs-oragen;
+# Needs: the built binaries (cd REPO && cmake -S . -B build -G Ninja && ninja -C build scnfs scnfs-oragen scnfs-fuse-floor;
 # or SCNFS_BIN_DIR=dir), root (FUSE mounts, drop_caches), fio, jq, restic, borg (with llfuse/pyfuse3),
 # fusermount3, PostgreSQL 15 server tools (PG_BIN, default /usr/lib/postgresql/15/bin; run as postgres).
 # `tools/setup.sh --bench` installs the peers. Writes only under /var/tmp/scnfs-mbench-XXXX; every mount is
@@ -52,7 +55,7 @@ while (($#)); do
     --quick) QUICK=1 ;;
     --only) ONLY="${2:?--only needs oracle or postgres}"; shift ;;
     --perf) PERF=1 ;;
-    -h|--help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -63,6 +66,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${SCNFS_BIN_DIR:-$REPO/build}"
 SCNFS="$BIN/scnfs"
 ORAGEN="$BIN/scnfs-oragen"
+FLOOR="$BIN/scnfs-fuse-floor"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 read -r -a MOUNT_OPTS <<<"${SCNFS_MOUNT_OPTS:-}"
 
@@ -87,8 +91,8 @@ need() { command -v "$1" >/dev/null 2>&1 || { echo "missing tool: $1 (tools/setu
 for t in jq awk dd cmp fio restic borg fusermount3 mountpoint column; do need "$t"; done
 ((PERF)) && need perf
 [[ $(id -u) -eq 0 ]] || { echo "run as root: FUSE mounts of restic/borg and drop_caches need it" >&2; exit 1; }
-[[ -x "$SCNFS" && -x "$ORAGEN" ]] || {
-  echo "scnfs binaries not found in $BIN: cd $REPO && cmake -S . -B build -G Ninja && ninja -C build scnfs scnfs-oragen" >&2
+[[ -x "$SCNFS" && -x "$ORAGEN" && -x "$FLOOR" ]] || {
+  echo "scnfs binaries not found in $BIN: cd $REPO && cmake -S . -B build -G Ninja && ninja -C build scnfs scnfs-oragen scnfs-fuse-floor" >&2
   exit 1
 }
 if [[ "$ONLY" != oracle ]]; then
@@ -101,8 +105,8 @@ W="$(mktemp -d /var/tmp/scnfs-mbench-XXXX)"
 chmod 755 "$W"
 LOG="$W/log"; mkdir -p "$LOG"
 # Private copies of the binaries: a rebuild of $BIN during the run must not change what is measured.
-mkdir -p "$W/bin"; cp "$SCNFS" "$ORAGEN" "$W/bin/"; chmod 755 "$W/bin"
-SCNFS="$W/bin/scnfs"; ORAGEN="$W/bin/scnfs-oragen"
+mkdir -p "$W/bin"; cp "$SCNFS" "$ORAGEN" "$FLOOR" "$W/bin/"; chmod 755 "$W/bin"
+SCNFS="$W/bin/scnfs"; ORAGEN="$W/bin/scnfs-oragen"; FLOOR="$W/bin/scnfs-fuse-floor"
 PGDATA=""; PG_RUNNING=0
 AS_PG=(runuser -u postgres --)
 MOUNTS=()     # every mountpoint this run mounted on (unmounted at exit)
@@ -229,6 +233,22 @@ mount_borg() {
   FILE="$MP$src"; FB_NS=$((t2 - t0)); READY_NS=$((t1 - t0))
 }
 
+# mount_floor TAG BYTES: the FUSE floor (scnfs-fuse-floor, a file made up in memory) with scnfs's default readahead.
+mount_floor() {
+  local tag="$1" bytes="$2" t0 t1 t2
+  new_mountpoint "floor-$tag"
+  drop_caches
+  t0=$(now_ns)
+  "$FLOOR" "$MP" --size "$bytes" >"$LOG/mount-$MOUNT_N.out" 2>&1 &
+  MPID=$!; BG_PIDS+=("$MPID")
+  wait_for_path "$MPID" "$MP/data" || die "scnfs-fuse-floor: $(tail -3 "$LOG/mount-$MOUNT_N.out")"
+  echo 4096 >"/sys/class/bdi/$(mountpoint -d "$MP")/read_ahead_kb"  # what scnfs mount does for itself
+  t1=$(now_ns)
+  first_8k "$MP/data" || die "reading the first 8 KiB through scnfs-fuse-floor"
+  t2=$(now_ns)
+  FILE="$MP/data"; FB_NS=$((t2 - t0)); READY_NS=$((t1 - t0))
+}
+
 # unmount KIND: ends the current mount (scnfs umount for scnfs; fusermount3 -u and wait for restic/borg).
 unmount() {
   local kind="$1" i
@@ -346,6 +366,20 @@ bench_file() {
   row "local disk: fio randread 8k (cold)" "-" "$FIO_RUNTIME" "$L_IOPS reads/s" "-" "-" "-" "-"
   note "local fio: $FIO_NOTE"
 
+  # ---- the FUSE floor: the same size of file served from memory by a do-nothing FUSE file system with scnfs's
+  # settings. No FUSE file system can beat it on this machine; it shows how far each target is from what FUSE allows.
+  progress "$title: FUSE floor"
+  mount_floor "$DS" "$BYTES"
+  local F_FB=$FB_NS
+  row "FUSE floor: mount to first 8 KiB" "8192" "$(secs_of "$F_FB")" "$(ms_of "$F_FB") ms" "-" "-" "-" "-"
+  drop_caches
+  seq_read floor-seq-cold "$FILE"; local F_SEQ; F_SEQ=$(mbps "$BYTES" "$(secs_of "$SEQ_NS")")
+  row "FUSE floor: seq read (no page cache)" "$(mb "$BYTES")" "$(secs_of "$SEQ_NS")" "$F_SEQ MB/s" "-" "-" "-" "-"
+  fio_rand floor-fio "$FILE" 1; local F_IOPS=$IOPS
+  row "FUSE floor: fio randread 8k (1 job)" "-" "$FIO_RUNTIME" "$F_IOPS reads/s" "-" "-" "-" "-"
+  note "FUSE floor (scnfs-fuse-floor: no store, bytes made up in memory): fio $FIO_NOTE"
+  unmount floor
+
   # ---- scnfs
   progress "$title: scnfs mount"
   mount_scnfs "$DS" "$store" "$rel"
@@ -358,7 +392,7 @@ bench_file() {
   local S_COLD_PCT; S_COLD_PCT=$(calc %.1f "100 * $S_COLD / $L_COLD")
   row "scnfs: seq read (cold)" "$(mb "$BYTES")" "$(secs_of "$SEQ_NS")" "$S_COLD MB/s" "$L_COLD MB/s (local cold)" \
     "${S_COLD_PCT}%" ">= ${T_COLD_PCT}% of local" "$(yesno ge "$S_COLD_PCT" "$T_COLD_PCT")"
-  note "scnfs cold seq read: mount process CPU $(calc %.1f "$SEQ_CPU / $CLK_TCK") s for $(secs_of "$SEQ_NS") s wall ($(calc %.0f "100 * $SEQ_CPU / $CLK_TCK / ($SEQ_NS / 1e9)")% of one core)"
+  note "scnfs cold seq read: $(calc %.0f "100 * $S_COLD / $F_SEQ")% of the FUSE floor's $F_SEQ MB/s; mount process CPU $(calc %.1f "$SEQ_CPU / $CLK_TCK") s for $(secs_of "$SEQ_NS") s wall ($(calc %.0f "100 * $SEQ_CPU / $CLK_TCK / ($SEQ_NS / 1e9)")% of one core)"
   seq_read scnfs-seq-warm "$FILE"; local S_WARM; S_WARM=$(mbps "$BYTES" "$(secs_of "$SEQ_NS")")
   row "scnfs: seq read (warm)" "$(mb "$BYTES")" "$(secs_of "$SEQ_NS")" "$S_WARM MB/s" "$L_WARM MB/s (local warm)" \
     "$(calc %.2f "$S_WARM / $L_WARM")" ">= $T_WARM_MBPS MB/s" "$(yesno ge "$S_WARM" "$T_WARM_MBPS")"
@@ -374,7 +408,7 @@ bench_file() {
   fio_rand scnfs-fio "$FILE" 1; local S_IOPS=$IOPS
   row "scnfs: fio randread 8k (cold)" "-" "$FIO_RUNTIME" "$S_IOPS reads/s" "$L_IOPS reads/s (local)" \
     "$(calc %.2f "$S_IOPS / $L_IOPS")" ">= $T_IOPS reads/s" "$(yesno ge "$S_IOPS" "$T_IOPS")"
-  note "scnfs fio: $FIO_NOTE"
+  note "scnfs fio: $FIO_NOTE; $(calc %.0f "100 * $S_IOPS / $F_IOPS")% of the FUSE floor's $F_IOPS reads/s"
   unmount scnfs
   mount_scnfs "$DS" "$store" "$rel"
   fio_rand scnfs-fio4 "$FILE" 4; local S_IOPS4=$IOPS
