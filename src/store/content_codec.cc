@@ -16,6 +16,26 @@
 
 namespace scnfs {
 
+namespace {
+
+// Looks `id` up in a thread's two most recently used dictionaries; on a miss asks `load` and keeps the answer in
+// place of the older one.
+template <typename Dict, typename Load>
+Result<const Dict*> RecentDictionary(std::pair<uint32_t, const Dict*> (&recent)[2], uint32_t id, Load load) {
+  if (recent[0].second != nullptr && recent[0].first == id) return recent[0].second;
+  if (recent[1].second != nullptr && recent[1].first == id) {
+    std::swap(recent[0], recent[1]);
+    return recent[0].second;
+  }
+  Result<const Dict*> d = load(id);
+  if (!d.ok()) return d.status();
+  recent[1] = recent[0];
+  recent[0] = {id, d.value()};
+  return d.value();
+}
+
+}  // namespace
+
 std::string DictionaryKey(uint32_t id) {
   std::string k = "dict/";
   PutBE32(&k, id);
@@ -67,7 +87,8 @@ Status BlockCompressor::Encode(ByteSpan block, uint32_t dict_id, std::string* va
   if (dict_id == kNoDictionary) {
     n = ZSTD_compressCCtx(cctx_, value->data() + header, bound, block.data(), block.size(), level_);
   } else {
-    SCNFS_ASSIGN_OR_RETURN(const ZSTD_CDict_s* cd, dicts_->Encoder(dict_id));
+    SCNFS_ASSIGN_OR_RETURN(const ZSTD_CDict_s* cd,
+                           RecentDictionary(recent_, dict_id, [this](uint32_t id) { return dicts_->Encoder(id); }));
     n = ZSTD_compress_usingCDict(cctx_, value->data() + header, bound, block.data(), block.size(), cd);
   }
   if (ZSTD_isError(n)) return Status::IOError(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
@@ -111,7 +132,8 @@ Status BlockDecompressor::Decode(std::string_view value, std::span<std::byte> ou
     }
     case Codec::kZstdDict: {
       if (value.size() < 5) return Status::Corruption("truncated content value");
-      SCNFS_ASSIGN_OR_RETURN(const ZSTD_DDict_s* dd, dicts_->Decoder(GetBE32(value.data() + 1)));
+      SCNFS_ASSIGN_OR_RETURN(const ZSTD_DDict_s* dd, RecentDictionary(recent_, GetBE32(value.data() + 1),
+                                                                       [this](uint32_t id) { return dicts_->Decoder(id); }));
       size_t n = ZSTD_decompress_usingDDict(dctx_, out.data(), out.size(), value.data() + 5, value.size() - 5, dd);
       if (ZSTD_isError(n)) return Status::Corruption(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
       *len = n;

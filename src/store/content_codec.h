@@ -8,7 +8,8 @@
 // Dictionaries are trained per database at its first backup (zstd on single 8 KiB pages gains about a third from a
 // dictionary: shared/docs/measured-here.md) and never change; content made with one is readable by any database.
 //
-// Thread-safety: Dictionaries is thread-safe. BlockCompressor/BlockDecompressor are per thread (they own contexts).
+// Thread-safety: Dictionaries is thread-safe. BlockCompressor/BlockDecompressor are per thread (they own contexts)
+// and must not outlive the Dictionaries they were given (they keep its dictionaries' pointers).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "scnfs/format.h"
@@ -40,6 +42,8 @@ inline constexpr uint32_t kNoDictionary = 0;
 // alone (frames decode the same at any level), so it can differ per database later.
 inline constexpr int kDefaultCompressionLevel = 1;
 
+// Loaded dictionaries, shared by a process's threads. A dictionary never changes once stored, and a loaded one is
+// kept until the Dictionaries is destroyed, so the pointers it returns stay valid until then.
 class Dictionaries {
  public:
   explicit Dictionaries(const Store* store, int level = kDefaultCompressionLevel) : store_(store), level_(level) {}
@@ -78,6 +82,8 @@ class BlockCompressor {
   Dictionaries* dicts_;
   int level_;
   ZSTD_CCtx_s* cctx_;
+  // The dictionaries this thread used last (a database has at most two): no lock on the shared map per block.
+  std::pair<uint32_t, const ZSTD_CDict_s*> recent_[2] = {};
 };
 
 class BlockDecompressor {
@@ -91,6 +97,8 @@ class BlockDecompressor {
  private:
   Dictionaries* dicts_;
   ZSTD_DCtx_s* dctx_;
+  // As in BlockCompressor: the last dictionaries used, found without the shared map's lock.
+  std::pair<uint32_t, const ZSTD_DDict_s*> recent_[2] = {};
 };
 
 // Trains a dictionary from sample blocks, stores it under a new id in the catalog (the caller's batch is not
