@@ -26,7 +26,9 @@
 #   seq read         `dd bs=1M` of the whole file to /dev/null, cold, then again warm (same mount, nothing dropped)
 #   fio randread     fio --rw=randread --bs=8k --ioengine=psync --numjobs=1 --time_based --runtime=10 --direct=0
 #                    --invalidate=1 on a fresh mount with the page cache dropped; IOPS from its JSON output.
-#                    scnfs also with --numjobs=4 (extra row, fresh mount again).
+#                    Local disk, FUSE floor and scnfs take turns for 3 rounds (--quick: 2) and each row is the
+#                    median (one 10-s sample swings 2-3x on shared cores). scnfs also with --numjobs=4 (extra
+#                    row, fresh mount again); restic and borg once.
 #   FUSE floor       scnfs-fuse-floor (tools/fuse_floor): a do-nothing FUSE file system with scnfs's settings that
 #                    makes the file's bytes up in memory; the same first-byte, sequential and fio steps. No FUSE
 #                    file system can beat it here, so it shows how far each target is from what FUSE itself allows.
@@ -55,7 +57,7 @@ while (($#)); do
     --quick) QUICK=1 ;;
     --only) ONLY="${2:?--only needs oracle or postgres}"; shift ;;
     --perf) PERF=1 ;;
-    -h|--help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -74,10 +76,12 @@ if ((QUICK)); then
   ORA_BLOCKS=32767        # 256 MiB (file size = (blocks + 1) x 8 KiB)
   PG_SCALE=20             # pgbench_accounts ~260 MB, one segment
   FIO_RUNTIME=5
+  FIO_ROUNDS=2
 else
   ORA_BLOCKS=131071       # exactly 1 GiB
   PG_SCALE=100            # pgbench_accounts ~1.3 GB: segment files of 1 GiB + ~0.3 GB
   FIO_RUNTIME=10          # the issue's fio command
+  FIO_ROUNDS=3            # 1-job fio rows: median of this many rounds (local, floor, scnfs in turn)
 fi
 
 # Targets.
@@ -146,6 +150,8 @@ mb() { calc "%.1f MB" "$1 / 1e6"; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }  # a >= b
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 yesno() { if "$@"; then echo yes; else echo NO; fi; }
+# median_index V...: the index of the median of the values (the lower middle one for an even count).
+median_index() { local i=0 v; for v in "$@"; do echo "$v $i"; i=$((i + 1)); done | sort -n | awk -v n="$#" 'NR == int((n + 1) / 2) { print $2 }'; }
 secs_of() { calc "%.3f" "$1 / 1e9"; }                  # ns -> s
 ms_of() { calc "%.1f" "$1 / 1e6"; }                    # ns -> ms
 CLK_TCK=$(getconf CLK_TCK)
@@ -362,9 +368,6 @@ bench_file() {
   row "local disk: seq read (cold)" "$(mb "$BYTES")" "$(secs_of "$SEQ_NS")" "$L_COLD MB/s" "-" "-" "-" "-"
   seq_read local-seq-warm "$src"; local L_WARM; L_WARM=$(mbps "$BYTES" "$(secs_of "$SEQ_NS")")
   row "local disk: seq read (warm)" "$(mb "$BYTES")" "$(secs_of "$SEQ_NS")" "$L_WARM MB/s" "-" "-" "-" "-"
-  fio_rand local-fio "$src" 1; local L_IOPS=$IOPS
-  row "local disk: fio randread 8k (cold)" "-" "$FIO_RUNTIME" "$L_IOPS reads/s" "-" "-" "-" "-"
-  note "local fio: $FIO_NOTE"
 
   # ---- the FUSE floor: the same size of file served from memory by a do-nothing FUSE file system with scnfs's
   # settings. No FUSE file system can beat it on this machine; it shows how far each target is from what FUSE allows.
@@ -375,9 +378,6 @@ bench_file() {
   drop_caches
   seq_read floor-seq-cold "$FILE"; local F_SEQ; F_SEQ=$(mbps "$BYTES" "$(secs_of "$SEQ_NS")")
   row "FUSE floor: seq read (no page cache)" "$(mb "$BYTES")" "$(secs_of "$SEQ_NS")" "$F_SEQ MB/s" "-" "-" "-" "-"
-  fio_rand floor-fio "$FILE" 1; local F_IOPS=$IOPS
-  row "FUSE floor: fio randread 8k (1 job)" "-" "$FIO_RUNTIME" "$F_IOPS reads/s" "-" "-" "-" "-"
-  note "FUSE floor (scnfs-fuse-floor: no store, bytes made up in memory): fio $FIO_NOTE"
   unmount floor
 
   # ---- scnfs
@@ -403,13 +403,35 @@ bench_file() {
     VERIFY_FAILED=1
   fi
   unmount scnfs
-  mount_scnfs "$DS" "$store" "$rel"
-  note "scnfs second mount (for fio): first 8 KiB after $(ms_of "$FB_NS") ms (mount command $(ms_of "$READY_NS") ms)"
-  fio_rand scnfs-fio "$FILE" 1; local S_IOPS=$IOPS
+
+  # ---- 1-job random reads: local disk, the FUSE floor and scnfs take turns, FIO_ROUNDS times, each on a fresh
+  # mount with the page cache dropped; the rows give each one's median. One 10-s sample swings 2-3x on these shared
+  # cores, and taking turns exposes the three to the same moments of noise.
+  progress "$title: fio randread 8k, 1 job: local, FUSE floor, scnfs x $FIO_ROUNDS"
+  local r L_ALL=() F_ALL=() S_ALL=() L_NOTES=() F_NOTES=() S_NOTES=()
+  for ((r = 1; r <= FIO_ROUNDS; r++)); do
+    MPID=""
+    fio_rand "local-fio-$r" "$src" 1; L_ALL+=("$IOPS"); L_NOTES+=("$FIO_NOTE")
+    mount_floor "$DS" "$BYTES"
+    fio_rand "floor-fio-$r" "$FILE" 1; F_ALL+=("$IOPS"); F_NOTES+=("$FIO_NOTE")
+    unmount floor
+    mount_scnfs "$DS" "$store" "$rel"
+    ((r == 1)) && note "scnfs second mount (for fio): first 8 KiB after $(ms_of "$FB_NS") ms (mount command $(ms_of "$READY_NS") ms)"
+    fio_rand "scnfs-fio-$r" "$FILE" 1; S_ALL+=("$IOPS"); S_NOTES+=("$FIO_NOTE")
+    unmount scnfs
+  done
+  local mi L_IOPS F_IOPS S_IOPS
+  mi=$(median_index "${L_ALL[@]}"); L_IOPS=${L_ALL[$mi]}
+  row "local disk: fio randread 8k (cold)" "-" "$FIO_RUNTIME" "$L_IOPS reads/s" "-" "-" "-" "-"
+  note "local fio (median run): ${L_NOTES[$mi]}"
+  mi=$(median_index "${F_ALL[@]}"); F_IOPS=${F_ALL[$mi]}
+  row "FUSE floor: fio randread 8k (1 job)" "-" "$FIO_RUNTIME" "$F_IOPS reads/s" "-" "-" "-" "-"
+  note "FUSE floor (scnfs-fuse-floor: no store, bytes made up in memory), fio median run: ${F_NOTES[$mi]}"
+  mi=$(median_index "${S_ALL[@]}"); S_IOPS=${S_ALL[$mi]}
   row "scnfs: fio randread 8k (cold)" "-" "$FIO_RUNTIME" "$S_IOPS reads/s" "$L_IOPS reads/s (local)" \
     "$(calc %.2f "$S_IOPS / $L_IOPS")" ">= $T_IOPS reads/s" "$(yesno ge "$S_IOPS" "$T_IOPS")"
-  note "scnfs fio: $FIO_NOTE; $(calc %.0f "100 * $S_IOPS / $F_IOPS")% of the FUSE floor's $F_IOPS reads/s"
-  unmount scnfs
+  note "scnfs fio (median run): ${S_NOTES[$mi]}; $(calc %.0f "100 * $S_IOPS / $F_IOPS")% of the FUSE floor's $F_IOPS reads/s"
+  note "fio 1 job, reads/s of each round (local / FUSE floor / scnfs): $(for ((r = 0; r < FIO_ROUNDS; r++)); do printf '%s/%s/%s  ' "${L_ALL[$r]}" "${F_ALL[$r]}" "${S_ALL[$r]}"; done)"
   mount_scnfs "$DS" "$store" "$rel"
   fio_rand scnfs-fio4 "$FILE" 4; local S_IOPS4=$IOPS
   row "scnfs: fio randread 8k 4 jobs (cold)" "-" "$FIO_RUNTIME" "$S_IOPS4 reads/s" "$L_IOPS reads/s (local, 1 job)" \
