@@ -70,16 +70,6 @@ RunResult Oragen(const std::vector<std::string>& args) {
   return Run(a);
 }
 
-TempDir::TempDir() {
-  char tmpl[] = "/var/tmp/scnfs-test-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
-  path_ = tmpl;
-}
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

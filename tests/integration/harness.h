@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
+
 namespace scnfs::testing {
 
 struct RunResult {
@@ -18,18 +20,6 @@ RunResult Run(const std::vector<std::string>& argv);
 // Runs `scnfs args...`.
 RunResult Scnfs(const std::vector<std::string>& args);
 RunResult Oragen(const std::vector<std::string>& args);
-
-// A directory under /var/tmp removed when the object dies.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-
- private:
-  std::string path_;
-};
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& bytes);

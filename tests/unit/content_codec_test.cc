@@ -1,9 +1,6 @@
 // Content values (store/content_codec.h): every codec decodes to the bytes that were encoded, with the right
 // dictionary however a thread's decodes alternate between dictionaries, and damaged values are errors.
-#include <unistd.h>
-
 #include <cstring>
-#include <filesystem>
 #include <iterator>
 #include <memory>
 #include <random>
@@ -14,11 +11,10 @@
 
 #include "scnfs/store.h"
 #include "store/content_codec.h"
+#include "temp_dir.h"
 
 namespace scnfs {
 namespace {
-namespace fs = std::filesystem;
-
 constexpr size_t kBlock = 8192;
 
 // A block of rows drawn from a vocabulary of 300 words per `kind`, with a number each: a word seldom repeats inside
@@ -39,17 +35,10 @@ std::string MakeBlock(int kind, uint32_t seed) {
 class ContentCodec : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/var/tmp/scnfs-codec-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    ASSERT_TRUE(Store::Create(root_ + "/store").ok());
-    auto s = Store::Open(root_ + "/store", Store::Mode::kWriter);
+    ASSERT_TRUE(Store::Create(dir_ / "store").ok());
+    auto s = Store::Open(dir_ / "store", Store::Mode::kWriter);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s.value());
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(root_);
   }
   // Trains and stores a dictionary on 256 blocks of `kind`; returns its id.
   uint32_t TrainOn(int kind) {
@@ -62,7 +51,7 @@ class ContentCodec : public ::testing::Test {
   }
   static ByteSpan Bytes(const std::string& s) { return ByteSpan(reinterpret_cast<const std::byte*>(s.data()), s.size()); }
 
-  std::string root_;
+  testing::TempDir dir_;  // outlives store_ (members die in reverse order)
   std::unique_ptr<Store> store_;
 };
 

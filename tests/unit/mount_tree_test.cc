@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "scnfs/backup.h"
+#include "temp_dir.h"
 #include "util/clock.h"
 
 namespace scnfs {
@@ -16,9 +17,6 @@ namespace fs = std::filesystem;
 class MountTreeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/var/tmp/scnfs-tree-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     src_ = dir_ + "/src";
     fs::create_directories(src_ + "/sub");
     Write("a.dat", std::string(20000, 'a'));
@@ -39,7 +37,6 @@ class MountTreeTest : public ::testing::Test {
     tree_.reset();
     pins_.reset();
     reader_.reset();
-    fs::remove_all(dir_);
   }
   void Write(const std::string& rel, const std::string& bytes) { std::ofstream(src_ + "/" + rel, std::ios::binary) << bytes; }
   void Backup() {
@@ -77,7 +74,8 @@ class MountTreeTest : public ::testing::Test {
     return sets.ok() && sets->size() == 1 ? sets->at(0).pins.size() : 999;
   }
 
-  std::string dir_, src_;
+  testing::TempDir tmp_;  // declared first: removed after everything below is closed
+  std::string dir_ = tmp_.path(), src_;
   std::unique_ptr<Store> reader_;
   std::unique_ptr<PinHolder> pins_;
   std::unique_ptr<MountTree> tree_;

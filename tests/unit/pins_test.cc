@@ -10,19 +10,16 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 namespace scnfs {
 namespace {
 namespace fs = std::filesystem;
 
 class PinsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/var/tmp/scnfs-pins-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string dir_;
+  testing::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(PinsTest, LiveHolderIsListedWithItsPins) {

@@ -13,6 +13,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "scnfs/store.h"
+#include "temp_dir.h"
 
 namespace scnfs {
 namespace {
@@ -21,18 +22,11 @@ namespace fs = std::filesystem;
 class StoreCompaction : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/var/tmp/scnfs-compact-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    dir_ = root_ + "/store";
+    dir_ = root_ / "store";
     ASSERT_TRUE(Store::Create(dir_).ok());
     auto s = Store::Open(dir_, Store::Mode::kWriter);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s.value());
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(root_);
   }
 
   // `files` flushes of `keys` 1 KiB values each: that many level-0 files of keys spread over the key space, as
@@ -61,7 +55,8 @@ class StoreCompaction : public ::testing::Test {
     return std::stoull(v.empty() ? "0" : v);
   }
 
-  std::string root_, dir_;
+  testing::TempDir root_;  // outlives store_ (members die in reverse order)
+  std::string dir_;
   std::unique_ptr<Store> store_;
   uint64_t next_key_ = 0;
 };
