@@ -99,6 +99,11 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
   fuse_args args = FUSE_ARGS_INIT(int(argv.size()), argv.data());
+  // fuse_session_new adds to the argument list (allocating it); freed on every way out.
+  struct FreeArgs {
+    fuse_args* a;
+    ~FreeArgs() { fuse_opt_free_args(a); }
+  } free_args{&args};
   fuse_session* se = fuse_session_new(&args, &ReadOnlyOps(), sizeof(fuse_lowlevel_ops), &ctx);
   if (se == nullptr) return Status::IOError("cannot create a FUSE session (is /dev/fuse there and fuse3 installed?)");
   if (fuse_set_signal_handlers(se) != 0) {

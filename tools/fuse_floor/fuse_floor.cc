@@ -142,9 +142,9 @@ int main(int argc, char** argv) {
   char* fargv[] = {arg0, fsname, nullptr};
   fuse_args args = FUSE_ARGS_INIT(2, fargv);
   fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, nullptr);
-  if (se == nullptr) return 1;
-  if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, mountpoint.c_str()) != 0) {
-    fuse_session_destroy(se);
+  if (se == nullptr || fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, mountpoint.c_str()) != 0) {
+    if (se != nullptr) fuse_session_destroy(se);
+    fuse_opt_free_args(&args);  // fuse_session_new adds to the list, allocating it
     return 1;
   }
   fuse_loop_config* cfg = fuse_loop_cfg_create();
@@ -156,5 +156,6 @@ int main(int argc, char** argv) {
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);
+  fuse_opt_free_args(&args);
   return rc == 0 ? 0 : 1;
 }
