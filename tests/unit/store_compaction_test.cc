@@ -1,10 +1,7 @@
 // Store::WaitForCompactions: after it returns, RocksDB has nothing to compact, so the next writer of the store
 // starts with no compaction debt (a backup calls it after its commit); and it returns when RocksDB reports debt
 // it will not work on.
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -17,7 +14,6 @@
 
 namespace scnfs {
 namespace {
-namespace fs = std::filesystem;
 
 class StoreCompaction : public ::testing::Test {
  protected:
