@@ -23,7 +23,7 @@ struct RestoreOptions {
   std::string db;
   std::string at = "latest";
   std::string dest;      // must not exist, or be an empty directory
-  int threads = 0;       // Default (0): one per core
+  int threads = 0;       // Default (0): four per core, 4 to 16 (a cold restore waits on the store's disk)
   // Aligned runs of blocks are written with O_DIRECT, around the page cache (docs/backup.md). False: everything
   // through the page cache (destinations where direct I/O is slow, such as NFS, or a database about to read it all).
   bool direct_io = true;

@@ -28,15 +28,26 @@ constexpr uint64_t kBlocksPerUnit = 64;
 // O_DIRECT needs the buffer, the file offset and the length aligned; 4 KiB covers every device and page size here.
 constexpr uint64_t kDirectAlign = 4096;
 
-// Each file is open twice: `direct_fd` (O_DIRECT) takes the runs of blocks that are aligned, `fd` the rest (a
-// short last block, runs of 2 KiB Oracle blocks that start mid-page) and everything when the file system refuses
-// O_DIRECT. A 4 KiB page is only ever written through one of them: a direct write covers whole pages that hold
-// only its own blocks, and every block is written once.
+// Each file is written through two descriptors: `direct_fd` (O_DIRECT) takes the runs of blocks that are aligned,
+// `fd` the rest (a short last block, runs of 2 KiB Oracle blocks that start mid-page) and everything when the file
+// system refuses O_DIRECT. A 4 KiB page is only ever written through one of them: a direct write covers whole pages
+// that hold only its own blocks, and every block is written once.
+//
+// Descriptors are opened when the first unit of the file is taken and closed when its last unit is done, so that a
+// restore of a cluster with tens of thousands of files does not need twice as many descriptors (see kOpenWindow).
 struct OutFile {
-  const FileRecord* rec;
+  const FileRecord* rec = nullptr;
+  std::mutex mu;
   int fd = -1;
   int direct_fd = -1;
+  uint64_t next_block = 0;  // unit planning only
+  size_t units_left = 0;    // guarded by mu once the workers run
 };
+
+// Units are planned over a sliding window of this many files: a file enters the window when one leaves it, and
+// the window's files take turns, one unit each. Open files are then at most the window plus one per worker (units
+// taken but not finished), whatever the point's file count: about 2 x (32 + 16) descriptors next to the store's.
+constexpr size_t kOpenWindow = 32;
 
 struct FreeDeleter {
   void operator()(std::byte* p) const { std::free(p); }
@@ -94,8 +105,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   const fs::path dest(opt.dest);
 
   // Directories and files first (owner-writable while we fill them), symlinks as they are.
-  std::vector<OutFile> files;
-  files.reserve(op.files.size());
+  std::vector<const FileRecord*> records;
   uint64_t bytes_total = 0;
   for (const auto& r : op.files) {
     const std::string path = (dest / r.path).string();
@@ -112,30 +122,74 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
         ::close(fd);
         return Status::FromErrno(e, fmt::format("cannot size {}", path));
       }
-      // Data goes around the page cache: a restore of terabytes must not evict the cache of the databases running
-      // on this host, and on virtual machines that hand free memory back to the host, every fresh page-cache page
-      // is a costly fault (measured: a 2 GiB Oracle restore 7.5-10.4 s buffered, 6.1-7.2 s direct). EINVAL: a file
-      // system without O_DIRECT (older tmpfs, some FUSE file systems) gets buffered writes only.
-      int direct = opt.direct_io ? ::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC) : -1;
-      files.push_back(OutFile{&r, fd, direct});
+      ::close(fd);
+      records.push_back(&r);
       bytes_total += r.size;
       ++report.files;
     }
   }
+  std::vector<OutFile> files(records.size());
+  for (size_t i = 0; i < records.size(); ++i) files[i].rec = records[i];
   std::vector<Unit> units;
-  // Units are dealt round-robin over the files: buffered writers of one file serialize on its inode lock, so
-  // threads that take consecutive units should be writing different files.
-  std::vector<uint64_t> next_block(files.size(), 0);
-  for (bool more = true; more;) {
-    more = false;
-    for (size_t i = 0; i < files.size(); ++i) {
-      const uint64_t b = next_block[i], n = files[i].rec->blocks();
-      if (b >= n) continue;
-      units.push_back(Unit{&files[i], b, std::min(kBlocksPerUnit, n - b)});
-      next_block[i] += kBlocksPerUnit;
-      more = true;
+  {
+    // Units are dealt round-robin over the window's files: buffered writers of one file serialize on its inode
+    // lock, so threads that take consecutive units should be writing different files.
+    std::vector<size_t> window;
+    size_t next_file = 0;
+    const auto admit = [&]() -> bool {
+      for (; next_file < files.size(); ++next_file) {
+        if (files[next_file].rec->blocks() > 0) {
+          window.push_back(next_file++);
+          return true;
+        }
+      }
+      return false;
+    };
+    while (window.size() < kOpenWindow && admit()) {
+    }
+    while (!window.empty()) {
+      for (size_t k = 0; k < window.size();) {
+        OutFile& f = files[window[k]];
+        const uint64_t n = f.rec->blocks();
+        units.push_back(Unit{&f, f.next_block, std::min(kBlocksPerUnit, n - f.next_block)});
+        f.next_block += kBlocksPerUnit;
+        ++f.units_left;
+        if (f.next_block < n) {
+          ++k;
+        } else if (admit()) {
+          window[k] = window.back();
+          window.pop_back();
+          ++k;
+        } else {
+          window.erase(window.begin() + ptrdiff_t(k));
+        }
+      }
     }
   }
+  // Opens the unit's file for writing if no unit of it is under way. Caller: a worker that took a unit of `f`.
+  const auto acquire = [&](OutFile& f) -> Status {
+    std::lock_guard<std::mutex> l(f.mu);
+    if (f.fd >= 0) return Status::OK();
+    const std::string path = (dest / f.rec->path).string();
+    f.fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (f.fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {} for writing", path));
+    // Data goes around the page cache: a restore of terabytes must not evict the cache of the databases running
+    // on this host, and on virtual machines that hand free memory back to the host, every fresh page-cache page
+    // is a costly fault (measured: a 2 GiB Oracle restore 7.5-10.4 s buffered, 6.1-7.2 s direct). -1 (EINVAL): a
+    // file system without O_DIRECT (older tmpfs, some FUSE file systems) gets buffered writes only.
+    f.direct_fd = opt.direct_io ? ::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC) : -1;
+    return Status::OK();
+  };
+  // Marks one unit of `f` done; the last one closes the file. A failed close is a failed write (NFS, quotas).
+  const auto release = [&](OutFile& f) -> Status {
+    std::lock_guard<std::mutex> l(f.mu);
+    if (--f.units_left > 0 || f.fd < 0) return Status::OK();
+    if (f.direct_fd >= 0) ::close(f.direct_fd);
+    f.direct_fd = -1;
+    const int rc = ::close(f.fd);
+    f.fd = -1;
+    return rc == 0 ? Status::OK() : Status::FromErrno(errno, fmt::format("cannot write {}", f.rec->path));
+  };
 
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> done_bytes{0};
@@ -168,7 +222,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
             break;
           }
         }
-        Status st;
+        Status st = acquire(*u.file);
         uint64_t run_start = u.first;
         size_t run_bytes = 0;
         const auto flush = [&] {
@@ -183,7 +237,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
           }
           run_bytes = 0;
         };
-        st = cur.ReadRun(r, u.first, uint32_t(u.count), std::span<std::byte>(buf.get(), unit_bytes), &info);
+        if (st.ok()) st = cur.ReadRun(r, u.first, uint32_t(u.count), std::span<std::byte>(buf.get(), unit_bytes), &info);
         for (uint64_t b = u.first; st.ok() && b < u.first + u.count; ++b) {
           const auto& bi = info[b - u.first];
           done_bytes += bi.len;
@@ -201,6 +255,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
         // the I/O; it does not wait.
         if (st.ok())
           ::sync_file_range(u.file->fd, off_t(u.first * r.block_size), off_t(u.count * r.block_size), SYNC_FILE_RANGE_WRITE);
+        if (Status closed = release(*u.file); st.ok()) st = closed;
         if (!st.ok()) {
           std::lock_guard<std::mutex> l(mu);
           if (first_error.ok()) first_error = st;
@@ -212,9 +267,9 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     });
   }
   for (auto& w : workers) w.join();
+  // After a failure, the files whose units were not all done are still open.
   for (auto& f : files) {
-    if (first_error.ok() && ::close(f.fd) != 0) first_error = Status::FromErrno(errno, fmt::format("cannot write {}", f.rec->path));
-    else if (!first_error.ok()) ::close(f.fd);
+    if (f.fd >= 0) ::close(f.fd);
     if (f.direct_fd >= 0) ::close(f.direct_fd);
   }
   if (!first_error.ok()) return first_error.WithContext(fmt::format("restore into {} failed (partial files left there)", opt.dest));
