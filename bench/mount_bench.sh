@@ -19,10 +19,12 @@
 #      pg_relation_filepath); scnfs, restic and borg each back up the whole stopped data directory, as a DBA would.
 #
 # Rows per data set, for local disk (the source file itself), scnfs, restic and borg:
-#   first 8 KiB      cold page cache; from starting the mount command (`scnfs mount` returns when the mount is
-#                    ready; `restic mount` / `borg mount -f` run in the background and are polled every 5 ms until
-#                    the file appears) to the end of `dd bs=8k count=1` of the file, in the same shell
-#                    (date +%s%N). Local disk: the dd alone.
+#   first 8 KiB      cold page cache. "once mounted": open + pread of the first 8 KiB, timed inside a reader
+#                    process that was started at the beginning of the run (the lookups of the path, the open, the
+#                    read; no program start). "mount to": from starting the mount command (`scnfs mount` returns
+#                    when the mount is ready; `restic mount` / `borg mount -f` run in the background and are
+#                    polled every 5 ms until the file appears; bash's EPOCHREALTIME) plus that read. Local disk:
+#                    the read alone.
 #   seq read         `dd bs=1M` of the whole file to /dev/null, cold, then again warm (same mount, nothing dropped)
 #   fio randread     fio --rw=randread --bs=8k --ioengine=psync --numjobs=1 --time_based --runtime=10 --direct=0
 #                    --invalidate=1 on a fresh mount with the page cache dropped; IOPS from its JSON output.
@@ -38,10 +40,12 @@
 # (RESTIC_CACHE_DIR) and borg (BORG_BASE_DIR) stay, as for any user. MB = 10^6 bytes.
 #
 # Targets (issue 3): scnfs sequential >= 1 GB/s warm and >= 70% of local disk cold; >= 20,000 random 8 KiB
-# reads/s; first byte in < 10 ms; at least 10x ahead of restic and of borg on each of the four figures.
+# reads/s; first byte in < 10 ms (of any file once the mount is up; the issue's behaviour: "serves its first lookup
+# in under 100 ms and the first byte of any file in under 10 ms", so mount to first 8 KiB is held to 100 ms); at
+# least 10x ahead of restic and of borg on each of the four figures (first byte: counting their mount).
 #
 # Needs: the built binaries (cd REPO && cmake -S . -B build -G Ninja && ninja -C build scnfs scnfs-oragen scnfs-fuse-floor;
-# or SCNFS_BIN_DIR=dir), root (FUSE mounts, drop_caches), fio, jq, restic, borg (with llfuse/pyfuse3),
+# or SCNFS_BIN_DIR=dir), root (FUSE mounts, drop_caches), /usr/bin/python3, fio, jq, restic, borg (with llfuse/pyfuse3),
 # fusermount3, PostgreSQL 15 server tools (PG_BIN, default /usr/lib/postgresql/15/bin; run as postgres).
 # `tools/setup.sh --bench` installs the peers. Writes only under /var/tmp/scnfs-mbench-XXXX; every mount is
 # unmounted and the directory removed at exit (also on failure or Ctrl-C). Exit status is non-zero when a step
@@ -57,7 +61,7 @@ while (($#)); do
     --quick) QUICK=1 ;;
     --only) ONLY="${2:?--only needs oracle or postgres}"; shift ;;
     --perf) PERF=1 ;;
-    -h|--help) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,52p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -88,11 +92,12 @@ fi
 T_WARM_MBPS=1000          # sequential warm >= 1 GB/s
 T_COLD_PCT=70             # sequential cold >= 70% of local disk cold
 T_IOPS=20000              # random 8 KiB reads/s
-T_FIRST_MS=10             # first byte in < 10 ms
+T_FIRST_MS=10             # first byte of any file in < 10 ms (once the mount is up)
+T_MOUNT_MS=100            # the mount serves its first lookup in < 100 ms (here: its first 8 KiB, stricter)
 T_PEER_X=10               # >= 10x ahead of restic and borg
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing tool: $1 (tools/setup.sh --bench installs it)" >&2; exit 1; }; }
-for t in jq awk dd cmp fio restic borg fusermount3 mountpoint column; do need "$t"; done
+for t in /usr/bin/python3 jq awk dd cmp fio restic borg fusermount3 mountpoint column; do need "$t"; done
 ((PERF)) && need perf
 [[ $(id -u) -eq 0 ]] || { echo "run as root: FUSE mounts of restic/borg and drop_caches need it" >&2; exit 1; }
 [[ -x "$SCNFS" && -x "$ORAGEN" && -x "$FLOOR" ]] || {
@@ -141,7 +146,9 @@ progress() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { echo "FAILED: $*" >&2; exit 1; }
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-now_ns() { date +%s%N; }
+# stamp VAR: the wall clock in ns into VAR, from bash itself (microsecond resolution). No fork and no exec: on this
+# VM an exec of `date` costs 3-6 ms, which the first-byte timings used to include.
+stamp() { printf -v "$1" '%s000' "${EPOCHREALTIME//[.,]/}"; }
 
 # Arithmetic helpers (awk; no bc needed).
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
@@ -181,20 +188,43 @@ MP=""; FILE=""; MPID=""; FB_NS=0; READY_NS=0; MOUNT_N=0
 
 new_mountpoint() { MOUNT_N=$((MOUNT_N + 1)); MP="$W/mnt/$1-$MOUNT_N"; mkdir -p "$MP"; MOUNTS+=("$MP"); }
 
-first_8k() { dd if="$1" of=/dev/null bs=8k count=1 status=none; }
+# first_8k PATH: READ_NS = ns of open(PATH) + pread of its first 8 KiB, timed inside a reader process started once
+# at the beginning of the run (Debian's python3, fed paths on a pipe). The figure is what an application already
+# running sees from the file system (the path lookups, the open and the read), not the start of a program: a cold
+# exec of `dd` alone took 5-7 ms here, about all of the local disk's former first-byte figure. The reader answers
+# at once, so a mount gets no idle time between returning and the read. Fails if the read returns no bytes.
+READ_NS=0
+coproc READER {
+  exec /usr/bin/python3 -u -c '
+import os, sys, time
+for line in sys.stdin:
+    try:
+        t = time.perf_counter_ns()
+        fd = os.open(line[:-1], os.O_RDONLY)
+        n = len(os.pread(fd, 8192, 0))
+        t = time.perf_counter_ns() - t
+        os.close(fd)
+        print(t if n > 0 else "empty file")
+    except OSError as e:
+        print(e)'
+}
+BG_PIDS+=("$READER_PID")
+first_8k() {
+  printf '%s\n' "$1" >&"${READER[1]}" && read -r READ_NS <&"${READER[0]}" || return 1
+  [[ $READ_NS =~ ^[0-9]+$ ]] || { echo "first 8 KiB of $1: $READ_NS" >&2; return 1; }
+}
 
 # mount_scnfs TAG STORE RELPATH (RELPATH below MOUNTPOINT, e.g. ORA/latest/big_1.dbf)
 mount_scnfs() {
-  local tag="$1" store="$2" rel="$3" t0 t1 t2
+  local tag="$1" store="$2" rel="$3" t0 t1
   new_mountpoint "scnfs-$tag"
   drop_caches
-  t0=$(now_ns)
+  stamp t0
   "$SCNFS" mount --store "$store" "$MP" ${MOUNT_OPTS[@]+"${MOUNT_OPTS[@]}"} >"$LOG/mount-$MOUNT_N.out" 2>&1 ||
     die "scnfs mount: $(tail -3 "$LOG/mount-$MOUNT_N.out")"
-  t1=$(now_ns)
+  stamp t1
   first_8k "$MP/$rel" || die "reading the first 8 KiB of $MP/$rel through scnfs"
-  t2=$(now_ns)
-  FILE="$MP/$rel"; FB_NS=$((t2 - t0)); READY_NS=$((t1 - t0))
+  FILE="$MP/$rel"; READY_NS=$((t1 - t0)); FB_NS=$((READY_NS + READ_NS))
   MPID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$LOG/mount-$MOUNT_N.out")
   [[ -n "$MPID" ]] || die "scnfs mount did not print its pid: $(cat "$LOG/mount-$MOUNT_N.out")"
 }
@@ -211,48 +241,45 @@ wait_for_path() {
 
 # mount_restic TAG REPO SRCPATH: restic mount in the background; the file is snapshots/latest/<absolute path>.
 mount_restic() {
-  local tag="$1" repo="$2" src="$3" t0 t1 t2
+  local tag="$1" repo="$2" src="$3" t0 t1
   new_mountpoint "restic-$tag"
   drop_caches
-  t0=$(now_ns)
+  stamp t0
   restic -r "$repo" mount "$MP" >"$LOG/mount-$MOUNT_N.out" 2>&1 &
   MPID=$!; BG_PIDS+=("$MPID")
   wait_for_path "$MPID" "$MP/snapshots/latest$src" || die "restic mount: $(tail -3 "$LOG/mount-$MOUNT_N.out")"
-  t1=$(now_ns)
+  stamp t1
   first_8k "$MP/snapshots/latest$src" || die "reading the first 8 KiB through restic mount"
-  t2=$(now_ns)
-  FILE="$MP/snapshots/latest$src"; FB_NS=$((t2 - t0)); READY_NS=$((t1 - t0))
+  FILE="$MP/snapshots/latest$src"; READY_NS=$((t1 - t0)); FB_NS=$((READY_NS + READ_NS))
 }
 
 # mount_borg TAG REPO::ARCHIVE SRCPATH: borg mount -f in the background; the file is <path without leading />.
 mount_borg() {
-  local tag="$1" archive="$2" src="$3" t0 t1 t2
+  local tag="$1" archive="$2" src="$3" t0 t1
   new_mountpoint "borg-$tag"
   drop_caches
-  t0=$(now_ns)
+  stamp t0
   borg mount -f "$archive" "$MP" >"$LOG/mount-$MOUNT_N.out" 2>&1 &
   MPID=$!; BG_PIDS+=("$MPID")
   wait_for_path "$MPID" "$MP$src" || die "borg mount: $(tail -3 "$LOG/mount-$MOUNT_N.out")"
-  t1=$(now_ns)
+  stamp t1
   first_8k "$MP$src" || die "reading the first 8 KiB through borg mount"
-  t2=$(now_ns)
-  FILE="$MP$src"; FB_NS=$((t2 - t0)); READY_NS=$((t1 - t0))
+  FILE="$MP$src"; READY_NS=$((t1 - t0)); FB_NS=$((READY_NS + READ_NS))
 }
 
 # mount_floor TAG BYTES: the FUSE floor (scnfs-fuse-floor, a file made up in memory) with scnfs's default readahead.
 mount_floor() {
-  local tag="$1" bytes="$2" t0 t1 t2
+  local tag="$1" bytes="$2" t0 t1
   new_mountpoint "floor-$tag"
   drop_caches
-  t0=$(now_ns)
+  stamp t0
   "$FLOOR" "$MP" --size "$bytes" >"$LOG/mount-$MOUNT_N.out" 2>&1 &
   MPID=$!; BG_PIDS+=("$MPID")
   wait_for_path "$MPID" "$MP/data" || die "scnfs-fuse-floor: $(tail -3 "$LOG/mount-$MOUNT_N.out")"
   echo 4096 >"/sys/class/bdi/$(mountpoint -d "$MP")/read_ahead_kb"  # what scnfs mount does for itself
-  t1=$(now_ns)
+  stamp t1
   first_8k "$MP/data" || die "reading the first 8 KiB through scnfs-fuse-floor"
-  t2=$(now_ns)
-  FILE="$MP/data"; FB_NS=$((t2 - t0)); READY_NS=$((t1 - t0))
+  FILE="$MP/data"; READY_NS=$((t1 - t0)); FB_NS=$((READY_NS + READ_NS))
 }
 
 # unmount KIND: ends the current mount (scnfs umount for scnfs; fusermount3 -u and wait for restic/borg).
@@ -275,9 +302,9 @@ SEQ_NS=0; SEQ_CPU=0
 seq_read() {
   local name="$1" f="$2" t0 t1 c0=0 c1=0
   [[ -n "$MPID" ]] && c0=$(cpu_ticks "$MPID")
-  t0=$(now_ns)
+  stamp t0
   dd if="$f" of=/dev/null bs=1M status=none 2>"$LOG/$name.err" || { cat "$LOG/$name.err" >&2; die "step '$name': dd of $f failed"; }
-  t1=$(now_ns)
+  stamp t1
   [[ -n "$MPID" ]] && c1=$(cpu_ticks "$MPID")
   SEQ_NS=$((t1 - t0)); SEQ_CPU=$((c1 - c0))
 }
@@ -360,8 +387,8 @@ bench_file() {
   note "load average before the rows: $(cut -d' ' -f1-3 /proc/loadavg)"
   MPID=""
   drop_caches
-  local t0 t1; t0=$(now_ns); first_8k "$src"; t1=$(now_ns)
-  local L_FB=$((t1 - t0))
+  first_8k "$src" || die "reading the first 8 KiB of $src"
+  local L_FB=$READ_NS
   row "local disk: first 8 KiB (cold)" "8192" "$(secs_of "$L_FB")" "$(ms_of "$L_FB") ms" "-" "-" "-" "-"
   drop_caches
   seq_read local-seq-cold "$src"; local L_COLD; L_COLD=$(mbps "$BYTES" "$(secs_of "$SEQ_NS")")
@@ -384,9 +411,12 @@ bench_file() {
   progress "$title: scnfs mount"
   mount_scnfs "$DS" "$store" "$rel"
   local S_FB=$FB_NS
-  row "scnfs: mount to first 8 KiB (cold)" "8192" "$(secs_of "$S_FB")" "$(ms_of "$S_FB") ms" "$(ms_of "$L_FB") ms (local)" \
-    "-" "< $T_FIRST_MS ms" "$(yesno lt "$(ms_of "$S_FB")" "$T_FIRST_MS")"
-  note "scnfs first byte: 'scnfs mount' returned after $(ms_of "$READY_NS") ms, the first 8 KiB took $(ms_of "$((FB_NS - READY_NS))") ms more"
+  local S_READ=$((S_FB - READY_NS))
+  row "scnfs: first 8 KiB once mounted (cold)" "8192" "$(secs_of "$S_READ")" "$(ms_of "$S_READ") ms" "$(ms_of "$L_FB") ms (local)" \
+    "-" "< $T_FIRST_MS ms" "$(yesno lt "$(ms_of "$S_READ")" "$T_FIRST_MS")"
+  row "scnfs: mount to first 8 KiB (cold)" "8192" "$(secs_of "$S_FB")" "$(ms_of "$S_FB") ms" "$(ms_of "$F_FB") ms (FUSE floor)" \
+    "-" "< $T_MOUNT_MS ms" "$(yesno lt "$(ms_of "$S_FB")" "$T_MOUNT_MS")"
+  note "scnfs first byte: 'scnfs mount' returned after $(ms_of "$READY_NS") ms, the open and the first 8 KiB took $(ms_of "$S_READ") ms more"
   drop_caches
   seq_read scnfs-seq-cold "$FILE"; local S_COLD; S_COLD=$(mbps "$BYTES" "$(secs_of "$SEQ_NS")")
   local S_COLD_PCT; S_COLD_PCT=$(calc %.1f "100 * $S_COLD / $L_COLD")
