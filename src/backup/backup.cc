@@ -27,7 +27,7 @@ namespace scnfs {
 namespace {
 
 constexpr uint64_t kBlocksPerUnit = 128;  // 1 MiB of 8 KiB blocks: large reads, fine-grained sharing
-constexpr uint64_t kPrefetchBytes = 32u << 20;  // how far ahead a changed-block backup asks the kernel to read
+constexpr uint64_t kPrefetchBytes = 32u << 20;  // how far ahead of its units a backup asks the kernel to read
 constexpr size_t kDictionarySamples = 4096;  // 32 MiB of 8 KiB pages: ~300x a 112 KiB dictionary
 
 std::string HostName() {
@@ -115,17 +115,14 @@ Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const Bac
   std::atomic<bool> stop{false};
   std::mutex err_mu;
   Status first_error;
-  // A changed-block list gives scattered small units, each one pread: with one read in flight per thread the
-  // incremental waits on the disk. Workers tell the kernel about the units ahead of them (WILLNEED starts those
-  // reads and returns), so many reads are in flight and most preads find their block in the page cache. A full
-  // scan reads 1 MiB units in order, which the kernel's readahead already covers.
-  const bool scattered = !opt.changed_blocks_file.empty();
+  // Workers tell the kernel about the units ahead of them (WILLNEED starts those reads and returns), so that the
+  // disk works while both cores hash and compress. A changed-block list gives scattered small units, each one
+  // pread: with one read in flight per thread the incremental waited on the disk. A full scan reads 1 MiB units in
+  // order, but each pread still waited for its own megabyte: the kernel's readahead runs only a little ahead.
   std::vector<uint64_t> ends;  // ends[k]: bytes of units 0..k
-  if (scattered) {
-    ends.reserve(units.size());
-    uint64_t sum = 0;
-    for (const Unit& u : units) ends.push_back(sum += u.count * u.job->format->block_size());
-  }
+  ends.reserve(units.size());
+  uint64_t sum = 0;
+  for (const Unit& u : units) ends.push_back(sum += u.count * u.job->format->block_size());
   std::atomic<size_t> prefetched{0};
   const auto prefetch_to = [&](size_t end) {
     end = std::min(end, units.size());
@@ -144,8 +141,8 @@ Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const Bac
     workers.emplace_back([&] {
       BlockIngest ingest(shared);
       for (size_t i; !stop.load() && (i = next.fetch_add(1)) < units.size();) {
-        if (scattered)  // up to kPrefetchBytes ahead of this unit
-          prefetch_to(size_t(std::upper_bound(ends.begin(), ends.end(), ends[i] + kPrefetchBytes) - ends.begin()));
+        // up to kPrefetchBytes ahead of this unit
+        prefetch_to(size_t(std::upper_bound(ends.begin(), ends.end(), ends[i] + kPrefetchBytes) - ends.begin()));
         Status st = (opt.cancel && opt.cancel->load()) ? Status::Aborted("backup interrupted") : ingest.Run(units[i]);
         if (!st.ok()) {
           std::lock_guard<std::mutex> l(err_mu);
