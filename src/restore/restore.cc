@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -40,8 +41,7 @@ struct OutFile {
   std::mutex mu;
   int fd = -1;
   int direct_fd = -1;
-  uint64_t next_block = 0;  // unit planning only
-  size_t units_left = 0;    // guarded by mu once the workers run
+  size_t units_left = 0;  // guarded by mu once the workers run
 };
 
 // Units are planned over a sliding window of this many files: a file enters the window when one leaves it, and
@@ -134,32 +134,27 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   {
     // Units are dealt round-robin over the window's files: buffered writers of one file serialize on its inode
     // lock, so threads that take consecutive units should be writing different files.
-    std::vector<size_t> window;
+    std::vector<uint64_t> next_block(files.size(), 0);
     size_t next_file = 0;
-    const auto admit = [&]() -> bool {
-      for (; next_file < files.size(); ++next_file) {
-        if (files[next_file].rec->blocks() > 0) {
-          window.push_back(next_file++);
-          return true;
-        }
-      }
-      return false;
+    // The next file that has blocks to write (empty files need no unit), if any is left.
+    const auto admit = [&]() -> std::optional<size_t> {
+      for (; next_file < files.size(); ++next_file)
+        if (files[next_file].rec->blocks() > 0) return next_file++;
+      return std::nullopt;
     };
-    while (window.size() < kOpenWindow && admit()) {
-    }
+    std::vector<size_t> window;
+    for (std::optional<size_t> f; window.size() < kOpenWindow && (f = admit());) window.push_back(*f);
     while (!window.empty()) {
       for (size_t k = 0; k < window.size();) {
-        OutFile& f = files[window[k]];
-        const uint64_t n = f.rec->blocks();
-        units.push_back(Unit{&f, f.next_block, std::min(kBlocksPerUnit, n - f.next_block)});
-        f.next_block += kBlocksPerUnit;
-        ++f.units_left;
-        if (f.next_block < n) {
+        const size_t i = window[k];
+        const uint64_t n = files[i].rec->blocks();
+        units.push_back(Unit{&files[i], next_block[i], std::min(kBlocksPerUnit, n - next_block[i])});
+        next_block[i] += kBlocksPerUnit;
+        ++files[i].units_left;
+        if (next_block[i] < n) {
           ++k;
-        } else if (admit()) {
-          window[k] = window.back();
-          window.pop_back();
-          ++k;
+        } else if (std::optional<size_t> f = admit()) {
+          window[k++] = *f;  // the file that leaves the window makes room for the next
         } else {
           window.erase(window.begin() + ptrdiff_t(k));
         }
