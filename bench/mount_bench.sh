@@ -214,17 +214,23 @@ first_8k() {
   [[ $READ_NS =~ ^[0-9]+$ ]] || { echo "first 8 KiB of $1: $READ_NS" >&2; return 1; }
 }
 
+# mounted T0 PATH WHAT: called as soon as a mount started at T0 (stamp) is ready. Reads the first 8 KiB of PATH;
+# sets FILE=PATH, READY_NS (T0 to now) and FB_NS (READY_NS plus the read).
+mounted() {
+  local t1; stamp t1
+  first_8k "$2" || die "reading the first 8 KiB of $2 through $3"
+  FILE="$2"; READY_NS=$((t1 - $1)); FB_NS=$((READY_NS + READ_NS))
+}
+
 # mount_scnfs TAG STORE RELPATH (RELPATH below MOUNTPOINT, e.g. ORA/latest/big_1.dbf)
 mount_scnfs() {
-  local tag="$1" store="$2" rel="$3" t0 t1
+  local tag="$1" store="$2" rel="$3" t0
   new_mountpoint "scnfs-$tag"
   drop_caches
   stamp t0
   "$SCNFS" mount --store "$store" "$MP" ${MOUNT_OPTS[@]+"${MOUNT_OPTS[@]}"} >"$LOG/mount-$MOUNT_N.out" 2>&1 ||
     die "scnfs mount: $(tail -3 "$LOG/mount-$MOUNT_N.out")"
-  stamp t1
-  first_8k "$MP/$rel" || die "reading the first 8 KiB of $MP/$rel through scnfs"
-  FILE="$MP/$rel"; READY_NS=$((t1 - t0)); FB_NS=$((READY_NS + READ_NS))
+  mounted "$t0" "$MP/$rel" scnfs
   MPID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$LOG/mount-$MOUNT_N.out")
   [[ -n "$MPID" ]] || die "scnfs mount did not print its pid: $(cat "$LOG/mount-$MOUNT_N.out")"
 }
@@ -241,35 +247,31 @@ wait_for_path() {
 
 # mount_restic TAG REPO SRCPATH: restic mount in the background; the file is snapshots/latest/<absolute path>.
 mount_restic() {
-  local tag="$1" repo="$2" src="$3" t0 t1
+  local tag="$1" repo="$2" src="$3" t0
   new_mountpoint "restic-$tag"
   drop_caches
   stamp t0
   restic -r "$repo" mount "$MP" >"$LOG/mount-$MOUNT_N.out" 2>&1 &
   MPID=$!; BG_PIDS+=("$MPID")
   wait_for_path "$MPID" "$MP/snapshots/latest$src" || die "restic mount: $(tail -3 "$LOG/mount-$MOUNT_N.out")"
-  stamp t1
-  first_8k "$MP/snapshots/latest$src" || die "reading the first 8 KiB through restic mount"
-  FILE="$MP/snapshots/latest$src"; READY_NS=$((t1 - t0)); FB_NS=$((READY_NS + READ_NS))
+  mounted "$t0" "$MP/snapshots/latest$src" "restic mount"
 }
 
 # mount_borg TAG REPO::ARCHIVE SRCPATH: borg mount -f in the background; the file is <path without leading />.
 mount_borg() {
-  local tag="$1" archive="$2" src="$3" t0 t1
+  local tag="$1" archive="$2" src="$3" t0
   new_mountpoint "borg-$tag"
   drop_caches
   stamp t0
   borg mount -f "$archive" "$MP" >"$LOG/mount-$MOUNT_N.out" 2>&1 &
   MPID=$!; BG_PIDS+=("$MPID")
   wait_for_path "$MPID" "$MP$src" || die "borg mount: $(tail -3 "$LOG/mount-$MOUNT_N.out")"
-  stamp t1
-  first_8k "$MP$src" || die "reading the first 8 KiB through borg mount"
-  FILE="$MP$src"; READY_NS=$((t1 - t0)); FB_NS=$((READY_NS + READ_NS))
+  mounted "$t0" "$MP$src" "borg mount"
 }
 
 # mount_floor TAG BYTES: the FUSE floor (scnfs-fuse-floor, a file made up in memory) with scnfs's default readahead.
 mount_floor() {
-  local tag="$1" bytes="$2" t0 t1
+  local tag="$1" bytes="$2" t0
   new_mountpoint "floor-$tag"
   drop_caches
   stamp t0
@@ -277,9 +279,7 @@ mount_floor() {
   MPID=$!; BG_PIDS+=("$MPID")
   wait_for_path "$MPID" "$MP/data" || die "scnfs-fuse-floor: $(tail -3 "$LOG/mount-$MOUNT_N.out")"
   echo 4096 >"/sys/class/bdi/$(mountpoint -d "$MP")/read_ahead_kb"  # what scnfs mount does for itself
-  stamp t1
-  first_8k "$MP/data" || die "reading the first 8 KiB through scnfs-fuse-floor"
-  FILE="$MP/data"; READY_NS=$((t1 - t0)); FB_NS=$((READY_NS + READ_NS))
+  mounted "$t0" "$MP/data" scnfs-fuse-floor
 }
 
 # unmount KIND: ends the current mount (scnfs umount for scnfs; fusermount3 -u and wait for restic/borg).
