@@ -61,6 +61,16 @@ rocksdb::ColumnFamilyOptions TableOptions(const std::shared_ptr<rocksdb::Cache>&
   return cf;
 }
 
+// Every block a backup has not seen in this run is looked up here first, and nearly all of a first backup's
+// lookups miss. A bloom filter over the memtable's keys (1.3 MiB of bits per 64 MiB memtable) answers those misses
+// without the skiplist search, which was 4% of a full backup's CPU (perf, Oracle-format and pgbench data alike).
+rocksdb::ColumnFamilyOptions ContentOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf = TableOptions(cache, true, rocksdb::kNoCompression);
+  cf.memtable_whole_key_filtering = true;
+  cf.memtable_prefix_bloom_size_ratio = 0.02;
+  return cf;
+}
+
 std::vector<rocksdb::ColumnFamilyDescriptor> Families(const std::shared_ptr<rocksdb::Cache>& cache) {
   return {
       {rocksdb::kDefaultColumnFamilyName, TableOptions(cache, false, rocksdb::kNoCompression)},
@@ -68,7 +78,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(const std::shared_ptr<rock
       // Version keys are sorted runs of (db, file, block): LZ4 squeezes their shared prefixes cheaply.
       {"versions", TableOptions(cache, true, rocksdb::kLZ4Compression)},
       // Content values are zstd frames already; a bloom filter makes "is this block new?" cheap.
-      {"content", TableOptions(cache, true, rocksdb::kNoCompression)},
+      {"content", ContentOptions(cache)},
   };
 }
 
