@@ -66,7 +66,7 @@ Runner AddBackup(CLI::App& app, Globals& g) {
       ->check(CLI::ExistingFile);
   sub->add_option("--block-size", a->block_size, "Block size of raw files in bytes (default 8192)")
       ->check(CLI::Range(512u, 1u << 20));
-  sub->add_option("--threads", a->threads, "Worker threads (default: one per core)");
+  sub->add_option("--threads", a->threads, "Worker threads (default: one per core)")->check(CLI::Range(1, 256));
   sub->add_flag("--json", g.json, "Print the backup record as JSON");
   sub->add_flag("--no-wait", a->no_wait,
                 "Fail at once if another backup holds the store (default: wait for it; backups of several\n"

@@ -20,7 +20,9 @@ Runner AddRestore(CLI::App& app, Globals& g) {
   AddStoreOption(sub, g);
   sub->add_option("--db", a->db, "Database name")->required();
   sub->add_option("--at", a->at, "Point in time (default: latest)");
-  sub->add_option("--threads", a->threads, "Worker threads (default: one per core)");
+  sub->add_option("--threads", a->threads, "Worker threads (default: four per core, 4 to 16: a cold restore waits on\n"
+                  "random reads of the store, one in flight per thread)")
+      ->check(CLI::Range(1, 256));
   sub->add_flag("--buffered", a->buffered,
                 "Write through the page cache (default: blocks go around it with O_DIRECT,\n"
                 "so a large restore does not evict this host's cache). For NFS destinations,\n"

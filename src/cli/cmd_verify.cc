@@ -44,7 +44,7 @@ Runner AddVerify(CLI::App& app, Globals& g) {
   sub->add_option("--file", a->file, "A datafile on disk to check instead");
   sub->add_option("--format", a->format, "Format of --file: oracle, postgres or raw (default: detected)")
       ->check(CLI::IsMember({"oracle", "postgres", "raw"}));
-  sub->add_option("--threads", a->threads, "Worker threads (default: one per core)");
+  sub->add_option("--threads", a->threads, "Worker threads (default: one per core)")->check(CLI::Range(1, 256));
   sub->add_flag("--json", g.json, "Machine-readable report (docs/cli.md)");
   return [a, &g] {
     Result<VerifyReport> r = Status::InvalidArgument("give --db NAME (a point in the store) or --file PATH");

@@ -30,10 +30,21 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // A usage error is a failure like any other (docs/cli.md): exit 1 and one line, not CLI11's own codes (105,
+    // 106, ...) and two lines, so that a script's "exit 1 means failed, 2 means corrupt" holds for verify too.
+    std::string what = e.what();
+    std::string help = "scnfs --help";
+    for (const auto& [sub, run] : commands)
+      if (sub->parsed()) help = fmt::format("scnfs {} --help", sub->get_name());
+    if (argc > 1 && argv[1][0] != '-' && help == "scnfs --help") what = fmt::format("unknown command '{}'", argv[1]);
+    for (char& c : what)
+      if (c == '\n') c = ' ';
+    fmt::print(stderr, "scnfs: {} (see '{}')\n", what, help);
+    return kExitFailure;
   }
-  // Process policy, so here and not in the library: a restore holds every file open, a mount its clients' files
-  // (a database on a clone keeps many open, each with its delta file open in the mount).
+  // Process policy, so here and not in the library: a mount keeps its clients' files open (a database on a clone
+  // keeps many open, each with its delta file open in the mount), and a restore keeps a window of them.
   scnfs::RaiseOpenFileLimit();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

@@ -315,6 +315,13 @@ TEST_F(CliTest, CorruptBlocksAreStoredAsReadAndReported) {
 TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   std::string src = tmp_ / "src";
   WriteFile(src + "/a", RandomBytes(20000, 9));
+  // Usage errors keep the same contract: exit 1 (not CLI11's 105/106), one line that names the way to help.
+  ExpectFailure({"bogus"}, "unknown command 'bogus'");
+  ExpectFailure({}, "scnfs --help");
+  ExpectFailure({"restore", "--store", store_, tmp_ / "r"}, "--db is required (see 'scnfs restore --help')");
+  ExpectFailure({"list", "--store", store_, "--jsn"}, "--jsn");
+  for (const char* cmd : {"backup", "restore", "verify"})  // outside 1..256 is an error, not a silent default
+    ExpectFailure({cmd, "--store", store_, "--db", "x", "--threads", "0", tmp_ / "d"}, "--threads");
   ExpectFailure({"backup", "--store", store_, "--db", "x", tmp_ / "missing"}, "cannot read source");
   ExpectFailure({"list", "--store", tmp_ / "nostore"}, "does not exist");
   fs::create_directories(tmp_ / "notastore");
@@ -391,6 +398,7 @@ TEST_F(CliTest, HelpExplainsCommands) {
   for (const char* cmd : {"init", "backup", "list", "restore", "verify", "mount", "umount"}) EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
   RunResult b = Scnfs({"restore", "--help"});
   EXPECT_NE(b.out.find("scn:N"), std::string::npos);
+  EXPECT_NE(b.out.find("four per core"), std::string::npos) << b.out;  // what restore.cc does, not "one per core"
 }
 
 }  // namespace
