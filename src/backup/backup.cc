@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -101,10 +102,7 @@ FileRecord MakeRecord(const SourceEntry& e) {
   r.atime_ns = int64_t(e.st.st_atim.tv_sec) * 1000000000 + e.st.st_atim.tv_nsec;
   r.mtime_ns = int64_t(e.st.st_mtim.tv_sec) * 1000000000 + e.st.st_mtim.tv_nsec;
   r.ctime_ns = int64_t(e.st.st_ctim.tv_sec) * 1000000000 + e.st.st_ctim.tv_nsec;
-  if (e.is_symlink()) {
-    std::error_code ec;
-    r.target = std::filesystem::read_symlink(e.abs, ec).string();
-  }
+  r.target = e.target;
   return r;
 }
 
@@ -240,6 +238,12 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     in.changed = &changed;
   }
   SCNFS_ASSIGN_OR_RETURN(auto jobs, PlanFiles(entries, &db, in, cat));
+  {
+    // A file removed between the scan and its open has no job; it is left out of the backup's file list too.
+    std::set<std::string_view> planned;
+    for (const auto& j : jobs) planned.insert(j->entry.rel);
+    std::erase_if(entries, [&](const SourceEntry& e) { return e.is_file() && !planned.contains(e.rel); });
+  }
 
   // 2. Start: the database record (dictionary first) and a synced "running" backup record.
   const int level = kDefaultCompressionLevel;  // see content_codec.h

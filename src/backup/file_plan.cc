@@ -124,6 +124,7 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     auto job = std::make_unique<FileJob>();
     job->entry = e;
     job->fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC);
+    if (job->fd < 0 && errno == ENOENT) continue;  // removed since the scan: not part of this backup
     if (job->fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", e.abs));
     ::posix_fadvise(job->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     switch (db->format) {
@@ -161,8 +162,10 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
       if (auto it = in.changed->find(e.rel); it != in.changed->end())
         for (auto [a, b] : it->second)
           if (a < blocks) r.emplace_back(a, std::min(b, blocks - 1));
-      const uint64_t prev_blocks = job->prev->blocks();
-      if (blocks > prev_blocks) r.emplace_back(prev_blocks, blocks - 1);
+      // Growth is read from the block that held the old end: a raw file whose last block was short has new bytes
+      // in that block too, and no list names them.
+      const uint64_t old_end_block = job->prev->size / job->prev->block_size;
+      if (uint64_t(e.st.st_size) > job->prev->size && blocks > old_end_block) r.emplace_back(old_end_block, blocks - 1);
       std::sort(r.begin(), r.end());
       for (auto x : r) {
         if (!job->to_read.empty() && x.first <= job->to_read.back().second + 1)

@@ -50,7 +50,8 @@ struct PlanInputs {
 FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector<SourceEntry>& entries);
 
 // Opens every regular file, checks it against the database format (a file that is not what the format says is an
-// error naming it), assigns file ids (new ones advance db->next_file_id) and plans the blocks to read.
+// error naming it), assigns file ids (new ones advance db->next_file_id) and plans the blocks to read. A file
+// removed since the scan (ENOENT at open) gets no job; the caller leaves it out of the backup.
 Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<SourceEntry>& entries, DatabaseRecord* db,
                                                         const PlanInputs& in, const Catalog& catalog);
 

@@ -15,8 +15,9 @@ Status Walk(const fs::path& root, const fs::path& dir, std::map<std::string, Sou
   std::error_code ec;
   fs::directory_iterator it(dir, ec), end;
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read directory {}", dir.string()));
-  for (; it != end; it.increment(ec)) {
-    if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read directory {}", dir.string()));
+  // libstdc++ turns the iterator into `end` when increment() fails, so `ec` is checked after the loop too: a
+  // readdir error must fail the backup, not cut the file list short.
+  for (; !ec && it != end; it.increment(ec)) {
     SourceEntry e;
     e.abs = it->path().string();
     if (::lstat(e.abs.c_str(), &e.st) != 0) {
@@ -24,12 +25,31 @@ Status Walk(const fs::path& root, const fs::path& dir, std::map<std::string, Sou
       return Status::FromErrno(errno, fmt::format("cannot stat {}", e.abs));
     }
     if (!e.is_dir() && !e.is_file() && !e.is_symlink()) continue;
+    if (e.is_symlink()) {
+      // Read now, with the lstat: at commit the link may be gone or replaced, and a record without its target
+      // would make the whole backup unrestorable.
+      std::error_code lec;
+      e.target = fs::read_symlink(it->path(), lec).string();
+      if (lec == std::errc::no_such_file_or_directory) continue;
+      if (lec) return Status::FromErrno(lec.value(), fmt::format("cannot read symlink {}", e.abs));
+    }
     e.rel = it->path().lexically_relative(root).generic_string();
     const bool recurse = e.is_dir();
     const fs::path sub = it->path();
     if (!out->emplace(e.rel, e).second) return Status::InvalidArgument(fmt::format("two sources give the same path '{}'", e.rel));
-    if (recurse) SCNFS_RETURN_IF_ERROR(Walk(root, sub, out));
+    if (!recurse) continue;
+    Status st = Walk(root, sub, out);
+    std::error_code sec;
+    if (!st.ok() && st.ToErrno() == ENOENT && !fs::exists(fs::symlink_status(sub, sec))) {
+      // The directory went away while we walked it: leave it out, with whatever was already taken from inside it.
+      out->erase(e.rel);
+      const std::string prefix = e.rel + "/";
+      for (auto i = out->lower_bound(prefix); i != out->end() && i->first.starts_with(prefix);) i = out->erase(i);
+      continue;
+    }
+    SCNFS_RETURN_IF_ERROR(st);
   }
+  if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read directory {}", dir.string()));
   return Status::OK();
 }
 

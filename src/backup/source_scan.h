@@ -14,13 +14,16 @@ struct SourceEntry {
   std::string rel;  // '/'-separated, relative to the source directory (a file source: its base name)
   std::string abs;
   struct stat st {};
+  std::string target;  // a symlink's target, read during the scan
   bool is_dir() const { return S_ISDIR(st.st_mode); }
   bool is_file() const { return S_ISREG(st.st_mode); }
   bool is_symlink() const { return S_ISLNK(st.st_mode); }
 };
 
 // Directories are walked recursively without following symlinks; sockets, fifos and devices are skipped. Two
-// sources yielding the same relative path is an error. Entries are sorted by path.
+// sources yielding the same relative path is an error. Entries are sorted by path. A live database creates and
+// removes files (PostgreSQL's pgsql_tmp) while it is walked: an entry or directory that is gone by the time it is
+// read (ENOENT) is left out, as if the walk had come a moment later; any other error fails the scan.
 Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources);
 
 }  // namespace scnfs

@@ -123,6 +123,23 @@ TEST_F(CliTest, OracleChangedBlocksReadsOnlyListedBlocks) {
   EXPECT_EQ(b3["blocks_changed"], 2);
 }
 
+TEST_F(CliTest, ChangedBlocksBackupReadsGrowthFromTheOldLastBlock) {
+  // Raw files are sized in bytes: growth can start inside the old last block, where no list names it.
+  std::string src = tmp_ / "src";
+  const std::string a0 = RandomBytes(3 * 8192 + 100, 1), b0 = RandomBytes(100, 2);
+  WriteFile(src + "/a", a0);
+  WriteFile(src + "/b", b0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
+  WriteFile(src + "/a", a0 + RandomBytes(3 * 8192, 3));  // block 3 gains 8,092 bytes, blocks 4-6 are new
+  WriteFile(src + "/b", b0 + RandomBytes(100, 4));       // grows inside its only block
+  WriteFile(tmp_ / "empty.cbt", "");
+  json j = BackupJson({"--db", "x", "--changed-blocks", tmp_ / "empty.cbt", src});
+  EXPECT_EQ(j["changed_blocks"], true);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", tmp_ / "r"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(tmp_ / "r/a"), ReadFile(src + "/a"));
+  EXPECT_EQ(ReadFile(tmp_ / "r/b"), ReadFile(src + "/b"));
+}
+
 // docs/cli.md promises these fields, with these types, to scripts: a missing or retyped one breaks them.
 void ExpectFields(const json& j, const std::vector<std::pair<std::string, json::value_t>>& fields, const std::string& what) {
   for (const auto& [name, type] : fields) {

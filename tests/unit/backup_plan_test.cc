@@ -1,0 +1,78 @@
+// The backup's scan and plan against a source that changes under them: what a live database does to its directory
+// while it is being backed up (temporary files and directories come and go, links are replaced).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "backup/file_plan.h"
+#include "backup/source_scan.h"
+#include "scnfs/catalog.h"
+#include "scnfs/store.h"
+#include "temp_dir.h"
+
+namespace scnfs {
+namespace {
+namespace fs = std::filesystem;
+
+class BackupPlanTest : public ::testing::Test {
+ protected:
+  void Write(const std::string& rel, const std::string& bytes) {
+    fs::create_directories(fs::path(src_ + "/" + rel).parent_path());
+    std::ofstream(src_ + "/" + rel, std::ios::binary) << bytes;
+  }
+  const SourceEntry* Find(const std::vector<SourceEntry>& v, const std::string& rel) {
+    for (const auto& e : v)
+      if (e.rel == rel) return &e;
+    return nullptr;
+  }
+
+  testing::TempDir tmp_;
+  std::string src_ = tmp_ / "src";
+};
+
+TEST_F(BackupPlanTest, SymlinkTargetIsReadWithTheScan) {
+  Write("a", "x");
+  fs::create_symlink("a/../some target", src_ + "/link");
+  auto scan = ScanSources({src_});
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  // Gone by commit time: the record must still have the target the scan saw, or no restore could recreate it.
+  fs::remove(src_ + "/link");
+  const SourceEntry* e = Find(scan.value(), "link");
+  ASSERT_NE(e, nullptr);
+  EXPECT_TRUE(e->is_symlink());
+  EXPECT_EQ(e->target, "a/../some target");
+}
+
+TEST_F(BackupPlanTest, FileRemovedAfterTheScanIsLeftOutOfThePlan) {
+  Write("keep", std::string(8192, 'k'));
+  Write("pgsql_tmp/tmp1.0", std::string(8192, 't'));
+  ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
+  auto store = Store::Open(tmp_ / "store", Store::Mode::kWriter);
+  ASSERT_TRUE(store.ok());
+  auto scan = ScanSources({src_});
+  ASSERT_TRUE(scan.ok());
+  ASSERT_NE(Find(scan.value(), "pgsql_tmp/tmp1.0"), nullptr);
+  fs::remove(src_ + "/pgsql_tmp/tmp1.0");  // PostgreSQL drops a temporary file between our scan and our open
+
+  Catalog cat(store.value().get());
+  DatabaseRecord db;
+  db.format = FormatId::kRaw;
+  PlanInputs in;
+  in.db = &db;
+  auto jobs = PlanFiles(scan.value(), &db, in, cat);
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  ASSERT_EQ(jobs.value().size(), 1u);
+  EXPECT_EQ(jobs.value()[0]->entry.rel, "keep");
+
+  // Any other error still fails the plan: a file we may not read is not silently dropped.
+  if (::geteuid() != 0) {
+    fs::permissions(src_ + "/keep", fs::perms::none);
+    EXPECT_FALSE(PlanFiles(scan.value(), &db, in, cat).ok());
+  }
+}
+
+}  // namespace
+}  // namespace scnfs
