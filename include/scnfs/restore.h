@@ -4,6 +4,7 @@
 // Thread-safety: RestorePoint runs its own worker threads.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -28,6 +29,9 @@ struct RestoreOptions {
   // through the page cache (destinations where direct I/O is slow, such as NFS, or a database about to read it all).
   bool direct_io = true;
   std::function<void(const RestoreProgress&)> progress;
+  // Set (by a signal handler) to stop: workers finish the unit they are writing and the restore fails with
+  // "restore interrupted", leaving the partial files in `dest`.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct RestoreReport {

@@ -37,6 +37,7 @@ Runner AddRestore(CLI::App& app, Globals& g) {
     o.dest = a->dest;
     o.threads = a->threads;
     o.direct_io = !a->buffered;
+    o.cancel = &g_cancel;
     const bool tty = StderrIsTerminal();
     if (tty)
       o.progress = [](const RestoreProgress& p) {

@@ -78,14 +78,26 @@ Status WriteAll(int fd, const std::byte* p, size_t n, uint64_t off, const std::s
   return Status::OK();
 }
 
-struct timespec Ts(int64_t ns) { return {time_t(ns / 1000000000), long(ns % 1000000000)}; }
+// Nanoseconds since the epoch as a timespec, whose tv_nsec must be in [0, 1e9): times before 1970 round down.
+struct timespec Ts(int64_t ns) {
+  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+  if (rem < 0) {
+    --sec;
+    rem += 1000000000;
+  }
+  return {time_t(sec), long(rem)};
+}
 
 // Ownership, mode and times, applied after the data (directories last, deepest first, so their mtimes stick).
-void ApplyMetadata(const std::string& path, const FileRecord& r, bool* chown_failed) {
+// Ownership needs root, so its failure is a warning; a mode or time that cannot be set fails the restore.
+Status ApplyMetadata(const std::string& path, const FileRecord& r, bool* chown_failed) {
   if (::lchown(path.c_str(), r.uid, r.gid) != 0) *chown_failed = true;
-  if (r.type != "symlink") ::chmod(path.c_str(), r.mode & 07777);
+  if (r.type != "symlink" && ::chmod(path.c_str(), r.mode & 07777) != 0)
+    return Status::FromErrno(errno, fmt::format("cannot set the mode of {}", path));
   struct timespec ts[2] = {Ts(r.atime_ns), Ts(r.mtime_ns)};
-  ::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+  if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+    return Status::FromErrno(errno, fmt::format("cannot set the times of {}", path));
+  return Status::OK();
 }
 
 }  // namespace
@@ -201,6 +213,12 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
       size_t buf_size = 0;
       std::vector<PointReader::Cursor::BlockRead> info;
       for (size_t i; !stop && (i = next.fetch_add(1)) < units.size();) {
+        if (opt.cancel && opt.cancel->load()) {
+          std::lock_guard<std::mutex> l(mu);
+          if (first_error.ok()) first_error = Status::Aborted("restore interrupted");
+          stop = true;
+          break;
+        }
         const Unit& u = units[i];
         const FileRecord& r = *u.file->rec;
         const std::string path = (dest / r.path).string();
@@ -270,7 +288,9 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   if (!first_error.ok()) return first_error.WithContext(fmt::format("restore into {} failed (partial files left there)", opt.dest));
 
   bool chown_failed = false;
-  for (auto it = op.files.rbegin(); it != op.files.rend(); ++it) ApplyMetadata((dest / it->path).string(), *it, &chown_failed);
+  for (auto it = op.files.rbegin(); it != op.files.rend(); ++it)
+    if (Status ms = ApplyMetadata((dest / it->path).string(), *it, &chown_failed); !ms.ok())
+      return ms.WithContext(fmt::format("restore into {} failed (the data is written)", opt.dest));
   if (chown_failed) report.warning = "file ownership was not restored (run as root to restore owners)";
   // A restore is reported done only once it is on disk: a DBA who starts the database and then loses power must not
   // find half-written datafiles. One syncfs covers every file and directory written above.
