@@ -16,7 +16,12 @@ namespace scnfs {
 
 bool IngestShared::ClaimContent(const ContentHash& h) {
   std::lock_guard<std::mutex> l(mu);
-  return written.insert(h).second;
+  return in_flight.insert(h).second;
+}
+
+void IngestShared::ReleaseClaims(const std::vector<ContentHash>& claimed) {
+  std::lock_guard<std::mutex> l(mu);
+  for (const auto& h : claimed) in_flight.erase(h);
 }
 
 void IngestShared::ReportBad(BadBlock b) {
@@ -108,6 +113,7 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
     if (prev && !prev->value.zero && prev->value.hash == v.hash) return Status::OK();
     if (!c.corrupt) v.fingerprint = c.fingerprint;
     if (s_->ClaimContent(v.hash)) {
+      claimed_.push_back(v.hash);
       bool missing = false;
       SCNFS_RETURN_IF_ERROR(ContentMissing(v.hash, &missing));
       if (missing) {
@@ -145,6 +151,7 @@ Status BlockIngest::Run(const Unit& u) {
   buf_.resize(u.count * bs);
   SCNFS_RETURN_IF_ERROR(ReadAt(job->fd, buf_.data(), n, off, job->entry.abs));
   batch_.Clear();
+  claimed_.clear();
   versions_.Refresh();
   SCNFS_RETURN_IF_ERROR(versions_.LatestRun(job->file_id, uint32_t(u.first), uint32_t(u.count), &prev_));
   for (uint64_t i = 0; i < u.count; ++i) {
@@ -156,8 +163,11 @@ Status BlockIngest::Run(const Unit& u) {
   }
   s_->bytes_read.fetch_add(n, std::memory_order_relaxed);
   s_->blocks_read.fetch_add(u.count, std::memory_order_relaxed);
-  if (batch_.Count() == 0) return Status::OK();
-  return s_->store->WriteUnlogged(&batch_);
+  if (batch_.Count() > 0) SCNFS_RETURN_IF_ERROR(s_->store->WriteUnlogged(&batch_));
+  // Only now can the store answer for this unit's new content. On an error the claims stay: the backup stops, and
+  // no worker may take the content as stored.
+  s_->ReleaseClaims(claimed_);
+  return Status::OK();
 }
 
 }  // namespace scnfs

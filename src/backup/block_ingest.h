@@ -33,11 +33,16 @@ struct IngestShared {
   std::atomic<uint64_t> bytes_read{0}, blocks_read{0}, blocks_changed{0}, zero_blocks{0}, corrupt_blocks{0};
   std::atomic<uint64_t> new_contents{0}, new_bytes_raw{0}, new_bytes_stored{0}, max_key_change{0};
 
-  // Content written by this backup: the store may not show it yet to a concurrent worker's lookup.
+  // New content that a worker has taken on but not yet written: until its batch is in the store, another
+  // worker's lookup would not find it and would store it twice. A claim lives only until the claiming unit's batch
+  // is written (then the store answers), so this set holds at most threads x 128 hashes, not one per new block
+  // of the backup (a 1 TiB full would have needed gigabytes).
   std::mutex mu;
-  std::unordered_set<ContentHash, ContentHashHasher> written;  // GUARDED_BY(mu)
-  std::vector<BadBlock> bad_blocks;                            // GUARDED_BY(mu)
+  std::unordered_set<ContentHash, ContentHashHasher> in_flight;  // GUARDED_BY(mu)
+  std::vector<BadBlock> bad_blocks;                              // GUARDED_BY(mu)
+  // True if `h` was not claimed: the caller then looks it up and writes it if the store lacks it.
   bool ClaimContent(const ContentHash& h);
+  void ReleaseClaims(const std::vector<ContentHash>& claimed);
   void ReportBad(BadBlock b);
 };
 
@@ -63,6 +68,7 @@ class BlockIngest {
   VersionReader versions_;
   BlockCompressor compressor_;
   rocksdb::WriteBatch batch_;
+  std::vector<ContentHash> claimed_;  // this unit's claims, released once batch_ is written
   std::vector<std::byte> buf_;
   std::vector<std::optional<Version>> prev_;
   std::string value_;

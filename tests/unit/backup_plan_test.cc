@@ -7,10 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include "backup/block_ingest.h"
 #include "backup/file_plan.h"
 #include "backup/source_scan.h"
 #include "scnfs/catalog.h"
 #include "scnfs/store.h"
+#include "store/versions.h"
 #include "temp_dir.h"
 
 namespace scnfs {
@@ -72,6 +74,47 @@ TEST_F(BackupPlanTest, FileRemovedAfterTheScanIsLeftOutOfThePlan) {
     fs::permissions(src_ + "/keep", fs::perms::none);
     EXPECT_FALSE(PlanFiles(scan.value(), &db, in, cat).ok());
   }
+}
+
+
+TEST_F(BackupPlanTest, ContentClaimsLastOnlyUntilTheUnitIsWritten) {
+  // Two files with the same 64 distinct blocks: the second unit must find the first's content in the store
+  // (dedup), and no claim may outlive its unit (the set once grew by one hash per new block of the backup).
+  std::string bytes;
+  for (int i = 0; i < 64; ++i) bytes += std::string(8192, char(i + 1));
+  Write("a", bytes);
+  Write("b", bytes);
+  ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
+  auto store = Store::Open(tmp_ / "store", Store::Mode::kWriter);
+  ASSERT_TRUE(store.ok());
+  Catalog cat(store.value().get());
+  DatabaseRecord db;
+  db.id = 1;
+  db.format = FormatId::kRaw;
+  PlanInputs in;
+  in.db = &db;
+  auto scan = ScanSources({src_});
+  ASSERT_TRUE(scan.ok());
+  auto jobs = PlanFiles(scan.value(), &db, in, cat);
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs.value().size(), 2u);
+  auto vis = cat.LoadVisibility(db.id);
+  ASSERT_TRUE(vis.ok());
+  Dictionaries dicts(store.value().get());
+  IngestShared shared;
+  shared.store = store.value().get();
+  shared.db = db.id;
+  shared.backup = 1;
+  shared.vis = &vis.value();
+  shared.dicts = &dicts;
+  BlockIngest ingest(&shared);
+  for (const auto& job : jobs.value()) {
+    ASSERT_TRUE(ingest.Run(Unit{job.get(), 0, 64}).ok());
+    std::lock_guard<std::mutex> l(shared.mu);
+    EXPECT_TRUE(shared.in_flight.empty()) << shared.in_flight.size() << " claims left after " << job->entry.rel;
+  }
+  EXPECT_EQ(shared.new_contents.load(), 64u);    // each distinct block stored once, across both files
+  EXPECT_EQ(shared.blocks_changed.load(), 128u);  // and a version for every block of both
 }
 
 }  // namespace
