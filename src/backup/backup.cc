@@ -63,17 +63,23 @@ std::vector<std::string> SampleBlocks(const std::vector<std::unique_ptr<FileJob>
     uint64_t seen = 0;
     for (const auto& j : jobs) {
       const uint32_t bs = j->format->block_size();
-      for (uint64_t b = (step - seen % step) % step; b < j->blocks(); b += step) {
+      const uint64_t first = (step - seen % step) % step;
+      seen += j->blocks();
+      if (first >= j->blocks()) continue;
+      // Opened for its samples only: sources are not held open between the plan and the ingest.
+      const int fd = ::open(j->entry.abs.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;  // gone: the ingest will find out and leave it out
+      for (uint64_t b = first; b < j->blocks(); b += step) {
         if (!read) {
-          ::posix_fadvise(j->fd, off_t(b * bs), off_t(bs), POSIX_FADV_WILLNEED);
+          ::posix_fadvise(fd, off_t(b * bs), off_t(bs), POSIX_FADV_WILLNEED);
           continue;
         }
         std::string s(bs, '\0');
-        if (::pread(j->fd, s.data(), bs, off_t(b * bs)) != ssize_t(bs)) continue;
+        if (::pread(fd, s.data(), bs, off_t(b * bs)) != ssize_t(bs)) continue;
         if (IsAllZero(ByteSpan(reinterpret_cast<const std::byte*>(s.data()), bs))) continue;
         out.push_back(std::move(s));
       }
-      seen += j->blocks();
+      ::close(fd);
     }
   }
   return out;
@@ -127,12 +133,23 @@ Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const Bac
     size_t from = prefetched.load();
     while (from < end && !prefetched.compare_exchange_weak(from, end)) {
     }
+    // A descriptor of its own per file: the file may not be open for ingest yet (or any more), and the hint is
+    // about the inode's page cache, which outlives the descriptor.
+    const FileJob* job = nullptr;
+    int fd = -1;
     for (size_t k = from; k < end; ++k) {
       const Unit& u = units[k];
+      if (u.job != job) {
+        if (fd >= 0) ::close(fd);
+        job = u.job;
+        fd = ::open(job->entry.abs.c_str(), O_RDONLY | O_CLOEXEC);
+      }
       const uint64_t bs = u.job->format->block_size();
-      ::posix_fadvise(u.job->fd, off_t(u.first * bs), off_t(u.count * bs), POSIX_FADV_WILLNEED);
+      if (fd >= 0) ::posix_fadvise(fd, off_t(u.first * bs), off_t(u.count * bs), POSIX_FADV_WILLNEED);
     }
+    if (fd >= 0) ::close(fd);
   };
+  for (const Unit& u : units) u.job->units_left.fetch_add(1, std::memory_order_relaxed);
   int threads = opt.threads > 0 ? opt.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
@@ -141,7 +158,10 @@ Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const Bac
       for (size_t i; !stop.load() && (i = next.fetch_add(1)) < units.size();) {
         // up to kPrefetchBytes ahead of this unit
         prefetch_to(size_t(std::upper_bound(ends.begin(), ends.end(), ends[i] + kPrefetchBytes) - ends.begin()));
-        Status st = (opt.cancel && opt.cancel->load()) ? Status::Aborted("backup interrupted") : ingest.Run(units[i]);
+        const Unit& u = units[i];
+        Status st = (opt.cancel && opt.cancel->load()) ? Status::Aborted("backup interrupted") : u.job->OpenForIngest();
+        if (st.ok() && !u.job->vanished) st = ingest.Run(u);
+        u.job->UnitDone();
         if (!st.ok()) {
           std::lock_guard<std::mutex> l(err_mu);
           if (first_error.ok()) first_error = st;
@@ -323,10 +343,11 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   std::map<std::string, const FileJob*> by_path;
   for (const auto& j : jobs) by_path[j->entry.rel] = j.get();
   for (const auto& e : entries) {
+    const FileJob* j = e.is_file() ? by_path.at(e.rel) : nullptr;
+    if (j && j->vanished) continue;  // removed before its first read: not in this backup
     FileRecord fr = MakeRecord(e);
     if (e.is_dir()) ++rec.directories;
     if (e.is_file()) {
-      const FileJob* j = by_path.at(e.rel);
       fr.file_id = j->file_id;
       fr.format = j->format->id();
       fr.block_size = j->format->block_size();

@@ -19,6 +19,28 @@ FileJob::~FileJob() {
   if (fd >= 0) ::close(fd);
 }
 
+Status FileJob::OpenForIngest() {
+  std::lock_guard<std::mutex> l(open_mu);
+  if (fd >= 0 || vanished) return Status::OK();
+  fd = ::open(entry.abs.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      vanished = true;
+      return Status::OK();
+    }
+    return Status::FromErrno(errno, fmt::format("cannot open {}", entry.abs));
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return Status::OK();
+}
+
+void FileJob::UnitDone() {
+  if (units_left.fetch_sub(1) != 1) return;
+  std::lock_guard<std::mutex> l(open_mu);
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
 uint64_t FileJob::blocks() const {
   const uint64_t bs = format->block_size();
   return (uint64_t(entry.st.st_size) + bs - 1) / bs;
@@ -126,7 +148,6 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     job->fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC);
     if (job->fd < 0 && errno == ENOENT) continue;  // removed since the scan: not part of this backup
     if (job->fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", e.abs));
-    ::posix_fadvise(job->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     switch (db->format) {
       case FormatId::kOracle:
         SCNFS_RETURN_IF_ERROR(OpenOracle(job.get()));
@@ -179,6 +200,8 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
       job->read_mode = "full";
     }
     if (blocks == 0) job->to_read.clear();
+    ::close(job->fd);  // reopened by the ingest if it has blocks to read
+    job->fd = -1;
     jobs.push_back(std::move(job));
   }
   return jobs;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,9 +18,15 @@
 
 namespace scnfs {
 
+// A source file is open only while the backup reads it, so that a cluster of tens of thousands of files does not
+// need as many descriptors: PlanFiles opens it for its checks and closes it; the ingest opens it when a worker
+// takes its first unit (OpenForIngest) and closes it when its last unit is done (UnitDone).
 struct FileJob {
   SourceEntry entry;
-  int fd = -1;
+  int fd = -1;  // set under open_mu; workers read it only after OpenForIngest, and it stays until the last unit
+  std::mutex open_mu;
+  bool vanished = false;  // removed before the ingest could open it: left out of the backup's file list
+  std::atomic<uint64_t> units_left{0};
   std::unique_ptr<FileFormat> format;
   uint32_t file_id = 0;
   bool new_file_id = false;
@@ -35,6 +42,10 @@ struct FileJob {
   FileJob(FileJob&&) = delete;
   ~FileJob();
   uint64_t blocks() const;
+  // Opens the source for its units unless open; ENOENT sets `vanished` and is not an error.
+  Status OpenForIngest();
+  // One unit of this file is finished (or skipped); the last one closes the source.
+  void UnitDone();
 };
 
 struct PlanInputs {
@@ -49,9 +60,9 @@ struct PlanInputs {
 // PostgreSQL; a first regular file with the Oracle block-0 magic is Oracle; anything else is raw.
 FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector<SourceEntry>& entries);
 
-// Opens every regular file, checks it against the database format (a file that is not what the format says is an
-// error naming it), assigns file ids (new ones advance db->next_file_id) and plans the blocks to read. A file
-// removed since the scan (ENOENT at open) gets no job; the caller leaves it out of the backup.
+// Opens every regular file in turn (and closes it again), checks it against the database format (a file that is
+// not what the format says is an error naming it), assigns file ids (new ones advance db->next_file_id) and plans
+// the blocks to read. A file removed since the scan (ENOENT at open) gets no job; the caller leaves it out.
 Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<SourceEntry>& entries, DatabaseRecord* db,
                                                         const PlanInputs& in, const Catalog& catalog);
 

@@ -68,6 +68,14 @@ TEST_F(BackupPlanTest, FileRemovedAfterTheScanIsLeftOutOfThePlan) {
   ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
   ASSERT_EQ(jobs.value().size(), 1u);
   EXPECT_EQ(jobs.value()[0]->entry.rel, "keep");
+  EXPECT_EQ(jobs.value()[0]->fd, -1) << "a planned file is not held open until the ingest";
+
+  // Removed after the plan: the ingest leaves it out instead of failing the backup.
+  FileJob& keep = *jobs.value()[0];
+  fs::rename(src_ + "/keep", src_ + "/kept");
+  ASSERT_TRUE(keep.OpenForIngest().ok());
+  EXPECT_TRUE(keep.vanished);
+  fs::rename(src_ + "/kept", src_ + "/keep");
 
   // Any other error still fails the plan: a file we may not read is not silently dropped.
   if (::geteuid() != 0) {
@@ -109,7 +117,11 @@ TEST_F(BackupPlanTest, ContentClaimsLastOnlyUntilTheUnitIsWritten) {
   shared.dicts = &dicts;
   BlockIngest ingest(&shared);
   for (const auto& job : jobs.value()) {
+    job->units_left = 1;
+    ASSERT_TRUE(job->OpenForIngest().ok());  // PlanFiles closed it again
     ASSERT_TRUE(ingest.Run(Unit{job.get(), 0, 64}).ok());
+    job->UnitDone();
+    EXPECT_EQ(job->fd, -1) << "the last unit closes the source";
     std::lock_guard<std::mutex> l(shared.mu);
     EXPECT_TRUE(shared.in_flight.empty()) << shared.in_flight.size() << " claims left after " << job->entry.rel;
   }
