@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -20,6 +21,20 @@ Result<uint64_t> ParseNumber(std::string_view s, std::string_view what) {
 }
 
 }  // namespace
+
+// "+HH:MM", "+HHMM" or the same with '-': seconds east of UTC. Anything else (letters included: these names
+// come from any user of a mount) is nullopt, never an exception.
+std::optional<int> ZoneOffsetSeconds(std::string_view z) {
+  if (z.size() != 5 && z.size() != 6) return std::nullopt;
+  if (z[0] != '+' && z[0] != '-') return std::nullopt;
+  if (z.size() == 6 && z[3] != ':') return std::nullopt;
+  const std::string_view hh = z.substr(1, 2), mm = z.substr(z.size() - 2);
+  for (char c : std::string_view(hh.data(), 2)) if (c < '0' || c > '9') return std::nullopt;
+  for (char c : std::string_view(mm.data(), 2)) if (c < '0' || c > '9') return std::nullopt;
+  const int h = (hh[0] - '0') * 10 + (hh[1] - '0'), m = (mm[0] - '0') * 10 + (mm[1] - '0');
+  if (h > 23 || m > 59) return std::nullopt;
+  return (h * 60 + m) * 60 * (z[0] == '+' ? 1 : -1);
+}
 
 Result<int64_t> ParseIso8601(std::string_view text) {
   std::string s(text);
@@ -51,11 +66,8 @@ Result<int64_t> ParseIso8601(std::string_view text) {
     t = mktime(&tm);  // local time of this host
   } else if (tail == "Z") {
     t = timegm(&tm);
-  } else if ((tail[0] == '+' || tail[0] == '-') && (tail.size() == 6 || tail.size() == 5)) {
-    int hh = std::stoi(std::string(tail.substr(1, 2)));
-    int mm = std::stoi(std::string(tail.substr(tail.size() - 2)));
-    int off = (hh * 60 + mm) * 60 * (tail[0] == '+' ? 1 : -1);
-    t = timegm(&tm) - off;
+  } else if (auto off = ZoneOffsetSeconds(tail)) {
+    t = timegm(&tm) - *off;
   } else {
     return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (bad zone '{}')", text, tail));
   }

@@ -171,9 +171,12 @@ Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& nam
   c.base_backup = j.value("base_backup", 0u);
   if (j.contains("scn")) c.scn = j["scn"].get<uint64_t>();
   c.created_us = j.value("created_us", int64_t{0});
-  for (const auto& e : fs::directory_iterator(dir / "data", fs::directory_options::skip_permission_denied)) {
+  // With an error_code: a mount asks this on lookups, and a `clone destroy` may remove the directory meanwhile.
+  std::error_code dec;
+  for (fs::directory_iterator it(dir / "data", fs::directory_options::skip_permission_denied, dec), end; !dec && it != end;
+       it.increment(dec)) {
     struct stat st;
-    if (::stat(e.path().c_str(), &st) == 0) c.delta_bytes += uint64_t(st.st_blocks) * 512;
+    if (::stat(it->path().c_str(), &st) == 0) c.delta_bytes += uint64_t(st.st_blocks) * 512;
   }
   c.in_use_pid = LockHolder(dir);
   return c;

@@ -6,9 +6,9 @@
 #include <cstring>
 #include <vector>
 
+#include <exception>
+
 #include <fmt/format.h>
-
-
 
 namespace scnfs {
 
@@ -353,37 +353,58 @@ void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 void RoSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { fuse_reply_err(req, EROFS); }
 void RoRemovexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 
+// Every handler that replies runs inside Guarded: an exception that escapes one (a parser, a container's at(),
+// bad_alloc) would otherwise unwind into libfuse's C frames and terminate the mount, cutting off every reader and
+// every clone a database has open. The request gets EIO and the mount goes on. Handlers reply last, so a throw
+// comes before any reply and the request is answered exactly once.
+template <auto Fn>
+struct Guarded;
+template <typename... A, void (*Fn)(fuse_req_t, A...)>
+struct Guarded<Fn> {
+  static void Call(fuse_req_t req, A... a) {
+    try {
+      Fn(req, a...);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "scnfs mount: internal error, answered EIO: %s\n", e.what());
+      fuse_reply_err(req, EIO);
+    } catch (...) {
+      std::fprintf(stderr, "scnfs mount: internal error, answered EIO\n");
+      fuse_reply_err(req, EIO);
+    }
+  }
+};
+
 fuse_lowlevel_ops MakeOps() {
   fuse_lowlevel_ops o{};
   o.init = OpInit;
-  o.lookup = OpLookup;
+  o.lookup = Guarded<OpLookup>::Call;
   o.forget = OpForget;
   o.forget_multi = OpForgetMulti;
-  o.getattr = OpGetattr;
-  o.readlink = OpReadlink;
-  o.opendir = OpOpendir;
-  o.readdir = OpReaddir;
-  o.releasedir = OpReleasedir;
-  o.open = OpOpen;
-  o.read = OpRead;
-  o.release = OpRelease;
-  o.statfs = OpStatfs;
-  o.setattr = OpSetattr;
-  o.mknod = OpMknod;
-  o.mkdir = OpMkdir;
-  o.unlink = OpUnlink;
-  o.rmdir = OpRmdir;
-  o.symlink = OpSymlink;
-  o.rename = OpRename;
-  o.link = OpLink;
-  o.write = OpWrite;
-  o.create = OpCreate;
-  o.flush = OpFlush;
-  o.fsync = OpFsync;
-  o.fsyncdir = OpFsyncdir;
-  o.setxattr = RoSetxattr;
-  o.removexattr = RoRemovexattr;
-  o.fallocate = OpFallocate;
+  o.getattr = Guarded<OpGetattr>::Call;
+  o.readlink = Guarded<OpReadlink>::Call;
+  o.opendir = Guarded<OpOpendir>::Call;
+  o.readdir = Guarded<OpReaddir>::Call;
+  o.releasedir = Guarded<OpReleasedir>::Call;
+  o.open = Guarded<OpOpen>::Call;
+  o.read = Guarded<OpRead>::Call;
+  o.release = Guarded<OpRelease>::Call;
+  o.statfs = Guarded<OpStatfs>::Call;
+  o.setattr = Guarded<OpSetattr>::Call;
+  o.mknod = Guarded<OpMknod>::Call;
+  o.mkdir = Guarded<OpMkdir>::Call;
+  o.unlink = Guarded<OpUnlink>::Call;
+  o.rmdir = Guarded<OpRmdir>::Call;
+  o.symlink = Guarded<OpSymlink>::Call;
+  o.rename = Guarded<OpRename>::Call;
+  o.link = Guarded<OpLink>::Call;
+  o.write = Guarded<OpWrite>::Call;
+  o.create = Guarded<OpCreate>::Call;
+  o.flush = Guarded<OpFlush>::Call;
+  o.fsync = Guarded<OpFsync>::Call;
+  o.fsyncdir = Guarded<OpFsyncdir>::Call;
+  o.setxattr = Guarded<RoSetxattr>::Call;
+  o.removexattr = Guarded<RoRemovexattr>::Call;
+  o.fallocate = Guarded<OpFallocate>::Call;
   return o;
 }
 

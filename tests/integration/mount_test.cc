@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <regex>
@@ -190,11 +191,17 @@ TEST_F(MountTest, UnknownNamesAreEnoentAndWritesAreErofs) {
   ASSERT_EQ(Mount().exit_code, 0);
   struct stat st;
   for (std::string p : {"/NOPE", "/ORA/backups/99", "/ORA/backups/01", "/ORA/backups/1/nofile", "/ORA/at/scn:abc",
-                        "/ORA/at/scn:1", "/ORA/at/latest", "/ORA/nothing", "/RAW/backups/1/sub/nothing"}) {
+                        "/ORA/at/scn:1", "/ORA/at/latest", "/ORA/nothing", "/RAW/backups/1/sub/nothing",
+                        // any user may type these: a zone that is not digits once threw out of the handler and
+                        // ended the mount for everyone
+                        "/ORA/at/time:2030-01-01T00:00:00+ab:cd", "/ORA/at/time:2030-01-01T00:00:00+99:00",
+                        "/ORA/at/time:2030-01-01T00:00:00-1x30"}) {
     errno = 0;
     EXPECT_NE(::stat((mnt_ + p).c_str(), &st), 0) << p;
     EXPECT_EQ(errno, ENOENT) << p;
   }
+  ASSERT_EQ(::stat((mnt_ + "/ORA/backups/1").c_str(), &st), 0) << "the mount must still serve: " << std::strerror(errno);
+  ASSERT_EQ(::stat((mnt_ + "/ORA/at/time:2030-01-01T00:00:00+01:00").c_str(), &st), 0) << std::strerror(errno);
   const std::string f = mnt_ + "/RAW/backups/1/a.bin", d = mnt_ + "/RAW/backups/1";
   auto expect_erofs = [](int rc, const char* what) {
     EXPECT_EQ(rc, -1) << what;
