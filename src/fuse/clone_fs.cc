@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -27,6 +28,9 @@ namespace fs = std::filesystem;
 struct CloneFs::FileState {
   std::shared_mutex data;        // Read shares it; Write, truncate and fallocate take it alone
   int fd = -1;                   // the delta file
+  int map_fd = -1;               // its presence map, data/<ino>.present (docs/clones.md); -1 until needed
+  std::string map_path;
+  std::atomic<bool> map_unsynced{false};  // a bit was set since the map was last synced
   int opens = 0;
   bool has_base = false;
   uint32_t base_entry = 0;
@@ -34,9 +38,51 @@ struct CloneFs::FileState {
   bool times_dirty = false;      // mtime/ctime changed by writes, not yet in the metadata (guarded by mu_)
   ~FileState() {
     if (fd >= 0) ::close(fd);
+    if (map_fd >= 0) ::close(map_fd);
   }
   // Block b is still the backup's: it is below the file's base blocks and the delta does not hold it.
   bool FromBase(uint64_t b, uint64_t base_blocks) const { return has_base && b < base_blocks && b < present.size() && !present[b]; }
+  // Records that the delta now holds block b (its bytes are written): in memory, and in the map file's page
+  // cache, which outlives this process; Fsync makes it durable after the delta. Caller holds `data` alone.
+  Status MarkPresent(uint64_t b) {
+    if (b >= present.size() || present[b]) return Status::OK();
+    if (map_fd < 0) SCNFS_RETURN_IF_ERROR(CreateMap());
+    present[b] = true;
+    uint8_t byte = 0;
+    for (uint64_t k = b & ~uint64_t(7); k < std::min<uint64_t>((b | 7) + 1, present.size()); ++k)
+      if (present[k]) byte |= uint8_t(1u << (k & 7));
+    if (::pwrite(map_fd, &byte, 1, off_t(b / 8)) != 1) {
+      present[b] = false;
+      return Status::FromErrno(errno ? errno : EIO, "recording a clone block");
+    }
+    map_unsynced = true;
+    return Status::OK();
+  }
+  // The file's first write makes its map from `present` (so that reads never need to write, even on a full
+  // disk). Written under a temporary name, synced and renamed: a map that exists is always whole.
+  Status CreateMap() {
+    const size_t bytes = (present.size() + 7) / 8;
+    std::vector<uint8_t> map(bytes, 0);
+    for (uint64_t b = 0; b < present.size(); ++b)
+      if (present[b]) map[b / 8] |= uint8_t(1u << (b & 7));
+    const std::string tmp = map_path + ".new";
+    int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::FromErrno(errno, "cannot create a clone file's presence map");
+    if ((bytes > 0 && ::pwrite(fd, map.data(), bytes, 0) != ssize_t(bytes)) || ::fdatasync(fd) != 0 ||
+        ::rename(tmp.c_str(), map_path.c_str()) != 0) {
+      Status st = Status::FromErrno(errno ? errno : EIO, "cannot write a clone file's presence map");
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    const std::string dir = map_path.substr(0, map_path.rfind('/'));
+    if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+    map_fd = fd;
+    return Status::OK();
+  }
 };
 
 namespace {
@@ -53,6 +99,7 @@ bool IsDir(const CloneInode& i) { return S_ISDIR(i.mode); }
 }  // namespace
 
 std::string CloneFs::DeltaPath(uint64_t ino) const { return fmt::format("{}/data/{}", dir_, ino); }
+std::string CloneFs::MapPath(uint64_t ino) const { return DeltaPath(ino) + ".present"; }
 
 Result<std::unique_ptr<CloneFs>> CloneFs::Open(const std::string& dir, std::shared_ptr<const PointView> base) {
   std::unique_ptr<CloneFs> c(new CloneFs());
@@ -135,6 +182,7 @@ void CloneFs::DropInodeLocked(rocksdb::WriteBatch* b, uint64_t ino) {
   parent_of_.erase(ino);
   files_.erase(ino);
   ::unlink(DeltaPath(ino).c_str());
+  ::unlink(MapPath(ino).c_str());
 }
 
 Result<CloneInode*> CloneFs::InodeLocked(uint64_t ino) {
@@ -364,21 +412,40 @@ Result<std::shared_ptr<CloneFs::FileState>> CloneFs::FileLocked(uint64_t ino) {
     }
     f->has_base = true;
     f->base_entry = *e;
-    // The blocks the delta holds are its allocated extents: written blocks are always written whole.
     f->present.assign(i->base_blocks, false);
-    off_t off = 0;
-    const uint64_t bs = i->block_size;
-    for (;;) {
-      off_t d = ::lseek(f->fd, off, SEEK_DATA);
-      if (d < 0) break;
-      off_t h = ::lseek(f->fd, d, SEEK_HOLE);
-      if (h < 0) break;
-      for (uint64_t b = uint64_t(d) / bs; b * bs < uint64_t(h) && b < f->present.size(); ++b) f->present[b] = true;
-      off = h;
-    }
+    SCNFS_RETURN_IF_ERROR(LoadPresenceLocked(ino, *i, f.get()));
   }
   files_[ino] = f;
   return f;
+}
+
+// Which base blocks the delta holds. The presence map says so exactly. Without one (a file not written since it
+// was cloned, or a clone written before maps existed) the delta's allocated extents stand in: exact for a file
+// with no writes, and for older clones where the file system allocates in units no larger than the clone's block
+// (ext4 and 8 KiB pages), not on ZFS records, ext4 bigalloc or huge-page tmpfs, where untouched neighbours of a
+// written block would read as zeros. The first write then makes the map (FileState::CreateMap).
+Status CloneFs::LoadPresenceLocked(uint64_t ino, const CloneInode& i, FileState* f) {
+  f->map_path = MapPath(ino);
+  f->map_fd = ::open(f->map_path.c_str(), O_RDWR | O_CLOEXEC);
+  if (f->map_fd >= 0) {
+    const size_t bytes = (f->present.size() + 7) / 8;
+    std::vector<uint8_t> map(bytes, 0);
+    if (::pread(f->map_fd, map.data(), bytes, 0) < 0) return Errno(errno, fmt::format("cannot read the presence map of inode {}", ino));
+    for (uint64_t b = 0; b < f->present.size(); ++b) f->present[b] = (map[b / 8] >> (b & 7)) & 1;
+    return Status::OK();
+  }
+  if (errno != ENOENT) return Errno(errno, fmt::format("cannot open the presence map of inode {}", ino));
+  off_t off = 0;
+  const uint64_t bs = i.block_size;
+  for (;;) {
+    off_t d = ::lseek(f->fd, off, SEEK_DATA);
+    if (d < 0) break;
+    off_t h = ::lseek(f->fd, d, SEEK_HOLE);
+    if (h < 0) break;
+    for (uint64_t b = uint64_t(d) / bs; b * bs < uint64_t(h) && b < f->present.size(); ++b) f->present[b] = true;
+    off = h;
+  }
+  return Status::OK();
 }
 
 Status CloneFs::Open(uint64_t ino, bool truncate) {
@@ -417,8 +484,7 @@ Status CloneFs::Materialize(FileState& f, const CloneInode& inode, uint64_t bloc
   size_t n = 0;
   SCNFS_RETURN_IF_ERROR(base_->Read(f.base_entry, block * bs, buf, &n));
   if (::pwrite(f.fd, buf.data(), bs, off_t(block * bs)) != ssize_t(bs)) return Errno(errno ? errno : EIO, "writing the clone's delta");
-  f.present[block] = true;
-  return Status::OK();
+  return f.MarkPresent(block);
 }
 
 Status CloneFs::Read(uint64_t ino, uint64_t offset, std::span<std::byte> out, size_t* n) {
@@ -503,7 +569,7 @@ Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> 
     }
     done += size_t(w);
   }
-  for (uint64_t b = offset / bs; b * bs < end && b < f->present.size(); ++b) f->present[b] = true;
+  for (uint64_t b = offset / bs; b * bs < end && b < f->present.size(); ++b) SCNFS_RETURN_IF_ERROR(f->MarkPresent(b));
   std::lock_guard<std::mutex> l(mu_);
   CloneInode& i = inodes_.at(ino);
   i.mtime_ns = i.ctime_ns = NowNs();
@@ -589,6 +655,11 @@ Status CloneFs::Fsync(uint64_t ino, bool datasync) {
     if (auto it = files_.find(ino); it != files_.end()) f = it->second;
   }
   if (f && (datasync ? ::fdatasync(f->fd) : ::fsync(f->fd)) != 0) return Errno(errno, "syncing the clone's delta");
+  // The map after the delta: a bit that is durable names bytes that are durable.
+  if (f && f->map_fd >= 0 && f->map_unsynced.exchange(false) && ::fdatasync(f->map_fd) != 0) {
+    f->map_unsynced = true;
+    return Errno(errno, "syncing the clone's presence map");
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     if (f && f->times_dirty && !datasync) {

@@ -87,6 +87,8 @@ class CloneFs {
   Status Materialize(FileState& f, const CloneInode& inode, uint64_t block);
   Status TruncateFile(uint64_t ino, uint64_t size);
   std::string DeltaPath(uint64_t ino) const;
+  std::string MapPath(uint64_t ino) const;
+  Status LoadPresenceLocked(uint64_t ino, const CloneInode& i, FileState* f);  // REQUIRES: mu_ held
 
   std::string dir_;
   int lock_fd_ = -1;
