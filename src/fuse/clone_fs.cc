@@ -171,7 +171,7 @@ void CloneFs::PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i) {
 }
 
 Status CloneFs::CommitLocked(rocksdb::WriteBatch* b) {
-  meta_unsynced_ = true;
+  ++meta_written_;
   return WriteCloneMeta(meta_.get(), b, /*sync=*/false);
 }
 
@@ -668,22 +668,25 @@ Status CloneFs::Fsync(uint64_t ino, bool datasync) {
       PutInodeLocked(&b, inodes_.at(ino));
       SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
     }
-    if (!meta_unsynced_) return Status::OK();  // nothing recorded since the last sync: one flush, not two
+    if (meta_synced_ >= meta_written_) return Status::OK();  // nothing recorded since the last sync
   }
   return SyncMetadata();
 }
 
+// Counts, not a flag: an fsync may return only once a WAL sync that *started after* the last change it must cover
+// has finished. With a flag cleared before the sync, a second fsync arriving during the first one's FlushWAL saw
+// "nothing unsynced" and returned while that sync was still in flight.
 Status CloneFs::SyncMetadata() {
+  uint64_t covers;
   {
     std::lock_guard<std::mutex> l(mu_);
-    meta_unsynced_ = false;  // cleared first: a change recorded while this sync runs sets it again
+    covers = meta_written_;  // every batch counted so far is in the WAL's buffer, which this sync writes
+    if (meta_synced_ >= covers) return Status::OK();
   }
-  Status st = FromRocksStatus(meta_->FlushWAL(/*sync=*/true), "syncing clone metadata");
-  if (!st.ok()) {
-    std::lock_guard<std::mutex> l(mu_);
-    meta_unsynced_ = true;
-  }
-  return st;
+  SCNFS_RETURN_IF_ERROR(FromRocksStatus(meta_->FlushWAL(/*sync=*/true), "syncing clone metadata"));
+  std::lock_guard<std::mutex> l(mu_);
+  meta_synced_ = std::max(meta_synced_, covers);
+  return Status::OK();
 }
 
 Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {

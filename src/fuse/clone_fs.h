@@ -101,7 +101,8 @@ class CloneFs {
   std::unordered_map<uint64_t, std::map<std::string, uint64_t, std::less<>>> dirs_;
   std::unordered_map<uint64_t, uint64_t> parent_of_;  // directories only
   std::unordered_map<uint64_t, std::shared_ptr<FileState>> files_;
-  bool meta_unsynced_ = false;  // metadata written since the last WAL sync
+  uint64_t meta_written_ = 0;  // metadata batches written to the WAL (GUARDED_BY(mu_))
+  uint64_t meta_synced_ = 0;   // of those, how many a finished WAL sync covers (GUARDED_BY(mu_))
 };
 
 }  // namespace scnfs
