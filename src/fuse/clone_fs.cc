@@ -270,6 +270,12 @@ Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, Cl
   b.Put(std::string(kCloneNextInoKey), n);
   PutInodeLocked(&b, i);
   PutInodeLocked(&b, *p);
+  // The inode counter is written without a sync: after a machine crash a number can be handed out again, and a
+  // delta or presence map left under it would show its old bytes through the new file's holes.
+  if (!dir) {
+    ::unlink(DeltaPath(i.ino).c_str());
+    ::unlink(MapPath(i.ino).c_str());
+  }
   SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
   inodes_[i.ino] = i;
   dirs_[parent].emplace(std::string(name), i.ino);
@@ -454,8 +460,10 @@ Status CloneFs::Open(uint64_t ino, bool truncate) {
     SCNFS_ASSIGN_OR_RETURN(auto f, FileLocked(ino));
     f->opens++;
   }
-  if (truncate) return TruncateFile(ino, 0);
-  return Status::OK();
+  if (!truncate) return Status::OK();
+  Status st = TruncateFile(ino, 0);
+  if (!st.ok()) Release(ino);  // the open fails, so no release will come from the kernel for it
+  return st;
 }
 
 void CloneFs::Release(uint64_t ino) {

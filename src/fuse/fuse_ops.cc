@@ -350,8 +350,14 @@ void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
   fuse_reply_err(req, c->Fallocate(local, mode, uint64_t(off), uint64_t(len)).ToErrno());
 }
 
-void RoSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { fuse_reply_err(req, EROFS); }
-void RoRemovexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+// The read-only views refuse every change with EROFS; clones are writable but keep no extended attributes, which
+// is ENOTSUP (what a file system without xattr support answers), not "read-only".
+void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char*, const char*, size_t, int) {
+  fuse_reply_err(req, MountTree::IsCloneIno(ino) ? ENOTSUP : EROFS);
+}
+void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char*) {
+  fuse_reply_err(req, MountTree::IsCloneIno(ino) ? ENOTSUP : EROFS);
+}
 
 // Every handler that replies runs inside Guarded: an exception that escapes one (a parser, a container's at(),
 // bad_alloc) would otherwise unwind into libfuse's C frames and terminate the mount, cutting off every reader and
@@ -402,8 +408,8 @@ fuse_lowlevel_ops MakeOps() {
   o.flush = Guarded<OpFlush>::Call;
   o.fsync = Guarded<OpFsync>::Call;
   o.fsyncdir = Guarded<OpFsyncdir>::Call;
-  o.setxattr = Guarded<RoSetxattr>::Call;
-  o.removexattr = Guarded<RoRemovexattr>::Call;
+  o.setxattr = Guarded<OpSetxattr>::Call;
+  o.removexattr = Guarded<OpRemovexattr>::Call;
   o.fallocate = Guarded<OpFallocate>::Call;
   return o;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -276,6 +277,13 @@ TEST_F(CloneTest, UntouchedNeighboursOfAWrittenSmallBlockKeepTheBackupsBytes) {
   EXPECT_TRUE(read_direct() == want) << "blocks 0, 2 and 3 must still be the backup's";
   Remount();
   EXPECT_TRUE(read_direct() == want) << "after a remount";
+  // No extended attributes in a clone: ENOTSUP, as on a file system without them; the backup itself stays EROFS.
+  errno = 0;
+  EXPECT_EQ(::setxattr(f.c_str(), "user.x", "1", 1, 0), -1);
+  EXPECT_EQ(errno, ENOTSUP) << std::strerror(errno);
+  errno = 0;
+  EXPECT_EQ(::setxattr((mnt_ + "/kb/backups/1/small.bin").c_str(), "user.x", "1", 1, 0), -1);
+  EXPECT_EQ(errno, EROFS) << std::strerror(errno);
 }
 
 TEST_F(CloneTest, BadInputAndDestroy) {
