@@ -163,6 +163,11 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
         break;
     }
     if (Status st = job->format->CheckSize(uint64_t(e.st.st_size)); !st.ok()) return st.WithContext(e.abs);
+    // Block numbers are 32 bits in the store's keys (docs/store-format.md): a larger count would wrap and write
+    // over the file's first versions.
+    if (job->blocks() > uint64_t(UINT32_MAX) + 1)
+      return Status::InvalidArgument(fmt::format("{} has {} blocks of {} bytes, more than the 2^32 a file may have; back it up with a larger --block-size",
+                                                 e.abs, job->blocks(), job->format->block_size()));
 
     SCNFS_ASSIGN_OR_RETURN(auto id, catalog.FileId(db->id, e.rel));
     if (id) {
@@ -176,7 +181,11 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     const uint64_t blocks = job->blocks();
     const bool same_shape = job->prev && job->prev->format == job->format->id() &&
                             job->prev->block_size == job->format->block_size();
-    if (in.changed && same_shape) {
+    // A changed-block list covers relation pages, as PostgreSQL's WAL summaries and Oracle's block change tracking
+    // do. PostgreSQL's other files (WAL segments recycled in place, pg_xact, pg_control, configuration) are read
+    // in full: no list names their blocks, and trusting one would keep stale copies of them.
+    const bool list_applies = !(db->format == FormatId::kPostgres && job->format->id() == FormatId::kRaw);
+    if (in.changed && same_shape && list_applies) {
       // Trust the list for blocks the previous backup had; read header blocks and any growth always.
       BlockRanges r;
       r.emplace_back(0, std::min<uint64_t>(1, blocks ? blocks - 1 : 0));

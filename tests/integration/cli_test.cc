@@ -370,6 +370,11 @@ TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   ExpectFailure({"backup", "--store", store_, "--db", "o", ora}, "not a multiple of the block size");
   ExpectFailure({"backup", "--store", store_, "--db", "x", "--format", "oracle", ora}, "cannot be backed up as oracle");
   ExpectFailure({"verify", "--file", src + "/a", "--format", "oracle"}, "not an Oracle datafile");
+  // More blocks than a block number holds (a sparse 2 TiB file in 512-byte blocks): refused, not wrapped.
+  const std::string huge = tmp_ / "huge";
+  WriteFile(huge + "/sparse", "");
+  fs::resize_file(huge + "/sparse", ((uint64_t(1) << 32) + 1) * 512);
+  ExpectFailure({"backup", "--store", store_, "--db", "h", "--block-size", "512", huge}, "more than the 2^32 a file may have");
   // A changed-blocks list with a bad line or an unknown file.
   WriteFile(tmp_ / "cbt", "a 5\n");
   ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src}, "line 1");

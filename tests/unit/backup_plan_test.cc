@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -127,6 +129,49 @@ TEST_F(BackupPlanTest, ContentClaimsLastOnlyUntilTheUnitIsWritten) {
   }
   EXPECT_EQ(shared.new_contents.load(), 64u);    // each distinct block stored once, across both files
   EXPECT_EQ(shared.blocks_changed.load(), 128u);  // and a version for every block of both
+}
+
+
+TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
+  // With an empty list, a relation segment reads only its first two blocks; a WAL segment, recycled in place with
+  // the same size, and pg_xact are read in full: no list names their blocks.
+  Write("base/5/16384", std::string(8 * 8192, 'r'));
+  Write("pg_wal/000000010000000000000001", std::string(8 * 8192, 'w'));
+  Write("pg_xact/0000", std::string(8192, 'x'));
+  ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
+  auto store = Store::Open(tmp_ / "store", Store::Mode::kWriter);
+  ASSERT_TRUE(store.ok());
+  Catalog cat(store.value().get());
+  DatabaseRecord db;
+  db.format = FormatId::kPostgres;
+  std::vector<FileRecord> prev;
+  for (auto [path, fmt, size] : {std::tuple{"base/5/16384", FormatId::kPostgres, 8 * 8192},
+                                 std::tuple{"pg_wal/000000010000000000000001", FormatId::kRaw, 8 * 8192},
+                                 std::tuple{"pg_xact/0000", FormatId::kRaw, 8192}}) {
+    FileRecord r;
+    r.path = path;
+    r.type = "file";
+    r.format = fmt;
+    r.block_size = 8192;
+    r.size = uint64_t(size);
+    prev.push_back(r);
+  }
+  std::map<std::string, BlockRanges> changed;  // the list names nothing
+  PlanInputs in;
+  in.db = &db;
+  in.prev_files = &prev;
+  in.changed = &changed;
+  auto scan = ScanSources({src_});
+  ASSERT_TRUE(scan.ok());
+  auto jobs = PlanFiles(scan.value(), &db, in, cat);
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  std::map<std::string, std::pair<std::string, BlockRanges>> got;
+  for (const auto& j : jobs.value()) got[j->entry.rel] = {j->read_mode, j->to_read};
+  EXPECT_EQ(got["base/5/16384"].first, "changed blocks");
+  EXPECT_EQ(got["base/5/16384"].second, (BlockRanges{{0, 1}}));
+  EXPECT_EQ(got["pg_wal/000000010000000000000001"].first, "full");
+  EXPECT_EQ(got["pg_wal/000000010000000000000001"].second, (BlockRanges{{0, 7}}));
+  EXPECT_EQ(got["pg_xact/0000"].second, (BlockRanges{{0, 0}}));
 }
 
 }  // namespace
