@@ -636,7 +636,13 @@ Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_
       SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
       if (S_ISDIR(i->mode)) return Errno(EISDIR, "truncate of a directory");
     }
-    SCNFS_RETURN_IF_ERROR(TruncateFile(ino, uint64_t(a.st_size)));
+    Status ts = TruncateFile(ino, uint64_t(a.st_size));
+    {
+      // truncate(2) by path: the file is not open, and no release will drop the state TruncateFile loaded.
+      std::lock_guard<std::mutex> l(mu_);
+      if (auto it = files_.find(ino); it != files_.end() && it->second->opens == 0) files_.erase(it);
+    }
+    SCNFS_RETURN_IF_ERROR(ts);
   }
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));

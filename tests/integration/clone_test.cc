@@ -286,6 +286,24 @@ TEST_F(CloneTest, UntouchedNeighboursOfAWrittenSmallBlockKeepTheBackupsBytes) {
   EXPECT_EQ(errno, EROFS) << std::strerror(errno);
 }
 
+TEST_F(CloneTest, TruncateByPathLeavesNoFileOpenInTheMount) {
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  RunResult m = Scnfs({"mount", "--store", store_, mnt_});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  auto at = m.out.find("(pid ");
+  ASSERT_NE(at, std::string::npos) << m.out;
+  const std::string fds = "/proc/" + std::to_string(std::stoi(m.out.substr(at + 5))) + "/fd";
+  const auto count = [&] { return std::distance(fs::directory_iterator(fds), fs::directory_iterator()); };
+  const std::string dir = mnt_ + "/raw/clones/c/";
+  for (int i = 0; i < 40; ++i) WriteFile(dir + "t" + std::to_string(i), RandomBytes(20000, 50 + i));
+  const auto before = count();
+  for (int i = 0; i < 40; ++i) ASSERT_EQ(::truncate((dir + "t" + std::to_string(i)).c_str(), 100), 0) << std::strerror(errno);
+  ASSERT_EQ(::truncate((dir + "a.bin").c_str(), 5000), 0);  // a file from the backup, too
+  EXPECT_LE(count(), before + 2) << "each truncate(2) by path kept the file's delta open";
+  EXPECT_EQ(ReadFile(dir + "t7").size(), 100u);
+  EXPECT_EQ(ReadFile(dir + "a.bin"), ReadFile(src_ + "/a.bin").substr(0, 5000));
+}
+
 TEST_F(CloneTest, BadInputAndDestroy) {
   auto fails = [](const RunResult& r, const std::string& needle) {
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
