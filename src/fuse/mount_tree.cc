@@ -303,10 +303,16 @@ Status MountTree::OpenCloneLocked(uint32_t c) {
   uint32_t p = PointSlotFor(slot.db_slot, "clones/" + slot.name, spec);
   points_[p].fixed = std::pair(info.base_backup, info.scn);
   SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(p));
-  SCNFS_ASSIGN_OR_RETURN(auto fs, CloneFs::Open(store_->dir() + "/clones/" + slot.name, view));
+  auto fs = CloneFs::Open(store_->dir() + "/clones/" + slot.name, view);
+  if (!fs.ok()) {
+    // Another mount serves it (Busy), or it is damaged: the view built for it joins the idle ones, so that it is
+    // dropped and unpinned in turn instead of pinning its backup for the life of this mount.
+    DropRefLocked(p, 0);
+    return fs.status();
+  }
   {
     std::unique_lock<std::shared_mutex> cl(clones_mu_);
-    slot.fs = std::move(fs);
+    slot.fs = std::move(fs).value();
   }
   points_[p].refs++;  // the clone reads its backup for as long as the mount serves it
   return Status::OK();
