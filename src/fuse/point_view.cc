@@ -1,6 +1,7 @@
 #include "fuse/point_view.h"
 
 #include <algorithm>
+#include <deque>
 #include <cstring>
 #include <unordered_map>
 
@@ -72,7 +73,7 @@ void PointView::BuildTree() {
   std::unordered_map<std::string_view, uint32_t> dirs;
   for (uint32_t i = 0; i < files_.size(); ++i)
     if (files_[i].type == "dir") dirs.emplace(files_[i].path, i);
-  std::vector<FileRecord> missing;
+  std::deque<FileRecord> missing;  // a deque: `dirs` holds views of these paths, which a vector's growth would move
   for (const auto& f : files_) {
     for (std::string_view p = Parent(f.path); !p.empty(); p = Parent(p)) {
       if (dirs.count(p) != 0) break;
