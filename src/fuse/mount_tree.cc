@@ -216,6 +216,7 @@ void MountTree::DropRefLocked(uint32_t p, uint64_t n) {
   if (s.refs == 0 && s.view) {
     // Kept a while: the kernel forgets inodes under memory pressure and `ls` followed by `cat` looks a backup up
     // again at once. The oldest unused views beyond kIdleViews are dropped (open files keep their own reference).
+    std::erase(idle_, p);  // once, at its latest place: an older entry would get it dropped as if long unused
     idle_.push_back(p);
     while (idle_.size() > kIdleViews) {
       uint32_t old = idle_.front();

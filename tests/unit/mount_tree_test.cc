@@ -146,5 +146,23 @@ TEST_F(MountTreeTest, UnusedViewsAreDroppedBeyondSixteen) {
   EXPECT_EQ(Ino({"raw", "at", "time:" + FormatIso8601(base)}), inos[0]);
 }
 
+
+TEST_F(MountTreeTest, AViewUsedAgainIsTheNewestIdleOneNotTheOldest) {
+  // backups/1 is opened and released five times, then 15 other points go idle: backups/1 was used more recently
+  // than any of them, so all 16 stay. Each release once queued it again, and the oldest copy got it dropped.
+  const uint64_t file = Ino({"raw", "backups", "1", "a.dat"});
+  for (int i = 0; i < 5; ++i) {
+    auto open = tree_->Open(file);
+    ASSERT_TRUE(open.ok());
+    tree_->Release(*open);
+  }
+  tree_->Forget(Ino({"raw", "backups", "1"}), 7);  // every lookup of it so far
+  tree_->Forget(file, 2);
+  const int64_t base = (NowMicros() / 1000000 + 3600) * 1000000;
+  for (int i = 0; i < 15; ++i) tree_->Forget(Ino({"raw", "at", "time:" + FormatIso8601(base + i * 1000000)}), 1);
+  EXPECT_EQ(tree_->LiveViews(), 16u);
+  EXPECT_EQ(PinCount(), 16u);
+}
+
 }  // namespace
 }  // namespace scnfs
