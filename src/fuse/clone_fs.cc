@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 struct CloneFs::FileState {
   std::shared_mutex data;        // Read shares it; Write, truncate and fallocate take it alone
   int fd = -1;                   // the delta file
-  int map_fd = -1;               // its presence map, data/<ino>.present (docs/clones.md); -1 until needed
+  std::atomic<int> map_fd{-1};   // its presence map, data/<ino>.present (docs/clones.md); -1 until needed
   std::string map_path;
   std::atomic<bool> map_unsynced{false};  // a bit was set since the map was last synced
   int opens = 0;
@@ -38,7 +38,7 @@ struct CloneFs::FileState {
   bool times_dirty = false;      // mtime/ctime changed by writes, not yet in the metadata (guarded by mu_)
   ~FileState() {
     if (fd >= 0) ::close(fd);
-    if (map_fd >= 0) ::close(map_fd);
+    if (map_fd >= 0) ::close(map_fd.load());
   }
   // Block b is still the backup's: it is below the file's base blocks and the delta does not hold it.
   bool FromBase(uint64_t b, uint64_t base_blocks) const { return has_base && b < base_blocks && b < present.size() && !present[b]; }
@@ -58,6 +58,9 @@ struct CloneFs::FileState {
     map_unsynced = true;
     return Status::OK();
   }
+  // Before any change to the delta of a file that has backup blocks: without a map, a reopen would fall back to
+  // extents, and an append's allocation unit may cover the last backup block.
+  Status EnsureMap() { return has_base && map_fd < 0 ? CreateMap() : Status::OK(); }
   // The file's first write makes its map from `present` (so that reads never need to write, even on a full
   // disk). Written under a temporary name, synced and renamed: a map that exists is always whole.
   Status CreateMap() {
@@ -181,6 +184,7 @@ void CloneFs::DropInodeLocked(rocksdb::WriteBatch* b, uint64_t ino) {
   dirs_.erase(ino);
   parent_of_.erase(ino);
   files_.erase(ino);
+  maps_unsynced_.erase(ino);
   ::unlink(DeltaPath(ino).c_str());
   ::unlink(MapPath(ino).c_str());
 }
@@ -472,7 +476,7 @@ void CloneFs::Release(uint64_t ino) {
   if (it == files_.end()) return;
   if (--it->second->opens > 0) return;
   const bool times_dirty = it->second->times_dirty;
-  files_.erase(it);
+  DropFileLocked(it);
   auto i = inodes_.find(ino);
   if (i != inodes_.end() && i->second.nlink > 0 && times_dirty) {
     rocksdb::WriteBatch b;
@@ -557,6 +561,7 @@ Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> 
     SCNFS_ASSIGN_OR_RETURN(f, FileLocked(ino));
   }
   std::unique_lock<std::shared_mutex> dl(f->data);
+  SCNFS_RETURN_IF_ERROR(f->EnsureMap());
   {
     std::lock_guard<std::mutex> l(mu_);
     snapshot = inodes_.at(ino);
@@ -601,6 +606,7 @@ Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
     SCNFS_ASSIGN_OR_RETURN(f, FileLocked(ino));
   }
   std::unique_lock<std::shared_mutex> dl(f->data);
+  SCNFS_RETURN_IF_ERROR(f->EnsureMap());
   CloneInode snapshot;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -640,7 +646,10 @@ Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_
     {
       // truncate(2) by path: the file is not open, and no release will drop the state TruncateFile loaded.
       std::lock_guard<std::mutex> l(mu_);
-      if (auto it = files_.find(ino); it != files_.end() && it->second->opens == 0) files_.erase(it);
+      // Only if nobody else holds it: a concurrent truncate still working on this state would otherwise race a new
+      // one, each writing whole map bytes from its own bits.
+      if (auto it = files_.find(ino); it != files_.end() && it->second->opens == 0 && it->second.use_count() == 1)
+        DropFileLocked(it);
     }
     SCNFS_RETURN_IF_ERROR(ts);
   }
@@ -662,17 +671,35 @@ Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_
   return i->Stat();
 }
 
+// A state is dropped at the last close; bits it set and did not sync are remembered for the inode, so that an
+// fsync through a later descriptor (PostgreSQL's checkpointer, after the backend that wrote has closed) syncs them.
+void CloneFs::DropFileLocked(std::unordered_map<uint64_t, std::shared_ptr<FileState>>::iterator it) {
+  if (it->second->map_unsynced) maps_unsynced_.insert(it->first);
+  files_.erase(it);
+}
+
 Status CloneFs::Fsync(uint64_t ino, bool datasync) {
   std::shared_ptr<FileState> f;
+  bool map_pending = false;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (auto it = files_.find(ino); it != files_.end()) f = it->second;
+    map_pending = maps_unsynced_.erase(ino) > 0;
   }
-  if (f && (datasync ? ::fdatasync(f->fd) : ::fsync(f->fd)) != 0) return Errno(errno, "syncing the clone's delta");
+  if (f && (datasync ? ::fdatasync(f->fd) : ::fsync(f->fd)) != 0) {
+    if (map_pending) {
+      std::lock_guard<std::mutex> l(mu_);
+      maps_unsynced_.insert(ino);
+    }
+    return Errno(errno, "syncing the clone's delta");
+  }
   // The map after the delta: a bit that is durable names bytes that are durable.
-  if (f && f->map_fd >= 0 && f->map_unsynced.exchange(false) && ::fdatasync(f->map_fd) != 0) {
-    f->map_unsynced = true;
-    return Errno(errno, "syncing the clone's presence map");
+  if (f && (f->map_unsynced.exchange(false) || map_pending)) {
+    const int mfd = f->map_fd;
+    if (mfd >= 0 && ::fdatasync(mfd) != 0) {
+      f->map_unsynced = true;
+      return Errno(errno, "syncing the clone's presence map");
+    }
   }
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -732,6 +759,7 @@ Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t leng
     snapshot = inodes_.at(ino);
   }
   std::unique_lock<std::shared_mutex> dl(f->data);
+  SCNFS_RETURN_IF_ERROR(f->EnsureMap());
   const uint64_t end = offset + length;
   const uint64_t from = std::max<uint64_t>(offset, snapshot.base_blocks * snapshot.block_size);
   if (end > from && ::fallocate(f->fd, FALLOC_FL_KEEP_SIZE, off_t(from), off_t(end - from)) != 0)

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "clone/clone_meta.h"
@@ -89,6 +90,7 @@ class CloneFs {
   std::string DeltaPath(uint64_t ino) const;
   std::string MapPath(uint64_t ino) const;
   Status LoadPresenceLocked(uint64_t ino, const CloneInode& i, FileState* f);  // REQUIRES: mu_ held
+  void DropFileLocked(std::unordered_map<uint64_t, std::shared_ptr<FileState>>::iterator it);  // REQUIRES: mu_ held
 
   std::string dir_;
   int lock_fd_ = -1;
@@ -101,6 +103,7 @@ class CloneFs {
   std::unordered_map<uint64_t, std::map<std::string, uint64_t, std::less<>>> dirs_;
   std::unordered_map<uint64_t, uint64_t> parent_of_;  // directories only
   std::unordered_map<uint64_t, std::shared_ptr<FileState>> files_;
+  std::unordered_set<uint64_t> maps_unsynced_;  // inodes whose dropped state left map bits unsynced (GUARDED_BY(mu_))
   uint64_t meta_written_ = 0;  // metadata batches written to the WAL (GUARDED_BY(mu_))
   uint64_t meta_synced_ = 0;   // of those, how many a finished WAL sync covers (GUARDED_BY(mu_))
 };

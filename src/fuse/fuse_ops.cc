@@ -26,6 +26,19 @@ void ReplyStatus(fuse_req_t req, const Status& st, const char* op) {
   fuse_reply_err(req, st.ToErrno());
 }
 
+// Clean-up after a reply the kernel refused (an interrupted request): the request is answered and gone, so an
+// exception here must not reach Guarded, which would answer it a second time.
+template <typename F>
+void AfterReply(F&& cleanup) {
+  try {
+    cleanup();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "scnfs mount: internal error after a reply: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "scnfs mount: internal error after a reply\n");
+  }
+}
+
 void FillEntry(const FuseContext& c, const MountTree::Entry& e, fuse_entry_param* p) {
   std::memset(p, 0, sizeof(*p));
   p->ino = e.ino;
@@ -96,7 +109,7 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     return;
   }
   FillEntry(c, e.value(), &p);
-  if (fuse_reply_entry(req, &p) != 0) c.tree->Forget(p.ino, 1);  // the kernel did not take the reference
+  if (fuse_reply_entry(req, &p) != 0) AfterReply([&] { c.tree->Forget(p.ino, 1); });  // the kernel did not take it
 }
 
 void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
@@ -174,17 +187,18 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;  // Oracle opens datafiles with O_DIRECT
     // Every change to a clone passes through this mount, so the kernel's page cache of it stays right across opens.
     fi->keep_cache = fi->direct_io ? 0 : 1;
-    if (fuse_reply_open(req, fi) != 0) c->Release(local);
+    if (fuse_reply_open(req, fi) != 0) AfterReply([&] { c->Release(local); });
     return;
   }
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
-  auto f = Ctx(req).tree->Open(ino);
+  MountTree* tree = Ctx(req).tree;  // taken now: a reply frees `req`, whatever it returns
+  auto f = tree->Open(ino);
   if (!f.ok()) return ReplyStatus(req, f.status(), "open");
   auto* h = new MountTree::OpenFile(std::move(f).value());
   fi->fh = reinterpret_cast<uint64_t>(h);
   fi->keep_cache = 1;  // the content of a backup never changes: keep the page cache across opens
   if (fuse_reply_open(req, fi) != 0) {
-    Ctx(req).tree->Release(*h);
+    AfterReply([&] { tree->Release(*h); });
     delete h;
   }
 }
@@ -313,7 +327,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   fuse_entry_param p = CloneEntry(parent, st.value());
   fi->fh = 0;
   fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
-  if (fuse_reply_create(req, &p, fi) != 0) c->Release(st.value().st_ino);
+  if (fuse_reply_create(req, &p, fi) != 0) AfterReply([&] { c->Release(st.value().st_ino); });
 }
 
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
@@ -362,7 +376,7 @@ void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char*) {
 // Every handler that replies runs inside Guarded: an exception that escapes one (a parser, a container's at(),
 // bad_alloc) would otherwise unwind into libfuse's C frames and terminate the mount, cutting off every reader and
 // every clone a database has open. The request gets EIO and the mount goes on. Handlers reply last, so a throw
-// comes before any reply and the request is answered exactly once.
+// comes before any reply (clean-up after a reply runs in AfterReply), and the request is answered exactly once.
 template <auto Fn>
 struct Guarded;
 template <typename... A, void (*Fn)(fuse_req_t, A...)>

@@ -288,9 +288,10 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   if (!first_error.ok()) return first_error.WithContext(fmt::format("restore into {} failed (partial files left there)", opt.dest));
 
   bool chown_failed = false;
+  Status meta_error;  // the first; the others are still applied, and the data still synced, before it is returned
   for (auto it = op.files.rbegin(); it != op.files.rend(); ++it)
-    if (Status ms = ApplyMetadata((dest / it->path).string(), *it, &chown_failed); !ms.ok())
-      return ms.WithContext(fmt::format("restore into {} failed (the data is written)", opt.dest));
+    if (Status ms = ApplyMetadata((dest / it->path).string(), *it, &chown_failed); !ms.ok() && meta_error.ok())
+      meta_error = ms;
   if (chown_failed) report.warning = "file ownership was not restored (run as root to restore owners)";
   // A restore is reported done only once it is on disk: a DBA who starts the database and then loses power must not
   // find half-written datafiles. One syncfs covers every file and directory written above.
@@ -301,6 +302,8 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     return st;
   }
   ::close(dfd);
+  if (!meta_error.ok())
+    return meta_error.WithContext(fmt::format("restore into {} failed (the data is written and synced)", opt.dest));
   report.bytes = done_bytes;
   report.seconds = clock.Seconds();
   return report;

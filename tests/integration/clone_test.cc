@@ -285,6 +285,45 @@ TEST_F(CloneTest, UntouchedNeighboursOfAWrittenSmallBlockKeepTheBackupsBytes) {
   EXPECT_TRUE(read_direct() == want) << "after a remount";
 }
 
+TEST_F(CloneTest, AnAppendKeepsTheLastBackupBlock) {
+  // 13 KiB in 1 KiB blocks: block 12 shares a 4 KiB allocation unit with block 13, which an append writes. With no
+  // map made for an append, the reopened file took block 12 for written and read zeros.
+  const std::string src = tmp_ / "kb", bytes = RandomBytes(13 * 1024, 6);
+  WriteFile(src + "/tail.bin", bytes);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "kb", "--block-size", "1024", src}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "kb", "c"}).exit_code, 0);
+  Mount();
+  const std::string f = mnt_ + "/kb/clones/c/tail.bin", more = RandomBytes(1024, 7);
+  ASSERT_EQ(PWrite(f, more, 13 * 1024), 0);
+  Remount();
+  EXPECT_TRUE(ReadFile(f) == bytes + more);
+}
+
+TEST_F(CloneTest, FsyncThroughALaterDescriptorSyncsThePresenceMap) {
+  // PostgreSQL's checkpointer fsyncs a file the backend that wrote it has closed. The map bits that write set
+  // must be synced by that fsync too, after the delta: seen from outside with strace -y on the mount process.
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  const int pid = MountPid();
+  ASSERT_GT(pid, 0);
+  const std::string f = mnt_ + "/raw/clones/c/a.bin", trace = tmp_ / "trace";
+  int fd = ::open(f.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, "written", 7, 8192 + 3), 7);
+  ::close(fd);  // no fsync: the map bit is set but not synced, and the mount drops the file's state
+  RunResult st;
+  std::thread tracer([&] { st = scnfs::testing::Run({"timeout", "3", "strace", "-f", "-qq", "-y", "-e", "trace=fdatasync,fsync", "-o", trace, "-p", std::to_string(pid)}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  fd = ::open(f.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(::fsync(fd), 0);
+  ::close(fd);
+  tracer.join();
+  const std::string log = ReadFile(trace);
+  const size_t delta = log.find("/data/"), map = log.find(".present>");
+  ASSERT_NE(map, std::string::npos) << log;
+  EXPECT_LT(delta, map) << "the delta is synced before its map:\n" << log;
+}
+
 TEST_F(CloneTest, ExtendedAttributesAreUnsupportedInClonesAndReadOnlyInBackups) {
   // A clone is writable but keeps no extended attributes: ENOTSUP, as a file system without them answers (it
   // said EROFS, which tells a tool the whole file system is read-only). The backup itself stays EROFS.
