@@ -59,6 +59,15 @@ class CloneTest : public ::testing::Test {
     RunResult r = Scnfs({"mount", "--store", store_, mnt_});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
+  // A database "kb" of one raw file in 1 KiB blocks (smaller than ext4's 4 KiB allocation unit), cloned as "c"
+  // and mounted; returns the clone's path of the file.
+  std::string MountSmallBlockClone(const std::string& name, const std::string& bytes) {
+    WriteFile(tmp_ / "kb" + "/" + name, bytes);
+    EXPECT_EQ(Scnfs({"backup", "--store", store_, "--db", "kb", "--block-size", "1024", tmp_ / "kb"}).exit_code, 0);
+    EXPECT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "kb", "c"}).exit_code, 0);
+    Mount();
+    return mnt_ + "/kb/clones/c/" + name;
+  }
   // Mounts and returns the mount process's pid, from its "(pid N)" line.
   int MountPid() {
     RunResult m = Scnfs({"mount", "--store", store_, mnt_});
@@ -259,12 +268,7 @@ TEST_F(CloneTest, DirectSyncWritesAreDurableBeforeTheyAreAcknowledged) {
 // 128 KiB records): the delta's allocated extents then cover untouched neighbours too, which once read back as
 // zeros after a reopen. The presence map records exactly which blocks were written.
 TEST_F(CloneTest, UntouchedNeighboursOfAWrittenSmallBlockKeepTheBackupsBytes) {
-  const std::string src = tmp_ / "kb", bytes = RandomBytes(16 * 1024, 5);
-  WriteFile(src + "/small.bin", bytes);
-  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "kb", "--block-size", "1024", src}).exit_code, 0);
-  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "kb", "c"}).exit_code, 0);
-  Mount();
-  const std::string f = mnt_ + "/kb/clones/c/small.bin";
+  const std::string bytes = RandomBytes(16 * 1024, 5), f = MountSmallBlockClone("small.bin", bytes);
   ASSERT_EQ(PWrite(f, "0123456789", 1024 + 5), 0);  // into block 1 only; closed, so the mount drops its state
   std::string want = bytes;
   want.replace(1024 + 5, 10, "0123456789");
@@ -288,12 +292,8 @@ TEST_F(CloneTest, UntouchedNeighboursOfAWrittenSmallBlockKeepTheBackupsBytes) {
 TEST_F(CloneTest, AnAppendKeepsTheLastBackupBlock) {
   // 13 KiB in 1 KiB blocks: block 12 shares a 4 KiB allocation unit with block 13, which an append writes. With no
   // map made for an append, the reopened file took block 12 for written and read zeros.
-  const std::string src = tmp_ / "kb", bytes = RandomBytes(13 * 1024, 6);
-  WriteFile(src + "/tail.bin", bytes);
-  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "kb", "--block-size", "1024", src}).exit_code, 0);
-  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "kb", "c"}).exit_code, 0);
-  Mount();
-  const std::string f = mnt_ + "/kb/clones/c/tail.bin", more = RandomBytes(1024, 7);
+  const std::string bytes = RandomBytes(13 * 1024, 6), f = MountSmallBlockClone("tail.bin", bytes);
+  const std::string more = RandomBytes(1024, 7);
   ASSERT_EQ(PWrite(f, more, 13 * 1024), 0);
   Remount();
   EXPECT_TRUE(ReadFile(f) == bytes + more);
