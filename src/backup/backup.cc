@@ -105,9 +105,9 @@ FileRecord MakeRecord(const SourceEntry& e) {
   r.mode = e.st.st_mode;
   r.uid = e.st.st_uid;
   r.gid = e.st.st_gid;
-  r.atime_ns = int64_t(e.st.st_atim.tv_sec) * 1000000000 + e.st.st_atim.tv_nsec;
-  r.mtime_ns = int64_t(e.st.st_mtim.tv_sec) * 1000000000 + e.st.st_mtim.tv_nsec;
-  r.ctime_ns = int64_t(e.st.st_ctim.tv_sec) * 1000000000 + e.st.st_ctim.tv_nsec;
+  r.atime_ns = NsFromTimespec(e.st.st_atim);
+  r.mtime_ns = NsFromTimespec(e.st.st_mtim);
+  r.ctime_ns = NsFromTimespec(e.st.st_ctim);
   r.target = e.target;
   return r;
 }

@@ -9,12 +9,12 @@
 
 #include "scnfs/store.h"
 #include "store/rocks_status.h"
+#include "util/clock.h"
 #include "util/coding.h"
 
 namespace scnfs {
 
 namespace {
-timespec Ts(int64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; }
 
 class QuietLogger : public rocksdb::Logger {
  public:
@@ -33,9 +33,9 @@ struct stat CloneInode::Stat() const {
   st.st_size = S_ISLNK(mode) ? off_t(target.size()) : off_t(size);
   st.st_blksize = block_size;
   st.st_blocks = blkcnt_t((size + 511) / 512);
-  st.st_atim = Ts(atime_ns);
-  st.st_mtim = Ts(mtime_ns);
-  st.st_ctim = Ts(ctime_ns);
+  st.st_atim = TimespecFromNs(atime_ns);
+  st.st_mtim = TimespecFromNs(mtime_ns);
+  st.st_ctim = TimespecFromNs(ctime_ns);
   return st;
 }
 

@@ -659,11 +659,11 @@ Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_
   if (to_set & FUSE_SET_ATTR_MODE) i->mode = (i->mode & S_IFMT) | (a.st_mode & 07777);
   if (to_set & FUSE_SET_ATTR_UID) i->uid = a.st_uid;
   if (to_set & FUSE_SET_ATTR_GID) i->gid = a.st_gid;
-  if (to_set & FUSE_SET_ATTR_ATIME) i->atime_ns = int64_t(a.st_atim.tv_sec) * 1000000000 + a.st_atim.tv_nsec;
-  if (to_set & FUSE_SET_ATTR_MTIME) i->mtime_ns = int64_t(a.st_mtim.tv_sec) * 1000000000 + a.st_mtim.tv_nsec;
+  if (to_set & FUSE_SET_ATTR_ATIME) i->atime_ns = NsFromTimespec(a.st_atim);
+  if (to_set & FUSE_SET_ATTR_MTIME) i->mtime_ns = NsFromTimespec(a.st_mtim);
   if (to_set & FUSE_SET_ATTR_ATIME_NOW) i->atime_ns = now;
   if (to_set & FUSE_SET_ATTR_MTIME_NOW) i->mtime_ns = now;
-  if (to_set & FUSE_SET_ATTR_CTIME) i->ctime_ns = int64_t(a.st_ctim.tv_sec) * 1000000000 + a.st_ctim.tv_nsec;
+  if (to_set & FUSE_SET_ATTR_CTIME) i->ctime_ns = NsFromTimespec(a.st_ctim);
   else i->ctime_ns = now;
   rocksdb::WriteBatch b;
   PutInodeLocked(&b, *i);

@@ -1,11 +1,13 @@
 #include "fuse/point_view.h"
 
 #include <algorithm>
-#include <deque>
 #include <cstring>
+#include <deque>
 #include <unordered_map>
 
 #include <fmt/format.h>
+
+#include "util/clock.h"
 
 namespace scnfs {
 
@@ -20,8 +22,6 @@ std::string_view Leaf(std::string_view path) {
   size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
-
-timespec ToTimespec(int64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; }
 
 }  // namespace
 
@@ -212,9 +212,9 @@ struct stat EntryStat(const FileRecord& r) {
   if (r.type == "file") st.st_blocks = blkcnt_t((r.size + 511) / 512);
   st.st_uid = r.uid;
   st.st_gid = r.gid;
-  st.st_atim = ToTimespec(r.atime_ns);
-  st.st_mtim = ToTimespec(r.mtime_ns);
-  st.st_ctim = ToTimespec(r.ctime_ns);
+  st.st_atim = TimespecFromNs(r.atime_ns);
+  st.st_mtim = TimespecFromNs(r.mtime_ns);
+  st.st_ctim = TimespecFromNs(r.ctime_ns);
   return st;
 }
 

@@ -78,23 +78,13 @@ Status WriteAll(int fd, const std::byte* p, size_t n, uint64_t off, const std::s
   return Status::OK();
 }
 
-// Nanoseconds since the epoch as a timespec, whose tv_nsec must be in [0, 1e9): times before 1970 round down.
-struct timespec Ts(int64_t ns) {
-  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
-  if (rem < 0) {
-    --sec;
-    rem += 1000000000;
-  }
-  return {time_t(sec), long(rem)};
-}
-
 // Ownership, mode and times, applied after the data (directories last, deepest first, so their mtimes stick).
 // Ownership needs root, so its failure is a warning; a mode or time that cannot be set fails the restore.
 Status ApplyMetadata(const std::string& path, const FileRecord& r, bool* chown_failed) {
   if (::lchown(path.c_str(), r.uid, r.gid) != 0) *chown_failed = true;
   if (r.type != "symlink" && ::chmod(path.c_str(), r.mode & 07777) != 0)
     return Status::FromErrno(errno, fmt::format("cannot set the mode of {}", path));
-  struct timespec ts[2] = {Ts(r.atime_ns), Ts(r.mtime_ns)};
+  struct timespec ts[2] = {TimespecFromNs(r.atime_ns), TimespecFromNs(r.mtime_ns)};
   if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
     return Status::FromErrno(errno, fmt::format("cannot set the times of {}", path));
   return Status::OK();
