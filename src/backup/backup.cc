@@ -10,7 +10,6 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -258,12 +257,6 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     in.changed = &changed;
   }
   SCNFS_ASSIGN_OR_RETURN(auto jobs, PlanFiles(entries, &db, in, cat));
-  {
-    // A file removed between the scan and its open has no job; it is left out of the backup's file list too.
-    std::set<std::string_view> planned;
-    for (const auto& j : jobs) planned.insert(j->entry.rel);
-    std::erase_if(entries, [&](const SourceEntry& e) { return e.is_file() && !planned.contains(e.rel); });
-  }
 
   // 2. Start: the database record (dictionary first) and a synced "running" backup record.
   const int level = kDefaultCompressionLevel;  // see content_codec.h
@@ -343,8 +336,13 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   std::map<std::string, const FileJob*> by_path;
   for (const auto& j : jobs) by_path[j->entry.rel] = j.get();
   for (const auto& e : entries) {
-    const FileJob* j = e.is_file() ? by_path.at(e.rel) : nullptr;
-    if (j && j->vanished) continue;  // removed before its first read: not in this backup
+    // A file removed since the scan (no job: gone at the plan; vanished: gone at its first read) is not in it.
+    const FileJob* j = nullptr;
+    if (e.is_file()) {
+      auto it = by_path.find(e.rel);
+      if (it == by_path.end() || it->second->vanished) continue;
+      j = it->second;
+    }
     FileRecord fr = MakeRecord(e);
     if (e.is_dir()) ++rec.directories;
     if (e.is_file()) {

@@ -684,7 +684,7 @@ Status CloneFs::Fsync(uint64_t ino, bool datasync) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (auto it = files_.find(ino); it != files_.end()) f = it->second;
-    map_pending = maps_unsynced_.erase(ino) > 0;
+    map_pending = f && maps_unsynced_.erase(ino) > 0;  // kept for a later fsync when no state is loaded
   }
   if (f && (datasync ? ::fdatasync(f->fd) : ::fsync(f->fd)) != 0) {
     if (map_pending) {
