@@ -20,21 +20,20 @@ Result<uint64_t> ParseNumber(std::string_view s, std::string_view what) {
   return v;
 }
 
-}  // namespace
-
 // "+HH:MM", "+HHMM" or the same with '-': seconds east of UTC. Anything else (letters included: these names
 // come from any user of a mount) is nullopt, never an exception.
 std::optional<int> ZoneOffsetSeconds(std::string_view z) {
-  if (z.size() != 5 && z.size() != 6) return std::nullopt;
-  if (z[0] != '+' && z[0] != '-') return std::nullopt;
-  if (z.size() == 6 && z[3] != ':') return std::nullopt;
+  if ((z.size() != 5 && z.size() != 6) || (z[0] != '+' && z[0] != '-') || (z.size() == 6 && z[3] != ':'))
+    return std::nullopt;
   const std::string_view hh = z.substr(1, 2), mm = z.substr(z.size() - 2);
-  for (char c : std::string_view(hh.data(), 2)) if (c < '0' || c > '9') return std::nullopt;
-  for (char c : std::string_view(mm.data(), 2)) if (c < '0' || c > '9') return std::nullopt;
+  for (char c : {hh[0], hh[1], mm[0], mm[1]})
+    if (c < '0' || c > '9') return std::nullopt;
   const int h = (hh[0] - '0') * 10 + (hh[1] - '0'), m = (mm[0] - '0') * 10 + (mm[1] - '0');
   if (h > 23 || m > 59) return std::nullopt;
   return (h * 60 + m) * 60 * (z[0] == '+' ? 1 : -1);
 }
+
+}  // namespace
 
 Result<int64_t> ParseIso8601(std::string_view text) {
   std::string s(text);

@@ -4,9 +4,8 @@
 
 #include <cstdio>
 #include <cstring>
-#include <vector>
-
 #include <exception>
+#include <vector>
 
 #include <fmt/format.h>
 
