@@ -15,15 +15,18 @@
 // memory by what is in use rather than by what the store holds (plus the 16 most recently unused views, kept for
 // a quick return). Every live view is pinned (scnfs/pins.h). Views are built without holding the tree's lock.
 //
-// Thread-safety: all methods are safe from many threads. Lock order: pins_write_mu_, then mu_; PinHolder's own lock
-// is taken with pins_write_mu_ alone.
+// Thread-safety: all methods are safe from many threads. Lock order: catch_up_mu_ (never held with another), then
+// pins_write_mu_, then mu_; PinHolder's own lock is taken with pins_write_mu_ alone. The store's catch-up with a
+// running backup (Store::Refresh) runs under catch_up_mu_ alone, so requests on views already built never wait for it.
 #pragma once
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +49,8 @@ inline constexpr std::string_view kInfoFileName = ".scnfs-backup.json";
 
 struct MountTreeOptions {
   std::chrono::milliseconds refresh{1000};  // how long a catalog listing is trusted
+  // For tests: runs before each catch-up with the store's writer, in the thread that does it.
+  std::function<void()> before_catch_up;
 };
 
 class MountTree {
@@ -125,7 +130,9 @@ class MountTree {
   uint32_t CloneSlotFor(uint32_t db, const std::string& name);
   Status OpenCloneLocked(uint32_t c);
 
-  Status RefreshLocked();
+  Status CatchUp();        // without mu_: the store catches up with its writer, at most once per options_.refresh
+  Status CatchUpFor(uint64_t ino);  // CatchUp() if a request on `ino` reads the catalog (the root, a database's dirs)
+  Status RefreshLocked();  // lists the databases again after a catch-up; REQUIRES: CatchUp() called first
   Status LoadBackupsLocked(DbSlot& db);
   uint32_t DbSlotFor(const std::string& name);
   const BackupRecord* NewestComplete(const DbSlot& db) const;
@@ -146,9 +153,12 @@ class MountTree {
   MountTreeOptions options_;
   const int64_t mounted_us_;
 
+  std::mutex catch_up_mu_;
+  std::chrono::steady_clock::time_point caught_up_{};  // GUARDED_BY(catch_up_mu_)
+  std::atomic<uint64_t> catch_ups_{0};                 // how many catch-ups have completed (the first: the open)
+
   mutable std::mutex mu_;
-  std::chrono::steady_clock::time_point refreshed_{};
-  bool ever_refreshed_ = false;
+  uint64_t listed_after_ = ~uint64_t(0);  // the catch_ups_ count the database list was read after
   std::deque<DbSlot> dbs_;
   std::map<std::string, uint32_t, std::less<>> db_by_name_;
   std::deque<PointSlot> points_;

@@ -1,8 +1,10 @@
 // MountTree without a kernel: names, computed inode numbers, reads, and the life of point views and their pins.
 #include "fuse/mount_tree.h"
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include <gtest/gtest.h>
 
@@ -146,7 +148,6 @@ TEST_F(MountTreeTest, UnusedViewsAreDroppedBeyondSixteen) {
   EXPECT_EQ(Ino({"raw", "at", "time:" + FormatIso8601(base)}), inos[0]);
 }
 
-
 TEST_F(MountTreeTest, AViewUsedAgainIsTheNewestIdleOneNotTheOldest) {
   // backups/1 is opened and released five times, then 15 other points go idle: backups/1 was used more recently
   // than any of them, so all 16 stay. Each release once queued it again, and the oldest copy got it dropped.
@@ -162,6 +163,44 @@ TEST_F(MountTreeTest, AViewUsedAgainIsTheNewestIdleOneNotTheOldest) {
   for (int i = 0; i < 15; ++i) tree_->Forget(Ino({"raw", "at", "time:" + FormatIso8601(base + i * 1000000)}), 1);
   EXPECT_EQ(tree_->LiveViews(), 16u);
   EXPECT_EQ(PinCount(), 16u);
+}
+
+TEST_F(MountTreeTest, RequestsOnBuiltViewsDoNotWaitForTheStoresCatchUp) {
+  // Catching up with a running backup took 5-300 ms a time, under the tree's lock: every lookup, getattr, open and
+  // release on the mount waited for it. Here one catch-up is held until the requests on a built view are done.
+  std::atomic<bool> hold{false};
+  std::promise<void> entered, go_on;
+  std::shared_future<void> go = go_on.get_future().share();
+  MountTreeOptions o;
+  o.refresh = std::chrono::milliseconds(0);  // every request on the root or a database's dirs catches up
+  o.before_catch_up = [&] {
+    if (!hold.exchange(false)) return;
+    entered.set_value();
+    go.wait();
+  };
+  tree_ = std::make_unique<MountTree>(reader_.get(), pins_.get(), o);
+  const uint64_t dir = Ino({"raw", "backups", "2"});
+  const uint64_t file = Ino({"raw", "backups", "2", "a.dat"});
+  Write("a.dat", std::string(8192, 'd'));
+  Backup();  // backup 3: the mount sees it after its next catch-up
+
+  hold = true;
+  auto top = std::async(std::launch::async, [&] { return tree_->Lookup(MountTree::kRootIno, "raw"); });
+  entered.get_future().wait();
+  auto others = std::async(std::launch::async, [&] {
+    auto e = tree_->Lookup(dir, "a.dat");
+    if (!e.ok() || e->ino != file || !tree_->GetAttr(file).ok()) return std::string("lookup failed");
+    tree_->Forget(file, 1);
+    return ReadAll(file);  // open, read, release
+  });
+  const bool done = others.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  go_on.set_value();
+  auto looked_up = top.get();
+  ASSERT_TRUE(done) << "a lookup and a read of a built view waited for the store's catch-up";
+  EXPECT_EQ(others.get(), std::string(30000, 'c'));
+  ASSERT_TRUE(looked_up.ok()) << looked_up.status().ToString();
+  // The held catch-up did its work: the backup made meanwhile is the newest.
+  EXPECT_EQ(tree_->ReadLink(DbIno(0, 3)).value(), "backups/3");
 }
 
 }  // namespace
