@@ -366,6 +366,10 @@ TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   ExpectFailure({"backup", "--store", store_, "--db", "o", "--format", "oracle", src}, "not an Oracle datafile");
   std::string ora = tmp_ / "ora";
   ASSERT_EQ(Oragen({"create", "--dir", ora, "--db", "T", "--dbid", "1", "--files", "1", "--blocks", "50"}).exit_code, 0);
+  RunResult gen = Oragen({"create", "--dir", ora, "--blocks", "x"});  // the generator keeps the same contract
+  EXPECT_EQ(gen.exit_code, 1) << gen.err;
+  EXPECT_EQ(std::count(gen.err.begin(), gen.err.end(), '\n'), 1) << gen.err;
+  EXPECT_NE(gen.err.find("--blocks"), std::string::npos) << gen.err;
   fs::resize_file(ora + "/t_1.dbf", 50 * 8192 + 100);
   ExpectFailure({"backup", "--store", store_, "--db", "o", ora}, "not a multiple of the block size");
   ExpectFailure({"backup", "--store", store_, "--db", "x", "--format", "oracle", ora}, "cannot be backed up as oracle");

@@ -808,7 +808,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    // Like scnfs: a usage error is one line and exit 1, so that test scripts check one code.
+    std::string what = e.what();
+    for (char& c : what)
+      if (c == '\n') c = ' ';
+    std::fprintf(stderr, "scnfs-oragen: %s (see 'scnfs-oragen --help')\n", what.c_str());
+    return 1;
   }
   if (!st.ok()) {
     std::fprintf(stderr, "scnfs-oragen: %s\n", st.message().c_str());
