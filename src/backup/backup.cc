@@ -300,9 +300,20 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   shared.fracture_retries = opt.fracture_retries;
   shared.vis = &vis;
   shared.dicts = &dicts;
+  shared.prev_ceiling = prev ? prev->change_ceiling : 0;
   uint64_t bytes_total = 0;
   auto units = MakeUnits(jobs, &bytes_total);
   Status st = IngestAll(&shared, units, opt, bytes_total, clock);
+  // A file's highest valid change number (a changed-blocks read saw only some blocks: the rest are as before).
+  auto file_max_change = [](const FileJob& j) {
+    return j.read_mode == "changed blocks" && j.prev ? std::max(j.max_change.load(), j.prev->max_change) : j.max_change.load();
+  };
+  if (st.ok()) {
+    uint64_t highest = 0;
+    for (const auto& j : jobs)
+      if (!j->vanished && j->format->versioned_by_change()) highest = std::max(highest, file_max_change(*j));
+    st = WriteDeferredVersions(&shared, highest);
+  }
 
   // 4. Commit or fail.
   rec.end_us = NowMicros();
@@ -349,11 +360,10 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
       fr.file_id = j->file_id;
       fr.format = j->format->id();
       fr.block_size = j->format->block_size();
-      fr.max_change = j->max_change;
+      fr.max_change = file_max_change(*j);
       fr.corrupt_blocks = j->corrupt;
       fr.read = j->read_mode;
       fr.header = j->header;
-      if (j->read_mode == "changed blocks" && j->prev) fr.max_change = std::max(fr.max_change, j->prev->max_change);
       if (j->format->id() == FormatId::kOracle) min_ckpt = std::min(min_ckpt, j->checkpoint_change);
       if (j->format->versioned_by_change()) rec.max_change = std::max(rec.max_change, fr.max_change);
       ++rec.files;

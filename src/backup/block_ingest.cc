@@ -24,6 +24,38 @@ void IngestShared::ReleaseClaims(const std::vector<ContentHash>& claimed) {
   for (const auto& h : claimed) in_flight.erase(h);
 }
 
+bool IngestShared::Defer(DeferredVersion d) {
+  std::lock_guard<std::mutex> l(mu);
+  if (deferred.size() >= kMaxDeferred) return false;
+  deferred.push_back(std::move(d));
+  return true;
+}
+
+namespace {
+void RaiseMaxKeyChange(IngestShared* s, uint64_t change) {
+  uint64_t mk = s->max_key_change.load(std::memory_order_relaxed);
+  while (change > mk && !s->max_key_change.compare_exchange_weak(mk, change)) {
+  }
+}
+}  // namespace
+
+Status WriteDeferredVersions(IngestShared* shared, uint64_t highest_valid_change) {
+  rocksdb::WriteBatch batch;
+  for (const auto& d : shared->deferred) {
+    VersionKey key{shared->db, d.file, d.block, std::max(highest_valid_change, d.prev_key_change), shared->backup};
+    RaiseMaxKeyChange(shared, key.change);
+    char k[kVersionKeySize];
+    EncodeVersionKey(key, k);
+    batch.Put(shared->store->versions_cf(), rocksdb::Slice(k, kVersionKeySize), EncodeVersionValue(d.value));
+    if (batch.Count() >= 4096) {
+      SCNFS_RETURN_IF_ERROR(shared->store->WriteUnlogged(&batch));
+      batch.Clear();
+    }
+  }
+  if (batch.Count() > 0) SCNFS_RETURN_IF_ERROR(shared->store->WriteUnlogged(&batch));
+  return Status::OK();
+}
+
 void IngestShared::ReportBad(BadBlock b) {
   std::lock_guard<std::mutex> l(mu);
   if (bad_blocks.size() < 1000) bad_blocks.push_back(std::move(b));
@@ -90,7 +122,7 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
     job->corrupt.fetch_add(1, std::memory_order_relaxed);
     s_->ReportBad(BadBlock{job->entry.rel, blockno, c.kind, c.change, c.type});
   }
-  if (by_change) {
+  if (by_change && !c.corrupt) {  // a corrupt header's change number is not the block's (WriteDeferredVersions)
     uint64_t cur = job->max_change.load(std::memory_order_relaxed);
     while (c.change > cur && !job->max_change.compare_exchange_weak(cur, c.change)) {
     }
@@ -127,18 +159,25 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
   }
 
   VersionKey key{s_->db, job->file_id, uint32_t(blockno), by_change ? c.change : s_->backup, s_->backup};
-  if (prev && prev->key.change > key.change) {
+  if (by_change && c.corrupt) {
+    // Keyed at commit by the backup's highest valid change number; the header's claim is kept in the value.
+    v.actual_change = c.change;
+    const uint64_t prev_key = prev ? prev->key.change : 0;
+    s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
+    if (s_->Defer({job->file_id, uint32_t(blockno), prev_key, v})) return Status::OK();
+    // More than kMaxDeferred corrupt blocks (a file overwritten wholesale): the rest are keyed at the newest change
+    // the database had before this backup, so that they still never hide behind a garbage SCN.
+    key.change = std::max(prev_key, s_->prev_ceiling);
+  } else if (prev && prev->key.change > key.change) {
     // The change number went backwards (RESETLOGS, pg_resetwal, an older copy): keep keys in backup order.
     v.actual_change = key.change;
     key.change = prev->key.change;
   }
-  uint64_t mk = s_->max_key_change.load(std::memory_order_relaxed);
-  while (key.change > mk && !s_->max_key_change.compare_exchange_weak(mk, key.change)) {
-  }
+  RaiseMaxKeyChange(s_, key.change);
   char k[kVersionKeySize];
   EncodeVersionKey(key, k);
   batch_.Put(s_->store->versions_cf(), rocksdb::Slice(k, kVersionKeySize), EncodeVersionValue(v));
-  s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
+  if (!(by_change && c.corrupt)) s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();
 }
 

@@ -32,6 +32,7 @@ struct IngestShared {
 
   std::atomic<uint64_t> bytes_read{0}, blocks_read{0}, blocks_changed{0}, zero_blocks{0}, corrupt_blocks{0};
   std::atomic<uint64_t> new_contents{0}, new_bytes_raw{0}, new_bytes_stored{0}, max_key_change{0};
+  uint64_t prev_ceiling = 0;  // the database's change_ceiling before this backup
 
   // New content that a worker has taken on but not yet written: until its batch is in the store, another
   // worker's lookup would not find it and would store it twice. A claim lives only until the claiming unit's batch
@@ -40,6 +41,19 @@ struct IngestShared {
   std::mutex mu;
   std::unordered_set<ContentHash, ContentHashHasher> in_flight;  // GUARDED_BY(mu)
   std::vector<BadBlock> bad_blocks;                              // GUARDED_BY(mu)
+  // Versions of corrupt blocks of files versioned by change number. The change number in a corrupt block's header
+  // is not to be trusted (a garbage SCN would hide the block from every scn: point and lift the backup's highest
+  // SCN), so these keys are written at commit, at the backup's highest valid change number (WriteDeferredVersions).
+  struct DeferredVersion {
+    uint32_t file = 0;
+    uint32_t block = 0;
+    uint64_t prev_key_change = 0;  // the key order must stay backup order
+    VersionValue value;
+  };
+  static constexpr size_t kMaxDeferred = 1 << 20;  // ~100 MiB; beyond it see BlockIngest::IngestBlock
+  std::vector<DeferredVersion> deferred;  // GUARDED_BY(mu)
+  bool Defer(DeferredVersion d);          // false when kMaxDeferred are held
+
   // True if `h` was not claimed: the caller then looks it up and writes it if the store lacks it.
   bool ClaimContent(const ContentHash& h);
   void ReleaseClaims(const std::vector<ContentHash>& claimed);
@@ -51,6 +65,10 @@ struct Unit {
   uint64_t first;
   uint64_t count;
 };
+
+// Writes the deferred versions of corrupt blocks, keyed at max(highest_valid_change, the block's previous key), and
+// raises shared->max_key_change to match. Call after every unit is ingested, before the data is flushed.
+Status WriteDeferredVersions(IngestShared* shared, uint64_t highest_valid_change);
 
 class BlockIngest {
  public:

@@ -8,7 +8,8 @@ namespace scnfs {
 inline void Tally(FileVerification* f, uint64_t blockno, const BlockCheck& c, bool count_examined) {
   if (!count_examined && !c.corrupt) return;  // Oracle block 0: not a page DBVERIFY counts
   if (count_examined) ++f->examined;
-  f->highest_change = std::max(f->highest_change, c.change);
+  // As DBVERIFY's "Highest block SCN": a corrupt block's header is garbage, its SCN included.
+  if (!c.corrupt) f->highest_change = std::max(f->highest_change, c.change);
   if (c.corrupt) {
     ++f->corrupt;
     ++f->corrupt_by_kind[std::string(BlockKindName(c.kind))];

@@ -338,6 +338,42 @@ TEST_F(CliTest, CorruptBlocksAreStoredAsReadAndReported) {
   EXPECT_EQ(ReadFile(tmp_ / "r/prod_1.dbf"), ReadFile(f));
 }
 
+TEST_F(CliTest, ACorruptBlocksGarbageScnNeitherHidesItNorRaisesTheBackup) {
+  // A corrupt block's header SCN is garbage. Used as its version key, it hid every later version of the block from
+  // scn: points (they were raised to it) and made the backup's highest SCN unreachable.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "PIT", "--dbid", "9", "--files", "1", "--blocks", "100"}).exit_code, 0);
+  const std::string f = src + "/pit_1.dbf";
+  BackupJson({"--db", "pit", src});
+  {  // block 50: SCN base and wrap all ones; the tail no longer matches (fractured)
+    int fd = ::open(f.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    const unsigned char ones[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    ASSERT_EQ(::pwrite(fd, ones, sizeof ones, 50 * 8192 + 8), 6);
+    ::close(fd);
+  }
+  const std::string as_read_2 = ReadFile(f);
+  json b2 = BackupJson({"--db", "pit", src});
+  EXPECT_EQ(b2["corrupt_blocks"], 1);
+  const uint64_t m2 = b2["max_change"];
+  EXPECT_LT(m2, 2000u) << "the garbage SCN became the backup's highest";
+  json v = json::parse(Scnfs({"verify", "--file", f, "--json"}).out);
+  EXPECT_EQ(v["files"][0]["highest_change"], m2);
+  // Repaired at SCN 2000, with block 60 changed too.
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "2000", "--blocks", "50,60"}).exit_code, 0);
+  const std::string as_read_3 = ReadFile(f);
+  json b3 = BackupJson({"--db", "pit", src});
+  EXPECT_EQ(b3["max_change"], 2000);
+  int n = 0;
+  for (const auto& [at, want] : {std::pair<std::string, std::string>{"scn:2000", as_read_3},
+                                 {"scn:" + std::to_string(m2), as_read_2}, {"backup:2", as_read_2}}) {
+    const std::string dest = tmp_ / ("r" + std::to_string(n++));
+    RunResult r = Scnfs({"restore", "--store", store_, "--db", "pit", "--at", at, dest});
+    ASSERT_EQ(r.exit_code, 0) << at << ": " << r.err;
+    EXPECT_TRUE(ReadFile(dest + "/pit_1.dbf") == want) << at;
+  }
+}
+
 TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   std::string src = tmp_ / "src";
   WriteFile(src + "/a", RandomBytes(20000, 9));
