@@ -57,6 +57,10 @@ void SetChecksum(std::span<std::byte> block);
 // Cheap test on the first bytes of a file (at least 32 bytes of block 0): is this an Oracle datafile?
 bool LooksLikeOracle(ByteSpan block0_prefix);
 
+// The block size block 0 records, once its magic says it is a little-endian datafile and the size is one Oracle
+// uses (a power of two from 512 to 65536). Fails with InvalidArgument naming the problem, as ParseFileHeader.
+Result<uint32_t> Block0BlockSize(ByteSpan block0_prefix);
+
 // Parses blocks 0 and 1. `head` holds at least two blocks (2 * block size, the block size read from block 0).
 // Fails with InvalidArgument naming the problem (bad magic, big endian, not a datafile header, ...).
 Result<FileHeader> ParseFileHeader(ByteSpan head);

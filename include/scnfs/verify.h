@@ -28,6 +28,7 @@ struct FileVerification {
   uint64_t empty = 0;         // formatted never used / new pages
   uint64_t zero = 0;          // all-zero blocks (normal outside Oracle)
   uint64_t corrupt = 0;
+  uint64_t missing = 0;       // Oracle: blocks the file header counts that the file does not have (truncated)
   std::map<std::string, uint64_t> corrupt_by_kind;
   uint64_t highest_change = 0;
   std::vector<BadBlock> bad_blocks;  // at most 100 listed per file
@@ -41,7 +42,8 @@ struct VerifyReport {
   std::vector<std::string> store_errors;  // missing or undecodable content, hash mismatches (at most 100)
   uint64_t store_error_count = 0;
   uint64_t corrupt_blocks() const;
-  bool clean() const { return corrupt_blocks() == 0 && store_error_count == 0; }
+  uint64_t missing_blocks() const;
+  bool clean() const { return corrupt_blocks() == 0 && missing_blocks() == 0 && store_error_count == 0; }
 };
 
 // Verifies the datafiles of a point in the store.

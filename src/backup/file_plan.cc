@@ -91,10 +91,9 @@ Status OpenOracle(FileJob* job) {
   SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, prefix, sizeof prefix, 0, path));
   if (!oracle::LooksLikeOracle(ByteSpan(prefix, sizeof prefix)))
     return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic 0x7A7B7C7D)", path));
-  uint32_t bs = 0;
-  std::memcpy(&bs, prefix + 20, 4);
-  if (bs < 512 || bs > 65536 || (bs & (bs - 1)) != 0)
-    return Status::InvalidArgument(fmt::format("{}: block 0 gives an impossible block size {}", path, bs));
+  auto block_size = oracle::Block0BlockSize(ByteSpan(prefix, sizeof prefix));
+  if (!block_size.ok()) return block_size.status().WithContext(path);
+  const uint32_t bs = block_size.value();
   std::vector<std::byte> head(2 * size_t(bs));
   if (uint64_t(job->entry.st.st_size) < head.size())
     return Status::InvalidArgument(fmt::format("{} is truncated: {} bytes, less than two {}-byte blocks", path, job->entry.st.st_size, bs));

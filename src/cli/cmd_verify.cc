@@ -15,6 +15,8 @@ void PrintText(const VerifyReport& r) {
                f.examined, f.processed, f.empty);
     if (f.zero) fmt::print("    Pages All Zero       : {}\n", f.zero);
     fmt::print("    Pages Failing        : {}\n", f.corrupt);
+    if (f.missing)
+      fmt::print("    Pages Missing        : {} (the file is shorter than its header says: truncated)\n", f.missing);
     for (const auto& [k, n] : f.corrupt_by_kind) fmt::print("      {:<20}: {}\n", k, n);
     if (f.highest_change) fmt::print("    Highest block SCN/LSN: {}\n", f.highest_change);
     for (const auto& b : f.bad_blocks)
@@ -24,7 +26,9 @@ void PrintText(const VerifyReport& r) {
     fmt::print("store check: {} stored contents decompressed and matched their hash, {} error(s)\n", r.contents_checked,
                r.store_error_count);
   for (const auto& e : r.store_errors) fmt::print("  {}\n", e);
-  fmt::print("{}\n", r.clean() ? "result: clean" : fmt::format("result: {} corrupt block(s), {} store error(s)", r.corrupt_blocks(), r.store_error_count));
+  std::string result = r.clean() ? "clean" : fmt::format("{} corrupt block(s), {} store error(s)", r.corrupt_blocks(), r.store_error_count);
+  if (r.missing_blocks()) result += fmt::format(", {} block(s) missing from truncated datafiles", r.missing_blocks());
+  fmt::print("result: {}\n", result);
 }
 
 }  // namespace

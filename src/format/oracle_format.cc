@@ -389,6 +389,14 @@ void SetChecksum(std::span<std::byte> block) {
   Store16(&block[kOffChkval], ChecksumResidual(block));
 }
 
+Result<uint32_t> Block0BlockSize(ByteSpan block0_prefix) {
+  SCNFS_RETURN_IF_ERROR(CheckMagic(block0_prefix));
+  const uint32_t bs = Load32(&block0_prefix[kB0OffBlockSize]);
+  if (bs < 512 || bs > 65536 || (bs & (bs - 1)) != 0)
+    return Status::InvalidArgument(fmt::format("block 0 gives an impossible block size {}", bs));
+  return bs;
+}
+
 // Also true for a big-endian datafile, so that ParseFileHeader can refuse it by name instead of the caller
 // silently treating it as a raw file.
 bool LooksLikeOracle(ByteSpan block0_prefix) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -27,6 +28,12 @@ uint64_t VerifyReport::corrupt_blocks() const {
   return n;
 }
 
+uint64_t VerifyReport::missing_blocks() const {
+  uint64_t n = 0;
+  for (const auto& f : files) n += f.missing;
+  return n;
+}
+
 namespace {
 
 // The short last block of a raw file: nothing to check but whether it is zero.
@@ -34,6 +41,13 @@ BlockCheck ShortBlockCheck(ByteSpan b) {
   BlockCheck c;
   c.kind = IsAllZero(b) ? BlockKind::kAllZero : BlockKind::kOk;
   return c;
+}
+
+// An Oracle datafile shorter than its header says (ORA-01200): a file may be longer (autoextend between the header
+// write and a read), never shorter.
+uint64_t MissingBlocks(const oracle::FileHeader& h, uint64_t blocks_present) {
+  const uint64_t want = uint64_t(h.blocks) + 1;  // block 0 is not counted in the header
+  return blocks_present < want ? want - blocks_present : 0;
 }
 
 // Whether `path` is a relation file of a PostgreSQL data directory (found by walking up to global/pg_control).
@@ -108,8 +122,10 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
           head.resize(2 * size_t(r.block_size));
           size_t l0 = 0, l1 = 0;
           if (r.blocks() >= 2 && c.Read(r, 0, std::span(head).first(r.block_size), &l0).ok() &&
-              c.Read(r, 1, std::span(head).subspan(r.block_size), &l1).ok())
+              c.Read(r, 1, std::span(head).subspan(r.block_size), &l1).ok()) {
             format = FormatFor(r, ByteSpan(head.data(), head.size()), pg_checksums);
+            if (auto h = oracle::ParseFileHeader(ByteSpan(head.data(), head.size())); h.ok()) f.missing = MissingBlocks(h.value(), r.blocks());
+          }
         } else {
           format = FormatFor(r, {}, pg_checksums);
         }
@@ -180,11 +196,14 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   if (*format == FormatId::kOracle) {
     if (head.size() < 32 || !oracle::LooksLikeOracle(ByteSpan(head.data(), 32)))
       return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic)", path));
-    uint32_t bs = 0;
-    std::memcpy(&bs, head.data() + 20, 4);
-    if (bs == 0 || head.size() < 2 * size_t(bs)) return Status::InvalidArgument(fmt::format("{} is truncated before its file header", path));
-    SCNFS_ASSIGN_OR_RETURN(auto h, oracle::ParseFileHeader(ByteSpan(head.data(), 2 * size_t(bs))));
-    ff = oracle::MakeFormat(h);
+    auto block_size = oracle::Block0BlockSize(ByteSpan(head.data(), 32));
+    if (!block_size.ok()) return block_size.status().WithContext(path);
+    const size_t bs = block_size.value();
+    if (head.size() < 2 * bs) return Status::InvalidArgument(fmt::format("{} is truncated before its file header", path));
+    auto h = oracle::ParseFileHeader(ByteSpan(head.data(), 2 * bs));
+    if (!h.ok()) return h.status().WithContext(path);
+    ff = oracle::MakeFormat(h.value());
+    f.missing = MissingBlocks(h.value(), size / bs);
   } else if (*format == FormatId::kPostgres) {
     // Checksums: from the data directory's pg_control when the file sits in one; assumed on otherwise.
     bool checksums = true;
@@ -196,9 +215,18 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
       if (c.ok()) checksums = c.value().checksums();
       break;
     }
-    std::string name = fs::path(path).filename().string();
+    // The segment number mixes into page checksums: `16384.2` is segment 2. A name with another suffix is no
+    // relation file (pg_internal.init, a copy named .bak) and cannot be checked as one.
+    const std::string name = fs::path(path).filename().string();
     uint32_t seg = 0;
-    if (auto dot = name.find('.'); dot != std::string::npos) seg = uint32_t(std::stoul(name.substr(dot + 1)));
+    if (auto dot = name.find('.'); dot != std::string::npos) {
+      const char* b = name.data() + dot + 1;
+      const char* e = name.data() + name.size();
+      auto [end, ec] = std::from_chars(b, e, seg);
+      if (b == e || ec != std::errc() || end != e)
+        return Status::InvalidArgument(fmt::format(
+            "{} is not a PostgreSQL relation file name (<relfilenode>[_fork][.segment]): cannot check it as one", path));
+    }
     ff = postgres::MakeRelationFormat(seg, checksums);
   } else {
     ff = MakeRawFormat(8192);
@@ -238,6 +266,7 @@ nlohmann::json ToJson(const VerifyReport& r) {
                      {"pages_empty", f.empty},
                      {"pages_all_zero", f.zero},
                      {"pages_corrupt", f.corrupt},
+                     {"pages_missing", f.missing},
                      {"corrupt_by_kind", f.corrupt_by_kind},
                      {"highest_change", f.highest_change},
                      {"bad_blocks", bad}});
@@ -246,6 +275,7 @@ nlohmann::json ToJson(const VerifyReport& r) {
           {"clean", r.clean()},
           {"files", files},
           {"corrupt_blocks", r.corrupt_blocks()},
+          {"missing_blocks", r.missing_blocks()},
           {"store", {{"contents_checked", r.contents_checked}, {"errors", r.store_error_count}, {"messages", r.store_errors}}}};
 }
 

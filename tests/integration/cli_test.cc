@@ -374,6 +374,32 @@ TEST_F(CliTest, ACorruptBlocksGarbageScnNeitherHidesItNorRaisesTheBackup) {
   }
 }
 
+TEST_F(CliTest, ATruncatedOracleDatafileIsNotClean) {
+  // The header counts the file's blocks; a file shorter than that lost blocks (Oracle's ORA-01200). verify said
+  // "clean" and exit 0 for it, from disk and from the store.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "TR", "--dbid", "3", "--files", "1", "--blocks", "100"}).exit_code, 0);
+  const std::string f = src + "/tr_1.dbf";
+  const uint64_t blocks = fs::file_size(f) / 8192;
+  fs::resize_file(f, 60 * 8192);
+  RunResult disk = Scnfs({"verify", "--file", f, "--json"});
+  EXPECT_EQ(disk.exit_code, 2) << disk.err;
+  json jd = json::parse(disk.out);
+  EXPECT_EQ(jd["files"][0]["pages_missing"], blocks - 60);
+  EXPECT_EQ(jd["missing_blocks"], blocks - 60);
+  EXPECT_EQ(jd["clean"], false);
+  RunResult text = Scnfs({"verify", "--file", f});
+  EXPECT_NE(text.out.find("Pages Missing        : " + std::to_string(blocks - 60)), std::string::npos) << text.out;
+  // Backed up as read; the stored point says the same.
+  BackupJson({"--db", "tr", src});
+  RunResult stored = Scnfs({"verify", "--store", store_, "--db", "tr", "--json"});
+  EXPECT_EQ(stored.exit_code, 2) << stored.err;
+  EXPECT_EQ(json::parse(stored.out)["files"][0]["pages_missing"], blocks - 60);
+  // Longer than the header says (autoextend while the header was read) is normal.
+  ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "ok", "--db", "OK", "--dbid", "4", "--files", "1", "--blocks", "100"}).exit_code, 0);
+  EXPECT_EQ(Scnfs({"verify", "--file", tmp_ / "ok/ok_1.dbf"}).exit_code, 0);
+}
+
 TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   std::string src = tmp_ / "src";
   WriteFile(src + "/a", RandomBytes(20000, 9));
@@ -410,6 +436,19 @@ TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   ExpectFailure({"backup", "--store", store_, "--db", "o", ora}, "not a multiple of the block size");
   ExpectFailure({"backup", "--store", store_, "--db", "x", "--format", "oracle", ora}, "cannot be backed up as oracle");
   ExpectFailure({"verify", "--file", src + "/a", "--format", "oracle"}, "not an Oracle datafile");
+  // A name that is no relation segment, checked as PostgreSQL (this aborted the process).
+  WriteFile(tmp_ / "pg/pg_internal.init", std::string(8192, '\0'));
+  ExpectFailure({"verify", "--file", tmp_ / "pg/pg_internal.init", "--format", "postgres"}, "not a PostgreSQL relation file name");
+  {  // A big-endian datafile is named as such, not as "truncated" (its block size reads byte-swapped).
+    std::string be(16384, '\0');
+    const unsigned char marker[4] = {0xff, 0xc0, 0, 0}, magic[4] = {0x7a, 0x7b, 0x7c, 0x7d}, bs[4] = {0, 0, 0x20, 0};
+    be.replace(4, 4, reinterpret_cast<const char*>(marker), 4);
+    be.replace(20, 4, reinterpret_cast<const char*>(bs), 4);
+    be.replace(28, 4, reinterpret_cast<const char*>(magic), 4);
+    WriteFile(tmp_ / "be/be.dbf", be);
+    ExpectFailure({"verify", "--file", tmp_ / "be/be.dbf"}, "big-endian");
+    ExpectFailure({"backup", "--store", store_, "--db", "be", "--format", "oracle", tmp_ / "be"}, "big-endian");
+  }
   // More blocks than a block number holds (a sparse 2 TiB file in 512-byte blocks): refused, not wrapped.
   const std::string huge = tmp_ / "huge";
   WriteFile(huge + "/sparse", "");
