@@ -34,7 +34,9 @@ struct BackupOptions {
   std::string changed_blocks_file;       // lines "relative/path from to": read only these blocks
   uint32_t raw_block_size = 8192;        // block size of raw files. Default: 8 KiB
   int threads = 0;                       // worker threads. Default (0): one per core
-  int fracture_retries = 5;              // re-reads of a fractured block before it is called corrupt
+  int fracture_retries = 5;              // re-reads of a block in flux before it is called corrupt (docs/backup.md)
+  // For tests: called before each re-read of a block in flux (path relative to its source, block number).
+  std::function<void(const std::string&, uint64_t)> before_reread;
   const std::atomic<bool>* cancel = nullptr;  // set by a signal handler to stop the backup cleanly
   std::function<void(const BackupProgress&)> progress;  // called about twice a second from a monitor thread
 };

@@ -298,6 +298,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   shared.dicts_choice = DictionaryChoice{db.dict_id, db.dict2_id, db.dict2_threshold};
   shared.level = level;
   shared.fracture_retries = opt.fracture_retries;
+  shared.before_reread = opt.before_reread;
   shared.vis = &vis;
   shared.dicts = &dicts;
   shared.prev_ceiling = prev ? prev->change_ceiling : 0;

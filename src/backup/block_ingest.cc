@@ -84,16 +84,23 @@ Status ReadAt(int fd, std::byte* buf, size_t n, uint64_t off, const std::string&
   return Status::OK();
 }
 
-bool MayBeInFlux(BlockKind k) { return k == BlockKind::kFractured || k == BlockKind::kBadChecksum; }
+// What a block being written while we read it looks like: fractured (Oracle: the tail is older or newer than the
+// header), a bad checksum (PostgreSQL has no tail), or a bad header when the first part of the read still saw the
+// zeros of a block being formatted or extended (Oracle's frmt byte 0; PostgreSQL's pd_upper 0 on a page whose end
+// is already written). All-zero blocks are not re-read: zeros are a state, and regions of them are common.
+bool MayBeInFlux(BlockKind k) {
+  return k == BlockKind::kFractured || k == BlockKind::kBadChecksum || k == BlockKind::kBadHeader;
+}
 
 }  // namespace
 
 BlockCheck BlockIngest::CheckWithReread(FileJob* job, uint64_t blockno, std::span<std::byte> block) {
   BlockCheck c = job->format->Check(blockno, block);
-  // A block being written while we read it looks fractured (Oracle) or fails its checksum (PostgreSQL). Only a
-  // fracture that persists across re-reads is corruption.
+  // A block being written while we read it may fail its check (MayBeInFlux). Only a failure that persists across
+  // re-reads is corruption.
   for (int i = 0; i < s_->fracture_retries && job->format->versioned_by_change() && MayBeInFlux(c.kind); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2 << i));
+    if (s_->before_reread) s_->before_reread(job->entry.rel, blockno);
     if (!ReadAt(job->fd, block.data(), block.size(), blockno * block.size(), job->entry.abs).ok()) break;
     c = job->format->Check(blockno, block);
   }

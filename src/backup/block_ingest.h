@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -27,6 +28,7 @@ struct IngestShared {
   DictionaryChoice dicts_choice;
   int level = kDefaultCompressionLevel;
   int fracture_retries = 5;
+  std::function<void(const std::string&, uint64_t)> before_reread;  // BackupOptions::before_reread
   const Visibility* vis = nullptr;
   Dictionaries* dicts = nullptr;
 

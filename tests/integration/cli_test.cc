@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/harness.h"
+#include "scnfs/backup.h"
 #include "scnfs/store.h"
 
 namespace scnfs::testing {
@@ -398,6 +400,46 @@ TEST_F(CliTest, ATruncatedOracleDatafileIsNotClean) {
   // Longer than the header says (autoextend while the header was read) is normal.
   ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "ok", "--db", "OK", "--dbid", "4", "--files", "1", "--blocks", "100"}).exit_code, 0);
   EXPECT_EQ(Scnfs({"verify", "--file", tmp_ / "ok/ok_1.dbf"}).exit_code, 0);
+}
+
+TEST_F(CliTest, BlocksInFluxAreReadAgainBeforeTheyAreCalledCorrupt) {
+  // Two blocks caught mid-write: one fractured (its tail from another write), one whose first 4 KiB still held the
+  // zeros of a block being formatted (a bad header). The database finishes each write before the first re-read.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "FX", "--dbid", "5", "--files", "1", "--blocks", "100"}).exit_code, 0);
+  const std::string f = src + "/fx_1.dbf";
+  const std::string good = ReadFile(f);
+  ASSERT_EQ(Oragen({"corrupt", "--file", f, "--block", "31", "--kind", "fracture"}).exit_code, 0);
+  {
+    int fd = ::open(f.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    const std::string zeros(4096, '\0');
+    ASSERT_EQ(::pwrite(fd, zeros.data(), zeros.size(), 30 * 8192), 4096);
+    ::close(fd);
+  }
+  std::vector<uint64_t> reread;
+  BackupOptions o;
+  o.db = "fx";
+  o.sources = {src};
+  o.before_reread = [&](const std::string& rel, uint64_t block) {
+    EXPECT_EQ(rel, "fx_1.dbf");
+    reread.push_back(block);
+    int fd = ::open(f.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, good.data() + block * 8192, 8192, off_t(block * 8192)), 8192);
+    ::close(fd);
+  };
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    auto r = RunBackup(w.value().get(), o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->record.corrupt_blocks, 0u);
+  }
+  std::sort(reread.begin(), reread.end());
+  EXPECT_EQ(reread, (std::vector<uint64_t>{30, 31}));
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "fx", tmp_ / "r"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/fx_1.dbf") == good);
 }
 
 TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
