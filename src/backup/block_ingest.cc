@@ -123,13 +123,16 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
   const FileFormat& fmt = *job->format;
   const bool by_change = fmt.versioned_by_change();
   std::span<std::byte> content = block.first(len);
-  BlockCheck c = len == block.size() ? CheckWithReread(job, blockno, block) : fmt.Check(blockno, block);
+  const bool partial = len < block.size();  // a raw file's short last block, a relation file's partial page
+  BlockCheck c = !partial ? CheckWithReread(job, blockno, block) : by_change ? BlockCheck{} : fmt.Check(blockno, block);
+  // A change number to key the version by: not from a corrupt header, nor from the first bytes of a partial page.
+  const bool own_change = by_change && !c.corrupt && !partial;
   if (c.corrupt) {
     s_->corrupt_blocks.fetch_add(1, std::memory_order_relaxed);
     job->corrupt.fetch_add(1, std::memory_order_relaxed);
     s_->ReportBad(BadBlock{job->entry.rel, blockno, c.kind, c.change, c.type});
   }
-  if (by_change && !c.corrupt) {  // a corrupt header's change number is not the block's (WriteDeferredVersions)
+  if (own_change) {
     uint64_t cur = job->max_change.load(std::memory_order_relaxed);
     while (c.change > cur && !job->max_change.compare_exchange_weak(cur, c.change)) {
     }
@@ -166,9 +169,10 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
   }
 
   VersionKey key{s_->db, job->file_id, uint32_t(blockno), by_change ? c.change : s_->backup, s_->backup};
-  if (by_change && c.corrupt) {
-    // Keyed at commit by the backup's highest valid change number; the header's claim is kept in the value.
-    v.actual_change = c.change;
+  if (by_change && !own_change) {
+    // Keyed at commit by the backup's highest valid change number (WriteDeferredVersions); a corrupt header's
+    // claim is kept in the value.
+    if (c.corrupt) v.actual_change = c.change;
     const uint64_t prev_key = prev ? prev->key.change : 0;
     s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
     if (s_->Defer({job->file_id, uint32_t(blockno), prev_key, v})) return Status::OK();
@@ -184,7 +188,7 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
   char k[kVersionKeySize];
   EncodeVersionKey(key, k);
   batch_.Put(s_->store->versions_cf(), rocksdb::Slice(k, kVersionKeySize), EncodeVersionValue(v));
-  if (!(by_change && c.corrupt)) s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
+  if (!by_change || own_change) s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();
 }
 
