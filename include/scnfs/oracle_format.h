@@ -38,6 +38,7 @@ struct FileHeader {
   std::string tablespace_name;
   uint64_t checkpoint_scn = 0;
   uint32_t checkpoint_time = 0;    // Oracle time
+  bool salvaged = false;           // block 1 is damaged: only block size, blocks and file number are known
   bool bigfile() const { return relative_file_number == kBigfileRelativeFileNo; }
 };
 
@@ -64,6 +65,15 @@ Result<uint32_t> Block0BlockSize(ByteSpan block0_prefix);
 // Parses blocks 0 and 1. `head` holds at least two blocks (2 * block size, the block size read from block 0).
 // Fails with InvalidArgument naming the problem (bad magic, big endian, not a datafile header, ...).
 Result<FileHeader> ParseFileHeader(ByteSpan head);
+
+// For a datafile whose block 0 is sound and whose block 1 is damaged (it fails the block checks: all zero, bad
+// frmt, fractured, bad checksum), what checking its blocks needs, so that it is checked and backed up like any
+// other and block 1 reports as corrupt (DBVERIFY reports a damaged header block; it does not give up on the file):
+// the block size from block 0, the block count from `file_size`, the relative file number (and bigfile) from the
+// addresses of the data blocks in `more` (blocks 2, 3, ..., as many as the caller read). Fails when block 1 is a
+// sound block that is not a datafile header: a redo log or a control file is not a datafile.
+Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file_size);
+inline constexpr uint32_t kSalvageBlocks = 64;  // how many blocks from block 2 a caller should give `more`
 
 // The block's SCN from its header: (spare bytes 2-3, wrap, base) as in section 1.
 uint64_t BlockScn(ByteSpan block);

@@ -63,6 +63,12 @@ Status ReadExactly(int fd, void* buf, size_t n, off_t off, const std::string& pa
 }
 
 nlohmann::json OracleHeaderJson(const oracle::FileHeader& h) {
+  if (h.salvaged)  // block 1 unreadable: what the file and its blocks tell, nothing made up
+    return nlohmann::json{{"header_damaged", true},
+                          {"relative_file_number", h.relative_file_number},
+                          {"bigfile", h.bigfile()},
+                          {"block_size", h.block_size},
+                          {"blocks", h.blocks}};
   return nlohmann::json{{"dbid", h.dbid},
                         {"db_name", h.db_name},
                         {"file_number", h.file_number},
@@ -99,10 +105,19 @@ Status OpenOracle(FileJob* job) {
     return Status::InvalidArgument(fmt::format("{} is truncated: {} bytes, less than two {}-byte blocks", path, job->entry.st.st_size, bs));
   SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, head.data(), head.size(), 0, path));
   auto h = oracle::ParseFileHeader(ByteSpan(head.data(), head.size()));
-  if (!h.ok()) return h.status().WithContext(path);
+  if (!h.ok()) {
+    // A damaged header block: backed up as read and reported, like any corrupt block, when the rest says datafile.
+    const uint64_t size = uint64_t(job->entry.st.st_size);
+    std::vector<std::byte> more(size_t(std::min<uint64_t>(oracle::kSalvageBlocks * uint64_t(bs), size - head.size())));
+    SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, more.data(), more.size(), head.size(), path));
+    auto salvaged = oracle::SalvageFileHeader(ByteSpan(head.data(), head.size()), ByteSpan(more.data(), more.size()), size);
+    if (!salvaged.ok()) return h.status().WithContext(path);
+    h = std::move(salvaged);
+  }
   job->format = oracle::MakeFormat(h.value());
   job->header = OracleHeaderJson(h.value());
-  job->checkpoint_change = h.value().checkpoint_scn;
+  // Unknown when the header is damaged: such a file does not lower the backup's checkpoint SCN.
+  job->checkpoint_change = h.value().salvaged ? UINT64_MAX : h.value().checkpoint_scn;
   return Status::OK();
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -395,6 +396,37 @@ Result<uint32_t> Block0BlockSize(ByteSpan block0_prefix) {
   if (bs < 512 || bs > 65536 || (bs & (bs - 1)) != 0)
     return Status::InvalidArgument(fmt::format("block 0 gives an impossible block size {}", bs));
   return bs;
+}
+
+Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file_size) {
+  SCNFS_ASSIGN_OR_RETURN(const uint32_t bs, Block0BlockSize(head));
+  if (!IsValidBlockSize(bs) || head.size() < 2 * size_t(bs))
+    return Status::InvalidArgument(fmt::format("block 0 gives block size {}, which Oracle does not use", bs));
+  const ByteSpan b1 = head.subspan(bs, bs);
+  auto sound = [](ByteSpan b) {
+    return (Load8(b, kOffFrmt) & 0x0F) == 0x02 && StoredTail(b) == ExpectedTail(b) &&
+           ((Load8(b, kOffFlg) & kFlgChecksum) == 0 || ChecksumResidual(b) == 0);
+  };
+  if (sound(b1)) return Status::InvalidArgument("block 1 is a sound block, but not a datafile header");
+  FileHeader h;
+  h.salvaged = true;
+  h.block_size = bs;
+  h.file_type = kFileTypeDatafile;
+  h.blocks = uint32_t(std::min<uint64_t>(file_size / bs, UINT32_MAX) - 1);
+  // The relative file number most sound, used data blocks carry in their address; formatted-never-used blocks
+  // carry the bare block number and say nothing.
+  std::map<uint32_t, int> votes;
+  for (size_t i = 0; (i + 1) * size_t(bs) <= more.size(); ++i) {
+    const ByteSpan b = more.subspan(i * bs, bs);
+    const uint64_t blockno = 2 + i;
+    if (!sound(b) || (Load8(b, kOffType) == kTypeNew && (Load8(b, kOffFlg) & kFlgNew) != 0)) continue;
+    const uint32_t rdba = Load32(&b[kOffRdba]);
+    if (rdba == blockno) ++votes[kBigfileRelativeFileNo];
+    else if ((rdba & kSmallfileBlockMask) == blockno && (rdba >> kSmallfileBlockBits) != 0) ++votes[rdba >> kSmallfileBlockBits];
+  }
+  auto best = std::max_element(votes.begin(), votes.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  h.relative_file_number = best == votes.end() ? 0 : best->first;
+  return h;
 }
 
 // Also true for a big-endian datafile, so that ParseFileHeader can refuse it by name instead of the caller

@@ -60,14 +60,11 @@ bool IsRelationInDataDir(const std::string& path) {
   return false;
 }
 
-// The format object for a stored file: rebuilt from its first blocks, as backup did.
-std::unique_ptr<FileFormat> FormatFor(const FileRecord& r, ByteSpan head, bool pg_checksums) {
+// The format object for a stored PostgreSQL or raw file.
+std::unique_ptr<FileFormat> FormatFor(const FileRecord& r, bool pg_checksums) {
   switch (r.format) {
-    case FormatId::kOracle: {
-      auto h = oracle::ParseFileHeader(head);
-      if (h.ok()) return oracle::MakeFormat(h.value());
+    case FormatId::kOracle:  // built by the caller from blocks 0 and 1 (and more when block 1 is damaged)
       return nullptr;
-    }
     case FormatId::kPostgres:
       return postgres::MakeRelationFormat(postgres::RelationSegment(r.path).value_or(0), pg_checksums);
     case FormatId::kRaw:
@@ -123,11 +120,22 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
           size_t l0 = 0, l1 = 0;
           if (r.blocks() >= 2 && c.Read(r, 0, std::span(head).first(r.block_size), &l0).ok() &&
               c.Read(r, 1, std::span(head).subspan(r.block_size), &l1).ok()) {
-            format = FormatFor(r, ByteSpan(head.data(), head.size()), pg_checksums);
-            if (auto h = oracle::ParseFileHeader(ByteSpan(head.data(), head.size())); h.ok()) f.missing = MissingBlocks(h.value(), r.blocks());
+            auto h = oracle::ParseFileHeader(ByteSpan(head.data(), head.size()));
+            if (!h.ok()) {  // block 1 damaged: as backup did, from block 0 and the addresses of the next blocks
+              std::vector<std::byte> more(size_t(std::min<uint64_t>(oracle::kSalvageBlocks, r.blocks() - 2)) * r.block_size);
+              size_t len = 0;
+              bool read = true;
+              for (size_t k = 0; read && k * r.block_size < more.size(); ++k)
+                read = c.Read(r, 2 + k, std::span(more).subspan(k * r.block_size, r.block_size), &len).ok();
+              if (read) h = oracle::SalvageFileHeader(ByteSpan(head.data(), head.size()), ByteSpan(more.data(), more.size()), r.size);
+            }
+            if (h.ok()) {
+              format = oracle::MakeFormat(h.value());
+              f.missing = MissingBlocks(h.value(), r.blocks());
+            }
           }
         } else {
-          format = FormatFor(r, {}, pg_checksums);
+          format = FormatFor(r, pg_checksums);
         }
         for (uint64_t b = 0; b < r.blocks(); ++b) {
           size_t len = 0;
@@ -201,7 +209,14 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
     const size_t bs = block_size.value();
     if (head.size() < 2 * bs) return Status::InvalidArgument(fmt::format("{} is truncated before its file header", path));
     auto h = oracle::ParseFileHeader(ByteSpan(head.data(), 2 * bs));
-    if (!h.ok()) return h.status().WithContext(path);
+    if (!h.ok()) {  // a damaged header block is a finding (block 1 reports as corrupt), not a reason to stop
+      std::vector<std::byte> more(size_t(std::min<uint64_t>(oracle::kSalvageBlocks * bs, size - 2 * bs)));
+      if (::pread(fd, more.data(), more.size(), off_t(2 * bs)) != ssize_t(more.size()))
+        return Status::IOError(fmt::format("cannot read {}", path));
+      auto salvaged = oracle::SalvageFileHeader(ByteSpan(head.data(), 2 * bs), ByteSpan(more.data(), more.size()), size);
+      if (!salvaged.ok()) return h.status().WithContext(path);
+      h = std::move(salvaged);
+    }
     ff = oracle::MakeFormat(h.value());
     f.missing = MissingBlocks(h.value(), size / bs);
   } else if (*format == FormatId::kPostgres) {

@@ -442,6 +442,29 @@ TEST_F(CliTest, BlocksInFluxAreReadAgainBeforeTheyAreCalledCorrupt) {
   EXPECT_TRUE(ReadFile(tmp_ / "r/fx_1.dbf") == good);
 }
 
+TEST_F(CliTest, ADamagedHeaderBlockIsReportedNotRefused) {
+  // Block 1 (the datafile header) zeroed: verify --file said "not an Oracle datafile" (exit 1) and the backup of the
+  // whole database failed. As DBVERIFY does, it is now one corrupt block of a datafile checked like any other.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "HD", "--dbid", "6", "--files", "2", "--blocks", "80"}).exit_code, 0);
+  const std::string f = src + "/hd_2.dbf";
+  ASSERT_EQ(Oragen({"corrupt", "--file", f, "--block", "1", "--kind", "zero"}).exit_code, 0);
+  RunResult disk = Scnfs({"verify", "--file", f, "--json"});
+  ASSERT_EQ(disk.exit_code, 2) << disk.err;
+  json jd = json::parse(disk.out)["files"][0];
+  EXPECT_EQ(jd["pages_corrupt"], 1);
+  EXPECT_EQ(jd["corrupt_by_kind"]["all zero"], 1);
+  EXPECT_EQ(jd["bad_blocks"][0]["block"], 1);
+  json b = BackupJson({"--db", "hd", src});
+  EXPECT_EQ(b["corrupt_blocks"], 1);
+  RunResult stored = Scnfs({"verify", "--store", store_, "--db", "hd", "--json"});
+  EXPECT_EQ(stored.exit_code, 2) << stored.err;
+  for (const auto& file : json::parse(stored.out)["files"])
+    if (file["path"] == "hd_2.dbf") EXPECT_EQ(file["corrupt_by_kind"], jd["corrupt_by_kind"]);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "hd", tmp_ / "r"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/hd_2.dbf") == ReadFile(f));
+}
+
 TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   std::string src = tmp_ / "src";
   WriteFile(src + "/a", RandomBytes(20000, 9));

@@ -504,5 +504,41 @@ TEST_F(OracleCheck, CheckSize) {
   EXPECT_FALSE(small_->CheckSize(0).ok());
 }
 
+TEST(OracleSalvage, ADamagedHeaderBlockStillGivesTheFileNumberFromTheDataBlocks) {
+  // Block 1 all zero (or any damage that fails the block checks); blocks 2.. are data blocks of relative file 7,
+  // one formatted-never-used block (bare block number: says nothing) and one of another file (outvoted).
+  const Block head = Head(Block0(20000), Block(kBs));
+  Block more;
+  for (uint32_t blk = 2; blk < 8; ++blk) {
+    Block b = blk == 4 ? EmptyBlock(blk) : DataBlock((blk == 6 ? 9u : 7u) << 22 | blk, 0, 1000 + blk);
+    more.insert(more.end(), b.begin(), b.end());
+  }
+  auto h = SalvageFileHeader(ByteSpan(head.data(), head.size()), ByteSpan(more.data(), more.size()), 100 * kBs);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_TRUE(h->salvaged);
+  EXPECT_EQ(h->block_size, kBs);
+  EXPECT_EQ(h->blocks, 99u);
+  EXPECT_EQ(h->relative_file_number, 7u);
+  EXPECT_FALSE(h->bigfile());
+  // Checked with it: block 1 is corrupt, the data blocks are fine.
+  auto f = MakeFormat(*h);
+  EXPECT_TRUE(f->Check(1, ByteSpan(head.data() + kBs, kBs)).corrupt);
+  EXPECT_FALSE(f->Check(2, ByteSpan(more.data(), kBs)).corrupt);
+  // Bigfile: data blocks carry the bare block number.
+  Block big = DataBlock(2, 0, 500);
+  auto hb = SalvageFileHeader(ByteSpan(head.data(), head.size()), ByteSpan(big.data(), big.size()), 10 * kBs);
+  ASSERT_TRUE(hb.ok());
+  EXPECT_TRUE(hb->bigfile());
+}
+
+TEST(OracleSalvage, ASoundBlock1ThatIsNoDatafileHeaderIsNotSalvaged) {
+  // A redo log's or control file's header block is sound: such a file is refused, not checked as a datafile.
+  Block redo = Block1(12, 1, 0);
+  P16(redo, 54, 2);
+  HandChecksum(redo);
+  const Block head = Head(Block0(20000), redo);
+  EXPECT_FALSE(SalvageFileHeader(ByteSpan(head.data(), head.size()), {}, 100 * kBs).ok());
+}
+
 }  // namespace
 }  // namespace scnfs::oracle
