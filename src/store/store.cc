@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -326,7 +327,20 @@ Status Store::WaitForCompactions(const std::function<bool()>& cancelled) {
   // compaction, and with automatic compactions switched off), so once nothing has run for a second the wait ends.
   constexpr auto kIdleGiveUp = std::chrono::seconds(1);
   auto last_active = std::chrono::steady_clock::now();
+  // A compaction that fails is retried by RocksDB for ever (a full disk is a "soft" error it waits out), with the
+  // compaction counted as running all along: checked on every round, or the backup never ends and keeps the
+  // writer lock (seen with the store's disk full after the flush).
+  auto failed = [&]() -> Status {
+    std::string err;
+    if (!db_->GetProperty("rocksdb.background-errors", &err) || err == "0") return Status::OK();
+    std::string why;
+    struct statvfs fsst;
+    if (::statvfs(dir_.c_str(), &fsst) == 0)
+      why = fmt::format("; the store's file system has {:.1f} MiB free", double(fsst.f_bavail) * double(fsst.f_frsize) / (1 << 20));
+    return Status::IOError(fmt::format("store compaction failed ({} background errors{})", err, why));
+  };
   for (;;) {
+    SCNFS_RETURN_IF_ERROR(failed());
     uint64_t pending = 0, running = 0, flushes = 0;
     // Pending is per column family (the content and versions families are the ones that grow): sum all of them.
     db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCompactionPending, &pending);
@@ -341,10 +355,7 @@ Status Store::WaitForCompactions(const std::function<bool()>& cancelled) {
     if (cancelled && cancelled()) return Status::Aborted("interrupted while compacting the store");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  std::string err;
-  if (db_->GetProperty("rocksdb.background-errors", &err) && err != "0")
-    return Status::IOError(fmt::format("store compaction failed ({} background errors)", err));
-  return Status::OK();
+  return failed();
 }
 
 Status Store::Refresh() {
