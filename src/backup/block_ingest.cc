@@ -125,8 +125,10 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
   std::span<std::byte> content = block.first(len);
   const bool partial = len < block.size();  // a raw file's short last block, a relation file's partial page
   BlockCheck c = !partial ? CheckWithReread(job, blockno, block) : by_change ? BlockCheck{} : fmt.Check(blockno, block);
-  // A change number to key the version by: not from a corrupt header, nor from the first bytes of a partial page.
-  const bool own_change = by_change && !c.corrupt && !partial;
+  // A change number of its own to key the version by: not from a corrupt header, nor from the first bytes of a
+  // partial page, and not 0, which Oracle's block 0, PostgreSQL's new pages and pages of unlogged relations carry
+  // whatever they hold (as a key, 0 would put any later backup's version at every scn: point).
+  const bool own_change = by_change && !c.corrupt && !partial && c.change != 0;
   if (c.corrupt) {
     s_->corrupt_blocks.fetch_add(1, std::memory_order_relaxed);
     job->corrupt.fetch_add(1, std::memory_order_relaxed);
@@ -147,9 +149,11 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
   if (zero) {
     if (prev && prev->value.zero) return Status::OK();
   } else {
-    // Same change number and fingerprint as the stored version proves the same content without hashing.
-    if (by_change && prev && !prev->value.zero && c.fingerprint && prev->value.fingerprint == c.fingerprint &&
-        prev->change() == c.change && !c.corrupt)
+    // Same change number and fingerprint as the stored version proves the same content without hashing. Not for
+    // change 0: every page of an unlogged relation has LSN 0, and a 32-bit fingerprint alone would let one changed
+    // page in 65,536 (same flags, colliding checksum) pass as unchanged.
+    if (own_change && prev && !prev->value.zero && c.fingerprint && prev->value.fingerprint == c.fingerprint &&
+        prev->change() == c.change)
       return Status::OK();
     v.hash = s_->store->hasher().Hash(content);
     if (prev && !prev->value.zero && prev->value.hash == v.hash) return Status::OK();
@@ -170,15 +174,19 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
 
   VersionKey key{s_->db, job->file_id, uint32_t(blockno), by_change ? c.change : s_->backup, s_->backup};
   if (by_change && !own_change) {
-    // Keyed at commit by the backup's highest valid change number (WriteDeferredVersions); a corrupt header's
-    // claim is kept in the value.
+    // No change number of its own (docs/points-in-time.md). A corrupt header's claim is kept in the value.
     if (c.corrupt) v.actual_change = c.change;
-    const uint64_t prev_key = prev ? prev->key.change : 0;
-    s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
-    if (s_->Defer({job->file_id, uint32_t(blockno), prev_key, v})) return Status::OK();
-    // More than kMaxDeferred corrupt blocks (a file overwritten wholesale): the rest are keyed at the newest change
-    // the database had before this backup, so that they still never hide behind a garbage SCN.
-    key.change = std::max(prev_key, s_->prev_ceiling);
+    key.change = 0;  // a block with no earlier version is read only at points whose base has it: any key will do
+    if (prev) {
+      // Keyed at commit at the backup's highest valid change number (WriteDeferredVersions), so that it shows at
+      // the points whose base is this backup or later, and the earlier version at the points before.
+      s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
+      if (s_->Defer({job->file_id, uint32_t(blockno), prev->key.change, v})) return Status::OK();
+      s_->blocks_changed.fetch_sub(1, std::memory_order_relaxed);
+      // Beyond kMaxDeferred (a file overwritten wholesale): at the newest change the database had before this
+      // backup, which still never hides the block behind a garbage SCN.
+      key.change = std::max(prev->key.change, s_->prev_ceiling);
+    }
   } else if (prev && prev->key.change > key.change) {
     // The change number went backwards (RESETLOGS, pg_resetwal, an older copy): keep keys in backup order.
     v.actual_change = key.change;
@@ -188,7 +196,7 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
   char k[kVersionKeySize];
   EncodeVersionKey(key, k);
   batch_.Put(s_->store->versions_cf(), rocksdb::Slice(k, kVersionKeySize), EncodeVersionValue(v));
-  if (!by_change || own_change) s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
+  s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();
 }
 

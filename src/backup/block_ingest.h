@@ -43,9 +43,10 @@ struct IngestShared {
   std::mutex mu;
   std::unordered_set<ContentHash, ContentHashHasher> in_flight;  // GUARDED_BY(mu)
   std::vector<BadBlock> bad_blocks;                              // GUARDED_BY(mu)
-  // Versions of corrupt blocks of files versioned by change number. The change number in a corrupt block's header
-  // is not to be trusted (a garbage SCN would hide the block from every scn: point and lift the backup's highest
-  // SCN), so these keys are written at commit, at the backup's highest valid change number (WriteDeferredVersions).
+  // Versions of blocks with no change number of their own (corrupt, a partial page, change 0: IngestBlock) that
+  // have an earlier version. Their keys are written at commit, at the backup's highest valid change number
+  // (WriteDeferredVersions): a garbage SCN would hide the block from every scn: point and lift the backup's
+  // highest SCN; 0 would put this version at every scn: point, before the earlier backups'.
   struct DeferredVersion {
     uint32_t file = 0;
     uint32_t block = 0;

@@ -465,6 +465,23 @@ TEST_F(CliTest, ADamagedHeaderBlockIsReportedNotRefused) {
   EXPECT_TRUE(ReadFile(tmp_ / "r/hd_2.dbf") == ReadFile(f));
 }
 
+TEST_F(CliTest, BlockZeroAtAnScnIsTheBaseBackupsNotTheNewest) {
+  // Oracle's block 0 has no SCN: keyed 0, every scn: point took the newest backup's (here it says 150 blocks, in
+  // a restore of the 101-block file of backup 1).
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "BZ", "--dbid", "8", "--files", "1", "--blocks", "100", "--scn", "1000"}).exit_code, 0);
+  const std::string f = src + "/bz_1.dbf";
+  const std::string first = ReadFile(f);
+  BackupJson({"--db", "bz", src});
+  ASSERT_EQ(Oragen({"grow", "--file", f, "--blocks", "50", "--scn", "2000"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "3000", "--blocks", "5"}).exit_code, 0);
+  BackupJson({"--db", "bz", src});
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "bz", "--at", "scn:1000", tmp_ / "r1"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r1/bz_1.dbf") == first);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "bz", "--at", "scn:3000", tmp_ / "r2"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r2/bz_1.dbf") == ReadFile(f));
+}
+
 TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   std::string src = tmp_ / "src";
   WriteFile(src + "/a", RandomBytes(20000, 9));
