@@ -53,6 +53,7 @@ class PinHolder {
   std::string dir_;
   int lock_fd_ = -1;
   PinSet set_;
+  bool written_ = true;  // the file holds set_ (false after a failed write: the next Set writes, even if equal)
 };
 
 // Every live holder's pins, and one pin set per clone ("clone-<name>", pid 0: a clone pins its point for as long as

@@ -82,9 +82,13 @@ PinHolder::~PinHolder() {
 
 Status PinHolder::Set(std::vector<Pin> pins) {
   std::lock_guard<std::mutex> l(mu_);
-  if (pins == set_.pins) return Status::OK();
+  if (pins == set_.pins && written_) return Status::OK();
   set_.pins = std::move(pins);
-  return WriteLocked();
+  // Until a write succeeds the file still says the old set: the same set asked for again must be written again
+  // (the mount retries on its next change; a full disk must not leave what it serves unpinned for good).
+  Status st = WriteLocked();
+  written_ = st.ok();
+  return st;
 }
 
 // No fsync: a pin set means something only while its holder's lock is held, so after a crash (the only thing an

@@ -85,5 +85,22 @@ TEST_F(PinsTest, EveryClonePinsItsPoint) {
   EXPECT_EQ(sets->at(0).pins[0], (Pin{"PG", 4, 99, "clones/c1"}));
 }
 
+TEST_F(PinsTest, AFailedWriteIsRetriedByTheNextSetOfTheSamePins) {
+  // The mount retries a failed pin write with its next change, often the same set. The set was taken as written
+  // before the write: the retry returned OK and wrote nothing, and the file kept saying "no pins" for good.
+  auto h = PinHolder::Create(dir_, "mount /mnt/x");
+  ASSERT_TRUE(h.ok());
+  const std::string tmp = dir_ + "/pins/" + h.value()->holder() + ".json.tmp";
+  fs::create_directories(tmp);  // the write's temporary file cannot be made: as with a full disk
+  const std::vector<Pin> pins{Pin{"ORA", 3, std::nullopt, "backups/3"}};
+  EXPECT_FALSE(h.value()->Set(pins).ok());
+  fs::remove(tmp);
+  ASSERT_TRUE(h.value()->Set(pins).ok());
+  auto listed = ListPins(dir_);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->at(0).pins, pins);
+}
+
 }  // namespace
 }  // namespace scnfs
