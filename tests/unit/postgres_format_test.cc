@@ -202,10 +202,8 @@ TEST(PostgresRelationFormat, Basics) {
   EXPECT_TRUE(f->CheckSize(0).ok());
   EXPECT_TRUE(f->CheckSize(8192ull * 3).ok());
   EXPECT_TRUE(f->CheckSize(8192ull * kSegmentBlocks).ok());
-  Status st = f->CheckSize(8192ull * 3 + 100);
-  ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
-  EXPECT_EQ(st.message(), "relation file size 24676 is not a multiple of 8192 (truncated?)");
+  // A partial last page (a crash while the relation was extended) is kept as read: BackupPlanTest.APartialLast...
+  EXPECT_TRUE(f->CheckSize(8192ull * 3 + 100).ok());
 }
 
 TEST(PostgresRelationFormat, RealPagesAreOkWithLsnAndFingerprint) {
