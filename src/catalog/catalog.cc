@@ -10,6 +10,7 @@
 #include "scnfs/store.h"
 #include "store/rocks_status.h"
 #include "store/versions.h"
+#include "util/json_text.h"
 
 namespace scnfs {
 using nlohmann::json;
@@ -216,10 +217,10 @@ Result<uint32_t> Catalog::NextDatabaseId() const {
 }
 
 void Catalog::PutDatabase(rocksdb::WriteBatch* b, Store* s, const DatabaseRecord& r) {
-  b->Put(s->catalog_cf(), catalog_keys::Database(r.name), json(r).dump());
+  b->Put(s->catalog_cf(), catalog_keys::Database(r.name), JsonText(json(r)));
 }
 void Catalog::PutBackup(rocksdb::WriteBatch* b, Store* s, const BackupRecord& r) {
-  b->Put(s->catalog_cf(), catalog_keys::Backup(r.db, r.id), json(r).dump());
+  b->Put(s->catalog_cf(), catalog_keys::Backup(r.db, r.id), JsonText(json(r)));
 }
 void Catalog::PutFile(rocksdb::WriteBatch* b, Store* s, uint32_t db, uint32_t backup, const FileRecord& r) {
   b->Put(s->catalog_cf(), catalog_keys::File(db, backup, r.path), EncodeFileRecord(r));

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/coding.h"
+#include "util/json_text.h"
 
 namespace scnfs {
 namespace {
@@ -85,7 +86,7 @@ std::string EncodeFileRecord(const FileRecord& r) {
   PutString(&v, FormatName(r.format));
   PutString(&v, r.target);
   PutString(&v, r.read);
-  PutString(&v, r.header.is_null() ? std::string() : r.header.dump());
+  PutString(&v, r.header.is_null() ? std::string() : JsonText(r.header));
   return v;
 }
 

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/store_option.h"
 #include "scnfs/backup.h"
+#include "util/json_text.h"
 
 namespace scnfs::cli {
 namespace {
@@ -29,7 +30,7 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
     if (!r.warning.empty()) j["warning"] = r.warning;
     j["mb_per_s"] = r.seconds > 0 ? double(b.bytes_read) / 1e6 / r.seconds : 0.0;
     j["bad_blocks"] = bad;
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", JsonText(j, 2));
     return;
   }
   fmt::print("backup {} of '{}' complete ({}{})\n", b.id, db, b.kind,

@@ -7,6 +7,7 @@
 #include "scnfs/clone.h"
 #include "scnfs/catalog.h"
 #include "util/clock.h"
+#include "util/json_text.h"
 
 namespace scnfs::cli {
 
@@ -61,7 +62,7 @@ Runner AddClone(CLI::App& app, Globals& g) {
           j["scn"] = c.scn ? nlohmann::json(*c.scn) : nlohmann::json(nullptr);
           out.push_back(std::move(j));
         }
-        fmt::print("{}\n", out.dump(2));
+        fmt::print("{}\n", JsonText(out, 2));
         return kExitOk;
       }
       if (clones->empty()) {

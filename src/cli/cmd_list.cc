@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/store_option.h"
 #include "scnfs/catalog.h"
+#include "util/json_text.h"
 
 namespace scnfs::cli {
 namespace {
@@ -66,7 +67,7 @@ Runner AddList(CLI::App& app, Globals& g) {
         if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", b.error);
       }
     }
-    if (g.json) fmt::print("{}\n", out.dump(2));
+    if (g.json) fmt::print("{}\n", JsonText(out, 2));
     return kExitOk;
   };
 }

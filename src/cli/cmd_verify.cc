@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "cli/store_option.h"
 #include "scnfs/verify.h"
+#include "util/json_text.h"
 
 namespace scnfs::cli {
 namespace {
@@ -63,7 +64,7 @@ Runner AddVerify(CLI::App& app, Globals& g) {
     }
     if (!r.ok()) return Fail(r.status());
     if (g.json)
-      fmt::print("{}\n", ToJson(r.value()).dump(2));
+      fmt::print("{}\n", JsonText(ToJson(r.value()), 2));
     else
       PrintText(r.value());
     return r->clean() ? kExitOk : kExitCorrupt;

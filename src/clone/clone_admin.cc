@@ -20,6 +20,7 @@
 #include "util/clock.h"
 #include "util/coding.h"
 #include "util/durable_file.h"
+#include "util/json_text.h"
 
 namespace scnfs {
 namespace fs = std::filesystem;
@@ -141,7 +142,7 @@ Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::st
   fs::create_directories(tmp / "data", ec);
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot create {}", tmp.string()));
   Status st = PopulateMeta(tmp / "meta", point.files, info.created_us * 1000);
-  if (st.ok()) st = WriteFileDurably((tmp / "clone.json").string(), ToJson(info).dump(2) + "\n");
+  if (st.ok()) st = WriteFileDurably((tmp / "clone.json").string(), JsonText(ToJson(info), 2) + "\n");
   if (st.ok()) st = WriteFileDurably((tmp / "lock").string(), "");
   if (st.ok()) {
     SyncDirectory(tmp.string());

@@ -1,5 +1,7 @@
 #include "clone/clone_meta.h"
 
+#include <charconv>
+
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
@@ -11,6 +13,7 @@
 #include "store/rocks_status.h"
 #include "util/clock.h"
 #include "util/coding.h"
+#include "util/json_text.h"
 
 namespace scnfs {
 
@@ -39,12 +42,40 @@ struct stat CloneInode::Stat() const {
   return st;
 }
 
+namespace {
+// Paths and link targets are bytes: one that is not UTF-8 (which a JSON string cannot hold) is kept as
+// "<key>_hex", so that it comes back exactly.
+void PutBytes(nlohmann::json& j, const char* key, const std::string& v) {
+  if (v.empty()) return;
+  if (IsUtf8(v)) {
+    j[key] = v;
+    return;
+  }
+  std::string hex;
+  for (unsigned char c : v) hex += fmt::format("{:02x}", c);
+  j[std::string(key) + "_hex"] = hex;
+}
+std::string GetBytes(const nlohmann::json& j, const char* key) {
+  if (auto it = j.find(std::string(key) + "_hex"); it != j.end()) {
+    const std::string hex = it->get<std::string>();
+    std::string v;
+    for (size_t k = 0; k + 1 < hex.size(); k += 2) {
+      unsigned byte = 0;
+      std::from_chars(hex.data() + k, hex.data() + k + 2, byte, 16);
+      v.push_back(char(byte));
+    }
+    return v;
+  }
+  return j.value(key, "");
+}
+}  // namespace
+
 void to_json(nlohmann::json& j, const CloneInode& i) {
   j = {{"ino", i.ino},         {"mode", i.mode},     {"uid", i.uid},       {"gid", i.gid},
        {"nlink", i.nlink},     {"size", i.size},     {"atime_ns", i.atime_ns}, {"mtime_ns", i.mtime_ns},
        {"ctime_ns", i.ctime_ns}, {"block_size", i.block_size}, {"base_blocks", i.base_blocks}};
-  if (!i.target.empty()) j["target"] = i.target;
-  if (!i.base_path.empty()) j["base_path"] = i.base_path;
+  PutBytes(j, "target", i.target);
+  PutBytes(j, "base_path", i.base_path);
 }
 
 void from_json(const nlohmann::json& j, CloneInode& i) {
@@ -59,8 +90,8 @@ void from_json(const nlohmann::json& j, CloneInode& i) {
   i.ctime_ns = j.at("ctime_ns");
   i.block_size = j.at("block_size");
   i.base_blocks = j.at("base_blocks");
-  i.target = j.value("target", "");
-  i.base_path = j.value("base_path", "");
+  i.target = GetBytes(j, "target");
+  i.base_path = GetBytes(j, "base_path");
 }
 
 std::string CloneInodeKey(uint64_t ino) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "util/clock.h"
+#include "util/json_text.h"
 
 namespace scnfs {
 
@@ -136,7 +137,7 @@ void PointView::BuildInfo() const {
                   {"corrupt_blocks", b.corrupt_blocks}}},
       {"files", std::move(files)}};
   info["scn"] = p.scn ? nlohmann::json(*p.scn) : nlohmann::json(nullptr);
-  info_ = info.dump(2) + "\n";
+  info_ = JsonText(info, 2) + "\n";
 }
 
 std::optional<uint32_t> PointView::Lookup(uint32_t dir, std::string_view name) const {

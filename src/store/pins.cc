@@ -14,6 +14,7 @@
 
 #include "util/clock.h"
 #include "util/durable_file.h"
+#include "util/json_text.h"
 
 namespace scnfs {
 namespace fs = std::filesystem;
@@ -94,7 +95,7 @@ Status PinHolder::Set(std::vector<Pin> pins) {
 // No fsync: a pin set means something only while its holder's lock is held, so after a crash (the only thing an
 // fsync guards against) it is void anyway. It was ~1 ms of every first lookup of a backup through a mount.
 Status PinHolder::WriteLocked() {
-  return WriteFileAtomically((fs::path(dir_) / (set_.holder + ".json")).string(), ToJson(set_).dump(2) + "\n");
+  return WriteFileAtomically((fs::path(dir_) / (set_.holder + ".json")).string(), JsonText(ToJson(set_), 2) + "\n");
 }
 
 Result<std::vector<PinSet>> ListPins(const std::string& store_dir) {
