@@ -93,6 +93,7 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
       if (c.ok()) pg_checksums = c.value().checksums();
     }
   }
+  const bool scn_point = op.reader->point().scn.has_value();
   std::vector<const FileRecord*> work;
   for (const auto& r : op.files)
     if (r.type == "file") work.push_back(&r);
@@ -142,6 +143,11 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
           std::optional<Version> v;
           Status st = c.Read(r, b, block, &len, /*check_hash=*/true, &v);
           if (v && !v->value.zero) ++contents;
+          // Every block of every file a backup lists has a version in that backup or an earlier one (zeros
+          // included): none is a lost key, which a read would serve as zeros. (At an scn: point a block may
+          // legitimately have none at or below the SCN, after RESETLOGS.)
+          if (st.ok() && !v && !scn_point)
+            st = Status::Corruption(fmt::format("{} block {}: no stored version (read as zeros)", r.path, b));
           if (!st.ok()) {
             std::lock_guard<std::mutex> l(mu);
             if (st.code() != Status::Code::kCorruption) {

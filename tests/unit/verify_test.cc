@@ -1,0 +1,56 @@
+// VerifyPoint's store check against a damaged store: what a read would silently serve as zeros is an error.
+#include "scnfs/verify.h"
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include "scnfs/backup.h"
+#include "scnfs/store.h"
+#include "store/versions.h"
+#include "temp_dir.h"
+
+namespace scnfs {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(VerifyTest, ABlockWithNoStoredVersionIsAStoreError) {
+  testing::TempDir tmp;
+  const std::string src = tmp / "src", store = tmp / "store";
+  fs::create_directories(src);
+  std::string bytes(25 * 8192, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = char((i * 131) >> 7);
+  std::ofstream(src + "/f.dat", std::ios::binary) << bytes;
+  ASSERT_TRUE(Store::Create(store).ok());
+  {
+    auto w = Store::Open(store, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok());
+    BackupOptions o;
+    o.db = "raw";
+    o.sources = {src};
+    ASSERT_TRUE(RunBackup(w.value().get(), o).ok());
+    // Damage: every version of block 5 is lost.
+    std::unique_ptr<rocksdb::Iterator> it(w.value()->db()->NewIterator(rocksdb::ReadOptions(), w.value()->versions_cf()));
+    int deleted = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (DecodeVersionKey(std::string_view(it->key().data(), it->key().size())).block != 5) continue;
+      ASSERT_TRUE(w.value()->db()->Delete(rocksdb::WriteOptions(), w.value()->versions_cf(), it->key()).ok());
+      ++deleted;
+    }
+    ASSERT_EQ(deleted, 1);
+  }
+  auto r = Store::Open(store, Store::Mode::kReader);
+  ASSERT_TRUE(r.ok());
+  auto v = VerifyPoint(r.value().get(), "raw", "latest");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_FALSE(v->clean());
+  EXPECT_EQ(v->store_error_count, 1u);
+  ASSERT_EQ(v->store_errors.size(), 1u);
+  EXPECT_NE(v->store_errors[0].find("f.dat block 5: no stored version"), std::string::npos) << v->store_errors[0];
+}
+
+}  // namespace
+}  // namespace scnfs
