@@ -179,8 +179,9 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     if (Status st = job->format->CheckSize(uint64_t(e.st.st_size)); !st.ok()) return st.WithContext(e.abs);
     // Block numbers are 32 bits in the store's keys (docs/store-format.md): a larger count would wrap and write
     // over the file's first versions.
-    if (job->blocks() > uint64_t(UINT32_MAX) + 1)
-      return Status::InvalidArgument(fmt::format("{} has {} blocks of {} bytes, more than the 2^32 a file may have; back it up with a larger --block-size",
+    // Block numbers are u32 and a run's end (first + count) must be one too: at most 2^32 - 1 blocks.
+    if (job->blocks() > uint64_t(UINT32_MAX))
+      return Status::InvalidArgument(fmt::format("{} has {} blocks of {} bytes, more than the 2^32 - 1 a file may have; back it up with a larger --block-size",
                                                  e.abs, job->blocks(), job->format->block_size()));
 
     SCNFS_ASSIGN_OR_RETURN(auto id, catalog.FileId(db->id, e.rel));

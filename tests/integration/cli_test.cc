@@ -553,8 +553,8 @@ TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   // More blocks than a block number holds (a sparse 2 TiB file in 512-byte blocks): refused, not wrapped.
   const std::string huge = tmp_ / "huge";
   WriteFile(huge + "/sparse", "");
-  fs::resize_file(huge + "/sparse", ((uint64_t(1) << 32) + 1) * 512);
-  ExpectFailure({"backup", "--store", store_, "--db", "h", "--block-size", "512", huge}, "more than the 2^32 a file may have");
+  fs::resize_file(huge + "/sparse", (uint64_t(1) << 32) * 512);  // exactly 2^32: the end of its last run wraps
+  ExpectFailure({"backup", "--store", store_, "--db", "h", "--block-size", "512", huge}, "more than the 2^32 - 1 a file may have");
   // A changed-blocks list with a bad line or an unknown file.
   WriteFile(tmp_ / "cbt", "a 5\n");
   ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src}, "line 1");
