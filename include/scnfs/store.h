@@ -84,6 +84,9 @@ class Store {
   // redone by the next backup (which would pay for it in its time). Aborted when `cancelled` returns true.
   Status WaitForCompactions(const std::function<bool()>& cancelled = {});
 
+  // True once a write to the store has failed (a full disk): RocksDB refuses further writes until reopened.
+  bool write_failed() const { return write_failed_; }
+
   // For a reader: catch up with what the writer has committed since Open() or the last Refresh().
   Status Refresh();
 

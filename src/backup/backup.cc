@@ -329,9 +329,10 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   if (!st.ok()) {
     rec.state = BackupState::kFailed;
     rec.error = st.message();
-    // After an I/O error (a full disk) RocksDB refuses further writes: the record stays "running" and the next
-    // writer marks it failed. Otherwise (bad input found mid-way, an interrupt) record the failure now.
-    if (st.code() != Status::Code::kNoSpace && st.code() != Status::Code::kIOError) {
+    // After a failed write to the store (a full disk) RocksDB refuses further writes: the record stays "running"
+    // and the next writer marks it failed. Otherwise (bad input found mid-way, a source file's read error, an
+    // interrupt) record the failure now.
+    if (!store->write_failed()) {
       rocksdb::WriteBatch b;
       Catalog::PutBackup(&b, store, rec);
       (void)store->Write(&b, /*sync=*/true);
