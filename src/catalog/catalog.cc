@@ -3,6 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include "catalog/catalog_keys.h"
@@ -30,6 +32,14 @@ BackupState ParseState(const std::string& s) {
   if (s == "complete") return BackupState::kComplete;
   if (s == "failed") return BackupState::kFailed;
   return BackupState::kRunning;
+}
+
+// A format this build does not know is never read as another (docs/store-format.md): ParseRecord turns the throw
+// into a Corruption status naming it.
+FormatId FormatFromJson(const json& j) {
+  const std::string name = j.at("format").get<std::string>();
+  if (auto f = ParseFormatName(name)) return *f;
+  throw std::invalid_argument(fmt::format("unknown format '{}' (written by a newer scnfs?)", name));
 }
 
 template <typename T>
@@ -75,7 +85,7 @@ void to_json(json& j, const DatabaseRecord& r) {
 void from_json(const json& j, DatabaseRecord& r) {
   j.at("id").get_to(r.id);
   j.at("name").get_to(r.name);
-  r.format = ParseFormatName(j.at("format").get<std::string>()).value_or(FormatId::kRaw);
+  r.format = FormatFromJson(j);
   j.at("dict_id").get_to(r.dict_id);
   r.dict2_id = j.value("dict2_id", 0u);  // absent in records written before the second dictionary
   r.dict2_threshold = j.value("dict2_threshold", 0u);
@@ -133,7 +143,7 @@ void from_json(const json& j, FileRecord& r) {
   j.at("path").get_to(r.path);
   j.at("type").get_to(r.type);
   j.at("file_id").get_to(r.file_id);
-  r.format = ParseFormatName(j.at("format").get<std::string>()).value_or(FormatId::kRaw);
+  r.format = FormatFromJson(j);
   j.at("block_size").get_to(r.block_size);
   j.at("size").get_to(r.size);
   j.at("mode").get_to(r.mode);
