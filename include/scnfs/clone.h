@@ -26,6 +26,10 @@ struct CloneInfo {
   std::string spec;              // as given: backup:3, scn:..., time:..., latest
   uint32_t base_backup = 0;      // the point's base backup
   std::optional<uint64_t> scn;   // for scn: points
+  // For scn: points, the newest backup whose versions the clone reads: fixed at creation, so that a later backup
+  // holding blocks changed at or below the SCN never changes what the clone's untouched blocks read. 0: a clone
+  // made before this was recorded (read as of each mount).
+  uint32_t last_backup = 0;
   int64_t created_us = 0;
   // Filled by ListClones:
   uint64_t delta_bytes = 0;      // space the clone's writes take (allocated blocks of its delta files)

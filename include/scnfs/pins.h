@@ -23,6 +23,9 @@ struct Pin {
   std::string db;                 // database name
   uint32_t backup = 0;            // the base backup: its file set and every version it reads are needed
   std::optional<uint64_t> scn;    // for scn: points, versions are read at this change number
+  // For scn: points: versions written by backups after this one are not read (a later hot backup may hold blocks
+  // changed at or below the SCN; what is served was resolved without them).
+  std::optional<uint32_t> last_backup;
   std::string what;               // what is served, for people: "backups/3", "at/scn:1200"
   bool operator==(const Pin&) const = default;
 };

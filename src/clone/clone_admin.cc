@@ -39,6 +39,7 @@ Status CheckName(const std::string& name) {
 nlohmann::json ToJson(const CloneInfo& c) {
   nlohmann::json j{{"name", c.name}, {"db", c.db}, {"spec", c.spec}, {"base_backup", c.base_backup}, {"created_us", c.created_us}};
   if (c.scn) j["scn"] = *c.scn;
+  if (c.last_backup) j["last_backup"] = c.last_backup;
   return j;
 }
 
@@ -134,6 +135,11 @@ Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::st
   info.spec = spec;
   info.base_backup = point.reader->point().base.id;
   info.scn = point.reader->point().scn;
+  if (info.scn) {
+    SCNFS_ASSIGN_OR_RETURN(auto backups, Catalog(store).ListBackups(point.reader->database().id));
+    for (const auto& b : backups)
+      if (b.state == BackupState::kComplete) info.last_backup = std::max(info.last_backup, b.id);
+  }
   info.created_us = NowMicros();
 
   // Built under a temporary name and renamed into place: a clone exists whole or not at all.
@@ -171,6 +177,7 @@ Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& nam
   c.spec = j.value("spec", "");
   c.base_backup = j.value("base_backup", 0u);
   if (j.contains("scn")) c.scn = j["scn"].get<uint64_t>();
+  c.last_backup = j.value("last_backup", 0u);
   c.created_us = j.value("created_us", int64_t{0});
   // With an error_code: a mount asks this on lookups, and a `clone destroy` may remove the directory meanwhile.
   std::error_code dec;

@@ -135,18 +135,23 @@ Status MountTree::SeedLocked(PointSlot& s) {
   auto seed = std::make_shared<PointSeed>();
   seed->db = *db.record;
   if (s.fixed) {
-    auto b = std::find_if(db.backups.begin(), db.backups.end(), [&](const BackupRecord& r) { return r.id == s.fixed->first; });
+    auto b = std::find_if(db.backups.begin(), db.backups.end(), [&](const BackupRecord& r) { return r.id == s.fixed->base; });
     if (b == db.backups.end() || b->state != BackupState::kComplete)
-      return Status::NotFound(fmt::format("backup {} of '{}' is gone", s.fixed->first, db.name));
+      return Status::NotFound(fmt::format("backup {} of '{}' is gone", s.fixed->base, db.name));
     seed->point.base = *b;
-    seed->point.scn = s.fixed->second;
+    seed->point.scn = s.fixed->scn;
   } else {
     SCNFS_ASSIGN_OR_RETURN(seed->point, ResolvePoint(seed->db, db.backups, s.spec));
   }
   uint32_t last = 0;
   for (const auto& b : db.backups) {
     if (b.state != BackupState::kComplete) seed->vis.Hide(b.id);
+    else seed->last_complete = std::max(seed->last_complete, b.id);
     last = std::max(last, b.id);
+  }
+  if (s.fixed && s.fixed->last_backup != 0) {  // a clone reads what it read when it was made
+    last = s.fixed->last_backup;
+    seed->last_complete = std::min(seed->last_complete, last);
   }
   seed->vis.HideAfter(last);
   s.seed = std::move(seed);
@@ -203,7 +208,9 @@ void MountTree::UpdatePinsLocked() {
   pending_pins_.clear();
   for (const auto& s : points_) {
     if (!s.view || !s.seed) continue;
-    pending_pins_.push_back(Pin{s.seed->db.name, s.seed->point.base.id, s.seed->point.scn, s.key});
+    std::optional<uint32_t> last;
+    if (s.seed->point.scn) last = s.seed->last_complete;
+    pending_pins_.push_back(Pin{s.seed->db.name, s.seed->point.base.id, s.seed->point.scn, last, s.key});
   }
   pins_gen_++;
 }
@@ -322,7 +329,7 @@ Status MountTree::OpenCloneLocked(uint32_t c) {
   spec.kind = PointSpec::Kind::kBackup;
   spec.number = info.base_backup;
   uint32_t p = PointSlotFor(slot.db_slot, "clones/" + slot.name, spec);
-  points_[p].fixed = std::pair(info.base_backup, info.scn);
+  points_[p].fixed = PointSlot::Fixed{info.base_backup, info.scn, info.last_backup};
   SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(p));
   auto fs = CloneFs::Open(store_->dir() + "/clones/" + slot.name, view);
   if (!fs.ok()) {

@@ -110,13 +110,19 @@ class MountTree {
     DatabaseRecord db;
     Visibility vis;
     ResolvedPoint point;
+    uint32_t last_complete = 0;  // the newest complete backup it reads versions of (a pin's last_backup)
   };
   struct PointSlot {
     uint32_t db_slot = 0;
     std::string key;   // "backups/3", "at/scn:1200": unique per database
     PointSpec spec;
-    // A clone's point is fixed by its record (base backup, SCN), not re-resolved from its SPEC.
-    std::optional<std::pair<uint32_t, std::optional<uint64_t>>> fixed;
+    // A clone's point is fixed by its record (base backup, SCN, last backup read), not re-resolved from its SPEC.
+    struct Fixed {
+      uint32_t base = 0;
+      std::optional<uint64_t> scn;
+      uint32_t last_backup = 0;  // 0: not recorded, the newest at this mount's resolution
+    };
+    std::optional<Fixed> fixed;
     std::shared_ptr<const PointSeed> seed;  // resolved on first use, then kept
     std::shared_ptr<const PointView> view;
     uint64_t refs = 0;  // kernel lookups on its inodes + open files

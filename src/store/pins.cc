@@ -28,6 +28,7 @@ nlohmann::json ToJson(const PinSet& s) {
   for (const auto& p : s.pins) {
     nlohmann::json j{{"db", p.db}, {"backup", p.backup}, {"what", p.what}};
     if (p.scn) j["scn"] = *p.scn;
+    if (p.last_backup) j["last_backup"] = *p.last_backup;
     pins.push_back(std::move(j));
   }
   return {{"holder", s.holder}, {"pid", s.pid}, {"description", s.description}, {"since_us", s.since_us},
@@ -45,6 +46,7 @@ PinSet FromJson(const nlohmann::json& j) {
     pin.db = p.value("db", "");
     pin.backup = p.value("backup", 0u);
     if (p.contains("scn")) pin.scn = p["scn"].get<uint64_t>();
+    if (p.contains("last_backup")) pin.last_backup = p["last_backup"].get<uint32_t>();
     pin.what = p.value("what", "");
     s.pins.push_back(std::move(pin));
   }
@@ -141,6 +143,7 @@ Result<std::vector<PinSet>> ListPins(const std::string& store_dir) {
       pin.db = j.value("db", "");
       pin.backup = j.value("base_backup", 0u);
       if (j.contains("scn")) pin.scn = j["scn"].get<uint64_t>();
+      if (pin.scn && j.contains("last_backup")) pin.last_backup = j["last_backup"].get<uint32_t>();
       pin.what = "clones/" + name;
       set.pins.push_back(std::move(pin));
       out.push_back(std::move(set));

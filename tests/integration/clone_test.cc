@@ -411,6 +411,31 @@ TEST_F(CloneTest, OracleDatafilesRewrittenThroughAClone) {
   EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "ORA"}).exit_code, 0);
 }
 
+TEST_F(CloneTest, AnScnCloneReadsWhatItReadWhenItWasMadeAfterALaterBackup) {
+  // scn:1600 with only backup 1 (up to SCN 1000) reads backup 1. Backup 2 then holds block 10 changed at SCN 1500
+  // (a hot backup may): scn:1600 now selects that version. A clone made before must not see its untouched blocks
+  // change under the database at the next mount, and the pins must say which backups a point reads.
+  const std::string ora = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", ora, "--db", "HB", "--dbid", "9", "--files", "1", "--blocks", "100", "--scn", "1000"}).exit_code, 0);
+  const std::string f = ora + "/hb_1.dbf";
+  const std::string at_creation = ReadFile(f);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "HB", ora}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "HB", "--at", "scn:1600", "hc"}).exit_code, 0);
+  EXPECT_NE(ReadFile(store_ + "/clones/hc/clone.json").find("\"last_backup\": 1"), std::string::npos);
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "1500", "--blocks", "10"}).exit_code, 0);
+  const std::string block10_at_1500 = ReadFile(f).substr(10 * 8192, 8192);
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "2000", "--blocks", "20"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "HB", ora}).exit_code, 0);
+  Mount();
+  EXPECT_TRUE(ReadFile(mnt_ + "/HB/clones/hc/hb_1.dbf") == at_creation);
+  // A point looked up now reads backup 2's block, and its pin says so.
+  EXPECT_EQ(ReadFile(mnt_ + "/HB/at/scn:1600/hb_1.dbf").substr(10 * 8192, 8192), block10_at_1500);
+  std::string pins;
+  for (const auto& e : fs::directory_iterator(store_ + "/pins"))
+    if (e.path().extension() == ".json") pins += ReadFile(e.path());
+  EXPECT_NE(pins.find("\"last_backup\": 2"), std::string::npos) << pins;
+}
+
 TEST_F(CloneTest, FullDiskGivesEnospcToTheWriterOnly) {
   // The store on a small tmpfs: a clone write that does not fit fails with ENOSPC; the backup, the clone's other
   // data and the store stay readable.

@@ -32,12 +32,13 @@ TEST_F(PinsTest, LiveHolderIsListedWithItsPins) {
   EXPECT_EQ(empty->at(0).pid, ::getpid());
   EXPECT_EQ(empty->at(0).description, "mount /mnt/x");
 
-  ASSERT_TRUE(h.value()->Set({Pin{"ORA", 3, std::nullopt, "backups/3"}, Pin{"ORA", 2, 81234567, "at/scn:81234567"}}).ok());
+  ASSERT_TRUE(h.value()->Set({Pin{"ORA", 3, std::nullopt, std::nullopt, "backups/3"},
+                              Pin{"ORA", 2, 81234567, 5, "at/scn:81234567"}}).ok());
   auto two = ListPins(dir_);
   ASSERT_TRUE(two.ok());
   ASSERT_EQ(two->size(), 1u);
   ASSERT_EQ(two->at(0).pins.size(), 2u);
-  EXPECT_EQ(two->at(0).pins[1], (Pin{"ORA", 2, 81234567, "at/scn:81234567"}));
+  EXPECT_EQ(two->at(0).pins[1], (Pin{"ORA", 2, 81234567, 5, "at/scn:81234567"}));
   EXPECT_EQ(two->at(0).pins[0].scn, std::nullopt);
 
   h.value().reset();
@@ -52,7 +53,7 @@ TEST_F(PinsTest, HolderThatDiedPinsNothing) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     auto h = PinHolder::Create(dir_, "mount that will be killed");
-    if (!h.ok() || !h.value()->Set({Pin{"PG", 1, std::nullopt, "backups/1"}}).ok()) _exit(1);
+    if (!h.ok() || !h.value()->Set({Pin{"PG", 1, std::nullopt, std::nullopt, "backups/1"}}).ok()) _exit(1);
     _exit(0);  // no destructor: as after SIGKILL, the files stay and only the kernel drops the lock
   }
   int ws = 0;
@@ -75,14 +76,14 @@ TEST_F(PinsTest, HolderThatDiedPinsNothing) {
 
 TEST_F(PinsTest, EveryClonePinsItsPoint) {
   fs::create_directories(dir_ + "/clones/c1");
-  std::ofstream(dir_ + "/clones/c1/clone.json") << R"({"name":"c1","db":"PG","spec":"scn:99","base_backup":4,"scn":99,"created_us":5})";
+  std::ofstream(dir_ + "/clones/c1/clone.json") << R"({"name":"c1","db":"PG","spec":"scn:99","base_backup":4,"scn":99,"last_backup":6,"created_us":5})";
   fs::create_directories(dir_ + "/clones/.new-c2-1");  // a clone being built is not one yet
   auto sets = ListPins(dir_);
   ASSERT_TRUE(sets.ok());
   ASSERT_EQ(sets->size(), 1u);
   EXPECT_EQ(sets->at(0).holder, "clone-c1");
   ASSERT_EQ(sets->at(0).pins.size(), 1u);
-  EXPECT_EQ(sets->at(0).pins[0], (Pin{"PG", 4, 99, "clones/c1"}));
+  EXPECT_EQ(sets->at(0).pins[0], (Pin{"PG", 4, 99, 6, "clones/c1"}));
 }
 
 TEST_F(PinsTest, AFailedWriteIsRetriedByTheNextSetOfTheSamePins) {
@@ -92,7 +93,7 @@ TEST_F(PinsTest, AFailedWriteIsRetriedByTheNextSetOfTheSamePins) {
   ASSERT_TRUE(h.ok());
   const std::string tmp = dir_ + "/pins/" + h.value()->holder() + ".json.tmp";
   fs::create_directories(tmp);  // the write's temporary file cannot be made: as with a full disk
-  const std::vector<Pin> pins{Pin{"ORA", 3, std::nullopt, "backups/3"}};
+  const std::vector<Pin> pins{Pin{"ORA", 3, std::nullopt, std::nullopt, "backups/3"}};
   EXPECT_FALSE(h.value()->Set(pins).ok());
   fs::remove(tmp);
   ASSERT_TRUE(h.value()->Set(pins).ok());
