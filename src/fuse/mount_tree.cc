@@ -61,25 +61,29 @@ struct MountTree::Decoded {
 MountTree::MountTree(Store* store, PinHolder* pins, MountTreeOptions options)
     : store_(store), pins_(pins), options_(options), mounted_us_(NowMicros()) {}
 
-Status MountTree::CatchUp() {
+Status MountTree::CatchUp(bool now) {
   // Not under mu_: catching up reads the writer's new WAL and took 5-300 ms a time during a backup, and the reads,
   // lookups, opens and releases of views already built must not wait for it. One thread at a time does it; the
   // catalog listing that follows (RefreshLocked) is quick and done under mu_.
   std::lock_guard<std::mutex> c(catch_up_mu_);
-  const auto now = std::chrono::steady_clock::now();
+  const auto at = std::chrono::steady_clock::now();
   const uint64_t done = catch_ups_.load(std::memory_order_acquire);
-  if (done > 0 && now - caught_up_ < options_.refresh) return Status::OK();
+  if (done > 0 && !now && at - caught_up_ < options_.refresh) return Status::OK();
   if (done > 0) {  // the first counts the open, which saw everything committed until then
     if (options_.before_catch_up) options_.before_catch_up();
     SCNFS_RETURN_IF_ERROR(store_->Refresh());
   }
-  caught_up_ = now;
+  caught_up_ = at;
   catch_ups_.store(done + 1, std::memory_order_release);
   return Status::OK();
 }
 
-Status MountTree::CatchUpFor(uint64_t ino) {
+Status MountTree::CatchUpFor(uint64_t ino, bool lookup) {
   Decoded d = Decoded::Of(ino);
+  // A clone's record names the newest backup it reads (clone.json, written by another process): a clone made
+  // moments ago may name one this mount has not seen, whose failed neighbours it could then not hide. Looking a
+  // clone up is rare (once per clone and kernel dentry timeout): it always catches up first.
+  if (lookup && d.kind == Decoded::kDb && d.local == kClonesDir) return CatchUp(/*now=*/true);
   return d.kind == Decoded::kRoot || d.kind == Decoded::kDb ? CatchUp() : Status::OK();
 }
 
@@ -150,6 +154,9 @@ Status MountTree::SeedLocked(PointSlot& s) {
     last = std::max(last, b.id);
   }
   if (s.fixed && s.fixed->last_backup != 0) {  // a clone reads what it read when it was made
+    // Every backup up to it must be known here, or a failed one this list lacks would not be hidden.
+    if (s.fixed->last_backup > last)
+      return Status::Busy(fmt::format("this mount has not caught up with backup {} of '{}' yet", s.fixed->last_backup, db.name));
     last = s.fixed->last_backup;
     seed->last_complete = std::min(seed->last_complete, last);
   }
@@ -358,7 +365,7 @@ CloneFs* MountTree::Clone(uint64_t ino, uint64_t* local) const {
 }
 
 Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view name) {
-  SCNFS_RETURN_IF_ERROR(CatchUpFor(parent));
+  SCNFS_RETURN_IF_ERROR(CatchUpFor(parent, /*lookup=*/true));
   EnsureView(parent);
   uint64_t ino;
   {
@@ -402,6 +409,7 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
       }
       if (d.local == kLatest || d.local > kClonesDir) return not_found();
       if (d.local == kClonesDir) {
+        SCNFS_RETURN_IF_ERROR(RefreshLocked());  // the backups as of the catch-up above (CatchUpFor)
         auto info = ReadClone(store_->dir(), std::string(name));
         if (!info.ok() || info->db != dbs_[d.slot].name) return not_found();
         uint32_t c = CloneSlotFor(d.slot, std::string(name));

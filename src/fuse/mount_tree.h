@@ -136,8 +136,10 @@ class MountTree {
   uint32_t CloneSlotFor(uint32_t db, const std::string& name);
   Status OpenCloneLocked(uint32_t c);
 
-  Status CatchUp();        // without mu_: the store catches up with its writer, at most once per options_.refresh
-  Status CatchUpFor(uint64_t ino);  // CatchUp() if a request on `ino` reads the catalog (the root, a database's dirs)
+  // Without mu_: the store catches up with its writer, at most once per options_.refresh unless `now`.
+  Status CatchUp(bool now = false);
+  // CatchUp() if a request on `ino` reads the catalog (the root, a database's dirs); at once for a lookup of a clone.
+  Status CatchUpFor(uint64_t ino, bool lookup = false);
   Status RefreshLocked();  // lists the databases again after a catch-up; REQUIRES: CatchUp() called first
   Status LoadBackupsLocked(DbSlot& db);
   uint32_t DbSlotFor(const std::string& name);

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "scnfs/backup.h"
+#include "scnfs/clone.h"
 #include "temp_dir.h"
 #include "util/clock.h"
 
@@ -201,6 +202,37 @@ TEST_F(MountTreeTest, RequestsOnBuiltViewsDoNotWaitForTheStoresCatchUp) {
   ASSERT_TRUE(looked_up.ok()) << looked_up.status().ToString();
   // The held catch-up did its work: the backup made meanwhile is the newest.
   EXPECT_EQ(tree_->ReadLink(DbIno(0, 3)).value(), "backups/3");
+}
+
+TEST_F(MountTreeTest, AClonesLookupCatchesUpWithTheBackupsItNames) {
+  // The mount listed backups 1 and 2 and trusts that list for an hour. A clone made since, of backup 3, names a
+  // backup the list lacks: its lookup catches up first (it failed with ENOENT until the list expired). A clone
+  // naming a newer last backup than even the store knows is refused, not opened with unknown backups unhidden.
+  MountTreeOptions o;
+  o.refresh = std::chrono::hours(1);
+  tree_ = std::make_unique<MountTree>(reader_.get(), pins_.get(), o);
+  ASSERT_NE(Ino({"raw", "backups", "2"}), 0u);
+  Write("a.dat", std::string(8192, 'e'));
+  Backup();  // 3
+  {
+    auto r = Store::Open(dir_ + "/store", Store::Mode::kReader);
+    ASSERT_TRUE(r.ok());
+    auto c = CreateClone(r.value().get(), "raw", "latest", "c");
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_EQ(c->base_backup, 3u);
+    ASSERT_TRUE(CreateClone(r.value().get(), "raw", "latest", "d").ok());
+  }
+  auto e = tree_->Lookup(DbIno(0, 4), "c");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  // "d" as if made after a backup 9 that this store has never seen.
+  const std::string json_path = dir_ + "/store/clones/d/clone.json";
+  std::ifstream in(json_path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text.insert(text.find('{') + 1, "\"last_backup\": 9, ");
+  std::ofstream(json_path, std::ios::trunc) << text;
+  auto d = tree_->Lookup(DbIno(0, 4), "d");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), Status::Code::kBusy) << d.status().ToString();
 }
 
 }  // namespace
