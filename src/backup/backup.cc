@@ -356,7 +356,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
       if (it == by_path.end() || it->second->vanished) continue;
       j = it->second;
     }
-    FileRecord fr = MakeRecord(e);
+    FileRecord fr = MakeRecord(j ? j->entry : e);  // a job's entry may be newer (an Oracle file grown since the scan)
     if (e.is_dir()) ++rec.directories;
     if (e.is_file()) {
       fr.file_id = j->file_id;

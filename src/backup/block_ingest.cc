@@ -174,8 +174,9 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
 
   VersionKey key{s_->db, job->file_id, uint32_t(blockno), by_change ? c.change : s_->backup, s_->backup};
   if (by_change && !own_change) {
-    // No change number of its own (docs/points-in-time.md). A corrupt header's claim is kept in the value.
-    if (c.corrupt) v.actual_change = c.change;
+    // No change number of its own (docs/points-in-time.md). What the header says (a corrupt one's claim, or 0) is
+    // kept in the value: a later version's (change, fingerprint) must never match this key by chance.
+    v.actual_change = c.change;
     key.change = 0;  // a block with no earlier version is read only at points whose base has it: any key will do
     if (prev) {
       // Keyed at commit at the backup's highest valid change number (WriteDeferredVersions), so that it shows at
@@ -183,9 +184,9 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
       s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
       if (s_->Defer({job->file_id, uint32_t(blockno), prev->key.change, v})) return Status::OK();
       s_->blocks_changed.fetch_sub(1, std::memory_order_relaxed);
-      // Beyond kMaxDeferred (a file overwritten wholesale): at the newest change the database had before this
-      // backup, which still never hides the block behind a garbage SCN.
-      key.change = std::max(prev->key.change, s_->prev_ceiling);
+      // Beyond kMaxDeferred (a file overwritten wholesale): just above the newest change the database had before
+      // this backup, out of every point whose base is older, and never behind a garbage SCN.
+      key.change = std::max(prev->key.change, s_->prev_ceiling + 1);
     }
   } else if (prev && prev->key.change > key.change) {
     // The change number went backwards (RESETLOGS, pg_resetwal, an older copy): keep keys in backup order.

@@ -114,6 +114,14 @@ Status OpenOracle(FileJob* job) {
     if (!salvaged.ok()) return h.status().WithContext(path);
     h = std::move(salvaged);
   }
+  // A datafile that autoextended between the scan and this header read: its header counts blocks the scanned size
+  // lacks. The size is taken again, so that the backup holds the file its header describes (else verify would
+  // call a sound hot backup truncated).
+  const uint64_t described = (uint64_t(h.value().blocks) + 1) * bs;
+  if (!h.value().salvaged && uint64_t(job->entry.st.st_size) < described) {
+    struct stat now {};
+    if (::fstat(job->fd, &now) == 0 && now.st_size > job->entry.st.st_size) job->entry.st = now;
+  }
   job->format = oracle::MakeFormat(h.value());
   job->header = OracleHeaderJson(h.value());
   // Unknown when the header is damaged: such a file does not lower the backup's checkpoint SCN.
@@ -176,10 +184,9 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
         job->format = MakeRawFormat(in.raw_block_size);
         break;
     }
-    if (Status st = job->format->CheckSize(uint64_t(e.st.st_size)); !st.ok()) return st.WithContext(e.abs);
-    // Block numbers are 32 bits in the store's keys (docs/store-format.md): a larger count would wrap and write
-    // over the file's first versions.
-    // Block numbers are u32 and a run's end (first + count) must be one too: at most 2^32 - 1 blocks.
+    if (Status st = job->format->CheckSize(uint64_t(job->entry.st.st_size)); !st.ok()) return st.WithContext(e.abs);
+    // Block numbers are u32 in the store's keys (docs/store-format.md), and so is a run's end (first + count): a
+    // larger count would wrap and write over the file's first versions. At most 2^32 - 1 blocks.
     if (job->blocks() > uint64_t(UINT32_MAX))
       return Status::InvalidArgument(fmt::format("{} has {} blocks of {} bytes, more than the 2^32 - 1 a file may have; back it up with a larger --block-size",
                                                  e.abs, job->blocks(), job->format->block_size()));
@@ -210,7 +217,7 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
       // Growth is read from the block that held the old end: a raw file whose last block was short has new bytes
       // in that block too, and no list names them.
       const uint64_t old_end_block = job->prev->size / job->prev->block_size;
-      if (uint64_t(e.st.st_size) > job->prev->size && blocks > old_end_block) r.emplace_back(old_end_block, blocks - 1);
+      if (uint64_t(job->entry.st.st_size) > job->prev->size && blocks > old_end_block) r.emplace_back(old_end_block, blocks - 1);
       std::sort(r.begin(), r.end());
       for (auto x : r) {
         if (!job->to_read.empty() && x.first <= job->to_read.back().second + 1)

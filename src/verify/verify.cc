@@ -132,7 +132,12 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
             }
             if (h.ok()) {
               format = oracle::MakeFormat(h.value());
-              f.missing = MissingBlocks(h.value(), r.blocks());
+              // Against the header as the backup read it with the size (its catalog record): block 1 itself was
+              // read later, and a datafile may have grown in between.
+              oracle::FileHeader planned = h.value();
+              if (r.header.is_object() && r.header.contains("blocks") && r.header["blocks"].is_number_unsigned())
+                planned.blocks = r.header["blocks"].get<uint32_t>();
+              f.missing = MissingBlocks(planned, r.blocks());
             }
           }
         } else {
