@@ -208,7 +208,7 @@ BlockCheck Corrupt(BlockKind kind, uint64_t change, uint8_t type) {
 class OracleFormat final : public FileFormat {
  public:
   explicit OracleFormat(const FileHeader& h)
-      : block_size_(h.block_size), rfn_(h.relative_file_number), bigfile_(h.bigfile()) {}
+      : block_size_(h.block_size), rfn_(h.relative_file_number), bigfile_(h.bigfile()), header_blocks_(h.blocks) {}
 
   FormatId id() const override { return FormatId::kOracle; }
   uint32_t block_size() const override { return block_size_; }
@@ -216,7 +216,16 @@ class OracleFormat final : public FileFormat {
 
   BlockCheck Check(uint64_t blockno, ByteSpan block) const override {
     if (blockno == 0) return CheckOsHeader(block);
-    if (IsAllZero(block)) return Corrupt(BlockKind::kAllZero, 0, 0);
+    if (IsAllZero(block)) {
+      // Past the header's block count a file is growing (autoextend writes the space, then formats it, then
+      // counts it in the header): zeros there are space not yet in use, not a zeroed block.
+      if (blockno > header_blocks_) {
+        BlockCheck c;
+        c.kind = BlockKind::kAllZero;
+        return c;
+      }
+      return Corrupt(BlockKind::kAllZero, 0, 0);
+    }
     return CheckBlock(blockno, block);
   }
 
@@ -314,6 +323,7 @@ class OracleFormat final : public FileFormat {
   uint32_t block_size_;
   uint32_t rfn_;
   bool bigfile_;
+  uint32_t header_blocks_;  // the file header's count (block 0 excluded)
 };
 
 }  // namespace

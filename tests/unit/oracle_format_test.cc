@@ -540,5 +540,21 @@ TEST(OracleSalvage, ASoundBlock1ThatIsNoDatafileHeaderIsNotSalvaged) {
   EXPECT_FALSE(SalvageFileHeader(ByteSpan(head.data(), head.size()), {}, 100 * kBs).ok());
 }
 
+TEST(OracleGrowth, ZerosPastTheHeadersBlockCountAreNotCorrupt) {
+  // A datafile caught while autoextending: the space is written before it is formatted and counted in the header.
+  FileHeader h;
+  h.block_size = kBs;
+  h.blocks = 100;
+  h.relative_file_number = 7;
+  auto f = MakeFormat(h);
+  const Block zeros(kBs);
+  const BlockCheck inside = f->Check(100, ByteSpan(zeros.data(), zeros.size()));
+  EXPECT_TRUE(inside.corrupt);  // within the count: a zeroed block
+  EXPECT_EQ(inside.kind, BlockKind::kAllZero);
+  const BlockCheck past = f->Check(101, ByteSpan(zeros.data(), zeros.size()));
+  EXPECT_FALSE(past.corrupt);
+  EXPECT_EQ(past.kind, BlockKind::kAllZero);
+}
+
 }  // namespace
 }  // namespace scnfs::oracle
