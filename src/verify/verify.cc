@@ -231,8 +231,10 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
     ff = oracle::MakeFormat(h.value());
     f.missing = MissingBlocks(h.value(), size / bs);
   } else if (*format == FormatId::kPostgres) {
-    // Checksums: from the data directory's pg_control when the file sits in one; assumed on otherwise.
-    bool checksums = true;
+    // Checksums: from the data directory's pg_control when the file sits in one. Otherwise (a file copied out of
+    // its cluster) from its first page that is not all zero: PostgreSQL never writes a checksum of 0
+    // (pg_checksum_page adds 1), and a cluster without checksums leaves pd_checksum 0 on every page.
+    std::optional<bool> checksums;
     for (fs::path p = fs::absolute(path).parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
       std::ifstream in(p / "global/pg_control", std::ios::binary);
       if (!in) continue;
@@ -240,6 +242,10 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
       auto c = postgres::ParseControlFile(ByteSpan(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
       if (c.ok()) checksums = c.value().checksums();
       break;
+    }
+    for (size_t off = 0; !checksums && off + postgres::kBlockSize <= head.size(); off += postgres::kBlockSize) {
+      const ByteSpan page(head.data() + off, postgres::kBlockSize);
+      if (!IsAllZero(page)) checksums = (std::to_integer<unsigned>(page[8]) | std::to_integer<unsigned>(page[9])) != 0;
     }
     // The segment number mixes into page checksums: `16384.2` is segment 2. A name with another suffix is no
     // relation file (pg_internal.init, a copy named .bak) and cannot be checked as one.
@@ -253,7 +259,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
         return Status::InvalidArgument(fmt::format(
             "{} is not a PostgreSQL relation file name (<relfilenode>[_fork][.segment]): cannot check it as one", path));
     }
-    ff = postgres::MakeRelationFormat(seg, checksums);
+    ff = postgres::MakeRelationFormat(seg, checksums.value_or(true));
   } else {
     ff = MakeRawFormat(8192);
   }

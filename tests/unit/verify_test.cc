@@ -52,5 +52,26 @@ TEST(VerifyTest, ABlockWithNoStoredVersionIsAStoreError) {
   EXPECT_NE(v->store_errors[0].find("f.dat block 5: no stored version"), std::string::npos) << v->store_errors[0];
 }
 
+TEST(VerifyTest, ALoneRelationFileTellsWhetherItsClusterHasChecksums) {
+  // Outside a data directory there is no pg_control: checksums were assumed on, and every page of a cluster
+  // without them failed. A page's pd_checksum of 0 says "off" (PostgreSQL never computes 0); any other says "on".
+  testing::TempDir tmp;
+  std::ifstream in(std::string(SCNFS_TEST_DATA_DIR) + "/pg15_page_16384_blk0.bin", std::ios::binary);
+  std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(page.size(), 8192u);
+  std::string off = page;
+  off[8] = off[9] = '\0';  // as written by a cluster without checksums
+  std::ofstream(tmp / "16384", std::ios::binary) << off;
+  auto v = VerifyFile(tmp / "16384", FormatId::kPostgres);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->clean());
+  std::string damaged = page;  // with its checksum: checked, and the damage found
+  damaged[7000] = char(damaged[7000] ^ 1);
+  std::ofstream(tmp / "16385", std::ios::binary) << damaged;
+  auto d = VerifyFile(tmp / "16385", FormatId::kPostgres);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->corrupt_blocks(), 1u);
+}
+
 }  // namespace
 }  // namespace scnfs
