@@ -111,16 +111,31 @@ TEST(CrashTest, KillNineDuringBackupLeavesEarlierBackupsIntact) {
   EXPECT_EQ(Snapshot(tmp / "final"), Snapshot(src));
 }
 
+// A small tmpfs at `path` (created), unmounted lazily when it goes out of scope. Needs root.
+class SmallTmpfs {
+ public:
+  SmallTmpfs(const std::string& path, const std::string& size) : path_(path) {
+    fs::create_directories(path);
+    if (::mount("tmpfs", path.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0) mounted_ = true;
+    else error_ = strerror(errno);
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string path_, error_;
+  bool mounted_ = false;
+};
+
 TEST(CrashTest, FullDiskFailsTheBackupNotTheStore) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
   TempDir tmp;
   const std::string mnt = tmp / "small";
-  fs::create_directories(mnt);
-  ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=128m"), 0) << strerror(errno);
-  struct Unmount {
-    std::string p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } unmount{mnt};
+  SmallTmpfs small(mnt, "128m");
+  ASSERT_TRUE(small.mounted()) << small.error();
   const std::string store = mnt + "/store", src = tmp / "src";
   ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
   // Room we can give back later: a failed backup's data stays in the store until it is pruned, and reopening
@@ -180,19 +195,14 @@ TEST(CrashTest, FullDestinationFailsTheRestoreNotTheStore) {
   EXPECT_EQ(Scnfs({"verify", "--store", store, "--db", "d"}).exit_code, 0);
 }
 
-}  // namespace
 TEST(CrashTest, AFullDiskDuringTheCompactionAfterTheCommitEndsTheBackupWithAWarning) {
   // The flush fits, the compaction that the fourth level-0 file triggers does not: RocksDB retries it for ever, and
   // the backup, committed already, waited for it for ever with the writer lock held.
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
   TempDir tmp;
   const std::string mnt = tmp / "small";
-  fs::create_directories(mnt);
-  ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=200m"), 0) << strerror(errno);
-  struct Unmount {
-    std::string p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } unmount{mnt};
+  SmallTmpfs small(mnt, "200m");
+  ASSERT_TRUE(small.mounted()) << small.error();
   const std::string store = mnt + "/store", src = tmp / "src";
   ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
   for (int i = 1; i <= 3; ++i) {  // three level-0 files of 20 MiB of incompressible content
@@ -217,4 +227,5 @@ TEST(CrashTest, AFullDiskDuringTheCompactionAfterTheCommitEndsTheBackupWithAWarn
   EXPECT_EQ(Snapshot(tmp / "r"), Snapshot(src));
 }
 
+}  // namespace
 }  // namespace scnfs::testing

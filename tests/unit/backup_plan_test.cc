@@ -36,6 +36,35 @@ class BackupPlanTest : public ::testing::Test {
       if (e.rel == rel) return &e;
     return nullptr;
   }
+  static std::string ReadAll(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  static std::string TestData(const std::string& name) { return ReadAll(std::string(SCNFS_TEST_DATA_DIR) + "/" + name); }
+  // Backs src_ up as database "pg" (the store is made on first use); returns the corrupt block count.
+  uint64_t BackupPg() {
+    if (!fs::exists(tmp_ / "store")) EXPECT_TRUE(Store::Create(tmp_ / "store").ok());
+    auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
+    EXPECT_TRUE(w.ok());
+    if (!w.ok()) return ~uint64_t(0);
+    BackupOptions o;
+    o.db = "pg";
+    o.sources = {src_};
+    auto r = RunBackup(w.value().get(), o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->record.corrupt_blocks : ~uint64_t(0);
+  }
+  // Restores the latest backup of "pg" to tmp_/r and returns one file of it.
+  std::string RestoredPg(const std::string& rel) {
+    auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
+    EXPECT_TRUE(s.ok());
+    if (!s.ok()) return "";
+    RestoreOptions ro;
+    ro.db = "pg";
+    ro.dest = tmp_ / "r";
+    EXPECT_TRUE(RestorePoint(s.value().get(), ro).ok());
+    return ReadAll(tmp_ / ("r/" + rel));
+  }
 
   testing::TempDir tmp_;
   std::string src_ = tmp_ / "src";
@@ -181,39 +210,20 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
 TEST_F(BackupPlanTest, APartialLastRelationPageIsKeptNotRefused) {
   // A crash while a relation was extended leaves a partial last page; PostgreSQL ignores it. The whole backup of the
   // cluster failed on it ("not a multiple of 8192"). Now it is kept as read, unchecked, and nothing is corrupt.
-  auto page = [](const std::string& name) {
-    std::ifstream in(std::string(SCNFS_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
   Write("PG_VERSION", "15\n");
-  Write("global/pg_control", page("pg15_pg_control"));
-  const std::string rel = page("pg15_page_16384_blk0.bin") + page("pg15_page_16384_blk1.bin") +
-                          page("pg15_page_16384_blk3.bin").substr(0, 4096);
+  Write("global/pg_control", TestData("pg15_pg_control"));
+  const std::string rel = TestData("pg15_page_16384_blk0.bin") + TestData("pg15_page_16384_blk1.bin") +
+                          TestData("pg15_page_16384_blk3.bin").substr(0, 4096);
   ASSERT_EQ(rel.size(), 2 * 8192 + 4096u);
   Write("base/5/16384", rel);
-  ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
-  {
-    auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
-    ASSERT_TRUE(w.ok());
-    BackupOptions o;
-    o.db = "pg";
-    o.sources = {src_};
-    auto r = RunBackup(w.value().get(), o);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(r->record.corrupt_blocks, 0u);
-    EXPECT_GT(r->record.max_change, 0u);
-  }
+  EXPECT_EQ(BackupPg(), 0u);
+  EXPECT_TRUE(RestoredPg("base/5/16384") == rel);
   auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
   ASSERT_TRUE(s.ok());
-  RestoreOptions ro;
-  ro.db = "pg";
-  ro.dest = tmp_ / "r";
-  ASSERT_TRUE(RestorePoint(s.value().get(), ro).ok());
-  std::ifstream in(tmp_ / "r/base/5/16384", std::ios::binary);
-  EXPECT_TRUE(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()) == rel);
   auto v = VerifyPoint(s.value().get(), "pg", "latest");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_TRUE(v->clean());
+  EXPECT_GT(v->files.size(), 0u);
   auto disk = VerifyFile(src_ + "/base/5/16384", std::nullopt);
   ASSERT_TRUE(disk.ok()) << disk.status().ToString();
   EXPECT_TRUE(disk->clean());
@@ -223,13 +233,9 @@ TEST_F(BackupPlanTest, APartialLastRelationPageIsKeptNotRefused) {
 TEST_F(BackupPlanTest, AChangedPageWithLsnZeroIsNeverTakenAsUnchanged) {
   // Pages of unlogged relations keep LSN 0. With (LSN, checksum, flags) as proof of "unchanged", a changed page whose
   // checksum collides (one in 65,536) was skipped: the backup kept the old page. Here the collision is made.
-  auto read = [](const std::string& name) {
-    std::ifstream in(std::string(SCNFS_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
   auto bytes = [](std::string& p) { return std::span<std::byte>(reinterpret_cast<std::byte*>(p.data()), p.size()); };
   auto set_checksum = [&](std::string& p, uint16_t v) { p[8] = char(v & 0xff), p[9] = char(v >> 8); };
-  std::string a = read("pg15_page_16384_blk0.bin");
+  std::string a = TestData("pg15_page_16384_blk0.bin");
   std::fill(a.begin(), a.begin() + 8, '\0');  // pd_lsn 0
   const uint16_t sum = postgres::PageChecksum(bytes(a), 0);
   set_checksum(a, sum);
@@ -244,27 +250,12 @@ TEST_F(BackupPlanTest, AChangedPageWithLsnZeroIsNeverTakenAsUnchanged) {
   set_checksum(b, sum);
   ASSERT_NE(a, b);
   Write("PG_VERSION", "15\n");
-  Write("global/pg_control", read("pg15_pg_control"));
-  ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
+  Write("global/pg_control", TestData("pg15_pg_control"));
   for (const std::string* page : {&a, &b}) {
     Write("base/5/16384", *page);
-    auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
-    ASSERT_TRUE(w.ok());
-    BackupOptions o;
-    o.db = "pg";
-    o.sources = {src_};
-    auto r = RunBackup(w.value().get(), o);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(r->record.corrupt_blocks, 0u);
+    EXPECT_EQ(BackupPg(), 0u);
   }
-  auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
-  ASSERT_TRUE(s.ok());
-  RestoreOptions ro;
-  ro.db = "pg";
-  ro.dest = tmp_ / "r";
-  ASSERT_TRUE(RestorePoint(s.value().get(), ro).ok());
-  std::ifstream in(tmp_ / "r/base/5/16384", std::ios::binary);
-  EXPECT_TRUE(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()) == b);
+  EXPECT_TRUE(RestoredPg("base/5/16384") == b);
 }
 
 }  // namespace
