@@ -174,11 +174,13 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
 
   VersionKey key{s_->db, job->file_id, uint32_t(blockno), by_change ? c.change : s_->backup, s_->backup};
   if (by_change && !own_change) {
-    // No change number of its own (docs/points-in-time.md). What the header says (a corrupt one's claim, or 0) is
-    // kept in the value: a later version's (change, fingerprint) must never match this key by chance.
-    v.actual_change = c.change;
+    // No change number of its own (docs/points-in-time.md). A corrupt header's claim is kept in the value.
+    if (c.corrupt) v.actual_change = c.change;
     key.change = 0;  // a block with no earlier version is read only at points whose base has it: any key will do
     if (prev) {
+      // Its key will be the backup's high mark: the value says what the header said (0 or a corrupt claim), so
+      // that a later version's (change, fingerprint) never matches that key by chance.
+      v.actual_change = c.change;
       // Keyed at commit at the backup's highest valid change number (WriteDeferredVersions), so that it shows at
       // the points whose base is this backup or later, and the earlier version at the points before.
       s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -65,9 +66,15 @@ Status MountTree::CatchUp(bool now) {
   // Not under mu_: catching up reads the writer's new WAL and took 5-300 ms a time during a backup, and the reads,
   // lookups, opens and releases of views already built must not wait for it. One thread at a time does it; the
   // catalog listing that follows (RefreshLocked) is quick and done under mu_.
-  std::lock_guard<std::mutex> c(catch_up_mu_);
+  const auto requested = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> c(catch_up_mu_, std::try_to_lock);
+  if (!c.owns_lock()) {
+    if (!now) return Status::OK();  // another request is catching up: the listing it replaces is recent enough
+    c.lock();
+  }
   const auto at = std::chrono::steady_clock::now();
   const uint64_t done = catch_ups_.load(std::memory_order_acquire);
+  if (done > 0 && now && caught_up_ >= requested) return Status::OK();  // one begun since this request covers it
   if (done > 0 && !now && at - caught_up_ < options_.refresh) return Status::OK();
   if (done > 0) {  // the first counts the open, which saw everything committed until then
     if (options_.before_catch_up) options_.before_catch_up();
@@ -78,13 +85,28 @@ Status MountTree::CatchUp(bool now) {
   return Status::OK();
 }
 
-Status MountTree::CatchUpFor(uint64_t ino, bool lookup) {
+Status MountTree::CatchUpFor(uint64_t ino) {
   Decoded d = Decoded::Of(ino);
-  // A clone's record names the newest backup it reads (clone.json, written by another process): a clone made
-  // moments ago may name one this mount has not seen, whose failed neighbours it could then not hide. Looking a
-  // clone up is rare (once per clone and kernel dentry timeout): it always catches up first.
-  if (lookup && d.kind == Decoded::kDb && d.local == kClonesDir) return CatchUp(/*now=*/true);
   return d.kind == Decoded::kRoot || d.kind == Decoded::kDb ? CatchUp() : Status::OK();
+}
+
+Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
+  Decoded d = Decoded::Of(parent);
+  if (d.kind == Decoded::kDb && d.local == kClonesDir) {
+    // A clone's record names the newest backup it reads (clone.json, written by another process): a clone made
+    // moments ago may name one this mount has not seen, whose failed neighbours it could then not hide. So the
+    // first lookup of an existing clone, before the mount opens it, always catches up.
+    bool open = false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = clone_by_key_.find(std::pair(d.slot, std::string(name)));
+      open = it != clone_by_key_.end() && clones_[it->second].fs != nullptr;
+    }
+    std::error_code ec;
+    if (!open && std::filesystem::exists(std::filesystem::path(store_->dir()) / "clones" / std::string(name) / "clone.json", ec))
+      return CatchUp(/*now=*/true);
+  }
+  return CatchUpFor(parent);
 }
 
 Status MountTree::RefreshLocked() {
@@ -365,7 +387,7 @@ CloneFs* MountTree::Clone(uint64_t ino, uint64_t* local) const {
 }
 
 Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view name) {
-  SCNFS_RETURN_IF_ERROR(CatchUpFor(parent, /*lookup=*/true));
+  SCNFS_RETURN_IF_ERROR(CatchUpForLookup(parent, name));
   EnsureView(parent);
   uint64_t ino;
   {

@@ -138,8 +138,10 @@ class MountTree {
 
   // Without mu_: the store catches up with its writer, at most once per options_.refresh unless `now`.
   Status CatchUp(bool now = false);
-  // CatchUp() if a request on `ino` reads the catalog (the root, a database's dirs); at once for a lookup of a clone.
-  Status CatchUpFor(uint64_t ino, bool lookup = false);
+  // CatchUp() if a request on `ino` reads the catalog (the root, a database's dirs).
+  Status CatchUpFor(uint64_t ino);
+  // As CatchUpFor(parent), and at once for the first lookup of an existing clone (its record may be newer).
+  Status CatchUpForLookup(uint64_t parent, std::string_view name);
   Status RefreshLocked();  // lists the databases again after a catch-up; REQUIRES: CatchUp() called first
   Status LoadBackupsLocked(DbSlot& db);
   uint32_t DbSlotFor(const std::string& name);

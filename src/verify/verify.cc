@@ -131,12 +131,12 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
               if (read) h = oracle::SalvageFileHeader(ByteSpan(head.data(), head.size()), ByteSpan(more.data(), more.size()), r.size);
             }
             if (h.ok()) {
-              format = oracle::MakeFormat(h.value());
-              // Against the header as the backup read it with the size (its catalog record): block 1 itself was
-              // read later, and a datafile may have grown in between.
+              // Checked as the backup checked it, against the header as the plan read it with the size (the
+              // catalog record): block 1 itself was read later, and a datafile may have grown in between.
               oracle::FileHeader planned = h.value();
               if (r.header.is_object() && r.header.contains("blocks") && r.header["blocks"].is_number_unsigned())
                 planned.blocks = r.header["blocks"].get<uint32_t>();
+              format = oracle::MakeFormat(planned);
               f.missing = MissingBlocks(planned, r.blocks());
             }
           }
@@ -243,9 +243,23 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
       if (c.ok()) checksums = c.value().checksums();
       break;
     }
-    for (size_t off = 0; !checksums && off + postgres::kBlockSize <= head.size(); off += postgres::kBlockSize) {
-      const ByteSpan page(head.data() + off, postgres::kBlockSize);
-      if (!IsAllZero(page)) checksums = (std::to_integer<unsigned>(page[8]) | std::to_integer<unsigned>(page[9])) != 0;
+    if (!checksums) {
+      // Pages whose stored checksum verifies: a cluster with checksums has them all (bar damage); one without has
+      // none, except pages unchanged since `pg_checksums --disable`. Whichever the majority of the file's first
+      // pages says.
+      std::string name = fs::path(path).filename().string();
+      uint32_t seg_no = 0;
+      if (auto dot = name.find('.'); dot != std::string::npos) std::from_chars(name.data() + dot + 1, name.data() + name.size(), seg_no);
+      int pages = 0, verified = 0;
+      for (size_t off = 0; off + postgres::kBlockSize <= head.size(); off += postgres::kBlockSize) {
+        const ByteSpan page(head.data() + off, postgres::kBlockSize);
+        if (IsAllZero(page)) continue;
+        ++pages;
+        const uint32_t blk = uint32_t(uint64_t(seg_no) * postgres::kSegmentBlocks + off / postgres::kBlockSize);
+        const unsigned stored = std::to_integer<unsigned>(page[8]) | std::to_integer<unsigned>(page[9]) << 8;
+        if (postgres::PageChecksum(page, blk) == stored) ++verified;
+      }
+      checksums = pages > 0 && 2 * verified >= pages;
     }
     // The segment number mixes into page checksums: `16384.2` is segment 2. A name with another suffix is no
     // relation file (pg_internal.init, a copy named .bak) and cannot be checked as one.

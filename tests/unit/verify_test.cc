@@ -54,23 +54,26 @@ TEST(VerifyTest, ABlockWithNoStoredVersionIsAStoreError) {
 
 TEST(VerifyTest, ALoneRelationFileTellsWhetherItsClusterHasChecksums) {
   // Outside a data directory there is no pg_control: checksums were assumed on, and every page of a cluster
-  // without them failed. A page's pd_checksum of 0 says "off" (PostgreSQL never computes 0); any other says "on".
+  // without them failed. Now the file's first pages decide: on when most of their stored checksums verify.
   testing::TempDir tmp;
-  std::ifstream in(std::string(SCNFS_TEST_DATA_DIR) + "/pg15_page_16384_blk0.bin", std::ios::binary);
-  std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ASSERT_EQ(page.size(), 8192u);
-  std::string off = page;
-  off[8] = off[9] = '\0';  // as written by a cluster without checksums
-  std::ofstream(tmp / "16384", std::ios::binary) << off;
+  auto read = [](const std::string& name) {
+    std::ifstream in(std::string(SCNFS_TEST_DATA_DIR) + "/" + name, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string p0 = read("pg15_page_16384_blk0.bin"), p1 = read("pg15_page_16384_blk1.bin");
+  ASSERT_EQ(p0.size() + p1.size(), 16384u);
+  auto unsummed = [](std::string p) { p[8] = p[9] = '\0'; return p; };  // as a cluster without checksums writes
+  std::ofstream(tmp / "16384", std::ios::binary) << unsummed(p0) << unsummed(p1);
   auto v = VerifyFile(tmp / "16384", FormatId::kPostgres);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_TRUE(v->clean());
-  std::string damaged = page;  // with its checksum: checked, and the damage found
+  std::string damaged = p1;  // with checksums: the two sound pages say so, and the damaged third is found
   damaged[7000] = char(damaged[7000] ^ 1);
-  std::ofstream(tmp / "16385", std::ios::binary) << damaged;
+  std::ofstream(tmp / "16385", std::ios::binary) << p0 << p1 << damaged;
   auto d = VerifyFile(tmp / "16385", FormatId::kPostgres);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->corrupt_blocks(), 1u);
+  EXPECT_EQ(d->files.at(0).bad_blocks.at(0).block, 2u);
 }
 
 }  // namespace
