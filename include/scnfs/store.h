@@ -84,6 +84,11 @@ class Store {
   // redone by the next backup (which would pay for it in its time). Aborted when `cancelled` returns true.
   Status WaitForCompactions(const std::function<bool()>& cancelled = {});
 
+  // Stops (false) or resumes (true) automatic compactions of the content and versions families. A backup stops
+  // them from its final flush to its commit record: the compaction its own flush triggers must not take the disk
+  // space the commit record needs (seen on a nearly full disk: the backup "failed at commit").
+  Status SetAutoCompactions(bool on);
+
   // True once a write to the store has failed (a full disk): RocksDB refuses further writes until reopened.
   bool write_failed() const { return write_failed_; }
 

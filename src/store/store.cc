@@ -318,6 +318,15 @@ Status Store::FlushData() {
   return st;
 }
 
+Status Store::SetAutoCompactions(bool on) {
+  if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
+  for (auto* cf : {content_cf_, versions_cf_}) {
+    SCNFS_RETURN_IF_ERROR(FromRocksStatus(db_->SetOptions(cf, {{"disable_auto_compactions", on ? "false" : "true"}}),
+                                          "setting the store's compactions"));
+  }
+  return Status::OK();
+}
+
 Status Store::WaitForCompactions(const std::function<bool()>& cancelled) {
   if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
   if (write_failed_) return Status::IOError("an earlier write to the store failed");
