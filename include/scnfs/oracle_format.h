@@ -7,8 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "scnfs/format.h"
 
@@ -73,7 +76,13 @@ Result<FileHeader> ParseFileHeader(ByteSpan head);
 // addresses of the data blocks in `more` (blocks 2, 3, ..., as many as the caller read). Fails when block 1 is a
 // sound block that is not a datafile header: a redo log or a control file is not a datafile.
 Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file_size);
-inline constexpr uint32_t kSalvageBlocks = 64;  // how many blocks from block 2 a caller should give `more`
+
+// What backup and verify read a datafile's header with: ParseFileHeader, or, when that fails, SalvageFileHeader
+// with up to 64 blocks from block 2 on, which `read_from_block2` fills in (it is called only then). Its error is
+// returned as it is; a header that can be neither parsed nor salvaged fails with ParseFileHeader's reason, in
+// `context` (the file's name).
+Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string_view context,
+                                  const std::function<Status(std::span<std::byte>)>& read_from_block2);
 
 // The block's SCN from its header: (spare bytes 2-3, wrap, base) as in section 1.
 uint64_t BlockScn(ByteSpan block);

@@ -104,16 +104,12 @@ Status OpenOracle(FileJob* job) {
   if (uint64_t(job->entry.st.st_size) < head.size())
     return Status::InvalidArgument(fmt::format("{} is truncated: {} bytes, less than two {}-byte blocks", path, job->entry.st.st_size, bs));
   SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, head.data(), head.size(), 0, path));
-  auto h = oracle::ParseFileHeader(ByteSpan(head.data(), head.size()));
-  if (!h.ok()) {
-    // A damaged header block: backed up as read and reported, like any corrupt block, when the rest says datafile.
-    const uint64_t size = uint64_t(job->entry.st.st_size);
-    std::vector<std::byte> more(size_t(std::min<uint64_t>(oracle::kSalvageBlocks * uint64_t(bs), size - head.size())));
-    SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, more.data(), more.size(), head.size(), path));
-    auto salvaged = oracle::SalvageFileHeader(ByteSpan(head.data(), head.size()), ByteSpan(more.data(), more.size()), size);
-    if (!salvaged.ok()) return h.status().WithContext(path);
-    h = std::move(salvaged);
-  }
+  // A damaged header block is backed up as read and reported, like any corrupt block, when the rest says datafile.
+  auto h = oracle::ReadFileHeader(ByteSpan(head.data(), head.size()), uint64_t(job->entry.st.st_size), path,
+                                  [&](std::span<std::byte> more) {
+                                    return ReadExactly(job->fd, more.data(), more.size(), off_t(head.size()), path);
+                                  });
+  if (!h.ok()) return h.status();
   // A datafile that autoextended between the scan and this header read: its header counts blocks the scanned size
   // lacks. The size is taken again, so that the backup holds the file its header describes (else verify would
   // call a sound hot backup truncated).

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -437,6 +438,19 @@ Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file
   auto best = std::max_element(votes.begin(), votes.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   h.relative_file_number = best == votes.end() ? 0 : best->first;
   return h;
+}
+
+Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string_view context,
+                                  const std::function<Status(std::span<std::byte>)>& read_from_block2) {
+  constexpr uint64_t kSalvageBlocks = 64;  // enough data blocks for a clear vote on the file number
+  auto h = ParseFileHeader(head);
+  if (h.ok()) return h;
+  auto bs = Block0BlockSize(head);
+  if (!bs.ok() || head.size() < 2 * size_t(*bs) || file_size < 2 * uint64_t(*bs)) return h.status().WithContext(context);
+  std::vector<std::byte> more(size_t(std::min<uint64_t>(kSalvageBlocks * *bs, file_size - 2 * uint64_t(*bs))));
+  SCNFS_RETURN_IF_ERROR(read_from_block2(more));
+  auto salvaged = SalvageFileHeader(head, ByteSpan(more.data(), more.size()), file_size);
+  return salvaged.ok() ? salvaged : h.status().WithContext(context);
 }
 
 // Also true for a big-endian datafile, so that ParseFileHeader can refuse it by name instead of the caller

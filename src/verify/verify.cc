@@ -121,15 +121,13 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
           size_t l0 = 0, l1 = 0;
           if (r.blocks() >= 2 && c.Read(r, 0, std::span(head).first(r.block_size), &l0).ok() &&
               c.Read(r, 1, std::span(head).subspan(r.block_size), &l1).ok()) {
-            auto h = oracle::ParseFileHeader(ByteSpan(head.data(), head.size()));
-            if (!h.ok()) {  // block 1 damaged: as backup did, from block 0 and the addresses of the next blocks
-              std::vector<std::byte> more(size_t(std::min<uint64_t>(oracle::kSalvageBlocks, r.blocks() - 2)) * r.block_size);
+            // As backup read it: a damaged block 1 is salvaged from block 0 and the addresses of the next blocks.
+            auto h = oracle::ReadFileHeader(ByteSpan(head.data(), head.size()), r.size, r.path, [&](std::span<std::byte> more) {
               size_t len = 0;
-              bool read = true;
-              for (size_t k = 0; read && k * r.block_size < more.size(); ++k)
-                read = c.Read(r, 2 + k, std::span(more).subspan(k * r.block_size, r.block_size), &len).ok();
-              if (read) h = oracle::SalvageFileHeader(ByteSpan(head.data(), head.size()), ByteSpan(more.data(), more.size()), r.size);
-            }
+              for (size_t k = 0; k * r.block_size < more.size(); ++k)
+                SCNFS_RETURN_IF_ERROR(c.Read(r, 2 + k, more.subspan(k * r.block_size, r.block_size), &len));
+              return Status::OK();
+            });
             if (h.ok()) {
               // Checked as the backup checked it, against the header as the plan read it with the size (the
               // catalog record): block 1 itself was read later, and a datafile may have grown in between.
@@ -219,48 +217,16 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
     if (!block_size.ok()) return block_size.status().WithContext(path);
     const size_t bs = block_size.value();
     if (head.size() < 2 * bs) return Status::InvalidArgument(fmt::format("{} is truncated before its file header", path));
-    auto h = oracle::ParseFileHeader(ByteSpan(head.data(), 2 * bs));
-    if (!h.ok()) {  // a damaged header block is a finding (block 1 reports as corrupt), not a reason to stop
-      std::vector<std::byte> more(size_t(std::min<uint64_t>(oracle::kSalvageBlocks * bs, size - 2 * bs)));
-      if (::pread(fd, more.data(), more.size(), off_t(2 * bs)) != ssize_t(more.size()))
-        return Status::IOError(fmt::format("cannot read {}", path));
-      auto salvaged = oracle::SalvageFileHeader(ByteSpan(head.data(), 2 * bs), ByteSpan(more.data(), more.size()), size);
-      if (!salvaged.ok()) return h.status().WithContext(path);
-      h = std::move(salvaged);
-    }
+    // A damaged header block is a finding (block 1 reports as corrupt), not a reason to stop.
+    auto h = oracle::ReadFileHeader(ByteSpan(head.data(), 2 * bs), size, path, [&](std::span<std::byte> more) {
+      return ::pread(fd, more.data(), more.size(), off_t(2 * bs)) == ssize_t(more.size())
+                 ? Status::OK()
+                 : Status::IOError(fmt::format("cannot read {}", path));
+    });
+    if (!h.ok()) return h.status();
     ff = oracle::MakeFormat(h.value());
     f.missing = MissingBlocks(h.value(), size / bs);
   } else if (*format == FormatId::kPostgres) {
-    // Checksums: from the data directory's pg_control when the file sits in one. Otherwise (a file copied out of
-    // its cluster) from its first page that is not all zero: PostgreSQL never writes a checksum of 0
-    // (pg_checksum_page adds 1), and a cluster without checksums leaves pd_checksum 0 on every page.
-    std::optional<bool> checksums;
-    for (fs::path p = fs::absolute(path).parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
-      std::ifstream in(p / "global/pg_control", std::ios::binary);
-      if (!in) continue;
-      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      auto c = postgres::ParseControlFile(ByteSpan(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
-      if (c.ok()) checksums = c.value().checksums();
-      break;
-    }
-    if (!checksums) {
-      // Pages whose stored checksum verifies: a cluster with checksums has them all (bar damage); one without has
-      // none, except pages unchanged since `pg_checksums --disable`. Whichever the majority of the file's first
-      // pages says.
-      std::string name = fs::path(path).filename().string();
-      uint32_t seg_no = 0;
-      if (auto dot = name.find('.'); dot != std::string::npos) std::from_chars(name.data() + dot + 1, name.data() + name.size(), seg_no);
-      int pages = 0, verified = 0;
-      for (size_t off = 0; off + postgres::kBlockSize <= head.size(); off += postgres::kBlockSize) {
-        const ByteSpan page(head.data() + off, postgres::kBlockSize);
-        if (IsAllZero(page)) continue;
-        ++pages;
-        const uint32_t blk = uint32_t(uint64_t(seg_no) * postgres::kSegmentBlocks + off / postgres::kBlockSize);
-        const unsigned stored = std::to_integer<unsigned>(page[8]) | std::to_integer<unsigned>(page[9]) << 8;
-        if (postgres::PageChecksum(page, blk) == stored) ++verified;
-      }
-      checksums = pages > 0 && 2 * verified >= pages;
-    }
     // The segment number mixes into page checksums: `16384.2` is segment 2. A name with another suffix is no
     // relation file (pg_internal.init, a copy named .bak) and cannot be checked as one.
     const std::string name = fs::path(path).filename().string();
@@ -273,7 +239,35 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
         return Status::InvalidArgument(fmt::format(
             "{} is not a PostgreSQL relation file name (<relfilenode>[_fork][.segment]): cannot check it as one", path));
     }
-    ff = postgres::MakeRelationFormat(seg, checksums.value_or(true));
+    // Checksums: from the data directory's pg_control when the file sits in one. Otherwise (a file copied out of
+    // its cluster) from the file's first pages that are not all zero: on when at least half of their stored
+    // checksums verify. A cluster with checksums has them all (bar damage); one without has none, except pages
+    // unchanged since `pg_checksums --disable`.
+    std::optional<bool> from_control;
+    for (fs::path p = fs::absolute(path).parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+      std::ifstream in(p / "global/pg_control", std::ios::binary);
+      if (!in) continue;
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto c = postgres::ParseControlFile(ByteSpan(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+      if (c.ok()) from_control = c.value().checksums();
+      break;
+    }
+    bool checksums;
+    if (from_control) {
+      checksums = *from_control;
+    } else {
+      int pages = 0, verified = 0;
+      for (size_t off = 0; off + postgres::kBlockSize <= head.size(); off += postgres::kBlockSize) {
+        const ByteSpan page(head.data() + off, postgres::kBlockSize);
+        if (IsAllZero(page)) continue;
+        ++pages;
+        const uint32_t blk = uint32_t(uint64_t(seg) * postgres::kSegmentBlocks + off / postgres::kBlockSize);
+        const unsigned stored = std::to_integer<unsigned>(page[8]) | std::to_integer<unsigned>(page[9]) << 8;
+        if (postgres::PageChecksum(page, blk) == stored) ++verified;
+      }
+      checksums = pages > 0 && 2 * verified >= pages;
+    }
+    ff = postgres::MakeRelationFormat(seg, checksums);
   } else {
     ff = MakeRawFormat(8192);
   }
