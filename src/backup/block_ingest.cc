@@ -32,9 +32,10 @@ bool IngestShared::Defer(DeferredVersion d) {
 }
 
 namespace {
-void RaiseMaxKeyChange(IngestShared* s, uint64_t change) {
-  uint64_t mk = s->max_key_change.load(std::memory_order_relaxed);
-  while (change > mk && !s->max_key_change.compare_exchange_weak(mk, change)) {
+// a = max(a, v), for the high marks workers raise at once.
+void RaiseTo(std::atomic<uint64_t>& a, uint64_t v) {
+  uint64_t cur = a.load(std::memory_order_relaxed);
+  while (v > cur && !a.compare_exchange_weak(cur, v)) {
   }
 }
 }  // namespace
@@ -43,7 +44,7 @@ Status WriteDeferredVersions(IngestShared* shared, uint64_t highest_valid_change
   rocksdb::WriteBatch batch;
   for (const auto& d : shared->deferred) {
     VersionKey key{shared->db, d.file, d.block, std::max(highest_valid_change, d.prev_key_change), shared->backup};
-    RaiseMaxKeyChange(shared, key.change);
+    RaiseTo(shared->max_key_change, key.change);
     char k[kVersionKeySize];
     EncodeVersionKey(key, k);
     batch.Put(shared->store->versions_cf(), rocksdb::Slice(k, kVersionKeySize), EncodeVersionValue(d.value));
@@ -134,11 +135,7 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
     job->corrupt.fetch_add(1, std::memory_order_relaxed);
     s_->ReportBad(BadBlock{job->entry.rel, blockno, c.kind, c.change, c.type});
   }
-  if (own_change) {
-    uint64_t cur = job->max_change.load(std::memory_order_relaxed);
-    while (c.change > cur && !job->max_change.compare_exchange_weak(cur, c.change)) {
-    }
-  }
+  if (own_change) RaiseTo(job->max_change, c.change);
 
   const bool zero = IsAllZero(content);
   if (zero) s_->zero_blocks.fetch_add(1, std::memory_order_relaxed);
@@ -195,7 +192,7 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
     v.actual_change = key.change;
     key.change = prev->key.change;
   }
-  RaiseMaxKeyChange(s_, key.change);
+  RaiseTo(s_->max_key_change, key.change);
   char k[kVersionKeySize];
   EncodeVersionKey(key, k);
   batch_.Put(s_->store->versions_cf(), rocksdb::Slice(k, kVersionKeySize), EncodeVersionValue(v));

@@ -69,8 +69,8 @@ struct Unit {
   uint64_t count;
 };
 
-// Writes the deferred versions of corrupt blocks, keyed at max(highest_valid_change, the block's previous key), and
-// raises shared->max_key_change to match. Call after every unit is ingested, before the data is flushed.
+// Writes the deferred versions (IngestShared::deferred), keyed at max(highest_valid_change, the block's previous
+// key), and raises shared->max_key_change to match. Call after every unit is ingested, before the data is flushed.
 Status WriteDeferredVersions(IngestShared* shared, uint64_t highest_valid_change);
 
 class BlockIngest {
