@@ -36,6 +36,9 @@ struct CloneInfo {
   int in_use_pid = 0;            // the process serving it, 0 if none
 };
 
+// STORE/clones/<name>: the directory of clone `name` (the layout above).
+std::string CloneDir(const std::string& store_dir, const std::string& name);
+
 // Creates clone `name` of database `db` at `spec`. Time and space do not grow with the database's size: only its
 // file list is copied. NotFound: unknown database or point; InvalidArgument: a bad name; Busy: the name is taken.
 Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::string& spec, const std::string& name);

@@ -123,6 +123,8 @@ Status PopulateMeta(const fs::path& meta_dir, const std::vector<FileRecord>& fil
 
 }  // namespace
 
+std::string CloneDir(const std::string& store_dir, const std::string& name) { return (ClonesDir(store_dir) / name).string(); }
+
 Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::string& spec, const std::string& name) {
   SCNFS_RETURN_IF_ERROR(CheckName(name));
   const fs::path dir = ClonesDir(store->dir()) / name;

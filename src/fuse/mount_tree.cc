@@ -103,7 +103,7 @@ Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
       open = it != clone_by_key_.end() && clones_[it->second].fs != nullptr;
     }
     std::error_code ec;
-    if (!open && std::filesystem::exists(std::filesystem::path(store_->dir()) / "clones" / std::string(name) / "clone.json", ec))
+    if (!open && std::filesystem::exists(CloneDir(store_->dir(), std::string(name)) + "/clone.json", ec))
       return CatchUp(/*now=*/true);
   }
   return CatchUpFor(parent);
@@ -360,7 +360,7 @@ Status MountTree::OpenCloneLocked(uint32_t c) {
   uint32_t p = PointSlotFor(slot.db_slot, "clones/" + slot.name, spec);
   points_[p].fixed = PointSlot::Fixed{info.base_backup, info.scn, info.last_backup};
   SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(p));
-  auto fs = CloneFs::Open(store_->dir() + "/clones/" + slot.name, view);
+  auto fs = CloneFs::Open(CloneDir(store_->dir(), slot.name), view);
   if (!fs.ok()) {
     // Another mount serves it (Busy), or it is damaged: the view built for it joins the idle ones, so that it is
     // dropped and unpinned in turn instead of pinning its backup for the life of this mount.
