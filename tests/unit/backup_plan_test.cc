@@ -43,7 +43,9 @@ class BackupPlanTest : public ::testing::Test {
   static std::string TestData(const std::string& name) { return ReadAll(std::string(SCNFS_TEST_DATA_DIR) + "/" + name); }
   // Backs src_ up as database "pg" (the store is made on first use); returns the corrupt block count.
   uint64_t BackupPg() {
-    if (!fs::exists(tmp_ / "store")) EXPECT_TRUE(Store::Create(tmp_ / "store").ok());
+    if (!fs::exists(tmp_ / "store")) {
+      EXPECT_TRUE(Store::Create(tmp_ / "store").ok());
+    }
     auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
     EXPECT_TRUE(w.ok());
     if (!w.ok()) return ~uint64_t(0);
