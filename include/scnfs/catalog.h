@@ -59,6 +59,11 @@ struct BackupRecord {
   // checkpoint LSN (PostgreSQL); max_change: the highest block change number in this backup's files;
   // change_ceiling: the highest key change number written by this or any earlier backup of the database.
   uint64_t checkpoint_change = 0, max_change = 0, change_ceiling = 0;
+  // Blocks whose change number went back below their stored version's (a point-in-time recovery, RESETLOGS, an
+  // older copy of a datafile): went_back_from is the database's change_ceiling before this backup, went_back_to the
+  // lowest such block's own change number. scn: points below max(went_back_from, max_change) of the newest
+  // backup with went_back_blocks are ambiguous and refused (docs/points-in-time.md).
+  uint64_t went_back_blocks = 0, went_back_from = 0, went_back_to = 0;
   uint64_t files = 0, directories = 0, logical_bytes = 0;
   uint64_t bytes_read = 0, blocks_read = 0, blocks_changed = 0, zero_blocks = 0, corrupt_blocks = 0;
   uint64_t new_contents = 0, new_bytes_raw = 0, new_bytes_stored = 0;

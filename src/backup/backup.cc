@@ -382,6 +382,11 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   }
   if (db.format == FormatId::kOracle && min_ckpt != UINT64_MAX) rec.checkpoint_change = min_ckpt;
   rec.change_ceiling = std::max(prev ? prev->change_ceiling : 0, shared.max_key_change.load());
+  if (const uint64_t n = shared.went_back_blocks.load(); n > 0) {
+    rec.went_back_blocks = n;
+    rec.went_back_from = shared.prev_ceiling;
+    rec.went_back_to = shared.went_back_to.load();
+  }
   rec.state = BackupState::kComplete;
   rec.end_us = NowMicros();
   Catalog::PutBackup(&b, store, rec);

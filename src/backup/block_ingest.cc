@@ -32,7 +32,13 @@ bool IngestShared::Defer(DeferredVersion d) {
 }
 
 namespace {
-// a = max(a, v), for the high marks workers raise at once.
+// a = min(a, v) and a = max(a, v), for the marks workers move at once.
+void LowerTo(std::atomic<uint64_t>& a, uint64_t v) {
+  uint64_t cur = a.load(std::memory_order_relaxed);
+  while (v < cur && !a.compare_exchange_weak(cur, v)) {
+  }
+}
+
 void RaiseTo(std::atomic<uint64_t>& a, uint64_t v) {
   uint64_t cur = a.load(std::memory_order_relaxed);
   while (v > cur && !a.compare_exchange_weak(cur, v)) {
@@ -189,6 +195,9 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
     }
   } else if (prev && prev->key.change > key.change) {
     // The change number went backwards (RESETLOGS, pg_resetwal, an older copy): keep keys in backup order.
+    // Recorded, because scn: points below the old high mark are then ambiguous (docs/points-in-time.md).
+    s_->went_back_blocks.fetch_add(1, std::memory_order_relaxed);
+    LowerTo(s_->went_back_to, key.change);
     v.actual_change = key.change;
     key.change = prev->key.change;
   }

@@ -35,6 +35,8 @@ struct IngestShared {
   std::atomic<uint64_t> bytes_read{0}, blocks_read{0}, blocks_changed{0}, zero_blocks{0}, corrupt_blocks{0};
   std::atomic<uint64_t> new_contents{0}, new_bytes_raw{0}, new_bytes_stored{0}, max_key_change{0};
   uint64_t prev_ceiling = 0;  // the database's change_ceiling before this backup
+  // Blocks whose own change number was below their stored version's key, and the lowest such change number.
+  std::atomic<uint64_t> went_back_blocks{0}, went_back_to{UINT64_MAX};
 
   // New content that a worker has taken on but not yet written: until its batch is in the store, another
   // worker's lookup would not find it and would store it twice. A claim lives only until the claiming unit's batch

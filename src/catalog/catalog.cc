@@ -98,7 +98,9 @@ void to_json(json& j, const BackupRecord& r) {
   j = json{{"db", r.db}, {"id", r.id}, {"kind", r.kind}, {"changed_blocks", r.changed_blocks},
            {"state", BackupStateName(r.state)}, {"error", r.error}, {"start_us", r.start_us}, {"end_us", r.end_us},
            {"pid", r.pid}, {"host", r.host}, {"sources", r.sources}, {"checkpoint_change", r.checkpoint_change},
-           {"max_change", r.max_change}, {"change_ceiling", r.change_ceiling}, {"files", r.files},
+           {"max_change", r.max_change}, {"change_ceiling", r.change_ceiling},
+           {"went_back_blocks", r.went_back_blocks}, {"went_back_from", r.went_back_from},
+           {"went_back_to", r.went_back_to}, {"files", r.files},
            {"directories", r.directories}, {"logical_bytes", r.logical_bytes}, {"bytes_read", r.bytes_read},
            {"blocks_read", r.blocks_read}, {"blocks_changed", r.blocks_changed}, {"zero_blocks", r.zero_blocks},
            {"corrupt_blocks", r.corrupt_blocks}, {"new_contents", r.new_contents},
@@ -119,6 +121,9 @@ void from_json(const json& j, BackupRecord& r) {
   j.at("checkpoint_change").get_to(r.checkpoint_change);
   j.at("max_change").get_to(r.max_change);
   j.at("change_ceiling").get_to(r.change_ceiling);
+  r.went_back_blocks = j.value("went_back_blocks", uint64_t{0});  // absent in records written before
+  r.went_back_from = j.value("went_back_from", uint64_t{0});
+  r.went_back_to = j.value("went_back_to", uint64_t{0});
   j.at("files").get_to(r.files);
   j.at("directories").get_to(r.directories);
   j.at("logical_bytes").get_to(r.logical_bytes);

@@ -156,6 +156,20 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
       if (db.format == FormatId::kRaw)
         return Status::InvalidArgument(fmt::format(
             "database '{}' is raw: its blocks carry no SCN, so use backup:ID or time:ISO8601", db.name));
+      // After the change numbers went back (a point-in-time recovery, RESETLOGS, an older copy of a datafile) the
+      // numbers below the old high mark name two lines of changes, and the versions of the new line are keyed
+      // above them (backup order): such a point would mix both. Only the new line from its first backup on is
+      // served by scn:; backup:N and time: reach every backup.
+      const BackupRecord* back = nullptr;
+      for (auto* b : complete)
+        if (b->went_back_blocks > 0) back = b;
+      if (back != nullptr && spec.number < std::max(back->went_back_from, back->max_change))
+        return Status::InvalidArgument(fmt::format(
+            "SCN {} of '{}' is ambiguous: at backup {} the SCNs of {} block(s) went back (from {} to {}: a "
+            "point-in-time recovery, RESETLOGS or an older copy of a datafile); scn: serves SCN {} and later, use "
+            "backup:N or time: for earlier points",
+            spec.number, db.name, back->id, back->went_back_blocks, back->went_back_from, back->went_back_to,
+            std::max(back->went_back_from, back->max_change)));
       const BackupRecord* best = nullptr;
       for (auto* b : complete)
         if (b->max_change <= spec.number) best = b;

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -44,6 +46,11 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
   if (r.compaction_seconds >= 0.05) fmt::print("  (of it, store compaction after the commit {:.2f} s)", r.compaction_seconds);
   fmt::print("\n");
   if (!r.warning.empty()) fmt::print(stderr, "scnfs: warning: {}\n", r.warning);
+  if (b.went_back_blocks)
+    fmt::print("  NOTE: the SCN/LSN of {} block(s) went back, from {} to {} (a point-in-time recovery, RESETLOGS or an "
+               "older copy of a datafile): scn: points below {} are ambiguous from now on and refused; backup:N and "
+               "time: reach every backup\n",
+               b.went_back_blocks, b.went_back_from, b.went_back_to, std::max(b.went_back_from, b.max_change));
   if (b.corrupt_blocks) {
     fmt::print("  WARNING: {} corrupt block(s) stored as read:\n", b.corrupt_blocks);
     for (const auto& x : r.bad_blocks) fmt::print("    {} block {}: {}\n", x.path, x.block, BlockKindName(x.kind));

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -65,6 +67,9 @@ Runner AddList(CLI::App& app, Globals& g) {
                    HumanBytes(b.new_bytes_stored), Ratio(b.logical_bytes, b.new_bytes_raw),
                    Ratio(b.new_bytes_raw, b.new_bytes_stored));
         if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", b.error);
+        if (b.went_back_blocks)
+          fmt::print("       SCN/LSN went back in {} block(s), from {} to {}: scn: serves {} and later\n",
+                     b.went_back_blocks, b.went_back_from, b.went_back_to, std::max(b.went_back_from, b.max_change));
       }
     }
     if (g.json) fmt::print("{}\n", JsonText(out, 2));

@@ -460,10 +460,49 @@ TEST_F(CliTest, ADamagedHeaderBlockIsReportedNotRefused) {
   RunResult stored = Scnfs({"verify", "--store", store_, "--db", "hd", "--json"});
   EXPECT_EQ(stored.exit_code, 2) << stored.err;
   const json stored_report = json::parse(stored.out);  // a named value: a range-for over a temporary's member dangles
-  for (const auto& file : stored_report["files"])
+  for (const auto& file : stored_report["files"]) {
     if (file["path"] == "hd_2.dbf") EXPECT_EQ(file["corrupt_by_kind"], jd["corrupt_by_kind"]);
+  }
   ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "hd", tmp_ / "r"}).exit_code, 0);
   EXPECT_TRUE(ReadFile(tmp_ / "r/hd_2.dbf") == ReadFile(f));
+}
+
+TEST_F(CliTest, ScnPointsBelowAChangeNumberThatWentBackAreRefused) {
+  // A datafile copied back from backup 1 (a point-in-time recovery, RESETLOGS) and changed at SCN 3000, below
+  // backup 2's 5000. Its versions are keyed in backup order (5000), so scn:3000 restored a mix of backups 1 and
+  // 3 and said nothing. Such points are now refused by name; backup:N and the SCNs from the old high mark on serve.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "INC", "--dbid", "3", "--files", "1", "--blocks", "100",
+                    "--scn", "1000"}).exit_code, 0);
+  const std::string f = src + "/inc_1.dbf";
+  BackupJson({"--db", "inc", src});
+  const std::string as_read_1 = ReadFile(f);
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "5000", "--blocks", "10-30"}).exit_code, 0);
+  json b2 = BackupJson({"--db", "inc", src});
+  EXPECT_EQ(b2["went_back_blocks"], 0);
+  const std::string as_read_2 = ReadFile(f);
+  WriteFile(f, as_read_1);
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "3000", "--blocks", "20-40"}).exit_code, 0);
+  const std::string as_read_3 = ReadFile(f);
+  json b3 = BackupJson({"--db", "inc", src});
+  // Blocks 10-19 (backup 1's again), 20-30 (3000 < 5000) and the header (checkpoint 3000); 31-40 only moved up.
+  EXPECT_EQ(b3["went_back_blocks"], 22);
+  EXPECT_EQ(b3["went_back_from"], 5000);
+  EXPECT_LT(b3["went_back_to"].get<uint64_t>(), 1001u);
+  EXPECT_EQ(b3["max_change"], 3000);
+  ExpectFailure({"restore", "--store", store_, "--db", "inc", "--at", "scn:3000", tmp_ / "x"}, "ambiguous");
+  ExpectFailure({"restore", "--store", store_, "--db", "inc", "--at", "scn:4999", tmp_ / "x"}, "scn: serves SCN 5000");
+  ExpectFailure({"verify", "--store", store_, "--db", "inc", "--at", "scn:1000"}, "ambiguous");
+  int n = 0;
+  for (const auto& [at, want] : {std::pair<std::string, std::string>{"scn:5000", as_read_3}, {"latest", as_read_3},
+                                 {"backup:2", as_read_2}, {"backup:1", as_read_1}}) {
+    const std::string dest = tmp_ / ("r" + std::to_string(n++));
+    RunResult r = Scnfs({"restore", "--store", store_, "--db", "inc", "--at", at, dest});
+    ASSERT_EQ(r.exit_code, 0) << at << ": " << r.err;
+    EXPECT_TRUE(ReadFile(dest + "/inc_1.dbf") == want) << at;
+  }
+  RunResult list = Scnfs({"list", "--store", store_, "--db", "inc"});
+  EXPECT_NE(list.out.find("went back in 22 block(s), from 5000"), std::string::npos) << list.out;
 }
 
 TEST_F(CliTest, BlockZeroAtAnScnIsTheBaseBackupsNotTheNewest) {
