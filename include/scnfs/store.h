@@ -8,13 +8,14 @@
 // instance and see what the writer has committed when they call Refresh().
 //
 // Thread-safety: all methods are safe to call from many threads (RocksDB is); Refresh() must not race with reads
-// that hold iterators made before it.
+// of versions or contents that hold iterators made before it (catalog reads may).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,7 @@ class Cache;
 namespace scnfs {
 
 class ContentHasher;
+struct CatalogView;
 
 // The on-disk format version this build writes and reads. Do not change without a migration (docs/store-format.md).
 inline constexpr int kStoreFormatVersion = 1;
@@ -92,7 +94,12 @@ class Store {
   // True once a write to the store has failed (a full disk): RocksDB refuses further writes until reopened.
   bool write_failed() const { return write_failed_; }
 
-  // For a reader: catch up with what the writer has committed since Open() or the last Refresh().
+  // For a reader: catch up with what the writer has committed since Open() or the last Refresh(). The catalog is
+  // read from then on from a new RocksDB secondary of the catalog alone, opened before the data catches up (so
+  // that every backup it shows committed has its data visible): a long-lived secondary can go on serving a
+  // catalog value the writer has since replaced, when the writer flushed it before the reader replayed it (RocksDB
+  // 7.8, facebook/rocksdb#15051; a mount kept a backup "running" for good and hid its blocks). Costs the open of
+  // the catalog's few table files and a replay of its WAL, a few milliseconds.
   Status Refresh();
 
   // The layers in src/ (versions, content) use RocksDB directly through these.
@@ -105,6 +112,8 @@ class Store {
   Store() = default;
   Status OpenRocks(Mode mode, const StoreOptions& options, bool create);
   Status LockWriter(const StoreOptions& options);
+  Result<std::shared_ptr<CatalogView>> OpenCatalogView();
+  std::shared_ptr<CatalogView> catalog() const;
 
   std::string dir_;
   Mode mode_ = Mode::kReader;
@@ -121,6 +130,11 @@ class Store {
   rocksdb::ColumnFamilyHandle* versions_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* content_cf_ = nullptr;
   std::unique_ptr<ContentHasher> hasher_;
+  // Where catalog reads go: db_ itself (the writer; a reader until its first Refresh), or the newest catalog-only
+  // secondary. Iterators hold the one they were made on.
+  mutable std::mutex catalog_mu_;
+  std::shared_ptr<CatalogView> catalog_;  // GUARDED_BY(catalog_mu_)
+  uint64_t catalog_opens_ = 0;            // names the secondary directory of each
 };
 
 // Converts a RocksDB status into ours, keeping "no space" apart from other I/O errors.

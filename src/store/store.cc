@@ -208,14 +208,8 @@ int FileOpeningThreads(const std::string& rocks_dir) {
   return int(std::clamp<size_t>(tables / 64, 1, 16));
 }
 
-}  // namespace
-
-Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
-  mode_ = mode;
-  cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+rocksdb::DBOptions BaseOptions(const std::string& rocks_dir) {
   rocksdb::DBOptions db;
-  db.create_if_missing = create;
-  db.create_missing_column_families = create;
   db.max_background_jobs = 2;
   db.bytes_per_sync = 1u << 20;
   db.keep_log_file_num = 3;
@@ -224,8 +218,64 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   // No mmap reads: a cold restore through mmap took twice the system time of pread (a page fault per 4 KiB,
   // TLB shootdowns on unmap) and 25% more wall time.
   db.allow_mmap_reads = false;
+  db.max_file_opening_threads = FileOpeningThreads(rocks_dir);
+  return db;
+}
+
+}  // namespace
+
+// The catalog family of one RocksDB instance, and whether closing it is this view's job.
+struct CatalogView {
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> owned;  // set when the view opened `db` itself
+  std::string dir;                                  // its secondary directory, removed when closed
+
+  CatalogView() = default;
+  CatalogView(const CatalogView&) = delete;
+  CatalogView& operator=(const CatalogView&) = delete;
+  ~CatalogView() {
+    if (owned.empty()) return;
+    for (auto* h : owned) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db->Close().PermitUncheckedError();
+    delete db;
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+namespace {
+
+// An iterator that keeps the catalog instance it reads alive: a Refresh() may replace it meanwhile.
+class CatalogIterator : public rocksdb::Iterator {
+ public:
+  explicit CatalogIterator(std::shared_ptr<CatalogView> v)
+      : view_(std::move(v)), it_(view_->db->NewIterator(rocksdb::ReadOptions(), view_->cf)) {}
+  bool Valid() const override { return it_->Valid(); }
+  void SeekToFirst() override { it_->SeekToFirst(); }
+  void SeekToLast() override { it_->SeekToLast(); }
+  void Seek(const rocksdb::Slice& k) override { it_->Seek(k); }
+  void SeekForPrev(const rocksdb::Slice& k) override { it_->SeekForPrev(k); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  rocksdb::Slice key() const override { return it_->key(); }
+  rocksdb::Slice value() const override { return it_->value(); }
+  rocksdb::Status status() const override { return it_->status(); }
+
+ private:
+  std::shared_ptr<CatalogView> view_;  // declared first: destroyed after the iterator
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
+Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
+  mode_ = mode;
+  cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::string path = (fs::path(dir_) / kRocksDir).string();
-  db.max_file_opening_threads = FileOpeningThreads(path);
+  rocksdb::DBOptions db = BaseOptions(path);
+  db.create_if_missing = create;
+  db.create_missing_column_families = create;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status st;
   if (mode == Mode::kWriter) {
@@ -246,10 +296,41 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   catalog_cf_ = handles[1];
   versions_cf_ = handles[2];
   content_cf_ = handles[3];
+  catalog_ = std::make_shared<CatalogView>();
+  catalog_->db = db_;
+  catalog_->cf = catalog_cf_;
   return Status::OK();
 }
 
+Result<std::shared_ptr<CatalogView>> Store::OpenCatalogView() {
+  const std::string path = (fs::path(dir_) / kRocksDir).string();
+  auto v = std::make_shared<CatalogView>();
+  v->dir = fmt::format("{}/catalog-{}", secondary_dir_, ++catalog_opens_);
+  std::error_code ec;
+  fs::create_directories(v->dir, ec);
+  if (ec) return Status::IOError(fmt::format("cannot create {}: {}", v->dir, ec.message()));
+  auto families = Families(cache_);
+  families.resize(2);  // default and catalog
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status st = rocksdb::DB::OpenAsSecondary(BaseOptions(path), path, v->dir, families, &handles, &db);
+  if (!st.ok()) {
+    fs::remove_all(v->dir, ec);
+    return FromRocksStatus(st, fmt::format("cannot read the catalog of store {}", dir_));
+  }
+  v->db = db;
+  v->cf = handles[1];
+  v->owned = handles;
+  return v;
+}
+
+std::shared_ptr<CatalogView> Store::catalog() const {
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  return catalog_;
+}
+
 Store::~Store() {
+  catalog_.reset();  // a catalog-only secondary closes; an alias of db_ goes
   if (db_ != nullptr && write_failed_) {
     // Deliberately not closed (see write_failed_), as a crash would leave it. Kept reachable from a global so that
     // leak checkers (the ASAN build) do not report what is abandoned on purpose.
@@ -274,7 +355,8 @@ Store::~Store() {
 }
 
 Status Store::GetCatalog(std::string_view key, std::string* value) const {
-  auto st = db_->Get(rocksdb::ReadOptions(), catalog_cf_, rocksdb::Slice(key.data(), key.size()), value);
+  const auto v = catalog();
+  auto st = v->db->Get(rocksdb::ReadOptions(), v->cf, rocksdb::Slice(key.data(), key.size()), value);
   if (st.IsNotFound()) return Status::NotFound(std::string(key));
   return FromRocksStatus(st, "reading the catalog");
 }
@@ -286,7 +368,7 @@ Status Store::PutCatalog(std::string_view key, std::string_view value, bool sync
 }
 
 std::unique_ptr<rocksdb::Iterator> Store::NewCatalogIterator() const {
-  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), catalog_cf_));
+  return std::make_unique<CatalogIterator>(catalog());
 }
 
 Status Store::Write(rocksdb::WriteBatch* batch, bool sync) {
@@ -369,7 +451,15 @@ Status Store::WaitForCompactions(const std::function<bool()>& cancelled) {
 
 Status Store::Refresh() {
   if (mode_ == Mode::kWriter) return Status::OK();
-  return FromRocksStatus(db_->TryCatchUpWithPrimary(), "catching up with the store's writer");
+  // The catalog first, the data after it: a backup's data is flushed before its commit record is written, so
+  // every backup the new catalog shows complete has its data in what the catch-up below sees.
+  SCNFS_ASSIGN_OR_RETURN(std::shared_ptr<CatalogView> fresh, OpenCatalogView());
+  SCNFS_RETURN_IF_ERROR(FromRocksStatus(db_->TryCatchUpWithPrimary(), "catching up with the store's writer"));
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    std::swap(catalog_, fresh);
+  }
+  return Status::OK();  // the replaced view closes here, or with the last iterator made on it
 }
 
 }  // namespace scnfs

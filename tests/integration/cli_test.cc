@@ -461,7 +461,9 @@ TEST_F(CliTest, ADamagedHeaderBlockIsReportedNotRefused) {
   EXPECT_EQ(stored.exit_code, 2) << stored.err;
   const json stored_report = json::parse(stored.out);  // a named value: a range-for over a temporary's member dangles
   for (const auto& file : stored_report["files"]) {
-    if (file["path"] == "hd_2.dbf") EXPECT_EQ(file["corrupt_by_kind"], jd["corrupt_by_kind"]);
+    if (file["path"] == "hd_2.dbf") {
+      EXPECT_EQ(file["corrupt_by_kind"], jd["corrupt_by_kind"]);
+    }
   }
   ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "hd", tmp_ / "r"}).exit_code, 0);
   EXPECT_TRUE(ReadFile(tmp_ / "r/hd_2.dbf") == ReadFile(f));
