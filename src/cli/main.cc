@@ -1,4 +1,6 @@
 // scnfs: keeps every version of every datafile block once, and gives back any backup, SCN or time.
+#include <unistd.h>
+
 #include <csignal>
 
 #include <fmt/format.h>
@@ -7,7 +9,16 @@
 #include "util/open_file_limit.h"
 
 namespace {
-void OnSignal(int) { scnfs::cli::g_cancel = true; }
+// For backup and restore, which stop at their next block when asked (the backup is then recorded as failed): a
+// first SIGINT or SIGTERM asks; a second one ends the process at once, as kill -9 would, which leaves the store
+// consistent (a backup is atomic), for a step that cannot see the first (the open of a FIFO, a hung device).
+void OnSignal(int) {
+  if (scnfs::cli::g_cancel.exchange(true)) {
+    static const char msg[] = "scnfs: interrupted again: stopping at once\n";
+    (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+    ::_exit(130);
+  }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,8 +57,14 @@ int main(int argc, char** argv) {
   // Process policy, so here and not in the library: a mount keeps its clients' files open (a database on a clone
   // keeps many open, each with its delta file open in the mount), and a restore keeps a window of them.
   scnfs::RaiseOpenFileLimit();
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  // Only for the commands that check g_cancel: every other one keeps the default (SIGINT and SIGTERM end it), and a
+  // mount's libfuse installs its own handlers (which unmount) only where the default is still in place.
+  for (auto& [sub, run] : commands) {
+    if (sub->parsed() && (sub->get_name() == "backup" || sub->get_name() == "restore")) {
+      std::signal(SIGINT, OnSignal);
+      std::signal(SIGTERM, OnSignal);
+    }
+  }
   for (auto& [sub, run] : commands)
     if (sub->parsed()) return run();
   return kExitFailure;

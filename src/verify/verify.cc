@@ -186,7 +186,8 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
 }
 
 Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId> format) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: the open of a FIFO would otherwise wait for a writer for ever (it is refused below).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", path));
   struct FdCloser {
     int fd;

@@ -607,6 +607,27 @@ TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   EXPECT_EQ(Snapshot(tmp_ / "ok"), Snapshot(src));
 }
 
+TEST_F(CliTest, AFifoNeverHangsACommand) {
+  // verify --file on a FIFO waited in open() for a writer for ever; a backup given one as --changed-blocks did too,
+  // and SIGINT and SIGTERM only set a flag nobody read there, so only SIGKILL ended it (holding the writer lock).
+  const std::string src = tmp_ / "ora", fifo = tmp_ / "fifo";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "FF", "--dbid", "5", "--files", "1", "--blocks", "16"}).exit_code, 0);
+  BackupJson({"--db", "ff", src});
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Under timeout: without the fix these hang instead of failing.
+  RunResult v = scnfs::testing::Run({"timeout", "-s", "KILL", "20", SCNFS_BIN, "verify", "--file", fifo});
+  EXPECT_EQ(v.exit_code, 1) << v.err;
+  EXPECT_NE(v.err.find("is not a regular file"), std::string::npos) << v.err;
+  // A second interrupt ends a backup at once (exit 130), and the store takes the next backup.
+  RunResult r = scnfs::testing::Run({"timeout", "-s", "KILL", "20", "bash", "-c",
+                     std::string(SCNFS_BIN) + " backup --store " + store_ + " --db ff --changed-blocks " + fifo + " " +
+                         src + " & p=$!; sleep 0.5; kill -INT $p; sleep 0.3; kill -TERM $p; wait $p; echo rc=$?"});
+  EXPECT_NE(r.out.find("rc=130"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("interrupted again"), std::string::npos) << r.err;
+  json b = BackupJson({"--db", "ff", src});
+  EXPECT_EQ(b["id"], 2);
+}
+
 TEST_F(CliTest, UnknownStoreVersionIsRefused) {
   WriteFile(store_ + "/SCNFS_STORE", "scnfs store\nformat 99\n");
   ExpectFailure({"list", "--store", store_}, "format version 99");

@@ -291,6 +291,25 @@ TEST_F(MountTest, KilledMountIsClearedByUmountAndStopsPinning) {
   EXPECT_EQ(ReadFile(mnt_ + "/RAW/backups/1/a.bin"), ReadFile(raw_ + "/a.bin"));
 }
 
+TEST_F(MountTest, SigtermUnmounts) {
+  // scnfs installed its own SIGINT/SIGTERM handlers for every command, so libfuse's (which unmount) were never set
+  // and a service manager's SIGTERM left the mount running, then SIGKILL left it dead (ENOTCONN).
+  RunResult m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  const int pid = MountPid(m.out);
+  ASSERT_GT(pid, 0) << m.out;
+  ASSERT_EQ(ReadFile(mnt_ + "/ORA/backups/1/ora_1.dbf").size(), 3001u * 8192);
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  for (int i = 0; i < 250 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_NE(::kill(pid, 0), 0) << "the mount process is still running 5 s after SIGTERM";
+  struct stat st;
+  ASSERT_EQ(::stat(mnt_.c_str(), &st), 0) << "not unmounted: " << std::strerror(errno);
+  EXPECT_TRUE(fs::is_empty(mnt_));
+  auto pins = ListPins(store_);
+  ASSERT_TRUE(pins.ok());
+  EXPECT_EQ(pins->size(), 0u);
+}
+
 TEST_F(MountTest, BackupsRunWhileMountedAndAppearWithoutRemount) {
   ASSERT_EQ(Mount().exit_code, 0);
   const std::string want = ReadFile(Restore("ORA", "backup:1") + "/ora_1.dbf");
