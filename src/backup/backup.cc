@@ -224,6 +224,15 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   if (new_db) {
     SCNFS_ASSIGN_OR_RETURN(db.id, cat.NextDatabaseId());
     db.name = opt.db;
+    // The name is a directory in a mount (MOUNTPOINT/<db>/) and a word in scripts: as for clones, plus Oracle's $ #.
+    if (opt.db.size() > 64 || opt.db[0] == '.' ||
+        opt.db.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-$#") != std::string::npos)
+      return Status::InvalidArgument(fmt::format(
+          "bad database name '{}': use up to 64 letters, digits, '.', '_', '-', '$' or '#', not starting with '.'", opt.db));
+    if (!opt.format && std::none_of(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.is_file(); }))
+      return Status::InvalidArgument(fmt::format(
+          "the sources of new database '{}' hold no files to tell its format from: give --format oracle, postgres or raw",
+          opt.db));
     db.format = opt.format ? *opt.format : DetectFormat(opt.sources, entries);
     db.created_us = NowMicros();
   } else {

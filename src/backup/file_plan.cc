@@ -133,14 +133,17 @@ FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector
     if (fs::is_directory(s, ec) && fs::exists(fs::path(s) / "PG_VERSION", ec) && fs::exists(fs::path(s) / "global/pg_control", ec))
       return FormatId::kPostgres;
   }
+  // Oracle when any file is an Oracle datafile, not only the first: a README or a parameter file sorting first made
+  // a database of datafiles raw for good (no block checks, no scn:). Another file that is not a datafile then fails
+  // the plan by name, which is the DBA's cue to leave it out or give --format raw.
   for (const auto& e : entries) {
     if (!e.is_file()) continue;
-    int fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) break;
+    int fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;  // unreadable: the plan names it
     std::byte prefix[32];
     bool oracle = ::pread(fd, prefix, sizeof prefix, 0) == ssize_t(sizeof prefix) && oracle::LooksLikeOracle(ByteSpan(prefix, 32));
     ::close(fd);
-    return oracle ? FormatId::kOracle : FormatId::kRaw;
+    if (oracle) return FormatId::kOracle;
   }
   return FormatId::kRaw;
 }

@@ -557,8 +557,13 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
       return Status::NotFound(fmt::format("no inode {}", ino));
     case Decoded::kRoot:
       SCNFS_RETURN_IF_ERROR(RefreshLocked());
-      for (const auto& [name, slot] : db_by_name_)
-        if (dbs_[slot].record) out.push_back({name, DbIno(slot, kDbDir), S_IFDIR});
+      for (const auto& [name, slot] : db_by_name_) {
+        // A name no directory entry can have (a '/', "..": taken by builds that did not check names) is left out:
+        // the kernel answers EIO for the whole listing when one entry has such a name.
+        const bool entry_name = !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+                                name.find_first_of(std::string_view("/\0", 2)) == std::string::npos;
+        if (dbs_[slot].record && entry_name) out.push_back({name, DbIno(slot, kDbDir), S_IFDIR});
+      }
       return out;
     case Decoded::kDb: {
       if (d.slot >= dbs_.size()) return Status::NotFound("database gone");

@@ -579,6 +579,15 @@ TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   ExpectFailure({"backup", "--store", store_, "--db", "o", ora}, "not a multiple of the block size");
   ExpectFailure({"backup", "--store", store_, "--db", "x", "--format", "oracle", ora}, "cannot be backed up as oracle");
   ExpectFailure({"verify", "--file", src + "/a", "--format", "oracle"}, "not an Oracle datafile");
+  // A README sorting before the datafiles made the database raw for good (no block checks, no scn:): it is now
+  // named. Names that cannot be a directory in a mount, and sources with no file to tell the format from.
+  WriteFile(tmp_ / "ora2/README", "notes\n");
+  ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "ora2", "--db", "T", "--dbid", "2", "--files", "1", "--blocks", "8"}).exit_code, 0);
+  ExpectFailure({"backup", "--store", store_, "--db", "withreadme", tmp_ / "ora2"}, "README is not an Oracle datafile");
+  for (const char* bad : {"prod/eu", "..", ".hidden", "a b", "x\ny"})
+    ExpectFailure({"backup", "--store", store_, "--db", bad, src}, "bad database name");
+  fs::create_directories(tmp_ / "emptysrc");
+  ExpectFailure({"backup", "--store", store_, "--db", "e", tmp_ / "emptysrc"}, "give --format");
   // A name that is no relation segment, checked as PostgreSQL (this aborted the process).
   WriteFile(tmp_ / "pg/pg_internal.init", std::string(8192, '\0'));
   ExpectFailure({"verify", "--file", tmp_ / "pg/pg_internal.init", "--format", "postgres"}, "not a PostgreSQL relation file name");
