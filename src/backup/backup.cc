@@ -216,7 +216,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   Catalog cat(store);
 
   // 1. Plan: everything that can be wrong with the input is found before the store is touched.
-  SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources));
+  SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources, store->dir()));
   auto existing = cat.GetDatabase(opt.db);
   if (!existing.ok() && !existing.status().IsNotFound()) return existing.status();
   const bool new_db = !existing.ok();

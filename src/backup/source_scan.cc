@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Status Walk(const fs::path& root, const fs::path& dir, std::map<std::string, SourceEntry>* out) {
+Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, std::map<std::string, SourceEntry>* out) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec), end;
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read directory {}", dir.string()));
@@ -25,6 +25,7 @@ Status Walk(const fs::path& root, const fs::path& dir, std::map<std::string, Sou
       return Status::FromErrno(errno, fmt::format("cannot stat {}", e.abs));
     }
     if (!e.is_dir() && !e.is_file() && !e.is_symlink()) continue;
+    if (skip != nullptr && e.is_dir() && e.st.st_dev == skip->st_dev && e.st.st_ino == skip->st_ino) continue;
     if (e.is_symlink()) {
       // Read now, with the lstat: at commit the link may be gone or replaced, and a record without its target
       // would make the whole backup unrestorable.
@@ -38,7 +39,7 @@ Status Walk(const fs::path& root, const fs::path& dir, std::map<std::string, Sou
     const fs::path sub = it->path();
     if (!out->emplace(e.rel, e).second) return Status::InvalidArgument(fmt::format("two sources give the same path '{}'", e.rel));
     if (!recurse) continue;
-    Status st = Walk(root, sub, out);
+    Status st = Walk(root, sub, skip, out);
     std::error_code sec;
     if (!st.ok() && st.ToErrno() == ENOENT && !fs::exists(fs::symlink_status(sub, sec))) {
       // The directory went away while we walked it: leave it out, with whatever was already taken from inside it.
@@ -55,8 +56,10 @@ Status Walk(const fs::path& root, const fs::path& dir, std::map<std::string, Sou
 
 }  // namespace
 
-Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources) {
+Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources, const std::string& skip_dir) {
   if (sources.empty()) return Status::InvalidArgument("no source given: name the datafiles or the data directory to back up");
+  struct stat skip_st;
+  const struct stat* skip = !skip_dir.empty() && ::stat(skip_dir.c_str(), &skip_st) == 0 ? &skip_st : nullptr;
   std::map<std::string, SourceEntry> entries;
   for (const auto& src : sources) {
     struct stat st;
@@ -71,7 +74,9 @@ Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sou
         root.rel = ".";
         entries.emplace(root.rel, root);
       }
-      SCNFS_RETURN_IF_ERROR(Walk(fs::path(src), fs::path(src), &entries));
+      if (skip != nullptr && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino)
+        return Status::InvalidArgument(fmt::format("source {} is the store itself", src));
+      SCNFS_RETURN_IF_ERROR(Walk(fs::path(src), fs::path(src), skip, &entries));
     } else if (S_ISREG(st.st_mode)) {
       SourceEntry e;
       e.abs = src;

@@ -23,7 +23,9 @@ struct SourceEntry {
 // Directories are walked recursively without following symlinks; sockets, fifos and devices are skipped. Two
 // sources yielding the same relative path is an error. Entries are sorted by path. A live database creates and
 // removes files (PostgreSQL's pgsql_tmp) while it is walked: an entry or directory that is gone by the time it is
-// read (ENOENT) is left out, as if the walk had come a moment later; any other error fails the scan.
-Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources);
+// read (ENOENT) is left out, as if the walk had come a moment later; any other error fails the scan. The directory
+// `skip_dir` (the store, when it lies inside a source: it would be backed up into itself, growing by its own size
+// with each backup) is left out with everything in it; a source that is that directory is refused.
+Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources, const std::string& skip_dir = {});
 
 }  // namespace scnfs
