@@ -2,6 +2,7 @@
 #include <ctime>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <optional>
 
@@ -49,6 +50,14 @@ Result<int64_t> ParseIso8601(std::string_view text) {
   if (rest == nullptr)
     return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (expected e.g. 2026-11-22T14:30:00)", text));
   std::string_view tail(rest);
+  // strptime takes a 30th of February and mktime/timegm roll it into March: a typo must not pick another point.
+  static constexpr int kDays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const int year = tm.tm_year + 1900;
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (tm.tm_mday > kDays[tm.tm_mon] || (tm.tm_mon == 1 && tm.tm_mday == 29 && !leap))
+    return Status::InvalidArgument(fmt::format("'{}' is not a date: {}-{:02} has no day {}", text, year, tm.tm_mon + 1, tm.tm_mday));
+  if (tail.size() > 1 && (tail[0] == 'T' || tail[0] == ' ') && std::isdigit(static_cast<unsigned char>(tail[1])))
+    return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (bad time of day '{}')", text, tail.substr(1)));
   int64_t frac_us = 0;
   if (!tail.empty() && tail[0] == '.') {  // fractional seconds
     size_t i = 1;

@@ -1,4 +1,5 @@
-// Catalog records written by a newer scnfs: an unknown format is refused by name, never read as another.
+// Catalog records written by a newer scnfs (an unknown format is refused by name, never read as another), and the
+// parsing of time: points.
 #include "scnfs/catalog.h"
 
 #include <gtest/gtest.h>
@@ -23,6 +24,27 @@ TEST(CatalogTest, AnUnknownFormatIsRefusedNotReadAsRaw) {
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), Status::Code::kCorruption);
   EXPECT_NE(db.status().message().find("unknown format 'mysql'"), std::string::npos) << db.status().ToString();
+}
+
+}  // namespace
+}  // namespace scnfs
+
+namespace scnfs {
+namespace {
+
+TEST(PointSpecTest, TimesAreParsedOrRefusedNeverRolledOver) {
+  // strptime took February 30 and timegm made it March 2: a typo picked another point without a word.
+  EXPECT_EQ(ParseIso8601("2026-03-02T00:00:00Z").value(), int64_t(1772409600) * 1000000);
+  EXPECT_EQ(ParseIso8601("2024-02-29T12:00:00+02:00").value(), int64_t(1709200800) * 1000000);
+  EXPECT_EQ(ParseIso8601("2026-11-22T14:30:00.25Z").value(), int64_t(1795357800) * 1000000 + 250000);
+  for (const char* bad : {"2026-02-30", "2026-02-31T12:00:00Z", "2025-02-29", "2026-04-31", "2026-06-31T00:00:00Z"}) {
+    auto r = ParseIso8601(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("has no day"), std::string::npos) << r.status().message();
+  }
+  auto r = ParseIso8601("2026-11-30T25:00:00");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("bad time of day '25:00:00'"), std::string::npos) << r.status().message();
 }
 
 }  // namespace
