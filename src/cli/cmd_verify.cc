@@ -44,10 +44,12 @@ Runner AddVerify(CLI::App& app, Globals& g) {
   };
   auto a = std::make_shared<Args>();
   AddStoreOption(sub, g);
-  sub->add_option("--db", a->db, "Database to verify in the store");
-  sub->add_option("--at", a->at, "Point in time: backup:ID, scn:N, time:ISO8601, latest (default)");
-  sub->add_option("--file", a->file, "A datafile on disk to check instead");
-  sub->add_option("--format", a->format, "Format of --file: oracle, postgres or raw (default: detected)")
+  auto* db = sub->add_option("--db", a->db, "Database to verify in the store");
+  auto* at = sub->add_option("--at", a->at, "Point in time: backup:ID, scn:N, time:ISO8601, latest (default)");
+  // Either a point of the store or a file on disk: one given with the other's options was silently ignored
+  // (verify --file clean.dbf --db prod exited 0 about a database that was corrupt).
+  auto* file = sub->add_option("--file", a->file, "A datafile on disk to check instead")->excludes(db)->excludes(at);
+  sub->add_option("--format", a->format, "Format of --file: oracle, postgres or raw (default: detected)")->needs(file)
       ->check(CLI::IsMember({"oracle", "postgres", "raw"}));
   sub->add_option("--threads", a->threads, "Worker threads (default: one per core)")->check(CLI::Range(1, 256));
   sub->add_flag("--json", g.json, "Machine-readable report (docs/cli.md)");

@@ -586,6 +586,10 @@ TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   ExpectFailure({"backup", "--store", store_, "--db", "withreadme", tmp_ / "ora2"}, "README is not an Oracle datafile");
   for (const char* bad : {"prod/eu", "..", ".hidden", "a b", "x\ny"})
     ExpectFailure({"backup", "--store", store_, "--db", bad, src}, "bad database name");
+  // verify --file with a store point's options checked the file only and exited 0 about the database.
+  ExpectFailure({"verify", "--store", store_, "--db", "x", "--file", src + "/a"}, "--db excludes --file");
+  ExpectFailure({"verify", "--file", src + "/a", "--at", "nonsense:spec"}, "--at excludes --file");
+  ExpectFailure({"verify", "--store", store_, "--db", "x", "--format", "raw"}, "--format requires --file");
   fs::create_directories(tmp_ / "emptysrc");
   ExpectFailure({"backup", "--store", store_, "--db", "e", tmp_ / "emptysrc"}, "give --format");
   // A name that is no relation segment, checked as PostgreSQL (this aborted the process).
