@@ -291,6 +291,7 @@ Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, Cl
 }
 
 Result<struct stat> CloneFs::Link(uint64_t ino, uint64_t parent, std::string_view name) {
+  if (name.size() > 255) return Errno(ENAMETOOLONG, "name too long");  // as AddEntry: statvfs says 255
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
   SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
@@ -353,6 +354,7 @@ Status CloneFs::Rmdir(uint64_t parent, std::string_view name) {
 
 Status CloneFs::Rename(uint64_t parent, std::string_view name, uint64_t newparent, std::string_view newname, unsigned flags) {
   if (flags & ~unsigned(RENAME_NOREPLACE)) return Errno(EINVAL, "rename flags other than RENAME_NOREPLACE");
+  if (newname.size() > 255) return Errno(ENAMETOOLONG, "name too long");
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));

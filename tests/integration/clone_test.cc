@@ -371,6 +371,14 @@ TEST_F(CloneTest, BadInputAndDestroy) {
   fails(Scnfs({"clone", "destroy", "--store", store_, "nope"}), "no clone named");
   Mount();
   ASSERT_EQ(PWrite(mnt_ + "/raw/clones/c/a.bin", "x", 0), 0);
+  {  // link and rename made names longer than the 255 bytes create refuses and statvfs reports
+    const std::string c = mnt_ + "/raw/clones/c/", long_name(256, 'n');
+    EXPECT_NE(::link((c + "a.bin").c_str(), (c + long_name).c_str()), 0);
+    EXPECT_EQ(errno, ENAMETOOLONG);
+    EXPECT_NE(::rename((c + "a.bin").c_str(), (c + long_name).c_str()), 0);
+    EXPECT_EQ(errno, ENAMETOOLONG);
+    EXPECT_TRUE(fs::exists(c + "a.bin"));
+  }
   fails(Scnfs({"clone", "destroy", "--store", store_, "c"}), "in use");
   RunResult l = Scnfs({"clone", "list", "--store", store_});
   EXPECT_NE(l.out.find("mount pid"), std::string::npos) << l.out;
