@@ -126,11 +126,15 @@ Status Store::Create(const std::string& dir) {
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, const StoreOptions& options) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return Status::NotFound(fmt::format("store {} does not exist (create it with 'scnfs init --store {}')", dir, dir));
+  if (!fs::is_directory(dir, ec)) {
+    if (fs::exists(dir, ec)) return Status::InvalidArgument(fmt::format("{} is not a scnfs store (not a directory)", dir));
+    return Status::NotFound(fmt::format("store {} does not exist (create it with 'scnfs init --store {}')", dir, dir));
+  }
   std::ifstream marker(fs::path(dir) / kMarkerFile);
-  std::string magic, word;
+  std::string magic, word, rest;
   int version = 0;
-  if (!marker || !std::getline(marker, magic) || magic != "scnfs store" || !(marker >> word >> version) || word != "format")
+  if (!marker || !std::getline(marker, magic) || magic != "scnfs store" || !(marker >> word >> version) || word != "format" ||
+      (marker >> rest))  // "format 1junk" is no version 1
     return Status::InvalidArgument(fmt::format("{} is not a scnfs store", dir));
   if (version != kStoreFormatVersion)
     return Status::NotSupported(fmt::format("store {} has format version {}; this scnfs reads version {}", dir, version, kStoreFormatVersion));

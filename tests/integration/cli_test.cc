@@ -613,6 +613,16 @@ TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
   // A changed-blocks list with a bad line or an unknown file.
   WriteFile(tmp_ / "cbt", "a 5\n");
   ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src}, "line 1");
+  // A line's control bytes reached the terminal, and a long line made a "one-line" message of megabytes.
+  WriteFile(tmp_ / "cbt", "bad\x1b[2J\x1b]0;title\x07 " + std::string(100000, 'x') + "\n");
+  {
+    RunResult r = Scnfs({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+    EXPECT_LT(r.err.size(), 400u);
+  }
+  WriteFile(tmp_ / "cbt", "a 0 18446744073709551615\n");
+  ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src}, "to < 2^32");
   WriteFile(tmp_ / "cbt", "zzz 1 2\n");
   ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src}, "not in the backup source");
   // Nothing above damaged the store: the backup still restores.
@@ -660,6 +670,10 @@ TEST_F(CliTest, AStoreInsideItsSourceIsLeftOut) {
 TEST_F(CliTest, UnknownStoreVersionIsRefused) {
   WriteFile(store_ + "/SCNFS_STORE", "scnfs store\nformat 99\n");
   ExpectFailure({"list", "--store", store_}, "format version 99");
+  WriteFile(store_ + "/SCNFS_STORE", "scnfs store\nformat 1junk\n");  // was read as version 1
+  ExpectFailure({"list", "--store", store_}, "is not a scnfs store");
+  WriteFile(tmp_ / "afile", "");  // was "does not exist (create it with scnfs init)", which init then refused
+  ExpectFailure({"list", "--store", tmp_ / "afile"}, "is not a scnfs store (not a directory)");
 }
 
 TEST_F(CliTest, SecondWriterIsRefusedWhileReadersWork) {
