@@ -27,7 +27,8 @@ namespace fs = std::filesystem;
 
 struct CloneFs::FileState {
   std::shared_mutex data;        // Read shares it; Write, truncate and fallocate take it alone
-  int fd = -1;                   // the delta file
+  int fd = -1;                   // the delta file; -1 while it does not exist (all holes: nothing written yet)
+  std::string delta_path;
   std::atomic<int> map_fd{-1};   // its presence map, data/<ino>.present (docs/clones.md); -1 until needed
   std::string map_path;
   std::atomic<bool> map_unsynced{false};  // a bit was set since the map was last synced
@@ -58,9 +59,17 @@ struct CloneFs::FileState {
     map_unsynced = true;
     return Status::OK();
   }
-  // Before any change to the delta of a file that has backup blocks: without a map, a reopen would fall back to
-  // extents, and an append's allocation unit may cover the last backup block.
-  Status EnsureMap() { return has_base && map_fd < 0 ? CreateMap() : Status::OK(); }
+  // Before any change to the delta. The delta file is made by the file's first change, not by an open or a read:
+  // reading an untouched file of a clone must not need a free inode (it failed with ENOSPC on a full file system).
+  // A file that has backup blocks gets its map here too: without one, a reopen would fall back to extents, and an
+  // append's allocation unit may cover the last backup block.
+  Status PrepareWrite() {
+    if (fd < 0) {
+      fd = ::open(delta_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0) return Status::FromErrno(errno, "cannot create the clone file's delta");
+    }
+    return has_base && map_fd < 0 ? CreateMap() : Status::OK();
+  }
   // The file's first write makes its map from `present` (so that reads never need to write, even on a full
   // disk). Written under a temporary name, synced and renamed: a map that exists is always whole.
   Status CreateMap() {
@@ -412,8 +421,9 @@ Result<std::shared_ptr<CloneFs::FileState>> CloneFs::FileLocked(uint64_t ino) {
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
   if (!S_ISREG(i->mode)) return Errno(EISDIR, "not a regular file");
   auto f = std::make_shared<FileState>();
-  f->fd = ::open(DeltaPath(ino).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (f->fd < 0) return Errno(errno, fmt::format("cannot open the delta of inode {}", ino));
+  f->delta_path = DeltaPath(ino);
+  f->fd = ::open(f->delta_path.c_str(), O_RDWR | O_CLOEXEC);  // made by the first change (PrepareWrite)
+  if (f->fd < 0 && errno != ENOENT) return Errno(errno, fmt::format("cannot open the delta of inode {}", ino));
   if (!i->base_path.empty() && i->base_blocks > 0) {
     uint32_t dir = PointView::kRoot;
     std::optional<uint32_t> e;
@@ -534,7 +544,8 @@ Status CloneFs::Read(uint64_t ino, uint64_t offset, std::span<std::byte> out, si
       SCNFS_RETURN_IF_ERROR(base_->Read(f->base_entry, pos, dst, &got));
       if (got < dst.size()) std::memset(dst.data() + got, 0, dst.size() - got);
     } else {
-      size_t done = 0;
+      size_t done = f->fd < 0 ? dst.size() : 0;  // no delta yet: holes
+      if (f->fd < 0) std::memset(dst.data(), 0, dst.size());
       while (done < dst.size()) {
         ssize_t r = ::pread(f->fd, dst.data() + done, dst.size() - done, off_t(pos + done));
         if (r < 0) {
@@ -563,7 +574,7 @@ Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> 
     SCNFS_ASSIGN_OR_RETURN(f, FileLocked(ino));
   }
   std::unique_lock<std::shared_mutex> dl(f->data);
-  SCNFS_RETURN_IF_ERROR(f->EnsureMap());
+  SCNFS_RETURN_IF_ERROR(f->PrepareWrite());
   {
     std::lock_guard<std::mutex> l(mu_);
     snapshot = inodes_.at(ino);
@@ -608,7 +619,7 @@ Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
     SCNFS_ASSIGN_OR_RETURN(f, FileLocked(ino));
   }
   std::unique_lock<std::shared_mutex> dl(f->data);
-  SCNFS_RETURN_IF_ERROR(f->EnsureMap());
+  SCNFS_RETURN_IF_ERROR(f->PrepareWrite());
   CloneInode snapshot;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -688,7 +699,7 @@ Status CloneFs::Fsync(uint64_t ino, bool datasync) {
     if (auto it = files_.find(ino); it != files_.end()) f = it->second;
     map_pending = f && maps_unsynced_.erase(ino) > 0;  // kept for a later fsync when no state is loaded
   }
-  if (f && (datasync ? ::fdatasync(f->fd) : ::fsync(f->fd)) != 0) {
+  if (f && f->fd >= 0 && (datasync ? ::fdatasync(f->fd) : ::fsync(f->fd)) != 0) {
     if (map_pending) {
       std::lock_guard<std::mutex> l(mu_);
       maps_unsynced_.insert(ino);
@@ -761,7 +772,7 @@ Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t leng
     snapshot = inodes_.at(ino);
   }
   std::unique_lock<std::shared_mutex> dl(f->data);
-  SCNFS_RETURN_IF_ERROR(f->EnsureMap());
+  SCNFS_RETURN_IF_ERROR(f->PrepareWrite());
   const uint64_t end = offset + length;
   const uint64_t from = std::max<uint64_t>(offset, snapshot.base_blocks * snapshot.block_size);
   if (end > from && ::fallocate(f->fd, FALLOC_FL_KEEP_SIZE, off_t(from), off_t(end - from)) != 0)

@@ -340,6 +340,23 @@ TEST_F(CloneTest, ExtendedAttributesAreUnsupportedInClonesAndReadOnlyInBackups) 
   }
 }
 
+TEST_F(CloneTest, ReadingAnUntouchedFileWritesNothing) {
+  // Every open made the file's delta (O_CREAT): a read of an untouched clone file needed a free inode and failed
+  // with ENOSPC on a full file system, and left an empty file behind per file read.
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  MountPid();
+  const std::string dir = mnt_ + "/raw/clones/c/", data = store_ + "/clones/c/data";
+  EXPECT_EQ(ReadFile(dir + "a.bin"), ReadFile(src_ + "/a.bin"));
+  std::vector<std::string> made;
+  for (const auto& e : fs::directory_iterator(data)) made.push_back(e.path().filename().string());
+  EXPECT_TRUE(made.empty()) << made.size() << " file(s) in data/, e.g. " << made[0];
+  ASSERT_EQ(PWrite(dir + "a.bin", "x", 0), 0);  // the first change makes the delta
+  EXPECT_FALSE(fs::is_empty(data));
+  std::string want = ReadFile(src_ + "/a.bin");
+  want[0] = 'x';
+  EXPECT_EQ(ReadFile(dir + "a.bin"), want);
+}
+
 TEST_F(CloneTest, TruncateByPathLeavesNoFileOpenInTheMount) {
   ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
   const int mount_pid = MountPid();
