@@ -397,6 +397,13 @@ TEST_F(CliTest, ATruncatedOracleDatafileIsNotClean) {
   RunResult stored = Scnfs({"verify", "--store", store_, "--db", "tr", "--json"});
   EXPECT_EQ(stored.exit_code, 2) << stored.err;
   EXPECT_EQ(json::parse(stored.out)["files"][0]["pages_missing"], blocks - 60);
+  // Cut inside a block: verify --file failed (exit 1, "not a multiple of the block size") instead of reporting
+  // the truncation; the incomplete block counts as missing. A backup still refuses such a file.
+  fs::resize_file(f, 40 * 8192 + 100);
+  RunResult cut = Scnfs({"verify", "--file", f, "--json"});
+  EXPECT_EQ(cut.exit_code, 2) << cut.err;
+  EXPECT_EQ(json::parse(cut.out)["files"][0]["pages_missing"], blocks - 40);
+  ExpectFailure({"backup", "--store", store_, "--db", "tr", src}, "not a multiple of the block size");
   // Longer than the header says (autoextend while the header was read) is normal.
   ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "ok", "--db", "OK", "--dbid", "4", "--files", "1", "--blocks", "100"}).exit_code, 0);
   EXPECT_EQ(Scnfs({"verify", "--file", tmp_ / "ok/ok_1.dbf"}).exit_code, 0);
