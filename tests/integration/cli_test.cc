@@ -652,8 +652,11 @@ TEST_F(CliTest, AFifoNeverHangsACommand) {
   RunResult r = scnfs::testing::Run({"timeout", "-s", "KILL", "20", "bash", "-c",
                      std::string(SCNFS_BIN) + " backup --store " + store_ + " --db ff --changed-blocks " + fifo + " " +
                          src + " & p=$!; sleep 0.5; kill -INT $p; sleep 0.3; kill -TERM $p; wait $p; echo rc=$?"});
-  EXPECT_NE(r.out.find("rc=130"), std::string::npos) << r.out << r.err;
-  EXPECT_NE(r.err.find("interrupted again"), std::string::npos) << r.err;
+  // 130 from the second signal; under ThreadSanitizer, whose interceptors restart no open(), the first one ends
+  // the open with EINTR and the backup fails at once (exit 1) naming it. Either way it stops.
+  const bool again = r.out.find("rc=130") != std::string::npos && r.err.find("interrupted again") != std::string::npos;
+  const bool first = r.out.find("rc=1\n") != std::string::npos && r.err.find("Interrupted system call") != std::string::npos;
+  EXPECT_TRUE(again || first) << r.out << r.err;
   json b = BackupJson({"--db", "ff", src});
   EXPECT_EQ(b["id"], 2);
 }
