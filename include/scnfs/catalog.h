@@ -6,6 +6,7 @@
 // Thread-safety: records are values. Catalog is safe for concurrent readers; one writer (the store's).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -64,6 +65,8 @@ struct BackupRecord {
   // lowest such block's own change number. scn: points below max(went_back_from, max_change) of the newest
   // backup with went_back_blocks are ambiguous and refused (docs/points-in-time.md).
   uint64_t went_back_blocks = 0, went_back_from = 0, went_back_to = 0;
+  // For a backup with went_back_blocks: the lowest SCN scn: serves from then on.
+  uint64_t scn_served_from() const { return std::max(went_back_from, max_change); }
   uint64_t files = 0, directories = 0, logical_bytes = 0;
   uint64_t bytes_read = 0, blocks_read = 0, blocks_changed = 0, zero_blocks = 0, corrupt_blocks = 0;
   uint64_t new_contents = 0, new_bytes_raw = 0, new_bytes_stored = 0;

@@ -172,13 +172,13 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
       const BackupRecord* back = nullptr;
       for (auto* b : complete)
         if (b->went_back_blocks > 0) back = b;
-      if (back != nullptr && spec.number < std::max(back->went_back_from, back->max_change))
+      if (back != nullptr && spec.number < back->scn_served_from())
         return Status::InvalidArgument(fmt::format(
             "SCN {} of '{}' is ambiguous: at backup {} the SCNs of {} block(s) went back (from {} to {}: a "
             "point-in-time recovery, RESETLOGS or an older copy of a datafile); scn: serves SCN {} and later, use "
             "backup:N or time: for earlier points",
             spec.number, db.name, back->id, back->went_back_blocks, back->went_back_from, back->went_back_to,
-            std::max(back->went_back_from, back->max_change)));
+            back->scn_served_from()));
       const BackupRecord* best = nullptr;
       for (auto* b : complete)
         if (b->max_change <= spec.number) best = b;

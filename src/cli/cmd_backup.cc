@@ -1,5 +1,3 @@
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -50,7 +48,7 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
     fmt::print("  NOTE: the SCN/LSN of {} block(s) went back, from {} to {} (a point-in-time recovery, RESETLOGS or an "
                "older copy of a datafile): scn: points below {} are ambiguous from now on and refused; backup:N and "
                "time: reach every backup\n",
-               b.went_back_blocks, b.went_back_from, b.went_back_to, std::max(b.went_back_from, b.max_change));
+               b.went_back_blocks, b.went_back_from, b.went_back_to, b.scn_served_from());
   if (b.corrupt_blocks) {
     fmt::print("  WARNING: {} corrupt block(s) stored as read:\n", b.corrupt_blocks);
     for (const auto& x : r.bad_blocks) fmt::print("    {} block {}: {}\n", x.path, x.block, BlockKindName(x.kind));

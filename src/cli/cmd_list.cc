@@ -1,5 +1,3 @@
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -69,7 +67,7 @@ Runner AddList(CLI::App& app, Globals& g) {
         if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", b.error);
         if (b.went_back_blocks)
           fmt::print("       SCN/LSN went back in {} block(s), from {} to {}: scn: serves {} and later\n",
-                     b.went_back_blocks, b.went_back_from, b.went_back_to, std::max(b.went_back_from, b.max_change));
+                     b.went_back_blocks, b.went_back_from, b.went_back_to, b.scn_served_from());
       }
     }
     if (g.json) fmt::print("{}\n", JsonText(out, 2));
