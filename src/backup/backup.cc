@@ -22,6 +22,7 @@
 #include "scnfs/store.h"
 #include "store/content_codec.h"
 #include "util/clock.h"
+#include "util/names.h"
 
 namespace scnfs {
 namespace {
@@ -225,8 +226,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     SCNFS_ASSIGN_OR_RETURN(db.id, cat.NextDatabaseId());
     db.name = opt.db;
     // The name is a directory in a mount (MOUNTPOINT/<db>/) and a word in scripts: as for clones, plus Oracle's $ #.
-    if (opt.db.size() > 64 || opt.db[0] == '.' ||
-        opt.db.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-$#") != std::string::npos)
+    if (!IsPlainName(opt.db, "._-$#"))
       return Status::InvalidArgument(fmt::format(
           "bad database name '{}': use up to 64 letters, digits, '.', '_', '-', '$' or '#', not starting with '.'", opt.db));
     if (!opt.format && std::none_of(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.is_file(); }))

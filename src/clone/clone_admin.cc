@@ -21,6 +21,7 @@
 #include "util/coding.h"
 #include "util/durable_file.h"
 #include "util/json_text.h"
+#include "util/names.h"
 
 namespace scnfs {
 namespace fs = std::filesystem;
@@ -30,8 +31,7 @@ namespace {
 fs::path ClonesDir(const std::string& store_dir) { return fs::path(store_dir) / "clones"; }
 
 Status CheckName(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name[0] == '.' ||
-      name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos)
+  if (!IsPlainName(name, "._-"))
     return Status::InvalidArgument(fmt::format("bad clone name '{}': use up to 64 letters, digits, '.', '_' or '-', not starting with '.'", name));
   return Status::OK();
 }
