@@ -11,6 +11,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Whether `st` is the directory to leave out (none when `skip` is null).
+bool IsSkipped(const struct stat& st, const struct stat* skip) {
+  return skip != nullptr && S_ISDIR(st.st_mode) && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino;
+}
+
 Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, std::map<std::string, SourceEntry>* out) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec), end;
@@ -25,7 +30,7 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
       return Status::FromErrno(errno, fmt::format("cannot stat {}", e.abs));
     }
     if (!e.is_dir() && !e.is_file() && !e.is_symlink()) continue;
-    if (skip != nullptr && e.is_dir() && e.st.st_dev == skip->st_dev && e.st.st_ino == skip->st_ino) continue;
+    if (IsSkipped(e.st, skip)) continue;
     if (e.is_symlink()) {
       // Read now, with the lstat: at commit the link may be gone or replaced, and a record without its target
       // would make the whole backup unrestorable.
@@ -74,7 +79,7 @@ Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sou
         root.rel = ".";
         entries.emplace(root.rel, root);
       }
-      if (skip != nullptr && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino)
+      if (IsSkipped(st, skip))
         return Status::InvalidArgument(fmt::format("source {} is the store itself", src));
       SCNFS_RETURN_IF_ERROR(Walk(fs::path(src), fs::path(src), skip, &entries));
     } else if (S_ISREG(st.st_mode)) {
