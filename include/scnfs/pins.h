@@ -60,7 +60,10 @@ class PinHolder {
 };
 
 // Every live holder's pins, and one pin set per clone ("clone-<name>", pid 0: a clone pins its point for as long as
-// it exists). Pin files whose holder died are removed on the way (their lock is free).
+// it exists). Pin files whose holder died are removed on the way (their lock is free). Fails closed: Corruption
+// (or IOError) if a live holder's pin file or a clone's clone.json exists but cannot be read, since a prune that
+// took it for "no pin" would delete what is served; files that vanish meanwhile (holder ended, clone destroyed) are
+// skipped.
 Result<std::vector<PinSet>> ListPins(const std::string& store_dir);
 
 }  // namespace scnfs

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -35,6 +37,7 @@ nlohmann::json ToJson(const PinSet& s) {
           {"pins", std::move(pins)}};
 }
 
+// Throws nlohmann::json::exception on a field of the wrong type; ReadPinFile turns that into a Status.
 PinSet FromJson(const nlohmann::json& j) {
   PinSet s;
   s.holder = j.value("holder", "");
@@ -43,14 +46,51 @@ PinSet FromJson(const nlohmann::json& j) {
   s.since_us = j.value("since_us", int64_t{0});
   for (const auto& p : j.value("pins", nlohmann::json::array())) {
     Pin pin;
-    pin.db = p.value("db", "");
-    pin.backup = p.value("backup", 0u);
+    pin.db = p.at("db").get<std::string>();
+    pin.backup = p.at("backup").get<uint32_t>();
     if (p.contains("scn")) pin.scn = p["scn"].get<uint64_t>();
     if (p.contains("last_backup")) pin.last_backup = p["last_backup"].get<uint32_t>();
     pin.what = p.value("what", "");
     s.pins.push_back(std::move(pin));
   }
   return s;
+}
+
+// A clone's record (clone.json) as the pin of its point.
+PinSet FromCloneJson(const nlohmann::json& j, const std::string& name) {
+  PinSet set;
+  set.holder = "clone-" + name;
+  set.description = "clone " + name;
+  set.since_us = j.value("created_us", int64_t{0});
+  Pin pin;
+  pin.db = j.at("db").get<std::string>();
+  pin.backup = j.at("base_backup").get<uint32_t>();
+  if (j.contains("scn")) pin.scn = j["scn"].get<uint64_t>();
+  if (pin.scn && j.contains("last_backup")) pin.last_backup = j["last_backup"].get<uint32_t>();
+  pin.what = "clones/" + name;
+  set.pins.push_back(std::move(pin));
+  return set;
+}
+
+// Reads a pin file of a live holder or a clone. nullopt: the file is gone (its holder ended, the clone was
+// destroyed, since the directory was listed). Anything else that keeps it from being read is an error: a prune
+// trusts this list, and a pin skipped because it could not be read would let it delete what is being served.
+template <typename Parse>
+Result<std::optional<PinSet>> ReadPinFile(const fs::path& path, Parse parse) {
+  errno = 0;
+  std::ifstream in(path);
+  if (!in) {
+    if (errno == ENOENT) return std::optional<PinSet>();
+    return Status::FromErrno(errno, fmt::format("cannot read the pins in {}", path.string()));
+  }
+  auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  try {
+    if (!j.is_object()) throw std::invalid_argument("not a JSON object");
+    return std::optional<PinSet>(parse(j));
+  } catch (const std::exception& e) {
+    return Status::Corruption(fmt::format("the pins in {} cannot be read ({}); nothing may be pruned until it is "
+                                          "repaired or removed", path.string(), e.what()));
+  }
 }
 
 }  // namespace
@@ -120,34 +160,23 @@ Result<std::vector<PinSet>> ListPins(const std::string& store_dir) {
       continue;
     }
     ::close(fd);
-    std::ifstream in(e.path());
-    auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) continue;  // being replaced right now; rename makes that a window of one call
-    out.push_back(FromJson(j));
+    // Written by rename, so a file that opens is whole: one that does not parse is damaged, not half-written.
+    SCNFS_ASSIGN_OR_RETURN(std::optional<PinSet> set, ReadPinFile(e.path(), [](const nlohmann::json& j) { return FromJson(j); }));
+    if (set) out.push_back(std::move(*set));
   }
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read {}", dir.string()));
-  // Every clone pins its point for as long as it exists (docs/clones.md), mounted or not.
+  // Every clone pins its point for as long as it exists (docs/clones.md), mounted or not. A clone's directory gets
+  // its name by rename once complete, and loses it by rename before it is deleted ('.'-names are neither).
   const fs::path clones = fs::path(store_dir) / "clones";
   if (fs::exists(clones, ec)) {
     for (const auto& e : fs::directory_iterator(clones, ec)) {
       const std::string name = e.path().filename();
       if (name.empty() || name[0] == '.') continue;
-      std::ifstream in(e.path() / "clone.json");
-      auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-      if (j.is_discarded()) continue;
-      PinSet set;
-      set.holder = "clone-" + name;
-      set.description = "clone " + name;
-      set.since_us = j.value("created_us", int64_t{0});
-      Pin pin;
-      pin.db = j.value("db", "");
-      pin.backup = j.value("base_backup", 0u);
-      if (j.contains("scn")) pin.scn = j["scn"].get<uint64_t>();
-      if (pin.scn && j.contains("last_backup")) pin.last_backup = j["last_backup"].get<uint32_t>();
-      pin.what = "clones/" + name;
-      set.pins.push_back(std::move(pin));
-      out.push_back(std::move(set));
+      SCNFS_ASSIGN_OR_RETURN(std::optional<PinSet> set,
+                             ReadPinFile(e.path() / "clone.json", [&](const nlohmann::json& j) { return FromCloneJson(j, name); }));
+      if (set) out.push_back(std::move(*set));
     }
+    if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read {}", clones.string()));
   }
   return out;
 }

@@ -103,5 +103,38 @@ TEST_F(PinsTest, AFailedWriteIsRetriedByTheNextSetOfTheSamePins) {
   EXPECT_EQ(listed->at(0).pins, pins);
 }
 
+// A prune trusts ListPins: a pin that exists but cannot be read must stop it, not count as no pin. Before, a damaged
+// pin file of a live mount or a damaged clone.json was skipped (its point unpinned), and a field of the wrong type
+// threw out of ListPins.
+TEST_F(PinsTest, APinThatCannotBeReadIsAnErrorNotAnAbsentPin) {
+  auto h = PinHolder::Create(dir_, "mount /mnt/x");
+  ASSERT_TRUE(h.ok());
+  const std::string file = dir_ + "/pins/" + h.value()->holder() + ".json";
+  std::ofstream(file) << "{\"holder\": \"mount-1-0\", \"pins\": [";  // cut short
+  auto cut = ListPins(dir_);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().code(), Status::Code::kCorruption) << cut.status().ToString();
+  EXPECT_NE(cut.status().message().find(file), std::string::npos) << cut.status().ToString();
+
+  std::ofstream(file) << R"({"holder":"mount-1-0","pins":[{"db":"ORA","backup":"three","what":"backups/3"}]})";
+  auto typed = ListPins(dir_);
+  ASSERT_FALSE(typed.ok());
+  EXPECT_EQ(typed.status().code(), Status::Code::kCorruption) << typed.status().ToString();
+
+  ASSERT_TRUE(h.value()->Set({Pin{"ORA", 3, std::nullopt, std::nullopt, "backups/3"}}).ok());
+  ASSERT_TRUE(ListPins(dir_).ok());
+  fs::create_directories(dir_ + "/clones/c1");
+  std::ofstream(dir_ + "/clones/c1/clone.json") << R"({"name":"c1","db":"PG","spec":"latest","created_us":5})";  // no base_backup
+  auto clone = ListPins(dir_);
+  ASSERT_FALSE(clone.ok());
+  EXPECT_EQ(clone.status().code(), Status::Code::kCorruption) << clone.status().ToString();
+  EXPECT_NE(clone.status().message().find("clone.json"), std::string::npos) << clone.status().ToString();
+
+  fs::remove_all(dir_ + "/clones/c1");  // a clone destroyed since: gone, not damaged
+  auto after = ListPins(dir_);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->size(), 1u);
+}
+
 }  // namespace
 }  // namespace scnfs
