@@ -34,6 +34,8 @@ struct CloneInfo {
   // Filled by ListClones:
   uint64_t delta_bytes = 0;      // space the clone's writes take (allocated blocks of its delta files)
   int in_use_pid = 0;            // the process serving it, 0 if none
+  // ListClones only: why the clone's record cannot be read (then only name, delta_bytes and in_use_pid are set).
+  std::string damaged;
 };
 
 // STORE/clones/<name>: the directory of clone `name` (the layout above).
@@ -42,10 +44,12 @@ std::string CloneDir(const std::string& store_dir, const std::string& name);
 // Creates clone `name` of database `db` at `spec`. Time and space do not grow with the database's size: only its
 // file list is copied. NotFound: unknown database or point; InvalidArgument: a bad name; Busy: the name is taken.
 Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::string& spec, const std::string& name);
+// Every clone, by name; a clone whose record cannot be read is listed with `damaged` set, not left out.
 Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir);
-// Deletes the clone and returns its space. Busy while a mount serves it.
-Status DestroyClone(const std::string& store_dir, const std::string& name);
-// The clone's record, NotFound if there is none.
+// Deletes the clone (also one whose record is damaged) and returns its space: the bytes its writes took. Busy
+// while a mount serves it.
+Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& name);
+// The clone's record. NotFound if there is none, Corruption if it cannot be read.
 Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& name);
 
 }  // namespace scnfs

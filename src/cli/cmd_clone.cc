@@ -52,36 +52,51 @@ Runner AddClone(CLI::App& app, Globals& g) {
     if (list->parsed()) {
       auto clones = ListClones(g.store);
       if (!clones.ok()) return Fail(clones.status());
+      // A damaged clone is listed (it takes space and pins its point) and fails the command: scripts see exit 1.
+      const CloneInfo* damaged = nullptr;
+      for (const auto& c : clones.value())
+        if (!c.damaged.empty() && !damaged) damaged = &c;
+      const auto finish = [&] {
+        if (!damaged) return kExitOk;
+        return Fail(Status::Corruption(fmt::format("{}; 'scnfs clone destroy {}' removes it", damaged->damaged, damaged->name)));
+      };
       if (g.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& c : clones.value()) {
-          nlohmann::json j{{"name", c.name},         {"db", c.db},
-                           {"spec", c.spec},         {"base_backup", c.base_backup},
-                           {"created", FormatIso8601(c.created_us)}, {"delta_bytes", c.delta_bytes},
-                           {"in_use_pid", c.in_use_pid}};
-          j["scn"] = c.scn ? nlohmann::json(*c.scn) : nlohmann::json(nullptr);
+          nlohmann::json j{{"name", c.name}, {"delta_bytes", c.delta_bytes}, {"in_use_pid", c.in_use_pid}};
+          if (!c.damaged.empty()) {
+            j["damaged"] = c.damaged;
+          } else {
+            j.update({{"db", c.db}, {"spec", c.spec}, {"base_backup", c.base_backup}, {"created", FormatIso8601(c.created_us)}});
+            j["scn"] = c.scn ? nlohmann::json(*c.scn) : nlohmann::json(nullptr);
+            j["damaged"] = nullptr;
+          }
           out.push_back(std::move(j));
         }
         fmt::print("{}\n", JsonText(out, 2));
-        return kExitOk;
+        return finish();
       }
       if (clones->empty()) {
         fmt::print("no clones\n");
         return kExitOk;
       }
       fmt::print("{:<20} {:<12} {:<28} {:>7} {:>10}  {:<25} {}\n", "CLONE", "DATABASE", "POINT", "BACKUP", "WRITTEN", "CREATED", "IN USE");
-      for (const auto& c : clones.value())
-        fmt::print("{:<20} {:<12} {:<28} {:>7} {:>10}  {:<25} {}\n", c.name, c.db, c.spec, c.base_backup,
-                   HumanBytes(c.delta_bytes), FormatIso8601(c.created_us),
-                   c.in_use_pid ? fmt::format("mount pid {}", c.in_use_pid) : "-");
-      return kExitOk;
+      for (const auto& c : clones.value()) {
+        const std::string in_use = c.in_use_pid ? fmt::format("mount pid {}", c.in_use_pid) : "-";
+        if (!c.damaged.empty())
+          fmt::print("{:<20} {:<12} {:<28} {:>7} {:>10}  {:<25} {}\n", c.name, "?", "DAMAGED (see below)", "?",
+                     HumanBytes(c.delta_bytes), "?", in_use);
+        else
+          fmt::print("{:<20} {:<12} {:<28} {:>7} {:>10}  {:<25} {}\n", c.name, c.db, c.spec, c.base_backup,
+                     HumanBytes(c.delta_bytes), FormatIso8601(c.created_us), in_use);
+      }
+      return finish();
     }
     if (destroy->parsed()) {
-      auto info = ReadClone(g.store, a->name);
-      if (!info.ok()) return Fail(info.status());
-      Status st = DestroyClone(g.store, a->name);
-      if (!st.ok()) return Fail(st);
-      fmt::print("destroyed clone '{}' ({} returned)\n", a->name, HumanBytes(info->delta_bytes));
+      // A clone whose record is damaged can be destroyed too: that is how the DBA gets rid of it.
+      auto returned = DestroyClone(g.store, a->name);
+      if (!returned.ok()) return Fail(returned.status());
+      fmt::print("destroyed clone '{}' ({} returned)\n", a->name, HumanBytes(returned.value()));
       return kExitOk;
     }
     return kExitFailure;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <map>
 
 #include <fmt/format.h>
@@ -166,29 +167,40 @@ Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::st
   return info;
 }
 
+namespace {
+// The space a clone's delta takes and the process serving it, without reading its record.
+void AddUsage(const fs::path& dir, CloneInfo* c) {
+  // With an error_code: a mount asks this on lookups, and a `clone destroy` may remove the directory meanwhile.
+  std::error_code dec;
+  for (fs::directory_iterator it(dir / "data", fs::directory_options::skip_permission_denied, dec), end; !dec && it != end;
+       it.increment(dec)) {
+    struct stat st;
+    if (::stat(it->path().c_str(), &st) == 0) c->delta_bytes += uint64_t(st.st_blocks) * 512;
+  }
+  c->in_use_pid = LockHolder(dir);
+}
+}  // namespace
+
 Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& name) {
   SCNFS_RETURN_IF_ERROR(CheckName(name));
   const fs::path dir = ClonesDir(store_dir) / name;
   std::ifstream in(dir / "clone.json");
   if (!in) return Status::NotFound(fmt::format("no clone named '{}'", name));
   auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded()) return Status::Corruption(fmt::format("clone {}: clone.json does not parse", name));
   CloneInfo c;
-  c.name = j.value("name", name);
-  c.db = j.value("db", "");
-  c.spec = j.value("spec", "");
-  c.base_backup = j.value("base_backup", 0u);
-  if (j.contains("scn")) c.scn = j["scn"].get<uint64_t>();
-  c.last_backup = j.value("last_backup", 0u);
-  c.created_us = j.value("created_us", int64_t{0});
-  // With an error_code: a mount asks this on lookups, and a `clone destroy` may remove the directory meanwhile.
-  std::error_code dec;
-  for (fs::directory_iterator it(dir / "data", fs::directory_options::skip_permission_denied, dec), end; !dec && it != end;
-       it.increment(dec)) {
-    struct stat st;
-    if (::stat(it->path().c_str(), &st) == 0) c.delta_bytes += uint64_t(st.st_blocks) * 512;
+  try {  // a damaged record is a clear error, not an exception out of a FUSE lookup or `clone list`
+    if (!j.is_object()) throw std::invalid_argument("not a JSON object");
+    c.name = j.value("name", name);
+    c.db = j.at("db").get<std::string>();
+    c.spec = j.value("spec", "");
+    c.base_backup = j.at("base_backup").get<uint32_t>();
+    if (j.contains("scn")) c.scn = j["scn"].get<uint64_t>();
+    c.last_backup = j.value("last_backup", 0u);
+    c.created_us = j.value("created_us", int64_t{0});
+  } catch (const std::exception& e) {
+    return Status::Corruption(fmt::format("clone {}: clone.json cannot be read ({})", name, e.what()));
   }
-  c.in_use_pid = LockHolder(dir);
+  AddUsage(dir, &c);
   return c;
 }
 
@@ -201,15 +213,25 @@ Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir) {
     std::string n = e.path().filename();
     if (!n.empty() && n[0] != '.') names.push_back(n);
   }
+  if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot list {}", ClonesDir(store_dir).string()));
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
     auto c = ReadClone(store_dir, n);
-    if (c.ok()) out.push_back(std::move(c).value());
+    if (c.ok()) {
+      out.push_back(std::move(c).value());
+    } else if (!c.status().IsNotFound()) {  // NotFound: destroyed since the listing
+      // Listed, not skipped: it still takes space and still pins (ListPins refuses it), and the DBA must see it.
+      CloneInfo d;
+      d.name = n;
+      d.damaged = c.status().message();
+      AddUsage(ClonesDir(store_dir) / n, &d);
+      out.push_back(std::move(d));
+    }
   }
   return out;
 }
 
-Status DestroyClone(const std::string& store_dir, const std::string& name) {
+Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& name) {
   SCNFS_RETURN_IF_ERROR(CheckName(name));
   const fs::path dir = ClonesDir(store_dir) / name;
   std::error_code ec;
@@ -221,6 +243,8 @@ Status DestroyClone(const std::string& store_dir, const std::string& name) {
     int pid = LockHolder(dir);
     return Status::Busy(fmt::format("clone '{}' is in use by a mount (pid {}); unmount it first", name, pid));
   }
+  CloneInfo usage;  // what its writes took: returned by the delete
+  AddUsage(dir, &usage);
   // Renamed away while locked, then deleted: a crash halfway leaves a hidden directory, never half a clone.
   const fs::path trash = ClonesDir(store_dir) / fmt::format(".destroy-{}-{}", name, ::getpid());
   if (::rename(dir.c_str(), trash.c_str()) != 0) {
@@ -232,7 +256,7 @@ Status DestroyClone(const std::string& store_dir, const std::string& name) {
   fs::remove_all(trash, ec);
   SyncDirectory(ClonesDir(store_dir).string());
   if (ec) return Status::FromErrno(ec.value(), fmt::format("clone {} destroyed, but removing its files failed", name));
-  return Status::OK();
+  return usage.delta_bytes;
 }
 
 }  // namespace scnfs

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
@@ -152,10 +153,16 @@ Status CloneFs::Load() {
       next_ino_ = GetBE64(v.data());
     } else if (k.size() == 9 && k[0] == 'i') {
       auto j = nlohmann::json::parse(std::string_view(v.data(), v.size()), nullptr, false);
-      if (j.is_discarded()) return Status::Corruption(fmt::format("clone {}: inode record does not parse", dir_));
-      CloneInode i = j.get<CloneInode>();
+      CloneInode i;
+      try {
+        if (j.is_discarded()) throw std::invalid_argument("not JSON");
+        i = j.get<CloneInode>();
+      } catch (const std::exception& e) {
+        return Status::Corruption(fmt::format("clone {}: an inode record cannot be read ({})", dir_, e.what()));
+      }
       inodes_[i.ino] = i;
     } else if (k.size() > 9 && k[0] == 'd') {
+      if (v.size() != 8) return Status::Corruption(fmt::format("clone {}: a directory entry has a bad value", dir_));
       uint64_t parent = GetBE64(k.data() + 1);
       uint64_t child = GetBE64(v.data());
       dirs_[parent].emplace(std::string(k.data() + 9, k.size() - 9), child);

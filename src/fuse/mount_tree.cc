@@ -433,6 +433,7 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
       if (d.local == kClonesDir) {
         SCNFS_RETURN_IF_ERROR(RefreshLocked());  // the backups as of the catch-up above (CatchUpFor)
         auto info = ReadClone(store_->dir(), std::string(name));
+        if (!info.ok() && !info.status().IsNotFound()) return info.status();  // damaged: EIO, not "no such clone"
         if (!info.ok() || info->db != dbs_[d.slot].name) return not_found();
         uint32_t c = CloneSlotFor(d.slot, std::string(name));
         SCNFS_RETURN_IF_ERROR(OpenCloneLocked(c));

@@ -14,11 +14,13 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "integration/harness.h"
 
@@ -406,6 +408,44 @@ TEST_F(CloneTest, BadInputAndDestroy) {
   struct stat st;
   EXPECT_NE(::stat((mnt_ + "/raw/clones/c").c_str(), &st), 0);
   EXPECT_EQ(errno, ENOENT);
+}
+
+// A clone.json with a field of the wrong type threw out of `clone list` (abort) and out of the mount's lookup; a
+// clone.json that did not parse made the clone vanish from `clone list` ("no clones") while it kept its space, and
+// `clone destroy` refused it. It is listed as damaged with a one-line error now, EIO in the mount, and destroyable.
+TEST_F(CloneTest, ADamagedCloneRecordIsListedAsDamagedAndCanBeDestroyed) {
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "d"}).exit_code, 0);
+  std::ofstream(store_ + "/clones/c/clone.json") << R"({"name":"c","db":"raw","spec":"latest","base_backup":"one"})";
+  RunResult l = Scnfs({"clone", "list", "--store", store_});
+  EXPECT_EQ(l.exit_code, 1) << l.out << l.err;
+  EXPECT_NE(l.err.find("clone.json cannot be read"), std::string::npos) << l.err;
+  EXPECT_EQ(std::count(l.err.begin(), l.err.end(), '\n'), 1) << l.err;
+  EXPECT_NE(l.out.find("DAMAGED"), std::string::npos) << l.out;
+  EXPECT_NE(l.out.find("\nd "), std::string::npos) << "the sound clone is still listed: " << l.out;
+  RunResult j = Scnfs({"clone", "list", "--store", store_, "--json"});
+  EXPECT_EQ(j.exit_code, 1);
+  auto parsed = nlohmann::json::parse(j.out);
+  ASSERT_EQ(parsed.size(), 2u) << j.out;
+  EXPECT_TRUE(parsed[0]["damaged"].is_string()) << j.out;
+  EXPECT_TRUE(parsed[1]["damaged"].is_null()) << j.out;
+
+  std::ofstream(store_ + "/clones/c/clone.json") << "{";  // does not parse at all
+  l = Scnfs({"clone", "list", "--store", store_});
+  EXPECT_EQ(l.exit_code, 1) << l.out;
+  EXPECT_NE(l.out.find("DAMAGED"), std::string::npos) << l.out;
+
+  Mount();
+  struct stat st;
+  EXPECT_NE(::stat((mnt_ + "/raw/clones/c/a.bin").c_str(), &st), 0);
+  EXPECT_EQ(errno, EIO) << "damaged, not absent";
+  EXPECT_EQ(::stat((mnt_ + "/raw/clones/d/a.bin").c_str(), &st), 0) << "the other clone stays readable";
+  EXPECT_EQ(::stat((mnt_ + "/raw/backups/1/a.bin").c_str(), &st), 0) << "the backups stay readable";
+  ASSERT_EQ(Scnfs({"umount", mnt_}).exit_code, 0);
+  RunResult d = Scnfs({"clone", "destroy", "--store", store_, "c"});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_FALSE(fs::exists(store_ + "/clones/c"));
+  EXPECT_EQ(Scnfs({"clone", "list", "--store", store_}).exit_code, 0);
 }
 
 TEST_F(CloneTest, OracleDatafilesRewrittenThroughAClone) {
