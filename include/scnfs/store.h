@@ -78,9 +78,13 @@ class Store {
   // Such writes are lost in a crash until FlushData() returns; a backup calls FlushData() before its synced commit
   // record, so a committed backup never refers to data that is not on disk (docs/store-format.md).
   Status WriteUnlogged(rocksdb::WriteBatch* batch);
-  // Flushes the content and versions column families to SST files and waits for it. A failure (a full disk) is
-  // a failed write: the store must not be written or closed afterwards.
+  // Flushes the content and versions column families to SST files and waits for it, sealed with the number of the
+  // commit that follows (docs/store-format.md, "Seals"). A failure (a full disk) is a failed write: the store must
+  // not be written or closed afterwards.
   Status FlushData();
+  // The synced write that makes a backup visible: `batch` plus the catalog's seal. REQUIRES: FlushData() since the
+  // last Commit. Then the catalog is flushed and DIR/sealed records the commit (neither can undo it if it fails).
+  Status Commit(rocksdb::WriteBatch* batch);
   // Waits until RocksDB has no flush or compaction running or pending. A backup calls it after its commit, so that
   // the compaction its own data made necessary is done before the process exits instead of being abandoned and
   // redone by the next backup (which would pay for it in its time). Aborted when `cancelled` returns true.
@@ -94,6 +98,10 @@ class Store {
   // True once a write to the store has failed (a full disk): RocksDB refuses further writes until reopened.
   bool write_failed() const { return write_failed_; }
 
+  // Open() and Refresh() fail with Corruption when the store does not hold every commit it made: a RocksDB table
+  // file that cannot be read, or a damaged MANIFEST, would otherwise roll a column family back without an error
+  // (docs/store-format.md, "Seals").
+  //
   // For a reader: catch up with what the writer has committed since Open() or the last Refresh(). The catalog is
   // read from then on from a new RocksDB secondary of the catalog alone, opened before the data catches up (so
   // that every backup it shows committed has its data visible): a long-lived secondary can go on serving a
@@ -114,6 +122,10 @@ class Store {
   Status LockWriter(const StoreOptions& options);
   Result<std::shared_ptr<CatalogView>> OpenCatalogView();
   std::shared_ptr<CatalogView> catalog() const;
+  // Seals (src/store/seals.cc). `recorded`: DIR/sealed, read before RocksDB was opened or caught up.
+  Result<uint64_t> ReadSealFile() const;
+  Status CheckSeals(rocksdb::DB* catalog_db, rocksdb::ColumnFamilyHandle* catalog_cf, uint64_t recorded);
+  Status CheckSealsAtOpen(uint64_t recorded);
 
   std::string dir_;
   Mode mode_ = Mode::kReader;
@@ -135,6 +147,8 @@ class Store {
   mutable std::mutex catalog_mu_;
   std::shared_ptr<CatalogView> catalog_;  // GUARDED_BY(catalog_mu_)
   uint64_t catalog_opens_ = 0;            // names the secondary directory of each
+  uint64_t seal_ = 0;         // the highest commit number seen (the writer's last commit)
+  uint64_t data_sealed_ = 0;  // the writer: the commit number FlushData() sealed the data with
 };
 
 // Converts a RocksDB status into ours, keeping "no space" apart from other I/O errors.

@@ -399,7 +399,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   rec.state = BackupState::kComplete;
   rec.end_us = NowMicros();
   Catalog::PutBackup(&b, store, rec);
-  if (Status cs = store->Write(&b, /*sync=*/true); !cs.ok())
+  if (Status cs = store->Commit(&b); !cs.ok())
     return cs.WithContext(fmt::format("backup {} of '{}' failed at commit; earlier backups are intact", rec.id, db.name));
 
   const Status resumed = store->SetAutoCompactions(true);  // before waiting for them

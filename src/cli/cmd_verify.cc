@@ -61,7 +61,11 @@ Runner AddVerify(CLI::App& app, Globals& g) {
       r = VerifyFile(a->file, f);
     } else if (!a->db.empty()) {
       auto store = OpenStore(g, Store::Mode::kReader, "verify");
-      if (!store.ok()) return Fail(store.status());
+      if (!store.ok()) {
+        // A store that lost a commit to a damaged table file (Store::Open's seal check) is corruption found.
+        const int rc = Fail(store.status());
+        return store.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
+      }
       r = VerifyPoint(store.value().get(), a->db, a->at, a->threads);
     }
     if (!r.ok()) return Fail(r.status());

@@ -142,6 +142,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
   std::unique_ptr<Store> s(new Store());
   s->dir_ = dir;
   if (mode == Mode::kWriter) SCNFS_RETURN_IF_ERROR(s->LockWriter(options));
+  SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, s->ReadSealFile());  // before RocksDB: it can only be older
   SCNFS_RETURN_IF_ERROR(s->OpenRocks(mode, options, /*create=*/false));
 
   std::string v;
@@ -153,6 +154,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
   st = s->db_->Get(rocksdb::ReadOptions(), s->default_cf_, kSecretKey, &secret);
   if (!st.ok() || secret.size() != kStoreSecretSize) return Status::Corruption(fmt::format("store {} has no valid content secret", dir));
   s->hasher_ = std::make_unique<ContentHasher>(std::move(secret));
+  SCNFS_RETURN_IF_ERROR(s->CheckSealsAtOpen(sealed));
   return s;
 }
 
@@ -393,17 +395,6 @@ Status Store::WriteUnlogged(rocksdb::WriteBatch* batch) {
   return st;
 }
 
-Status Store::FlushData() {
-  if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
-  if (write_failed_) return Status::IOError("an earlier write to the store failed");
-  rocksdb::FlushOptions fo;
-  fo.wait = true;
-  fo.allow_write_stall = true;
-  Status st = FromRocksStatus(db_->Flush(fo, {content_cf_, versions_cf_}), "flushing backup data to the store");
-  if (!st.ok()) write_failed_ = true;
-  return st;
-}
-
 Status Store::SetAutoCompactions(bool on) {
   if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
   for (auto* cf : {content_cf_, versions_cf_}) {
@@ -457,8 +448,10 @@ Status Store::Refresh() {
   if (mode_ == Mode::kWriter) return Status::OK();
   // The catalog first, the data after it: a backup's data is flushed before its commit record is written, so
   // every backup the new catalog shows complete has its data in what the catch-up below sees.
+  SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, ReadSealFile());
   SCNFS_ASSIGN_OR_RETURN(std::shared_ptr<CatalogView> fresh, OpenCatalogView());
   SCNFS_RETURN_IF_ERROR(FromRocksStatus(db_->TryCatchUpWithPrimary(), "catching up with the store's writer"));
+  SCNFS_RETURN_IF_ERROR(CheckSeals(fresh->db, fresh->cf, sealed));
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     std::swap(catalog_, fresh);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -729,4 +730,31 @@ TEST_F(CliTest, HelpExplainsCommands) {
 }
 
 }  // namespace
+// A versions table of the newest backup that RocksDB cannot open: readers used to serve the previous backup's blocks
+// as the newest one's (restore exit 0, verify "clean"). Now every reader refuses the store, verify with exit 2.
+TEST_F(CliTest, AStoreThatLostATableFileIsRefusedNotServedStale) {
+  const std::string src = tmp_ / "src", f = src + "/dmg_1.dbf";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "DMG", "--dbid", "5", "--files", "1", "--blocks", "300"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "DMG", src}).exit_code, 0);
+  std::set<std::string> before;
+  for (const auto& e : fs::directory_iterator(store_ + "/db")) before.insert(e.path().string());
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "6000", "--fraction", "0.3"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "DMG", src}).exit_code, 0);
+  size_t damaged = 0;
+  for (const auto& e : fs::directory_iterator(store_ + "/db")) {
+    if (e.path().extension() != ".sst" || before.count(e.path().string())) continue;
+    std::string bytes = ReadFile(e.path().string());
+    if (bytes.find("versions") == std::string::npos) continue;  // the table's properties name its column family
+    fs::resize_file(e.path(), bytes.size() - 600);              // its footer is gone
+    ++damaged;
+  }
+  ASSERT_GE(damaged, 1u);
+  ExpectFailure({"restore", "--store", store_, "--db", "DMG", "--at", "latest", tmp_ / "r"}, "is damaged");
+  EXPECT_FALSE(fs::exists(tmp_ / "r" + "/dmg_1.dbf"));
+  ExpectFailure({"list", "--store", store_}, "block versions end at commit 1");
+  RunResult v = Scnfs({"verify", "--store", store_, "--db", "DMG"});
+  EXPECT_EQ(v.exit_code, 2) << v.out << v.err;
+  EXPECT_NE(v.err.find("is damaged"), std::string::npos) << v.err;
+}
+
 }  // namespace scnfs::testing

@@ -1,0 +1,140 @@
+// Seals: a store that lost a commit to a table file it cannot read, or to a MANIFEST that lost records, is refused
+// by readers and by the writer. Without them, a RocksDB secondary rolls the column family back to before the file,
+// without an error: the newest backup was restored with the previous backup's blocks, exit 0.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <rocksdb/metadata.h>
+#include <rocksdb/write_batch.h>
+
+#include "scnfs/store.h"
+#include "temp_dir.h"
+
+namespace scnfs {
+namespace {
+namespace fs = std::filesystem;
+
+class StoreSealTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(Store::Create(dir_).ok()); }
+
+  // One backup's worth of writes: a version, a content and a catalog record, committed as a backup commits. Returns
+  // the table files the commit added, by column family.
+  std::map<std::string, std::vector<std::string>> Commit(int n) {
+    auto s = Store::Open(dir_, Store::Mode::kWriter);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (!s.ok()) return {};
+    Store& w = *s.value();
+    const auto before = Tables(w);
+    rocksdb::WriteBatch data;
+    const std::string key(24, char('a' + n));
+    data.Put(w.versions_cf(), key, "v" + std::to_string(n));
+    data.Put(w.content_cf(), std::string(16, char('a' + n)), "c" + std::to_string(n));
+    EXPECT_TRUE(w.WriteUnlogged(&data).ok());
+    EXPECT_TRUE(w.FlushData().ok());
+    rocksdb::WriteBatch commit;
+    commit.Put(w.catalog_cf(), "backup/" + std::to_string(n), "complete");
+    EXPECT_TRUE(w.Commit(&commit).ok());
+    std::map<std::string, std::vector<std::string>> added;
+    for (const auto& [cf, files] : Tables(w))
+      for (const auto& f : files)
+        if (!before.count(cf) || !std::count(before.at(cf).begin(), before.at(cf).end(), f)) added[cf].push_back(f);
+    return added;
+  }
+  static std::map<std::string, std::vector<std::string>> Tables(Store& s) {
+    std::vector<rocksdb::LiveFileMetaData> live;
+    s.db()->GetLiveFilesMetaData(&live);
+    std::map<std::string, std::vector<std::string>> out;
+    for (const auto& f : live) out[f.column_family_name].push_back(f.db_path + f.name);
+    return out;
+  }
+  Status OpenStatus(Store::Mode mode) {
+    auto s = Store::Open(dir_, mode);
+    return s.ok() ? Status::OK() : s.status();
+  }
+
+  testing::TempDir root_;
+  const std::string dir_ = root_ / "store";
+};
+
+TEST_F(StoreSealTest, ASoundStoreOpensAfterEveryCommit) {
+  for (int n = 1; n <= 3; ++n) {
+    Commit(n);
+    EXPECT_TRUE(OpenStatus(Store::Mode::kReader).ok());
+    EXPECT_TRUE(OpenStatus(Store::Mode::kWriter).ok());
+  }
+  std::ifstream sealed(dir_ + "/sealed");
+  std::string line;
+  std::getline(sealed, line);
+  EXPECT_EQ(line, "commit 3");
+}
+
+TEST_F(StoreSealTest, AVersionsTableThatCannotBeReadIsRefusedNotRolledBack) {
+  Commit(1);
+  auto added = Commit(2);
+  ASSERT_EQ(added["versions"].size(), 1u);
+  fs::resize_file(added["versions"][0], fs::file_size(added["versions"][0]) / 2);  // its footer is gone
+  Status r = OpenStatus(Store::Mode::kReader);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), Status::Code::kCorruption) << r.ToString();
+  EXPECT_NE(r.message().find("block versions end at commit 1, but its catalog records commit 2"), std::string::npos)
+      << r.ToString();
+  EXPECT_FALSE(OpenStatus(Store::Mode::kWriter).ok());  // RocksDB's own open fails on the file
+}
+
+TEST_F(StoreSealTest, AMissingContentTableIsRefused) {
+  Commit(1);
+  auto added = Commit(2);
+  ASSERT_EQ(added["content"].size(), 1u);
+  fs::remove(added["content"][0]);
+  Status r = OpenStatus(Store::Mode::kReader);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.message().find("block contents end at commit 1"), std::string::npos) << r.ToString();
+}
+
+TEST_F(StoreSealTest, ACatalogThatLostACommitIsRefusedByReadersAndTheWriter) {
+  Commit(1);
+  auto added = Commit(2);
+  ASSERT_FALSE(added["catalog"].empty());
+  // As a MANIFEST that lost its last records: the whole store as of commit 1, and DIR/sealed says 2.
+  const std::string saved = root_ / "sealed-2";
+  fs::copy_file(dir_ + "/sealed", saved);
+  fs::remove_all(dir_);
+  ASSERT_TRUE(Store::Create(dir_).ok());
+  Commit(1);
+  fs::copy_file(saved, dir_ + "/sealed", fs::copy_options::overwrite_existing);
+  for (auto mode : {Store::Mode::kReader, Store::Mode::kWriter}) {
+    Status r = OpenStatus(mode);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.code(), Status::Code::kCorruption) << r.ToString();
+    EXPECT_NE(r.message().find("catalog ends at commit 1, but commit 2 was made"), std::string::npos) << r.ToString();
+  }
+}
+
+TEST_F(StoreSealTest, ALongLivedReaderRefusesARefreshOntoADamagedStore) {
+  Commit(1);
+  auto reader = Store::Open(dir_, Store::Mode::kReader);
+  ASSERT_TRUE(reader.ok());
+  auto added = Commit(2);
+  ASSERT_EQ(added["versions"].size(), 1u);
+  fs::resize_file(added["versions"][0], fs::file_size(added["versions"][0]) / 2);
+  Status r = reader.value()->Refresh();
+  EXPECT_EQ(r.code(), Status::Code::kCorruption) << r.ToString();
+}
+
+TEST_F(StoreSealTest, ADamagedSealFileIsNamed) {
+  Commit(1);
+  std::ofstream(dir_ + "/sealed") << "commit two\n";
+  Status r = OpenStatus(Store::Mode::kReader);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.message().find("sealed is damaged"), std::string::npos) << r.ToString();
+}
+
+}  // namespace
+}  // namespace scnfs
