@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "scnfs: {} (see '{}')\n", what, help);
     return kExitFailure;
   }
+  if (g.store.empty())
+    if (const char* env = std::getenv("SCNFS_STORE"); env != nullptr) g.store = env;
   // Process policy, so here and not in the library: a mount keeps its clients' files open (a database on a clone
   // keeps many open, each with its delta file open in the mount), and a restore keeps a window of them.
   scnfs::RaiseOpenFileLimit();

@@ -9,8 +9,11 @@
 
 namespace scnfs::cli {
 
+// SCNFS_STORE is applied in main() once parsing is done, and only when no --store was given: CLI11's envname()
+// on the options that several subcommands bind to g.store let the variable overwrite an explicit --store (a backup
+// went into the store named in the DBA's profile, not the one on the command line).
 inline void AddStoreOption(CLI::App* sub, Globals& g) {
-  sub->add_option("--store", g.store, "Store directory (default: $SCNFS_STORE)")->envname("SCNFS_STORE");
+  sub->add_option("--store", g.store, "Store directory (default: $SCNFS_STORE)");
 }
 
 // `wait`: a writer queues behind another writer (printing who it waits for) instead of failing.

@@ -730,6 +730,23 @@ TEST_F(CliTest, HelpExplainsCommands) {
 }
 
 }  // namespace
+// SCNFS_STORE is the default for --store, never an override: with both, a backup went into the variable's store.
+TEST_F(CliTest, AnExplicitStoreWinsOverScnfsStore) {
+  const std::string other = tmp_ / "other", src = tmp_ / "src";
+  ASSERT_EQ(Scnfs({"init", "--store", other}).exit_code, 0);
+  WriteFile(src + "/a.bin", RandomBytes(8192, 3));
+  RunResult b = testing::Run({"env", "SCNFS_STORE=" + other, SCNFS_BIN, "backup", "--store", store_, "--db", "mine", src});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_NE(Scnfs({"list", "--store", store_}).out.find("mine"), std::string::npos);
+  EXPECT_EQ(Scnfs({"list", "--store", other}).out.find("mine"), std::string::npos);
+  RunResult l = testing::Run({"env", "SCNFS_STORE=" + other, SCNFS_BIN, "clone", "create", "--store", store_, "--db", "mine", "c"});
+  EXPECT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_TRUE(fs::exists(store_ + "/clones/c"));
+  RunResult e = testing::Run({"env", "SCNFS_STORE=" + store_, SCNFS_BIN, "list"});  // and the variable alone still works
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("mine"), std::string::npos) << e.out;
+}
+
 // A versions table of the newest backup that RocksDB cannot open: readers used to serve the previous backup's blocks
 // as the newest one's (restore exit 0, verify "clean"). Now every reader refuses the store, verify with exit 2.
 TEST_F(CliTest, AStoreThatLostATableFileIsRefusedNotServedStale) {
