@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -18,6 +20,28 @@ std::string Quoted(std::string_view line) {
   return line.size() > 80 ? s + "..." : s;
 }
 
+// Whitespace-separated fields of a line, as [begin, end) offsets.
+std::vector<std::pair<size_t, size_t>> Fields(const std::string& line) {
+  std::vector<std::pair<size_t, size_t>> out;
+  size_t i = 0;
+  while (true) {
+    i = line.find_first_not_of(" \t\r", i);
+    if (i == std::string::npos) return out;
+    size_t e = line.find_first_of(" \t\r", i);
+    if (e == std::string::npos) e = line.size();
+    out.emplace_back(i, e);
+    i = e;
+  }
+}
+
+// A block number: decimal digits only. One of more than 18 digits is returned as 2^62, past any block a file
+// may have, so that the caller names it as too large.
+std::optional<long long> Number(std::string_view f) {
+  if (f.empty() || f.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  if (f.size() > 18) return 1ll << 62;
+  return std::stoll(std::string(f));
+}
+
 }  // namespace
 
 Result<std::map<std::string, BlockRanges>> ParseChangedBlocks(const std::string& path) {
@@ -26,20 +50,31 @@ Result<std::map<std::string, BlockRanges>> ParseChangedBlocks(const std::string&
   std::map<std::string, BlockRanges> out;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
-    auto hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
-    std::istringstream ls(line);
-    std::string rel, extra;
-    long long from = -1, to = -1;
-    if (!(ls >> rel)) continue;  // blank
-    // A block number past what istream reads (2^63) fails the read itself: named as too large, not as from > to.
-    if (!(ls >> from >> to) || (ls >> extra) || from < 0 || to < from)
+    // The path is everything before the last two fields, so it may hold spaces and '#'. A comment is a line that
+    // starts with '#', or what follows the two block numbers after a blank.
+    auto f = Fields(line);
+    if (f.empty() || line[f[0].first] == '#') continue;
+    for (size_t k = 3; k < f.size(); ++k)
+      if (line[f[k].first] == '#' && Number(std::string_view(line).substr(f[k - 1].first, f[k - 1].second - f[k - 1].first)) &&
+          Number(std::string_view(line).substr(f[k - 2].first, f[k - 2].second - f[k - 2].first))) {
+        f.resize(k);
+        break;
+      }
+    const auto field = [&](size_t k) { return std::string_view(line).substr(f[k].first, f[k].second - f[k].first); };
+    std::optional<long long> from, to;
+    if (f.size() >= 3) {
+      from = Number(field(f.size() - 2));
+      to = Number(field(f.size() - 1));
+    }
+    if (!from || !to || *to < *from)
       return Status::InvalidArgument(fmt::format(
           "{} line {}: expected 'relative/path block_from block_to' with block numbers 0 <= from <= to < 2^32, got '{}'",
           path, n, Quoted(line)));
-    if (to >= (1ll << 32))
-      return Status::InvalidArgument(fmt::format("{} line {}: block {} is past the 2^32 blocks a file may have", path, n, to));
-    out[rel].emplace_back(uint64_t(from), uint64_t(to));
+    if (*to >= (1ll << 32))
+      return Status::InvalidArgument(fmt::format("{} line {}: block {} is past the 2^32 blocks a file may have", path, n,
+                                                 field(f.size() - 1)));
+    const std::string rel = line.substr(f[0].first, f[f.size() - 3].second - f[0].first);
+    out[rel].emplace_back(uint64_t(*from), uint64_t(*to));
   }
   for (auto& [rel, ranges] : out) {
     std::sort(ranges.begin(), ranges.end());

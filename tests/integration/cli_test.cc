@@ -126,6 +126,26 @@ TEST_F(CliTest, OracleChangedBlocksReadsOnlyListedBlocks) {
   EXPECT_EQ(b3["blocks_changed"], 2);
 }
 
+// The path of a changed-blocks line is everything before its two block numbers: names with spaces (scnfs-oragen
+// writes them so) were refused, and a '#' in a name cut the line.
+TEST_F(CliTest, ChangedBlocksPathsMayHoldSpacesAndHashes) {
+  std::string src = tmp_ / "src";
+  WriteFile(src + "/my file.dbf", RandomBytes(4 * 8192, 1));
+  WriteFile(src + "/a#b", RandomBytes(4 * 8192, 2));
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
+  for (const char* name : {"/my file.dbf", "/a#b"}) {
+    std::string bytes = ReadFile(src + name);
+    bytes.replace(2 * 8192, 8192, RandomBytes(8192, 9));
+    WriteFile(src + name, bytes);
+  }
+  WriteFile(tmp_ / "cbt", "# blocks changed since backup 1\nmy file.dbf 2 2   # the second file below has a '#'\n\ta#b 2 2\n");
+  json j = BackupJson({"--db", "x", "--changed-blocks", tmp_ / "cbt", src});
+  EXPECT_EQ(j["blocks_changed"], 2) << j.dump();
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", tmp_ / "r"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(tmp_ / "r/my file.dbf"), ReadFile(src + "/my file.dbf"));
+  EXPECT_EQ(ReadFile(tmp_ / "r/a#b"), ReadFile(src + "/a#b"));
+}
+
 TEST_F(CliTest, ChangedBlocksBackupReadsGrowthFromTheOldLastBlock) {
   // Raw files are sized in bytes: growth can start inside the old last block, where no list names it.
   std::string src = tmp_ / "src";
@@ -630,7 +650,7 @@ TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
     EXPECT_LT(r.err.size(), 400u);
   }
   WriteFile(tmp_ / "cbt", "a 0 18446744073709551615\n");
-  ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src}, "to < 2^32");
+  ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src}, "past the 2^32 blocks");
   WriteFile(tmp_ / "cbt", "zzz 1 2\n");
   ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt", src}, "not in the backup source");
   // Nothing above damaged the store: the backup still restores.
