@@ -42,6 +42,11 @@ uint16_t PageChecksum(ByteSpan page, uint32_t blkno);
 // segment number (the N of "16384.N"; 0 for the first segment).
 std::optional<uint32_t> RelationSegment(std::string_view relpath);
 
+// Whether `head` (the start of a file) reads as PostgreSQL relation pages: at least half of its first non-zero
+// 8 KiB pages (up to 16) have a sane page header (bounds, flags, page size and layout version 8192 | 4). For
+// `verify --file` of a relation file copied out of its cluster, which would otherwise be taken for raw data.
+bool LooksLikeRelationPages(ByteSpan head);
+
 // A FileFormat for one relation segment file. `segment` turns the block number within the file into the relation
 // block number the checksum covers. `checksums` says whether the cluster has data checksums.
 std::unique_ptr<FileFormat> MakeRelationFormat(uint32_t segment, bool checksums);

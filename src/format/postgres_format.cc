@@ -95,6 +95,19 @@ uint64_t PageLsn(const std::byte* p) {
   return (uint64_t{LoadU32(p + kLsnOff)} << 32) | LoadU32(p + kLsnOff + 4);
 }
 
+// pd_upper == 0 means "new page" to PostgreSQL, which must then be all zeros; anything else there is garbage.
+// The remaining tests are PageIsVerifiedExtended's header sanity plus the two PageInit always establishes.
+bool HeaderSane(const std::byte* p) {
+  const uint16_t flags = LoadU16(p + kFlagsOff);
+  const uint16_t lower = LoadU16(p + kLowerOff);
+  const uint16_t upper = LoadU16(p + kUpperOff);
+  const uint16_t special = LoadU16(p + kSpecialOff);
+  const uint16_t size_version = LoadU16(p + kPageSizeVersionOff);
+  return upper != 0 && (flags & ~kValidFlagBits) == 0 && lower >= kSizeOfPageHeaderData && lower <= upper &&
+         upper <= special && special <= kBlockSize && special % kMaxAlign == 0 &&
+         size_version == (kBlockSize | kPageLayoutVersion);
+}
+
 class RelationFormat final : public FileFormat {
  public:
   RelationFormat(uint32_t segment, bool checksums) : segment_(segment), checksums_(checksums) {}
@@ -113,16 +126,7 @@ class RelationFormat final : public FileFormat {
     // Reported even for corrupt pages: it is what the header says, and the caller decides what a bad page's key is.
     c.change = PageLsn(p);
     const uint16_t flags = LoadU16(p + kFlagsOff);
-    const uint16_t lower = LoadU16(p + kLowerOff);
-    const uint16_t upper = LoadU16(p + kUpperOff);
-    const uint16_t special = LoadU16(p + kSpecialOff);
-    const uint16_t size_version = LoadU16(p + kPageSizeVersionOff);
-    // pd_upper == 0 means "new page" to PostgreSQL, which must then be all zeros; anything else there is garbage.
-    // The remaining tests are PageIsVerifiedExtended's header sanity plus the two PageInit always establishes.
-    const bool header_sane = upper != 0 && (flags & ~kValidFlagBits) == 0 && lower >= kSizeOfPageHeaderData &&
-                             lower <= upper && upper <= special && special <= kBlockSize &&
-                             special % kMaxAlign == 0 && size_version == (kBlockSize | kPageLayoutVersion);
-    if (!header_sane) {
+    if (!HeaderSane(p)) {
       c.kind = BlockKind::kBadHeader;
       c.corrupt = true;
       return c;
@@ -281,6 +285,17 @@ std::optional<uint32_t> RelationSegment(std::string_view relpath) {
 
 std::unique_ptr<FileFormat> MakeRelationFormat(uint32_t segment, bool checksums) {
   return std::make_unique<RelationFormat>(segment, checksums);
+}
+
+bool LooksLikeRelationPages(ByteSpan head) {
+  int pages = 0, sane = 0;
+  for (size_t off = 0; off + kBlockSize <= head.size() && pages < 16; off += kBlockSize) {
+    const ByteSpan page = head.subspan(off, kBlockSize);
+    if (IsAllZero(page)) continue;
+    ++pages;
+    if (HeaderSane(page.data())) ++sane;
+  }
+  return pages > 0 && 2 * sane >= pages;
 }
 
 }  // namespace scnfs::postgres

@@ -203,6 +203,9 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   if (!format) {
     if (head.size() >= 32 && oracle::LooksLikeOracle(ByteSpan(head.data(), 32))) format = FormatId::kOracle;
     else if (IsRelationInDataDir(path)) format = FormatId::kPostgres;
+    // A relation file copied out of its cluster: taken for raw, it was "clean" whatever its pages held.
+    else if (size % postgres::kBlockSize == 0 && postgres::LooksLikeRelationPages(ByteSpan(head.data(), head.size())))
+      format = FormatId::kPostgres;
     else format = FormatId::kRaw;
   }
   VerifyReport report;

@@ -76,5 +76,26 @@ TEST(VerifyTest, ALoneRelationFileTellsWhetherItsClusterHasChecksums) {
   EXPECT_EQ(d->files.at(0).bad_blocks.at(0).block, 2u);
 }
 
+TEST(VerifyTest, ARelationFileOutsideItsClusterIsRecognisedByItsPages) {
+  // Copied out of its data directory, a relation file was checked as raw: "clean" with a corrupt page in it.
+  testing::TempDir tmp;
+  auto read = [](const std::string& name) {
+    std::ifstream in(std::string(SCNFS_TEST_DATA_DIR) + "/" + name, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string p0 = read("pg15_page_16384_blk0.bin"), p1 = read("pg15_page_16384_blk1.bin");
+  std::string damaged = p1;
+  damaged[7000] = char(damaged[7000] ^ 1);
+  std::ofstream(tmp / "accounts-copy", std::ios::binary) << p0 << p1 << damaged;
+  auto v = VerifyFile(tmp / "accounts-copy", std::nullopt);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->files.at(0).format, FormatId::kPostgres);
+  EXPECT_EQ(v->corrupt_blocks(), 1u);
+  std::ofstream(tmp / "random", std::ios::binary) << std::string(3 * 8192, 'x');  // not pages: still raw
+  auto r = VerifyFile(tmp / "random", std::nullopt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->files.at(0).format, FormatId::kRaw);
+}
+
 }  // namespace
 }  // namespace scnfs
