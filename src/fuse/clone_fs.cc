@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -181,17 +182,53 @@ Status CloneFs::Load() {
   for (const auto& [ino, i] : inodes_)
     if (i.nlink == 0) orphans.push_back(ino);
   for (uint64_t ino : orphans) DropInodeLocked(&b, ino);
-  if (!orphans.empty()) SCNFS_RETURN_IF_ERROR(WriteCloneMeta(meta_.get(), &b, true));
+  if (!orphans.empty()) SCNFS_RETURN_IF_ERROR(CommitLocked(&b, /*sync=*/true));
+  RepairDeltasLocked();
   return Status::OK();
+}
+
+// What a power cut can leave between a synced metadata change and the change of the files it orders: delta files
+// of inodes that were dropped (unlink, rename-over), and deltas longer than their file after a truncation (their
+// bytes past the end would show through if the file grew again). Both are finished here.
+void CloneFs::RepairDeltasLocked() {
+  std::error_code ec;
+  for (fs::directory_iterator it(fs::path(dir_) / "data", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    uint64_t ino = 0;
+    auto [p, err] = std::from_chars(name.data(), name.data() + name.size(), ino);
+    if (err != std::errc() || p == name.data()) continue;
+    const std::string_view rest(p, size_t(name.data() + name.size() - p));
+    if (rest != "" && rest != ".present") continue;
+    auto i = inodes_.find(ino);
+    if (i == inodes_.end() || IsDir(i->second)) {
+      ::unlink(it->path().c_str());
+    } else if (rest.empty()) {
+      struct stat st;
+      if (::stat(it->path().c_str(), &st) == 0 && uint64_t(st.st_size) > i->second.size)
+        (void)::truncate(it->path().c_str(), off_t(i->second.size));
+    }
+  }
 }
 
 void CloneFs::PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i) {
   b->Put(CloneInodeKey(i.ino), nlohmann::json(i).dump());
 }
 
-Status CloneFs::CommitLocked(rocksdb::WriteBatch* b) {
+Status CloneFs::CommitLocked(rocksdb::WriteBatch* b, bool sync) {
   ++meta_written_;
-  return WriteCloneMeta(meta_.get(), b, /*sync=*/false);
+  // A batch that drops inodes is synced before their delta files go: the other way round, a power cut could
+  // keep the unlink (or rename-over) in the file system and lose it in the metadata, and the file came back
+  // with its fsynced blocks read as zeros from the missing delta.
+  const bool drops = !dropped_.empty();
+  Status st = WriteCloneMeta(meta_.get(), b, /*sync=*/sync || drops);
+  if (st.ok() && (sync || drops)) meta_synced_ = meta_written_;
+  if (st.ok())
+    for (uint64_t ino : dropped_) {
+      ::unlink(DeltaPath(ino).c_str());
+      ::unlink(MapPath(ino).c_str());
+    }
+  dropped_.clear();  // after a failed write the files stay with the inode the metadata still holds
+  return st;
 }
 
 void CloneFs::DropInodeLocked(rocksdb::WriteBatch* b, uint64_t ino) {
@@ -201,8 +238,7 @@ void CloneFs::DropInodeLocked(rocksdb::WriteBatch* b, uint64_t ino) {
   parent_of_.erase(ino);
   files_.erase(ino);
   maps_unsynced_.erase(ino);
-  ::unlink(DeltaPath(ino).c_str());
-  ::unlink(MapPath(ino).c_str());
+  dropped_.push_back(ino);  // its files are removed by the commit of `b`
 }
 
 Result<CloneInode*> CloneFs::InodeLocked(uint64_t ino) {
@@ -634,25 +670,38 @@ Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
   }
   const uint64_t bs = snapshot.block_size;
   uint64_t base_blocks = snapshot.base_blocks;
-  if (size < snapshot.size) {
+  const bool shrink = size < snapshot.size;
+  if (shrink) {
     // The block the new end falls in keeps its head; its tail must read as zeros if the file grows again.
     const uint64_t b = size / bs;
-    if (size % bs != 0 && f->FromBase(b, base_blocks))
+    if (size % bs != 0 && f->FromBase(b, base_blocks)) {
       SCNFS_RETURN_IF_ERROR(Materialize(*f, snapshot, b));
+      // Durable before the metadata that stops reading it from the backup (base_blocks below) is.
+      if (::fdatasync(f->fd) != 0) return Errno(errno, "syncing the clone's delta");
+      if (const int mfd = f->map_fd; mfd >= 0 && ::fdatasync(mfd) != 0) return Errno(errno, "syncing the clone's presence map");
+    }
     base_blocks = std::min(base_blocks, (size + bs - 1) / bs);
+  }
+  {
+    // The new size is durable before the delta is cut: the other way round, a power cut could keep the cut and
+    // lose the size, and blocks the DBA had fsynced read as zeros. A cut that the power cut loses instead is
+    // finished when the clone is next opened (RepairDeltasLocked).
+    std::lock_guard<std::mutex> l(mu_);
+    CloneInode& i = inodes_.at(ino);
+    i.size = size;
+    i.base_blocks = base_blocks;
+    i.mtime_ns = i.ctime_ns = NowNs();
+    rocksdb::WriteBatch b;
+    PutInodeLocked(&b, i);
+    SCNFS_RETURN_IF_ERROR(CommitLocked(&b, /*sync=*/shrink));
+  }
+  if (shrink) {
     struct stat st;
     if (::fstat(f->fd, &st) == 0 && uint64_t(st.st_size) > size && ::ftruncate(f->fd, off_t(size)) != 0)
       return Errno(errno, "truncating the clone's delta");
     if (f->present.size() > base_blocks) f->present.resize(base_blocks);
   }
-  std::lock_guard<std::mutex> l(mu_);
-  CloneInode& i = inodes_.at(ino);
-  i.size = size;
-  i.base_blocks = base_blocks;
-  i.mtime_ns = i.ctime_ns = NowNs();
-  rocksdb::WriteBatch b;
-  PutInodeLocked(&b, i);
-  return CommitLocked(&b);
+  return Status::OK();
 }
 
 Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_set) {

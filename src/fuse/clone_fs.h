@@ -81,7 +81,9 @@ class CloneFs {
   Result<struct stat> AddEntry(uint64_t parent, std::string_view name, CloneInode inode);  // a new inode and its name
   Result<std::shared_ptr<FileState>> FileLocked(uint64_t ino);  // REQUIRES: mu_ held
   void PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i);
-  Status CommitLocked(rocksdb::WriteBatch* b);
+  // Writes `b` to the metadata (synced if `sync`, or if it drops inodes: their files are removed after it).
+  Status CommitLocked(rocksdb::WriteBatch* b, bool sync = false);
+  void RepairDeltasLocked();  // at Load: files a power cut left behind a metadata change (REQUIRES: mu_ held)
   void DropInodeLocked(rocksdb::WriteBatch* b, uint64_t ino);
   Result<CloneInode*> InodeLocked(uint64_t ino);
   Result<uint64_t> ChildLocked(uint64_t parent, std::string_view name);
@@ -104,6 +106,7 @@ class CloneFs {
   std::unordered_map<uint64_t, uint64_t> parent_of_;  // directories only
   std::unordered_map<uint64_t, std::shared_ptr<FileState>> files_;
   std::unordered_set<uint64_t> maps_unsynced_;  // inodes whose dropped state left map bits unsynced (GUARDED_BY(mu_))
+  std::vector<uint64_t> dropped_;  // inodes dropped in the batch being built (GUARDED_BY(mu_))
   uint64_t meta_written_ = 0;  // metadata batches written to the WAL (GUARDED_BY(mu_))
   uint64_t meta_synced_ = 0;   // of those, how many a finished WAL sync covers (GUARDED_BY(mu_))
 };
