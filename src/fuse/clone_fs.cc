@@ -137,6 +137,14 @@ Result<std::unique_ptr<CloneFs>> CloneFs::Open(const std::string& dir, std::shar
 
 CloneFs::~CloneFs() {
   files_.clear();
+  if (meta_ && meta_failed_) {
+    // Not flushed or closed: RocksDB asserts on a WAL writer that failed (see meta_failed_). Left as a crash
+    // would leave it, which the next open recovers; kept reachable so that leak checkers do not report it.
+    static std::mutex abandoned_mu;
+    static auto* abandoned = new std::vector<rocksdb::DB*>;
+    std::lock_guard<std::mutex> l(abandoned_mu);
+    abandoned->push_back(meta_.release());
+  }
   if (meta_) {
     meta_->FlushWAL(true).PermitUncheckedError();
     meta_->Close().PermitUncheckedError();
@@ -214,13 +222,19 @@ void CloneFs::PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i) {
   b->Put(CloneInodeKey(i.ino), nlohmann::json(i).dump());
 }
 
+Status CloneFs::MetaFailed() const {
+  return Errno(EIO, fmt::format("clone {}: its metadata could not be written (a full disk?); it takes no more changes "
+                                "until it is mounted again (free space, then scnfs umount and mount)", dir_));
+}
+
 Status CloneFs::CommitLocked(rocksdb::WriteBatch* b, bool sync) {
   ++meta_written_;
   // A batch that drops inodes is synced before their delta files go: the other way round, a power cut could
   // keep the unlink (or rename-over) in the file system and lose it in the metadata, and the file came back
   // with its fsynced blocks read as zeros from the missing delta.
   const bool drops = !dropped_.empty();
-  Status st = WriteCloneMeta(meta_.get(), b, /*sync=*/sync || drops);
+  Status st = meta_failed_ ? MetaFailed() : WriteCloneMeta(meta_.get(), b, /*sync=*/sync || drops);
+  if (!st.ok()) meta_failed_ = true;
   if (st.ok() && (sync || drops)) meta_synced_ = meta_written_;
   if (st.ok())
     for (uint64_t ino : dropped_) {
@@ -793,7 +807,11 @@ Status CloneFs::SyncMetadata() {
     covers = meta_written_;  // every batch counted so far is in the WAL's buffer, which this sync writes
     if (meta_synced_ >= covers) return Status::OK();
   }
-  SCNFS_RETURN_IF_ERROR(FromRocksStatus(meta_->FlushWAL(/*sync=*/true), "syncing clone metadata"));
+  if (meta_failed_) return MetaFailed();
+  if (Status st = FromRocksStatus(meta_->FlushWAL(/*sync=*/true), "syncing clone metadata"); !st.ok()) {
+    meta_failed_ = true;
+    return st;
+  }
   std::lock_guard<std::mutex> l(mu_);
   meta_synced_ = std::max(meta_synced_, covers);
   return Status::OK();

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -106,6 +107,11 @@ class CloneFs {
   std::unordered_map<uint64_t, uint64_t> parent_of_;  // directories only
   std::unordered_map<uint64_t, std::shared_ptr<FileState>> files_;
   std::unordered_set<uint64_t> maps_unsynced_;  // inodes whose dropped state left map bits unsynced (GUARDED_BY(mu_))
+  // Set by the first metadata write or sync that fails (a full disk): RocksDB 7.8 as Debian builds it asserts when a
+  // WAL writer that failed is used again, which aborted the whole mount once space was freed. From then on the
+  // clone refuses changes (EIO) until it is opened again; its metadata is recovered by that open.
+  std::atomic<bool> meta_failed_{false};
+  Status MetaFailed() const;
   std::vector<uint64_t> dropped_;  // inodes dropped in the batch being built (GUARDED_BY(mu_))
   uint64_t meta_written_ = 0;  // metadata batches written to the WAL (GUARDED_BY(mu_))
   uint64_t meta_synced_ = 0;   // of those, how many a finished WAL sync covers (GUARDED_BY(mu_))
