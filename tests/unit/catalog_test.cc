@@ -47,5 +47,27 @@ TEST(PointSpecTest, TimesAreParsedOrRefusedNeverRolledOver) {
   EXPECT_NE(r.status().message().find("bad time of day '25:00:00'"), std::string::npos) << r.status().message();
 }
 
+TEST(PointSpecTest, ATimeToTheSecondCoversThatSecond) {
+  // `list` prints a backup's end to the second; `time:` with that text selected the backup before it.
+  DatabaseRecord db;
+  db.name = "PROD";
+  db.format = FormatId::kOracle;
+  std::vector<BackupRecord> backups(2);
+  const int64_t end = ParseIso8601("2026-11-30T04:12:23Z").value() + 943442;
+  for (uint32_t i = 0; i < 2; ++i) {
+    backups[i].id = i + 1;
+    backups[i].state = BackupState::kComplete;
+    backups[i].end_us = end - (i == 0 ? 60000000 : 0);
+  }
+  auto pick = [&](const char* spec) {
+    auto r = ResolvePoint(db, backups, ParsePointSpec(spec).value());
+    return r.ok() ? int(r->base.id) : -1;
+  };
+  EXPECT_EQ(pick("time:2026-11-30T04:12:23Z"), 2);
+  EXPECT_EQ(pick("time:2026-11-30T04:12:23.9Z"), 1) << "a fraction is taken as written";
+  EXPECT_EQ(pick("time:2026-11-30T04:12:23.95Z"), 2);
+  EXPECT_EQ(pick("time:2026-11-30T04:12:22Z"), 1);
+}
+
 }  // namespace
 }  // namespace scnfs
