@@ -82,7 +82,17 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   StoreOptions so;
   so.block_cache_bytes = options.cache_mb << 20;
   SCNFS_ASSIGN_OR_RETURN(auto store, Store::Open(options.store_dir, Store::Mode::kReader, so));
-  SCNFS_ASSIGN_OR_RETURN(auto pins, PinHolder::Create(options.store_dir, fmt::format("mount {}", mp)));
+  auto pins_or = PinHolder::Create(options.store_dir, fmt::format("mount {}", mp));
+  std::unique_ptr<PinHolder> pins;
+  if (pins_or.ok()) {
+    pins = std::move(pins_or).value();
+  } else if (pins_or.status().ToErrno() == EROFS) {
+    // A store on a read-only file system (a snapshot, a read-only copy) can be read but never pruned: nothing to
+    // pin against. Any other failure (a full disk) stays fatal: a later prune would not see what this serves.
+    fmt::print(stderr, "scnfs: note: the store is read-only: this mount records no pins, and its clones cannot be opened\n");
+  } else {
+    return pins_or.status();
+  }
   MountTreeOptions to;
   to.refresh = std::chrono::milliseconds(options.refresh_ms);
   MountTree tree(store.get(), pins.get(), to);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -187,9 +188,16 @@ Status Store::LockWriter(const StoreOptions& options) {
 }
 
 namespace {
+// Where readers keep their RocksDB secondary's few files: $TMPDIR if it names a directory, else /tmp.
+std::string ReaderTmpDir() {
+  std::error_code ec;
+  if (const char* t = std::getenv("TMPDIR"); t != nullptr && *t != '\0' && fs::is_directory(t, ec)) return t;
+  return "/tmp";
+}
+
 void RemoveDeadReaderDirs(const std::string& mine) {
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/tmp", ec)) {
+  for (const auto& e : fs::directory_iterator(fs::path(mine).parent_path(), ec)) {
     const std::string path = e.path().string();
     if (path == mine || e.path().filename().string().rfind("scnfs-reader-", 0) != 0) continue;
     int fd = ::open((path + "/lock").c_str(), O_RDWR | O_CLOEXEC);
@@ -293,8 +301,10 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   if (mode == Mode::kWriter) {
     st = rocksdb::DB::Open(db, path, Families(cache_), &handles, &db_);
   } else {
-    char tmpl[] = "/tmp/scnfs-reader-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return Status::FromErrno(errno, "cannot create a reader directory in /tmp");
+    const std::string tmp = ReaderTmpDir();
+    std::string tmpl = (fs::path(tmp) / "scnfs-reader-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr)
+      return Status::FromErrno(errno, fmt::format("cannot create a reader directory in {} (set TMPDIR to use another)", tmp));
     secondary_dir_ = tmpl;
     // The directory is locked for the reader's life; one left by a reader that was killed is removed by the next.
     reader_lock_fd_ = ::open((secondary_dir_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -291,6 +291,28 @@ TEST_F(MountTest, KilledMountIsClearedByUmountAndStopsPinning) {
   EXPECT_EQ(ReadFile(mnt_ + "/RAW/backups/1/a.bin"), ReadFile(raw_ + "/a.bin"));
 }
 
+// A store on a read-only file system (a snapshot, a read-only copy) mounts and reads: it cannot be pruned, so the
+// mount has nothing to pin. The mount failed on creating STORE/pins. Readers keep their RocksDB files in $TMPDIR.
+TEST_F(MountTest, AReadOnlyStoreMountsAndReadersUseTmpdir) {
+  const std::string ro = tmp_ / "ro", tmpdir = tmp_ / "readers";
+  fs::create_directories(ro);
+  fs::create_directories(tmpdir);
+  ASSERT_EQ(testing::Run({"mount", "--bind", store_, ro}).exit_code, 0);
+  struct Unmount {
+    std::string p;
+    ~Unmount() { testing::Run({"umount", "-l", p}); }
+  } guard{ro};
+  ASSERT_EQ(testing::Run({"mount", "-o", "remount,bind,ro", ro}).exit_code, 0);
+  RunResult m = testing::Run({"env", "TMPDIR=" + tmpdir, SCNFS_BIN, "mount", "--store", ro, mnt_});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_NE(m.err.find("read-only"), std::string::npos) << m.err;
+  EXPECT_EQ(ReadFile(mnt_ + "/RAW/backups/1/a.bin"), ReadFile(raw_ + "/a.bin"));
+  size_t readers = 0;
+  for (const auto& e : fs::directory_iterator(tmpdir)) readers += e.path().filename().string().rfind("scnfs-reader-", 0) == 0;
+  EXPECT_EQ(readers, 1u) << "the mount's reader directory is under $TMPDIR";
+  EXPECT_EQ(Scnfs({"umount", mnt_}).exit_code, 0);
+}
+
 TEST_F(MountTest, SigtermUnmounts) {
   // scnfs installed its own SIGINT/SIGTERM handlers for every command, so libfuse's (which unmount) were never set
   // and a service manager's SIGTERM left the mount running, then SIGKILL left it dead (ENOTCONN).
