@@ -24,8 +24,8 @@ void PrintText(const VerifyReport& r) {
       fmt::print("    bad block {}: {} (type {}, SCN/LSN {})\n", b.block, BlockKindName(b.kind), b.type, b.change);
   }
   if (r.contents_checked || r.store_error_count)
-    fmt::print("store check: {} stored contents decompressed and matched their hash, {} error(s)\n", r.contents_checked,
-               r.store_error_count);
+    fmt::print("store check: {} stored contents checked, {} failed (unreadable, or not decoding to their hash)\n",
+               r.contents_checked, r.store_error_count);
   for (const auto& e : r.store_errors) fmt::print("  {}\n", e);
   std::string result = r.clean() ? "clean" : fmt::format("{} corrupt block(s), {} store error(s)", r.corrupt_blocks(), r.store_error_count);
   if (r.missing_blocks()) result += fmt::format(", {} block(s) missing from truncated datafiles", r.missing_blocks());
