@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <charconv>
+#include <csignal>
 #include <fstream>
 #include <stdexcept>
 #include <map>
@@ -204,10 +206,31 @@ Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& nam
   return c;
 }
 
+namespace {
+// Removes what a `clone create` or `clone destroy` killed half-way left: `.new-<name>-<pid>` and
+// `.destroy-<name>-<pid>` directories whose process is gone (neither is a clone; a destroy that died would
+// otherwise keep its space for good, unlisted).
+void RemoveAbandoned(const fs::path& clones) {
+  std::error_code ec;
+  for (fs::directory_iterator it(clones, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string n = it->path().filename().string();
+    if (n.rfind(".new-", 0) != 0 && n.rfind(".destroy-", 0) != 0) continue;
+    const auto dash = n.rfind('-');
+    int pid = 0;
+    auto [p, err] = std::from_chars(n.data() + dash + 1, n.data() + n.size(), pid);
+    if (err != std::errc() || p != n.data() + n.size() || pid <= 0) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its process still runs
+    std::error_code rec;
+    fs::remove_all(it->path(), rec);
+  }
+}
+}  // namespace
+
 Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir) {
   std::vector<CloneInfo> out;
   std::error_code ec;
   if (!fs::exists(ClonesDir(store_dir), ec)) return out;
+  RemoveAbandoned(ClonesDir(store_dir));
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(ClonesDir(store_dir), ec)) {
     std::string n = e.path().filename();
@@ -254,6 +277,7 @@ Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& n
   }
   ::close(fd);
   fs::remove_all(trash, ec);
+  RemoveAbandoned(ClonesDir(store_dir));
   SyncDirectory(ClonesDir(store_dir).string());
   if (ec) return Status::FromErrno(ec.value(), fmt::format("clone {} destroyed, but removing its files failed", name));
   return usage.delta_bytes;

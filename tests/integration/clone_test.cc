@@ -474,6 +474,20 @@ TEST_F(CloneTest, OpeningACloneFinishesDeltaChangesAPowerCutInterrupted) {
   EXPECT_FALSE(fs::exists(data + "/999.present"));
 }
 
+// A `clone destroy` killed half-way left `.destroy-<name>-<pid>` with all of the clone's space, listed nowhere and
+// never removed. Directories of dead processes are removed by the next `clone list` or `clone destroy`.
+TEST_F(CloneTest, WhatAKilledDestroyLeftIsRemovedLater) {
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  const std::string clones = store_ + "/clones/";
+  WriteFile(clones + ".destroy-old-2147483646/data/5", std::string(8192, 'x'));  // no such process
+  WriteFile(clones + ".new-busy-" + std::to_string(::getpid()) + "/clone.json", "{}");  // a live one's: kept
+  RunResult l = Scnfs({"clone", "list", "--store", store_});
+  EXPECT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_FALSE(fs::exists(clones + ".destroy-old-2147483646"));
+  EXPECT_TRUE(fs::exists(clones + ".new-busy-" + std::to_string(::getpid())));
+  EXPECT_TRUE(fs::exists(clones + "c"));
+}
+
 TEST_F(CloneTest, OracleDatafilesRewrittenThroughAClone) {
   const std::string ora = tmp_ / "ora";
   ASSERT_EQ(Oragen({"create", "--dir", ora, "--db", "ORA", "--dbid", "5", "--files", "2", "--blocks", "2000"}).exit_code, 0);
