@@ -25,7 +25,7 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
   const bool by_change = file.format != FormatId::kRaw;
   const auto& base = r_.point_.base;
   Result<std::optional<Version>> v =
-      (by_change && r_.point_.scn) ? versions_.AsOfChange(file.file_id, uint32_t(block), *r_.point_.scn)
+      (by_change && r_.point_.scn) ? versions_.AsOfChange(file.file_id, uint32_t(block), *r_.point_.scn, base.id)
                                    : versions_.AsOfBackup(file.file_id, uint32_t(block), base.id,
                                                           by_change ? base.change_ceiling : base.id);
   if (!v.ok()) return v.status();
@@ -64,7 +64,7 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
   const bool by_change = file.format != FormatId::kRaw;
   const auto& base = r_.point_.base;
   Status vs = (by_change && r_.point_.scn)
-                  ? versions_.RunAsOf(file.file_id, uint32_t(first), count, kAnyBackup, *r_.point_.scn, &run_)
+                  ? versions_.RunAsOf(file.file_id, uint32_t(first), count, kAnyBackup, *r_.point_.scn, &run_, base.id)
                   : versions_.RunAsOf(file.file_id, uint32_t(first), count, base.id,
                                       by_change ? base.change_ceiling : base.id, &run_);
   if (!vs.ok()) return vs;

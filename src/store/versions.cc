@@ -103,7 +103,7 @@ Status VersionReader::LatestRun(uint32_t file, uint32_t first, uint32_t count, s
 }
 
 Status VersionReader::RunAsOf(uint32_t file, uint32_t first, uint32_t count, uint32_t max_backup, uint64_t max_change,
-                              std::vector<std::optional<Version>>* out) {
+                              std::vector<std::optional<Version>>* out, uint32_t base) {
   out->assign(count, std::nullopt);
   char start[kVersionPrefixSize];
   EncodeBE32(start, db_);
@@ -115,18 +115,33 @@ Status VersionReader::RunAsOf(uint32_t file, uint32_t first, uint32_t count, uin
     VersionKey key = DecodeVersionKey(std::string_view(k.data(), k.size()));
     if (key.block >= first + count) break;
     if (key.backup > max_backup || key.change > max_change || !vis_.Visible(key.backup)) continue;
-    // Keys of a block ascend in backup order, so the last visible one wins.
+    // Keys of a block ascend in backup order, so the last visible one wins; but among keys of one change number,
+    // one written after `base` does not replace one written by `base` or before (AsOfChange's tie rule).
+    auto& slot = (*out)[key.block - first];
+    if (slot && slot->key.change == key.change && key.backup > base) continue;
     SCNFS_ASSIGN_OR_RETURN(VersionValue value, DecodeVersionValue(std::string_view(it_->value().data(), it_->value().size())));
-    (*out)[key.block - first] = Version{key, std::move(value)};
+    slot = Version{key, std::move(value)};
   }
   return FromRocksStatus(it_->status(), "reading block versions");
 }
 
-Result<std::optional<Version>> VersionReader::AsOfChange(uint32_t file, uint32_t block, uint64_t scn) {
+Result<std::optional<Version>> VersionReader::AsOfChange(uint32_t file, uint32_t block, uint64_t scn, uint32_t base) {
   char target[kVersionKeySize];
   EncodeVersionKey(VersionKey{db_, file, block, scn, kAnyBackup}, target);
   it_->SeekForPrev(rocksdb::Slice(target, kVersionKeySize));
-  return StepBackToVisible(file, block, kAnyBackup);
+  SCNFS_ASSIGN_OR_RETURN(std::optional<Version> found, StepBackToVisible(file, block, kAnyBackup));
+  if (!found || found->key.backup <= base) return found;
+  // Written after the base: an older version with the same key change number, if any, was the content at the
+  // point. Keys of one change number ascend in backup order, so step back over them.
+  const uint64_t change = found->key.change;
+  for (it_->Prev(); it_->Valid(); it_->Prev()) {
+    SCNFS_ASSIGN_OR_RETURN(std::optional<Version> older, StepBackToVisible(file, block, kAnyBackup));
+    if (!older || older->key.change != change) break;
+    found = std::move(older);
+    if (found->key.backup <= base) break;
+  }
+  if (!it_->status().ok()) return FromRocksStatus(it_->status(), "reading block versions");
+  return found;
 }
 
 }  // namespace scnfs

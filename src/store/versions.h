@@ -99,11 +99,15 @@ class VersionReader {
   // runs of blocks: one seek per run instead of one per block). out->size() becomes count.
   Status LatestRun(uint32_t file, uint32_t first, uint32_t count, std::vector<std::optional<Version>>* out);
   // For each block first..first+count-1 of `file`, in one forward scan: the last visible version with
-  // backup <= max_backup and key change <= max_change (what AsOfBackup / AsOfChange return for one block).
+  // backup <= max_backup and key change <= max_change (what AsOfBackup / AsOfChange return for one block), with
+  // AsOfChange's tie rule for `base` (kAnyBackup: none, the last one wins).
   Status RunAsOf(uint32_t file, uint32_t first, uint32_t count, uint32_t max_backup, uint64_t max_change,
-                 std::vector<std::optional<Version>>* out);
-  // The newest version of (file, block) whose key change number is <= scn.
-  Result<std::optional<Version>> AsOfChange(uint32_t file, uint32_t block, uint64_t scn);
+                 std::vector<std::optional<Version>>* out, uint32_t base = kAnyBackup);
+  // The newest version of (file, block) whose key change number is <= scn. Among versions with that same key
+  // change number (contents that changed without their change number: PostgreSQL's visibility-map pages, hint
+  // bits), the newest written by a backup <= `base` (the point's base backup), else the oldest after it: the one
+  // that was in the database at the point (docs/points-in-time.md).
+  Result<std::optional<Version>> AsOfChange(uint32_t file, uint32_t block, uint64_t scn, uint32_t base);
 
  private:
   Result<std::optional<Version>> StepBackToVisible(uint32_t file, uint32_t block, uint32_t max_backup);
