@@ -134,7 +134,11 @@ void PointView::BuildInfo() const {
                   {"max_change", b.max_change},
                   {"files", b.files},
                   {"logical_bytes", b.logical_bytes},
-                  {"corrupt_blocks", b.corrupt_blocks}}},
+                  {"corrupt_blocks", b.corrupt_blocks},
+                  // Change numbers that went back (docs/points-in-time.md): scn: points below went_back_from are refused.
+                  {"went_back_blocks", b.went_back_blocks},
+                  {"went_back_from", b.went_back_from},
+                  {"went_back_to", b.went_back_to}}},
       {"files", std::move(files)}};
   info["scn"] = p.scn ? nlohmann::json(*p.scn) : nlohmann::json(nullptr);
   info_ = JsonText(info, 2) + "\n";

@@ -143,6 +143,7 @@ TEST_F(MountTest, InfoFileDescribesTheBackup) {
   EXPECT_EQ(j["backup"]["kind"], "incremental");
   EXPECT_EQ(j["backup"]["max_change"], 12000);
   EXPECT_EQ(j["backup"]["corrupt_blocks"], 1);
+  EXPECT_EQ(j["backup"]["went_back_blocks"], 0) << "present, so a reader can tell scn: points stayed whole";
   ASSERT_EQ(j["files"].size(), 3u);
   EXPECT_EQ(j["files"][0]["path"], "ora_1.dbf");
   EXPECT_EQ(j["files"][0]["header"]["checkpoint_scn"], 12000);
