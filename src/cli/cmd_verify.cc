@@ -8,7 +8,7 @@
 namespace scnfs::cli {
 namespace {
 
-void PrintText(const VerifyReport& r) {
+void PrintText(const VerifyReport& r, bool file_mode) {
   fmt::print("verifying {}\n", r.point);
   for (const auto& f : r.files) {
     fmt::print("  {} ({})\n", f.path, FormatName(f.format));
@@ -27,8 +27,13 @@ void PrintText(const VerifyReport& r) {
     fmt::print("store check: {} stored contents checked, {} failed (unreadable, or not decoding to their hash)\n",
                r.contents_checked, r.store_error_count);
   for (const auto& e : r.store_errors) fmt::print("  {}\n", e);
-  std::string result = r.clean() ? "clean" : fmt::format("{} corrupt block(s), {} store error(s)", r.corrupt_blocks(), r.store_error_count);
+  std::string result = r.clean() ? "clean"
+                     : file_mode ? fmt::format("{} corrupt block(s)", r.corrupt_blocks())
+                                 : fmt::format("{} corrupt block(s), {} store error(s)", r.corrupt_blocks(), r.store_error_count);
   if (r.missing_blocks()) result += fmt::format(", {} block(s) missing from truncated datafiles", r.missing_blocks());
+  // A raw file has no block format to check: "clean" alone would claim more than was done.
+  if (file_mode && r.clean() && !r.files.empty() && r.files[0].format == FormatId::kRaw)
+    result = "no checks apply (raw: not an Oracle datafile or PostgreSQL relation file; give --format to force one)";
   fmt::print("result: {}\n", result);
 }
 
@@ -72,7 +77,7 @@ Runner AddVerify(CLI::App& app, Globals& g) {
     if (g.json)
       fmt::print("{}\n", JsonText(ToJson(r.value()), 2));
     else
-      PrintText(r.value());
+      PrintText(r.value(), !a->file.empty());
     return r->clean() ? kExitOk : kExitCorrupt;
   };
 }

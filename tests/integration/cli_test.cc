@@ -767,6 +767,15 @@ TEST_F(CliTest, AnExplicitStoreWinsOverScnfsStore) {
   EXPECT_NE(e.out.find("mine"), std::string::npos) << e.out;
 }
 
+// verify --file of a file with no block format to check said "result: clean", as if it had been checked.
+TEST_F(CliTest, VerifyFileSaysWhenNoChecksApply) {
+  WriteFile(tmp_ / "notes.bin", RandomBytes(3 * 8192, 4));
+  RunResult v = Scnfs({"verify", "--file", tmp_ / "notes.bin"});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("result: no checks apply (raw"), std::string::npos) << v.out;
+  EXPECT_EQ(v.out.find("result: clean"), std::string::npos) << v.out;
+}
+
 // A versions table of the newest backup that RocksDB cannot open: readers used to serve the previous backup's blocks
 // as the newest one's (restore exit 0, verify "clean"). Now every reader refuses the store, verify with exit 2.
 TEST_F(CliTest, AStoreThatLostATableFileIsRefusedNotServedStale) {
