@@ -143,6 +143,15 @@ Result<std::unique_ptr<rocksdb::DB>> OpenCloneMeta(const std::string& dir, bool 
   return std::unique_ptr<rocksdb::DB>(db);
 }
 
+Result<std::unique_ptr<rocksdb::DB>> OpenCloneMetaReadOnly(const std::string& dir) {
+  rocksdb::Options o;
+  o.info_log = std::make_shared<QuietLogger>();
+  rocksdb::DB* db = nullptr;
+  auto st = rocksdb::DB::OpenForReadOnly(o, dir, &db);
+  if (!st.ok()) return FromRocksStatus(st, fmt::format("cannot open clone metadata {}", dir));
+  return std::unique_ptr<rocksdb::DB>(db);
+}
+
 Status WriteCloneMeta(rocksdb::DB* db, rocksdb::WriteBatch* b, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;

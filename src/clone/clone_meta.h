@@ -57,6 +57,8 @@ CloneInode InodeFromRecord(const FileRecord& r, uint64_t ino);
 
 // Opens (creating if asked) a clone's metadata database. The caller owns the pointer.
 Result<std::unique_ptr<rocksdb::DB>> OpenCloneMeta(const std::string& dir, bool create);
+// For reading a clone when its metadata cannot be opened for writing (a full disk: the open writes a new MANIFEST).
+Result<std::unique_ptr<rocksdb::DB>> OpenCloneMetaReadOnly(const std::string& dir);
 Status WriteCloneMeta(rocksdb::DB* db, rocksdb::WriteBatch* b, bool sync);
 
 }  // namespace scnfs

@@ -130,7 +130,14 @@ Result<std::unique_ptr<CloneFs>> CloneFs::Open(const std::string& dir, std::shar
   std::string who = fmt::format("pid={}\n", ::getpid());
   if (::ftruncate(c->lock_fd_, 0) != 0 || ::pwrite(c->lock_fd_, who.data(), who.size(), 0) < 0) {
   }
-  SCNFS_ASSIGN_OR_RETURN(c->meta_, OpenCloneMeta(dir + "/meta", /*create=*/false));
+  auto meta = OpenCloneMeta(dir + "/meta", /*create=*/false);
+  if (!meta.ok() && meta.status().IsNoSpace()) {
+    // A full disk, the moment a DBA most needs to read: the clone is served read-only until it is opened again.
+    meta = OpenCloneMetaReadOnly(dir + "/meta");
+    c->meta_read_only_ = true;
+  }
+  if (!meta.ok()) return meta.status();
+  c->meta_ = std::move(meta).value();
   SCNFS_RETURN_IF_ERROR(c->Load());
   return c;
 }
@@ -184,6 +191,7 @@ Status CloneFs::Load() {
   for (const auto& [parent, children] : dirs_)
     for (const auto& [name, child] : children)
       if (auto c = inodes_.find(child); c != inodes_.end() && IsDir(c->second)) parent_of_[child] = parent;
+  if (meta_read_only_) return Status::OK();  // the repairs below write; nothing they fix is visible to a reader
   // Files unlinked while open when the last mount died: nothing refers to them any more.
   rocksdb::WriteBatch b;
   std::vector<uint64_t> orphans;
@@ -223,6 +231,9 @@ void CloneFs::PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i) {
 }
 
 Status CloneFs::MetaFailed() const {
+  if (meta_read_only_)
+    return Errno(ENOSPC, fmt::format("clone {} was opened on a full disk and is read-only until it is mounted again "
+                                     "(free space, then scnfs umount and mount)", dir_));
   return Errno(EIO, fmt::format("clone {}: its metadata could not be written (a full disk?); it takes no more changes "
                                 "until it is mounted again (free space, then scnfs umount and mount)", dir_));
 }
@@ -233,8 +244,8 @@ Status CloneFs::CommitLocked(rocksdb::WriteBatch* b, bool sync) {
   // keep the unlink (or rename-over) in the file system and lose it in the metadata, and the file came back
   // with its fsynced blocks read as zeros from the missing delta.
   const bool drops = !dropped_.empty();
-  Status st = meta_failed_ ? MetaFailed() : WriteCloneMeta(meta_.get(), b, /*sync=*/sync || drops);
-  if (!st.ok()) meta_failed_ = true;
+  Status st = meta_failed_ || meta_read_only_ ? MetaFailed() : WriteCloneMeta(meta_.get(), b, /*sync=*/sync || drops);
+  if (!st.ok() && !meta_read_only_) meta_failed_ = true;
   if (st.ok() && (sync || drops)) meta_synced_ = meta_written_;
   if (st.ok())
     for (uint64_t ino : dropped_) {
@@ -321,6 +332,7 @@ Result<struct stat> CloneFs::Symlink(uint64_t parent, std::string_view name, con
 }
 
 Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, CloneInode i) {
+  if (meta_read_only_) return MetaFailed();
   if (name.size() > 255) return Errno(ENAMETOOLONG, "name too long");
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
@@ -357,6 +369,7 @@ Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, Cl
 }
 
 Result<struct stat> CloneFs::Link(uint64_t ino, uint64_t parent, std::string_view name) {
+  if (meta_read_only_) return MetaFailed();
   if (name.size() > 255) return Errno(ENAMETOOLONG, "name too long");  // as AddEntry: statvfs says 255
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
@@ -378,6 +391,7 @@ Result<struct stat> CloneFs::Link(uint64_t ino, uint64_t parent, std::string_vie
 }
 
 Status CloneFs::Unlink(uint64_t parent, std::string_view name) {
+  if (meta_read_only_) return MetaFailed();
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
@@ -401,6 +415,7 @@ Status CloneFs::Unlink(uint64_t parent, std::string_view name) {
 }
 
 Status CloneFs::Rmdir(uint64_t parent, std::string_view name) {
+  if (meta_read_only_) return MetaFailed();
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
@@ -419,6 +434,7 @@ Status CloneFs::Rmdir(uint64_t parent, std::string_view name) {
 }
 
 Status CloneFs::Rename(uint64_t parent, std::string_view name, uint64_t newparent, std::string_view newname, unsigned flags) {
+  if (meta_read_only_) return MetaFailed();
   if (flags & ~unsigned(RENAME_NOREPLACE)) return Errno(EINVAL, "rename flags other than RENAME_NOREPLACE");
   if (newname.size() > 255) return Errno(ENAMETOOLONG, "name too long");
   std::lock_guard<std::mutex> l(mu_);
@@ -624,6 +640,7 @@ Status CloneFs::Read(uint64_t ino, uint64_t offset, std::span<std::byte> out, si
 
 Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data) {
   if (data.empty()) return Status::OK();
+  if (meta_read_only_) return MetaFailed();
   std::shared_ptr<FileState> f;
   CloneInode snapshot;
   {
@@ -670,6 +687,7 @@ Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> 
 }
 
 Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
+  if (meta_read_only_) return MetaFailed();
   std::shared_ptr<FileState> f;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -719,6 +737,7 @@ Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
 }
 
 Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_set) {
+  if (meta_read_only_) return MetaFailed();
   if (to_set & FUSE_SET_ATTR_SIZE) {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -808,6 +827,7 @@ Status CloneFs::SyncMetadata() {
     if (meta_synced_ >= covers) return Status::OK();
   }
   if (meta_failed_) return MetaFailed();
+  if (meta_read_only_) return Status::OK();  // nothing was written
   if (Status st = FromRocksStatus(meta_->FlushWAL(/*sync=*/true), "syncing clone metadata"); !st.ok()) {
     meta_failed_ = true;
     return st;
@@ -818,6 +838,7 @@ Status CloneFs::SyncMetadata() {
 }
 
 Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
+  if (meta_read_only_) return MetaFailed();
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
     return Errno(EOPNOTSUPP, "fallocate mode");
   if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {

@@ -111,6 +111,8 @@ class CloneFs {
   // WAL writer that failed is used again, which aborted the whole mount once space was freed. From then on the
   // clone refuses changes (EIO) until it is opened again; its metadata is recovered by that open.
   std::atomic<bool> meta_failed_{false};
+  // Opened on a full disk: metadata opened read-only, every change refused with ENOSPC until opened again.
+  bool meta_read_only_ = false;
   Status MetaFailed() const;
   std::vector<uint64_t> dropped_;  // inodes dropped in the batch being built (GUARDED_BY(mu_))
   uint64_t meta_written_ = 0;  // metadata batches written to the WAL (GUARDED_BY(mu_))

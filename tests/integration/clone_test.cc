@@ -620,5 +620,30 @@ TEST_F(CloneTest, AFullDiskDuringMetadataChangesDoesNotKillTheMount) {
   EXPECT_EQ(ReadFile(c + "a.bin").substr(0, 5), "later");
 }
 
+// A clone not yet opened by the mount could not even be read on a full disk (opening its metadata writes), the
+// moment a DBA most needs it. It is served read-only now: reads work, changes get ENOSPC until it is mounted again.
+TEST_F(CloneTest, ACloneOpenedOnAFullDiskCanBeRead) {
+  const std::string small = tmp_ / "small";
+  fs::create_directories(small);
+  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=48m"), 0) << std::strerror(errno);
+  struct Unmount {
+    std::string p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } guard{small};
+  store_ = small + "/store";
+  ASSERT_EQ(Scnfs({"init", "--store", store_}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "raw", src_}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  Mount();
+  struct statvfs v;
+  ASSERT_EQ(::statvfs(small.c_str(), &v), 0);
+  ASSERT_EQ(testing::Run({"fallocate", "-l", std::to_string(uint64_t(v.f_bavail) * v.f_frsize), small + "/filler"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(mnt_ + "/raw/clones/c/sub/b.bin"), ReadFile(src_ + "/sub/b.bin"));
+  EXPECT_EQ(PWrite(mnt_ + "/raw/clones/c/a.bin", "x", 0), ENOSPC);
+  fs::remove(small + "/filler");
+  Remount();
+  EXPECT_EQ(PWrite(mnt_ + "/raw/clones/c/a.bin", "x", 0), 0) << "writable again once mounted with space";
+}
+
 }  // namespace
 }  // namespace scnfs::testing
