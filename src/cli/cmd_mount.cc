@@ -87,7 +87,7 @@ Runner AddMount(CLI::App& app, Globals& g) {
       "mount",
       "Show every database, backup and point in time of the store as ordinary read-only files:\n"
       "  MOUNTPOINT/<db>/backups/<id>/...   each complete backup, with .scnfs-backup.json describing it\n"
-      "  MOUNTPOINT/<db>/at/<SPEC>/...      any scn:N or time:ISO8601 (resolved when first looked up)\n"
+      "  MOUNTPOINT/<db>/at/<SPEC>/...      any scn:N, time:ISO8601 or backup:N (resolved when first looked up)\n"
       "  MOUNTPOINT/<db>/latest             symlink to the newest backup\n"
       "Backups, list, restore and verify keep working while the store is mounted; new backups appear within a\n"
       "second. Unmount with `scnfs umount MOUNTPOINT`.");
