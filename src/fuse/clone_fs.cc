@@ -842,19 +842,54 @@ Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t leng
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
     return Errno(EOPNOTSUPP, "fallocate mode");
   if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
-    // Zeros must hide the backup's bytes, so they are written rather than punched.
-    uint64_t size;
+    uint64_t size, base_end;
     {
       std::lock_guard<std::mutex> l(mu_);
       SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
       size = i->size;
+      base_end = i->base_blocks * uint64_t(i->block_size);
     }
     uint64_t end = offset + length;
     if (mode & FALLOC_FL_KEEP_SIZE) end = std::min(end, size);
-    std::vector<std::byte> zeros(std::min<uint64_t>(1u << 20, end > offset ? end - offset : 0));
-    for (uint64_t pos = offset; pos < end; pos += zeros.size()) {
-      uint64_t n = std::min<uint64_t>(zeros.size(), end - pos);
+    // Where the backup's bytes could show through (below base_end), zeros are written: a hole in the delta would
+    // read the backup. Past it, and within the file, a hole in the delta is zeros already: punched, so that
+    // zeroing a large range takes no space (it took as much as a write of it).
+    const uint64_t zero_end = std::min(end, std::max(offset, base_end));
+    std::vector<std::byte> zeros(std::min<uint64_t>(1u << 20, zero_end > offset ? zero_end - offset : 0));
+    for (uint64_t pos = offset; pos < zero_end; pos += zeros.size()) {
+      uint64_t n = std::min<uint64_t>(zeros.size(), zero_end - pos);
       SCNFS_RETURN_IF_ERROR(Write(ino, pos, std::span<const std::byte>(zeros.data(), n)));
+    }
+    const uint64_t from = std::max(offset, base_end);
+    if (end <= from) return Status::OK();
+    std::shared_ptr<FileState> f;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      SCNFS_ASSIGN_OR_RETURN(f, FileLocked(ino));
+    }
+    std::unique_lock<std::shared_mutex> dl(f->data);
+    const uint64_t punch_end = std::min(end, size);
+    if (f->fd >= 0 && punch_end > from &&
+        ::fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(from), off_t(punch_end - from)) != 0) {
+      // A file system without hole punching: write the zeros after all.
+      dl.unlock();
+      if (zeros.empty()) zeros.resize(1u << 20);
+      for (uint64_t pos = from; pos < punch_end; pos += zeros.size()) {
+        uint64_t n = std::min<uint64_t>(zeros.size(), punch_end - pos);
+        SCNFS_RETURN_IF_ERROR(Write(ino, pos, std::span<const std::byte>(zeros.data(), n)));
+      }
+      dl.lock();
+    }
+    if (end > size) {  // ZERO_RANGE without KEEP_SIZE grows the file (its new bytes are holes: zeros)
+      std::lock_guard<std::mutex> l(mu_);
+      CloneInode& i = inodes_.at(ino);
+      if (end > i.size) {
+        i.size = end;
+        i.ctime_ns = i.mtime_ns = NowNs();
+        rocksdb::WriteBatch b;
+        PutInodeLocked(&b, i);
+        SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
+      }
     }
     return Status::OK();
   }

@@ -159,6 +159,18 @@ TEST_F(CloneTest, PosixOperationsMatchALocalDirectoryAndSurviveRemount) {
     ::close(fd);
     return err;
   });
+  Both("punch a hole across the backup's end", [](const std::string& r) {
+    int fd = ::open((r + "/a.bin").c_str(), O_RDWR);
+    int err = Errno(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 90000, 80000));
+    ::close(fd);
+    return err;
+  });
+  Both("zero a range that grows the file", [](const std::string& r) {
+    int fd = ::open((r + "/a.bin").c_str(), O_RDWR);
+    int err = Errno(::fallocate(fd, FALLOC_FL_ZERO_RANGE, 160000, 50000));
+    ::close(fd);
+    return err;
+  });
   Both("fallocate to extend", [](const std::string& r) {
     int fd = ::open((r + "/d2/e/f").c_str(), O_RDWR);
     int err = Errno(::fallocate(fd, 0, 0, 100000));
@@ -486,6 +498,22 @@ TEST_F(CloneTest, WhatAKilledDestroyLeftIsRemovedLater) {
   EXPECT_FALSE(fs::exists(clones + ".destroy-old-2147483646"));
   EXPECT_TRUE(fs::exists(clones + ".new-busy-" + std::to_string(::getpid())));
   EXPECT_TRUE(fs::exists(clones + "c"));
+}
+
+// Zeroing a range of a clone file where no backup bytes lie behind it takes no space: it wrote 200 MiB of zeros.
+TEST_F(CloneTest, PunchingPastTheBackupTakesNoSpace) {
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  Mount();
+  const std::string f = mnt_ + "/raw/clones/c/big";
+  ASSERT_EQ(PWrite(f, std::string(1 << 20, 'x'), 0, O_CREAT), 0);
+  ASSERT_EQ(::truncate(f.c_str(), 64 << 20), 0);
+  int fd = ::open(f.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 64 << 20), 0);
+  ::close(fd);
+  EXPECT_EQ(ReadFile(f), std::string(64 << 20, '\0'));
+  auto j = nlohmann::json::parse(Scnfs({"clone", "list", "--store", store_, "--json"}).out);
+  EXPECT_LT(j[0]["delta_bytes"].get<uint64_t>(), uint64_t(1) << 20) << j.dump();
 }
 
 TEST_F(CloneTest, OracleDatafilesRewrittenThroughAClone) {
