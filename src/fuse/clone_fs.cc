@@ -837,6 +837,16 @@ Status CloneFs::SyncMetadata() {
   return Status::OK();
 }
 
+Status CloneFs::GrowLocked(uint64_t ino, uint64_t end) {
+  CloneInode& i = inodes_.at(ino);
+  if (end <= i.size) return Status::OK();
+  i.size = end;
+  i.ctime_ns = i.mtime_ns = NowNs();
+  rocksdb::WriteBatch b;
+  PutInodeLocked(&b, i);
+  return CommitLocked(&b);
+}
+
 Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
   if (meta_read_only_) return MetaFailed();
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
@@ -882,14 +892,7 @@ Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t leng
     }
     if (end > size) {  // ZERO_RANGE without KEEP_SIZE grows the file (its new bytes are holes: zeros)
       std::lock_guard<std::mutex> l(mu_);
-      CloneInode& i = inodes_.at(ino);
-      if (end > i.size) {
-        i.size = end;
-        i.ctime_ns = i.mtime_ns = NowNs();
-        rocksdb::WriteBatch b;
-        PutInodeLocked(&b, i);
-        SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
-      }
+      return GrowLocked(ino, end);
     }
     return Status::OK();
   }
@@ -909,14 +912,7 @@ Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t leng
     return Errno(errno, "allocating space for the clone");
   if (!(mode & FALLOC_FL_KEEP_SIZE)) {
     std::lock_guard<std::mutex> l(mu_);
-    CloneInode& i = inodes_.at(ino);
-    if (end > i.size) {
-      i.size = end;
-      i.ctime_ns = i.mtime_ns = NowNs();
-      rocksdb::WriteBatch b;
-      PutInodeLocked(&b, i);
-      SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
-    }
+    SCNFS_RETURN_IF_ERROR(GrowLocked(ino, end));
   }
   return Status::OK();
 }

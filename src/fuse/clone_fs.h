@@ -84,7 +84,8 @@ class CloneFs {
   void PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i);
   // Writes `b` to the metadata (synced if `sync`, or if it drops inodes: their files are removed after it).
   Status CommitLocked(rocksdb::WriteBatch* b, bool sync = false);
-  void RepairDeltasLocked();  // at Load: files a power cut left behind a metadata change (REQUIRES: mu_ held)
+  void RepairDeltasLocked();
+  Status GrowLocked(uint64_t ino, uint64_t end);  // size = max(size, end), committed (REQUIRES: mu_ held)  // at Load: files a power cut left behind a metadata change (REQUIRES: mu_ held)
   void DropInodeLocked(rocksdb::WriteBatch* b, uint64_t ino);
   Result<CloneInode*> InodeLocked(uint64_t ino);
   Result<uint64_t> ChildLocked(uint64_t parent, std::string_view name);

@@ -56,7 +56,27 @@ class CloneTest : public ::testing::Test {
     ::chmod((src_ + "/sub/c.txt").c_str(), 0600);
     ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "raw", src_}).exit_code, 0);
   }
-  void TearDown() override { Scnfs({"umount", "--lazy", mnt_}); }
+  void TearDown() override {
+    Scnfs({"umount", "--lazy", mnt_});
+    if (!small_.empty()) ::umount2(small_.c_str(), MNT_DETACH);
+  }
+  // The store on a 48 MiB tmpfs at `dir` (unmounted by TearDown), backed up and cloned as "c".
+  void UseSmallStore(const std::string& dir) {
+    fs::create_directories(dir);
+    ASSERT_EQ(::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=48m"), 0) << std::strerror(errno);
+    small_ = dir;
+    store_ = dir + "/store";
+    ASSERT_EQ(Scnfs({"init", "--store", store_}).exit_code, 0);
+    ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "raw", src_}).exit_code, 0);
+    ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  }
+  // Takes every free byte of the file system that holds `path` into that file.
+  static void FillDisk(const std::string& path) {
+    struct statvfs v;
+    ASSERT_EQ(::statvfs(fs::path(path).parent_path().c_str(), &v), 0);
+    ASSERT_EQ(testing::Run({"fallocate", "-l", std::to_string(uint64_t(v.f_bavail) * v.f_frsize), path}).exit_code, 0);
+  }
+
   void Mount() {
     RunResult r = Scnfs({"mount", "--store", store_, mnt_});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -106,7 +126,7 @@ class CloneTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::string store_, mnt_, src_, local_, clone_;
+  std::string store_, mnt_, src_, local_, clone_, small_;
 };
 
 TEST_F(CloneTest, PosixOperationsMatchALocalDirectoryAndSurviveRemount) {
@@ -573,16 +593,7 @@ TEST_F(CloneTest, FullDiskGivesEnospcToTheWriterOnly) {
   // The store on a small tmpfs: a clone write that does not fit fails with ENOSPC; the backup, the clone's other
   // data and the store stay readable.
   const std::string small = tmp_ / "small";
-  fs::create_directories(small);
-  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=48m"), 0) << std::strerror(errno);
-  struct Unmount {
-    std::string p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } guard{small};
-  store_ = small + "/store";
-  ASSERT_EQ(Scnfs({"init", "--store", store_}).exit_code, 0);
-  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "raw", src_}).exit_code, 0);
-  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(UseSmallStore(small));
   Mount();
   const std::string f = mnt_ + "/raw/clones/c/fill.dat";
   int fd = ::open(f.c_str(), O_CREAT | O_WRONLY, 0644);
@@ -607,22 +618,11 @@ TEST_F(CloneTest, FullDiskGivesEnospcToTheWriterOnly) {
 // clone refuses changes until it is mounted again, the mount lives, and what was created before is kept.
 TEST_F(CloneTest, AFullDiskDuringMetadataChangesDoesNotKillTheMount) {
   const std::string small = tmp_ / "small";
-  fs::create_directories(small);
-  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=48m"), 0) << std::strerror(errno);
-  struct Unmount {
-    std::string p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } guard{small};
-  store_ = small + "/store";
-  ASSERT_EQ(Scnfs({"init", "--store", store_}).exit_code, 0);
-  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "raw", src_}).exit_code, 0);
-  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(UseSmallStore(small));
   Mount();
   const std::string c = mnt_ + "/raw/clones/c/";
   ASSERT_EQ(::mkdir((c + "many").c_str(), 0755), 0);
-  struct statvfs v;
-  ASSERT_EQ(::statvfs(small.c_str(), &v), 0);
-  ASSERT_EQ(testing::Run({"fallocate", "-l", std::to_string(uint64_t(v.f_bavail) * v.f_frsize), small + "/filler"}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(FillDisk(small + "/filler"));
   int created = 0, err = 0;
   for (int i = 0; i < 20000 && err == 0; ++i) {
     const std::string name = c + "many/" + std::to_string(i) + std::string(200, 'y');
@@ -652,20 +652,9 @@ TEST_F(CloneTest, AFullDiskDuringMetadataChangesDoesNotKillTheMount) {
 // moment a DBA most needs it. It is served read-only now: reads work, changes get ENOSPC until it is mounted again.
 TEST_F(CloneTest, ACloneOpenedOnAFullDiskCanBeRead) {
   const std::string small = tmp_ / "small";
-  fs::create_directories(small);
-  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=48m"), 0) << std::strerror(errno);
-  struct Unmount {
-    std::string p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } guard{small};
-  store_ = small + "/store";
-  ASSERT_EQ(Scnfs({"init", "--store", store_}).exit_code, 0);
-  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "raw", src_}).exit_code, 0);
-  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(UseSmallStore(small));
   Mount();
-  struct statvfs v;
-  ASSERT_EQ(::statvfs(small.c_str(), &v), 0);
-  ASSERT_EQ(testing::Run({"fallocate", "-l", std::to_string(uint64_t(v.f_bavail) * v.f_frsize), small + "/filler"}).exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(FillDisk(small + "/filler"));
   EXPECT_EQ(ReadFile(mnt_ + "/raw/clones/c/sub/b.bin"), ReadFile(src_ + "/sub/b.bin"));
   EXPECT_EQ(PWrite(mnt_ + "/raw/clones/c/a.bin", "x", 0), ENOSPC);
   fs::remove(small + "/filler");

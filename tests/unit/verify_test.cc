@@ -17,6 +17,12 @@ namespace scnfs {
 namespace {
 namespace fs = std::filesystem;
 
+// A file of tests/data.
+std::string TestData(const std::string& name) {
+  std::ifstream in(std::string(SCNFS_TEST_DATA_DIR) + "/" + name, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 TEST(VerifyTest, ABlockWithNoStoredVersionIsAStoreError) {
   testing::TempDir tmp;
   const std::string src = tmp / "src", store = tmp / "store";
@@ -56,11 +62,7 @@ TEST(VerifyTest, ALoneRelationFileTellsWhetherItsClusterHasChecksums) {
   // Outside a data directory there is no pg_control: checksums were assumed on, and every page of a cluster
   // without them failed. Now the file's first pages decide: on when most of their stored checksums verify.
   testing::TempDir tmp;
-  auto read = [](const std::string& name) {
-    std::ifstream in(std::string(SCNFS_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  const std::string p0 = read("pg15_page_16384_blk0.bin"), p1 = read("pg15_page_16384_blk1.bin");
+  const std::string p0 = TestData("pg15_page_16384_blk0.bin"), p1 = TestData("pg15_page_16384_blk1.bin");
   ASSERT_EQ(p0.size() + p1.size(), 16384u);
   auto unsummed = [](std::string p) { p[8] = p[9] = '\0'; return p; };  // as a cluster without checksums writes
   std::ofstream(tmp / "16384", std::ios::binary) << unsummed(p0) << unsummed(p1);
@@ -79,11 +81,7 @@ TEST(VerifyTest, ALoneRelationFileTellsWhetherItsClusterHasChecksums) {
 TEST(VerifyTest, ARelationFileOutsideItsClusterIsRecognisedByItsPages) {
   // Copied out of its data directory, a relation file was checked as raw: "clean" with a corrupt page in it.
   testing::TempDir tmp;
-  auto read = [](const std::string& name) {
-    std::ifstream in(std::string(SCNFS_TEST_DATA_DIR) + "/" + name, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  const std::string p0 = read("pg15_page_16384_blk0.bin"), p1 = read("pg15_page_16384_blk1.bin");
+  const std::string p0 = TestData("pg15_page_16384_blk0.bin"), p1 = TestData("pg15_page_16384_blk1.bin");
   std::string damaged = p1;
   damaged[7000] = char(damaged[7000] ^ 1);
   std::ofstream(tmp / "accounts-copy", std::ios::binary) << p0 << p1 << damaged;
