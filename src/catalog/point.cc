@@ -112,7 +112,19 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
     SCNFS_ASSIGN_OR_RETURN(p.number, ParseNumber(arg, "backup id"));
   } else if (kind == "scn") {
     p.kind = PointSpec::Kind::kScn;
-    SCNFS_ASSIGN_OR_RETURN(p.number, ParseNumber(arg, "SCN"));
+    if (auto slash = arg.find('/'); slash != std::string_view::npos) {
+      // PostgreSQL writes LSNs as two hex halves, "0/199B220" (pg_controldata, pg_current_wal_lsn()).
+      uint32_t hi = 0, lo = 0;
+      const std::string_view a = arg.substr(0, slash), b = arg.substr(slash + 1);
+      auto [pa, ea] = std::from_chars(a.data(), a.data() + a.size(), hi, 16);
+      auto [pb, eb] = std::from_chars(b.data(), b.data() + b.size(), lo, 16);
+      if (a.empty() || b.empty() || ea != std::errc() || eb != std::errc() || pa != a.data() + a.size() ||
+          pb != b.data() + b.size())
+        return Status::InvalidArgument(fmt::format("'{}' is not a valid SCN or LSN (a number, or X/Y in hex as PostgreSQL writes LSNs)", arg));
+      p.number = uint64_t(hi) << 32 | lo;
+    } else {
+      SCNFS_ASSIGN_OR_RETURN(p.number, ParseNumber(arg, "SCN"));
+    }
   } else if (kind == "time") {
     p.kind = PointSpec::Kind::kTime;
     SCNFS_ASSIGN_OR_RETURN(p.time_us, ParseIso8601(arg));

@@ -59,11 +59,17 @@ Runner AddList(CLI::App& app, Globals& g) {
                  "START", "SECONDS", "SCN RANGE", "FILES", "LOGICAL", "STORED", "DEDUP", "COMPR");
       for (const auto& b : backups.value()) {
         std::string range = b.max_change ? fmt::format("{}-{}", b.checkpoint_change, b.max_change) : "-";
-        fmt::print("  {:>4} {:<12} {:<9} {:<25} {:>8.1f} {:>24} {:>6} {:>10} {:>10} {:>6.1f}x {:>5.1f}x\n", b.id,
+        // Ratios of what the backup stored: a backup that stored nothing new has none ("-", not 0.0x).
+        const bool stored_any = b.new_bytes_raw > 0;
+        fmt::print("  {:>4} {:<12} {:<9} {:<25} {:>8.1f} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", b.id,
                    b.kind + (b.changed_blocks ? "*" : ""), BackupStateName(b.state), FormatIso8601(b.start_us),
                    b.end_us ? double(b.end_us - b.start_us) / 1e6 : 0.0, range, b.files, HumanBytes(b.logical_bytes),
-                   HumanBytes(b.new_bytes_stored), Ratio(b.logical_bytes, b.new_bytes_raw),
-                   Ratio(b.new_bytes_raw, b.new_bytes_stored));
+                   HumanBytes(b.new_bytes_stored),
+                   stored_any ? fmt::format("{:.1f}x", Ratio(b.logical_bytes, b.new_bytes_raw)) : "-",
+                   stored_any ? fmt::format("{:.1f}x", Ratio(b.new_bytes_raw, b.new_bytes_stored)) : "-");
+        if (b.corrupt_blocks)
+          fmt::print("       {} corrupt block(s), stored as read (scnfs verify --db {} --at backup:{} names them)\n",
+                     b.corrupt_blocks, d.name, b.id);
         if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", b.error);
         if (b.went_back_blocks)
           fmt::print("       SCN/LSN went back in {} block(s), from {} to {}: scn: serves {} and later\n",

@@ -359,6 +359,11 @@ TEST_F(CliTest, CorruptBlocksAreStoredAsReadAndReported) {
   // The restore is byte-faithful, corruption included.
   ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "prod", tmp_ / "r"}).exit_code, 0);
   EXPECT_EQ(ReadFile(tmp_ / "r/prod_1.dbf"), ReadFile(f));
+  // `list` names them too (it did not), and a backup that stored nothing shows no ratios ("0.0x" read as worse).
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "prod", src}).exit_code, 0);
+  RunResult l = Scnfs({"list", "--store", store_, "--db", "prod"});
+  EXPECT_NE(l.out.find("6 corrupt block(s), stored as read"), std::string::npos) << l.out;
+  EXPECT_EQ(l.out.find("0.0x"), std::string::npos) << l.out;
 }
 
 TEST_F(CliTest, ACorruptBlocksGarbageScnNeitherHidesItNorRaisesTheBackup) {

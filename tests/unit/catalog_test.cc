@@ -69,5 +69,12 @@ TEST(PointSpecTest, ATimeToTheSecondCoversThatSecond) {
   EXPECT_EQ(pick("time:2026-11-30T04:12:22Z"), 1);
 }
 
+TEST(PointSpecTest, ScnTakesPostgresLsnNotation) {
+  EXPECT_EQ(ParsePointSpec("scn:0/199B220").value().number, 0x199B220u);
+  EXPECT_EQ(ParsePointSpec("scn:1A/2").value().number, (uint64_t(0x1A) << 32) | 2);
+  EXPECT_EQ(ParsePointSpec("scn:26848479").value().number, 26848479u);
+  for (const char* bad : {"scn:/1", "scn:1/", "scn:g/1", "scn:1/2/3", "scn:100000000/0"}) EXPECT_FALSE(ParsePointSpec(bad).ok()) << bad;
+}
+
 }  // namespace
 }  // namespace scnfs
