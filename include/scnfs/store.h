@@ -125,7 +125,12 @@ class Store {
   // Seals (src/store/seals.cc). `recorded`: DIR/sealed, read before RocksDB was opened or caught up.
   Result<uint64_t> ReadSealFile() const;
   Status CheckSeals(rocksdb::DB* catalog_db, rocksdb::ColumnFamilyHandle* catalog_cf, uint64_t recorded);
+  Status CheckSealsOf(rocksdb::DB* catalog_db, rocksdb::ColumnFamilyHandle* catalog_cf, rocksdb::DB* data_db,
+                      rocksdb::ColumnFamilyHandle* versions_cf, rocksdb::ColumnFamilyHandle* content_cf, uint64_t recorded);
   Status CheckSealsAtOpen(uint64_t recorded);
+  // The writer's check before its open: RocksDB's primary open deletes every table file its MANIFEST does not list,
+  // so a store that lost commits must be refused from a read-only instance, which deletes nothing.
+  Status CheckSealsBeforeWriting(uint64_t recorded);
 
   std::string dir_;
   Mode mode_ = Mode::kReader;

@@ -130,7 +130,9 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
     SCNFS_ASSIGN_OR_RETURN(p.time_us, ParseIso8601(arg));
     // A time written to the second covers that whole second: `list` prints a backup's end to the second, and
     // pasting it must select that backup, not the one before (its end has microseconds past the printed second).
-    if (arg.find('.') == std::string_view::npos) p.time_us += 999999;
+    // (A date alone stays the instant of midnight.)
+    const bool has_time = arg.find_first_of("T ") != std::string_view::npos;
+    if (has_time && arg.find('.') == std::string_view::npos) p.time_us += 999999;
   } else {
     return usage();
   }

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <charconv>
 #include <csignal>
+#include <chrono>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <map>
@@ -187,7 +189,12 @@ Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& nam
   SCNFS_RETURN_IF_ERROR(CheckName(name));
   const fs::path dir = ClonesDir(store_dir) / name;
   std::ifstream in(dir / "clone.json");
-  if (!in) return Status::NotFound(fmt::format("no clone named '{}'", name));
+  if (!in) {
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) return Status::NotFound(fmt::format("no clone named '{}'", name));
+    // The directory without its record (create and destroy both work by rename: this is damage).
+    return Status::Corruption(fmt::format("clone {}: clone.json cannot be read ({})", name, std::strerror(errno ? errno : EIO)));
+  }
   auto j = nlohmann::json::parse(in, nullptr, false);
   CloneInfo c;
   try {  // a damaged record is a clear error, not an exception out of a FUSE lookup or `clone list`
@@ -220,6 +227,11 @@ void RemoveAbandoned(const fs::path& clones) {
     auto [p, err] = std::from_chars(n.data() + dash + 1, n.data() + n.size(), pid);
     if (err != std::errc() || p != n.data() + n.size() || pid <= 0) continue;
     if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its process still runs
+    // A pid from another PID namespace (a container) or host reads as dead: only what has not changed for ten
+    // minutes (a create or destroy takes seconds) is taken as abandoned.
+    std::error_code tec;
+    const auto age = fs::file_time_type::clock::now() - fs::last_write_time(it->path(), tec);
+    if (tec || age < std::chrono::minutes(10)) continue;
     std::error_code rec;
     fs::remove_all(it->path(), rec);
   }
@@ -258,7 +270,7 @@ Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& n
   SCNFS_RETURN_IF_ERROR(CheckName(name));
   const fs::path dir = ClonesDir(store_dir) / name;
   std::error_code ec;
-  if (!fs::exists(dir / "clone.json", ec)) return Status::NotFound(fmt::format("no clone named '{}'", name));
+  if (!fs::is_directory(dir, ec)) return Status::NotFound(fmt::format("no clone named '{}'", name));
   int fd = ::open((dir / "lock").c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot open the lock of clone {}", name));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -332,7 +332,7 @@ Result<struct stat> CloneFs::Symlink(uint64_t parent, std::string_view name, con
 }
 
 Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, CloneInode i) {
-  if (meta_read_only_) return MetaFailed();
+  if (meta_read_only_ || meta_failed_) return MetaFailed();
   if (name.size() > 255) return Errno(ENAMETOOLONG, "name too long");
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
@@ -369,7 +369,7 @@ Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, Cl
 }
 
 Result<struct stat> CloneFs::Link(uint64_t ino, uint64_t parent, std::string_view name) {
-  if (meta_read_only_) return MetaFailed();
+  if (meta_read_only_ || meta_failed_) return MetaFailed();
   if (name.size() > 255) return Errno(ENAMETOOLONG, "name too long");  // as AddEntry: statvfs says 255
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
@@ -391,7 +391,7 @@ Result<struct stat> CloneFs::Link(uint64_t ino, uint64_t parent, std::string_vie
 }
 
 Status CloneFs::Unlink(uint64_t parent, std::string_view name) {
-  if (meta_read_only_) return MetaFailed();
+  if (meta_read_only_ || meta_failed_) return MetaFailed();
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
@@ -415,7 +415,7 @@ Status CloneFs::Unlink(uint64_t parent, std::string_view name) {
 }
 
 Status CloneFs::Rmdir(uint64_t parent, std::string_view name) {
-  if (meta_read_only_) return MetaFailed();
+  if (meta_read_only_ || meta_failed_) return MetaFailed();
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
@@ -434,7 +434,7 @@ Status CloneFs::Rmdir(uint64_t parent, std::string_view name) {
 }
 
 Status CloneFs::Rename(uint64_t parent, std::string_view name, uint64_t newparent, std::string_view newname, unsigned flags) {
-  if (meta_read_only_) return MetaFailed();
+  if (meta_read_only_ || meta_failed_) return MetaFailed();
   if (flags & ~unsigned(RENAME_NOREPLACE)) return Errno(EINVAL, "rename flags other than RENAME_NOREPLACE");
   if (newname.size() > 255) return Errno(ENAMETOOLONG, "name too long");
   std::lock_guard<std::mutex> l(mu_);
@@ -640,7 +640,7 @@ Status CloneFs::Read(uint64_t ino, uint64_t offset, std::span<std::byte> out, si
 
 Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data) {
   if (data.empty()) return Status::OK();
-  if (meta_read_only_) return MetaFailed();
+  if (meta_read_only_ || meta_failed_) return MetaFailed();
   std::shared_ptr<FileState> f;
   CloneInode snapshot;
   {
@@ -687,7 +687,7 @@ Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> 
 }
 
 Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
-  if (meta_read_only_) return MetaFailed();
+  if (meta_read_only_ || meta_failed_) return MetaFailed();
   std::shared_ptr<FileState> f;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -737,7 +737,7 @@ Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
 }
 
 Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_set) {
-  if (meta_read_only_) return MetaFailed();
+  if (meta_read_only_ || meta_failed_) return MetaFailed();
   if (to_set & FUSE_SET_ATTR_SIZE) {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -848,7 +848,7 @@ Status CloneFs::GrowLocked(uint64_t ino, uint64_t end) {
 }
 
 Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
-  if (meta_read_only_) return MetaFailed();
+  if (meta_read_only_ || meta_failed_) return MetaFailed();
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
     return Errno(EOPNOTSUPP, "fallocate mode");
   if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {

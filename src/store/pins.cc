@@ -80,8 +80,13 @@ Result<std::optional<PinSet>> ReadPinFile(const fs::path& path, Parse parse) {
   errno = 0;
   std::ifstream in(path);
   if (!in) {
-    if (errno == ENOENT) return std::optional<PinSet>();
-    return Status::FromErrno(errno, fmt::format("cannot read the pins in {}", path.string()));
+    const int err = errno ? errno : EIO;
+    // Gone: a holder's file goes when it ends; a clone's record goes with its directory (renamed away, then
+    // deleted). A clone directory without its record is damage, not the absence of a pin.
+    std::error_code ec;
+    if (err == ENOENT && (path.filename() != "clone.json" || !fs::exists(path.parent_path(), ec)))
+      return std::optional<PinSet>();
+    return Status::FromErrno(err, fmt::format("cannot read the pins in {}", path.string()));
   }
   auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   try {
@@ -148,11 +153,13 @@ Result<std::vector<PinSet>> ListPins(const std::string& store_dir) {
   for (const auto& e : have_holders ? fs::directory_iterator(dir, ec) : fs::directory_iterator()) {
     if (e.path().extension() != ".json") continue;
     const fs::path lock = fs::path(e.path()).replace_extension(".lock");
-    int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) {  // a holder never creates a .json before its .lock: this one is a leftover
+    // Read-only is enough for flock, and works for a lister that is not the holder's user.
+    int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {  // a holder never creates a .json before its .lock: this one is a leftover
       fs::remove(e.path(), ec);
       continue;
     }
+    if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot check the holder of {}", e.path().string()));
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {  // nobody holds it: the holder died without cleaning up
       fs::remove(e.path(), ec);
       fs::remove(lock, ec);

@@ -67,9 +67,15 @@ Result<uint64_t> Store::ReadSealFile() const {
 }
 
 Status Store::CheckSeals(rocksdb::DB* catalog_db, rocksdb::ColumnFamilyHandle* catalog_cf, uint64_t recorded) {
+  return CheckSealsOf(catalog_db, catalog_cf, db_, versions_cf_, content_cf_, recorded);
+}
+
+Status Store::CheckSealsOf(rocksdb::DB* catalog_db, rocksdb::ColumnFamilyHandle* catalog_cf, rocksdb::DB* data_db,
+                           rocksdb::ColumnFamilyHandle* versions_cf, rocksdb::ColumnFamilyHandle* content_cf,
+                           uint64_t recorded) {
   SCNFS_ASSIGN_OR_RETURN(uint64_t catalog, GetSeal(catalog_db, catalog_cf, kCatalogSealKey, "catalog"));
-  SCNFS_ASSIGN_OR_RETURN(uint64_t versions, GetSeal(db_, versions_cf_, kDataSealKey, "block versions"));
-  SCNFS_ASSIGN_OR_RETURN(uint64_t contents, GetSeal(db_, content_cf_, kDataSealKey, "block contents"));
+  SCNFS_ASSIGN_OR_RETURN(uint64_t versions, GetSeal(data_db, versions_cf, kDataSealKey, "block versions"));
+  SCNFS_ASSIGN_OR_RETURN(uint64_t contents, GetSeal(data_db, content_cf, kDataSealKey, "block contents"));
   seal_ = std::max({seal_, catalog, versions, contents, recorded});
   const std::string where = (fs::path(dir_) / "db").string();
   if (catalog < recorded)
@@ -87,7 +93,7 @@ Status Store::CheckSeals(rocksdb::DB* catalog_db, rocksdb::ColumnFamilyHandle* c
 }
 
 Status Store::CheckSealsAtOpen(uint64_t recorded) {
-  if (mode_ == Mode::kWriter) return CheckSeals(db_, catalog_cf_, recorded);
+  if (mode_ == Mode::kWriter) return CheckSeals(db_, catalog_cf_, recorded);  // as checked before the open, still
   // A reader's one catch-up can read the MANIFEST just before the writer's data flush and its WAL just after the
   // commit that follows it: data seals one behind the catalog's, with nothing damaged. Another catch-up sees the
   // flush; a damaged file stays damaged.

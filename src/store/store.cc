@@ -146,6 +146,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
   s->dir_ = dir;
   if (mode == Mode::kWriter) SCNFS_RETURN_IF_ERROR(s->LockWriter(options));
   SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, s->ReadSealFile());  // before RocksDB: it can only be older
+  if (mode == Mode::kWriter) SCNFS_RETURN_IF_ERROR(s->CheckSealsBeforeWriting(sealed));
   SCNFS_RETURN_IF_ERROR(s->OpenRocks(mode, options, /*create=*/false));
 
   std::string v;
@@ -324,6 +325,23 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   return Status::OK();
 }
 
+Status Store::CheckSealsBeforeWriting(uint64_t recorded) {
+  if (recorded == 0) return Status::OK();  // nothing sealed yet (a new store, or one from before seals)
+  const std::string path = (fs::path(dir_) / kRocksDir).string();
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  // Read-only: replays the WAL in memory and recovers the MANIFEST strictly (a table file it cannot open fails the
+  // open), and writes and deletes nothing.
+  rocksdb::Status rs = rocksdb::DB::OpenForReadOnly(BaseOptions(path), path, Families(rocksdb::NewLRUCache(8u << 20)),
+                                                    &handles, &db);
+  if (!rs.ok()) return FromRocksStatus(rs, fmt::format("cannot open store {}", dir_));
+  Status st = CheckSealsOf(db, handles[1], db, handles[2], handles[3], recorded);
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db->Close().PermitUncheckedError();
+  delete db;
+  return st;
+}
+
 Result<std::shared_ptr<CatalogView>> Store::OpenCatalogView() {
   const std::string path = (fs::path(dir_) / kRocksDir).string();
   auto v = std::make_shared<CatalogView>();
@@ -464,10 +482,19 @@ Status Store::Refresh() {
   if (mode_ == Mode::kWriter) return Status::OK();
   // The catalog first, the data after it: a backup's data is flushed before its commit record is written, so
   // every backup the new catalog shows complete has its data in what the catch-up below sees.
-  SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, ReadSealFile());
-  SCNFS_ASSIGN_OR_RETURN(std::shared_ptr<CatalogView> fresh, OpenCatalogView());
-  SCNFS_RETURN_IF_ERROR(FromRocksStatus(db_->TryCatchUpWithPrimary(), "catching up with the store's writer"));
-  SCNFS_RETURN_IF_ERROR(CheckSeals(fresh->db, fresh->cf, sealed));
+  std::shared_ptr<CatalogView> fresh;
+  // A catch-up can meet a table file the writer's compaction has just deleted and leave that family behind until
+  // the next one: seals a commit behind, with nothing damaged. Another round sees the compaction's result; a
+  // damaged file stays damaged (docs/store-format.md, "Seals").
+  for (int attempt = 0;; ++attempt) {
+    SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, ReadSealFile());
+    SCNFS_ASSIGN_OR_RETURN(fresh, OpenCatalogView());
+    SCNFS_RETURN_IF_ERROR(FromRocksStatus(db_->TryCatchUpWithPrimary(), "catching up with the store's writer"));
+    Status st = CheckSeals(fresh->db, fresh->cf, sealed);
+    if (st.ok()) break;
+    if (st.code() != Status::Code::kCorruption || attempt == 2) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
+  }
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     std::swap(catalog_, fresh);

@@ -466,6 +466,10 @@ TEST_F(CloneTest, ADamagedCloneRecordIsListedAsDamagedAndCanBeDestroyed) {
   l = Scnfs({"clone", "list", "--store", store_});
   EXPECT_EQ(l.exit_code, 1) << l.out;
   EXPECT_NE(l.out.find("DAMAGED"), std::string::npos) << l.out;
+  fs::rename(store_ + "/clones/c/clone.json", store_ + "/clones/c/clone.json.lost");  // no record at all
+  l = Scnfs({"clone", "list", "--store", store_});
+  EXPECT_EQ(l.exit_code, 1) << l.out;
+  EXPECT_NE(l.out.find("DAMAGED"), std::string::npos) << "not left out: " << l.out;
 
   Mount();
   struct stat st;
@@ -512,10 +516,15 @@ TEST_F(CloneTest, WhatAKilledDestroyLeftIsRemovedLater) {
   ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
   const std::string clones = store_ + "/clones/";
   WriteFile(clones + ".destroy-old-2147483646/data/5", std::string(8192, 'x'));  // no such process
+  WriteFile(clones + ".destroy-new-2147483645/data/5", "x");  // no such process either, but touched just now
   WriteFile(clones + ".new-busy-" + std::to_string(::getpid()) + "/clone.json", "{}");  // a live one's: kept
+  const auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  for (const char* d : {".destroy-old-2147483646"}) fs::last_write_time(clones + d, hour_ago);
+  fs::last_write_time(clones + ".new-busy-" + std::to_string(::getpid()), hour_ago);
   RunResult l = Scnfs({"clone", "list", "--store", store_});
   EXPECT_EQ(l.exit_code, 0) << l.err;
   EXPECT_FALSE(fs::exists(clones + ".destroy-old-2147483646"));
+  EXPECT_TRUE(fs::exists(clones + ".destroy-new-2147483645")) << "maybe a process of another PID namespace";
   EXPECT_TRUE(fs::exists(clones + ".new-busy-" + std::to_string(::getpid())));
   EXPECT_TRUE(fs::exists(clones + "c"));
 }

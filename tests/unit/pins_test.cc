@@ -130,6 +130,8 @@ TEST_F(PinsTest, APinThatCannotBeReadIsAnErrorNotAnAbsentPin) {
   EXPECT_EQ(clone.status().code(), Status::Code::kCorruption) << clone.status().ToString();
   EXPECT_NE(clone.status().message().find("clone.json"), std::string::npos) << clone.status().ToString();
 
+  fs::remove(dir_ + "/clones/c1/clone.json");  // the directory without its record: damage, still an error
+  EXPECT_FALSE(ListPins(dir_).ok());
   fs::remove_all(dir_ + "/clones/c1");  // a clone destroyed since: gone, not damaged
   auto after = ListPins(dir_);
   ASSERT_TRUE(after.ok()) << after.status().ToString();

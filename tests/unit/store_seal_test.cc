@@ -30,7 +30,9 @@ class StoreSealTest : public ::testing::Test {
     auto s = Store::Open(dir_, Store::Mode::kWriter);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     if (!s.ok()) return {};
-    Store& w = *s.value();
+    return CommitOn(*s.value(), n);
+  }
+  static std::map<std::string, std::vector<std::string>> CommitOn(Store& w, int n) {
     const auto before = Tables(w);
     rocksdb::WriteBatch data;
     const std::string key(24, char('a' + n));
@@ -134,6 +136,31 @@ TEST_F(StoreSealTest, ADamagedSealFileIsNamed) {
   Status r = OpenStatus(Store::Mode::kReader);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.message().find("sealed is damaged"), std::string::npos) << r.ToString();
+}
+
+TEST_F(StoreSealTest, TheWriterRefusesAStoreWhoseManifestLostACommitAndDeletesNothing) {
+  // A MANIFEST cut at a record boundary: RocksDB's primary open recovers the shorter history without a word and
+  // deletes the table files it no longer lists, so the check must come before that open.
+  Commit(1);
+  std::string manifest;
+  uint64_t cut = 0;
+  std::vector<std::string> second;
+  {
+    auto w = Store::Open(dir_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    CommitOn(*w.value(), 2);
+    for (const auto& e : fs::directory_iterator(dir_ + "/db"))
+      if (e.path().filename().string().rfind("MANIFEST-", 0) == 0) manifest = e.path().string();
+    cut = fs::file_size(manifest);
+    for (const auto& [cf, files] : CommitOn(*w.value(), 3)) second.insert(second.end(), files.begin(), files.end());
+  }
+  ASSERT_FALSE(second.empty());
+  fs::resize_file(manifest, cut);  // commit 3's records are gone; its table files are still there
+  Status r = OpenStatus(Store::Mode::kWriter);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.message().find("catalog ends at commit 2, but commit 3 was made"), std::string::npos) << r.ToString();
+  for (const auto& f : second) EXPECT_TRUE(fs::exists(f)) << f << " was deleted by the refused open";
+  EXPECT_FALSE(OpenStatus(Store::Mode::kReader).ok());
 }
 
 }  // namespace
