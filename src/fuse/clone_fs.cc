@@ -890,10 +890,11 @@ Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t leng
       }
       dl.lock();
     }
-    if (end > size) {  // ZERO_RANGE without KEEP_SIZE grows the file (its new bytes are holes: zeros)
-      std::lock_guard<std::mutex> l(mu_);
-      return GrowLocked(ino, end);
-    }
+    std::lock_guard<std::mutex> l(mu_);
+    if (end > size) return GrowLocked(ino, end);  // ZERO_RANGE without KEEP_SIZE grows the file (holes: zeros)
+    CloneInode& i = inodes_.at(ino);  // a change of content: times as for a write, recorded at fsync or close
+    i.mtime_ns = i.ctime_ns = NowNs();
+    f->times_dirty = true;
     return Status::OK();
   }
   // Plain allocation: reserve the delta's space past what the backup provides, and grow the file unless KEEP_SIZE.
