@@ -107,4 +107,22 @@ std::string RandomBytes(size_t n, uint64_t seed) {
   return s;
 }
 
+::testing::AssertionResult SameTree(const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b) {
+  std::string diff;
+  int shown = 0;
+  auto note = [&](const std::string& line) {
+    if (shown++ < 10) diff += "\n  " + line;
+  };
+  for (const auto& [path, bytes] : a) {
+    auto it = b.find(path);
+    if (it == b.end()) note(path + ": only in the first (" + std::to_string(bytes.size()) + " bytes)");
+    else if (it->second != bytes)
+      note(path + ": differs (" + std::to_string(bytes.size()) + " vs " + std::to_string(it->second.size()) + " bytes)");
+  }
+  for (const auto& [path, bytes] : b)
+    if (!a.count(path)) note(path + ": only in the second (" + std::to_string(bytes.size()) + " bytes)");
+  if (shown == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << shown << " path(s) differ:" << diff;
+}
+
 }  // namespace scnfs::testing

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "temp_dir.h"
 
 namespace scnfs::testing {
@@ -25,6 +27,10 @@ std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& bytes);
 // Relative path -> content for every regular file under dir (symlinks as "->target", dirs as "<dir>").
 std::map<std::string, std::string> Snapshot(const std::string& dir);
+// Whether two Snapshot()s are equal; on failure names the first differing paths and sizes only. EXPECT_EQ on the maps
+// prints every byte of both on failure, which for datafiles took the test process to 23 GB and the machine's OOM
+// killer instead of a failure message.
+::testing::AssertionResult SameTree(const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b);
 // Copies a tree (cp -a).
 void CopyTree(const std::string& from, const std::string& to);
 std::string RandomBytes(size_t n, uint64_t seed);
