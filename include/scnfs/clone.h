@@ -49,7 +49,8 @@ Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir);
 // Deletes the clone (also one whose record is damaged) and returns its space: the bytes its writes took. Busy
 // while a mount serves it.
 Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& name);
-// The clone's record. NotFound if there is none, Corruption if it cannot be read.
+// The clone's record (without the fields ListClones fills: a mount asks this on lookups, and walking the clone's
+// delta files for their space is ListClones' work). NotFound if there is none, Corruption if it cannot be read.
 Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& name);
 
 }  // namespace scnfs

@@ -4,14 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <charconv>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <stdexcept>
 #include <map>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -209,7 +209,6 @@ Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& nam
   } catch (const std::exception& e) {
     return Status::Corruption(fmt::format("clone {}: clone.json cannot be read ({})", name, e.what()));
   }
-  AddUsage(dir, &c);
   return c;
 }
 
@@ -252,16 +251,17 @@ Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir) {
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
     auto c = ReadClone(store_dir, n);
+    if (!c.ok() && c.status().IsNotFound()) continue;  // destroyed since the listing
+    CloneInfo info;
     if (c.ok()) {
-      out.push_back(std::move(c).value());
-    } else if (!c.status().IsNotFound()) {  // NotFound: destroyed since the listing
+      info = std::move(c).value();
+    } else {
       // Listed, not skipped: it still takes space and still pins (ListPins refuses it), and the DBA must see it.
-      CloneInfo d;
-      d.name = n;
-      d.damaged = c.status().message();
-      AddUsage(ClonesDir(store_dir) / n, &d);
-      out.push_back(std::move(d));
+      info.name = n;
+      info.damaged = c.status().message();
     }
+    AddUsage(ClonesDir(store_dir) / n, &info);
+    out.push_back(std::move(info));
   }
   return out;
 }
