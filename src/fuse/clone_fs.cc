@@ -230,7 +230,8 @@ void CloneFs::PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i) {
   b->Put(CloneInodeKey(i.ino), nlohmann::json(i).dump());
 }
 
-Status CloneFs::MetaFailed() const {
+Status CloneFs::Writable() const {
+  if (!meta_read_only_ && !meta_failed_) return Status::OK();
   if (meta_read_only_)
     return Errno(ENOSPC, fmt::format("clone {} was opened on a full disk and is read-only until it is mounted again "
                                      "(free space, then scnfs umount and mount)", dir_));
@@ -244,7 +245,8 @@ Status CloneFs::CommitLocked(rocksdb::WriteBatch* b, bool sync) {
   // keep the unlink (or rename-over) in the file system and lose it in the metadata, and the file came back
   // with its fsynced blocks read as zeros from the missing delta.
   const bool drops = !dropped_.empty();
-  Status st = meta_failed_ || meta_read_only_ ? MetaFailed() : WriteCloneMeta(meta_.get(), b, /*sync=*/sync || drops);
+  Status st = Writable();
+  if (st.ok()) st = WriteCloneMeta(meta_.get(), b, /*sync=*/sync || drops);
   if (!st.ok() && !meta_read_only_) meta_failed_ = true;
   if (st.ok() && (sync || drops)) meta_synced_ = meta_written_;
   if (st.ok())
@@ -332,7 +334,7 @@ Result<struct stat> CloneFs::Symlink(uint64_t parent, std::string_view name, con
 }
 
 Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, CloneInode i) {
-  if (meta_read_only_ || meta_failed_) return MetaFailed();
+  SCNFS_RETURN_IF_ERROR(Writable());
   if (name.size() > 255) return Errno(ENAMETOOLONG, "name too long");
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
@@ -369,7 +371,7 @@ Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, Cl
 }
 
 Result<struct stat> CloneFs::Link(uint64_t ino, uint64_t parent, std::string_view name) {
-  if (meta_read_only_ || meta_failed_) return MetaFailed();
+  SCNFS_RETURN_IF_ERROR(Writable());
   if (name.size() > 255) return Errno(ENAMETOOLONG, "name too long");  // as AddEntry: statvfs says 255
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
@@ -391,7 +393,7 @@ Result<struct stat> CloneFs::Link(uint64_t ino, uint64_t parent, std::string_vie
 }
 
 Status CloneFs::Unlink(uint64_t parent, std::string_view name) {
-  if (meta_read_only_ || meta_failed_) return MetaFailed();
+  SCNFS_RETURN_IF_ERROR(Writable());
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
@@ -415,7 +417,7 @@ Status CloneFs::Unlink(uint64_t parent, std::string_view name) {
 }
 
 Status CloneFs::Rmdir(uint64_t parent, std::string_view name) {
-  if (meta_read_only_ || meta_failed_) return MetaFailed();
+  SCNFS_RETURN_IF_ERROR(Writable());
   std::lock_guard<std::mutex> l(mu_);
   SCNFS_ASSIGN_OR_RETURN(uint64_t ino, ChildLocked(parent, name));
   SCNFS_ASSIGN_OR_RETURN(CloneInode * i, InodeLocked(ino));
@@ -434,7 +436,7 @@ Status CloneFs::Rmdir(uint64_t parent, std::string_view name) {
 }
 
 Status CloneFs::Rename(uint64_t parent, std::string_view name, uint64_t newparent, std::string_view newname, unsigned flags) {
-  if (meta_read_only_ || meta_failed_) return MetaFailed();
+  SCNFS_RETURN_IF_ERROR(Writable());
   if (flags & ~unsigned(RENAME_NOREPLACE)) return Errno(EINVAL, "rename flags other than RENAME_NOREPLACE");
   if (newname.size() > 255) return Errno(ENAMETOOLONG, "name too long");
   std::lock_guard<std::mutex> l(mu_);
@@ -640,7 +642,7 @@ Status CloneFs::Read(uint64_t ino, uint64_t offset, std::span<std::byte> out, si
 
 Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data) {
   if (data.empty()) return Status::OK();
-  if (meta_read_only_ || meta_failed_) return MetaFailed();
+  SCNFS_RETURN_IF_ERROR(Writable());
   std::shared_ptr<FileState> f;
   CloneInode snapshot;
   {
@@ -687,7 +689,7 @@ Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> 
 }
 
 Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
-  if (meta_read_only_ || meta_failed_) return MetaFailed();
+  SCNFS_RETURN_IF_ERROR(Writable());
   std::shared_ptr<FileState> f;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -737,7 +739,7 @@ Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
 }
 
 Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_set) {
-  if (meta_read_only_ || meta_failed_) return MetaFailed();
+  SCNFS_RETURN_IF_ERROR(Writable());
   if (to_set & FUSE_SET_ATTR_SIZE) {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -826,8 +828,8 @@ Status CloneFs::SyncMetadata() {
     covers = meta_written_;  // every batch counted so far is in the WAL's buffer, which this sync writes
     if (meta_synced_ >= covers) return Status::OK();
   }
-  if (meta_failed_) return MetaFailed();
   if (meta_read_only_) return Status::OK();  // nothing was written
+  SCNFS_RETURN_IF_ERROR(Writable());
   if (Status st = FromRocksStatus(meta_->FlushWAL(/*sync=*/true), "syncing clone metadata"); !st.ok()) {
     meta_failed_ = true;
     return st;
@@ -848,7 +850,7 @@ Status CloneFs::GrowLocked(uint64_t ino, uint64_t end) {
 }
 
 Status CloneFs::Fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
-  if (meta_read_only_ || meta_failed_) return MetaFailed();
+  SCNFS_RETURN_IF_ERROR(Writable());
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
     return Errno(EOPNOTSUPP, "fallocate mode");
   if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {

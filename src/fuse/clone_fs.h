@@ -114,7 +114,8 @@ class CloneFs {
   std::atomic<bool> meta_failed_{false};
   // Opened on a full disk: metadata opened read-only, every change refused with ENOSPC until opened again.
   bool meta_read_only_ = false;
-  Status MetaFailed() const;
+  // OK while the clone takes changes; else why not (the message names the remedy).
+  Status Writable() const;
   std::vector<uint64_t> dropped_;  // inodes dropped in the batch being built (GUARDED_BY(mu_))
   uint64_t meta_written_ = 0;  // metadata batches written to the WAL (GUARDED_BY(mu_))
   uint64_t meta_synced_ = 0;   // of those, how many a finished WAL sync covers (GUARDED_BY(mu_))
