@@ -49,6 +49,14 @@ Result<uint64_t> GetSeal(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const
   return GetBE64(v.data());
 }
 
+// A flush the caller waits for, also while writes are stalled (its own data is what it flushes).
+rocksdb::FlushOptions WaitingFlush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  fo.allow_write_stall = true;
+  return fo;
+}
+
 }  // namespace
 
 Result<uint64_t> Store::ReadSealFile() const {
@@ -116,10 +124,7 @@ Status Store::FlushData() {
   seal.Put(versions_cf_, kDataSealKey, n);
   seal.Put(content_cf_, kDataSealKey, n);
   SCNFS_RETURN_IF_ERROR(WriteUnlogged(&seal));
-  rocksdb::FlushOptions fo;
-  fo.wait = true;
-  fo.allow_write_stall = true;
-  Status st = FromRocksStatus(db_->Flush(fo, {content_cf_, versions_cf_}), "flushing backup data to the store");
+  Status st = FromRocksStatus(db_->Flush(WaitingFlush(), {content_cf_, versions_cf_}), "flushing backup data to the store");
   if (!st.ok()) {
     write_failed_ = true;
     return st;
@@ -138,10 +143,7 @@ Status Store::Commit(rocksdb::WriteBatch* batch) {
   // Committed. The catalog's seal now goes into a table file of its own (so that a damaged older one loses it),
   // then into DIR/sealed. Either can fail on a full disk without harm to the commit: the check is then as of the
   // previous commit until the next one.
-  rocksdb::FlushOptions fo;
-  fo.wait = true;
-  fo.allow_write_stall = true;
-  if (!db_->Flush(fo, catalog_cf_).ok()) {
+  if (!db_->Flush(WaitingFlush(), catalog_cf_).ok()) {
     write_failed_ = true;  // RocksDB holds a background error now: leave it as a crash would (see write_failed_)
     return Status::OK();
   }
