@@ -135,7 +135,7 @@ void PointView::BuildInfo() const {
                   {"files", b.files},
                   {"logical_bytes", b.logical_bytes},
                   {"corrupt_blocks", b.corrupt_blocks},
-                  // Change numbers that went back (docs/points-in-time.md): scn: points below went_back_from are refused.
+                  // Change numbers that went back (docs/points-in-time.md): scn: below max(went_back_from, max_change) is refused.
                   {"went_back_blocks", b.went_back_blocks},
                   {"went_back_from", b.went_back_from},
                   {"went_back_to", b.went_back_to}}},
