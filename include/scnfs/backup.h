@@ -51,6 +51,7 @@ struct BadBlock {
 
 struct BackupReport {
   BackupRecord record;
+  FormatId format = FormatId::kRaw;  // the database's: how its change numbers are written for people
   std::vector<BadBlock> bad_blocks;  // at most 1000 are listed; record.corrupt_blocks counts all
   double seconds = 0;             // from start to the end, compaction included
   double compaction_seconds = 0;  // of `seconds`: waiting, after the commit, for the compaction of this backup's data

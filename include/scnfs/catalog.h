@@ -65,7 +65,14 @@ struct BackupRecord {
   // lowest such block's own change number. scn: points below max(went_back_from, max_change) of the newest
   // backup with went_back_blocks are ambiguous and refused (docs/points-in-time.md).
   uint64_t went_back_blocks = 0, went_back_from = 0, went_back_to = 0;
-  // For a backup with went_back_blocks: the lowest SCN scn: serves from then on.
+  // A new line of changes that need not make any block go back: an Oracle RESETLOGS (or a datafile of another
+  // database) seen in a datafile header, a PostgreSQL timeline switch in pg_control. Empty when none; else what
+  // changed, for people ("timeline 1 -> 2"). Such a backup also sets went_back_from: scn: points below
+  // scn_served_from() would mix the two lines and are refused, as for went_back_blocks.
+  std::string new_incarnation;
+  uint32_t timeline = 0;  // PostgreSQL: pg_control's timeline at this backup (0: not PostgreSQL, or before 2026-11-30)
+  bool new_line() const { return went_back_blocks > 0 || !new_incarnation.empty(); }
+  // For a backup with new_line(): the lowest SCN scn: serves from then on.
   uint64_t scn_served_from() const { return std::max(went_back_from, max_change); }
   uint64_t files = 0, directories = 0, logical_bytes = 0;
   uint64_t bytes_read = 0, blocks_read = 0, blocks_changed = 0, zero_blocks = 0, corrupt_blocks = 0;
@@ -140,6 +147,7 @@ std::string FormatIso8601(int64_t us);  // local time, seconds precision, with o
 struct ResolvedPoint {
   BackupRecord base;
   std::optional<uint64_t> scn;
+  FormatId format = FormatId::kRaw;  // the database's, for Describe()
   std::string Describe() const;
 };
 Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<BackupRecord>& backups,

@@ -28,6 +28,12 @@ enum class FormatId : unsigned char {
 };
 std::string_view FormatName(FormatId id);                    // "raw", "oracle", "postgres"
 std::optional<FormatId> ParseFormatName(std::string_view s);  // inverse of FormatName
+// What a DBA of that database calls a block's change number: "SCN" (Oracle), "LSN" (PostgreSQL), "SCN/LSN" (raw,
+// which has none; used in messages that cover any format).
+std::string_view ChangeNumberName(FormatId id);
+// A change number as that database writes it: an Oracle SCN in decimal, a PostgreSQL LSN as "X/Y" in hex
+// (pg_controldata, pg_current_wal_lsn()), so that it can be compared and pasted back into --at scn:.
+std::string ChangeNumberText(FormatId id, uint64_t change);
 
 // What a block check found. Names follow DBVERIFY / V$DATABASE_BLOCK_CORRUPTION where a DBA knows them.
 enum class BlockKind : unsigned char {

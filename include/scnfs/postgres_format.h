@@ -26,6 +26,7 @@ struct ControlFile {
   uint32_t state = 0;                // DBState: 1 shut down, 6 in production, ...
   uint64_t checkpoint_lsn = 0;
   uint64_t redo_lsn = 0;
+  uint32_t timeline = 0;             // checkPointCopy.ThisTimeLineID: a new one after each point-in-time recovery
   uint32_t block_size = 0;           // blcksz, 8192
   uint32_t data_checksum_version = 0;  // 0 = checksums off
   bool checksums() const { return data_checksum_version != 0; }

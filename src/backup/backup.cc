@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -50,6 +51,36 @@ Result<postgres::ControlFile> ReadControlFile(const std::vector<SourceEntry>& en
 }
 
 // Evenly spaced non-zero blocks of the files, for training the database's compression dictionary.
+// A new line of changes since `prev` that need not make any block's change number go back (docs/points-in-time.md,
+// "New lines of changes"): a PostgreSQL timeline switch, or an Oracle datafile whose header names another RESETLOGS
+// (or another database) than the same path did at `prev`. For people; empty when none.
+std::string NewIncarnation(const BackupRecord* prev, const BackupRecord& rec, const std::vector<FileRecord>& prev_files,
+                           const std::vector<std::unique_ptr<FileJob>>& jobs) {
+  if (prev == nullptr) return "";
+  if (rec.timeline != 0 && prev->timeline != 0 && rec.timeline != prev->timeline)
+    return fmt::format("timeline {} -> {}", prev->timeline, rec.timeline);
+  std::map<std::string_view, const nlohmann::json*> before;
+  for (const auto& f : prev_files)
+    if (f.header.is_object() && f.header.contains("resetlogs_id")) before[f.path] = &f.header;
+  const auto line = [](const nlohmann::json& h) {
+    return fmt::format("DBID {} resetlogs id {} at SCN {}", h.value("dbid", 0u), h.value("resetlogs_id", 0u),
+                       h.value("resetlogs_scn", uint64_t{0}));
+  };
+  std::string first;
+  size_t files = 0;
+  for (const auto& j : jobs) {
+    if (j->vanished || !j->header.is_object() || !j->header.contains("resetlogs_id")) continue;
+    auto it = before.find(j->entry.rel);
+    if (it == before.end()) continue;
+    const std::string was = line(*it->second), now = line(j->header);
+    if (was == now) continue;
+    if (files++ == 0) first = fmt::format("{}: {} -> {}", j->entry.rel, was, now);
+  }
+  if (files == 0) return "";
+  return files == 1 ? fmt::format("RESETLOGS in 1 datafile ({})", first)
+                    : fmt::format("RESETLOGS in {} datafiles ({}, ...)", files, first);
+}
+
 std::vector<std::string> SampleBlocks(const std::vector<std::unique_ptr<FileJob>>& jobs) {
   uint64_t total = 0;
   for (const auto& j : jobs) total += j->blocks();
@@ -250,6 +281,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     SCNFS_ASSIGN_OR_RETURN(auto control, ReadControlFile(entries));
     in.pg_checksums = control.checksums();
     rec.checkpoint_change = control.checkpoint_lsn;
+    rec.timeline = control.timeline;
   }
   SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
   const BackupRecord* prev = nullptr;
@@ -396,6 +428,8 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     rec.went_back_from = shared.prev_ceiling;
     rec.went_back_to = shared.went_back_to.load();
   }
+  rec.new_incarnation = NewIncarnation(prev, rec, prev_files, jobs);
+  if (!rec.new_incarnation.empty()) rec.went_back_from = shared.prev_ceiling;
   rec.state = BackupState::kComplete;
   rec.end_us = NowMicros();
   Catalog::PutBackup(&b, store, rec);
@@ -414,6 +448,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   report.compaction_seconds = upkeep.Seconds();
   if (!ws.ok()) report.warning = ws.WithContext("backup committed, but the store's compaction did not finish").message();
   report.record = rec;
+  report.format = db.format;
   report.bad_blocks = std::move(shared.bad_blocks);
   report.seconds = clock.Seconds();
   return report;

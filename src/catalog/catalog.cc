@@ -100,7 +100,8 @@ void to_json(json& j, const BackupRecord& r) {
            {"pid", r.pid}, {"host", r.host}, {"sources", r.sources}, {"checkpoint_change", r.checkpoint_change},
            {"max_change", r.max_change}, {"change_ceiling", r.change_ceiling},
            {"went_back_blocks", r.went_back_blocks}, {"went_back_from", r.went_back_from},
-           {"went_back_to", r.went_back_to}, {"files", r.files},
+           {"went_back_to", r.went_back_to}, {"new_incarnation", r.new_incarnation}, {"timeline", r.timeline},
+           {"files", r.files},
            {"directories", r.directories}, {"logical_bytes", r.logical_bytes}, {"bytes_read", r.bytes_read},
            {"blocks_read", r.blocks_read}, {"blocks_changed", r.blocks_changed}, {"zero_blocks", r.zero_blocks},
            {"corrupt_blocks", r.corrupt_blocks}, {"new_contents", r.new_contents},
@@ -124,6 +125,8 @@ void from_json(const json& j, BackupRecord& r) {
   r.went_back_blocks = j.value("went_back_blocks", uint64_t{0});  // absent in records written before
   r.went_back_from = j.value("went_back_from", uint64_t{0});
   r.went_back_to = j.value("went_back_to", uint64_t{0});
+  r.new_incarnation = j.value("new_incarnation", std::string());  // absent before 2026-11-30 (second change)
+  r.timeline = j.value("timeline", 0u);
   j.at("files").get_to(r.files);
   j.at("directories").get_to(r.directories);
   j.at("logical_bytes").get_to(r.logical_bytes);

@@ -88,9 +88,10 @@ std::string FormatIso8601(int64_t us) {
   localtime_r(&t, &tm);
   char buf[64];
   strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &tm);
-  std::string s(buf);
-  if (s.size() > 5) s.insert(s.size() - 2, ":");  // +0100 -> +01:00
-  return s;
+  // +0100 -> +01:00 (ISO 8601 extended form, as ParseIso8601 reads it back).
+  const std::string_view s(buf);
+  if (s.size() <= 5) return std::string(s);
+  return fmt::format("{}:{}", s.substr(0, s.size() - 2), s.substr(s.size() - 2));
 }
 
 Result<PointSpec> ParsePointSpec(std::string_view text) {
@@ -110,7 +111,7 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
   if (kind == "backup") {
     p.kind = PointSpec::Kind::kBackup;
     SCNFS_ASSIGN_OR_RETURN(p.number, ParseNumber(arg, "backup id"));
-  } else if (kind == "scn") {
+  } else if (kind == "scn" || kind == "lsn") {  // lsn: is the name a PostgreSQL DBA reaches for; the same point
     p.kind = PointSpec::Kind::kScn;
     if (auto slash = arg.find('/'); slash != std::string_view::npos) {
       // PostgreSQL writes LSNs as two hex halves, "0/199B220" (pg_controldata, pg_current_wal_lsn()).
@@ -140,7 +141,7 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
 }
 
 std::string ResolvedPoint::Describe() const {
-  if (scn) return fmt::format("SCN {} (file set of backup {})", *scn, base.id);
+  if (scn) return fmt::format("{} {} (file set of backup {})", ChangeNumberName(format), ChangeNumberText(format, *scn), base.id);
   return fmt::format("backup {}", base.id);
 }
 
@@ -153,6 +154,7 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
   if (complete.empty()) return Status::NotFound(fmt::format("database '{}' has no complete backup", db.name));
 
   ResolvedPoint r;
+  r.format = db.format;
   switch (spec.kind) {
     case PointSpec::Kind::kLatest:
       r.base = *complete.back();
@@ -188,20 +190,27 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
       // served by scn:; backup:N and time: reach every backup.
       const BackupRecord* back = nullptr;
       for (auto* b : complete)
-        if (b->went_back_blocks > 0) back = b;
+        if (b->new_line()) back = b;
+      const std::string_view cname = ChangeNumberName(db.format);
+      const auto cn = [&](uint64_t c) { return ChangeNumberText(db.format, c); };
+      if (back != nullptr && spec.number < back->scn_served_from() && back->went_back_blocks == 0)
+        return Status::InvalidArgument(fmt::format(
+            "{} {} of '{}' is ambiguous: backup {} is of a new incarnation ({}); scn: serves {} {} and later, use "
+            "backup:N or time: for earlier points",
+            cname, cn(spec.number), db.name, back->id, back->new_incarnation, cname, cn(back->scn_served_from())));
       if (back != nullptr && spec.number < back->scn_served_from())
         return Status::InvalidArgument(fmt::format(
-            "SCN {} of '{}' is ambiguous: at backup {} the SCNs of {} block(s) went back (from {} to {}: a "
-            "point-in-time recovery, RESETLOGS or an older copy of a datafile); scn: serves SCN {} and later, use "
+            "{} {} of '{}' is ambiguous: at backup {} the {}s of {} block(s) went back (from {} to {}: a "
+            "point-in-time recovery, RESETLOGS or an older copy of a datafile); scn: serves {} {} and later, use "
             "backup:N or time: for earlier points",
-            spec.number, db.name, back->id, back->went_back_blocks, back->went_back_from, back->went_back_to,
-            back->scn_served_from()));
+            cname, cn(spec.number), db.name, back->id, cname, back->went_back_blocks, cn(back->went_back_from),
+            cn(back->went_back_to), cname, cn(back->scn_served_from())));
       const BackupRecord* best = nullptr;
       for (auto* b : complete)
         if (b->max_change <= spec.number) best = b;
       if (best == nullptr)
-        return Status::NotFound(fmt::format("SCN {} is older than every backup of '{}' (the first holds blocks up to SCN {})",
-                                            spec.number, db.name, complete.front()->max_change));
+        return Status::NotFound(fmt::format("{} {} is older than every backup of '{}' (the first holds blocks up to {} {})",
+                                            cname, cn(spec.number), db.name, cname, cn(complete.front()->max_change)));
       r.base = *best;
       r.scn = spec.number;
       return r;

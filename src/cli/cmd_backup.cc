@@ -39,16 +39,23 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
              b.blocks_read, b.blocks_changed, b.zero_blocks);
   fmt::print("  new content {} ({} blocks) stored as {}\n", HumanBytes(b.new_bytes_raw), b.new_contents,
              HumanBytes(b.new_bytes_stored));
-  if (b.max_change) fmt::print("  checkpoint SCN/LSN {}  highest block SCN/LSN {}\n", b.checkpoint_change, b.max_change);
+  const std::string_view cname = ChangeNumberName(r.format);
+  const auto cn = [&](uint64_t c) { return ChangeNumberText(r.format, c); };
+  if (b.max_change)
+    fmt::print("  checkpoint {} {}  highest block {} {}\n", cname, cn(b.checkpoint_change), cname, cn(b.max_change));
   fmt::print("  elapsed {:.2f} s  {}", r.seconds, Rate(b.bytes_read, r.seconds));
   if (r.compaction_seconds >= 0.05) fmt::print("  (of it, store compaction after the commit {:.2f} s)", r.compaction_seconds);
   fmt::print("\n");
   if (!r.warning.empty()) fmt::print(stderr, "scnfs: warning: {}\n", r.warning);
   if (b.went_back_blocks)
-    fmt::print("  NOTE: the SCN/LSN of {} block(s) went back, from {} to {} (a point-in-time recovery, RESETLOGS or an "
+    fmt::print("  NOTE: the {} of {} block(s) went back, from {} to {} (a point-in-time recovery, RESETLOGS or an "
                "older copy of a datafile): scn: points below {} are ambiguous from now on and refused; backup:N and "
                "time: reach every backup\n",
-               b.went_back_blocks, b.went_back_from, b.went_back_to, b.scn_served_from());
+               cname, b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to), cn(b.scn_served_from()));
+  if (!b.new_incarnation.empty())
+    fmt::print("  NOTE: a new incarnation, {}: scn: points below {} would mix it with the old one and are refused from "
+               "now on; backup:N and time: reach every backup\n",
+               b.new_incarnation, cn(b.scn_served_from()));
   if (b.corrupt_blocks) {
     fmt::print("  WARNING: {} corrupt block(s) stored as read:\n", b.corrupt_blocks);
     for (const auto& x : r.bad_blocks) fmt::print("    {} block {}: {}\n", x.path, x.block, BlockKindName(x.kind));

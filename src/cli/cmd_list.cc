@@ -56,9 +56,10 @@ Runner AddList(CLI::App& app, Globals& g) {
       fmt::print("database {} ({}), {} backup(s), {} stored\n", d.name, FormatName(d.format), backups.value().size(),
                  HumanBytes(stored));
       fmt::print("  {:>4} {:<12} {:<9} {:<25} {:>8} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", "ID", "KIND", "STATE",
-                 "START", "SECONDS", "SCN RANGE", "FILES", "LOGICAL", "STORED", "DEDUP", "COMPR");
+                 "START", "SECONDS", fmt::format("{} RANGE", ChangeNumberName(d.format)), "FILES", "LOGICAL", "STORED", "DEDUP", "COMPR");
       for (const auto& b : backups.value()) {
-        std::string range = b.max_change ? fmt::format("{}-{}", b.checkpoint_change, b.max_change) : "-";
+        const auto cn = [&](uint64_t c) { return ChangeNumberText(d.format, c); };
+        std::string range = b.max_change ? fmt::format("{}-{}", cn(b.checkpoint_change), cn(b.max_change)) : "-";
         // Ratios of what the backup stored: a backup that stored nothing new has none ("-", not 0.0x).
         const bool stored_any = b.new_bytes_raw > 0;
         fmt::print("  {:>4} {:<12} {:<9} {:<25} {:>8.1f} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", b.id,
@@ -72,8 +73,11 @@ Runner AddList(CLI::App& app, Globals& g) {
                      b.corrupt_blocks, d.name, b.id);
         if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", b.error);
         if (b.went_back_blocks)
-          fmt::print("       SCN/LSN went back in {} block(s), from {} to {}: scn: serves {} and later\n",
-                     b.went_back_blocks, b.went_back_from, b.went_back_to, b.scn_served_from());
+          fmt::print("       {} went back in {} block(s), from {} to {}: scn: serves {} and later\n",
+                     ChangeNumberName(d.format), b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to),
+                     cn(b.scn_served_from()));
+        if (!b.new_incarnation.empty())
+          fmt::print("       new incarnation, {}: scn: serves {} and later\n", b.new_incarnation, cn(b.scn_served_from()));
       }
     }
     if (g.json) fmt::print("{}\n", JsonText(out, 2));

@@ -19,9 +19,12 @@ void PrintText(const VerifyReport& r, bool file_mode) {
     if (f.missing)
       fmt::print("    Pages Missing        : {} (the file is shorter than its header says: truncated)\n", f.missing);
     for (const auto& [k, n] : f.corrupt_by_kind) fmt::print("      {:<20}: {}\n", k, n);
-    if (f.highest_change) fmt::print("    Highest block SCN/LSN: {}\n", f.highest_change);
+    const std::string_view cname = ChangeNumberName(f.format);
+    if (f.highest_change)
+      fmt::print("    {:<21}: {}\n", fmt::format("Highest block {}", cname), ChangeNumberText(f.format, f.highest_change));
     for (const auto& b : f.bad_blocks)
-      fmt::print("    bad block {}: {} (type {}, SCN/LSN {})\n", b.block, BlockKindName(b.kind), b.type, b.change);
+      fmt::print("    bad block {}: {} (type {}, {} {})\n", b.block, BlockKindName(b.kind), b.type, cname,
+                 ChangeNumberText(f.format, b.change));
   }
   if (r.contents_checked || r.store_error_count)
     fmt::print("store check: {} stored contents checked, {} failed (unreadable, or not decoding to their hash)\n",

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <fmt/format.h>
+
 namespace scnfs {
 
 std::string_view FormatName(FormatId id) {
@@ -18,6 +20,20 @@ std::optional<FormatId> ParseFormatName(std::string_view s) {
   if (s == "oracle") return FormatId::kOracle;
   if (s == "postgres") return FormatId::kPostgres;
   return std::nullopt;
+}
+
+std::string_view ChangeNumberName(FormatId id) {
+  switch (id) {
+    case FormatId::kOracle: return "SCN";
+    case FormatId::kPostgres: return "LSN";
+    case FormatId::kRaw: break;
+  }
+  return "SCN/LSN";
+}
+
+std::string ChangeNumberText(FormatId id, uint64_t change) {
+  if (id == FormatId::kPostgres) return fmt::format("{:X}/{:X}", change >> 32, change & 0xffffffffu);
+  return fmt::format("{}", change);
 }
 
 std::string_view BlockKindName(BlockKind k) {

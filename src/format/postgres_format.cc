@@ -34,6 +34,7 @@ constexpr size_t kControlVersionOff = 8;
 constexpr size_t kStateOff = 16;
 constexpr size_t kCheckPointOff = 32;      // XLogRecPtr checkPoint
 constexpr size_t kRedoOff = 40;            // checkPointCopy.redo (CheckPoint starts at 40, redo is its first field)
+constexpr size_t kTimeLineOff = 48;        // checkPointCopy.ThisTimeLineID, after redo
 constexpr size_t kBlckszOff = 216;
 constexpr size_t kRelsegSizeOff = 220;
 constexpr size_t kDataChecksumVersionOff = 252;
@@ -232,6 +233,7 @@ Result<ControlFile> ParseControlFile(ByteSpan bytes) {
   cf.state = LoadU32(p + kStateOff);
   cf.checkpoint_lsn = LoadU64(p + kCheckPointOff);
   cf.redo_lsn = LoadU64(p + kRedoOff);
+  cf.timeline = LoadU32(p + kTimeLineOff);
   cf.data_checksum_version = LoadU32(p + kDataChecksumVersionOff);
   return cf;
 }

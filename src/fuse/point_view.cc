@@ -138,7 +138,8 @@ void PointView::BuildInfo() const {
                   // Change numbers that went back (docs/points-in-time.md): scn: below max(went_back_from, max_change) is refused.
                   {"went_back_blocks", b.went_back_blocks},
                   {"went_back_from", b.went_back_from},
-                  {"went_back_to", b.went_back_to}}},
+                  {"went_back_to", b.went_back_to},
+                  {"new_incarnation", b.new_incarnation}}},
       {"files", std::move(files)}};
   info["scn"] = p.scn ? nlohmann::json(*p.scn) : nlohmann::json(nullptr);
   info_ = JsonText(info, 2) + "\n";

@@ -124,6 +124,22 @@ got=$(json_eval "$L" '[[(b["id"], b["kind"], b["state"]) for b in d["backups"]] 
   fail "scnfs list --json: backups of 'pg' are $got, expected 1 full and 2 incremental, both complete"
 pass "scnfs list --json parses and shows 2 complete backups"
 
+# 11b. Change numbers in PostgreSQL's own notation: `list` prints backup 1's range from pg_control's checkpoint
+# location as pg_controldata writes it, and that LSN pasted into --at lsn: restores exactly the cold backup 1
+# (docs/points-in-time.md: scn:C of a cold backup whose checkpoint is C; visibility-map pages that changed without
+# their LSN in backup 2 must not leak into it).
+CKPT1=$(as_pg "$PGBIN/pg_controldata" "$SNAP1" | sed -n 's/^Latest checkpoint location: *//p')
+[[ "$CKPT1" =~ ^[0-9A-F]+/[0-9A-F]+$ ]] || fail "pg_controldata gave no checkpoint location for snapshot 1: '$CKPT1'"
+run list-text "$SCNFS" list --store "$STORE" --db pg || fail "scnfs list --db pg: $LAST_ERR"
+grep -q 'LSN RANGE' "$LOGS/list-text.log" || fail "scnfs list of a PostgreSQL database has no LSN RANGE column: $(head -n 2 "$LOGS/list-text.log" | tail -n 1)"
+grep -Eq "^ +1 full .* $CKPT1-[0-9A-F]+/[0-9A-F]+ " "$LOGS/list-text.log" ||
+  fail "scnfs list: backup 1's LSN range does not start at pg_control's checkpoint $CKPT1: $(grep -E '^ +1 ' "$LOGS/list-text.log")"
+R4="$WORK/r4"
+run restore-lsn "$SCNFS" restore --store "$STORE" --db pg --at "lsn:$CKPT1" "$R4" || fail "restore --at lsn:$CKPT1: $LAST_ERR"
+same_tree "$SNAP1" "$R4" "restore of lsn:$CKPT1 vs snapshot 1" || fail "$LAST_ERR"
+rm -rf "$R4"
+pass "list shows LSNs as PostgreSQL writes them; --at lsn:$CKPT1 (backup 1's checkpoint) restores exactly backup 1"
+
 # 12. A restore into a new directory gives it the data directory's own owner, mode and mtime (PostgreSQL refuses
 # to start on a data directory that is not owned by its user with mode 0700 or 0750).
 want=$(root_meta "$SNAP2")
@@ -153,6 +169,30 @@ done
 [[ "$(readlink "$MNT/pg/latest")" == "backups/2" ]] || fail "mount: latest is '$(readlink "$MNT/pg/latest")', expected backups/2"
 run umount "$SCNFS" umount "$MNT" || fail "scnfs umount: $LAST_ERR"
 pass "mounted backups 1 and 2 equal their data directories, pg_checksums --check passes on them as postgres ($(elapsed "$t")s)"
+
+# 14. A new timeline (what a point-in-time recovery leaves): started as a standby with no source and promoted, the
+# cluster switches to timeline 2 with LSNs still rising, so no page goes back. Backup 3 records the new
+# incarnation, and scn:/lsn: points below it, which would mix both timelines' pages, are refused.
+t=$(date +%s.%N)
+as_pg touch "$PGDATA/standby.signal" || fail "cannot create standby.signal"
+pg_start "$PGDATA" start-standby || fail "start as a standby: $LAST_ERR"
+run promote as_pg "$PGBIN/pg_ctl" promote -D "$PGDATA" -w -t 60 || fail "pg_ctl promote: $LAST_ERR"
+run pgbench-tl2 as_pg "$PGBIN/pgbench" -n -c 1 -t 50 -h "$SOCK" -p "$PORT" postgres || fail "pgbench on timeline 2: $LAST_ERR"
+pg_stop "$PGDATA" stop-tl2 || fail "stop on timeline 2: $LAST_ERR"
+tl=$(as_pg "$PGBIN/pg_controldata" "$PGDATA" | sed -n "s/^Latest checkpoint's TimeLineID: *//p")
+[[ "$tl" == 2 ]] || fail "after promote, pg_control's timeline is '$tl', expected 2"
+run backup3 "$SCNFS" backup --store "$STORE" --db pg --json "$PGDATA" || fail "scnfs backup 3: $LAST_ERR"
+inc=$(json_eval "$LOGS/backup3.log" '"%s|%s" % (j["new_incarnation"], j["went_back_blocks"])')
+[[ "$inc" == "timeline 1 -> 2|0" ]] || fail "backup 3 after a timeline switch: new_incarnation|went_back_blocks is '$inc'"
+if "$SCNFS" restore --store "$STORE" --db pg --at "lsn:$CKPT1" "$WORK/r5" >"$LOGS/restore-tl.log" 2>&1; then
+  fail "restore --at lsn:$CKPT1 after the timeline switch succeeded; it mixes two timelines and must be refused"
+fi
+grep -q "new incarnation (timeline 1 -> 2)" "$LOGS/restore-tl.log" ||
+  fail "restore --at lsn:$CKPT1 after the timeline switch: $(head -n 1 "$LOGS/restore-tl.log")"
+run restore-b1-tl "$SCNFS" restore --store "$STORE" --db pg --at backup:1 "$WORK/r6" || fail "restore backup:1 after the switch: $LAST_ERR"
+same_tree "$SNAP1" "$WORK/r6" "restore of backup 1 after the timeline switch" || fail "$LAST_ERR"
+rm -rf "$WORK/r6"
+pass "a timeline switch is recorded (timeline 1 -> 2); lsn: points before it are refused, backup:1 still restores exactly ($(elapsed "$t")s)"
 
 echo "--- summary"
 echo "cluster (initdb, pgbench -i -s 5): ${T_CLUSTER}s; workload (1000 txns, ${TPS:-?} tps) + stop + copy: ${T_WORKLOAD}s"

@@ -183,7 +183,8 @@ TEST_F(CliTest, JsonOutputHasTheDocumentedFields) {
   const std::vector<std::pair<std::string, V>> record = {
       {"db", n}, {"id", n}, {"kind", s}, {"changed_blocks", b}, {"state", s}, {"error", s}, {"start_us", n},
       {"end_us", n}, {"pid", n}, {"host", s}, {"sources", a}, {"checkpoint_change", n}, {"max_change", n},
-      {"change_ceiling", n}, {"files", n}, {"directories", n}, {"logical_bytes", n}, {"bytes_read", n},
+      {"change_ceiling", n}, {"went_back_blocks", n}, {"went_back_from", n}, {"went_back_to", n},
+      {"new_incarnation", s}, {"timeline", n}, {"files", n}, {"directories", n}, {"logical_bytes", n}, {"bytes_read", n},
       {"blocks_read", n}, {"blocks_changed", n}, {"zero_blocks", n}, {"corrupt_blocks", n}, {"new_contents", n},
       {"new_bytes_raw", n}, {"new_bytes_stored", n}};
   std::string src = tmp_ / "ora";
@@ -538,6 +539,41 @@ TEST_F(CliTest, ScnPointsBelowAChangeNumberThatWentBackAreRefused) {
   }
   RunResult list = Scnfs({"list", "--store", store_, "--db", "inc"});
   EXPECT_NE(list.out.find("went back in 22 block(s), from 5000"), std::string::npos) << list.out;
+}
+
+TEST_F(CliTest, ScnPointsBeforeARecordedResetlogsAreRefusedEvenWhenNoBlockWentBack) {
+  // Old line: block 10 changed at 4500 (backup 2). Recovered to 4000 and opened RESETLOGS; the new line changes
+  // block 20 at 4200 and block 10 again at 6000, so no block's SCN is below its stored version's. scn:4500 then
+  // restored block 10 of the old line with block 20 of the new, a state neither incarnation had, with exit 0.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "RL", "--dbid", "4", "--files", "1", "--blocks", "60",
+                    "--scn", "3000"}).exit_code, 0);
+  const std::string f = src + "/rl_1.dbf";
+  BackupJson({"--db", "rl", src});
+  const std::string as_read_1 = ReadFile(f);
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "4500", "--blocks", "10"}).exit_code, 0);
+  json b2 = BackupJson({"--db", "rl", src});
+  EXPECT_EQ(b2["new_incarnation"], "");
+  WriteFile(f, as_read_1);  // the restored file, recovered to 4000 (nothing changed between 3000 and 4000)
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "4200", "--blocks", "20", "--resetlogs-id", "200",
+                    "--resetlogs-scn", "4000"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "6000", "--blocks", "10"}).exit_code, 0);
+  json b3 = BackupJson({"--db", "rl", src});
+  EXPECT_EQ(b3["went_back_blocks"], 0);
+  EXPECT_NE(b3["new_incarnation"].get<std::string>().find("RESETLOGS in 1 datafile (rl_1.dbf: DBID 4 resetlogs id "),
+            std::string::npos) << b3["new_incarnation"];
+  EXPECT_NE(b3["new_incarnation"].get<std::string>().find("-> DBID 4 resetlogs id 200 at SCN 4000)"), std::string::npos)
+      << b3["new_incarnation"];
+  EXPECT_EQ(b3["went_back_from"], 4500);
+  for (const char* at : {"scn:4500", "scn:5999", "scn:3000"})
+    ExpectFailure({"restore", "--store", store_, "--db", "rl", "--at", at, tmp_ / "x"}, "new incarnation");
+  ExpectFailure({"verify", "--store", store_, "--db", "rl", "--at", "scn:4500"}, "scn: serves SCN 6000 and later");
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "rl", "--at", "scn:6000", tmp_ / "r6000"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r6000/rl_1.dbf") == ReadFile(f));
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "rl", "--at", "backup:1", tmp_ / "r1"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r1/rl_1.dbf") == as_read_1);
+  RunResult list = Scnfs({"list", "--store", store_, "--db", "rl"});
+  EXPECT_NE(list.out.find("new incarnation, RESETLOGS in 1 datafile"), std::string::npos) << list.out;
 }
 
 TEST_F(CliTest, BlockZeroAtAnScnIsTheBaseBackupsNotTheNewest) {

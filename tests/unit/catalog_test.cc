@@ -76,5 +76,39 @@ TEST(PointSpecTest, ScnTakesPostgresLsnNotation) {
   for (const char* bad : {"scn:/1", "scn:1/", "scn:g/1", "scn:1/2/3", "scn:100000000/0"}) EXPECT_FALSE(ParsePointSpec(bad).ok()) << bad;
 }
 
+TEST(PointSpecTest, LsnIsTheSamePointAsScn) {
+  EXPECT_EQ(ParsePointSpec("lsn:0/199B220").value().kind, PointSpec::Kind::kScn);
+  EXPECT_EQ(ParsePointSpec("lsn:0/199B220").value().number, 0x199B220u);
+  EXPECT_EQ(ParsePointSpec("lsn:26848479").value().number, 26848479u);
+  EXPECT_FALSE(ParsePointSpec("lsns:1").ok());
+}
+
+TEST(ChangeNumberTextTest, EachFormatWritesItsChangeNumbersAsItsDbaReadsThem) {
+  EXPECT_EQ(ChangeNumberText(FormatId::kPostgres, 0x199B220), "0/199B220");
+  EXPECT_EQ(ChangeNumberText(FormatId::kPostgres, (uint64_t(0x1A) << 32) | 0xFFFFFFFF), "1A/FFFFFFFF");
+  EXPECT_EQ(ChangeNumberText(FormatId::kOracle, 281474976710656), "281474976710656");
+  EXPECT_EQ(ChangeNumberName(FormatId::kPostgres), "LSN");
+  EXPECT_EQ(ChangeNumberName(FormatId::kOracle), "SCN");
+  // What is printed parses back to the same point.
+  EXPECT_EQ(ParsePointSpec("scn:" + ChangeNumberText(FormatId::kPostgres, 0x3400001234)).value().number, 0x3400001234u);
+}
+
+TEST(ResolvePointTest, APostgresPointIsDescribedAndRefusedInLsnNotation) {
+  DatabaseRecord db;
+  db.name = "pg";
+  db.format = FormatId::kPostgres;
+  std::vector<BackupRecord> backups(1);
+  backups[0].id = 1;
+  backups[0].state = BackupState::kComplete;
+  backups[0].max_change = 0x2000000;
+  auto r = ResolvePoint(db, backups, ParsePointSpec("scn:0/2000010").value());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->Describe(), "LSN 0/2000010 (file set of backup 1)");
+  auto old = ResolvePoint(db, backups, ParsePointSpec("scn:0/10").value());
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.status().message(),
+            "LSN 0/10 is older than every backup of 'pg' (the first holds blocks up to LSN 0/2000000)");
+}
+
 }  // namespace
 }  // namespace scnfs

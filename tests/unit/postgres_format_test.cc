@@ -90,6 +90,17 @@ TEST(PostgresControlFile, ParsesRealPg15ControlFile) {
   EXPECT_EQ(cf->block_size, 8192u);
   EXPECT_EQ(cf->data_checksum_version, 1u);
   EXPECT_TRUE(cf->checksums());
+  EXPECT_EQ(cf->timeline, 1u);  // "Latest checkpoint's TimeLineID: 1"
+}
+
+TEST(PostgresControlFile, ReadsTheCheckpointsTimeline) {
+  Bytes b = ReadDataFile("pg15_pg_control");
+  Put32(b, 48, 3);  // checkPointCopy.ThisTimeLineID, as after two promotions
+  FixControlCrc(b);
+  auto cf = ParseControlFile(b);
+  ASSERT_TRUE(cf.ok()) << cf.status().ToString();
+  EXPECT_EQ(cf->timeline, 3u);
+  EXPECT_EQ(cf->redo_lsn, 0x17DAEE8u) << "the field before it";
 }
 
 // Copied from the same cluster while it ran, just after a CHECKPOINT taken during an insert load, so the checkpoint

@@ -570,6 +570,8 @@ Status RunCreate(const CreateOptions& o) {
 struct ChangeOptions {
   std::string file, blocks, time, changed_out, relative_to;
   uint64_t scn = 0, seed = 0;
+  uint32_t resetlogs_id = 0;  // 0: keep the header's incarnation
+  uint64_t resetlogs_scn = 0;
   double fraction = -1;
 };
 
@@ -635,6 +637,10 @@ Status RunChange(const ChangeOptions& o) {
   const uint32_t bs = df.header.block_size;
   std::vector<std::byte> b1(bs);
   SCNFS_RETURN_IF_ERROR(df.file.ReadAt(bs, b1));
+  if (o.resetlogs_id != 0) {  // OPEN RESETLOGS: a new incarnation (ref §6 @112, @116); SetCheckpoint seals the block
+    Put32(b1, 112, o.resetlogs_id);
+    EncodeScn8(o.resetlogs_scn, &b1[116]);
+  }
   SetCheckpoint(b1, o.scn, ckpt_time, df.header.checkpoint_count + 1);
   SCNFS_RETURN_IF_ERROR(df.file.WriteAt(bs, b1));
   if (o.changed_out.empty()) return Status::OK();
@@ -751,6 +757,9 @@ void AddChange(CLI::App& app, ChangeOptions& o, Status& st) {
   list->excludes(frac);
   c->add_option("--seed", o.seed, "Seed for the new content and the random pick")->capture_default_str();
   c->add_option("--time", o.time, "Checkpoint time YYYY-MM-DDTHH:MM:SS (default: now, local time)");
+  c->add_option("--resetlogs-id", o.resetlogs_id,
+                "Also start a new incarnation, as OPEN RESETLOGS does: the header's resetlogs id (non-zero)");
+  c->add_option("--resetlogs-scn", o.resetlogs_scn, "With --resetlogs-id: the resetlogs SCN");
   c->add_option("--changed-blocks-out", o.changed_out,
                 "Append '<file> <from> <to>' lines (inclusive, merged runs, block 1 included) to this file");
   c->add_option("--relative-to", o.relative_to, "Directory the file names in --changed-blocks-out are relative to");
