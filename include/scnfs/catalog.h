@@ -72,6 +72,11 @@ struct BackupRecord {
   std::string new_incarnation;
   uint32_t timeline = 0;  // PostgreSQL: pg_control's timeline at this backup (0: not PostgreSQL, or before 2026-11-30)
   bool new_line() const { return went_back_blocks > 0 || !new_incarnation.empty(); }
+  // Where this backup stands for scn: base selection (docs/points-in-time.md): its max_change; for a backup that
+  // read no valid change number at all (every block corrupt), the change ceiling: it holds nothing older than what
+  // was stored before it, and its blocks are keyed there. (With 0 it was the base of every scn: point, even of
+  // points older than every block.)
+  uint64_t scn_position() const { return max_change != 0 ? max_change : change_ceiling; }
   // For a backup with new_line(): the lowest SCN scn: serves from then on.
   uint64_t scn_served_from() const { return std::max(went_back_from, max_change); }
   uint64_t files = 0, directories = 0, logical_bytes = 0;

@@ -207,10 +207,10 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
             cn(back->went_back_to), cname, cn(back->scn_served_from())));
       const BackupRecord* best = nullptr;
       for (auto* b : complete)
-        if (b->max_change <= spec.number) best = b;
+        if (b->scn_position() <= spec.number) best = b;
       if (best == nullptr)
         return Status::NotFound(fmt::format("{} {} is older than every backup of '{}' (the first holds blocks up to {} {})",
-                                            cname, cn(spec.number), db.name, cname, cn(complete.front()->max_change)));
+                                            cname, cn(spec.number), db.name, cname, cn(complete.front()->scn_position())));
       r.base = *best;
       r.scn = spec.number;
       return r;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -574,6 +575,28 @@ TEST_F(CliTest, ScnPointsBeforeARecordedResetlogsAreRefusedEvenWhenNoBlockWentBa
   EXPECT_TRUE(ReadFile(tmp_ / "r1/rl_1.dbf") == as_read_1);
   RunResult list = Scnfs({"list", "--store", store_, "--db", "rl"});
   EXPECT_NE(list.out.find("new incarnation, RESETLOGS in 1 datafile"), std::string::npos) << list.out;
+}
+
+TEST_F(CliTest, ABackupWithNoValidScnIsNotTheBaseOfOlderPoints) {
+  // Every block after block 0 overwritten: backup 2 reads no valid SCN (max_change 0). It was then the base of
+  // every scn: point: scn:500, older than every block ever stored, restored block 0 and zeros with exit 0.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "GB", "--dbid", "6", "--files", "1", "--blocks", "3",
+                    "--scn", "1000"}).exit_code, 0);
+  const std::string f = src + "/gb_1.dbf";
+  BackupJson({"--db", "gb", src});
+  std::string bytes = ReadFile(f);
+  std::mt19937 rng(5);
+  for (size_t i = 8192; i < bytes.size(); ++i) bytes[i] = char(rng());
+  WriteFile(f, bytes);
+  json b2 = BackupJson({"--db", "gb", src});
+  EXPECT_EQ(b2["max_change"], 0);
+  EXPECT_EQ(b2["corrupt_blocks"], 3);
+  EXPECT_EQ(b2["change_ceiling"], 1000);
+  ExpectFailure({"restore", "--store", store_, "--db", "gb", "--at", "scn:500", tmp_ / "x"}, "older than every backup");
+  // At 1000 both backups qualify and the newer is the base, as for any two backups with nothing newer between them.
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "gb", "--at", "scn:1000", tmp_ / "r"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/gb_1.dbf") == bytes);
 }
 
 TEST_F(CliTest, BlockZeroAtAnScnIsTheBaseBackupsNotTheNewest) {
