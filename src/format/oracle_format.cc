@@ -141,6 +141,25 @@ Status CheckMagic(ByteSpan head) {
   return Status::OK();
 }
 
+// An online or archived redo log (ref §7): block 0 as a datafile's, then blocks of type 0x01 with the redo frmt
+// 0x22 (512-byte blocks) or 0x82 (4 KiB), and the redo header in block 1 with file type 2 at @50 (a datafile
+// keeps its file type at @54). A 4 KiB one passed the datafile checks' block size and was salvaged as a datafile
+// whose every block was "fractured"; a 512-byte one was refused for its block size.
+constexpr size_t kRedoOffFileType = 50;
+constexpr size_t kRedoOffSequence = 8;
+Status RefuseRedoLog(ByteSpan head) {
+  if (head.size() < 32) return Status::OK();
+  const uint32_t bs = Load32(&head[kB0OffBlockSize]);
+  if ((bs != 512 && bs != 4096) || head.size() < 2 * size_t(bs)) return Status::OK();
+  const ByteSpan b1 = head.subspan(bs, bs);
+  const uint8_t frmt = Load8(b1, kOffFrmt);
+  if (Load8(b1, kOffType) != 0x01 || (frmt != 0x22 && frmt != 0x82) || Load16(&b1[kRedoOffFileType]) != kFileTypeRedo)
+    return Status::OK();
+  return Status::InvalidArgument(fmt::format(
+      "this is an Oracle redo log (log sequence {}, {}-byte blocks), not a datafile: give the datafiles as sources",
+      Load32(&b1[kRedoOffSequence]), bs));
+}
+
 Status CheckFileHeaderBlock(ByteSpan b1, uint32_t block_size) {
   const uint8_t type = Load8(b1, kOffType);
   if (type != kTypeDatafileHeader) {
@@ -445,6 +464,7 @@ Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string
   constexpr uint64_t kSalvageBlocks = 64;  // enough data blocks for a clear vote on the file number
   auto h = ParseFileHeader(head);
   if (h.ok()) return h;
+  if (Status redo = RefuseRedoLog(head); !redo.ok()) return redo.WithContext(context);  // nothing to salvage
   auto bs = Block0BlockSize(head);
   if (!bs.ok() || head.size() < 2 * size_t(*bs) || file_size < 2 * uint64_t(*bs)) return h.status().WithContext(context);
   std::vector<std::byte> more(size_t(std::min<uint64_t>(kSalvageBlocks * *bs, file_size - 2 * uint64_t(*bs))));
@@ -464,6 +484,7 @@ bool LooksLikeOracle(ByteSpan block0_prefix) {
 
 Result<FileHeader> ParseFileHeader(ByteSpan head) {
   SCNFS_RETURN_IF_ERROR(CheckMagic(head));
+  SCNFS_RETURN_IF_ERROR(RefuseRedoLog(head));
   const uint32_t block_size = Load32(&head[kB0OffBlockSize]);
   if (!IsValidBlockSize(block_size)) {
     return Status::InvalidArgument(fmt::format(

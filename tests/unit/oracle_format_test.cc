@@ -303,6 +303,47 @@ TEST(OracleHeader, RefusesShortInputBadBlockSizeAndNonDatafiles) {
   EXPECT_FALSE(ParseFileHeader(Head(Block0(20000), not_header)).ok());
 }
 
+// A redo log as ref §7 lays it out: block 0 with redo's block-size code, block 1 of type 0x01 with frmt 0x22 (512)
+// or 0x82 (4 KiB), the log sequence @8 and file type 2 @50.
+Block RedoHead(uint32_t bs, uint8_t frmt) {
+  Block h(3 * size_t(bs));
+  P8(h, 1, 0x22);
+  P32(h, 4, 0xFFC00000);
+  P32(h, 20, bs);
+  P32(h, 24, 2);
+  P32(h, 28, 0x7A7B7C7D);
+  for (uint32_t blk = 1; blk < 3; ++blk) {
+    const size_t o = blk * size_t(bs);
+    P8(h, o + 0, 0x01);
+    P8(h, o + 1, frmt);
+    P32(h, o + 4, blk);
+    P32(h, o + 8, 648);  // log sequence
+  }
+  P16(h, bs + 50, 2);
+  P32(h, bs + 44, bs);
+  return h;
+}
+
+TEST(OracleHeader, RefusesRedoLogsOfEitherBlockSizeByName) {
+  for (const auto& [bs, frmt] : {std::pair<uint32_t, uint8_t>{512, 0x22}, {4096, 0x82}}) {
+    const Block head = RedoHead(bs, frmt);
+    Result<FileHeader> r = ParseFileHeader(ByteSpan(head.data(), 2 * size_t(bs)));
+    ASSERT_FALSE(r.ok()) << bs;
+    EXPECT_NE(r.status().message().find("Oracle redo log (log sequence 648"), std::string::npos) << r.status().message();
+    // Not salvaged as a datafile with a damaged header (4 KiB passed the block-size check and every block then
+    // read as fractured).
+    bool read_more = false;
+    Result<FileHeader> s = ReadFileHeader(ByteSpan(head.data(), 2 * size_t(bs)), head.size(), "redo01.log",
+                                          [&](std::span<std::byte>) {
+                                            read_more = true;
+                                            return Status::OK();
+                                          });
+    ASSERT_FALSE(s.ok()) << bs;
+    EXPECT_FALSE(read_more);
+    EXPECT_NE(s.status().message().find("redo01.log: this is an Oracle redo log"), std::string::npos) << s.status().message();
+  }
+}
+
 // --- Block checks: one per kind, each next to a clean block that passes ------------------------------------------
 
 class OracleCheck : public ::testing::Test {
