@@ -37,6 +37,7 @@ struct FileJob {
   uint64_t checkpoint_change = 0;    // Oracle: the file header's checkpoint SCN
   std::atomic<uint64_t> max_change{0};
   std::atomic<uint64_t> corrupt{0};
+  std::atomic<uint64_t> stayed_bad{0};  // blocks that failed every re-read (BlockIngest::CheckWithReread)
 
   FileJob() = default;
   FileJob(FileJob&&) = delete;

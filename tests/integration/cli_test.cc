@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 
@@ -475,6 +476,35 @@ TEST_F(CliTest, BlocksInFluxAreReadAgainBeforeTheyAreCalledCorrupt) {
   EXPECT_EQ(reread, (std::vector<uint64_t>{30, 31}));
   ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "fx", tmp_ / "r"}).exit_code, 0);
   EXPECT_TRUE(ReadFile(tmp_ / "r/fx_1.dbf") == good);
+}
+
+TEST_F(CliTest, AFileWhoseBlocksStayBadIsNotReReadWithPausesForEveryOne) {
+  // 100 blocks that fail their checksum for good: each took 5 re-reads and 62 ms of pauses. After 16 such blocks
+  // a file is taken for damaged and each further one is re-read once, without a pause.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "BAD", "--dbid", "5", "--files", "1", "--blocks", "300"}).exit_code, 0);
+  const std::string f = src + "/bad_1.dbf";
+  std::string bytes = ReadFile(f);
+  for (size_t blk = 100; blk < 200; ++blk) bytes[blk * 8192 + 4000] ^= 0x5A;  // body byte: checksum fails, tail agrees
+  WriteFile(f, bytes);
+  std::map<uint64_t, int> reread;
+  BackupOptions o;
+  o.db = "bad";
+  o.sources = {src};
+  o.threads = 1;  // one worker: the first 16 bad blocks in file order are the patient ones
+  o.before_reread = [&](const std::string&, uint64_t block) { ++reread[block]; };
+  auto w = Store::Open(store_, Store::Mode::kWriter);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  auto r = RunBackup(w.value().get(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->record.corrupt_blocks, 100u);
+  ASSERT_EQ(reread.size(), 100u);
+  int total = 0;
+  for (const auto& [block, n] : reread) {
+    EXPECT_EQ(n, block < 116 ? 5 : 1) << "block " << block;
+    total += n;
+  }
+  EXPECT_EQ(total, 16 * 5 + 84);
 }
 
 TEST_F(CliTest, ADamagedHeaderBlockIsReportedNotRefused) {
