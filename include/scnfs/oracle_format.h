@@ -77,6 +77,14 @@ Result<FileHeader> ParseFileHeader(ByteSpan head);
 // sound block that is not a datafile header: a redo log or a control file is not a datafile.
 Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file_size);
 
+// For a datafile whose block 0 (the OS header) is damaged, so that its block size is unknown: block 1 at each
+// Oracle block size is tried, and a sound datafile header there (the block-size code of its frmt, its tail and
+// checksum agree, file type 3, and its block size field names the same size) is parsed. Block 0 then checks as
+// one corrupt block, as DBVERIFY reports it, and the file is backed up and checked like any other (one damaged
+// block 0 made a whole database impossible to back up, and `verify --file` called the file raw, exit 0).
+// `head`: the file's first 64 KiB, or all of it when shorter. Fails when no size gives such a header.
+Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head);
+
 // What backup and verify read a datafile's header with: ParseFileHeader, or, when that fails, SalvageFileHeader
 // with up to 64 blocks from block 2 on, which `read_from_block2` fills in (it is called only then). Its error is
 // returned as it is; a header that can be neither parsed nor salvaged fails with ParseFileHeader's reason, in

@@ -95,8 +95,18 @@ Status OpenOracle(FileJob* job) {
   const auto& path = job->entry.abs;
   if (job->entry.st.st_size < 32) return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile: only {} bytes", path, job->entry.st.st_size));
   SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, prefix, sizeof prefix, 0, path));
-  if (!oracle::LooksLikeOracle(ByteSpan(prefix, sizeof prefix)))
-    return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic 0x7A7B7C7D)", path));
+  if (!oracle::LooksLikeOracle(ByteSpan(prefix, sizeof prefix))) {
+    // A damaged block 0: the file header in block 1 may still tell the block size, and block 0 is then reported as
+    // one corrupt block.
+    std::vector<std::byte> head(size_t(std::min<uint64_t>(uint64_t(job->entry.st.st_size), 65536)));
+    SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, head.data(), head.size(), 0, path));
+    auto h = oracle::HeaderBesideDamagedBlock0(ByteSpan(head.data(), head.size()));
+    if (!h.ok()) return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic 0x7A7B7C7D)", path));
+    job->format = oracle::MakeFormat(h.value());
+    job->header = OracleHeaderJson(h.value());
+    job->checkpoint_change = h.value().checkpoint_scn;
+    return Status::OK();
+  }
   auto block_size = oracle::Block0BlockSize(ByteSpan(prefix, sizeof prefix));
   if (!block_size.ok()) return block_size.status().WithContext(path);
   const uint32_t bs = block_size.value();

@@ -459,6 +459,20 @@ Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file
   return h;
 }
 
+Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head) {
+  for (uint32_t bs : {2048u, 4096u, 8192u, 16384u, 32768u}) {
+    if (head.size() < 2 * size_t(bs)) break;
+    const ByteSpan b1 = head.subspan(bs, bs);
+    const uint8_t frmt = Load8(b1, kOffFrmt);
+    const bool size_code_agrees = (frmt >> 4) == 0 || (frmt >> 4) == BlockSizeCode(bs);  // 8i/9i: 0x02, no code
+    const bool sound = (frmt & 0x0F) == 0x02 && size_code_agrees && StoredTail(b1) == ExpectedTail(b1) &&
+                       ((Load8(b1, kOffFlg) & kFlgChecksum) == 0 || ChecksumResidual(b1) == 0);
+    if (sound && CheckFileHeaderBlock(b1, bs).ok()) return DecodeFileHeader(b1);
+  }
+  return Status::InvalidArgument(
+      "not an Oracle datafile: no block-0 magic 0x7A7B7C7D, and no datafile header in block 1 at any Oracle block size");
+}
+
 Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string_view context,
                                   const std::function<Status(std::span<std::byte>)>& read_from_block2) {
   constexpr uint64_t kSalvageBlocks = 64;  // enough data blocks for a clear vote on the file number

@@ -202,6 +202,8 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
 
   if (!format) {
     if (head.size() >= 32 && oracle::LooksLikeOracle(ByteSpan(head.data(), 32))) format = FormatId::kOracle;
+    else if (oracle::HeaderBesideDamagedBlock0(ByteSpan(head.data(), std::min<size_t>(head.size(), 65536))).ok())
+      format = FormatId::kOracle;  // block 0 damaged: block 0 reports as corrupt below
     else if (IsRelationInDataDir(path)) format = FormatId::kPostgres;
     // A relation file copied out of its cluster: taken for raw, it was "clean" whatever its pages held.
     else if (size % postgres::kBlockSize == 0 && postgres::LooksLikeRelationPages(ByteSpan(head.data(), head.size())))
@@ -214,9 +216,12 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   f.path = path;
   f.format = *format;
   std::unique_ptr<FileFormat> ff;
-  if (*format == FormatId::kOracle) {
-    if (head.size() < 32 || !oracle::LooksLikeOracle(ByteSpan(head.data(), 32)))
-      return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic)", path));
+  if (*format == FormatId::kOracle && (head.size() < 32 || !oracle::LooksLikeOracle(ByteSpan(head.data(), 32)))) {
+    auto h = oracle::HeaderBesideDamagedBlock0(ByteSpan(head.data(), std::min<size_t>(head.size(), 65536)));
+    if (!h.ok()) return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic)", path));
+    ff = oracle::MakeFormat(h.value());
+    f.missing = MissingBlocks(h.value(), size / h.value().block_size);
+  } else if (*format == FormatId::kOracle) {
     auto block_size = oracle::Block0BlockSize(ByteSpan(head.data(), 32));
     if (!block_size.ok()) return block_size.status().WithContext(path);
     const size_t bs = block_size.value();

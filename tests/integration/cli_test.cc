@@ -507,6 +507,33 @@ TEST_F(CliTest, AFileWhoseBlocksStayBadIsNotReReadWithPausesForEveryOne) {
   EXPECT_EQ(total, 16 * 5 + 84);
 }
 
+TEST_F(CliTest, ADamagedBlockZeroIsOneCorruptBlockNotAFileOfAnotherFormat) {
+  // Block 0 zeroed in one datafile of two (16 KiB blocks, so the size must come from block 1): the whole database
+  // could not be backed up ("not an Oracle datafile"), and `verify --file` called the file raw, exit 0.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "BZ", "--dbid", "7", "--files", "2", "--blocks", "40",
+                    "--block-size", "16384"}).exit_code, 0);
+  const std::string f = src + "/bz_2.dbf";
+  BackupJson({"--db", "bz", src});
+  std::string bytes = ReadFile(f);
+  std::fill(bytes.begin(), bytes.begin() + 16384, '\0');
+  WriteFile(f, bytes);
+  RunResult v = Scnfs({"verify", "--file", f, "--json"});
+  ASSERT_EQ(v.exit_code, 2) << v.out << v.err;
+  json jv = json::parse(v.out);
+  EXPECT_EQ(jv["files"][0]["format"], "oracle");
+  EXPECT_EQ(jv["files"][0]["pages_corrupt"], 1);
+  ASSERT_EQ(jv["files"][0]["bad_blocks"].size(), 1u);
+  EXPECT_EQ(jv["files"][0]["bad_blocks"][0]["block"], 0);
+  json b = BackupJson({"--db", "bz", src});
+  EXPECT_EQ(b["corrupt_blocks"], 1);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "bz", tmp_ / "r"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/bz_2.dbf") == bytes);
+  // Not every file without a block-0 magic is taken for a datafile.
+  WriteFile(tmp_ / "junk/x.dbf", std::string(65536, 'x'));
+  ExpectFailure({"verify", "--file", tmp_ / "junk/x.dbf", "--format", "oracle"}, "not an Oracle datafile");
+}
+
 TEST_F(CliTest, ADamagedHeaderBlockIsReportedNotRefused) {
   // Block 1 (the datafile header) zeroed: verify --file said "not an Oracle datafile" (exit 1) and the backup of the
   // whole database failed. As DBVERIFY does, it is now one corrupt block of a datafile checked like any other.
