@@ -433,6 +433,12 @@ TEST_F(CliTest, ATruncatedOracleDatafileIsNotClean) {
   EXPECT_EQ(cut.exit_code, 2) << cut.err;
   EXPECT_EQ(json::parse(cut.out)["files"][0]["pages_missing"], blocks - 40);
   ExpectFailure({"backup", "--store", store_, "--db", "tr", src}, "not a multiple of the block size");
+  // Cut inside a block past the header's count: the partial block is missing as well.
+  ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "tail", "--db", "TL", "--dbid", "4", "--files", "1", "--blocks", "10"}).exit_code, 0);
+  fs::resize_file(tmp_ / "tail/tl_1.dbf", 11 * 8192 + 100);
+  RunResult tail = Scnfs({"verify", "--file", tmp_ / "tail/tl_1.dbf", "--json"});
+  EXPECT_EQ(tail.exit_code, 2) << tail.out << tail.err;
+  EXPECT_EQ(json::parse(tail.out)["files"][0]["pages_missing"], 1);
   // Longer than the header says (autoextend while the header was read) is normal.
   ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "ok", "--db", "OK", "--dbid", "4", "--files", "1", "--blocks", "100"}).exit_code, 0);
   EXPECT_EQ(Scnfs({"verify", "--file", tmp_ / "ok/ok_1.dbf"}).exit_code, 0);
