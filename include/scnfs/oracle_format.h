@@ -62,7 +62,7 @@ void SetChecksum(std::span<std::byte> block);
 bool LooksLikeOracle(ByteSpan block0_prefix);
 
 // The block size block 0 records, once its magic says it is a little-endian datafile and the size is one Oracle
-// uses (a power of two from 512 to 65536). Fails with InvalidArgument naming the problem, as ParseFileHeader.
+// uses (a power of two from 512 to 32768). Fails with InvalidArgument naming the problem, as ParseFileHeader.
 Result<uint32_t> Block0BlockSize(ByteSpan block0_prefix);
 
 // Parses blocks 0 and 1. `head` holds at least two blocks (2 * block size, the block size read from block 0).

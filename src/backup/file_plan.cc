@@ -101,7 +101,7 @@ Status OpenOracle(FileJob* job) {
     std::vector<std::byte> head(size_t(std::min<uint64_t>(uint64_t(job->entry.st.st_size), 65536)));
     SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, head.data(), head.size(), 0, path));
     auto h = oracle::HeaderBesideDamagedBlock0(ByteSpan(head.data(), head.size()));
-    if (!h.ok()) return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic 0x7A7B7C7D)", path));
+    if (!h.ok()) return oracle::Block0BlockSize(ByteSpan(prefix, sizeof prefix)).status().WithContext(path);  // names magic or marker
     job->format = oracle::MakeFormat(h.value());
     job->header = OracleHeaderJson(h.value());
     job->checkpoint_change = h.value().checkpoint_scn;

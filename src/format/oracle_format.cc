@@ -423,8 +423,10 @@ void SetChecksum(std::span<std::byte> block) {
 Result<uint32_t> Block0BlockSize(ByteSpan block0_prefix) {
   SCNFS_RETURN_IF_ERROR(CheckMagic(block0_prefix));
   const uint32_t bs = Load32(&block0_prefix[kB0OffBlockSize]);
-  if (bs < 512 || bs > 65536 || (bs & (bs - 1)) != 0)
-    return Status::InvalidArgument(fmt::format("block 0 gives an impossible block size {}", bs));
+  // 512 to 32 KiB: datafiles 2-32 KiB, redo logs 512 bytes to 4 KiB (a 64 KiB one was called "truncated" when
+  // the file was shorter than two such blocks).
+  if (bs < 512 || bs > 32768 || (bs & (bs - 1)) != 0)
+    return Status::InvalidArgument(fmt::format("not an Oracle datafile: block 0 gives block size {}, which Oracle does not use", bs));
   return bs;
 }
 

@@ -218,7 +218,8 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   std::unique_ptr<FileFormat> ff;
   if (*format == FormatId::kOracle && (head.size() < 32 || !oracle::LooksLikeOracle(ByteSpan(head.data(), 32)))) {
     auto h = oracle::HeaderBesideDamagedBlock0(ByteSpan(head.data(), std::min<size_t>(head.size(), 65536)));
-    if (!h.ok()) return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic)", path));
+    if (!h.ok())  // names what block 0 lacks, magic or marker
+      return oracle::Block0BlockSize(ByteSpan(head.data(), std::min<size_t>(head.size(), 32))).status().WithContext(path);
     ff = oracle::MakeFormat(h.value());
     f.missing = MissingBlocks(h.value(), size / h.value().block_size);
   } else if (*format == FormatId::kOracle) {

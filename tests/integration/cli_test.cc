@@ -759,6 +759,20 @@ TEST_F(CliTest, BadInputGetsOneLineAndExitOne) {
     WriteFile(tmp_ / "be/be.dbf", be);
     ExpectFailure({"verify", "--file", tmp_ / "be/be.dbf"}, "big-endian");
     ExpectFailure({"backup", "--store", store_, "--db", "be", "--format", "oracle", tmp_ / "be"}, "big-endian");
+    // The reason named is the one that holds: a 64 KiB block size is no Oracle one (it was "truncated" in a
+    // 90 KB file), and a bad marker beside a good magic is the marker (it was "no block-0 magic").
+    std::string le(90000, '\0');
+    const unsigned char lmarker[4] = {0, 0, 0xc0, 0xff}, lmagic[4] = {0x7d, 0x7c, 0x7b, 0x7a}, bs64[4] = {0, 0, 1, 0};
+    le.replace(4, 4, reinterpret_cast<const char*>(lmarker), 4);
+    le.replace(20, 4, reinterpret_cast<const char*>(bs64), 4);
+    le.replace(28, 4, reinterpret_cast<const char*>(lmagic), 4);
+    WriteFile(tmp_ / "b64/x.dbf", le);
+    ExpectFailure({"verify", "--file", tmp_ / "b64/x.dbf"}, "block size 65536, which Oracle does not use");
+    ExpectFailure({"backup", "--store", store_, "--db", "b64", "--format", "oracle", tmp_ / "b64"}, "which Oracle does not use");
+    le[4] = 1;
+    WriteFile(tmp_ / "mk/x.dbf", le);
+    ExpectFailure({"verify", "--file", tmp_ / "mk/x.dbf", "--format", "oracle"}, "block 0 marker at offset 4");
+    ExpectFailure({"backup", "--store", store_, "--db", "mk", "--format", "oracle", tmp_ / "mk"}, "block 0 marker at offset 4");
   }
   // More blocks than a block number holds (a sparse 2 TiB file in 512-byte blocks): refused, not wrapped.
   const std::string huge = tmp_ / "huge";
