@@ -56,6 +56,7 @@ struct BackupReport {
   double seconds = 0;             // from start to the end, compaction included
   double compaction_seconds = 0;  // of `seconds`: waiting, after the commit, for the compaction of this backup's data
   std::string warning;            // set when the backup committed but the compaction after it failed
+  std::vector<std::string> notes;  // what a DBA should know about the source (datafiles of two databases, ...)
 };
 
 // Runs one backup. REQUIRES: `store` opened as the writer. On failure the backup (if it was started) is recorded

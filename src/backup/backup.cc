@@ -81,6 +81,20 @@ std::string NewIncarnation(const BackupRecord* prev, const BackupRecord& rec, co
                     : fmt::format("RESETLOGS in {} datafiles ({}, ...)", files, first);
 }
 
+// Datafiles whose headers name different databases (DBIDs): kept as read, but they cannot open as one database,
+// and a DBA pointing a backup at the wrong directory wants to hear it.
+std::string MixedDatabases(const std::vector<std::unique_ptr<FileJob>>& jobs) {
+  std::map<uint64_t, std::string> first_file;  // DBID -> a file that names it
+  for (const auto& j : jobs)
+    if (j->header.is_object() && j->header.contains("dbid"))
+      first_file.emplace(j->header["dbid"].get<uint64_t>(), j->entry.rel);
+  if (first_file.size() < 2) return "";
+  std::string list;
+  for (const auto& [dbid, file] : first_file) list += fmt::format("{}DBID {} ({})", list.empty() ? "" : ", ", dbid, file);
+  return fmt::format("the datafiles belong to {} databases: {}; they were backed up as read, but cannot open as one "
+                     "database", first_file.size(), list);
+}
+
 std::vector<std::string> SampleBlocks(const std::vector<std::unique_ptr<FileJob>>& jobs) {
   uint64_t total = 0;
   for (const auto& j : jobs) total += j->blocks();
@@ -449,6 +463,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   if (!ws.ok()) report.warning = ws.WithContext("backup committed, but the store's compaction did not finish").message();
   report.record = rec;
   report.format = db.format;
+  if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
   report.bad_blocks = std::move(shared.bad_blocks);
   report.seconds = clock.Seconds();
   return report;

@@ -30,6 +30,7 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
     if (!r.warning.empty()) j["warning"] = r.warning;
     j["mb_per_s"] = r.seconds > 0 ? double(b.bytes_read) / 1e6 / r.seconds : 0.0;
     j["bad_blocks"] = bad;
+    j["notes"] = r.notes;
     fmt::print("{}\n", JsonText(j, 2));
     return;
   }
@@ -52,6 +53,7 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
                "older copy of a datafile): scn: points below {} are ambiguous from now on and refused; backup:N and "
                "time: reach every backup\n",
                cname, b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to), cn(b.scn_served_from()));
+  for (const auto& n : r.notes) fmt::print("  NOTE: {}\n", n);
   if (!b.new_incarnation.empty())
     fmt::print("  NOTE: a new incarnation, {}: scn: points below {} would mix it with the old one and are refused from "
                "now on; backup:N and time: reach every backup\n",

@@ -201,6 +201,8 @@ TEST_F(CliTest, JsonOutputHasTheDocumentedFields) {
   EXPECT_FALSE(bk.contains("warning"));  // only when the compaction wait failed
   ASSERT_EQ(bk["bad_blocks"].size(), 1u);
   ExpectFields(bk["bad_blocks"][0], {{"path", s}, {"block", n}, {"kind", s}, {"change", n}}, "backup.bad_blocks[0]");
+  ExpectFields(bk, {{"notes", a}}, "backup");
+  EXPECT_TRUE(bk["notes"].empty());
   EXPECT_EQ(bk["bad_blocks"][0]["kind"], "checksum");
 
   RunResult lr = Scnfs({"list", "--store", store_, "--json"});
@@ -511,6 +513,20 @@ TEST_F(CliTest, AFileWhoseBlocksStayBadIsNotReReadWithPausesForEveryOne) {
     total += n;
   }
   EXPECT_EQ(total, 16 * 5 + 84);
+}
+
+TEST_F(CliTest, DatafilesOfTwoDatabasesInOneBackupAreNamed) {
+  // A directory holding the datafiles of two databases was backed up without a word.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "ONE", "--dbid", "11", "--files", "1", "--blocks", "20"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "TWO", "--dbid", "22", "--files", "1", "--blocks", "20"}).exit_code, 0);
+  json b = BackupJson({"--db", "mix", src});
+  ASSERT_EQ(b["notes"].size(), 1u) << b.dump();
+  EXPECT_EQ(b["notes"][0], "the datafiles belong to 2 databases: DBID 11 (one_1.dbf), DBID 22 (two_1.dbf); they were "
+                           "backed up as read, but cannot open as one database");
+  RunResult text = Scnfs({"backup", "--store", store_, "--db", "mix", src});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("NOTE: the datafiles belong to 2 databases"), std::string::npos) << text.out;
 }
 
 TEST_F(CliTest, ADamagedBlockZeroIsOneCorruptBlockNotAFileOfAnotherFormat) {
