@@ -56,6 +56,9 @@ Result<int64_t> ParseIso8601(std::string_view text) {
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   if (tm.tm_mday > kDays[tm.tm_mon] || (tm.tm_mon == 1 && tm.tm_mday == 29 && !leap))
     return Status::InvalidArgument(fmt::format("'{}' is not a date: {}-{:02} has no day {}", text, year, tm.tm_mon + 1, tm.tm_mday));
+  // strptime takes second 60 and 61 (leap seconds) and mktime rolls them into the next minute: the same typo rule.
+  if (tm.tm_sec > 59)
+    return Status::InvalidArgument(fmt::format("'{}' is not a time: second {} (expected 00 to 59)", text, tm.tm_sec));
   if (tail.size() > 1 && (tail[0] == 'T' || tail[0] == ' ') && std::isdigit(static_cast<unsigned char>(tail[1])))
     return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (bad time of day '{}')", text, tail.substr(1)));
   int64_t frac_us = 0;

@@ -45,6 +45,13 @@ TEST(PointSpecTest, TimesAreParsedOrRefusedNeverRolledOver) {
   auto r = ParseIso8601("2026-11-30T25:00:00");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("bad time of day '25:00:00'"), std::string::npos) << r.status().message();
+  // Second 60 was taken and rolled into the next minute.
+  for (const char* bad : {"2026-11-30T10:15:60Z", "2026-11-30T10:15:61"}) {
+    auto s = ParseIso8601(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.status().message().find("expected 00 to 59"), std::string::npos) << s.status().message();
+  }
+  EXPECT_TRUE(ParseIso8601("2026-11-30T10:15:59Z").ok());
 }
 
 TEST(PointSpecTest, ATimeToTheSecondCoversThatSecond) {
