@@ -47,6 +47,9 @@ struct BadBlock {
   BlockKind kind = BlockKind::kOk;
   uint64_t change = 0;
   uint8_t type = 0;
+  // verify, Oracle: the bad block's header as DBVERIFY dumps it (rdba, scn, seq, flg, tail, chkval, residual, frmt);
+  // null otherwise.
+  nlohmann::json header;
 };
 
 struct BackupReport {

@@ -95,6 +95,17 @@ Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string
 // The block's SCN from its header: (spare bytes 2-3, wrap, base) as in section 1.
 uint64_t BlockScn(ByteSpan block);
 
+// What DBVERIFY prints of a bad block's header (ref §9): "Data in bad block: type, format, rdba, last change scn,
+// seq, flg, consistency value in tail, check value in block header, computed block checksum". REQUIRES: a whole
+// block (at least 20 bytes).
+struct BlockHeaderFields {
+  uint8_t type = 0, frmt = 0, seq = 0, flg = 0;
+  uint32_t rdba = 0, tail = 0;
+  uint64_t scn = 0;
+  uint16_t chkval = 0, residual = 0;
+};
+BlockHeaderFields ReadBlockHeaderFields(ByteSpan block);
+
 // A FileFormat for one datafile whose header was parsed. Block 0 is checked as the OS header block; block 1's
 // version is its checkpoint SCN; every other block's version is its header SCN.
 std::unique_ptr<FileFormat> MakeFormat(const FileHeader& header);

@@ -22,9 +22,21 @@ void PrintText(const VerifyReport& r, bool file_mode) {
     const std::string_view cname = ChangeNumberName(f.format);
     if (f.highest_change)
       fmt::print("    {:<21}: {}\n", fmt::format("Highest block {}", cname), ChangeNumberText(f.format, f.highest_change));
-    for (const auto& b : f.bad_blocks)
+    for (const auto& b : f.bad_blocks) {
       fmt::print("    bad block {}: {} (type {}, {} {})\n", b.block, BlockKindName(b.kind), b.type, cname,
                  ChangeNumberText(f.format, b.change));
+      if (b.header.is_object()) {  // as DBVERIFY's "Data in bad block"
+        const auto& h = b.header;
+        const uint64_t scn = h["scn"].get<uint64_t>();
+        fmt::print("      type: 0x{:02x} format: 0x{:02x} rdba: 0x{:08x}\n", h["type"].get<unsigned>(),
+                   h["frmt"].get<unsigned>(), h["rdba"].get<uint32_t>());
+        fmt::print("      last change scn: 0x{:04x}.{:08x} seq: 0x{:x} flg: 0x{:02x}\n", scn >> 32, scn & 0xffffffffu,
+                   h["seq"].get<unsigned>(), h["flg"].get<unsigned>());
+        fmt::print("      consistency value in tail: 0x{:08x}\n", h["tail"].get<uint32_t>());
+        fmt::print("      check value in block header: 0x{:04x}, computed block checksum: 0x{:x}\n",
+                   h["chkval"].get<unsigned>(), h["residual"].get<unsigned>());
+      }
+    }
   }
   if (r.contents_checked || r.store_error_count)
     fmt::print("store check: {} stored contents checked, {} failed (unreadable, or not decoding to their hash)\n",

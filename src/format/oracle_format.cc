@@ -519,6 +519,20 @@ Result<FileHeader> ParseFileHeader(ByteSpan head) {
   return DecodeFileHeader(b1);
 }
 
+BlockHeaderFields ReadBlockHeaderFields(ByteSpan block) {
+  BlockHeaderFields h;
+  h.type = Load8(block, kOffType);
+  h.frmt = Load8(block, kOffFrmt);
+  h.rdba = Load32(&block[kOffRdba]);
+  h.scn = BlockScn(block);
+  h.seq = Load8(block, kOffSeq);
+  h.flg = Load8(block, kOffFlg);
+  h.tail = StoredTail(block);
+  h.chkval = Load16(&block[kOffChkval]);
+  h.residual = ChecksumResidual(block);
+  return h;
+}
+
 uint64_t BlockScn(ByteSpan block) {
   return uint64_t{Load16(&block[kOffScnSpare])} << 48 | uint64_t{Load16(&block[kOffScnWrap])} << 32 |
          Load32(&block[kOffScnBase]);

@@ -174,7 +174,7 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
             Tally(&f, b, ShortBlockCheck(ByteSpan(block.data(), len)), true);
             continue;
           }
-          Tally(&f, b, format->Check(b, block), !(r.format == FormatId::kOracle && b == 0));
+          Tally(&f, b, format->Check(b, block), !(r.format == FormatId::kOracle && b == 0), block);
         }
       }
     });
@@ -299,7 +299,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
         if (!oracle_cut) Tally(&f, b, ShortBlockCheck(blk), true);  // an Oracle block cut short: missing
         continue;
       }
-      Tally(&f, b, ff->Check(b, blk), !(*format == FormatId::kOracle && b == 0));
+      Tally(&f, b, ff->Check(b, blk), !(*format == FormatId::kOracle && b == 0), blk);
     }
   }
   // A block cut short past the header's count (the header counts 10 blocks, the file has 10 and some bytes) is
@@ -314,8 +314,10 @@ nlohmann::json ToJson(const VerifyReport& r) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : r.files) {
     nlohmann::json bad = nlohmann::json::array();
-    for (const auto& b : f.bad_blocks)
+    for (const auto& b : f.bad_blocks) {
       bad.push_back({{"block", b.block}, {"kind", BlockKindName(b.kind)}, {"change", b.change}, {"type", b.type}});
+      if (!b.header.is_null()) bad.back()["header"] = b.header;
+    }
     files.push_back({{"path", f.path},
                      {"format", FormatName(f.format)},
                      {"pages_examined", f.examined},

@@ -235,6 +235,13 @@ TEST_F(CliTest, JsonOutputHasTheDocumentedFields) {
     ExpectFields(v["files"][0]["bad_blocks"][0], {{"block", n}, {"kind", s}, {"change", n}, {"type", n}},
                  "verify.files[0].bad_blocks[0]");
     EXPECT_EQ(v["files"][0]["bad_blocks"][0]["block"], 50);
+    // DBVERIFY's "Data in bad block" (ref section 9), for the store's copy and the file alike.
+    const json& h = v["files"][0]["bad_blocks"][0]["header"];
+    ExpectFields(h, {{"type", n}, {"frmt", n}, {"rdba", n}, {"scn", n}, {"seq", n}, {"flg", n}, {"tail", n},
+                     {"chkval", n}, {"residual", n}}, "verify.files[0].bad_blocks[0].header");
+    EXPECT_EQ(h["rdba"], (1u << 22) | 50u);
+    EXPECT_EQ(h["type"], 6);
+    EXPECT_NE(h["residual"], 0) << "a checksum failure has a non-zero residual";
   }
 }
 
