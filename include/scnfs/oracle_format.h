@@ -60,6 +60,8 @@ void SetChecksum(std::span<std::byte> block);
 
 // Cheap test on the first bytes of a file (at least 32 bytes of block 0): is this an Oracle datafile?
 bool LooksLikeOracle(ByteSpan block0_prefix);
+// Whether block 0 carries the magic 0x7A7B7C7D (either byte order), whatever else it holds.
+bool HasBlock0Magic(ByteSpan block0_prefix);
 
 // The block size block 0 records, once its magic says it is a little-endian datafile and the size is one Oracle
 // uses (a power of two from 512 to 32768). Fails with InvalidArgument naming the problem, as ParseFileHeader.
@@ -85,12 +87,14 @@ Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file
 // `head`: the file's first 64 KiB, or all of it when shorter. Fails when no size gives such a header.
 Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head);
 
-// What backup and verify read a datafile's header with: ParseFileHeader, or, when that fails, SalvageFileHeader
-// with up to 64 blocks from block 2 on, which `read_from_block2` fills in (it is called only then). Its error is
-// returned as it is; a header that can be neither parsed nor salvaged fails with ParseFileHeader's reason, in
-// `context` (the file's name).
+// What backup and verify read a datafile's header with: ParseFileHeader; when that fails, a redo log is refused by
+// name, then HeaderBesideDamagedBlock0 (block 0 damaged), then SalvageFileHeader (block 1 damaged) with up to 64
+// blocks from block 2 on, which `read_at(offset, buffer)` fills in (called only then). `head`: the file's first
+// bytes, at least two blocks and best 64 KiB (block 1 of every block size). Errors of `read_at` are returned as
+// they are; a header that can be neither parsed nor salvaged fails with ParseFileHeader's reason, in `context`
+// (the file's name).
 Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string_view context,
-                                  const std::function<Status(std::span<std::byte>)>& read_from_block2);
+                                  const std::function<Status(uint64_t, std::span<std::byte>)>& read_at);
 
 // The block's SCN from its header: (spare bytes 2-3, wrap, base) as in section 1.
 uint64_t BlockScn(ByteSpan block);

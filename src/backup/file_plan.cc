@@ -91,35 +91,27 @@ nlohmann::json OracleHeaderJson(const oracle::FileHeader& h) {
 }
 
 Status OpenOracle(FileJob* job) {
-  std::byte prefix[32];
   const auto& path = job->entry.abs;
-  if (job->entry.st.st_size < 32) return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile: only {} bytes", path, job->entry.st.st_size));
-  SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, prefix, sizeof prefix, 0, path));
-  if (!oracle::LooksLikeOracle(ByteSpan(prefix, sizeof prefix))) {
-    // A damaged block 0: the file header in block 1 may still tell the block size, and block 0 is then reported as
-    // one corrupt block.
-    std::vector<std::byte> head(size_t(std::min<uint64_t>(uint64_t(job->entry.st.st_size), 65536)));
-    SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, head.data(), head.size(), 0, path));
-    auto h = oracle::HeaderBesideDamagedBlock0(ByteSpan(head.data(), head.size()));
-    if (!h.ok()) return oracle::Block0BlockSize(ByteSpan(prefix, sizeof prefix)).status().WithContext(path);  // names magic or marker
-    job->format = oracle::MakeFormat(h.value());
-    job->header = OracleHeaderJson(h.value());
-    job->checkpoint_change = h.value().checkpoint_scn;
-    return Status::OK();
-  }
-  auto block_size = oracle::Block0BlockSize(ByteSpan(prefix, sizeof prefix));
-  if (!block_size.ok()) return block_size.status().WithContext(path);
-  const uint32_t bs = block_size.value();
-  std::vector<std::byte> head(2 * size_t(bs));
-  if (uint64_t(job->entry.st.st_size) < head.size())
-    return Status::InvalidArgument(fmt::format("{} is truncated: {} bytes, less than two {}-byte blocks", path, job->entry.st.st_size, bs));
+  const uint64_t size = uint64_t(job->entry.st.st_size);
+  if (size < 32) return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile: only {} bytes", path, size));
+  // 64 KiB: block 1 at every block size, for a file whose block 0 is damaged (ReadFileHeader).
+  std::vector<std::byte> head(size_t(std::min<uint64_t>(size, 65536)));
   SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, head.data(), head.size(), 0, path));
-  // A damaged header block is backed up as read and reported, like any corrupt block, when the rest says datafile.
-  auto h = oracle::ReadFileHeader(ByteSpan(head.data(), head.size()), uint64_t(job->entry.st.st_size), path,
-                                  [&](std::span<std::byte> more) {
-                                    return ReadExactly(job->fd, more.data(), more.size(), off_t(head.size()), path);
-                                  });
-  if (!h.ok()) return h.status();
+  // A damaged header block (or block 0) is backed up as read and reported, like any corrupt block, when the rest
+  // says datafile.
+  auto h = oracle::ReadFileHeader(ByteSpan(head.data(), head.size()), size, path, [&](uint64_t off, std::span<std::byte> more) {
+    return ReadExactly(job->fd, more.data(), more.size(), off_t(off), path);
+  });
+  if (!h.ok()) {
+    // Name the cause that holds: no magic at all (another kind of file), or a short file whose block 0 is sound.
+    if (!oracle::LooksLikeOracle(ByteSpan(head.data(), head.size())) && !oracle::HasBlock0Magic(ByteSpan(head.data(), head.size())))
+      return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic 0x7A7B7C7D)", path));
+    auto bs = oracle::Block0BlockSize(ByteSpan(head.data(), head.size()));
+    if (bs.ok() && size < 2 * uint64_t(*bs))
+      return Status::InvalidArgument(fmt::format("{} is truncated: {} bytes, less than two {}-byte blocks", path, size, *bs));
+    return h.status();
+  }
+  const uint32_t bs = h.value().block_size;
   // A datafile that autoextended between the scan and this header read: its header counts blocks the scanned size
   // lacks. The size is taken again, so that the backup holds the file its header describes (else verify would
   // call a sound hot backup truncated).
@@ -154,6 +146,19 @@ FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector
     bool oracle = ::pread(fd, prefix, sizeof prefix, 0) == ssize_t(sizeof prefix) && oracle::LooksLikeOracle(ByteSpan(prefix, 32));
     ::close(fd);
     if (oracle) return FormatId::kOracle;
+  }
+  // A datafile whose block 0 is damaged is known by its header in block 1 (a one-file database with such a block 0
+  // became raw for good). 64 KiB per file, so only the first few files, not every file of a raw file set.
+  size_t tried = 0;
+  for (const auto& e : entries) {
+    if (!e.is_file()) continue;
+    if (tried++ == 16) break;
+    int fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;
+    std::vector<std::byte> head(65536);
+    const ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+    ::close(fd);
+    if (n > 0 && oracle::HeaderBesideDamagedBlock0(ByteSpan(head.data(), size_t(n))).ok()) return FormatId::kOracle;
   }
   return FormatId::kRaw;
 }

@@ -476,17 +476,27 @@ Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head) {
 }
 
 Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string_view context,
-                                  const std::function<Status(std::span<std::byte>)>& read_from_block2) {
+                                  const std::function<Status(uint64_t, std::span<std::byte>)>& read_at) {
   constexpr uint64_t kSalvageBlocks = 64;  // enough data blocks for a clear vote on the file number
   auto h = ParseFileHeader(head);
   if (h.ok()) return h;
   if (Status redo = RefuseRedoLog(head); !redo.ok()) return redo.WithContext(context);  // nothing to salvage
+  // Block 0 damaged (magic, marker or block size) beside a sound file header: believe block 1, whose own block size
+  // field must agree; block 0 then checks as corrupt. (A block 0 saying 4 KiB in an 8 KiB file was salvaged as a
+  // 4 KiB file whose every block failed.)
+  if (auto beside = HeaderBesideDamagedBlock0(head); beside.ok()) return beside;
   auto bs = Block0BlockSize(head);
   if (!bs.ok() || head.size() < 2 * size_t(*bs) || file_size < 2 * uint64_t(*bs)) return h.status().WithContext(context);
   std::vector<std::byte> more(size_t(std::min<uint64_t>(kSalvageBlocks * *bs, file_size - 2 * uint64_t(*bs))));
-  SCNFS_RETURN_IF_ERROR(read_from_block2(more));
+  SCNFS_RETURN_IF_ERROR(read_at(2 * uint64_t(*bs), more));
   auto salvaged = SalvageFileHeader(head, ByteSpan(more.data(), more.size()), file_size);
   return salvaged.ok() ? salvaged : h.status().WithContext(context);
+}
+
+bool HasBlock0Magic(ByteSpan block0_prefix) {
+  if (block0_prefix.size() < 32) return false;
+  const uint32_t magic = Load32(&block0_prefix[kB0OffMagic]);
+  return magic == kMagic || magic == kMagicSwapped;
 }
 
 // Also true for a big-endian datafile, so that ParseFileHeader can refuse it by name instead of the caller

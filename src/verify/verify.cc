@@ -122,10 +122,12 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
           if (r.blocks() >= 2 && c.Read(r, 0, std::span(head).first(r.block_size), &l0).ok() &&
               c.Read(r, 1, std::span(head).subspan(r.block_size), &l1).ok()) {
             // As backup read it: a damaged block 1 is salvaged from block 0 and the addresses of the next blocks.
-            auto h = oracle::ReadFileHeader(ByteSpan(head.data(), head.size()), r.size, r.path, [&](std::span<std::byte> more) {
+            // A damaged block 0 beside a sound block 1 is found from these two blocks too (the recorded block size).
+            auto h = oracle::ReadFileHeader(ByteSpan(head.data(), head.size()), r.size, r.path,
+                                            [&](uint64_t off, std::span<std::byte> more) {
               size_t len = 0;
               for (size_t k = 0; k * r.block_size < more.size(); ++k)
-                SCNFS_RETURN_IF_ERROR(c.Read(r, 2 + k, more.subspan(k * r.block_size, r.block_size), &len));
+                SCNFS_RETURN_IF_ERROR(c.Read(r, off / r.block_size + k, more.subspan(k * r.block_size, r.block_size), &len));
               return Status::OK();
             });
             if (h.ok()) {
@@ -216,26 +218,22 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   f.path = path;
   f.format = *format;
   std::unique_ptr<FileFormat> ff;
-  if (*format == FormatId::kOracle && (head.size() < 32 || !oracle::LooksLikeOracle(ByteSpan(head.data(), 32)))) {
-    auto h = oracle::HeaderBesideDamagedBlock0(ByteSpan(head.data(), std::min<size_t>(head.size(), 65536)));
-    if (!h.ok())  // names what block 0 lacks, magic or marker
-      return oracle::Block0BlockSize(ByteSpan(head.data(), std::min<size_t>(head.size(), 32))).status().WithContext(path);
-    ff = oracle::MakeFormat(h.value());
-    f.missing = MissingBlocks(h.value(), size / h.value().block_size);
-  } else if (*format == FormatId::kOracle) {
-    auto block_size = oracle::Block0BlockSize(ByteSpan(head.data(), 32));
-    if (!block_size.ok()) return block_size.status().WithContext(path);
-    const size_t bs = block_size.value();
-    if (head.size() < 2 * bs) return Status::InvalidArgument(fmt::format("{} is truncated before its file header", path));
-    // A damaged header block is a finding (block 1 reports as corrupt), not a reason to stop.
-    auto h = oracle::ReadFileHeader(ByteSpan(head.data(), 2 * bs), size, path, [&](std::span<std::byte> more) {
-      return ::pread(fd, more.data(), more.size(), off_t(2 * bs)) == ssize_t(more.size())
+  if (*format == FormatId::kOracle) {
+    // A damaged header block (or block 0) is a finding (it reports as corrupt), not a reason to stop.
+    const ByteSpan first(head.data(), std::min<size_t>(head.size(), 65536));
+    auto h = oracle::ReadFileHeader(first, size, path, [&](uint64_t off, std::span<std::byte> more) {
+      return ::pread(fd, more.data(), more.size(), off_t(off)) == ssize_t(more.size())
                  ? Status::OK()
                  : Status::IOError(fmt::format("cannot read {}", path));
     });
-    if (!h.ok()) return h.status();
+    if (!h.ok()) {
+      auto bs = oracle::Block0BlockSize(first);  // a sound block 0 in a file shorter than two blocks: say so
+      if (bs.ok() && size < 2 * uint64_t(*bs))
+        return Status::InvalidArgument(fmt::format("{} is truncated before its file header", path));
+      return h.status();
+    }
     ff = oracle::MakeFormat(h.value());
-    f.missing = MissingBlocks(h.value(), size / bs);
+    f.missing = MissingBlocks(h.value(), size / h.value().block_size);
   } else if (*format == FormatId::kPostgres) {
     // The segment number mixes into page checksums: `16384.2` is segment 2. A name with another suffix is no
     // relation file (pg_internal.init, a copy named .bak) and cannot be checked as one.

@@ -334,7 +334,7 @@ TEST(OracleHeader, RefusesRedoLogsOfEitherBlockSizeByName) {
     // read as fractured).
     bool read_more = false;
     Result<FileHeader> s = ReadFileHeader(ByteSpan(head.data(), 2 * size_t(bs)), head.size(), "redo01.log",
-                                          [&](std::span<std::byte>) {
+                                          [&](uint64_t, std::span<std::byte>) {
                                             read_more = true;
                                             return Status::OK();
                                           });
