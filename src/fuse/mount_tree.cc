@@ -106,6 +106,20 @@ Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
     if (!open && std::filesystem::exists(CloneDir(store_->dir(), std::string(name)) + "/clone.json", ec))
       return CatchUp(/*now=*/true);
   }
+  if (d.kind == Decoded::kDb && (d.local == kAtDir || d.local == kBackupsDir)) {
+    // A point this mount has not resolved yet is resolved against everything committed before the lookup: with a
+    // listing up to `refresh` old, at/scn:X right after the backup that reached X served the backup before, and
+    // kept serving it for the mount's life (found 2026-11-30); backups/N of a backup that just ended was ENOENT.
+    // Names that cannot be points do not pay for a catch-up.
+    const bool could_be = d.local == kAtDir ? ParsePointSpec(name).ok()
+                                            : !name.empty() && name.find_first_not_of("0123456789") == std::string_view::npos;
+    bool known = false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      known = point_by_key_.count(std::pair(d.slot, fmt::format("{}/{}", d.local == kAtDir ? "at" : "backups", name))) > 0;
+    }
+    if (could_be && !known) return CatchUp(/*now=*/true);
+  }
   return CatchUpFor(parent);
 }
 
@@ -166,6 +180,7 @@ Status MountTree::SeedLocked(PointSlot& s) {
       return Status::NotFound(fmt::format("backup {} of '{}' is gone", s.fixed->base, db.name));
     seed->point.base = *b;
     seed->point.scn = s.fixed->scn;
+    seed->point.format = seed->db.format;  // Describe(): LSNs in PostgreSQL's notation
   } else {
     SCNFS_ASSIGN_OR_RETURN(seed->point, ResolvePoint(seed->db, db.backups, s.spec));
   }
