@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -51,6 +53,22 @@ Result<postgres::ControlFile> ReadControlFile(const std::vector<SourceEntry>& en
 }
 
 // Evenly spaced non-zero blocks of the files, for training the database's compression dictionary.
+// The cluster's timeline. pg_control's checkpoint copy takes a new one only when the end-of-recovery checkpoint
+// completes, which a promotion spreads over up to 0.9 x checkpoint_timeout; the history file it writes to pg_wal
+// ("00000002.history") comes first, and stays. A hot backup in between was taken on timeline 1 (found 2026-11-30).
+uint32_t ClusterTimeline(const postgres::ControlFile& control, const std::vector<SourceEntry>& entries) {
+  uint32_t tli = control.timeline;
+  for (const auto& e : entries) {
+    std::string_view rel = e.rel;
+    if (!e.is_file() || !rel.starts_with("pg_wal/") || !rel.ends_with(".history") || rel.size() != 7 + 8 + 8) continue;
+    uint32_t t = 0;
+    const std::string_view hex = rel.substr(7, 8);
+    auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), t, 16);
+    if (ec == std::errc() && p == hex.data() + hex.size()) tli = std::max(tli, t);
+  }
+  return tli;
+}
+
 // A new line of changes since `prev` that need not make any block's change number go back (docs/points-in-time.md,
 // "New lines of changes"): a PostgreSQL timeline switch, or an Oracle datafile whose header names another RESETLOGS
 // (or another database) than the same path did at `prev`. For people; empty when none.
@@ -59,21 +77,24 @@ std::string NewIncarnation(const BackupRecord* prev, const BackupRecord& rec, co
   if (prev == nullptr) return "";
   if (rec.timeline != 0 && prev->timeline != 0 && rec.timeline != prev->timeline)
     return fmt::format("timeline {} -> {}", prev->timeline, rec.timeline);
-  std::map<std::string_view, const nlohmann::json*> before;
+  std::map<std::string_view, std::string> before;
+  std::set<std::string> known;  // every line the previous backup's files were on
   for (const auto& f : prev_files)
-    if (f.header.is_object() && f.header.contains("resetlogs_id")) before[f.path] = &f.header;
-  const auto line = [](const nlohmann::json& h) {
-    return fmt::format("DBID {} resetlogs id {} at SCN {}", h.value("dbid", 0u), h.value("resetlogs_id", 0u),
-                       h.value("resetlogs_scn", uint64_t{0}));
-  };
+    if (std::string l = IncarnationOf(f.header); !l.empty()) {
+      before[f.path] = l;
+      known.insert(l);
+    }
   std::string first;
   size_t files = 0;
   for (const auto& j : jobs) {
-    if (j->vanished || !j->header.is_object() || !j->header.contains("resetlogs_id")) continue;
+    const std::string now = IncarnationOf(j->header);
+    if (j->vanished || now.empty()) continue;
     auto it = before.find(j->entry.rel);
     if (it == before.end()) continue;
-    const std::string was = line(*it->second), now = line(j->header);
-    if (was == now) continue;
+    const std::string& was = it->second;
+    // A read-only or offline file takes the RESETLOGS when it is brought back, months later: a line another file
+    // was on already is not a new one.
+    if (was == now || known.count(now)) continue;
     if (files++ == 0) first = fmt::format("{}: {} -> {}", j->entry.rel, was, now);
   }
   if (files == 0) return "";
@@ -81,18 +102,18 @@ std::string NewIncarnation(const BackupRecord* prev, const BackupRecord& rec, co
                     : fmt::format("RESETLOGS in {} datafiles ({}, ...)", files, first);
 }
 
-// Datafiles whose headers name different databases (DBIDs): kept as read, but they cannot open as one database,
-// and a DBA pointing a backup at the wrong directory wants to hear it.
+// Datafiles whose headers name different databases: kept as read, and a DBA who pointed a backup at the wrong
+// directory wants to hear it. By database name, not DBID: a container database's PDB datafiles carry their PDB's
+// DBID beside the container's name.
 std::string MixedDatabases(const std::vector<std::unique_ptr<FileJob>>& jobs) {
-  std::map<uint64_t, std::string> first_file;  // DBID -> a file that names it
+  std::map<std::string, std::string> first_file;  // DB name -> a file that names it
   for (const auto& j : jobs)
-    if (j->header.is_object() && j->header.contains("dbid"))
-      first_file.emplace(j->header["dbid"].get<uint64_t>(), j->entry.rel);
+    if (j->header.is_object() && j->header.contains("db_name"))
+      first_file.emplace(j->header["db_name"].get<std::string>(), j->entry.rel);
   if (first_file.size() < 2) return "";
   std::string list;
-  for (const auto& [dbid, file] : first_file) list += fmt::format("{}DBID {} ({})", list.empty() ? "" : ", ", dbid, file);
-  return fmt::format("the datafiles belong to {} databases: {}; they were backed up as read, but cannot open as one "
-                     "database", first_file.size(), list);
+  for (const auto& [name, file] : first_file) list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", name, file);
+  return fmt::format("the datafile headers name {} databases: {}; they were backed up as read", first_file.size(), list);
 }
 
 std::vector<std::string> SampleBlocks(const std::vector<std::unique_ptr<FileJob>>& jobs) {
@@ -295,7 +316,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     SCNFS_ASSIGN_OR_RETURN(auto control, ReadControlFile(entries));
     in.pg_checksums = control.checksums();
     rec.checkpoint_change = control.checkpoint_lsn;
-    rec.timeline = control.timeline;
+    rec.timeline = ClusterTimeline(control, entries);
   }
   SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
   const BackupRecord* prev = nullptr;
@@ -306,6 +327,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     SCNFS_ASSIGN_OR_RETURN(prev_files, cat.ListFiles(db.id, prev->id));
   }
   in.prev_files = &prev_files;
+  in.new_timeline = prev && prev->timeline != 0 && rec.timeline != 0 && rec.timeline != prev->timeline;
   std::map<std::string, BlockRanges> changed;
   if (!opt.changed_blocks_file.empty()) {
     SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file));

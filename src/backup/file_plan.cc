@@ -90,6 +90,16 @@ nlohmann::json OracleHeaderJson(const oracle::FileHeader& h) {
                         {"fuzzy", (h.status_flags & 0x55) != 0}};
 }
 
+}  // namespace
+
+std::string IncarnationOf(const nlohmann::json& header) {
+  if (!header.is_object() || !header.contains("resetlogs_id")) return "";
+  return fmt::format("DBID {} resetlogs id {} at SCN {}", header.value("dbid", 0u), header.value("resetlogs_id", 0u),
+                     header.value("resetlogs_scn", uint64_t{0}));
+}
+
+namespace {
+
 Status OpenOracle(FileJob* job) {
   const auto& path = job->entry.abs;
   const uint64_t size = uint64_t(job->entry.st.st_size);
@@ -220,7 +230,8 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     // A changed-block list covers relation pages, as PostgreSQL's WAL summaries and Oracle's block change tracking
     // do. PostgreSQL's other files (WAL segments recycled in place, pg_xact, pg_control, configuration) are read
     // in full: no list names their blocks, and trusting one would keep stale copies of them.
-    const bool list_applies = !(db->format == FormatId::kPostgres && job->format->id() == FormatId::kRaw);
+    const bool list_applies = !(db->format == FormatId::kPostgres && job->format->id() == FormatId::kRaw) &&
+                              !in.new_timeline && IncarnationOf(job->header) == (job->prev ? IncarnationOf(job->prev->header) : "");
     if (in.changed && same_shape && list_applies) {
       // Trust the list for blocks the previous backup had; read header blocks and any growth always.
       BlockRanges r;
