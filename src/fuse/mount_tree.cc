@@ -247,8 +247,14 @@ void MountTree::EnsureView(uint64_t ino) {
   FlushPins();
 }
 
-void MountTree::UpdatePinsLocked() {
+void MountTree::UpdatePinsLocked(bool lazy) {
   if (pins_ == nullptr) return;
+  if (lazy) {
+    unpins_pending_ = true;
+    return;
+  }
+  unpins_pending_ = false;
+  pins_built_ = std::chrono::steady_clock::now();
   pending_pins_.clear();
   for (const auto& s : points_) {
     if (!s.view || !s.seed) continue;
@@ -267,6 +273,7 @@ void MountTree::FlushPins() {
   uint64_t gen;
   {
     std::lock_guard<std::mutex> l(mu_);
+    if (unpins_pending_ && std::chrono::steady_clock::now() - pins_built_ >= std::chrono::seconds(1)) UpdatePinsLocked();
     if (pins_gen_ == pins_written_gen_) return;
     pins = pending_pins_;
     gen = pins_gen_;
@@ -294,7 +301,7 @@ void MountTree::DropRefLocked(uint32_t p, uint64_t n) {
       idle_.pop_front();
       if (points_[old].refs == 0 && points_[old].view) {
         points_[old].view.reset();
-        UpdatePinsLocked();
+        UpdatePinsLocked(/*lazy=*/true);
       }
     }
   }

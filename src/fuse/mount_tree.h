@@ -156,7 +156,11 @@ class MountTree {
   Result<Entry> AttrLocked(uint64_t ino);
   void AddRefLocked(uint64_t ino, uint64_t n);
   void DropRefLocked(uint32_t p, uint64_t n);
-  void UpdatePinsLocked();
+  // A new view is pinned before it serves (rebuilt now, written by the FlushPins that follows); a dropped one is
+  // unpinned lazily (`lazy`: at most one rebuild and write a second), since a pin held a little longer only delays a
+  // prune. Each rebuild and write costs O(points with views): done per dropped view, a forget storm of 5,000 points
+  // took 35 s of CPU and stalled every client (found 2026-11-30).
+  void UpdatePinsLocked(bool lazy = false);
 
   Store* store_;
   PinHolder* pins_;
@@ -177,6 +181,8 @@ class MountTree {
   std::deque<uint32_t> idle_;  // points whose views nobody references, oldest first
   std::vector<Pin> pending_pins_;
   uint64_t pins_gen_ = 0;
+  bool unpins_pending_ = false;  // views dropped since pending_pins_ was built (written lazily, FlushPins)
+  std::chrono::steady_clock::time_point pins_built_{};
   std::mutex pins_write_mu_;   // after mu_ is released, never while holding it
   uint64_t pins_written_gen_ = 0;
   std::deque<CloneSlot> clones_;          // GUARDED_BY(mu_) for its users; changes also hold clones_mu_
