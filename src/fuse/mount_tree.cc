@@ -60,7 +60,8 @@ struct MountTree::Decoded {
 };
 
 MountTree::MountTree(Store* store, PinHolder* pins, MountTreeOptions options)
-    : store_(store), pins_(pins), options_(options), mounted_us_(NowMicros()) {}
+    : store_(store), pins_(pins), options_(options), mounted_us_(NowMicros()),
+      dicts_(std::make_shared<Dictionaries>(store)) {}
 
 Status MountTree::CatchUp(bool now) {
   // Not under mu_: catching up reads the writer's new WAL and took 5-300 ms a time during a backup, and the reads,
@@ -205,7 +206,7 @@ Status MountTree::SeedLocked(PointSlot& s) {
 Result<std::shared_ptr<const PointView>> MountTree::BuildView(const PointSeed& seed, const std::string& key) const {
   OpenedPoint opened;
   SCNFS_ASSIGN_OR_RETURN(opened.files, Catalog(store_).ListFiles(seed.db.id, seed.point.base.id));
-  opened.reader = std::make_unique<PointReader>(store_, seed.db, seed.vis, seed.point);
+  opened.reader = std::make_unique<PointReader>(store_, seed.db, seed.vis, seed.point, dicts_);
   return std::make_shared<const PointView>(std::move(opened), key);
 }
 

@@ -41,6 +41,7 @@
 #include "scnfs/catalog.h"
 #include "scnfs/pins.h"
 #include "scnfs/store.h"
+#include "store/content_codec.h"
 #include "store/versions.h"
 
 namespace scnfs {
@@ -166,6 +167,7 @@ class MountTree {
   PinHolder* pins_;
   MountTreeOptions options_;
   const int64_t mounted_us_;
+  const std::shared_ptr<Dictionaries> dicts_;  // decompression dictionaries, shared by every point's reader
 
   std::mutex catch_up_mu_;
   std::chrono::steady_clock::time_point caught_up_{};  // GUARDED_BY(catch_up_mu_)

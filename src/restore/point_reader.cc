@@ -11,10 +11,12 @@
 namespace scnfs {
 
 
-PointReader::PointReader(const Store* store, DatabaseRecord db, Visibility vis, ResolvedPoint point)
-    : store_(store), db_(std::move(db)), vis_(std::move(vis)), point_(std::move(point)), dicts_(store) {}
+PointReader::PointReader(const Store* store, DatabaseRecord db, Visibility vis, ResolvedPoint point,
+                         std::shared_ptr<Dictionaries> dicts)
+    : store_(store), db_(std::move(db)), vis_(std::move(vis)), point_(std::move(point)),
+      dicts_(dicts ? std::move(dicts) : std::make_shared<Dictionaries>(store)) {}
 
-PointReader::Cursor::Cursor(const PointReader& r) : r_(r), versions_(*r.store_, r.db_.id, r.vis_), decompressor_(&r.dicts_) {}
+PointReader::Cursor::Cursor(const PointReader& r) : r_(r), versions_(*r.store_, r.db_.id, r.vis_), decompressor_(r.dicts_.get()) {}
 
 Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
                                  bool check_hash, std::optional<Version>* version_out) {

@@ -22,7 +22,10 @@ namespace scnfs {
 
 class PointReader {
  public:
-  PointReader(const Store* store, DatabaseRecord db, Visibility vis, ResolvedPoint point);
+  // `dicts`: the decompression dictionaries, shared by the points of a mount (each point loading its own cost about
+  // 240 KB, so a mount serving 5,000 points held 1.3 GB); null: its own.
+  PointReader(const Store* store, DatabaseRecord db, Visibility vis, ResolvedPoint point,
+              std::shared_ptr<Dictionaries> dicts = nullptr);
   const ResolvedPoint& point() const { return point_; }
   const DatabaseRecord& database() const { return db_; }
 
@@ -63,7 +66,7 @@ class PointReader {
   DatabaseRecord db_;
   Visibility vis_;
   ResolvedPoint point_;
-  mutable Dictionaries dicts_;
+  std::shared_ptr<Dictionaries> dicts_;  // thread-safe; never null
 };
 
 // Loads what a point needs: database, visibility, resolved point and its file list.
