@@ -47,6 +47,18 @@ class CliTest : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.exit_code == 0 ? json::parse(r.out) : json();
   }
+  // One Oracle-format datafile of `blocks` blocks at checkpoint `scn` in tmp_/ora, and its first backup as database
+  // `db` (lower case; DB upper case in the file): returns the datafile's path.
+  std::string OneFileFirstBackup(const std::string& db, const std::string& dbid, const std::string& blocks,
+                                 const std::string& scn) {
+    std::string upper = db;
+    for (char& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
+    const std::string src = tmp_ / "ora";
+    EXPECT_EQ(Oragen({"create", "--dir", src, "--db", upper, "--dbid", dbid, "--files", "1", "--blocks", blocks,
+                      "--scn", scn}).exit_code, 0);
+    BackupJson({"--db", db, src});
+    return src + "/" + db + "_1.dbf";
+  }
   TempDir tmp_;
   std::string store_;
 };
@@ -628,10 +640,7 @@ TEST_F(CliTest, ScnPointsBelowAChangeNumberThatWentBackAreRefused) {
   // backup 2's 5000. Its versions are keyed in backup order (5000), so scn:3000 restored a mix of backups 1 and
   // 3 and said nothing. Such points are now refused by name; backup:N and the SCNs from the old high mark on serve.
   const std::string src = tmp_ / "ora";
-  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "INC", "--dbid", "3", "--files", "1", "--blocks", "100",
-                    "--scn", "1000"}).exit_code, 0);
-  const std::string f = src + "/inc_1.dbf";
-  BackupJson({"--db", "inc", src});
+  const std::string f = OneFileFirstBackup("inc", "3", "100", "1000");
   const std::string as_read_1 = ReadFile(f);
   ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "5000", "--blocks", "10-30"}).exit_code, 0);
   json b2 = BackupJson({"--db", "inc", src});
@@ -666,10 +675,7 @@ TEST_F(CliTest, ScnPointsBeforeARecordedResetlogsAreRefusedEvenWhenNoBlockWentBa
   // block 20 at 4200 and block 10 again at 6000, so no block's SCN is below its stored version's. scn:4500 then
   // restored block 10 of the old line with block 20 of the new, a state neither incarnation had, with exit 0.
   const std::string src = tmp_ / "ora";
-  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "RL", "--dbid", "4", "--files", "1", "--blocks", "60",
-                    "--scn", "3000"}).exit_code, 0);
-  const std::string f = src + "/rl_1.dbf";
-  BackupJson({"--db", "rl", src});
+  const std::string f = OneFileFirstBackup("rl", "4", "60", "3000");
   const std::string as_read_1 = ReadFile(f);
   ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "4500", "--blocks", "10"}).exit_code, 0);
   json b2 = BackupJson({"--db", "rl", src});
@@ -718,10 +724,7 @@ TEST_F(CliTest, AChangedBlocksBackupAcrossAResetlogsReadsTheFileInFull) {
   // Block 10 changed at 4500 on the old line; after RESETLOGS it is back at its old version and no list names it.
   // The list was trusted, so backup 3 kept block 10 of the old line: restore and verify disagreed with the source.
   const std::string src = tmp_ / "ora";
-  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "CB", "--dbid", "4", "--files", "1", "--blocks", "60",
-                    "--scn", "3000"}).exit_code, 0);
-  const std::string f = src + "/cb_1.dbf";
-  BackupJson({"--db", "cb", src});
+  const std::string f = OneFileFirstBackup("cb", "4", "60", "3000");
   const std::string as_read_1 = ReadFile(f);
   const std::string l2 = tmp_ / "l2", l3 = tmp_ / "l3";
   ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "4500", "--blocks", "10", "--changed-blocks-out", l2,
@@ -762,10 +765,7 @@ TEST_F(CliTest, ABackupWithNoValidScnIsNotTheBaseOfOlderPoints) {
   // Every block after block 0 overwritten: backup 2 reads no valid SCN (max_change 0). It was then the base of
   // every scn: point: scn:500, older than every block ever stored, restored block 0 and zeros with exit 0.
   const std::string src = tmp_ / "ora";
-  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "GB", "--dbid", "6", "--files", "1", "--blocks", "3",
-                    "--scn", "1000"}).exit_code, 0);
-  const std::string f = src + "/gb_1.dbf";
-  BackupJson({"--db", "gb", src});
+  const std::string f = OneFileFirstBackup("gb", "6", "3", "1000");
   std::string bytes = ReadFile(f);
   std::mt19937 rng(5);
   for (size_t i = 8192; i < bytes.size(); ++i) bytes[i] = char(rng());
