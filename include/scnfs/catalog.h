@@ -115,7 +115,9 @@ class Catalog {
   Result<std::vector<DatabaseRecord>> ListDatabases() const;
   // NotFound names the known databases.
   Result<DatabaseRecord> GetDatabase(std::string_view name) const;
+  // Records without their `sources` (kept under their own key; LoadSources fills them in).
   Result<std::vector<BackupRecord>> ListBackups(uint32_t db) const;
+  Status LoadSources(BackupRecord* r) const;
   Result<BackupRecord> GetBackup(uint32_t db, uint32_t id) const;
   Result<std::vector<FileRecord>> ListFiles(uint32_t db, uint32_t backup) const;
   Result<std::optional<uint32_t>> FileId(uint32_t db, std::string_view path) const;

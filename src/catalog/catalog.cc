@@ -118,7 +118,7 @@ void from_json(const json& j, BackupRecord& r) {
   j.at("end_us").get_to(r.end_us);
   j.at("pid").get_to(r.pid);
   j.at("host").get_to(r.host);
-  j.at("sources").get_to(r.sources);
+  if (j.contains("sources")) j.at("sources").get_to(r.sources);  // inline in records written before 2026-11-30
   j.at("checkpoint_change").get_to(r.checkpoint_change);
   j.at("max_change").get_to(r.max_change);
   j.at("change_ceiling").get_to(r.change_ceiling);
@@ -238,7 +238,23 @@ void Catalog::PutDatabase(rocksdb::WriteBatch* b, Store* s, const DatabaseRecord
   b->Put(s->catalog_cf(), catalog_keys::Database(r.name), JsonText(json(r)));
 }
 void Catalog::PutBackup(rocksdb::WriteBatch* b, Store* s, const BackupRecord& r) {
-  b->Put(s->catalog_cf(), catalog_keys::Backup(r.db, r.id), JsonText(json(r)));
+  json j = r;
+  j.erase("sources");  // under their own key (catalog_keys::Sources): records stay small to parse
+  b->Put(s->catalog_cf(), catalog_keys::Backup(r.db, r.id), JsonText(j));
+  b->Put(s->catalog_cf(), catalog_keys::Sources(r.db, r.id), JsonText(json(r.sources)));
+}
+
+Status Catalog::LoadSources(BackupRecord* r) const {
+  if (!r->sources.empty()) return Status::OK();  // a record written before sources had their own key
+  std::string v;
+  Status st = store_->GetCatalog(catalog_keys::Sources(r->db, r->id), &v);
+  if (st.IsNotFound()) return Status::OK();
+  if (!st.ok()) return st;
+  auto j = json::parse(v, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return Status::Corruption(fmt::format("the sources of backup {} are not a JSON array", r->id));
+  for (const auto& s : j)
+    if (s.is_string()) r->sources.push_back(s.get<std::string>());
+  return Status::OK();
 }
 void Catalog::PutFile(rocksdb::WriteBatch* b, Store* s, uint32_t db, uint32_t backup, const FileRecord& r) {
   b->Put(s->catalog_cf(), catalog_keys::File(db, backup, r.path), EncodeFileRecord(r));

@@ -41,7 +41,8 @@ Runner AddList(CLI::App& app, Globals& g) {
       for (const auto& b : backups.value()) stored += b.new_bytes_stored;
       if (g.json) {
         nlohmann::json jb = nlohmann::json::array();
-        for (const auto& b : backups.value()) {
+        for (auto b : backups.value()) {
+          if (Status s = cat.LoadSources(&b); !s.ok()) return Fail(s);
           nlohmann::json j = b;
           j["start"] = FormatIso8601(b.start_us);
           j["end"] = b.end_us ? FormatIso8601(b.end_us) : "";

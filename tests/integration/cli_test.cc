@@ -226,6 +226,7 @@ TEST_F(CliTest, JsonOutputHasTheDocumentedFields) {
   EXPECT_EQ(l[0]["format"], "oracle");
   ASSERT_EQ(l[0]["backups"].size(), 1u);
   ExpectFields(l[0]["backups"][0], record, "list.backups[0]");
+  EXPECT_EQ(l[0]["backups"][0]["sources"], json::array({fs::absolute(src).string()})) << "kept under their own key";
   ExpectFields(l[0]["backups"][0], {{"start", s}, {"end", s}, {"dedup_ratio", n}, {"compression_ratio", n}},
                "list.backups[0]");
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
 #include "catalog/catalog_keys.h"
 #include "scnfs/store.h"
@@ -24,6 +25,43 @@ TEST(CatalogTest, AnUnknownFormatIsRefusedNotReadAsRaw) {
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), Status::Code::kCorruption);
   EXPECT_NE(db.status().message().find("unknown format 'mysql'"), std::string::npos) << db.status().ToString();
+}
+
+TEST(CatalogTest, SourcesAreKeptApartFromTheBackupRecordAndOldInlineOnesStillRead) {
+  testing::TempDir tmp;
+  ASSERT_TRUE(Store::Create(tmp / "store").ok());
+  auto w = Store::Open(tmp / "store", Store::Mode::kWriter);
+  ASSERT_TRUE(w.ok());
+  Store* s = w.value().get();
+  BackupRecord r;
+  r.db = 1;
+  r.id = 1;
+  r.kind = "full";
+  for (int i = 0; i < 400; ++i) r.sources.push_back("/u01/oradata/PROD/data" + std::to_string(i) + ".dbf");
+  rocksdb::WriteBatch b;
+  Catalog::PutBackup(&b, s, r);
+  ASSERT_TRUE(s->Write(&b, true).ok());
+  std::string raw;
+  ASSERT_TRUE(s->GetCatalog(catalog_keys::Backup(1, 1), &raw).ok());
+  EXPECT_EQ(raw.find("oradata"), std::string::npos) << "the record carries no source path";
+  Catalog cat(s);
+  auto listed = cat.ListBackups(1);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_TRUE(listed->at(0).sources.empty());
+  BackupRecord got = listed->at(0);
+  ASSERT_TRUE(cat.LoadSources(&got).ok());
+  EXPECT_EQ(got.sources, r.sources);
+  // A record written before: sources inline, read as they are.
+  nlohmann::json old = r;
+  old["id"] = 2;
+  ASSERT_TRUE(s->db()->Put(rocksdb::WriteOptions(), s->catalog_cf(), catalog_keys::Backup(1, 2), old.dump()).ok());
+  auto both = cat.ListBackups(1);
+  ASSERT_TRUE(both.ok());
+  ASSERT_EQ(both->size(), 2u);
+  BackupRecord second = both->at(1);
+  ASSERT_TRUE(cat.LoadSources(&second).ok());
+  EXPECT_EQ(second.sources, r.sources);
 }
 
 }  // namespace
