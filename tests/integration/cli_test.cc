@@ -586,7 +586,8 @@ TEST_F(CliTest, ADamagedBlockZeroIsOneCorruptBlockNotAFileOfAnotherFormat) {
   // The store's copy checks the same (every block of it was "bad header" without a format).
   RunResult vd = Scnfs({"verify", "--store", store_, "--db", "bz", "--json"});
   ASSERT_EQ(vd.exit_code, 2) << vd.err;
-  for (const auto& file : json::parse(vd.out)["files"])
+  const json vd_report = json::parse(vd.out);  // named: a range-for over a temporary's member dangles (ASan)
+  for (const auto& file : vd_report["files"])
     EXPECT_EQ(file["pages_corrupt"], file["path"] == "bz_2.dbf" ? 1 : 0) << file["path"];
   // Only block 0's block size field damaged (4 KiB in a 16 KiB file): block 1 decides; the file was salvaged as
   // 4 KiB blocks, every one of them failing.
