@@ -238,10 +238,14 @@ void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
     if (!st.ok()) return ReplyStatus(req, st, "statfs");
     return (void)fuse_reply_statfs(req, &s);
   }
-  s.f_bsize = 1u << 20;
-  s.f_frsize = 4096;
+  // The store's file system: what `df` on a mount should tell a DBA (its size, and the room left for backups and
+  // clones). It said 0 of everything. (The kernel takes the mount's flags from the mount, not from this reply.)
+  if (::statvfs(Ctx(req).tree->store_dir().c_str(), &s) != 0) {
+    s = {};
+    s.f_bsize = 1u << 20;
+    s.f_frsize = 4096;
+  }
   s.f_namemax = 255;
-  s.f_flag = ST_RDONLY;
   fuse_reply_statfs(req, &s);
 }
 

@@ -57,6 +57,7 @@ struct MountTreeOptions {
 class MountTree {
  public:
   static constexpr uint64_t kRootIno = 1;
+  const std::string& store_dir() const { return store_->dir(); }
 
   struct Entry {
     uint64_t ino = 0;

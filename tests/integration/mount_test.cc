@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -392,6 +393,16 @@ TEST_F(MountTest, APointLookedUpRightAfterABackupIncludesIt) {
   EXPECT_TRUE(ReadFile(mnt_ + "/ORA/at/scn:20000/ora_2.dbf") == ReadFile(ora_ + "/ora_2.dbf")) << "backup took " << took << " s";
   EXPECT_TRUE(fs::exists(mnt_ + "/ORA/backups/4"));
   if (took >= 1.0) std::printf("note: the backup took %.2f s, past the mount's listing refresh: this run did not exercise the race\n", took);
+}
+
+TEST_F(MountTest, DfOnTheMountShowsTheStoresFileSystem) {
+  // df on a mount said 0 blocks, 0 free.
+  ASSERT_EQ(Mount().exit_code, 0);
+  struct statvfs m {}, s {};
+  ASSERT_EQ(::statvfs(mnt_.c_str(), &m), 0);
+  ASSERT_EQ(::statvfs(store_.c_str(), &s), 0);
+  EXPECT_GT(m.f_blocks, 0u);
+  EXPECT_EQ(uint64_t(m.f_blocks) * m.f_frsize, uint64_t(s.f_blocks) * s.f_frsize);
 }
 
 TEST_F(MountTest, VerifyOfAMountedDatafileMatchesTheRestoredFile) {
