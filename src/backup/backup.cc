@@ -52,7 +52,6 @@ Result<postgres::ControlFile> ReadControlFile(const std::vector<SourceEntry>& en
   return Status::InvalidArgument("not a PostgreSQL data directory: global/pg_control is missing");
 }
 
-// Evenly spaced non-zero blocks of the files, for training the database's compression dictionary.
 // The cluster's timeline. pg_control's checkpoint copy takes a new one only when the end-of-recovery checkpoint
 // completes, which a promotion spreads over up to 0.9 x checkpoint_timeout; the history file it writes to pg_wal
 // ("00000002.history") comes first, and stays. A hot backup in between was taken on timeline 1 (found 2026-11-30).
@@ -87,8 +86,9 @@ std::string NewIncarnation(const BackupRecord* prev, const BackupRecord& rec, co
   std::string first;
   size_t files = 0;
   for (const auto& j : jobs) {
+    if (j->vanished) continue;
     const std::string now = IncarnationOf(j->header);
-    if (j->vanished || now.empty()) continue;
+    if (now.empty()) continue;
     auto it = before.find(j->entry.rel);
     if (it == before.end()) continue;
     const std::string& was = it->second;
@@ -116,6 +116,7 @@ std::string MixedDatabases(const std::vector<std::unique_ptr<FileJob>>& jobs) {
   return fmt::format("the datafile headers name {} databases: {}; they were backed up as read", first_file.size(), list);
 }
 
+// Evenly spaced non-zero blocks of the files, for training the database's compression dictionary.
 std::vector<std::string> SampleBlocks(const std::vector<std::unique_ptr<FileJob>>& jobs) {
   uint64_t total = 0;
   for (const auto& j : jobs) total += j->blocks();

@@ -114,7 +114,7 @@ Status OpenOracle(FileJob* job) {
   });
   if (!h.ok()) {
     // Name the cause that holds: no magic at all (another kind of file), or a short file whose block 0 is sound.
-    if (!oracle::LooksLikeOracle(ByteSpan(head.data(), head.size())) && !oracle::HasBlock0Magic(ByteSpan(head.data(), head.size())))
+    if (!oracle::HasBlock0Magic(ByteSpan(head.data(), head.size())))
       return Status::InvalidArgument(fmt::format("{} is not an Oracle datafile (no block-0 magic 0x7A7B7C7D)", path));
     auto bs = oracle::Block0BlockSize(ByteSpan(head.data(), head.size()));
     if (bs.ok() && size < 2 * uint64_t(*bs))
@@ -147,28 +147,23 @@ FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector
   }
   // Oracle when any file is an Oracle datafile, not only the first: a README or a parameter file sorting first made
   // a database of datafiles raw for good (no block checks, no scn:). Another file that is not a datafile then fails
-  // the plan by name, which is the DBA's cue to leave it out or give --format raw.
+  // the plan by name, which is the DBA's cue to leave it out or give --format raw. A datafile whose block 0 is
+  // damaged is known by its header in block 1 (a one-file database with such a block 0 became raw for good): that
+  // takes 64 KiB, so it is looked for in the first 16 files only, not in every file of a raw file set.
+  constexpr size_t kHeadFiles = 16;
+  std::vector<std::byte> head(65536);
+  size_t files = 0;
   for (const auto& e : entries) {
     if (!e.is_file()) continue;
+    const size_t want = files++ < kHeadFiles ? head.size() : 32;
     int fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) continue;  // unreadable: the plan names it
-    std::byte prefix[32];
-    bool oracle = ::pread(fd, prefix, sizeof prefix, 0) == ssize_t(sizeof prefix) && oracle::LooksLikeOracle(ByteSpan(prefix, 32));
+    const ssize_t n = ::pread(fd, head.data(), want, 0);
     ::close(fd);
-    if (oracle) return FormatId::kOracle;
-  }
-  // A datafile whose block 0 is damaged is known by its header in block 1 (a one-file database with such a block 0
-  // became raw for good). 64 KiB per file, so only the first few files, not every file of a raw file set.
-  size_t tried = 0;
-  for (const auto& e : entries) {
-    if (!e.is_file()) continue;
-    if (tried++ == 16) break;
-    int fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) continue;
-    std::vector<std::byte> head(65536);
-    const ssize_t n = ::pread(fd, head.data(), head.size(), 0);
-    ::close(fd);
-    if (n > 0 && oracle::HeaderBesideDamagedBlock0(ByteSpan(head.data(), size_t(n))).ok()) return FormatId::kOracle;
+    if (n < 32) continue;
+    const ByteSpan got(head.data(), size_t(n));
+    if (oracle::LooksLikeOracle(got.first(32)) || (want > 32 && oracle::HeaderBesideDamagedBlock0(got).ok()))
+      return FormatId::kOracle;
   }
   return FormatId::kRaw;
 }

@@ -160,6 +160,13 @@ Status RefuseRedoLog(ByteSpan head) {
       Load32(&b1[kRedoOffSequence]), bs));
 }
 
+// A block whose own checks pass (frmt, tail, and the checksum when flagged), whatever its type: what tells a
+// damaged header block from a sound one of another kind, and finds block 1 beside a damaged block 0.
+bool SoundBlock(ByteSpan b) {
+  return (Load8(b, kOffFrmt) & 0x0F) == 0x02 && StoredTail(b) == ExpectedTail(b) &&
+         ((Load8(b, kOffFlg) & kFlgChecksum) == 0 || ChecksumResidual(b) == 0);
+}
+
 Status CheckFileHeaderBlock(ByteSpan b1, uint32_t block_size) {
   const uint8_t type = Load8(b1, kOffType);
   if (type != kTypeDatafileHeader) {
@@ -435,11 +442,7 @@ Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file
   if (!IsValidBlockSize(bs) || head.size() < 2 * size_t(bs))
     return Status::InvalidArgument(fmt::format("block 0 gives block size {}, which Oracle does not use", bs));
   const ByteSpan b1 = head.subspan(bs, bs);
-  auto sound = [](ByteSpan b) {
-    return (Load8(b, kOffFrmt) & 0x0F) == 0x02 && StoredTail(b) == ExpectedTail(b) &&
-           ((Load8(b, kOffFlg) & kFlgChecksum) == 0 || ChecksumResidual(b) == 0);
-  };
-  if (sound(b1)) return Status::InvalidArgument("block 1 is a sound block, but not a datafile header");
+  if (SoundBlock(b1)) return Status::InvalidArgument("block 1 is a sound block, but not a datafile header");
   FileHeader h;
   h.salvaged = true;
   h.block_size = bs;
@@ -451,7 +454,7 @@ Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file
   for (size_t i = 0; (i + 1) * size_t(bs) <= more.size(); ++i) {
     const ByteSpan b = more.subspan(i * bs, bs);
     const uint64_t blockno = 2 + i;
-    if (!sound(b) || (Load8(b, kOffType) == kTypeNew && (Load8(b, kOffFlg) & kFlgNew) != 0)) continue;
+    if (!SoundBlock(b) || (Load8(b, kOffType) == kTypeNew && (Load8(b, kOffFlg) & kFlgNew) != 0)) continue;
     const uint32_t rdba = Load32(&b[kOffRdba]);
     if (rdba == blockno) ++votes[kBigfileRelativeFileNo];
     else if ((rdba & kSmallfileBlockMask) == blockno && (rdba >> kSmallfileBlockBits) != 0) ++votes[rdba >> kSmallfileBlockBits];
@@ -467,9 +470,7 @@ Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head) {
     const ByteSpan b1 = head.subspan(bs, bs);
     const uint8_t frmt = Load8(b1, kOffFrmt);
     const bool size_code_agrees = (frmt >> 4) == 0 || (frmt >> 4) == BlockSizeCode(bs);  // 8i/9i: 0x02, no code
-    const bool sound = (frmt & 0x0F) == 0x02 && size_code_agrees && StoredTail(b1) == ExpectedTail(b1) &&
-                       ((Load8(b1, kOffFlg) & kFlgChecksum) == 0 || ChecksumResidual(b1) == 0);
-    if (sound && CheckFileHeaderBlock(b1, bs).ok()) return DecodeFileHeader(b1);
+    if (size_code_agrees && SoundBlock(b1) && CheckFileHeaderBlock(b1, bs).ok()) return DecodeFileHeader(b1);
   }
   return Status::InvalidArgument(
       "not an Oracle datafile: no block-0 magic 0x7A7B7C7D, and no datafile header in block 1 at any Oracle block size");
