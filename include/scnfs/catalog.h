@@ -93,7 +93,7 @@ struct FileRecord {
   uint64_t size = 0;
   uint32_t mode = 0, uid = 0, gid = 0;
   int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0;
-  std::string target;           // symlink target
+  std::string target;           // symlink target; for a directory, the link it was reached through (pg_wal, pg_tblspc/<oid>)
   uint64_t max_change = 0;
   uint64_t corrupt_blocks = 0;
   std::string read;             // "full", "changed blocks", "unchanged" (how the backup read it)

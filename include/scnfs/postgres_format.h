@@ -43,6 +43,12 @@ uint16_t PageChecksum(ByteSpan page, uint32_t blkno);
 // segment number (the N of "16384.N"; 0 for the first segment).
 std::optional<uint32_t> RelationSegment(std::string_view relpath);
 
+// Whether a symlink at `relpath` in a data directory stands for a directory that belongs to the cluster: pg_wal
+// (initdb --waldir) and pg_tblspc/<oid> (a tablespace). A backup takes what they point to as part of the data
+// directory: kept as links, a restore, mount or clone would lack the tablespace's tables and the WAL, and a server
+// started on it would write into the production cluster's tablespace and WAL directories.
+bool IsFollowedLink(std::string_view relpath);
+
 // Whether `head` (the start of a file) reads as PostgreSQL relation pages: at least half of its first non-zero
 // 8 KiB pages (up to 16) have a sane page header (bounds, flags, page size and layout version 8192 | 4). For
 // `verify --file` of a relation file copied out of its cluster, which would otherwise be taken for raw data.

@@ -284,10 +284,16 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   Catalog cat(store);
 
   // 1. Plan: everything that can be wrong with the input is found before the store is touched.
-  SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources, store->dir()));
   auto existing = cat.GetDatabase(opt.db);
   if (!existing.ok() && !existing.status().IsNotFound()) return existing.status();
   const bool new_db = !existing.ok();
+  ScanOptions scan;
+  scan.skip_dir = store->dir();
+  const bool postgres_source = opt.format ? *opt.format == FormatId::kPostgres
+                              : !new_db   ? existing.value().format == FormatId::kPostgres
+                                          : IsPostgresDataDirectory(opt.sources);
+  if (postgres_source) scan.follow_link = postgres::IsFollowedLink;
+  SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources, scan));
   DatabaseRecord db;
   if (new_db) {
     SCNFS_ASSIGN_OR_RETURN(db.id, cat.NextDatabaseId());
@@ -487,6 +493,11 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   report.record = rec;
   report.format = db.format;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
+  for (const auto& e : entries)
+    if (e.is_dir() && !e.target.empty())
+      report.notes.push_back(fmt::format("{} is a link to {} in the source: its {} was backed up with the cluster, and "
+                                         "restores, mounts and clones hold it as a directory in place of the link",
+                                         e.rel, e.target, e.rel == "pg_wal" ? "WAL" : "tablespace"));
   report.bad_blocks = std::move(shared.bad_blocks);
   report.seconds = clock.Seconds();
   return report;

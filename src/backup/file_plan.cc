@@ -139,12 +139,17 @@ Status OpenOracle(FileJob* job) {
 
 }  // namespace
 
-FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector<SourceEntry>& entries) {
+bool IsPostgresDataDirectory(const std::vector<std::string>& sources) {
   for (const auto& s : sources) {
     std::error_code ec;
     if (fs::is_directory(s, ec) && fs::exists(fs::path(s) / "PG_VERSION", ec) && fs::exists(fs::path(s) / "global/pg_control", ec))
-      return FormatId::kPostgres;
+      return true;
   }
+  return false;
+}
+
+FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector<SourceEntry>& entries) {
+  if (IsPostgresDataDirectory(sources)) return FormatId::kPostgres;
   // Oracle when any file is an Oracle datafile, not only the first: a README or a parameter file sorting first made
   // a database of datafiles raw for good (no block checks, no scn:). Another file that is not a datafile then fails
   // the plan by name, which is the DBA's cue to leave it out or give --format raw. A datafile whose block 0 is

@@ -65,6 +65,9 @@ struct PlanInputs {
 // the header says nothing of it (not Oracle, or damaged).
 std::string IncarnationOf(const nlohmann::json& header);
 
+// Whether the sources are one PostgreSQL data directory (a directory holding PG_VERSION and global/pg_control).
+bool IsPostgresDataDirectory(const std::vector<std::string>& sources);
+
 // Decides the format of a database at its first backup: a directory holding PG_VERSION and global/pg_control is
 // PostgreSQL; a first regular file with the Oracle block-0 magic is Oracle; anything else is raw.
 FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector<SourceEntry>& entries);

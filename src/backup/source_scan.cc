@@ -16,7 +16,8 @@ bool IsSkipped(const struct stat& st, const struct stat* skip) {
   return skip != nullptr && S_ISDIR(st.st_mode) && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino;
 }
 
-Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, std::map<std::string, SourceEntry>* out) {
+Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, const ScanOptions& opt,
+            std::map<std::string, SourceEntry>* out) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec), end;
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read directory {}", dir.string()));
@@ -40,11 +41,20 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
       if (lec) return Status::FromErrno(lec.value(), fmt::format("cannot read symlink {}", e.abs));
     }
     e.rel = it->path().lexically_relative(root).generic_string();
+    if (e.is_symlink() && opt.follow_link && opt.follow_link(e.rel)) {
+      // A link to a directory that belongs to the database (a tablespace, the WAL): its contents are backed up as
+      // if the directory stood here. A dangling link, or one to a file, stays a link.
+      struct stat target;
+      if (::stat(e.abs.c_str(), &target) == 0 && S_ISDIR(target.st_mode)) {
+        if (IsSkipped(target, skip)) continue;
+        e.st = target;
+      }
+    }
     const bool recurse = e.is_dir();
     const fs::path sub = it->path();
     if (!out->emplace(e.rel, e).second) return Status::InvalidArgument(fmt::format("two sources give the same path '{}'", e.rel));
     if (!recurse) continue;
-    Status st = Walk(root, sub, skip, out);
+    Status st = Walk(root, sub, skip, opt, out);
     std::error_code sec;
     if (!st.ok() && st.ToErrno() == ENOENT && !fs::exists(fs::symlink_status(sub, sec))) {
       // The directory went away while we walked it: leave it out, with whatever was already taken from inside it.
@@ -61,7 +71,8 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
 
 }  // namespace
 
-Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources, const std::string& skip_dir) {
+Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources, const ScanOptions& options) {
+  const std::string& skip_dir = options.skip_dir;
   if (sources.empty()) return Status::InvalidArgument("no source given: name the datafiles or the data directory to back up");
   struct stat skip_st;
   const struct stat* skip = !skip_dir.empty() && ::stat(skip_dir.c_str(), &skip_st) == 0 ? &skip_st : nullptr;
@@ -81,7 +92,7 @@ Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sou
       }
       if (IsSkipped(st, skip))
         return Status::InvalidArgument(fmt::format("source {} is the store itself", src));
-      SCNFS_RETURN_IF_ERROR(Walk(fs::path(src), fs::path(src), skip, &entries));
+      SCNFS_RETURN_IF_ERROR(Walk(fs::path(src), fs::path(src), skip, options, &entries));
     } else if (S_ISREG(st.st_mode)) {
       SourceEntry e;
       e.abs = src;

@@ -3,7 +3,9 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scnfs/status.h"
@@ -14,18 +16,27 @@ struct SourceEntry {
   std::string rel;  // '/'-separated, relative to the source directory (a file source: its base name)
   std::string abs;
   struct stat st {};
-  std::string target;  // a symlink's target, read during the scan
+  std::string target;  // a symlink's target, read during the scan; for a followed link (below), the link's text
   bool is_dir() const { return S_ISDIR(st.st_mode); }
   bool is_file() const { return S_ISREG(st.st_mode); }
   bool is_symlink() const { return S_ISLNK(st.st_mode); }
 };
 
-// Directories are walked recursively without following symlinks; sockets, fifos and devices are skipped. Two
+// Which symlinks a scan follows: those for which `follow_link(rel)` holds and whose target is a directory. Such an
+// entry is recorded as that directory (its lstat replaced by the directory's stat, `target` keeping the link's text)
+// and walked; every other symlink is recorded as a symlink. For PostgreSQL's pg_wal and pg_tblspc/<oid>, whose
+// contents are part of the cluster but live elsewhere (postgres::IsFollowedLink).
+struct ScanOptions {
+  std::string skip_dir;                                  // see ScanSources
+  std::function<bool(std::string_view rel)> follow_link;  // empty: follow none
+};
+
+// Directories are walked recursively without following symlinks (but see ScanOptions); sockets, fifos and devices are skipped. Two
 // sources yielding the same relative path is an error. Entries are sorted by path. A live database creates and
 // removes files (PostgreSQL's pgsql_tmp) while it is walked: an entry or directory that is gone by the time it is
 // read (ENOENT) is left out, as if the walk had come a moment later; any other error fails the scan. The directory
 // `skip_dir` (the store, when it lies inside a source: it would be backed up into itself, growing by its own size
 // with each backup) is left out with everything in it; a source that is that directory is refused.
-Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources, const std::string& skip_dir = {});
+Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources, const ScanOptions& options = {});
 
 }  // namespace scnfs

@@ -285,6 +285,14 @@ std::optional<uint32_t> RelationSegment(std::string_view relpath) {
   return ParseRelationFileName(rest);
 }
 
+bool IsFollowedLink(std::string_view relpath) {
+  if (relpath == "pg_wal") return true;
+  std::string_view rest = relpath;
+  if (NextComponent(&rest) != "pg_tblspc") return false;
+  uint32_t oid = 0;
+  return ParseOid(NextComponent(&rest), &oid) && rest.empty();
+}
+
 std::unique_ptr<FileFormat> MakeRelationFormat(uint32_t segment, bool checksums) {
   return std::make_unique<RelationFormat>(segment, checksums);
 }

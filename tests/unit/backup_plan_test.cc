@@ -260,5 +260,71 @@ TEST_F(BackupPlanTest, AChangedPageWithLsnZeroIsNeverTakenAsUnchanged) {
   EXPECT_TRUE(RestoredPg("base/5/16384") == b);
 }
 
+TEST_F(BackupPlanTest, PostgresTablespaceAndWalLinksAreBackedUpAsDirectories) {
+  // initdb --waldir and CREATE TABLESPACE leave links in the data directory. Kept as links, the backup lacked the
+  // tablespace's tables and the WAL, and a server started on a restore wrote into the production cluster's
+  // directories. Now what they point to is backed up in place, and the restore holds directories there.
+  Write("PG_VERSION", "15\n");
+  Write("global/pg_control", TestData("pg15_pg_control"));
+  const std::string page = TestData("pg15_page_16384_blk0.bin");
+  const fs::path ts = tmp_ / "ts", wal = tmp_ / "wal";
+  fs::create_directories(ts / "PG_15_202209061/5");
+  std::ofstream(ts / "PG_15_202209061/5/16384", std::ios::binary) << page;
+  fs::create_directories(wal);
+  std::ofstream(wal / "000000010000000000000001", std::ios::binary) << std::string(16384, 'w');
+  fs::create_directories(src_ + "/pg_tblspc");
+  fs::create_directory_symlink(ts, src_ + "/pg_tblspc/16400");
+  fs::create_directory_symlink(wal, src_ + "/pg_wal");
+  fs::create_directory_symlink(ts, src_ + "/pg_tblspc/not_an_oid");     // not a tablespace: stays a link
+  fs::create_symlink(tmp_ / "nothing here", src_ + "/pg_tblspc/16500");  // dangling: stays a link
+  Write("conf.d/x", "y");
+  fs::create_directory_symlink(src_ + "/conf.d", src_ + "/conf");        // any other link stays a link
+
+  EXPECT_EQ(BackupPg(), 0u);
+  EXPECT_TRUE(RestoredPg("pg_tblspc/16400/PG_15_202209061/5/16384") == page);
+  EXPECT_EQ(ReadAll(tmp_ / "r/pg_wal/000000010000000000000001"), std::string(16384, 'w'));
+  EXPECT_TRUE(fs::is_directory(fs::symlink_status(tmp_ / "r/pg_tblspc/16400")));
+  EXPECT_TRUE(fs::is_directory(fs::symlink_status(tmp_ / "r/pg_wal")));
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(tmp_ / "r/pg_tblspc/not_an_oid")));
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(tmp_ / "r/pg_tblspc/16500")));
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(tmp_ / "r/conf")));
+
+  // The tablespace's relation file is checked as pages, and the link's text is kept with the directory.
+  auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
+  ASSERT_TRUE(s.ok());
+  Catalog cat(s.value().get());
+  auto db = cat.GetDatabase("pg");
+  ASSERT_TRUE(db.ok());
+  auto files = cat.ListFiles(db->id, 1);
+  ASSERT_TRUE(files.ok());
+  std::map<std::string, const FileRecord*> by_path;
+  for (const auto& f : files.value()) by_path[f.path] = &f;
+  ASSERT_TRUE(by_path.contains("pg_tblspc/16400"));
+  EXPECT_EQ(by_path["pg_tblspc/16400"]->type, "dir");
+  EXPECT_EQ(by_path["pg_tblspc/16400"]->target, ts.string());
+  ASSERT_TRUE(by_path.contains("pg_tblspc/16400/PG_15_202209061/5/16384"));
+  EXPECT_EQ(by_path["pg_tblspc/16400/PG_15_202209061/5/16384"]->format, FormatId::kPostgres);
+}
+
+TEST_F(BackupPlanTest, OnlyPostgresSourcesFollowLinks) {
+  Write("a", std::string(8192, 'a'));
+  fs::create_directories(tmp_ / "elsewhere");
+  fs::create_directory_symlink(tmp_ / "elsewhere", src_ + "/pg_wal");
+  auto plain = ScanSources({src_});
+  ASSERT_TRUE(plain.ok());
+  ASSERT_NE(Find(plain.value(), "pg_wal"), nullptr);
+  EXPECT_TRUE(Find(plain.value(), "pg_wal")->is_symlink());
+  ScanOptions follow;
+  follow.follow_link = postgres::IsFollowedLink;
+  follow.skip_dir = tmp_ / "elsewhere";  // the store behind a followed link is still left out
+  auto pg = ScanSources({src_}, follow);
+  ASSERT_TRUE(pg.ok());
+  EXPECT_EQ(Find(pg.value(), "pg_wal"), nullptr);
+  EXPECT_TRUE(postgres::IsFollowedLink("pg_tblspc/16400"));
+  EXPECT_FALSE(postgres::IsFollowedLink("pg_tblspc/16400/PG_15_202209061"));
+  EXPECT_FALSE(postgres::IsFollowedLink("pg_tblspc/016400"));
+  EXPECT_FALSE(postgres::IsFollowedLink("base/5"));
+}
+
 }  // namespace
 }  // namespace scnfs
