@@ -258,6 +258,18 @@ Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const Bac
   return first_error;
 }
 
+// The scan of a database's sources: the links whose targets belong to a database of `format` are followed
+// (docs/format-postgres.md for pg_wal and tablespaces; an Oracle datafile on another disk), and the store is left out.
+ScanOptions LinksOf(FormatId format, const std::string& store_dir) {
+  ScanOptions o;
+  o.skip_dir = store_dir;
+  if (format == FormatId::kPostgres)
+    o.follow_link = [](std::string_view rel, const struct stat& t) { return S_ISDIR(t.st_mode) && postgres::IsFollowedLink(rel); };
+  else if (format == FormatId::kOracle)
+    o.follow_link = [](std::string_view, const struct stat& t) { return S_ISREG(t.st_mode); };
+  return o;
+}
+
 }  // namespace
 
 Status FailInterruptedBackups(Store* store) {
@@ -287,13 +299,14 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   auto existing = cat.GetDatabase(opt.db);
   if (!existing.ok() && !existing.status().IsNotFound()) return existing.status();
   const bool new_db = !existing.ok();
-  ScanOptions scan;
-  scan.skip_dir = store->dir();
-  const bool postgres_source = opt.format ? *opt.format == FormatId::kPostgres
-                              : !new_db   ? existing.value().format == FormatId::kPostgres
-                                          : IsPostgresDataDirectory(opt.sources);
-  if (postgres_source) scan.follow_link = postgres::IsFollowedLink;
-  SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources, scan));
+  // Which links are part of the database depends on its format (LinksOf), known before the scan from the option,
+  // the database's first backup or, for PostgreSQL, the source itself. A new database of another format is scanned
+  // as Oracle (DetectFormat must see datafiles behind links) and again without following if it turns out raw.
+  const FormatId scan_format = opt.format ? *opt.format
+                               : !new_db  ? existing.value().format
+                               : IsPostgresDataDirectory(opt.sources) ? FormatId::kPostgres
+                                                                      : FormatId::kOracle;
+  SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources, LinksOf(scan_format, store->dir())));
   DatabaseRecord db;
   if (new_db) {
     SCNFS_ASSIGN_OR_RETURN(db.id, cat.NextDatabaseId());
@@ -308,6 +321,10 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
           opt.db));
     db.format = opt.format ? *opt.format : DetectFormat(opt.sources, entries);
     db.created_us = NowMicros();
+    if (db.format != scan_format &&
+        std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) { return !e.is_symlink() && !e.target.empty(); })) {
+      SCNFS_ASSIGN_OR_RETURN(entries, ScanSources(opt.sources, LinksOf(db.format, store->dir())));
+    }
   } else {
     db = existing.value();
     if (opt.format && *opt.format != db.format)
@@ -493,11 +510,13 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   report.record = rec;
   report.format = db.format;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
-  for (const auto& e : entries)
-    if (e.is_dir() && !e.target.empty())
-      report.notes.push_back(fmt::format("{} is a link to {} in the source: its {} was backed up with the cluster, and "
-                                         "restores, mounts and clones hold it as a directory in place of the link",
-                                         e.rel, e.target, e.rel == "pg_wal" ? "WAL" : "tablespace"));
+  for (const auto& e : entries) {
+    if (e.is_symlink() || e.target.empty()) continue;
+    const char* what = e.is_file() ? "datafile" : e.rel == "pg_wal" ? "WAL" : "tablespace";
+    report.notes.push_back(fmt::format("{} is a link to {} in the source: its {} was backed up with the database, and "
+                                       "restores, mounts and clones hold it as a {} in place of the link",
+                                       e.rel, e.target, what, e.is_file() ? "file" : "directory"));
+  }
   report.bad_blocks = std::move(shared.bad_blocks);
   report.seconds = clock.Seconds();
   return report;

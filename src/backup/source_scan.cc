@@ -41,11 +41,11 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
       if (lec) return Status::FromErrno(lec.value(), fmt::format("cannot read symlink {}", e.abs));
     }
     e.rel = it->path().lexically_relative(root).generic_string();
-    if (e.is_symlink() && opt.follow_link && opt.follow_link(e.rel)) {
-      // A link to a directory that belongs to the database (a tablespace, the WAL): its contents are backed up as
-      // if the directory stood here. A dangling link, or one to a file, stays a link.
+    if (e.is_symlink() && opt.follow_link) {
+      // A link to what belongs to the database (a tablespace, the WAL, a datafile): backed up as if it stood here.
       struct stat target;
-      if (::stat(e.abs.c_str(), &target) == 0 && S_ISDIR(target.st_mode)) {
+      if (::stat(e.abs.c_str(), &target) == 0 && (S_ISDIR(target.st_mode) || S_ISREG(target.st_mode)) &&
+          opt.follow_link(e.rel, target)) {
         if (IsSkipped(target, skip)) continue;
         e.st = target;
       }

@@ -22,13 +22,14 @@ struct SourceEntry {
   bool is_symlink() const { return S_ISLNK(st.st_mode); }
 };
 
-// Which symlinks a scan follows: those for which `follow_link(rel)` holds and whose target is a directory. Such an
-// entry is recorded as that directory (its lstat replaced by the directory's stat, `target` keeping the link's text)
-// and walked; every other symlink is recorded as a symlink. For PostgreSQL's pg_wal and pg_tblspc/<oid>, whose
-// contents are part of the cluster but live elsewhere (postgres::IsFollowedLink).
+// Which symlinks a scan follows: those for which `follow_link(rel, target)` holds, `target` being the stat of what
+// the link points to. Such an entry is recorded as that directory or file (its lstat replaced by `target`, the
+// entry's `target` keeping the link's text), and a directory is walked; every other symlink, and a dangling one, is
+// recorded as a symlink. For PostgreSQL's pg_wal and pg_tblspc/<oid> and for Oracle datafiles kept on another
+// disk: their contents are part of the database but live elsewhere.
 struct ScanOptions {
-  std::string skip_dir;                                  // see ScanSources
-  std::function<bool(std::string_view rel)> follow_link;  // empty: follow none
+  std::string skip_dir;  // see ScanSources
+  std::function<bool(std::string_view rel, const struct stat& target)> follow_link;  // empty: follow none
 };
 
 // Directories are walked recursively without following symlinks (but see ScanOptions); sockets, fifos and devices are skipped. Two

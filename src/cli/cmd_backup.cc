@@ -25,6 +25,7 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
       bad.push_back({{"path", x.path}, {"block", x.block}, {"kind", BlockKindName(x.kind)}, {"change", x.change}});
     nlohmann::json j = b;
     j["database"] = db;
+    j["format"] = FormatName(r.format);
     j["seconds"] = r.seconds;
     j["compaction_seconds"] = r.compaction_seconds;
     if (!r.warning.empty()) j["warning"] = r.warning;

@@ -140,6 +140,36 @@ TEST_F(CliTest, OracleChangedBlocksReadsOnlyListedBlocks) {
   EXPECT_EQ(b3["blocks_changed"], 2);
 }
 
+// Datafiles kept on another disk behind a link were backed up as the link: the restore held a link to the production
+// datafile and no copy of it. An Oracle database's links to files are followed (docs/backup.md); a raw file set's
+// links stay links, also when the first look at a new database had to follow them to tell its format.
+TEST_F(CliTest, AnOracleDatafileBehindALinkIsBackedUpAsTheDatafile) {
+  const std::string other = tmp_ / "other", src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", other, "--db", "ORCL", "--dbid", "42", "--files", "2", "--blocks", "100"}).exit_code, 0);
+  fs::create_directories(src);
+  fs::rename(other + "/orcl_1.dbf", src + "/orcl_1.dbf");
+  fs::create_symlink(other + "/orcl_2.dbf", src + "/orcl_2.dbf");
+  json j = BackupJson({"--db", "orcl", src});
+  EXPECT_EQ(j["format"], "oracle") << j.dump();
+  EXPECT_EQ(j["blocks_read"], 2 * 101) << j.dump();
+  ASSERT_EQ(j["notes"].size(), 1u) << j.dump();
+  EXPECT_NE(j["notes"][0].get<std::string>().find("orcl_2.dbf is a link to " + other + "/orcl_2.dbf"), std::string::npos);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "orcl", tmp_ / "r"}).exit_code, 0);
+  EXPECT_FALSE(fs::is_symlink(tmp_ / "r/orcl_2.dbf"));
+  EXPECT_TRUE(ReadFile(tmp_ / "r/orcl_2.dbf") == ReadFile(other + "/orcl_2.dbf"));
+
+  const std::string raw = tmp_ / "raw";
+  WriteFile(raw + "/a", RandomBytes(8192, 1));
+  WriteFile(tmp_ / "elsewhere", RandomBytes(8192, 2));
+  fs::create_symlink(tmp_ / "elsewhere", raw + "/b");
+  json k = BackupJson({"--db", "files", raw});
+  EXPECT_EQ(k["format"], "raw") << k.dump();
+  EXPECT_EQ(k["notes"].size(), 0u) << k.dump();
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "files", tmp_ / "r2"}).exit_code, 0);
+  EXPECT_TRUE(fs::is_symlink(tmp_ / "r2/b"));
+  EXPECT_EQ(fs::read_symlink(tmp_ / "r2/b").string(), tmp_ / "elsewhere");
+}
+
 // The path of a changed-blocks line is everything before its two block numbers: names with spaces (scnfs-oragen
 // writes them so) were refused, and a '#' in a name cut the line.
 TEST_F(CliTest, ChangedBlocksPathsMayHoldSpacesAndHashes) {

@@ -315,7 +315,7 @@ TEST_F(BackupPlanTest, OnlyPostgresSourcesFollowLinks) {
   ASSERT_NE(Find(plain.value(), "pg_wal"), nullptr);
   EXPECT_TRUE(Find(plain.value(), "pg_wal")->is_symlink());
   ScanOptions follow;
-  follow.follow_link = postgres::IsFollowedLink;
+  follow.follow_link = [](std::string_view rel, const struct stat&) { return postgres::IsFollowedLink(rel); };
   follow.skip_dir = tmp_ / "elsewhere";  // the store behind a followed link is still left out
   auto pg = ScanSources({src_}, follow);
   ASSERT_TRUE(pg.ok());
