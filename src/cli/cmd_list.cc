@@ -60,7 +60,14 @@ Runner AddList(CLI::App& app, Globals& g) {
                  "START", "SECONDS", fmt::format("{} RANGE", ChangeNumberName(d.format)), "FILES", "LOGICAL", "STORED", "DEDUP", "COMPR");
       for (const auto& b : backups.value()) {
         const auto cn = [&](uint64_t c) { return ChangeNumberText(d.format, c); };
-        std::string range = b.max_change ? fmt::format("{}-{}", cn(b.checkpoint_change), cn(b.max_change)) : "-";
+        // From the checkpoint to the highest block when blocks are newer than it (a hot backup: recovery must run
+        // past them); the checkpoint alone when none is (a cold one, consistent there). "C-M" with M below C read
+        // as a range running backwards.
+        const bool ckpt = b.checkpoint_change != 0 && b.checkpoint_change != UINT64_MAX;
+        std::string range = ckpt && b.max_change > b.checkpoint_change ? fmt::format("{}-{}", cn(b.checkpoint_change), cn(b.max_change))
+                            : ckpt                                     ? cn(b.checkpoint_change)
+                            : b.max_change                             ? fmt::format("-{}", cn(b.max_change))
+                                                                       : "-";
         // Ratios of what the backup stored: a backup that stored nothing new has none ("-", not 0.0x).
         const bool stored_any = b.new_bytes_raw > 0;
         fmt::print("  {:>4} {:<12} {:<9} {:<25} {:>8.1f} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", b.id,

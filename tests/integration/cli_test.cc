@@ -11,6 +11,8 @@
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
+#include <iterator>
 
 #include <gtest/gtest.h>
 
@@ -168,6 +170,29 @@ TEST_F(CliTest, AnOracleDatafileBehindALinkIsBackedUpAsTheDatafile) {
   ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "files", tmp_ / "r2"}).exit_code, 0);
   EXPECT_TRUE(fs::is_symlink(tmp_ / "r2/b"));
   EXPECT_EQ(fs::read_symlink(tmp_ / "r2/b").string(), tmp_ / "elsewhere");
+}
+
+// list's range runs from the checkpoint to the highest block only when blocks are newer than the checkpoint: a cold
+// backup showed "C-M" with M below C, a range running backwards.
+TEST_F(CliTest, ListShowsTheCheckpointAloneUnlessBlocksAreNewer) {
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "ORCL", "--dbid", "4", "--files", "2", "--blocks", "100", "--scn", "1000"}).exit_code, 0);
+  BackupJson({"--db", "orcl", src});
+  // One file moves on to SCN 5000; the other's header stays at checkpoint 1000 (a read-only tablespace).
+  ASSERT_EQ(Oragen({"change", "--file", src + "/orcl_1.dbf", "--scn", "5000", "--blocks", "10"}).exit_code, 0);
+  BackupJson({"--db", "orcl", src});
+  RunResult r = Scnfs({"list", "--store", store_, "--db", "orcl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("SCN RANGE"), std::string::npos) << r.out;
+  std::istringstream lines(r.out);
+  std::map<int, std::string> range;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
+    if (w.size() > 5 && std::isdigit(static_cast<unsigned char>(w[0][0]))) range[std::stoi(w[0])] = w[5];
+  }
+  EXPECT_EQ(range[1], "1000") << r.out;
+  EXPECT_EQ(range[2], "1000-5000") << r.out;
 }
 
 // The path of a changed-blocks line is everything before its two block numbers: names with spaces (scnfs-oragen
