@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "scnfs/catalog.h"
 #include "scnfs/status.h"
@@ -23,7 +24,12 @@ struct RestoreProgress {
 struct RestoreOptions {
   std::string db;
   std::string at = "latest";
-  std::string dest;      // must not exist, or be an empty directory
+  std::string dest;      // must not exist, or be an empty directory (but see `only`)
+  // Restore only these files or directories (paths as in the backup, e.g. "users01.dbf" or "base/16384"), with what
+  // lies below them and the directories above them that `dest` lacks; empty: everything. A DBA's "restore datafile 7"
+  // into the database's own directory: `dest` may then hold other files, but none of these paths may exist in it
+  // (a restore never overwrites), and directories already in `dest` keep their owners, modes and times.
+  std::vector<std::string> only;
   int threads = 0;       // Default (0): four per core, 4 to 16 (a cold restore waits on the store's disk)
   // Aligned runs of blocks are written with O_DIRECT, around the page cache (docs/backup.md). False: everything
   // through the page cache (destinations where direct I/O is slow, such as NFS, or a database about to read it all).

@@ -13,6 +13,7 @@ Runner AddRestore(CLI::App& app, Globals& g) {
                                  "The restore is on disk (synced) when the command returns.");
   struct Args {
     std::string db, at = "latest", dest;
+    std::vector<std::string> only;
     int threads = 0;
     bool buffered = false;
   };
@@ -27,7 +28,12 @@ Runner AddRestore(CLI::App& app, Globals& g) {
                 "Write through the page cache (default: blocks go around it with O_DIRECT,\n"
                 "so a large restore does not evict this host's cache). For NFS destinations,\n"
                 "or to leave the restored files cached");
-  sub->add_option("DEST", a->dest, "Destination directory (new or empty)")->required();
+  sub->add_option("--file", a->only,
+                  "Restore only this file or directory, as its path in the backup (e.g. users01.dbf,\n"
+                  "base/16384); repeatable. DEST may then hold other files (the database's own\n"
+                  "directory), but not these: a restore never overwrites")
+      ->type_name("PATH");
+  sub->add_option("DEST", a->dest, "Destination directory (new or empty; see --file)")->required();
   return [a, &g] {
     auto store = OpenStore(g, Store::Mode::kReader, "restore");
     if (!store.ok()) return Fail(store.status());
@@ -35,6 +41,7 @@ Runner AddRestore(CLI::App& app, Globals& g) {
     o.db = a->db;
     o.at = a->at;
     o.dest = a->dest;
+    o.only = a->only;
     o.threads = a->threads;
     o.direct_io = !a->buffered;
     o.cancel = &g_cancel;

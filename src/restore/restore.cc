@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -90,18 +91,69 @@ Status ApplyMetadata(const std::string& path, const FileRecord& r, bool* chown_f
   return Status::OK();
 }
 
+// The records `only` selects from a point's file list (sorted by path), for a restore into `dest` ("" when it is
+// new): each named path with everything below it, and the directories above them that `dest` lacks. Fails on a
+// path the point (described as `point`) does not hold, naming same-named files elsewhere, and on one in `dest`.
+Result<std::vector<FileRecord>> ChooseFiles(const std::vector<FileRecord>& all, const std::vector<std::string>& only,
+                                            const std::string& dest, const std::string& point) {
+  std::vector<FileRecord> out;
+  if (only.empty()) return out;
+  std::set<std::string> wanted;  // the named paths and their ancestors
+  std::vector<std::string> named;
+  for (std::string p : only) {
+    while (p.starts_with("./")) p.erase(0, 2);
+    while (p.size() > 1 && p.ends_with('/')) p.pop_back();
+    const bool held = std::any_of(all.begin(), all.end(), [&](const FileRecord& r) { return r.path == p; });
+    if (!held || p == "." || p.empty()) {
+      std::vector<std::string> alike;
+      const std::string base = fs::path(p).filename().string();
+      for (const auto& r : all)
+        if (!base.empty() && fs::path(r.path).filename() == base && alike.size() < 3) alike.push_back(r.path);
+      return Status::NotFound(fmt::format("{} holds no file or directory '{}'{}", point, p,
+                                          alike.empty() ? std::string() : fmt::format(" (it holds '{}')", fmt::join(alike, "', '"))));
+    }
+    if (!dest.empty()) {
+      struct stat st;
+      if (::lstat((fs::path(dest) / p).c_str(), &st) == 0)
+        return Status::InvalidArgument(fmt::format("{}/{} exists: a restore never overwrites; move it away first", dest, p));
+    }
+    named.push_back(p);
+    for (fs::path a = fs::path(p).parent_path(); !a.empty(); a = a.parent_path()) wanted.insert(a.string());
+  }
+  const auto below_named = [&](const std::string& path) {
+    return std::any_of(named.begin(), named.end(), [&](const std::string& n) { return path == n || path.starts_with(n + "/"); });
+  };
+  for (const auto& r : all) {
+    if (below_named(r.path)) {
+      out.push_back(r);
+    } else if (wanted.contains(r.path)) {
+      // A directory above a named path: made (with its metadata) when `dest` lacks it, left alone when it has it.
+      struct stat st;
+      if (dest.empty() || ::lstat((fs::path(dest) / r.path).c_str(), &st) != 0) out.push_back(r);
+    } else if (r.path == "." && dest.empty()) {
+      out.push_back(r);  // a new destination gets the backed-up root's owner, mode and times, as in a full restore
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   Stopwatch clock;
   SCNFS_ASSIGN_OR_RETURN(OpenedPoint op, OpenPoint(store, opt.db, opt.at));
   std::error_code ec;
-  if (fs::exists(opt.dest, ec)) {
-    if (!fs::is_directory(opt.dest, ec) || !fs::is_empty(opt.dest, ec))
-      return Status::InvalidArgument(fmt::format("restore destination {} exists and is not an empty directory", opt.dest));
-  } else if (!fs::create_directories(opt.dest, ec)) {
+  const bool dest_existed = fs::exists(opt.dest, ec);
+  if (dest_existed && !fs::is_directory(opt.dest, ec))
+    return Status::InvalidArgument(fmt::format("restore destination {} exists and is not a directory", opt.dest));
+  if (dest_existed && opt.only.empty() && !fs::is_empty(opt.dest, ec))
+    return Status::InvalidArgument(fmt::format("restore destination {} exists and is not an empty directory", opt.dest));
+  SCNFS_ASSIGN_OR_RETURN(const std::vector<FileRecord> chosen,
+                         ChooseFiles(op.files, opt.only, dest_existed ? opt.dest : std::string(),
+                                     fmt::format("{} of '{}'", op.reader->point().Describe(), opt.db)));
+  const std::vector<FileRecord>& restored = opt.only.empty() ? op.files : chosen;
+  if (!dest_existed && !fs::create_directories(opt.dest, ec))
     return Status::FromErrno(ec.value(), fmt::format("cannot create {}", opt.dest));
-  }
   RestoreReport report;
   report.point = op.reader->point();
   const fs::path dest(opt.dest);
@@ -109,7 +161,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   // Directories and files first (owner-writable while we fill them), symlinks as they are.
   std::vector<const FileRecord*> records;
   uint64_t bytes_total = 0;
-  for (const auto& r : op.files) {
+  for (const auto& r : restored) {
     const std::string path = (dest / r.path).string();
     if (r.type == "dir") {
       if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return Status::FromErrno(errno, fmt::format("cannot create {}", path));
@@ -279,7 +331,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
 
   bool chown_failed = false;
   Status meta_error;  // the first; the others are still applied, and the data still synced, before it is returned
-  for (auto it = op.files.rbegin(); it != op.files.rend(); ++it)
+  for (auto it = restored.rbegin(); it != restored.rend(); ++it)
     if (Status ms = ApplyMetadata((dest / it->path).string(), *it, &chown_failed); !ms.ok() && meta_error.ok())
       meta_error = ms;
   if (chown_failed) report.warning = "file ownership was not restored (run as root to restore owners)";

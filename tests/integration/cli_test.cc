@@ -195,6 +195,36 @@ TEST_F(CliTest, ListShowsTheCheckpointAloneUnlessBlocksAreNewer) {
   EXPECT_EQ(range[2], "1000-5000") << r.out;
 }
 
+// A DBA who lost one datafile restores that file into the database's directory, beside the files still there.
+TEST_F(CliTest, RestoreOfChosenFilesWritesThemBesideWhatTheDestinationHolds) {
+  const std::string src = tmp_ / "src";
+  WriteFile(src + "/a/b/f1", RandomBytes(3 * 8192 + 100, 1));
+  WriteFile(src + "/a/g", RandomBytes(8192, 2));
+  WriteFile(src + "/top", RandomBytes(8192, 3));
+  ASSERT_EQ(::chmod((src + "/a/b").c_str(), 0750), 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
+
+  const std::string dest = tmp_ / "dest";
+  WriteFile(dest + "/other", "kept");
+  RunResult r = Scnfs({"restore", "--store", store_, "--db", "x", "--file", "a/b/f1", dest});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(dest + "/a/b/f1"), ReadFile(src + "/a/b/f1"));
+  EXPECT_EQ(ReadFile(dest + "/other"), "kept");
+  EXPECT_FALSE(fs::exists(dest + "/a/g"));
+  EXPECT_FALSE(fs::exists(dest + "/top"));
+  struct stat st;
+  ASSERT_EQ(::stat((dest + "/a/b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u) << "a directory the destination lacked gets its backed-up mode";
+
+  // A directory with everything below it, into a new destination; the same again is refused, not overwritten.
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", "--file", "a/", tmp_ / "new"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp_ / "new/a"), Snapshot(src + "/a"));
+  EXPECT_FALSE(fs::exists(tmp_ / "new/top"));
+  ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "a/g", tmp_ / "new"}, "exists: a restore never overwrites");
+  ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "f1", dest}, "holds no file or directory 'f1' (it holds 'a/b/f1')");
+  ExpectFailure({"restore", "--store", store_, "--db", "x", dest}, "exists and is not an empty directory");
+}
+
 // The path of a changed-blocks line is everything before its two block numbers: names with spaces (scnfs-oragen
 // writes them so) were refused, and a '#' in a name cut the line.
 TEST_F(CliTest, ChangedBlocksPathsMayHoldSpacesAndHashes) {
