@@ -4,6 +4,7 @@
 // Thread-safety: the functions run their own worker threads.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +26,13 @@ struct FileVerification {
   FormatId format = FormatId::kRaw;
   uint64_t examined = 0;      // blocks checked (Oracle: block 0 excluded, as DBVERIFY counts)
   uint64_t processed = 0;     // valid, used blocks
+  // Oracle: `processed` split as DBVERIFY's "Total Pages Processed (Data / Index / Other)": type 6 blocks whose
+  // transaction header says data (1) or index (2), and every other sound block (file header, segment headers,
+  // bitmaps, undo). Zero for other formats.
+  uint64_t processed_data = 0, processed_index = 0, processed_other = 0;
+  // `verify --file`: blocks that failed a check on the first read and passed on a re-read (being written), as
+  // DBVERIFY's "Influx". A point in the store holds blocks as the backup read them: none there.
+  uint64_t influx = 0;
   uint64_t empty = 0;         // formatted never used / new pages
   uint64_t zero = 0;          // all-zero blocks (normal outside Oracle)
   uint64_t corrupt = 0;
@@ -33,6 +41,18 @@ struct FileVerification {
   uint64_t highest_change = 0;
   std::vector<BadBlock> bad_blocks;  // at most 100 listed per file
   nlohmann::json header;
+  // DBVERIFY's HIGH_SCN: with VerifyOptions::high_change, the sound blocks whose change number is above it (the
+  // blocks changed since that SCN/LSN), counted, and listed up to kMaxHighListed per file.
+  static constexpr size_t kMaxHighListed = 1000;
+  uint64_t high_count = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> high_blocks;  // (block, change number)
+};
+
+struct VerifyOptions {
+  int threads = 0;                         // VerifyPoint: workers (default: one per core)
+  std::optional<uint64_t> high_change;     // list the blocks whose change number is above this
+  // Tests: called before each re-read of a block that failed (VerifyFile), with its number and the attempt (1-3).
+  std::function<void(uint64_t block, int attempt)> before_reread;
 };
 
 struct VerifyReport {
@@ -47,11 +67,13 @@ struct VerifyReport {
 };
 
 // Verifies the datafiles of a point in the store.
-Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std::string& at, int threads = 0);
+Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std::string& at, const VerifyOptions& options = {});
 // Verifies one file on disk. Format: given, or detected (Oracle block-0 magic; a PostgreSQL relation path inside a
-// data directory); raw files only get the all-zero count.
-Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId> format);
+// data directory); raw files only get the all-zero count. A block that fails a check is re-read up to 3 times
+// (2, 4, 8 ms apart) before it is counted corrupt: a live database may be writing it (`influx`).
+Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId> format, const VerifyOptions& options = {});
 
-nlohmann::json ToJson(const VerifyReport& r);
+// `high_change`: the VerifyOptions::high_change the report was made with (adds each file's "high_change").
+nlohmann::json ToJson(const VerifyReport& r, std::optional<uint64_t> high_change = std::nullopt);
 
 }  // namespace scnfs

@@ -8,12 +8,18 @@
 namespace scnfs::cli {
 namespace {
 
-void PrintText(const VerifyReport& r, bool file_mode) {
+void PrintText(const VerifyReport& r, bool file_mode, std::optional<uint64_t> high) {
   fmt::print("verifying {}\n", r.point);
   for (const auto& f : r.files) {
     fmt::print("  {} ({})\n", f.path, FormatName(f.format));
-    fmt::print("    Total Pages Examined : {}\n    Pages Processed      : {}\n    Pages Empty          : {}\n",
-               f.examined, f.processed, f.empty);
+    fmt::print("    Total Pages Examined : {}\n", f.examined);
+    if (f.format == FormatId::kOracle)  // as DBVERIFY splits them
+      fmt::print("    Pages Processed      : {} (Data {}, Index {}, Other {})\n", f.processed, f.processed_data,
+                 f.processed_index, f.processed_other);
+    else
+      fmt::print("    Pages Processed      : {}\n", f.processed);
+    fmt::print("    Pages Empty          : {}\n", f.empty);
+    if (f.influx) fmt::print("    Pages Influx         : {} (failed a first read, sound on a re-read: being written)\n", f.influx);
     if (f.zero) fmt::print("    Pages All Zero       : {}\n", f.zero);
     fmt::print("    Pages Failing        : {}\n", f.corrupt);
     if (f.missing)
@@ -22,6 +28,11 @@ void PrintText(const VerifyReport& r, bool file_mode) {
     const std::string_view cname = ChangeNumberName(f.format);
     if (f.highest_change)
       fmt::print("    {:<21}: {}\n", fmt::format("Highest block {}", cname), ChangeNumberText(f.format, f.highest_change));
+    if (high) {
+      fmt::print("    {:<21}: {}\n", fmt::format("Blocks above {} {}", cname, ChangeNumberText(f.format, *high)), f.high_count);
+      for (auto [block, change] : f.high_blocks) fmt::print("      block {} {} {}\n", block, cname, ChangeNumberText(f.format, change));
+      if (f.high_count > f.high_blocks.size()) fmt::print("      ... {} more\n", f.high_count - f.high_blocks.size());
+    }
     for (const auto& b : f.bad_blocks) {
       fmt::print("    bad block {}: {} (type {}, {} {})\n", b.block, BlockKindName(b.kind), b.type, cname,
                  ChangeNumberText(f.format, b.change));
@@ -59,7 +70,7 @@ Runner AddVerify(CLI::App& app, Globals& g) {
                                  "DBVERIFY-style check of a point in the store (--db) or of a datafile on disk (--file).\n"
                                  "Exit 0 when clean, 2 when corruption was found, 1 on any other failure.");
   struct Args {
-    std::string db, at = "latest", file, format;
+    std::string db, at = "latest", file, format, high_scn;
     int threads = 0;
   };
   auto a = std::make_shared<Args>();
@@ -72,13 +83,24 @@ Runner AddVerify(CLI::App& app, Globals& g) {
   sub->add_option("--format", a->format, "Format of --file: oracle, postgres or raw (default: detected)")->needs(file)
       ->check(CLI::IsMember({"oracle", "postgres", "raw"}));
   sub->add_option("--threads", a->threads, "Worker threads (default: one per core)")->check(CLI::Range(1, 256));
+  sub->add_option("--high-scn", a->high_scn,
+                  "Also list the blocks whose SCN (PostgreSQL: LSN, as X/Y) is above this one, as\n"
+                  "DBVERIFY's HIGH_SCN: the blocks changed since then")
+      ->type_name("SCN");
   sub->add_flag("--json", g.json, "Machine-readable report (docs/cli.md)");
   return [a, &g] {
+    VerifyOptions vo;
+    vo.threads = a->threads;
+    if (!a->high_scn.empty()) {
+      auto spec = ParsePointSpec("scn:" + a->high_scn);
+      if (!spec.ok()) return Fail(spec.status().WithContext("--high-scn"));
+      vo.high_change = spec->number;
+    }
     Result<VerifyReport> r = Status::InvalidArgument("give --db NAME (a point in the store) or --file PATH");
     if (!a->file.empty()) {
       std::optional<FormatId> f;
       if (!a->format.empty()) f = ParseFormatName(a->format);
-      r = VerifyFile(a->file, f);
+      r = VerifyFile(a->file, f, vo);
     } else if (!a->db.empty()) {
       auto store = OpenStore(g, Store::Mode::kReader, "verify");
       if (!store.ok()) {
@@ -86,13 +108,13 @@ Runner AddVerify(CLI::App& app, Globals& g) {
         const int rc = Fail(store.status());
         return store.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
       }
-      r = VerifyPoint(store.value().get(), a->db, a->at, a->threads);
+      r = VerifyPoint(store.value().get(), a->db, a->at, vo);
     }
     if (!r.ok()) return Fail(r.status());
     if (g.json)
-      fmt::print("{}\n", JsonText(ToJson(r.value()), 2));
+      fmt::print("{}\n", JsonText(ToJson(r.value(), vo.high_change), 2));
     else
-      PrintText(r.value(), !a->file.empty());
+      PrintText(r.value(), !a->file.empty(), vo.high_change);
     return r->clean() ? kExitOk : kExitCorrupt;
   };
 }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
@@ -75,7 +76,8 @@ std::unique_ptr<FileFormat> FormatFor(const FileRecord& r, bool pg_checksums) {
 
 }  // namespace
 
-Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std::string& at, int threads) {
+Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std::string& at, const VerifyOptions& opt) {
+  const int threads = opt.threads;
   SCNFS_ASSIGN_OR_RETURN(OpenedPoint op, OpenPoint(store, db, at));
   VerifyReport report;
   report.point = fmt::format("{} {}", db, op.reader->point().Describe());
@@ -176,7 +178,7 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
             Tally(&f, b, ShortBlockCheck(ByteSpan(block.data(), len)), true);
             continue;
           }
-          Tally(&f, b, format->Check(b, block), !(r.format == FormatId::kOracle && b == 0), block);
+          Tally(&f, b, format->Check(b, block), !(r.format == FormatId::kOracle && b == 0), block, opt.high_change);
         }
       }
     });
@@ -187,7 +189,7 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
   return report;
 }
 
-Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId> format) {
+Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId> format, const VerifyOptions& opt) {
   // O_NONBLOCK: the open of a FIFO would otherwise wait for a writer for ever (it is refused below).
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", path));
@@ -285,6 +287,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   if (!oracle_cut) SCNFS_RETURN_IF_ERROR(ff->CheckSize(size).WithContext(path));
   const uint32_t bs = ff->block_size();
   std::vector<std::byte> buf(size_t(bs) * 128);
+  int stayed_bad = 0;
   for (uint64_t off = 0; off < size; off += buf.size()) {
     size_t n = size_t(std::min<uint64_t>(buf.size(), size - off));
     ssize_t r = ::pread(fd, buf.data(), n, off_t(off));
@@ -297,7 +300,23 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
         if (!oracle_cut) Tally(&f, b, ShortBlockCheck(blk), true);  // an Oracle block cut short: missing
         continue;
       }
-      Tally(&f, b, ff->Check(b, blk), !(*format == FormatId::kOracle && b == 0), blk);
+      BlockCheck c = ff->Check(b, blk);
+      // A live file: a block that fails may be mid-write (a header and tail from two writes). Re-read it, as
+      // DBVERIFY does and counts as "Influx"; damage stays damage through every re-read.
+      // After 16 blocks stayed bad the file has damage, and further bad blocks are not waited for (400 of them
+      // would cost 6 s): as backup's re-read budget (docs/backup.md).
+      for (int pause_ms = 2, attempt = 1; c.corrupt && c.kind != BlockKind::kAllZero && stayed_bad < 16 && pause_ms <= 8;
+           pause_ms *= 2, ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+        if (opt.before_reread) opt.before_reread(b, attempt);
+        if (::pread(fd, blk.data(), bs, off_t(b * bs)) != ssize_t(bs)) break;
+        if (BlockCheck again = ff->Check(b, blk); !again.corrupt) {
+          c = again;
+          ++f.influx;
+        }
+      }
+      if (c.corrupt && c.kind != BlockKind::kAllZero) ++stayed_bad;
+      Tally(&f, b, c, !(*format == FormatId::kOracle && b == 0), blk, opt.high_change);
     }
   }
   // A block cut short past the header's count (the header counts 10 blocks, the file has 10 and some bytes) is
@@ -308,7 +327,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   return report;
 }
 
-nlohmann::json ToJson(const VerifyReport& r) {
+nlohmann::json ToJson(const VerifyReport& r, std::optional<uint64_t> high_change) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : r.files) {
     nlohmann::json bad = nlohmann::json::array();
@@ -320,6 +339,10 @@ nlohmann::json ToJson(const VerifyReport& r) {
                      {"format", FormatName(f.format)},
                      {"pages_examined", f.examined},
                      {"pages_processed", f.processed},
+                     {"pages_processed_data", f.processed_data},
+                     {"pages_processed_index", f.processed_index},
+                     {"pages_processed_other", f.processed_other},
+                     {"pages_influx", f.influx},
                      {"pages_empty", f.empty},
                      {"pages_all_zero", f.zero},
                      {"pages_corrupt", f.corrupt},
@@ -327,6 +350,11 @@ nlohmann::json ToJson(const VerifyReport& r) {
                      {"corrupt_by_kind", f.corrupt_by_kind},
                      {"highest_change", f.highest_change},
                      {"bad_blocks", bad}});
+    if (high_change) {
+      nlohmann::json listed = nlohmann::json::array();
+      for (auto [block, change] : f.high_blocks) listed.push_back({{"block", block}, {"change", change}});
+      files.back()["high_change"] = {{"above", *high_change}, {"count", f.high_count}, {"blocks", listed}};
+    }
   }
   return {{"point", r.point},
           {"clean", r.clean()},

@@ -23,6 +23,7 @@
 #include "integration/harness.h"
 #include "scnfs/backup.h"
 #include "scnfs/store.h"
+#include "scnfs/verify.h"
 
 namespace scnfs::testing {
 namespace {
@@ -225,6 +226,77 @@ TEST_F(CliTest, RestoreOfChosenFilesWritesThemBesideWhatTheDestinationHolds) {
   ExpectFailure({"restore", "--store", store_, "--db", "x", dest}, "exists and is not an empty directory");
 }
 
+// DBVERIFY's report, mirrored as the reference's section 9 asks: Processed split into Data / Index / Other, and
+// HIGH_SCN, the blocks above an SCN, for a file on disk and for the same file's backup.
+TEST_F(CliTest, VerifySplitsDataIndexOtherAndListsBlocksAboveAnScn) {
+  const std::string src = tmp_ / "ix";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "IX", "--dbid", "5", "--files", "1", "--blocks", "100", "--scn", "1000",
+                    "--index-every", "10"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"change", "--file", src + "/ix_1.dbf", "--scn", "3000", "--blocks", "20,21"}).exit_code, 0);
+  BackupJson({"--db", "ix", src});
+  for (const std::vector<std::string>& where : {std::vector<std::string>{"--file", src + "/ix_1.dbf"},
+                                                std::vector<std::string>{"--store", store_, "--db", "ix"}}) {
+    std::vector<std::string> args{"verify", "--json", "--high-scn", "2000"};
+    args.insert(args.end(), where.begin(), where.end());
+    RunResult r = Scnfs(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json report = json::parse(r.out);
+    const json& f = report["files"][0];
+    // Blocks 2..91 hold rows (the last 9 of the 99 are empty), every tenth an index block (20 stays one through
+    // its change), and block 1, the file header, is Other.
+    EXPECT_EQ(f["pages_processed"], 91) << where[0];
+    EXPECT_EQ(f["pages_processed_index"], 9) << where[0];
+    EXPECT_EQ(f["pages_processed_data"], 81) << where[0];
+    EXPECT_EQ(f["pages_processed_other"], 1) << where[0];
+    EXPECT_EQ(f["high_change"]["count"], 3) << where[0];
+    EXPECT_EQ(f["high_change"]["blocks"], json::parse(R"([{"block":1,"change":3000},{"block":20,"change":3000},{"block":21,"change":3000}])"))
+        << where[0];
+  }
+  RunResult text = Scnfs({"verify", "--file", src + "/ix_1.dbf", "--high-scn", "2000"});
+  EXPECT_NE(text.out.find("Pages Processed      : 91 (Data 81, Index 9, Other 1)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("Blocks above SCN 2000: 3"), std::string::npos) << text.out;
+  ExpectFailure({"verify", "--file", src + "/ix_1.dbf", "--high-scn", "12x"}, "--high-scn");
+}
+
+// A block that fails on its first read and passes on a re-read was being written: DBVERIFY's "Influx", not
+// corruption. Damage stays damage through every re-read, and a damaged file is not waited on block after block.
+TEST_F(CliTest, VerifyFileRereadsAFailingBlockAndCountsInflux) {
+  const std::string src = tmp_ / "live";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "LIVE", "--dbid", "6", "--files", "1", "--blocks", "100"}).exit_code, 0);
+  const std::string path = src + "/live_1.dbf";
+  const std::string sound = ReadFile(path);
+  ASSERT_EQ(Oragen({"corrupt", "--file", path, "--block", "7", "--kind", "fracture"}).exit_code, 0);
+  int rereads = 0;
+  VerifyOptions o;
+  o.before_reread = [&](uint64_t block, int attempt) {
+    ++rereads;
+    EXPECT_EQ(block, 7u);
+    if (attempt == 2) WriteFile(path, sound);  // the write completes between the first and the second re-read
+  };
+  auto v = VerifyFile(path, std::nullopt, o);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(rereads, 2);
+  EXPECT_EQ(v->files[0].influx, 1u);
+  EXPECT_EQ(v->files[0].corrupt, 0u);
+
+  ASSERT_EQ(Oragen({"corrupt", "--file", path, "--block", "7", "--kind", "fracture"}).exit_code, 0);
+  rereads = 0;
+  o.before_reread = [&](uint64_t, int) { ++rereads; };
+  v = VerifyFile(path, std::nullopt, o);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(rereads, 3);
+  EXPECT_EQ(v->files[0].influx, 0u);
+  EXPECT_EQ(v->files[0].corrupt, 1u);
+
+  for (int b = 10; b < 40; ++b)
+    ASSERT_EQ(Oragen({"corrupt", "--file", path, "--block", std::to_string(b), "--kind", "checksum"}).exit_code, 0);
+  rereads = 0;
+  v = VerifyFile(path, std::nullopt, o);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->files[0].corrupt, 31u);
+  EXPECT_EQ(rereads, 16 * 3) << "after 16 blocks stayed bad, further ones are not re-read";
+}
+
 // The path of a changed-blocks line is everything before its two block numbers: names with spaces (scnfs-oragen
 // writes them so) were refused, and a '#' in a name cut the line.
 TEST_F(CliTest, ChangedBlocksPathsMayHoldSpacesAndHashes) {
@@ -292,7 +364,7 @@ TEST_F(CliTest, JsonOutputHasTheDocumentedFields) {
 
   json bk = BackupJson({"--db", "prod", src});
   ExpectFields(bk, record, "backup");
-  ExpectFields(bk, {{"database", s}, {"seconds", n}, {"compaction_seconds", n}, {"mb_per_s", n}, {"bad_blocks", a}},
+  ExpectFields(bk, {{"database", s}, {"format", s}, {"seconds", n}, {"compaction_seconds", n}, {"mb_per_s", n}, {"bad_blocks", a}},
                "backup");
   EXPECT_EQ(bk["database"], "prod");
   EXPECT_FALSE(bk.contains("warning"));  // only when the compaction wait failed
@@ -327,8 +399,10 @@ TEST_F(CliTest, JsonOutputHasTheDocumentedFields) {
     ExpectFields(v["files"][0],
                  {{"path", s}, {"format", s}, {"pages_examined", n}, {"pages_processed", n}, {"pages_empty", n},
                   {"pages_all_zero", n}, {"pages_corrupt", n}, {"corrupt_by_kind", o}, {"highest_change", n},
-                  {"bad_blocks", a}},
+                  {"bad_blocks", a}, {"pages_processed_data", n}, {"pages_processed_index", n},
+                  {"pages_processed_other", n}, {"pages_influx", n}},
                  "verify.files[0]");
+    EXPECT_FALSE(v["files"][0].contains("high_change")) << "only with --high-scn";
     ASSERT_EQ(v["files"][0]["bad_blocks"].size(), 1u);
     ExpectFields(v["files"][0]["bad_blocks"][0], {{"block", n}, {"kind", s}, {"change", n}, {"type", n}},
                  "verify.files[0].bad_blocks[0]");

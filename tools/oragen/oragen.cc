@@ -206,12 +206,13 @@ struct FileIdentity {
 };
 
 // A table block: kcbh, transaction header with 2 ITLs, data header, row directory, free space (zeros, including
-// PCTFREE), rows packed from the end of the block as Oracle does.
-void BuildDataBlock(Bytes b, const FileIdentity& id, uint64_t blockno, uint64_t scn, Rng& rng) {
+// PCTFREE), rows packed from the end of the block as Oracle does. `index`: the transaction header says index
+// (ktbbh type 2, reference section 4), which is all DBVERIFY's Data/Index split looks at; the rest stays a table's.
+void BuildDataBlock(Bytes b, const FileIdentity& id, uint64_t blockno, uint64_t scn, Rng& rng, bool index = false) {
   std::memset(b.data(), 0, b.size());
   const uint8_t seq = static_cast<uint8_t>(1 + rng.Below(254));
   PutKcbh(b, kTypeData, Rdba(id.rfn, blockno), scn, seq, kFlgChecksum);
-  Put8(b, 20, 1);  // ktbbh type: data
+  Put8(b, 20, index ? 2 : 1);  // ktbbh type: data or index
   Put32(b, 24, 70000 + id.file_number);  // object id
   Put32(b, 28, static_cast<uint32_t>(scn));
   Put8(b, 36, 2);  // ITL count
@@ -481,6 +482,7 @@ struct CreateOptions {
   uint64_t scn = 1000, seed = 0;
   bool bigfile = false;
   double empty_fraction = 0.1;
+  uint32_t index_every = 0;  // every Nth block number is an index block; 0: none
 };
 
 Status ValidateCreate(const CreateOptions& o) {
@@ -549,7 +551,7 @@ Status CreateOneFile(const CreateOptions& o, uint32_t fileno, uint32_t ckpt_time
       } else {
         Rng rng(BlockSeed(o.seed, fileno, blockno, o.scn));
         const uint64_t back = rng.Below(1000);
-        BuildDataBlock(b, id, blockno, o.scn > back ? o.scn - back : 1, rng);
+        BuildDataBlock(b, id, blockno, o.scn > back ? o.scn - back : 1, rng, o.index_every && blockno % o.index_every == 0);
       }
     }
     SCNFS_RETURN_IF_ERROR(f.WriteAt(start * bs, std::span<const std::byte>(buf.data(), n * bs)));
@@ -614,9 +616,14 @@ Status WriteDataBlocks(const Datafile& df, const std::vector<uint64_t>& blocks, 
     size_t j = i;
     while (j + 1 < blocks.size() && blocks[j + 1] == blocks[j] + 1 && j - i < 1023) ++j;
     buf.resize((j - i + 1) * bs);
+    // What the blocks were: an index block stays one. Blocks past the end (grow) read as zeros.
+    std::fill(buf.begin(), buf.end(), std::byte{0});
+    if (Status rs = df.file.ReadAt(blocks[i] * bs, buf); !rs.ok() && rs.code() != Status::Code::kInvalidArgument) return rs;
     for (size_t k = i; k <= j; ++k) {
       Rng rng(BlockSeed(seed, id.file_number, blocks[k], scn));
-      BuildDataBlock(Bytes(buf.data() + (k - i) * bs, bs), id, blocks[k], scn, rng);
+      const Bytes b(buf.data() + (k - i) * bs, bs);
+      const bool index = b[0] == std::byte{kTypeData} && b[20] == std::byte{2};
+      BuildDataBlock(b, id, blocks[k], scn, rng, index);
     }
     SCNFS_RETURN_IF_ERROR(df.file.WriteAt(blocks[i] * bs, buf));
     i = j + 1;
@@ -739,6 +746,9 @@ void AddCreate(CLI::App& app, CreateOptions& o, Status& st) {
   c->add_flag("--bigfile", o.bigfile, "Bigfile: relative file number 1024, rdba = block number");
   c->add_option("--empty-fraction", o.empty_fraction,
                 "Share of data blocks, at the end of the file, that are formatted but never used")
+      ->capture_default_str();
+  c->add_option("--index-every", o.index_every,
+                "Make every Nth block number an index block (0: none), for verify's Data/Index split")
       ->capture_default_str();
   c->add_option("--tablespace", o.tablespace, "Tablespace name")->capture_default_str();
   c->add_option("--tablespace-number", o.tablespace_number, "Tablespace number (TS#)")->capture_default_str();
