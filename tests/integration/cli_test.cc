@@ -297,6 +297,52 @@ TEST_F(CliTest, VerifyFileRereadsAFailingBlockAndCountsInflux) {
   EXPECT_EQ(rereads, 16 * 3) << "after 16 blocks stayed bad, further ones are not re-read";
 }
 
+// RMAN's LIST BACKUP of one point: each datafile, how the backup read it, its highest SCN, corrupt blocks and header.
+TEST_F(CliTest, ListFilesShowsOnePointsDatafiles) {
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "ORCL", "--dbid", "4", "--files", "2", "--blocks", "100", "--scn", "1000",
+                    "--tablespace", "SALES"}).exit_code, 0);
+  BackupJson({"--db", "orcl", src});
+  ASSERT_EQ(Oragen({"change", "--file", src + "/orcl_2.dbf", "--scn", "5000", "--blocks", "10"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"corrupt", "--file", src + "/orcl_2.dbf", "--block", "11", "--kind", "checksum"}).exit_code, 0);
+  BackupJson({"--db", "orcl", src});
+
+  RunResult r = Scnfs({"list", "--store", store_, "--db", "orcl", "--files"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("backup 2 of 'orcl' (incremental backup, complete): 2 files, 1 directory"), std::string::npos) << r.out;
+  std::map<std::string, std::vector<std::string>> rows;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
+    if (!w.empty() && w[0].ends_with(".dbf")) rows[w[0]] = w;
+  }
+  // PATH SIZE(2 words) READ HIGHEST CORRUPT FILE# TABLESPACE CHECKPOINT
+  ASSERT_EQ(rows["orcl_2.dbf"].size(), 9u) << r.out;
+  EXPECT_EQ(rows["orcl_2.dbf"][3], "full");
+  EXPECT_EQ(rows["orcl_2.dbf"][4], "5000");
+  EXPECT_EQ(rows["orcl_2.dbf"][5], "1");
+  EXPECT_EQ(rows["orcl_2.dbf"][6], "2");
+  EXPECT_EQ(rows["orcl_2.dbf"][7], "SALES");
+  EXPECT_EQ(rows["orcl_2.dbf"][8], "5000");
+  EXPECT_EQ(rows["orcl_1.dbf"][5], "0");
+
+  RunResult j1 = Scnfs({"list", "--store", store_, "--db", "orcl", "--files", "--at", "backup:1", "--json"});
+  ASSERT_EQ(j1.exit_code, 0) << j1.err;
+  const json l = json::parse(j1.out);
+  EXPECT_EQ(l["backup"], 1);
+  EXPECT_EQ(l["point"], "backup 1");
+  std::map<std::string, json> by_path;
+  for (const auto& f : l["files"]) by_path[f["path"].get<std::string>()] = f;
+  ASSERT_TRUE(by_path.contains("orcl_2.dbf")) << l.dump();
+  EXPECT_EQ(by_path["orcl_2.dbf"]["max_change"], 1000);
+  EXPECT_EQ(by_path["orcl_2.dbf"]["corrupt_blocks"], 0);
+  EXPECT_EQ(by_path["orcl_2.dbf"]["header"]["tablespace"], "SALES");
+  EXPECT_EQ(by_path["orcl_2.dbf"]["size"], 101 * 8192);
+  ExpectFailure({"list", "--store", store_, "--files"}, "--db");
+  ExpectFailure({"list", "--store", store_, "--db", "orcl", "--files", "--at", "backup:9"}, "backup 9");
+}
+
 // The path of a changed-blocks line is everything before its two block numbers: names with spaces (scnfs-oragen
 // writes them so) were refused, and a '#' in a name cut the line.
 TEST_F(CliTest, ChangedBlocksPathsMayHoldSpacesAndHashes) {
