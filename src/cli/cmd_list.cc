@@ -114,8 +114,8 @@ Runner AddList(CLI::App& app, Globals& g) {
       }
       fmt::print("database {} ({}), {} backup(s), {} stored\n", d.name, FormatName(d.format), backups.value().size(),
                  HumanBytes(stored));
-      fmt::print("  {:>4} {:<12} {:<9} {:<25} {:>8} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", "ID", "KIND", "STATE",
-                 "START", "SECONDS", fmt::format("{} RANGE", ChangeNumberName(d.format)), "FILES", "LOGICAL", "STORED", "DEDUP", "COMPR");
+      fmt::print("  {:>4} {:<12} {:<9} {:<25} {:<25} {:>8} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", "ID", "KIND", "STATE",
+                 "START", "END", "SECONDS", fmt::format("{} RANGE", ChangeNumberName(d.format)), "FILES", "LOGICAL", "STORED", "DEDUP", "COMPR");
       for (const auto& b : backups.value()) {
         const auto cn = [&](uint64_t c) { return ChangeNumberText(d.format, c); };
         // From the checkpoint to the highest block when blocks are newer than it (a hot backup: recovery must run
@@ -128,8 +128,11 @@ Runner AddList(CLI::App& app, Globals& g) {
                                                                        : "-";
         // Ratios of what the backup stored: a backup that stored nothing new has none ("-", not 0.0x).
         const bool stored_any = b.new_bytes_raw > 0;
-        fmt::print("  {:>4} {:<12} {:<9} {:<25} {:>8.1f} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", b.id,
-                   b.kind + (b.changed_blocks ? "*" : ""), BackupStateName(b.state), FormatIso8601(b.start_us),
+        // The end in full: pasted into --at time:, it selects this backup (docs/points-in-time.md).
+        const std::string start = FormatIso8601(b.start_us);
+        const std::string end = b.end_us ? FormatIso8601(b.end_us) : "-";
+        fmt::print("  {:>4} {:<12} {:<9} {:<25} {:<25} {:>8.1f} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", b.id,
+                   b.kind + (b.changed_blocks ? "*" : ""), BackupStateName(b.state), start, end,
                    b.end_us ? double(b.end_us - b.start_us) / 1e6 : 0.0, range, b.files, HumanBytes(b.logical_bytes),
                    HumanBytes(b.new_bytes_stored),
                    stored_any ? fmt::format("{:.1f}x", Ratio(b.logical_bytes, b.new_bytes_raw)) : "-",

@@ -181,6 +181,7 @@ TEST_F(CliTest, ListShowsTheCheckpointAloneUnlessBlocksAreNewer) {
   BackupJson({"--db", "orcl", src});
   // One file moves on to SCN 5000; the other's header stays at checkpoint 1000 (a read-only tablespace).
   ASSERT_EQ(Oragen({"change", "--file", src + "/orcl_1.dbf", "--scn", "5000", "--blocks", "10"}).exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // END to the second must tell the two apart
   BackupJson({"--db", "orcl", src});
   RunResult r = Scnfs({"list", "--store", store_, "--db", "orcl"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -190,10 +191,20 @@ TEST_F(CliTest, ListShowsTheCheckpointAloneUnlessBlocksAreNewer) {
   for (std::string line; std::getline(lines, line);) {
     std::istringstream words(line);
     std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
-    if (w.size() > 5 && std::isdigit(static_cast<unsigned char>(w[0][0]))) range[std::stoi(w[0])] = w[5];
+    if (w.size() > 6 && std::isdigit(static_cast<unsigned char>(w[0][0]))) range[std::stoi(w[0])] = w[6];
   }
   EXPECT_EQ(range[1], "1000") << r.out;
   EXPECT_EQ(range[2], "1000-5000") << r.out;
+  // The END column, pasted into --at time:, selects that backup (docs/points-in-time.md).
+  std::istringstream again(r.out);
+  for (std::string line; std::getline(again, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
+    if (w.size() < 5 || !std::isdigit(static_cast<unsigned char>(w[0][0]))) continue;
+    RunResult at = Scnfs({"list", "--store", store_, "--db", "orcl", "--files", "--at", "time:" + w[4], "--json"});
+    ASSERT_EQ(at.exit_code, 0) << at.err;
+    EXPECT_EQ(json::parse(at.out)["backup"], std::stoi(w[0])) << line;
+  }
 }
 
 // A DBA who lost one datafile restores that file into the database's directory, beside the files still there.
