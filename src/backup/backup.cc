@@ -68,12 +68,28 @@ uint32_t ClusterTimeline(const postgres::ControlFile& control, const std::vector
   return tli;
 }
 
+}  // namespace
+
+std::string HotBackupNote(FormatId format) {
+  if (format == FormatId::kPostgres)
+    return "taken while the cluster ran (pg_control not shut down): not consistent on its own, and PostgreSQL starts "
+           "on it without the WAL that would repair it (scnfs keeps no WAL yet, roadmap stage 4); for a restore that "
+           "is consistent, back up a stopped cluster or a stopped standby";
+  return "taken while the database was open or in backup mode (fuzzy datafile headers): a restore needs media "
+         "recovery with the archived redo of the backup's time";
+}
+
+namespace {
+
 // A new line of changes since `prev` that need not make any block's change number go back (docs/points-in-time.md,
 // "New lines of changes"): a PostgreSQL timeline switch, or an Oracle datafile whose header names another RESETLOGS
 // (or another database) than the same path did at `prev`. For people; empty when none.
 std::string NewIncarnation(const BackupRecord* prev, const BackupRecord& rec, const std::vector<FileRecord>& prev_files,
                            const std::vector<std::unique_ptr<FileJob>>& jobs) {
   if (prev == nullptr) return "";
+  if (rec.system_identifier != 0 && prev->system_identifier != 0 && rec.system_identifier != prev->system_identifier)
+    return fmt::format("system identifier {} -> {} (another cluster, or one made anew by pg_upgrade or initdb)",
+                       prev->system_identifier, rec.system_identifier);
   if (rec.timeline != 0 && prev->timeline != 0 && rec.timeline != prev->timeline)
     return fmt::format("timeline {} -> {}", prev->timeline, rec.timeline);
   std::map<std::string_view, std::string> before;
@@ -341,6 +357,10 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     in.pg_checksums = control.checksums();
     rec.checkpoint_change = control.checkpoint_lsn;
     rec.timeline = ClusterTimeline(control, entries);
+    rec.system_identifier = control.system_identifier;
+    // Shut down (1) or shut down in recovery (2, a stopped standby): consistent at the checkpoint. Anything else
+    // is a running (or crashed) cluster.
+    rec.hot = control.state != 1 && control.state != 2;
   }
   SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
   const BackupRecord* prev = nullptr;
@@ -351,7 +371,10 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     SCNFS_ASSIGN_OR_RETURN(prev_files, cat.ListFiles(db.id, prev->id));
   }
   in.prev_files = &prev_files;
-  in.new_timeline = prev && prev->timeline != 0 && rec.timeline != 0 && rec.timeline != prev->timeline;
+  // A changed-blocks list made on another line of changes is not trusted (docs/backup.md).
+  in.new_timeline = prev && ((prev->timeline != 0 && rec.timeline != 0 && rec.timeline != prev->timeline) ||
+                             (prev->system_identifier != 0 && rec.system_identifier != 0 &&
+                              rec.system_identifier != prev->system_identifier));
   std::map<std::string, BlockRanges> changed;
   if (!opt.changed_blocks_file.empty()) {
     SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file));
@@ -475,6 +498,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
       fr.read = j->read_mode;
       fr.header = j->header;
       if (j->format->id() == FormatId::kOracle) min_ckpt = std::min(min_ckpt, j->checkpoint_change);
+      if (j->format->id() == FormatId::kOracle && j->header.is_object() && j->header.value("fuzzy", false)) rec.hot = true;
       if (j->format->versioned_by_change()) rec.max_change = std::max(rec.max_change, fr.max_change);
       ++rec.files;
       rec.logical_bytes += fr.size;
@@ -510,6 +534,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   report.record = rec;
   report.format = db.format;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
+  if (rec.hot) report.notes.push_back(HotBackupNote(db.format));
   for (const auto& e : entries) {
     if (e.is_symlink() || e.target.empty()) continue;
     const char* what = e.is_file() ? "datafile" : e.rel == "pg_wal" ? "WAL" : "tablespace";

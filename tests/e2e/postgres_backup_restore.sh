@@ -195,6 +195,37 @@ same_tree "$SNAP1" "$WORK/r6" "restore of backup 1 after the timeline switch" ||
 rm -rf "$WORK/r6"
 pass "a timeline switch is recorded (timeline 1 -> 2); lsn: points before it are refused, backup:1 still restores exactly ($(elapsed "$t")s)"
 
+# 15. A backup of the running cluster is marked hot: the backup's NOTE, `list` and the restore's warning say it is
+# not consistent without its WAL (PostgreSQL would start on it without complaint).
+t=$(date +%s.%N)
+pg_start "$PGDATA" start-hot || fail "start for a hot backup: $LAST_ERR"
+run backup-hot "$SCNFS" backup --store "$STORE" --db pg --json "$PGDATA" || fail "scnfs backup of the running cluster: $LAST_ERR"
+pg_stop "$PGDATA" stop-hot || fail "stop after the hot backup: $LAST_ERR"
+hot=$(json_eval "$LOGS/backup-hot.log" '"%s|%s" % (j["hot"], any("taken while the cluster ran" in n for n in j["notes"]))')
+[[ "$hot" == "True|True" ]] || fail "backup of a running cluster: hot|noted is '$hot'"
+HOT_ID=$(json_eval "$LOGS/backup-hot.log" 'j["id"]')
+run list-hot "$SCNFS" list --store "$STORE" --db pg || fail "list: $LAST_ERR"
+grep -q "hot: taken while the cluster ran" "$LOGS/list-hot.log" || fail "list does not mark backup $HOT_ID hot"
+run restore-hot "$SCNFS" restore --store "$STORE" --db pg --at "backup:$HOT_ID" "$WORK/r7" || fail "restore of the hot backup: $LAST_ERR"
+grep -q "warning: backup $HOT_ID was taken while the cluster ran" "$LOGS/restore-hot.log" ||
+  fail "the restore of a hot backup gave no warning: $(cat "$LOGS/restore-hot.log")"
+rm -rf "$WORK/r7"
+run list-cold "$SCNFS" list --store "$STORE" --db pg --json || fail "list --json: $LAST_ERR"
+cold=$(json_eval "$LOGS/list-cold.log" '[b["hot"] for b in j[0]["backups"]]')
+[[ "$cold" == "[False, False, False, True]" ]] || fail "hot flags of backups 1-4: $cold"
+pass "a backup of the running cluster is marked hot in its NOTE, in list and in its restore's warning ($(elapsed "$t")s)"
+
+# 16. Another cluster backed up under the same name (or one made anew by initdb or pg_upgrade) is a new line of
+# changes: its pages must never mix with this one's at an scn:/lsn: point.
+t=$(date +%s.%N)
+OTHER="$WORK/other"
+mkdir -p "$OTHER" && chown postgres: "$OTHER" && chmod 700 "$OTHER" || fail "cannot create $OTHER"
+run initdb-other as_pg "$PGBIN/initdb" -A trust -U postgres -D "$OTHER" || fail "initdb of another cluster: $LAST_ERR"
+run backup-other "$SCNFS" backup --store "$STORE" --db pg --json "$OTHER" || fail "backup of another cluster: $LAST_ERR"
+inc=$(json_eval "$LOGS/backup-other.log" 'j["new_incarnation"]')
+[[ "$inc" == "system identifier "*" -> "*"(another cluster"* ]] || fail "another cluster under the same name: new_incarnation '$inc'"
+pass "another cluster under the same database name is a new incarnation: $inc ($(elapsed "$t")s)"
+
 echo "--- summary"
 echo "cluster (initdb, pgbench -i -s 5): ${T_CLUSTER}s; workload (1000 txns, ${TPS:-?} tps) + stop + copy: ${T_WORKLOAD}s"
 echo "backup 1 (full):        ${T_BACKUP1}s  $B1_FIG"

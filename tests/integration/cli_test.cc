@@ -412,7 +412,7 @@ TEST_F(CliTest, JsonOutputHasTheDocumentedFields) {
       {"db", n}, {"id", n}, {"kind", s}, {"changed_blocks", b}, {"state", s}, {"error", s}, {"start_us", n},
       {"end_us", n}, {"pid", n}, {"host", s}, {"sources", a}, {"checkpoint_change", n}, {"max_change", n},
       {"change_ceiling", n}, {"went_back_blocks", n}, {"went_back_from", n}, {"went_back_to", n},
-      {"new_incarnation", s}, {"timeline", n}, {"files", n}, {"directories", n}, {"logical_bytes", n}, {"bytes_read", n},
+      {"new_incarnation", s}, {"timeline", n}, {"system_identifier", n}, {"hot", b}, {"files", n}, {"directories", n}, {"logical_bytes", n}, {"bytes_read", n},
       {"blocks_read", n}, {"blocks_changed", n}, {"zero_blocks", n}, {"corrupt_blocks", n}, {"new_contents", n},
       {"new_bytes_raw", n}, {"new_bytes_stored", n}};
   std::string src = tmp_ / "ora";
