@@ -66,8 +66,8 @@ struct BackupReport {
 // as failed and every earlier backup is untouched.
 Result<BackupReport> RunBackup(Store* store, const BackupOptions& options);
 
-// What a DBA must know about a backup taken while the database ran (BackupRecord::hot), in one sentence: backup's
-// NOTE, and the warning of a restore, a clone and `list` of it.
+// What a DBA must know about a backup of a running PostgreSQL cluster (BackupRecord::hot), in one sentence: the
+// backup's NOTE, a restore's warning and `list`'s line.
 std::string HotBackupNote(FormatId format);
 
 // Marks backups left "running" by a process that died as failed. Called by the writer at open.

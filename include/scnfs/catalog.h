@@ -73,9 +73,10 @@ struct BackupRecord {
   uint32_t timeline = 0;  // PostgreSQL: pg_control's timeline at this backup (0: not PostgreSQL, or before 2026-11-30)
   // PostgreSQL: pg_control's system identifier, which names the cluster (0: not PostgreSQL, or before 2026-11-30).
   uint64_t system_identifier = 0;
-  // Taken while the database ran: PostgreSQL's pg_control not shut down, or an Oracle datafile header fuzzy (open,
-  // or in backup mode). Such a backup is not consistent on its own: it needs the WAL / redo of its time, which
-  // scnfs does not keep yet (roadmap stage 4). Restores and clones of it say so.
+  // PostgreSQL: taken while the cluster ran (pg_control not shut down). Such a backup is not consistent on its own:
+  // it needs the WAL of its time, which scnfs does not keep yet (roadmap stage 4), and PostgreSQL would start on it
+  // without complaint, so restores say so. (An Oracle datafile copied while open carries fuzzy flags in its header,
+  // and Oracle itself demands media recovery: not silent, not marked.)
   bool hot = false;
   bool new_line() const { return went_back_blocks > 0 || !new_incarnation.empty(); }
   // Where this backup stands for scn: base selection (docs/points-in-time.md): its max_change; for a backup that

@@ -70,13 +70,10 @@ uint32_t ClusterTimeline(const postgres::ControlFile& control, const std::vector
 
 }  // namespace
 
-std::string HotBackupNote(FormatId format) {
-  if (format == FormatId::kPostgres)
-    return "taken while the cluster ran (pg_control not shut down): not consistent on its own, and PostgreSQL starts "
-           "on it without the WAL that would repair it (scnfs keeps no WAL yet, roadmap stage 4); for a restore that "
-           "is consistent, back up a stopped cluster or a stopped standby";
-  return "taken while the database was open or in backup mode (fuzzy datafile headers): a restore needs media "
-         "recovery with the archived redo of the backup's time";
+std::string HotBackupNote(FormatId) {
+  return "taken while the cluster ran (pg_control not shut down): not consistent on its own, and PostgreSQL starts "
+         "on it without the WAL that would repair it (scnfs keeps no WAL yet, roadmap stage 4); for a restore that "
+         "is consistent, back up a stopped cluster or a stopped standby";
 }
 
 namespace {
@@ -498,7 +495,6 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
       fr.read = j->read_mode;
       fr.header = j->header;
       if (j->format->id() == FormatId::kOracle) min_ckpt = std::min(min_ckpt, j->checkpoint_change);
-      if (j->format->id() == FormatId::kOracle && j->header.is_object() && j->header.value("fuzzy", false)) rec.hot = true;
       if (j->format->versioned_by_change()) rec.max_change = std::max(rec.max_change, fr.max_change);
       ++rec.files;
       rec.logical_bytes += fr.size;
