@@ -38,10 +38,14 @@ class PointView::CursorLease {
     if (!c_) c_ = std::make_unique<PointReader::Cursor>(*v_.reader_);
   }
   ~CursorLease() {
+    if (!c_) return;  // discarded
     std::lock_guard<std::mutex> l(v_.pool_mu_);
     v_.pool_.push_back(std::move(c_));
   }
   PointReader::Cursor* operator->() { return c_.get(); }
+  // After a failed read: a RocksDB iterator keeps its error status, so a pooled cursor whose read failed (a store
+  // read error, EIO) failed every later read that drew it, long after the disk was well (found 2026-11-30).
+  void Discard() { c_.reset(); }
 
  private:
   const PointView& v_;
@@ -167,8 +171,19 @@ Status PointView::Read(uint32_t i, uint64_t offset, std::span<std::byte> out, si
   if (f.type != "file") return Status::InvalidArgument(fmt::format("{} is not a file", f.path));
   if (offset >= f.size || out.empty()) return Status::OK();
   const uint64_t end = std::min<uint64_t>(f.size, offset + out.size());
-  const uint64_t bs = f.block_size;
   CursorLease cursor(*this);
+  Status st = ReadBlocks(f, offset, end, out, cursor);
+  if (!st.ok()) {
+    cursor.Discard();
+    return st;
+  }
+  *n = size_t(end - offset);
+  return Status::OK();
+}
+
+Status PointView::ReadBlocks(const FileRecord& f, uint64_t offset, uint64_t end, std::span<std::byte> out,
+                             CursorLease& cursor) const {
+  const uint64_t bs = f.block_size;
   thread_local std::vector<std::byte> partial;
   thread_local std::vector<PointReader::Cursor::BlockRead> run;
   // A block only partly inside the request (the head, the tail, the file's short last block) goes through a
@@ -195,7 +210,6 @@ Status PointView::Read(uint32_t i, uint64_t offset, std::span<std::byte> out, si
     first += count;
   }
   if (first <= last) SCNFS_RETURN_IF_ERROR(read_partial(last));
-  *n = size_t(end - offset);
   return Status::OK();
 }
 

@@ -53,6 +53,8 @@ class PointView {
 
  private:
   class CursorLease;
+  // Read's work on blocks: bytes [offset, end) of `f` into `out`.
+  Status ReadBlocks(const FileRecord& f, uint64_t offset, uint64_t end, std::span<std::byte> out, CursorLease& cursor) const;
   void BuildTree();
   void BuildInfo() const;
 

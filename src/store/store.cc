@@ -431,9 +431,17 @@ Status Store::WriteUnlogged(rocksdb::WriteBatch* batch) {
 
 Status Store::SetAutoCompactions(bool on) {
   if (mode_ != Mode::kWriter) return Status::ReadOnly("store opened for reading");
+  // SetOptions writes to the MANIFEST. After a failed write RocksDB 7.8 may then switch to a new MANIFEST it cannot
+  // write either and delete the one CURRENT names: every backup of the store was unreachable (found 2026-11-30
+  // with EIO injected after a commit). Leave the store as a crash would (see write_failed_).
+  if (write_failed_) return Status::IOError("an earlier write to the store failed");
   for (auto* cf : {content_cf_, versions_cf_}) {
-    SCNFS_RETURN_IF_ERROR(FromRocksStatus(db_->SetOptions(cf, {{"disable_auto_compactions", on ? "false" : "true"}}),
-                                          "setting the store's compactions"));
+    Status st = FromRocksStatus(db_->SetOptions(cf, {{"disable_auto_compactions", on ? "false" : "true"}}),
+                                "setting the store's compactions");
+    if (!st.ok()) {
+      write_failed_ = true;
+      return st;
+    }
   }
   return Status::OK();
 }

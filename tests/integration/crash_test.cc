@@ -261,5 +261,106 @@ TEST(CrashTest, AFullDiskDuringTheCompactionAfterTheCommitEndsTheBackupWithAWarn
   EXPECT_EQ(Snapshot(tmp / "r"), Snapshot(src));
 }
 
+// `scnfs args...` with the fault injector (tests/fault/io_fault.cc) preloaded, configured by `env` (IO_FAULT_*).
+RunResult ScnfsWithFaults(const std::vector<std::string>& env, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"/usr/bin/env", std::string("LD_PRELOAD=") + SCNFS_IO_FAULT_LIB,
+                                "ASAN_OPTIONS=verify_asan_link_order=0"};  // the ASan build: the runtime is not first
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.push_back(SCNFS_BIN);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv);
+}
+
+// Writes to the store start failing for good at every point of a backup in turn (a disk that dies, ext4 gone
+// read-only). Found 2026-11-30: when the first failed write was the catalog flush after the commit record, the
+// backup went on to change RocksDB's options, RocksDB switched to a new MANIFEST it could not write either and
+// deleted the one CURRENT names, and the store could not be opened any more: every backup lost.
+TEST(CrashTest, WriteErrorsAtAnyPointOfABackupLeaveEveryBackupReadable) {
+  TempDir tmp;
+  const std::string store = tmp / "store", src = tmp / "src", pre = tmp / "pre";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "WE", "--dbid", "3", "--files", "2", "--blocks", "1000"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "we", src}).exit_code, 0);
+  const auto first = Snapshot(src);
+  uint64_t scn = 10000;
+  const auto change = [&] {
+    scn += 1000;
+    for (const char* f : {"/we_1.dbf", "/we_2.dbf"})
+      ASSERT_EQ(Oragen({"change", "--file", src + f, "--scn", std::to_string(scn), "--fraction", "0.2"}).exit_code, 0);
+  };
+  // A history with backups that failed on a write error, as the store that lost its MANIFEST had.
+  for (const char* n : {"31", "32"}) {
+    change();
+    ScnfsWithFaults({"IO_FAULT_PATH=" + store + "/", "IO_FAULT_OP=w", "IO_FAULT_AFTER=" + std::string(n)},
+                    {"backup", "--store", store, "--db", "we", src});
+    change();
+    ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "we", src}).exit_code, 0);
+  }
+  change();
+  fs::copy(store, pre, fs::copy_options::recursive);
+  int hit = 0;
+  for (int n = 1; n < 200; ++n) {
+    fs::remove_all(store);
+    fs::copy(pre, store, fs::copy_options::recursive);
+    RunResult b = ScnfsWithFaults({"IO_FAULT_PATH=" + store + "/", "IO_FAULT_OP=w", "IO_FAULT_AFTER=" + std::to_string(n)},
+                                  {"backup", "--store", store, "--db", "we", src});
+    EXPECT_NE(b.exit_code, 134) << "aborted with writes failing from write " << n << ": " << b.err;
+    RunResult l = Scnfs({"list", "--store", store, "--db", "we"});
+    ASSERT_EQ(l.exit_code, 0) << "writes failing from write " << n << " of the backup lost the store: " << l.err
+                              << "\nbackup said: " << b.err;
+    if (b.exit_code == 0 && b.err.empty()) break;  // no write failed: every point of the backup was covered
+    ++hit;
+  }
+  EXPECT_GT(hit, 20) << "the fault never hit the backup";
+  ASSERT_EQ(Scnfs({"restore", "--store", store, "--db", "we", "--at", "backup:1", tmp / "r"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp / "r"), first);
+}
+
+// A read error of the store's disk while a mount serves a file: that read fails with EIO (never zeros or wrong
+// bytes), and once the disk reads again, so does the mount. Found 2026-11-30: the cursor whose read failed went
+// back to the mount's pool with its RocksDB iterator's error kept, and failed every read that drew it afterwards.
+TEST(CrashTest, AMountReadsAgainOnceTheStoresDiskDoes) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for FUSE";
+  TempDir tmp;
+  const std::string store = tmp / "store", src = tmp / "src", mnt = tmp / "mnt", flag = tmp / "disk-fails";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "EIO", "--dbid", "3", "--files", "1", "--blocks", "2000"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "e", src}).exit_code, 0);
+  fs::create_directories(mnt);
+  RunResult m = ScnfsWithFaults({"IO_FAULT_PATH=" + store + "/db/", "IO_FAULT_OP=r", "IO_FAULT_FLAG=" + flag},
+                                {"mount", "--store", store, mnt});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  struct Unmount {
+    std::string path;
+    ~Unmount() { Scnfs({"umount", path}); }
+  } unmount{mnt};
+  const std::string file = mnt + "/e/backups/1/eio_1.dbf";
+  const std::string want = ReadFile(src + "/eio_1.dbf");
+  // Reads around the page cache, each from a fresh descriptor: every one reaches the mount.
+  const auto read_direct = [&](off_t off, std::string* got) -> int {
+    int fd = ::open(file.c_str(), O_RDONLY | O_DIRECT);
+    if (fd < 0) return errno;
+    void* buf = nullptr;
+    EXPECT_EQ(::posix_memalign(&buf, 4096, 1 << 20), 0);
+    const ssize_t n = ::pread(fd, buf, 1 << 20, off);
+    const int err = n < 0 ? errno : 0;
+    if (n > 0) got->assign(static_cast<const char*>(buf), size_t(n));
+    ::free(buf);
+    ::close(fd);
+    return err;
+  };
+  WriteFile(flag, "");
+  // A sequential read of the whole file (readahead: several of the mount's threads at once) fails part way.
+  RunResult dd = testing::Run({"dd", "if=" + file, "of=/dev/null", "bs=1M"});
+  EXPECT_NE(dd.exit_code, 0) << "no read failed while the store's disk did";
+  EXPECT_NE(dd.err.find("Input/output error"), std::string::npos) << dd.err;
+  fs::remove(flag);
+  for (int i = 0; i < 64; ++i) {
+    std::string got;
+    ASSERT_EQ(read_direct(off_t(i % 8) << 20, &got), 0) << "read " << i << " after the disk recovered";
+    EXPECT_TRUE(got == want.substr(size_t(i % 8) << 20, got.size()));
+  }
+}
+
 }  // namespace
 }  // namespace scnfs::testing
