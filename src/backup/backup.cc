@@ -514,7 +514,13 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   rec.end_us = NowMicros();
   Catalog::PutBackup(&b, store, rec);
   if (Status cs = store->Commit(&b); !cs.ok())
-    return cs.WithContext(fmt::format("backup {} of '{}' failed at commit; earlier backups are intact", rec.id, db.name));
+    // The commit record may be on disk even so: a failed fsync of RocksDB's log leaves it there when the write
+    // itself went through, and the next open replays it (found 2026-11-30: "failed", then `list` said complete and
+    // it restored exactly). Whether it counts is known only then; saying "failed" would have a scheduler retry a
+    // backup that exists, or a DBA trust one that does not.
+    return cs.WithContext(fmt::format("backup {} of '{}' may not be committed (its record may have reached the disk: "
+                                      "`scnfs list` shows it complete if it did); earlier backups are intact",
+                                      rec.id, db.name));
 
   const Status resumed = store->SetAutoCompactions(true);  // before waiting for them
   BackupReport report;
