@@ -316,6 +316,35 @@ TEST(CrashTest, WriteErrorsAtAnyPointOfABackupLeaveEveryBackupReadable) {
   EXPECT_EQ(Snapshot(tmp / "r"), first);
 }
 
+// Syncs of the store failing from each point of a backup on. A backup that says it failed must not be there; one
+// whose commit record reached the disk anyway (its write went through, its sync failed) must say it may count.
+// Found 2026-11-30: "failed at commit", then `list` showed it complete and it restored exactly.
+TEST(CrashTest, ABackupWhoseCommitSyncFailsNeverClaimsItFailedWhenItCounts) {
+  TempDir tmp;
+  const std::string store = tmp / "store", src = tmp / "src", pre = tmp / "pre";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "SY", "--dbid", "3", "--files", "1", "--blocks", "500"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "sy", src}).exit_code, 0);
+  ASSERT_EQ(Oragen({"change", "--file", src + "/sy_1.dbf", "--scn", "9000", "--fraction", "0.3"}).exit_code, 0);
+  fs::copy(store, pre, fs::copy_options::recursive);
+  int counted_anyway = 0;
+  for (int n = 0; n < 60; ++n) {
+    fs::remove_all(store);
+    fs::copy(pre, store, fs::copy_options::recursive);
+    RunResult b = ScnfsWithFaults({"IO_FAULT_PATH=" + store + "/", "IO_FAULT_OP=s", "IO_FAULT_AFTER=" + std::to_string(n)},
+                                  {"backup", "--store", store, "--db", "sy", src});
+    if (b.exit_code == 0) break;
+    json list = Backups(store, "sy");
+    ASSERT_GE(list.size(), 1u) << b.err;
+    EXPECT_EQ(list[0]["state"], "complete") << b.err;
+    if (list.size() == 2 && list[1]["state"] == "complete") {  // (absent, running or failed: it does not count)
+      ++counted_anyway;
+      EXPECT_NE(b.err.find("may not be committed"), std::string::npos) << "syncs failing from sync " << n << ": " << b.err;
+    }
+  }
+  EXPECT_GT(counted_anyway, 0) << "no failed sync left a complete backup: the case this test is for did not occur";
+}
+
 // A read error of the store's disk while a mount serves a file: that read fails with EIO (never zeros or wrong
 // bytes), and once the disk reads again, so does the mount. Found 2026-11-30: the cursor whose read failed went
 // back to the mount's pool with its RocksDB iterator's error kept, and failed every read that drew it afterwards.
