@@ -181,10 +181,34 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
   if (in.changed) {
     std::set<std::string> known;
     for (const auto& e : entries) known.insert(e.rel);
-    for (const auto& [rel, r] : *in.changed)
+    for (const auto& [rel, r] : *in.changed) {
       if (!known.contains(rel))
         return Status::InvalidArgument(fmt::format("the changed-blocks list names '{}', which is not in the backup source", rel));
+      // A segment file holds 131072 pages: a higher number is a relation-level one (pg_walsummary prints those),
+      // and taken as a block of this file it named nothing, so the change was lost without a word.
+      if (db->format == FormatId::kPostgres && postgres::RelationSegment(rel))
+        for (auto [a, b] : r)
+          if (b >= postgres::kSegmentBlocks)
+            return Status::InvalidArgument(fmt::format(
+                "the changed-blocks list names block {} of '{}', past a segment file's {} pages: number blocks within "
+                "each segment file (relation block B is block B % {} of segment B / {}, the file '<relfilenode>.<B / {}>')",
+                b, rel, postgres::kSegmentBlocks, postgres::kSegmentBlocks, postgres::kSegmentBlocks, postgres::kSegmentBlocks));
+    }
   }
+  // PostgreSQL relation files that WAL summaries leave out, so no list can be trusted for them: free-space maps
+  // (not properly WAL-logged; PostgreSQL 17's own incremental backup reads them whole) and every fork of an
+  // unlogged relation (the ones with an `_init` fork beside them).
+  std::set<std::string> unlogged;  // "<dir>/<relfilenode>" of relations with an init fork
+  if (db->format == FormatId::kPostgres)
+    for (const auto& e : entries)
+      if (e.is_file() && e.rel.ends_with("_init")) unlogged.insert(e.rel.substr(0, e.rel.size() - 5));
+  const auto unlisted_relation_file = [&](const std::string& rel) {
+    if (db->format != FormatId::kPostgres || !postgres::RelationSegment(rel)) return false;
+    const size_t slash = rel.rfind('/');
+    const size_t end = rel.find_first_of("_.", slash + 1);
+    const std::string_view fork = end == std::string::npos ? std::string_view() : std::string_view(rel).substr(end);
+    return fork.starts_with("_fsm") || unlogged.contains(rel.substr(0, end));
+  };
 
   std::vector<std::unique_ptr<FileJob>> jobs;
   for (const auto& e : entries) {
@@ -231,7 +255,8 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     // do. PostgreSQL's other files (WAL segments recycled in place, pg_xact, pg_control, configuration) are read
     // in full: no list names their blocks, and trusting one would keep stale copies of them.
     const bool list_applies = !(db->format == FormatId::kPostgres && job->format->id() == FormatId::kRaw) &&
-                              !in.new_timeline && IncarnationOf(job->header) == (job->prev ? IncarnationOf(job->prev->header) : "");
+                              !unlisted_relation_file(e.rel) && !in.new_timeline &&
+                              IncarnationOf(job->header) == (job->prev ? IncarnationOf(job->prev->header) : "");
     if (in.changed && same_shape && list_applies) {
       // Trust the list for blocks the previous backup had; read header blocks and any growth always.
       BlockRanges r;

@@ -170,7 +170,12 @@ TEST_F(BackupPlanTest, ContentClaimsLastOnlyUntilTheUnitIsWritten) {
 TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   // With an empty list, a relation segment reads only its first two blocks; a WAL segment, recycled in place with
   // the same size, and pg_xact are read in full: no list names their blocks.
+  // Free-space maps and every fork of an unlogged relation (one with an _init fork) are read in full too: WAL
+  // summaries leave them out, so a list made from them kept stale copies (found 2026-11-30).
   Write("base/5/16384", std::string(8 * 8192, 'r'));
+  Write("base/5/16384_fsm", std::string(3 * 8192, 'f'));
+  Write("base/5/16390", std::string(4 * 8192, 'u'));
+  Write("base/5/16390_init", std::string(8192, 'i'));
   Write("pg_wal/000000010000000000000001", std::string(8 * 8192, 'w'));
   Write("pg_xact/0000", std::string(8192, 'x'));
   ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
@@ -181,6 +186,9 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   db.format = FormatId::kPostgres;
   std::vector<FileRecord> prev;
   for (auto [path, fmt, size] : {std::tuple{"base/5/16384", FormatId::kPostgres, 8 * 8192},
+                                 std::tuple{"base/5/16384_fsm", FormatId::kPostgres, 3 * 8192},
+                                 std::tuple{"base/5/16390", FormatId::kPostgres, 4 * 8192},
+                                 std::tuple{"base/5/16390_init", FormatId::kPostgres, 8192},
                                  std::tuple{"pg_wal/000000010000000000000001", FormatId::kRaw, 8 * 8192},
                                  std::tuple{"pg_xact/0000", FormatId::kRaw, 8192}}) {
     FileRecord r;
@@ -207,6 +215,16 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   EXPECT_EQ(got["pg_wal/000000010000000000000001"].first, "full");
   EXPECT_EQ(got["pg_wal/000000010000000000000001"].second, (BlockRanges{{0, 7}}));
   EXPECT_EQ(got["pg_xact/0000"].second, (BlockRanges{{0, 0}}));
+  EXPECT_EQ(got["base/5/16384_fsm"].first, "full");
+  EXPECT_EQ(got["base/5/16384_fsm"].second, (BlockRanges{{0, 2}}));
+  EXPECT_EQ(got["base/5/16390"].first, "full");
+  EXPECT_EQ(got["base/5/16390"].second, (BlockRanges{{0, 3}}));
+
+  // A block number past a segment file's 131072 pages is a relation-level one: refused, not read as nothing.
+  changed["base/5/16384"] = BlockRanges{{131075, 131075}};
+  auto bad = PlanFiles(scan.value(), &db, in, cat);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("past a segment file's 131072 pages"), std::string::npos) << bad.status().ToString();
 }
 
 TEST_F(BackupPlanTest, APartialLastRelationPageIsKeptNotRefused) {
