@@ -39,7 +39,8 @@ struct FileVerification {
   uint64_t missing = 0;       // Oracle: blocks the file header counts that the file does not have (truncated)
   std::map<std::string, uint64_t> corrupt_by_kind;
   uint64_t highest_change = 0;
-  std::vector<BadBlock> bad_blocks;  // at most 100 listed per file
+  static constexpr size_t kMaxBadListed = 10000;  // DBVERIFY lists every one; a bound keeps a wrecked file's report readable
+  std::vector<BadBlock> bad_blocks;  // the first kMaxBadListed of the file's `corrupt`
   nlohmann::json header;
   // DBVERIFY's HIGH_SCN: with VerifyOptions::high_change, the sound blocks whose change number is above it (the
   // blocks changed since that SCN/LSN), counted, and listed up to kMaxHighListed per file.

@@ -48,6 +48,8 @@ void PrintText(const VerifyReport& r, bool file_mode, std::optional<uint64_t> hi
                    h["chkval"].get<unsigned>(), h["residual"].get<unsigned>());
       }
     }
+    if (f.corrupt > f.bad_blocks.size())
+      fmt::print("    ... and {} more bad blocks (the first {} are listed)\n", f.corrupt - f.bad_blocks.size(), f.bad_blocks.size());
   }
   if (r.contents_checked || r.store_error_count)
     fmt::print("store check: {} stored contents checked, {} failed (unreadable, or not decoding to their hash)\n",

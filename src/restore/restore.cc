@@ -144,6 +144,13 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   Stopwatch clock;
   SCNFS_ASSIGN_OR_RETURN(OpenedPoint op, OpenPoint(store, opt.db, opt.at));
   std::error_code ec;
+  {
+    // Into the store would write files among its table files (and a later backup of a source holding it skips it).
+    const fs::path d = fs::weakly_canonical(opt.dest, ec), st = fs::weakly_canonical(store->dir(), ec);
+    const auto [mismatch, rest] = std::mismatch(st.begin(), st.end(), d.begin(), d.end());
+    if (!st.empty() && mismatch == st.end())
+      return Status::InvalidArgument(fmt::format("restore destination {} is inside the store {}", opt.dest, store->dir()));
+  }
   const bool dest_existed = fs::exists(opt.dest, ec);
   if (dest_existed && !fs::is_directory(opt.dest, ec))
     return Status::InvalidArgument(fmt::format("restore destination {} exists and is not a directory", opt.dest));

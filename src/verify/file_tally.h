@@ -19,7 +19,7 @@ inline void Tally(FileVerification* f, uint64_t blockno, const BlockCheck& c, bo
   if (c.corrupt) {
     ++f->corrupt;
     ++f->corrupt_by_kind[std::string(BlockKindName(c.kind))];
-    if (f->bad_blocks.size() < 100) {
+    if (f->bad_blocks.size() < FileVerification::kMaxBadListed) {
       f->bad_blocks.push_back(BadBlock{f->path, blockno, c.kind, c.change, c.type, nullptr});
       if (f->format == FormatId::kOracle && block.size() >= 20 && block.size() % 2 == 0) {
         const oracle::BlockHeaderFields h = oracle::ReadBlockHeaderFields(block);

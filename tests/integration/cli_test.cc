@@ -235,6 +235,7 @@ TEST_F(CliTest, RestoreOfChosenFilesWritesThemBesideWhatTheDestinationHolds) {
   ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "a/g", tmp_ / "new"}, "exists: a restore never overwrites");
   ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "f1", dest}, "holds no file or directory 'f1' (it holds 'a/b/f1')");
   ExpectFailure({"restore", "--store", store_, "--db", "x", dest}, "exists and is not an empty directory");
+  ExpectFailure({"restore", "--store", store_, "--db", "x", store_ + "/r"}, "is inside the store");
 }
 
 // DBVERIFY's report, mirrored as the reference's section 9 asks: Processed split into Data / Index / Other, and
@@ -352,6 +353,20 @@ TEST_F(CliTest, ListFilesShowsOnePointsDatafiles) {
   EXPECT_EQ(by_path["orcl_2.dbf"]["size"], 101 * 8192);
   ExpectFailure({"list", "--store", store_, "--files"}, "--db");
   ExpectFailure({"list", "--store", store_, "--db", "orcl", "--files", "--at", "backup:9"}, "backup 9");
+}
+
+// verify lists the bad blocks the backup's report sends the DBA to, not the first 100 of them (found 2026-11-30).
+TEST_F(CliTest, VerifyListsEveryBadBlockOfAFile) {
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "Z", "--dbid", "8", "--files", "1", "--blocks", "300", "--empty-fraction", "0"}).exit_code, 0);
+  std::string bytes = ReadFile(src + "/z_1.dbf");
+  std::fill(bytes.begin() + 10 * 8192, bytes.begin() + 170 * 8192, '\0');  // 160 all-zero blocks
+  WriteFile(src + "/z_1.dbf", bytes);
+  RunResult r = Scnfs({"verify", "--file", src + "/z_1.dbf", "--json"});
+  ASSERT_EQ(r.exit_code, 2) << r.err;
+  const json v = json::parse(r.out);
+  EXPECT_EQ(v["files"][0]["pages_corrupt"], 160);
+  EXPECT_EQ(v["files"][0]["bad_blocks"].size(), 160u);
 }
 
 // The path of a changed-blocks line is everything before its two block numbers: names with spaces (scnfs-oragen
