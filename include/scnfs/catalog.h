@@ -161,6 +161,9 @@ std::string FormatIso8601(int64_t us);  // local time, seconds precision, with o
 struct ResolvedPoint {
   BackupRecord base;
   std::optional<uint64_t> scn;
+  // PostgreSQL's lsn:/scn: selects a whole backup, the newest consistent at or before the LSN asked (then `scn` is
+  // unset and the point reads as that backup): docs/points-in-time.md.
+  std::optional<uint64_t> asked;
   FormatId format = FormatId::kRaw;  // the database's, for Describe()
   std::string Describe() const;
 };

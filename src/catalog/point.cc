@@ -145,6 +145,9 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
 
 std::string ResolvedPoint::Describe() const {
   if (scn) return fmt::format("{} {} (file set of backup {})", ChangeNumberName(format), ChangeNumberText(format, *scn), base.id);
+  if (asked)
+    return fmt::format("{} {}: backup {}, consistent at {} {}", ChangeNumberName(format), ChangeNumberText(format, *asked),
+                       base.id, ChangeNumberName(format), ChangeNumberText(format, base.checkpoint_change));
   return fmt::format("backup {}", base.id);
 }
 
@@ -208,6 +211,24 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
             "backup:N or time: for earlier points",
             cname, cn(spec.number), db.name, back->id, cname, back->went_back_blocks, cn(back->went_back_from),
             cn(back->went_back_to), cname, cn(back->scn_served_from())));
+      if (db.format == FormatId::kPostgres) {
+        // A PostgreSQL cluster is consistent only where pg_control says so: at a cold backup's checkpoint. Pages of
+        // a later backup with LSNs up to the point, under the earlier backup's pg_control ("shut down"), make a
+        // cluster PostgreSQL starts on without recovery and with broken data (found 2026-11-30: a vacuum then
+        // overwrote relfrozenxid, a checkpoint failed on "xlog flush request not satisfied"). Until the WAL is kept
+        // (roadmap stage 4) lsn: therefore selects a whole backup: the newest one consistent at or before it.
+        const BackupRecord* best = nullptr;
+        for (auto* b : complete)
+          if ((b->checkpoint_change != 0 ? b->checkpoint_change : b->scn_position()) <= spec.number) best = b;
+        if (best == nullptr)
+          return Status::NotFound(fmt::format("{} {} is older than every backup of '{}' (the first is consistent at {} {})",
+                                              cname, cn(spec.number), db.name, cname,
+                                              cn(complete.front()->checkpoint_change ? complete.front()->checkpoint_change
+                                                                                    : complete.front()->scn_position())));
+        r.base = *best;
+        r.asked = spec.number;
+        return r;
+      }
       const BackupRecord* best = nullptr;
       for (auto* b : complete)
         if (b->scn_position() <= spec.number) best = b;

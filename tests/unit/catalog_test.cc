@@ -142,17 +142,47 @@ TEST(ResolvePointTest, APostgresPointIsDescribedAndRefusedInLsnNotation) {
   DatabaseRecord db;
   db.name = "pg";
   db.format = FormatId::kPostgres;
-  std::vector<BackupRecord> backups(1);
-  backups[0].id = 1;
-  backups[0].state = BackupState::kComplete;
-  backups[0].max_change = 0x2000000;
-  auto r = ResolvePoint(db, backups, ParsePointSpec("scn:0/2000010").value());
+  std::vector<BackupRecord> backups(2);
+  for (uint32_t i = 0; i < 2; ++i) {
+    backups[i].id = i + 1;
+    backups[i].state = BackupState::kComplete;
+  }
+  backups[0].max_change = 0x2000000;  // cold backups: pages below the shutdown checkpoint
+  backups[0].checkpoint_change = 0x2000100;
+  backups[1].max_change = 0x3000000;
+  backups[1].checkpoint_change = 0x3000100;
+  auto r = ResolvePoint(db, backups, ParsePointSpec("scn:0/2000110").value());
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r->Describe(), "LSN 0/2000010 (file set of backup 1)");
+  EXPECT_EQ(r->Describe(), "LSN 0/2000110: backup 1, consistent at LSN 0/2000100");
   auto old = ResolvePoint(db, backups, ParsePointSpec("scn:0/10").value());
   ASSERT_FALSE(old.ok());
-  EXPECT_EQ(old.status().message(),
-            "LSN 0/10 is older than every backup of 'pg' (the first holds blocks up to LSN 0/2000000)");
+  EXPECT_EQ(old.status().message(), "LSN 0/10 is older than every backup of 'pg' (the first is consistent at LSN 0/2000100)");
+}
+
+// A PostgreSQL cluster is consistent only at a backup's checkpoint (until WAL is kept): an LSN between two backups
+// selects the earlier one whole, never its pg_control with the later one's pages (found 2026-11-30: PostgreSQL
+// started on such a mix without recovery, and vacuum and checkpoint then failed on its broken data). An LSN equal
+// to a backup's checkpoint is that backup, even when no page changed before the next one.
+TEST(ResolvePointTest, APostgresLsnSelectsTheNewestBackupConsistentAtIt) {
+  DatabaseRecord db;
+  db.name = "pg";
+  db.format = FormatId::kPostgres;
+  std::vector<BackupRecord> backups(2);
+  for (uint32_t i = 0; i < 2; ++i) {
+    backups[i].id = i + 1;
+    backups[i].state = BackupState::kComplete;
+  }
+  backups[0].max_change = 0x2000000;
+  backups[0].checkpoint_change = 0x2000100;
+  backups[1].max_change = 0x2000000;  // only unlogged or hint-bit changes since: no page LSN moved
+  backups[1].checkpoint_change = 0x3000100;
+  for (auto [at, want] : {std::pair{"lsn:0/2000100", 1u}, std::pair{"lsn:0/2FFFFFF", 1u}, std::pair{"lsn:0/3000100", 2u},
+                          std::pair{"lsn:5/0", 2u}}) {
+    auto r = ResolvePoint(db, backups, ParsePointSpec(at).value());
+    ASSERT_TRUE(r.ok()) << at << ": " << r.status().message();
+    EXPECT_EQ(r->base.id, want) << at;
+    EXPECT_FALSE(r->scn.has_value()) << at << ": read as the whole backup, not block by block";
+  }
 }
 
 }  // namespace
