@@ -90,6 +90,10 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
     // A store on a read-only file system (a snapshot, a read-only copy) can be read but never pruned: nothing to
     // pin against. Any other failure (a full disk) stays fatal: a later prune would not see what this serves.
     fmt::print(stderr, "scnfs: note: the store is read-only: this mount records no pins, and its clones cannot be opened\n");
+  } else if (pins_or.status().ToErrno() == ENOSPC) {
+    return pins_or.status().WithContext(
+        "cannot record this mount's pins on the store's full file system (a prune would not see what it serves): "
+        "free some space, or use scnfs restore, which needs none");
   } else {
     return pins_or.status();
   }

@@ -107,22 +107,31 @@ Status Store::Create(const std::string& dir) {
   } else if (!fs::create_directories(dir, ec)) {
     return Status::FromErrno(ec.value(), fmt::format("cannot create {}", dir));
   }
-  Store s;
-  s.dir_ = dir;
-  StoreOptions init;
-  init.writer_activity = "init";
-  SCNFS_RETURN_IF_ERROR(s.LockWriter(init));
-  SCNFS_RETURN_IF_ERROR(s.OpenRocks(Mode::kWriter, StoreOptions{}, /*create=*/true));
-  rocksdb::WriteBatch b;
-  b.Put(s.default_cf_, kFormatVersionKey, std::to_string(kStoreFormatVersion));
-  b.Put(s.default_cf_, kSecretKey, ContentHasher::NewSecret());
-  b.Put(s.default_cf_, kCreatedKey, std::to_string(::time(nullptr)));
-  SCNFS_RETURN_IF_ERROR(s.Write(&b, /*sync=*/true));
+  Status st = [&]() -> Status {
+    Store s;
+    s.dir_ = dir;
+    StoreOptions init;
+    init.writer_activity = "init";
+    SCNFS_RETURN_IF_ERROR(s.LockWriter(init));
+    SCNFS_RETURN_IF_ERROR(s.OpenRocks(Mode::kWriter, StoreOptions{}, /*create=*/true));
+    rocksdb::WriteBatch b;
+    b.Put(s.default_cf_, kFormatVersionKey, std::to_string(kStoreFormatVersion));
+    b.Put(s.default_cf_, kSecretKey, ContentHasher::NewSecret());
+    b.Put(s.default_cf_, kCreatedKey, std::to_string(::time(nullptr)));
+    return s.Write(&b, /*sync=*/true);
+  }();
   // The marker goes last, whole or not at all (write, fsync, rename): a directory without it was never a finished
   // store. Through a plain stream a full disk left an empty marker ("already a store" to init, "not a store" to
   // everything else), and a power cut right after init left none.
-  Status st = WriteFileDurably((fs::path(dir) / kMarkerFile).string(), fmt::format("scnfs store\nformat {}\n", kStoreFormatVersion));
-  if (!st.ok()) return st.WithContext(fmt::format("cannot finish store {}", dir));
+  if (st.ok())
+    st = WriteFileDurably((fs::path(dir) / kMarkerFile).string(), fmt::format("scnfs store\nformat {}\n", kStoreFormatVersion))
+             .WithContext(fmt::format("cannot finish store {}", dir));
+  if (!st.ok()) {
+    // The directory was new or empty: take back what this init put there, or a retry found it "not empty" and
+    // every other command "not a scnfs store" (found 2026-11-30 on a full disk).
+    for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
+    return st;
+  }
   SyncDirectory(dir);
   return Status::OK();
 }
@@ -133,6 +142,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
     if (fs::exists(dir, ec)) return Status::InvalidArgument(fmt::format("{} is not a scnfs store (not a directory)", dir));
     return Status::NotFound(fmt::format("store {} does not exist (create it with 'scnfs init --store {}')", dir, dir));
   }
+  // A store this user may not read is not "not a store" (found 2026-11-30): say why.
+  if (::access((fs::path(dir) / kMarkerFile).c_str(), R_OK) != 0 && errno == EACCES)
+    return Status::FromErrno(EACCES, fmt::format("cannot read store {}", dir));
   std::ifstream marker(fs::path(dir) / kMarkerFile);
   std::string magic, word, rest;
   int version = 0;

@@ -157,7 +157,9 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
             st = Status::Corruption(fmt::format("{} block {}: no stored version (read as zeros)", r.path, b));
           if (!st.ok()) {
             std::lock_guard<std::mutex> l(mu);
-            if (st.code() != Status::Code::kCorruption) {
+            // A store content that cannot be read (EIO from a failing disk) is a store error like one that does
+            // not decode: counted and reported, and the check goes on (it stopped with no report at all).
+            if (st.code() != Status::Code::kCorruption && st.code() != Status::Code::kIOError) {
               if (first_error.ok()) first_error = st;
               return;
             }

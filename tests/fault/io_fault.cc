@@ -5,6 +5,7 @@
 //   IO_FAULT_PATH   a substring of the file's path (/proc/self/fd/N) that selects the files; no faults without it
 //   IO_FAULT_OP     which calls fail: any of r (read, pread, preadv), w (write, pwrite), s (fsync, fdatasync); "r"
 //   IO_FAULT_AFTER  let this many matching calls through first (0)
+//   IO_FAULT_COUNT  fail at most this many calls, then let every call through (no limit)
 //   IO_FAULT_FLAG   a path: faults only while it exists (a test turns the fault on and off)
 //   IO_FAULT_ERRNO  the error (EIO)
 #include <dlfcn.h>
@@ -17,7 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static std::atomic<long> matched;
+static std::atomic<long> matched, failed;
 
 // Whether this call on `fd` fails; sets errno when it does.
 namespace {
@@ -37,6 +38,8 @@ int Fails(int fd, char op) {
   if (std::strstr(target, path) == nullptr) return 0;
   const char* after = getenv("IO_FAULT_AFTER");
   if (matched.fetch_add(1) < (after ? std::atol(after) : 0)) return 0;
+  const char* count = getenv("IO_FAULT_COUNT");
+  if (count != nullptr && failed.fetch_add(1) >= std::atol(count)) return 0;
   const char* e = getenv("IO_FAULT_ERRNO");
   errno = e ? std::atoi(e) : EIO;
   return 1;

@@ -369,6 +369,17 @@ TEST_F(CliTest, VerifyListsEveryBadBlockOfAFile) {
   EXPECT_EQ(v["files"][0]["bad_blocks"].size(), 160u);
 }
 
+// A store this user may not read is said to be so, not "not a scnfs store" (found 2026-11-30).
+TEST_F(CliTest, AStoreTheUserMayNotReadSaysPermissionDenied) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run as another user";
+  ASSERT_EQ(::chmod(store_.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(tmp_.path().c_str(), 0755), 0);
+  RunResult r = testing::Run({"runuser", "-u", "nobody", "--", SCNFS_BIN, "list", "--store", store_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("not a scnfs store"), std::string::npos) << r.err;
+}
+
 // The path of a changed-blocks line is everything before its two block numbers: names with spaces (scnfs-oragen
 // writes them so) were refused, and a '#' in a name cut the line.
 TEST_F(CliTest, ChangedBlocksPathsMayHoldSpacesAndHashes) {

@@ -345,6 +345,53 @@ TEST(CrashTest, ABackupWhoseCommitSyncFailsNeverClaimsItFailedWhenItCounts) {
   EXPECT_GT(counted_anyway, 0) << "no failed sync left a complete backup: the case this test is for did not occur";
 }
 
+// One read of the store failing (EIO) while verify checks its contents: reported as a store error, with the rest
+// of the report, exit 2. It stopped verify at once with exit 1 and no report (found 2026-11-30).
+TEST(CrashTest, AStoreReadErrorIsInVerifysReportNotInsteadOfIt) {
+  TempDir tmp;
+  const std::string store = tmp / "store", src = tmp / "src";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "VE", "--dbid", "3", "--files", "2", "--blocks", "3000"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "ve", src}).exit_code, 0);
+  int reported = 0;
+  for (int after = 0; after < 400 && reported == 0; after += 7) {
+    RunResult v = ScnfsWithFaults({"IO_FAULT_PATH=" + store + "/db/", "IO_FAULT_OP=r", "IO_FAULT_COUNT=1",
+                                   "IO_FAULT_AFTER=" + std::to_string(after)},
+                                  {"verify", "--store", store, "--db", "ve", "--json"});
+    if (v.exit_code == 0) continue;  // the failed read was one RocksDB retried or did not need
+    if (v.exit_code == 1) {  // only where the store itself could not be opened
+      EXPECT_NE(v.err.find("store"), std::string::npos) << "read " << after << ": " << v.err;
+      EXPECT_TRUE(v.out.empty());
+      continue;
+    }
+    ASSERT_EQ(v.exit_code, 2) << v.err;
+    const json r = json::parse(v.out);
+    EXPECT_GE(r["store"]["errors"].get<int>(), 1) << v.out;
+    EXPECT_EQ(r["files"].size(), 2u);
+    ++reported;
+  }
+  EXPECT_EQ(reported, 1) << "no single read error reached verify's content check";
+}
+
+// init on a full file system takes back what it made: a retry after freeing space works (found 2026-11-30: "not
+// empty" to init, "not a scnfs store" to everything else, until removed by hand).
+TEST(CrashTest, AnInitThatFailsOnAFullDiskLeavesNothingBehind) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  TempDir tmp;
+  const std::string mnt = tmp / "small";
+  SmallTmpfs small(mnt, "16m");
+  ASSERT_TRUE(small.mounted()) << small.error();
+  WriteFile(mnt + "/filler", std::string((16 << 20) - (8 << 10), 'x'));
+  const std::string store = mnt + "/store";
+  RunResult i = Scnfs({"init", "--store", store});
+  ASSERT_NE(i.exit_code, 0) << "init fit in 8 KiB: the test needs a fuller disk";
+  EXPECT_TRUE(!fs::exists(store) || fs::is_empty(store)) << "left behind in " << store;
+  fs::remove(mnt + "/filler");
+  RunResult again = Scnfs({"init", "--store", store});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(Scnfs({"list", "--store", store}).exit_code, 0);
+}
+
 // A read error of the store's disk while a mount serves a file: that read fails with EIO (never zeros or wrong
 // bytes), and once the disk reads again, so does the mount. Found 2026-11-30: the cursor whose read failed went
 // back to the mount's pool with its RocksDB iterator's error kept, and failed every read that drew it afterwards.
