@@ -42,6 +42,7 @@ struct FileVerification {
   static constexpr size_t kMaxBadListed = 10000;  // DBVERIFY lists every one; a bound keeps a wrecked file's report readable
   std::vector<BadBlock> bad_blocks;  // the first kMaxBadListed of the file's `corrupt`
   nlohmann::json header;
+  std::string note;  // how the file was checked, where it is not evident (`verify --file` of a PostgreSQL page file)
   // DBVERIFY's HIGH_SCN: with VerifyOptions::high_change, the sound blocks whose change number is above it (the
   // blocks changed since that SCN/LSN), counted, and listed up to kMaxHighListed per file.
   static constexpr size_t kMaxHighListed = 1000;

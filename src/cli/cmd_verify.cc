@@ -12,6 +12,7 @@ void PrintText(const VerifyReport& r, bool file_mode, std::optional<uint64_t> hi
   fmt::print("verifying {}\n", r.point);
   for (const auto& f : r.files) {
     fmt::print("  {} ({})\n", f.path, FormatName(f.format));
+    if (!f.note.empty()) fmt::print("    ({})\n", f.note);
     fmt::print("    Total Pages Examined : {}\n", f.examined);
     if (f.format == FormatId::kOracle)  // as DBVERIFY splits them
       fmt::print("    Pages Processed      : {} (Data {}, Index {}, Other {})\n", f.processed, f.processed_data,

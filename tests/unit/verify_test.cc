@@ -60,7 +60,7 @@ TEST(VerifyTest, ABlockWithNoStoredVersionIsAStoreError) {
 
 TEST(VerifyTest, ALoneRelationFileTellsWhetherItsClusterHasChecksums) {
   // Outside a data directory there is no pg_control: checksums were assumed on, and every page of a cluster
-  // without them failed. Now the file's first pages decide: on when most of their stored checksums verify.
+  // without them failed. Now the file's first pages decide: on when most of them carry a checksum.
   testing::TempDir tmp;
   const std::string p0 = TestData("pg15_page_16384_blk0.bin"), p1 = TestData("pg15_page_16384_blk1.bin");
   ASSERT_EQ(p0.size() + p1.size(), 16384u);
@@ -93,6 +93,20 @@ TEST(VerifyTest, ARelationFileOutsideItsClusterIsRecognisedByItsPages) {
   auto r = VerifyFile(tmp / "random", std::nullopt);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->files.at(0).format, FormatId::kRaw);
+}
+
+TEST(VerifyTest, DamageToMostFirstPagesOfALoneRelationFileIsFoundNotCalledClean) {
+  // Checksums were switched on by the first pages that verify: damage to most of them switched the check off and the
+  // file was "clean" (found 2026-11-30). The pages that carry a checksum decide now. Any name is segment 0.
+  testing::TempDir tmp;
+  std::string p0 = TestData("pg15_page_16384_blk0.bin"), p1 = TestData("pg15_page_16384_blk1.bin");
+  p0[7000] = char(p0[7000] ^ 1);
+  p1[7000] = char(p1[7000] ^ 1);
+  std::ofstream(tmp / "16384.bak", std::ios::binary) << p0 << p1 << std::string(8192, '\0');
+  auto v = VerifyFile(tmp / "16384.bak", FormatId::kPostgres);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->corrupt_blocks(), 2u);
+  EXPECT_NE(v->files.at(0).note.find("page checksums verified"), std::string::npos) << v->files.at(0).note;
 }
 
 }  // namespace
