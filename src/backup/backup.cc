@@ -474,6 +474,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     return fs.WithContext(fmt::format("backup {} of '{}' failed at commit; earlier backups are intact", rec.id, db.name));
   rocksdb::WriteBatch b;
   uint64_t min_ckpt = UINT64_MAX;
+  std::vector<std::string> shrank;  // notes
   std::map<std::string, const FileJob*> by_path;
   for (const auto& j : jobs) by_path[j->entry.rel] = j.get();
   for (const auto& e : entries) {
@@ -485,6 +486,17 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
       j = it->second;
     }
     FileRecord fr = MakeRecord(j ? j->entry : e);  // a job's entry may be newer (an Oracle file grown since the scan)
+    if (j && j->shrank.load()) {
+      // Cut short while it was read (a live database truncating, an online resize): what lay past its end was
+      // stored as zeros it never held, and a restore gave them back silently (found 2026-11-30). The file is
+      // recorded at its size after the read, as if the scan had come then, and the report says so.
+      struct stat now;
+      if (::stat(j->entry.abs.c_str(), &now) == 0 && uint64_t(now.st_size) < fr.size) {
+        shrank.push_back(fmt::format("{} shrank from {} to {} bytes while it was read: recorded at {} bytes", fr.path,
+                                     fr.size, now.st_size, now.st_size));
+        fr.size = uint64_t(now.st_size);
+      }
+    }
     if (e.is_dir()) ++rec.directories;
     if (e.is_file()) {
       fr.file_id = j->file_id;
@@ -537,6 +549,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   report.format = db.format;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
   if (rec.hot) report.notes.push_back(HotBackupNote(db.format));
+  report.notes.insert(report.notes.end(), shrank.begin(), shrank.end());
   for (const auto& e : entries) {
     if (e.is_symlink() || e.target.empty()) continue;
     const char* what = e.is_file() ? "datafile" : e.rel == "pg_wal" ? "WAL" : "tablespace";

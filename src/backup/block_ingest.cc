@@ -73,8 +73,9 @@ BlockIngest::BlockIngest(IngestShared* shared)
 
 namespace {
 
-// pread that tolerates a file shrinking under a live database: bytes past the end read as zeros.
-Status ReadAt(int fd, std::byte* buf, size_t n, uint64_t off, const std::string& path) {
+// pread that tolerates a file shrinking under a live database: bytes past the end read as zeros, and `*shrank` is
+// set (the backup then records the file's size after the read, RunBackup).
+Status ReadAt(int fd, std::byte* buf, size_t n, uint64_t off, const std::string& path, std::atomic<bool>* shrank) {
   size_t done = 0;
   while (done < n) {
     ssize_t r = ::pread(fd, buf + done, n - done, off_t(off + done));
@@ -84,6 +85,7 @@ Status ReadAt(int fd, std::byte* buf, size_t n, uint64_t off, const std::string&
     }
     if (r == 0) {
       std::memset(buf + done, 0, n - done);
+      shrank->store(true);
       break;
     }
     done += size_t(r);
@@ -117,7 +119,7 @@ BlockCheck BlockIngest::CheckWithReread(FileJob* job, uint64_t blockno, std::spa
   for (int i = 0; i < retries; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2 << i));
     if (s_->before_reread) s_->before_reread(job->entry.rel, blockno);
-    if (!ReadAt(job->fd, block.data(), block.size(), blockno * block.size(), job->entry.abs).ok()) return c;
+    if (!ReadAt(job->fd, block.data(), block.size(), blockno * block.size(), job->entry.abs, &job->shrank).ok()) return c;
     c = job->format->Check(blockno, block);
     if (!MayBeInFlux(c.kind)) return c;
   }
@@ -227,7 +229,7 @@ Status BlockIngest::Run(const Unit& u) {
   const uint64_t off = u.first * bs;
   const size_t n = size_t(std::min<uint64_t>(u.count * bs, size - off));
   buf_.resize(u.count * bs);
-  SCNFS_RETURN_IF_ERROR(ReadAt(job->fd, buf_.data(), n, off, job->entry.abs));
+  SCNFS_RETURN_IF_ERROR(ReadAt(job->fd, buf_.data(), n, off, job->entry.abs, &job->shrank));
   batch_.Clear();
   claimed_.clear();
   versions_.Refresh();

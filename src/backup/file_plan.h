@@ -38,6 +38,7 @@ struct FileJob {
   std::atomic<uint64_t> max_change{0};
   std::atomic<uint64_t> corrupt{0};
   std::atomic<uint64_t> stayed_bad{0};  // blocks that failed every re-read (BlockIngest::CheckWithReread)
+  std::atomic<bool> shrank{false};       // a read met the end of the file before its planned size
 
   FileJob() = default;
   FileJob(FileJob&&) = delete;
