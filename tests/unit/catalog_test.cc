@@ -2,6 +2,8 @@
 // parsing of time: points.
 #include "scnfs/catalog.h"
 
+#include <tuple>
+
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -138,7 +140,9 @@ TEST(ChangeNumberTextTest, EachFormatWritesItsChangeNumbersAsItsDbaReadsThem) {
   EXPECT_EQ(ParsePointSpec("scn:" + ChangeNumberText(FormatId::kPostgres, 0x3400001234)).value().number, 0x3400001234u);
 }
 
-TEST(ResolvePointTest, APostgresPointIsDescribedAndRefusedInLsnNotation) {
+// A PostgreSQL database "pg" with two complete cold backups: (max_change, checkpoint_change) of each.
+std::pair<DatabaseRecord, std::vector<BackupRecord>> PgWithTwoBackups(std::pair<uint64_t, uint64_t> first,
+                                                                       std::pair<uint64_t, uint64_t> second) {
   DatabaseRecord db;
   db.name = "pg";
   db.format = FormatId::kPostgres;
@@ -146,11 +150,14 @@ TEST(ResolvePointTest, APostgresPointIsDescribedAndRefusedInLsnNotation) {
   for (uint32_t i = 0; i < 2; ++i) {
     backups[i].id = i + 1;
     backups[i].state = BackupState::kComplete;
+    std::tie(backups[i].max_change, backups[i].checkpoint_change) = i == 0 ? first : second;
   }
-  backups[0].max_change = 0x2000000;  // cold backups: pages below the shutdown checkpoint
-  backups[0].checkpoint_change = 0x2000100;
-  backups[1].max_change = 0x3000000;
-  backups[1].checkpoint_change = 0x3000100;
+  return {db, backups};
+}
+
+TEST(ResolvePointTest, APostgresPointIsDescribedAndRefusedInLsnNotation) {
+  // Cold backups: pages below the shutdown checkpoint.
+  const auto [db, backups] = PgWithTwoBackups({0x2000000, 0x2000100}, {0x3000000, 0x3000100});
   auto r = ResolvePoint(db, backups, ParsePointSpec("scn:0/2000110").value());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->Describe(), "LSN 0/2000110: backup 1, consistent at LSN 0/2000100");
@@ -164,18 +171,8 @@ TEST(ResolvePointTest, APostgresPointIsDescribedAndRefusedInLsnNotation) {
 // started on such a mix without recovery, and vacuum and checkpoint then failed on its broken data). An LSN equal
 // to a backup's checkpoint is that backup, even when no page changed before the next one.
 TEST(ResolvePointTest, APostgresLsnSelectsTheNewestBackupConsistentAtIt) {
-  DatabaseRecord db;
-  db.name = "pg";
-  db.format = FormatId::kPostgres;
-  std::vector<BackupRecord> backups(2);
-  for (uint32_t i = 0; i < 2; ++i) {
-    backups[i].id = i + 1;
-    backups[i].state = BackupState::kComplete;
-  }
-  backups[0].max_change = 0x2000000;
-  backups[0].checkpoint_change = 0x2000100;
-  backups[1].max_change = 0x2000000;  // only unlogged or hint-bit changes since: no page LSN moved
-  backups[1].checkpoint_change = 0x3000100;
+  // Only unlogged or hint-bit changes between the two: no page LSN moved.
+  const auto [db, backups] = PgWithTwoBackups({0x2000000, 0x2000100}, {0x2000000, 0x3000100});
   for (auto [at, want] : {std::pair{"lsn:0/2000100", 1u}, std::pair{"lsn:0/2FFFFFF", 1u}, std::pair{"lsn:0/3000100", 2u},
                           std::pair{"lsn:5/0", 2u}}) {
     auto r = ResolvePoint(db, backups, ParsePointSpec(at).value());
