@@ -179,11 +179,14 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
   if (in.prev_files)
     for (const auto& f : *in.prev_files) prev[f.path] = &f;
   if (in.changed) {
-    std::set<std::string> known;
-    for (const auto& e : entries) known.insert(e.rel);
+    std::map<std::string, bool> known;  // path -> is a regular file
+    for (const auto& e : entries) known[e.rel] = e.is_file();
     for (const auto& [rel, r] : *in.changed) {
-      if (!known.contains(rel))
+      auto it = known.find(rel);
+      if (it == known.end())
         return Status::InvalidArgument(fmt::format("the changed-blocks list names '{}', which is not in the backup source", rel));
+      if (!it->second)  // a directory or a link: its blocks are no file's, and the line did nothing
+        return Status::InvalidArgument(fmt::format("the changed-blocks list names '{}', which is not a file", rel));
       // A segment file holds 131072 pages: a higher number is a relation-level one (pg_walsummary prints those),
       // and taken as a block of this file it named nothing, so the change was lost without a word.
       if (db->format == FormatId::kPostgres && postgres::RelationSegment(rel))

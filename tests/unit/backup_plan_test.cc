@@ -220,6 +220,13 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   EXPECT_EQ(got["base/5/16390"].first, "full");
   EXPECT_EQ(got["base/5/16390"].second, (BlockRanges{{0, 3}}));
 
+  // A directory has no blocks to name: refused, not taken as a line that does nothing.
+  changed["base/5"] = BlockRanges{{0, 0}};
+  auto dir = PlanFiles(scan.value(), &db, in, cat);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.status().message().find("'base/5', which is not a file"), std::string::npos) << dir.status().ToString();
+  changed.erase("base/5");
+
   // A block number past a segment file's 131072 pages is a relation-level one: refused, not read as nothing.
   changed["base/5/16384"] = BlockRanges{{131075, 131075}};
   auto bad = PlanFiles(scan.value(), &db, in, cat);
