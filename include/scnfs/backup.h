@@ -68,7 +68,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& options);
 
 // What a DBA must know about a backup of a running PostgreSQL cluster (BackupRecord::hot), in one sentence: the
 // backup's NOTE, a restore's warning and `list`'s line.
-std::string HotBackupNote(FormatId format);
+std::string HotBackupNote();
 
 // Marks backups left "running" by a process that died as failed. Called by the writer at open.
 Status FailInterruptedBackups(Store* store);

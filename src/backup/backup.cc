@@ -70,7 +70,7 @@ uint32_t ClusterTimeline(const postgres::ControlFile& control, const std::vector
 
 }  // namespace
 
-std::string HotBackupNote(FormatId) {
+std::string HotBackupNote() {
   return "taken while the cluster ran (pg_control not shut down): not consistent on its own, and PostgreSQL starts "
          "on it without the WAL that would repair it (scnfs keeps no WAL yet, roadmap stage 4); for a restore that "
          "is consistent, back up a stopped cluster or a stopped standby";
@@ -78,17 +78,24 @@ std::string HotBackupNote(FormatId) {
 
 namespace {
 
+// A PostgreSQL cluster on another line of changes than at `prev`: another cluster (system identifier) or another
+// timeline. For people; empty when none, or when either record predates the field.
+std::string PostgresNewLine(const BackupRecord& prev, const BackupRecord& rec) {
+  if (rec.system_identifier != 0 && prev.system_identifier != 0 && rec.system_identifier != prev.system_identifier)
+    return fmt::format("system identifier {} -> {} (another cluster, or one made anew by pg_upgrade or initdb)",
+                       prev.system_identifier, rec.system_identifier);
+  if (rec.timeline != 0 && prev.timeline != 0 && rec.timeline != prev.timeline)
+    return fmt::format("timeline {} -> {}", prev.timeline, rec.timeline);
+  return "";
+}
+
 // A new line of changes since `prev` that need not make any block's change number go back (docs/points-in-time.md,
 // "New lines of changes"): a PostgreSQL timeline switch, or an Oracle datafile whose header names another RESETLOGS
 // (or another database) than the same path did at `prev`. For people; empty when none.
 std::string NewIncarnation(const BackupRecord* prev, const BackupRecord& rec, const std::vector<FileRecord>& prev_files,
                            const std::vector<std::unique_ptr<FileJob>>& jobs) {
   if (prev == nullptr) return "";
-  if (rec.system_identifier != 0 && prev->system_identifier != 0 && rec.system_identifier != prev->system_identifier)
-    return fmt::format("system identifier {} -> {} (another cluster, or one made anew by pg_upgrade or initdb)",
-                       prev->system_identifier, rec.system_identifier);
-  if (rec.timeline != 0 && prev->timeline != 0 && rec.timeline != prev->timeline)
-    return fmt::format("timeline {} -> {}", prev->timeline, rec.timeline);
+  if (std::string pg = PostgresNewLine(*prev, rec); !pg.empty()) return pg;
   std::map<std::string_view, std::string> before;
   std::set<std::string> known;  // every line the previous backup's files were on
   for (const auto& f : prev_files)
@@ -335,7 +342,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     db.format = opt.format ? *opt.format : DetectFormat(opt.sources, entries);
     db.created_us = NowMicros();
     if (db.format != scan_format &&
-        std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) { return !e.is_symlink() && !e.target.empty(); })) {
+        std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.followed_link(); })) {
       SCNFS_ASSIGN_OR_RETURN(entries, ScanSources(opt.sources, LinksOf(db.format, store->dir())));
     }
   } else {
@@ -369,9 +376,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   }
   in.prev_files = &prev_files;
   // A changed-blocks list made on another line of changes is not trusted (docs/backup.md).
-  in.new_timeline = prev && ((prev->timeline != 0 && rec.timeline != 0 && rec.timeline != prev->timeline) ||
-                             (prev->system_identifier != 0 && rec.system_identifier != 0 &&
-                              rec.system_identifier != prev->system_identifier));
+  in.pg_new_line = prev && !PostgresNewLine(*prev, rec).empty();
   std::map<std::string, BlockRanges> changed;
   if (!opt.changed_blocks_file.empty()) {
     SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file));
@@ -548,10 +553,10 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   report.record = rec;
   report.format = db.format;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
-  if (rec.hot) report.notes.push_back(HotBackupNote(db.format));
+  if (rec.hot) report.notes.push_back(HotBackupNote());
   report.notes.insert(report.notes.end(), shrank.begin(), shrank.end());
   for (const auto& e : entries) {
-    if (e.is_symlink() || e.target.empty()) continue;
+    if (!e.followed_link()) continue;
     const char* what = e.is_file() ? "datafile" : e.rel == "pg_wal" ? "WAL" : "tablespace";
     report.notes.push_back(fmt::format("{} is a link to {} in the source: its {} was backed up with the database, and "
                                        "restores, mounts and clones hold it as a {} in place of the link",

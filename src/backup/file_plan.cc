@@ -258,7 +258,7 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     // do. PostgreSQL's other files (WAL segments recycled in place, pg_xact, pg_control, configuration) are read
     // in full: no list names their blocks, and trusting one would keep stale copies of them.
     const bool list_applies = !(db->format == FormatId::kPostgres && job->format->id() == FormatId::kRaw) &&
-                              !unlisted_relation_file(e.rel) && !in.new_timeline &&
+                              !unlisted_relation_file(e.rel) && !in.pg_new_line &&
                               IncarnationOf(job->header) == (job->prev ? IncarnationOf(job->prev->header) : "");
     if (in.changed && same_shape && list_applies) {
       // Trust the list for blocks the previous backup had; read header blocks and any growth always.

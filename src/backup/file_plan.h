@@ -56,10 +56,11 @@ struct PlanInputs {
   const std::map<std::string, BlockRanges>* changed = nullptr;  // --changed-blocks, or null
   uint32_t raw_block_size = 8192;
   bool pg_checksums = false;
-  // PostgreSQL: the cluster is on another timeline than at the previous backup. A changed-blocks list then is not
-  // trusted (nor is an Oracle datafile's whose incarnation changed): blocks the old line changed after the fork
-  // and the new line did not are back at older versions, and no list names them.
-  bool new_timeline = false;
+  // PostgreSQL: the cluster is on another line of changes than at the previous backup (another timeline, or another
+  // cluster). A changed-blocks list then is not trusted (nor is an Oracle datafile's whose incarnation changed):
+  // blocks the old line changed after the fork and the new line did not are back at older versions, and no list
+  // names them.
+  bool pg_new_line = false;
 };
 
 // An Oracle datafile header's line of changes, "DBID 7 resetlogs id 100 at SCN 1", from its catalog JSON; empty when

@@ -20,6 +20,7 @@ struct SourceEntry {
   bool is_dir() const { return S_ISDIR(st.st_mode); }
   bool is_file() const { return S_ISREG(st.st_mode); }
   bool is_symlink() const { return S_ISLNK(st.st_mode); }
+  bool followed_link() const { return !is_symlink() && !target.empty(); }  // a link the scan followed (ScanOptions)
 };
 
 // Which symlinks a scan follows: those for which `follow_link(rel, target)` holds, `target` being the stat of what

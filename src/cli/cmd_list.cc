@@ -146,7 +146,7 @@ Runner AddList(CLI::App& app, Globals& g) {
           fmt::print("       {} went back in {} block(s), from {} to {}: scn: serves {} and later\n",
                      ChangeNumberName(d.format), b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to),
                      cn(b.scn_served_from()));
-        if (b.hot) fmt::print("       hot: {}\n", HotBackupNote(d.format));
+        if (b.hot) fmt::print("       hot: {}\n", HotBackupNote());
         if (!b.new_incarnation.empty())
           fmt::print("       new incarnation, {}: scn: serves {} and later\n", b.new_incarnation, cn(b.scn_served_from()));
       }

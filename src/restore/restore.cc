@@ -345,7 +345,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   if (chown_failed) report.warning = "file ownership was not restored (run as root to restore owners)";
   if (report.point.base.hot)
     report.warning += (report.warning.empty() ? "" : "; ") + fmt::format("backup {} was ", report.point.base.id) +
-                      HotBackupNote(report.point.format);
+                      HotBackupNote();
   // A restore is reported done only once it is on disk: a DBA who starts the database and then loses power must not
   // find half-written datafiles. One syncfs covers every file and directory written above.
   int dfd = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
