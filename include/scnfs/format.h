@@ -58,6 +58,12 @@ struct BlockCheck {
   std::optional<uint32_t> fingerprint;
 };
 
+// A block that fails a check may be one the database is writing: backup and `verify --file` read it again before
+// calling it corrupt. Once this many blocks of one file have stayed bad through every re-read, the file has damage,
+// and its further bad blocks are waited on less (backup: two re-reads; verify --file: none), or 400 of them cost
+// seconds of pauses (docs/backup.md).
+inline constexpr uint64_t kRereadBudget = 16;
+
 class FileFormat {
  public:
   virtual ~FileFormat() = default;

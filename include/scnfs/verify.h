@@ -59,6 +59,7 @@ struct VerifyOptions {
 
 struct VerifyReport {
   std::string point;          // what was verified
+  std::optional<uint64_t> high_change;  // VerifyOptions::high_change it was made with (each file's high_* then)
   std::vector<FileVerification> files;
   uint64_t contents_checked = 0;
   std::vector<std::string> store_errors;  // missing or undecodable content, hash mismatches (at most 100)
@@ -75,7 +76,6 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
 // (2, 4, 8 ms apart) before it is counted corrupt: a live database may be writing it (`influx`).
 Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId> format, const VerifyOptions& options = {});
 
-// `high_change`: the VerifyOptions::high_change the report was made with (adds each file's "high_change").
-nlohmann::json ToJson(const VerifyReport& r, std::optional<uint64_t> high_change = std::nullopt);
+nlohmann::json ToJson(const VerifyReport& r);
 
 }  // namespace scnfs

@@ -108,13 +108,12 @@ BlockCheck BlockIngest::CheckWithReread(FileJob* job, uint64_t blockno, std::spa
   if (!job->format->versioned_by_change() || !MayBeInFlux(c.kind)) return c;
   // A block being written while we read it may fail its check (MayBeInFlux). Only a failure that persists across
   // re-reads is corruption. The pauses (2 to 32 ms, 62 in all) give a write time to finish. Once a file has
-  // kStayedBadBudget blocks that stayed bad through all of them, it has damage, and each further bad block of it gets
+  // kRereadBudget blocks that stayed bad through all of them, it has damage, and each further bad block of it gets
   // the first two re-reads only (2 and 4 ms): a write in progress elsewhere in the file still has 6 ms to finish,
   // and 400 bad blocks no longer cost 25 s of pauses (found 2026-11-30; 1 GB of them would have taken hours).
   // The count is a hint, read without ordering: with several workers the first few after it is reached may still
   // wait the whole 62 ms.
-  constexpr uint64_t kStayedBadBudget = 16;
-  const bool patient = job->stayed_bad.load(std::memory_order_relaxed) < kStayedBadBudget;
+  const bool patient = job->stayed_bad.load(std::memory_order_relaxed) < kRereadBudget;
   const int retries = patient ? s_->fracture_retries : std::min(s_->fracture_retries, 2);
   for (int i = 0; i < retries; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2 << i));

@@ -217,14 +217,16 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
         // cluster PostgreSQL starts on without recovery and with broken data (found 2026-11-30: a vacuum then
         // overwrote relfrozenxid, a checkpoint failed on "xlog flush request not satisfied"). Until the WAL is kept
         // (roadmap stage 4) lsn: therefore selects a whole backup: the newest one consistent at or before it.
+        // A record without a checkpoint (0) stands at its highest block.
+        const auto consistent_at = [](const BackupRecord* b) {
+          return b->checkpoint_change != 0 ? b->checkpoint_change : b->scn_position();
+        };
         const BackupRecord* best = nullptr;
         for (auto* b : complete)
-          if ((b->checkpoint_change != 0 ? b->checkpoint_change : b->scn_position()) <= spec.number) best = b;
+          if (consistent_at(b) <= spec.number) best = b;
         if (best == nullptr)
           return Status::NotFound(fmt::format("{} {} is older than every backup of '{}' (the first is consistent at {} {})",
-                                              cname, cn(spec.number), db.name, cname,
-                                              cn(complete.front()->checkpoint_change ? complete.front()->checkpoint_change
-                                                                                    : complete.front()->scn_position())));
+                                              cname, cn(spec.number), db.name, cname, cn(consistent_at(complete.front()))));
         r.base = *best;
         r.asked = spec.number;
         return r;

@@ -122,7 +122,7 @@ Runner AddList(CLI::App& app, Globals& g) {
         // From the checkpoint to the highest block when blocks are newer than it (a hot backup: recovery must run
         // past them); the checkpoint alone when none is (a cold one, consistent there). "C-M" with M below C read
         // as a range running backwards.
-        const bool ckpt = b.checkpoint_change != 0 && b.checkpoint_change != UINT64_MAX;
+        const bool ckpt = b.checkpoint_change != 0;
         std::string range = ckpt && b.max_change > b.checkpoint_change ? fmt::format("{}-{}", cn(b.checkpoint_change), cn(b.max_change))
                             : ckpt                                     ? cn(b.checkpoint_change)
                             : b.max_change                             ? fmt::format("-{}", cn(b.max_change))

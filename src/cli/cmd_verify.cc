@@ -8,7 +8,7 @@
 namespace scnfs::cli {
 namespace {
 
-void PrintText(const VerifyReport& r, bool file_mode, std::optional<uint64_t> high) {
+void PrintText(const VerifyReport& r, bool file_mode) {
   fmt::print("verifying {}\n", r.point);
   for (const auto& f : r.files) {
     fmt::print("  {} ({})\n", f.path, FormatName(f.format));
@@ -29,8 +29,9 @@ void PrintText(const VerifyReport& r, bool file_mode, std::optional<uint64_t> hi
     const std::string_view cname = ChangeNumberName(f.format);
     if (f.highest_change)
       fmt::print("    {:<21}: {}\n", fmt::format("Highest block {}", cname), ChangeNumberText(f.format, f.highest_change));
-    if (high) {
-      fmt::print("    {:<21}: {}\n", fmt::format("Blocks above {} {}", cname, ChangeNumberText(f.format, *high)), f.high_count);
+    if (r.high_change) {
+      fmt::print("    {:<21}: {}\n", fmt::format("Blocks above {} {}", cname, ChangeNumberText(f.format, *r.high_change)),
+                 f.high_count);
       for (auto [block, change] : f.high_blocks) fmt::print("      block {} {} {}\n", block, cname, ChangeNumberText(f.format, change));
       if (f.high_count > f.high_blocks.size()) fmt::print("      ... {} more\n", f.high_count - f.high_blocks.size());
     }
@@ -115,9 +116,9 @@ Runner AddVerify(CLI::App& app, Globals& g) {
     }
     if (!r.ok()) return Fail(r.status());
     if (g.json)
-      fmt::print("{}\n", JsonText(ToJson(r.value(), vo.high_change), 2));
+      fmt::print("{}\n", JsonText(ToJson(r.value()), 2));
     else
-      PrintText(r.value(), !a->file.empty(), vo.high_change);
+      PrintText(r.value(), !a->file.empty());
     return r->clean() ? kExitOk : kExitCorrupt;
   };
 }

@@ -6,10 +6,10 @@
 
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
@@ -80,6 +80,7 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
   const int threads = opt.threads;
   SCNFS_ASSIGN_OR_RETURN(OpenedPoint op, OpenPoint(store, db, at));
   VerifyReport report;
+  report.high_change = opt.high_change;
   report.point = fmt::format("{} {}", db, op.reader->point().Describe());
   PointReader::Cursor cur(*op.reader);
   std::vector<std::byte> buf;
@@ -217,6 +218,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
     else format = FormatId::kRaw;
   }
   VerifyReport report;
+  report.high_change = opt.high_change;
   report.point = path;
   FileVerification f;
   f.path = path;
@@ -239,9 +241,8 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
     ff = oracle::MakeFormat(h.value());
     f.missing = MissingBlocks(h.value(), size / h.value().block_size);
   } else if (*format == FormatId::kPostgres) {
-    // The segment number mixes into page checksums: `16384.2` is segment 2. A name with another suffix is no
-    // relation file (pg_internal.init, a copy named .bak) and cannot be checked as one.
-    // Any other name (a copy called 16384.bak) is segment 0, as docs/format-postgres.md says: it was refused.
+    // The segment number mixes into page checksums: `16384.2` is segment 2. Any other name (a copy called
+    // 16384.bak) is segment 0, as docs/format-postgres.md says: it was refused.
     const std::string name = fs::path(path).filename().string();
     uint32_t seg = 0;
     if (auto dot = name.rfind('.'); dot != std::string::npos) {
@@ -251,9 +252,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
       if (b == e || ec != std::errc() || end != e) seg = 0;
     }
     // Checksums: from the data directory's pg_control when the file sits in one. Otherwise (a file copied out of
-    // its cluster) from the file's first pages that are not all zero: on when at least half of their stored
-    // checksums verify. A cluster with checksums has them all (bar damage); one without has none, except pages
-    // unchanged since `pg_checksums --disable`.
+    // its cluster) from the file's first pages that are not all zero (below).
     std::optional<bool> from_control;
     for (fs::path p = fs::absolute(path).parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
       std::ifstream in(p / "global/pg_control", std::ios::binary);
@@ -294,7 +293,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   if (!oracle_cut) SCNFS_RETURN_IF_ERROR(ff->CheckSize(size).WithContext(path));
   const uint32_t bs = ff->block_size();
   std::vector<std::byte> buf(size_t(bs) * 128);
-  int stayed_bad = 0;
+  uint64_t stayed_bad = 0;
   for (uint64_t off = 0; off < size; off += buf.size()) {
     size_t n = size_t(std::min<uint64_t>(buf.size(), size - off));
     ssize_t r = ::pread(fd, buf.data(), n, off_t(off));
@@ -310,9 +309,8 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
       BlockCheck c = ff->Check(b, blk);
       // A live file: a block that fails may be mid-write (a header and tail from two writes). Re-read it, as
       // DBVERIFY does and counts as "Influx"; damage stays damage through every re-read.
-      // After 16 blocks stayed bad the file has damage, and further bad blocks are not waited for (400 of them
-      // would cost 6 s): as backup's re-read budget (docs/backup.md).
-      for (int pause_ms = 2, attempt = 1; c.corrupt && c.kind != BlockKind::kAllZero && stayed_bad < 16 && pause_ms <= 8;
+      // After kRereadBudget blocks stayed bad the file has damage, and further bad blocks are not waited for.
+      for (int pause_ms = 2, attempt = 1; c.corrupt && c.kind != BlockKind::kAllZero && stayed_bad < kRereadBudget && pause_ms <= 8;
            pause_ms *= 2, ++attempt) {
         std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
         if (opt.before_reread) opt.before_reread(b, attempt);
@@ -334,7 +332,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   return report;
 }
 
-nlohmann::json ToJson(const VerifyReport& r, std::optional<uint64_t> high_change) {
+nlohmann::json ToJson(const VerifyReport& r) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : r.files) {
     nlohmann::json bad = nlohmann::json::array();
@@ -358,10 +356,10 @@ nlohmann::json ToJson(const VerifyReport& r, std::optional<uint64_t> high_change
                      {"highest_change", f.highest_change},
                      {"bad_blocks", bad}});
     if (!f.note.empty()) files.back()["note"] = f.note;
-    if (high_change) {
+    if (r.high_change) {
       nlohmann::json listed = nlohmann::json::array();
       for (auto [block, change] : f.high_blocks) listed.push_back({{"block", block}, {"change", change}});
-      files.back()["high_change"] = {{"above", *high_change}, {"count", f.high_count}, {"blocks", listed}};
+      files.back()["high_change"] = {{"above", *r.high_change}, {"count", f.high_count}, {"blocks", listed}};
     }
   }
   return {{"point", r.point},
