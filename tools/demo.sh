@@ -72,7 +72,7 @@ print_cmd() {
   printf '%s$ %s%s\n' "$D" "$LAST_CMD" "$N"
 }
 # show_long NAME CMD...: like show, but a report longer than 40 lines (verify lists every file) is printed as
-# its first and last lines; the whole report is kept in $WORK/logs/NAME.txt.
+# its first lines and its totals; the whole report is kept in $WORK/logs/NAME.txt.
 show_long() {
   local name=$1 out rc=0 n
   shift
@@ -83,10 +83,13 @@ show_long() {
   if ((n <= 40)); then
     cat "$out"
   else
+    # The first two files' reports, then from the totals of all files to the end.
+    local total_at
+    total_at=$(grep -n '^  total of ' "$out" | head -1 | cut -d: -f1)
     head -n 12 "$out"
     printf '%s  ... %d more lines: the same report for each of the other %d files ...%s\n' \
-      "$D" $((n - 14)) $(($(grep -c '^  [^ ]' "$out") - 2)) "$N"
-    tail -n 2 "$out"
+      "$D" $((total_at - 13)) $(($(grep -c '^  [^ ]' "$out") - 3)) "$N"
+    tail -n +"$total_at" "$out"
   fi
   return $rc
 }

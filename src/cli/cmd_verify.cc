@@ -1,3 +1,9 @@
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "cli/cli.h"
@@ -7,6 +13,62 @@
 
 namespace scnfs::cli {
 namespace {
+
+// The sums over a point's files, after the per-file reports: a PostgreSQL cluster has a thousand files, and the
+// answer a DBA reads first (how much was checked, what failed, where) should not need a scroll back through them.
+void PrintTotals(const VerifyReport& r) {
+  std::map<FormatId, size_t> by_format;
+  uint64_t examined = 0, processed = 0, data = 0, index = 0, other = 0, empty = 0, influx = 0, zero = 0, corrupt = 0, missing = 0, highest = 0;
+  std::optional<FormatId> versioned;  // the format whose change numbers "highest" is in
+  std::map<std::string, uint64_t> kinds;
+  std::vector<std::string> failing;
+  for (const auto& f : r.files) {
+    ++by_format[f.format];
+    examined += f.examined;
+    processed += f.processed;
+    data += f.processed_data;
+    index += f.processed_index;
+    other += f.processed_other;
+    empty += f.empty;
+    influx += f.influx;
+    zero += f.zero;
+    corrupt += f.corrupt;
+    missing += f.missing;
+    for (const auto& [k, n] : f.corrupt_by_kind) kinds[k] += n;
+    if (f.corrupt || f.missing) failing.push_back(f.path);
+    if (f.format != FormatId::kRaw) {
+      versioned = f.format;
+      highest = std::max(highest, f.highest_change);
+    }
+  }
+  std::vector<std::pair<size_t, FormatId>> counts;  // most files first: "959 postgres, 31 raw"
+  for (const auto& [format, n] : by_format) counts.emplace_back(n, format);
+  std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string formats;
+  for (const auto& [n, format] : counts) formats += fmt::format("{}{} {}", formats.empty() ? "" : ", ", n, FormatName(format));
+  fmt::print("  total of {} files ({})\n", r.files.size(), formats);
+  fmt::print("    Total Pages Examined : {}\n", examined);
+  if (by_format.count(FormatId::kOracle))
+    fmt::print("    Pages Processed      : {} (Data {}, Index {}, Other {})\n", processed, data, index, other);
+  else
+    fmt::print("    Pages Processed      : {}\n", processed);
+  fmt::print("    Pages Empty          : {}\n", empty);
+  if (influx) fmt::print("    Pages Influx         : {}\n", influx);
+  if (zero) fmt::print("    Pages All Zero       : {}\n", zero);
+  fmt::print("    Pages Failing        : {}\n", corrupt);
+  if (missing) fmt::print("    Pages Missing        : {}\n", missing);
+  for (const auto& [k, n] : kinds) fmt::print("      {:<20}: {}\n", k, n);
+  if (versioned && highest)
+    fmt::print("    {:<21}: {}\n", fmt::format("Highest block {}", ChangeNumberName(*versioned)),
+               ChangeNumberText(*versioned, highest));
+  if (!failing.empty()) {
+    constexpr size_t kNamed = 20;
+    std::string names;
+    for (size_t i = 0; i < failing.size() && i < kNamed; ++i) names += fmt::format("{}{}", i ? ", " : "", failing[i]);
+    if (failing.size() > kNamed) names += fmt::format(" and {} more", failing.size() - kNamed);
+    fmt::print("    Files Failing        : {} ({})\n", failing.size(), names);
+  }
+}
 
 void PrintText(const VerifyReport& r, bool file_mode) {
   fmt::print("verifying {}\n", r.point);
@@ -53,6 +115,7 @@ void PrintText(const VerifyReport& r, bool file_mode) {
     if (f.corrupt > f.bad_blocks.size())
       fmt::print("    ... and {} more bad blocks (the first {} are listed)\n", f.corrupt - f.bad_blocks.size(), f.bad_blocks.size());
   }
+  if (r.files.size() > 1) PrintTotals(r);
   if (r.contents_checked || r.store_error_count)
     fmt::print("store check: {} stored contents checked, {} failed (unreadable, or not decoding to their hash)\n",
                r.contents_checked, r.store_error_count);

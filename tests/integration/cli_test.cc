@@ -270,6 +270,34 @@ TEST_F(CliTest, VerifySplitsDataIndexOtherAndListsBlocksAboveAnScn) {
   ExpectFailure({"verify", "--file", src + "/ix_1.dbf", "--high-scn", "12x"}, "--high-scn");
 }
 
+// After the per-file reports of a point, one block of sums: the line a DBA reads first for a database of many
+// datafiles (a PostgreSQL cluster has about a thousand), with the files that failed named.
+TEST_F(CliTest, VerifyOfAPointEndsWithTheTotalsOfItsFiles) {
+  const std::string src = tmp_ / "tot";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "TOT", "--dbid", "5", "--files", "3", "--blocks", "100", "--scn", "1000",
+                    "--index-every", "10"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"corrupt", "--file", src + "/tot_2.dbf", "--block", "7", "--kind", "checksum"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"corrupt", "--file", src + "/tot_3.dbf", "--block", "9", "--kind", "fracture"}).exit_code, 0);
+  BackupJson({"--db", "tot", src});
+  RunResult r = Scnfs({"verify", "--store", store_, "--db", "tot"});
+  ASSERT_EQ(r.exit_code, 2) << r.err;
+  const size_t at = r.out.find("  total of 3 files (3 oracle)\n");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  // Each file: 100 blocks examined; 91 processed (Data 81, Index 9, Other 1), less the two damaged blocks.
+  EXPECT_EQ(r.out.substr(at, r.out.find("store check:") - at), "  total of 3 files (3 oracle)\n"
+                              "    Total Pages Examined : 300\n"
+                              "    Pages Processed      : 271 (Data 241, Index 27, Other 3)\n"
+                              "    Pages Empty          : 27\n"
+                              "    Pages Failing        : 2\n"
+                              "      checksum            : 1\n"
+                              "      fractured           : 1\n"
+                              "    Highest block SCN    : 1000\n"
+                              "    Files Failing        : 2 (tot_2.dbf, tot_3.dbf)\n");
+  // One file has no totals: its own report is the sum.
+  RunResult one = Scnfs({"verify", "--file", src + "/tot_1.dbf"});
+  EXPECT_EQ(one.out.find("total of"), std::string::npos) << one.out;
+}
+
 // A block that fails on its first read and passes on a re-read was being written: DBVERIFY's "Influx", not
 // corruption. Damage stays damage through every re-read, and a damaged file is not waited on block after block.
 TEST_F(CliTest, VerifyFileRereadsAFailingBlockAndCountsInflux) {
