@@ -50,8 +50,18 @@ struct FileVerification {
   std::vector<std::pair<uint64_t, uint64_t>> high_blocks;  // (block, change number)
 };
 
+struct VerifyProgress {
+  uint64_t bytes_done = 0, bytes_total = 0;  // of the datafiles' logical sizes
+  uint64_t files_done = 0, files_total = 0;
+  uint64_t corrupt = 0;                      // corrupt blocks found so far
+  double seconds = 0;
+};
+
 struct VerifyOptions {
   int threads = 0;                         // VerifyPoint: workers (default: one per core)
+  // Called about twice a second from a thread of its own while the check runs (VerifyPoint and VerifyFile), and
+  // once more on the caller's thread when it has finished, with everything done.
+  std::function<void(const VerifyProgress&)> progress;
   std::optional<uint64_t> high_change;     // list the blocks whose change number is above this
   // Tests: called before each re-read of a block that failed (VerifyFile), with its number and the attempt (1-3).
   std::function<void(uint64_t block, int attempt)> before_reread;

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -26,6 +25,7 @@
 #include "store/content_codec.h"
 #include "util/clock.h"
 #include "util/names.h"
+#include "util/ticker.h"
 
 namespace scnfs {
 namespace {
@@ -257,24 +257,12 @@ Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const Bac
       }
     });
   }
-  std::mutex mon_mu;
-  std::condition_variable mon_cv;
-  bool done = false;
-  std::thread monitor;
-  if (opt.progress) {
-    monitor = std::thread([&] {
-      std::unique_lock<std::mutex> l(mon_mu);
-      while (!mon_cv.wait_for(l, std::chrono::milliseconds(500), [&] { return done; }))
-        opt.progress(BackupProgress{shared->bytes_read.load(), bytes_total, shared->blocks_changed.load(), clock.Seconds()});
-    });
-  }
-  for (auto& w : workers) w.join();
   {
-    std::lock_guard<std::mutex> l(mon_mu);
-    done = true;
+    Ticker progress(!opt.progress ? std::function<void()>() : [&] {
+      opt.progress(BackupProgress{shared->bytes_read.load(), bytes_total, shared->blocks_changed.load(), clock.Seconds()});
+    });
+    for (auto& w : workers) w.join();
   }
-  mon_cv.notify_all();
-  if (monitor.joinable()) monitor.join();
   return first_error;
 }
 

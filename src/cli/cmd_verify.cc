@@ -163,6 +163,12 @@ Runner AddVerify(CLI::App& app, Globals& g) {
       if (!spec.ok()) return Fail(spec.status().WithContext("--high-scn"));
       vo.high_change = spec->number;
     }
+    if (StderrIsTerminal() && !g.json)
+      vo.progress = [](const VerifyProgress& p) {
+        fmt::print(stderr, "\r  {:5.1f}%  {} of {}  {}  files {} of {}  corrupt blocks {}   ",
+                   p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0, HumanBytes(p.bytes_done),
+                   HumanBytes(p.bytes_total), Rate(p.bytes_done, p.seconds), p.files_done, p.files_total, p.corrupt);
+      };
     Result<VerifyReport> r = Status::InvalidArgument("give --db NAME (a point in the store) or --file PATH");
     if (!a->file.empty()) {
       std::optional<FormatId> f;
@@ -177,6 +183,7 @@ Runner AddVerify(CLI::App& app, Globals& g) {
       }
       r = VerifyPoint(store.value().get(), a->db, a->at, vo);
     }
+    if (vo.progress) fmt::print(stderr, "\r{:78}\r", "");
     if (!r.ok()) return Fail(r.status());
     if (g.json)
       fmt::print("{}\n", JsonText(ToJson(r.value()), 2));

@@ -18,6 +18,8 @@
 #include "restore/point_reader.h"
 #include "scnfs/oracle_format.h"
 #include "scnfs/postgres_format.h"
+#include "util/clock.h"
+#include "util/ticker.h"
 #include "verify/file_tally.h"
 
 namespace scnfs {
@@ -103,6 +105,10 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
   report.files.resize(work.size());
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> contents{0};
+  std::atomic<uint64_t> bytes_done{0}, files_done{0}, corrupt{0};
+  uint64_t bytes_total = 0;
+  for (const FileRecord* r : work) bytes_total += r->size;
+  Stopwatch clock;
   std::mutex mu;
   Status first_error;
   const int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -146,7 +152,12 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
         } else {
           format = FormatFor(r, pg_checksums);
         }
+        uint64_t credited = 0;  // blocks of this file counted in bytes_done
         for (uint64_t b = 0; b < r.blocks(); ++b) {
+          if (b - credited >= 64) {
+            bytes_done.fetch_add((b - credited) * uint64_t(r.block_size), std::memory_order_relaxed);
+            credited = b;
+          }
           size_t len = 0;
           std::optional<Version> v;
           Status st = c.Read(r, b, block, &len, /*check_hash=*/true, &v);
@@ -183,11 +194,22 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
           }
           Tally(&f, b, format->Check(b, block), !(r.format == FormatId::kOracle && b == 0), block, opt.high_change);
         }
+        bytes_done.fetch_add((r.blocks() - credited) * uint64_t(r.block_size), std::memory_order_relaxed);
+        corrupt.fetch_add(f.corrupt, std::memory_order_relaxed);
+        files_done.fetch_add(1, std::memory_order_relaxed);
       }
     });
   }
-  for (auto& w : workers) w.join();
+  {
+    Ticker progress(!opt.progress ? std::function<void()>() : [&] {
+      opt.progress(VerifyProgress{std::min(bytes_done.load(), bytes_total), bytes_total, files_done.load(), work.size(),
+                                  corrupt.load(), clock.Seconds()});
+    });
+    for (auto& w : workers) w.join();
+  }
   if (!first_error.ok()) return first_error;
+  if (opt.progress)  // the last word: every byte and file, whatever the ticker last saw
+    opt.progress(VerifyProgress{bytes_total, bytes_total, work.size(), work.size(), corrupt.load(), clock.Seconds()});
   report.contents_checked = contents;
   return report;
 }
@@ -294,7 +316,12 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   const uint32_t bs = ff->block_size();
   std::vector<std::byte> buf(size_t(bs) * 128);
   uint64_t stayed_bad = 0;
-  for (uint64_t off = 0; off < size; off += buf.size()) {
+  std::atomic<uint64_t> done{0}, corrupt{0};  // for the progress ticker's thread
+  Stopwatch clock;
+  Ticker progress(!opt.progress ? std::function<void()>() : [&] {
+    opt.progress(VerifyProgress{done.load(), size, 0, 1, corrupt.load(), clock.Seconds()});
+  });
+  for (uint64_t off = 0; off < size; off += buf.size(), done.store(std::min(off, size)), corrupt.store(f.corrupt)) {
     size_t n = size_t(std::min<uint64_t>(buf.size(), size - off));
     ssize_t r = ::pread(fd, buf.data(), n, off_t(off));
     if (r != ssize_t(n)) return Status::IOError(fmt::format("cannot read {} at offset {}", path, off));
@@ -328,6 +355,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   // missing too: it was "clean" while a backup refused the file (found 2026-11-30). Within the count, the header's
   // arithmetic above already counts it.
   if (oracle_cut && f.missing == 0) f.missing = 1;
+  if (opt.progress) opt.progress(VerifyProgress{size, size, 1, 1, f.corrupt, clock.Seconds()});
   report.files.push_back(std::move(f));
   return report;
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <sstream>
@@ -335,6 +336,49 @@ TEST_F(CliTest, VerifyFileRereadsAFailingBlockAndCountsInflux) {
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->files[0].corrupt, 31u);
   EXPECT_EQ(rereads, 16 * 3) << "after 16 blocks stayed bad, further ones are not re-read";
+}
+
+// A long check says how far it is: twice a second while it runs (here, while a damaged block is re-read), and
+// once at the end with everything done.
+TEST_F(CliTest, VerifyReportsProgressWhileItRunsAndAtTheEnd) {
+  const std::string src = tmp_ / "prog";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "PROG", "--dbid", "6", "--files", "2", "--blocks", "299"}).exit_code, 0);
+  const std::string path = src + "/prog_1.dbf";
+  ASSERT_EQ(Oragen({"corrupt", "--file", path, "--block", "200", "--kind", "fracture"}).exit_code, 0);
+  std::mutex mu;
+  std::vector<VerifyProgress> seen;
+  VerifyOptions o;
+  o.progress = [&](const VerifyProgress& p) {
+    std::lock_guard<std::mutex> l(mu);
+    seen.push_back(p);
+  };
+  o.before_reread = [&](uint64_t, int attempt) {
+    if (attempt == 1) std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // three ticks
+  };
+  const uint64_t size = 300 * 8192;
+  auto v = VerifyFile(path, std::nullopt, o);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_GE(seen.size(), 2u);
+  // While block 200 was re-read, the first 128-block read had been checked.
+  EXPECT_EQ(seen.front().bytes_done, 128 * 8192u);
+  EXPECT_EQ(seen.front().bytes_total, size);
+  EXPECT_EQ(seen.front().files_done, 0u);
+  EXPECT_EQ(seen.back().bytes_done, size);
+  EXPECT_EQ(seen.back().files_done, 1u);
+  EXPECT_EQ(seen.back().corrupt, 1u);
+
+  BackupJson({"--db", "prog", src});
+  seen.clear();
+  auto store = Store::Open(store_, Store::Mode::kReader);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto p = VerifyPoint(store.value().get(), "prog", "latest", o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().bytes_done, 2 * size);
+  EXPECT_EQ(seen.back().bytes_total, 2 * size);
+  EXPECT_EQ(seen.back().files_done, 2u);
+  EXPECT_EQ(seen.back().files_total, 2u);
+  EXPECT_EQ(seen.back().corrupt, 1u);
 }
 
 // RMAN's LIST BACKUP of one point: each datafile, how the backup read it, its highest SCN, corrupt blocks and header.
