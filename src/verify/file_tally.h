@@ -1,6 +1,7 @@
 // Tallies block checks into a FileVerification (shared by store and disk verification).
 #pragma once
 
+#include <algorithm>
 #include <optional>
 
 #include "scnfs/oracle_format.h"
@@ -45,6 +46,31 @@ inline void Tally(FileVerification* f, uint64_t blockno, const BlockCheck& c, bo
   if (high && !c.corrupt && c.kind != BlockKind::kEmpty && c.kind != BlockKind::kAllZero && c.change > *high) {
     ++f->high_count;
     if (f->high_blocks.size() < FileVerification::kMaxHighListed) f->high_blocks.emplace_back(blockno, c.change);
+  }
+}
+
+// Adds `part` (the tally of a later run of the same file's blocks) to `into`: the lists stay in block order when
+// parts are merged in block order, and stay within their bounds.
+inline void MergeTally(FileVerification* into, const FileVerification& part) {
+  into->examined += part.examined;
+  into->processed += part.processed;
+  into->processed_data += part.processed_data;
+  into->processed_index += part.processed_index;
+  into->processed_other += part.processed_other;
+  into->influx += part.influx;
+  into->empty += part.empty;
+  into->zero += part.zero;
+  into->corrupt += part.corrupt;
+  for (const auto& [kind, n] : part.corrupt_by_kind) into->corrupt_by_kind[kind] += n;
+  into->highest_change = std::max(into->highest_change, part.highest_change);
+  for (const auto& b : part.bad_blocks) {
+    if (into->bad_blocks.size() >= FileVerification::kMaxBadListed) break;
+    into->bad_blocks.push_back(b);
+  }
+  into->high_count += part.high_count;
+  for (const auto& h : part.high_blocks) {
+    if (into->high_blocks.size() >= FileVerification::kMaxHighListed) break;
+    into->high_blocks.push_back(h);
   }
 }
 

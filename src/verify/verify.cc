@@ -103,57 +103,86 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
   for (const auto& r : op.files)
     if (r.type == "file") work.push_back(&r);
   report.files.resize(work.size());
+
+  // Each file's format, from its own header where it has one (Oracle), before the blocks are checked in parallel.
+  std::vector<std::unique_ptr<FileFormat>> formats(work.size());
+  std::vector<std::byte> head;
+  for (size_t i = 0; i < work.size(); ++i) {
+    const FileRecord& r = *work[i];
+    FileVerification& f = report.files[i];
+    f.path = r.path;
+    f.format = r.format;
+    f.header = r.header;
+    if (r.format != FormatId::kOracle) {
+      formats[i] = FormatFor(r, pg_checksums);
+      continue;
+    }
+    head.resize(2 * size_t(r.block_size));
+    size_t l0 = 0, l1 = 0;
+    if (r.blocks() >= 2 && cur.Read(r, 0, std::span(head).first(r.block_size), &l0).ok() &&
+        cur.Read(r, 1, std::span(head).subspan(r.block_size), &l1).ok()) {
+      // As backup read it: a damaged block 1 is salvaged from block 0 and the addresses of the next blocks.
+      // A damaged block 0 beside a sound block 1 is found from these two blocks too (the recorded block size).
+      auto h = oracle::ReadFileHeader(ByteSpan(head.data(), head.size()), r.size, r.path,
+                                      [&](uint64_t off, std::span<std::byte> more) {
+        size_t len = 0;
+        for (size_t k = 0; k * r.block_size < more.size(); ++k)
+          SCNFS_RETURN_IF_ERROR(cur.Read(r, off / r.block_size + k, more.subspan(k * r.block_size, r.block_size), &len));
+        return Status::OK();
+      });
+      if (h.ok()) {
+        // Checked as the backup checked it, against the header as the plan read it with the size (the catalog
+        // record): block 1 itself was read later, and a datafile may have grown in between.
+        oracle::FileHeader planned = h.value();
+        if (r.header.is_object() && r.header.contains("blocks") && r.header["blocks"].is_number_unsigned())
+          planned.blocks = r.header["blocks"].get<uint32_t>();
+        formats[i] = oracle::MakeFormat(planned);
+        f.missing = MissingBlocks(planned, r.blocks());
+      }
+    }
+  }
+
+  // Units of at most kVerifyUnitBlocks blocks, so that one large file (a bigfile tablespace) is checked by every
+  // thread, not one; each unit tallies into its own part, merged in block order at the end.
+  constexpr uint64_t kVerifyUnitBlocks = 8192;
+  struct VerifyUnit {
+    size_t file;
+    uint64_t first, count;
+    FileVerification part;
+  };
+  std::vector<VerifyUnit> units;
+  std::vector<std::atomic<uint64_t>> units_left(work.size());
+  uint64_t bytes_total = 0;
+  for (size_t i = 0; i < work.size(); ++i) {
+    const FileRecord& r = *work[i];
+    bytes_total += r.size;
+    for (uint64_t b = 0; b < r.blocks() || b == 0; b += kVerifyUnitBlocks) {
+      units.push_back(VerifyUnit{i, b, std::min(kVerifyUnitBlocks, r.blocks() - b), {}});
+      units.back().part.path = r.path;
+      units.back().part.format = r.format;
+      ++units_left[i];
+    }
+  }
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> contents{0};
   std::atomic<uint64_t> bytes_done{0}, files_done{0}, corrupt{0};
-  uint64_t bytes_total = 0;
-  for (const FileRecord* r : work) bytes_total += r->size;
-  Stopwatch clock;
   std::mutex mu;
   Status first_error;
+  Stopwatch clock;
   const int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> workers;
   for (int t = 0; t < n; ++t) {
     workers.emplace_back([&] {
       PointReader::Cursor c(*op.reader);
-      std::vector<std::byte> block, head;
-      for (size_t i; (i = next.fetch_add(1)) < work.size();) {
-        const FileRecord& r = *work[i];
-        FileVerification& f = report.files[i];
-        f.path = r.path;
-        f.format = r.format;
-        f.header = r.header;
+      std::vector<std::byte> block;
+      for (size_t i; (i = next.fetch_add(1)) < units.size();) {
+        VerifyUnit& u = units[i];
+        const FileRecord& r = *work[u.file];
+        const FileFormat* format = formats[u.file].get();
+        FileVerification& f = u.part;
         block.resize(r.block_size);
-        std::unique_ptr<FileFormat> format;
-        if (r.format == FormatId::kOracle) {
-          head.resize(2 * size_t(r.block_size));
-          size_t l0 = 0, l1 = 0;
-          if (r.blocks() >= 2 && c.Read(r, 0, std::span(head).first(r.block_size), &l0).ok() &&
-              c.Read(r, 1, std::span(head).subspan(r.block_size), &l1).ok()) {
-            // As backup read it: a damaged block 1 is salvaged from block 0 and the addresses of the next blocks.
-            // A damaged block 0 beside a sound block 1 is found from these two blocks too (the recorded block size).
-            auto h = oracle::ReadFileHeader(ByteSpan(head.data(), head.size()), r.size, r.path,
-                                            [&](uint64_t off, std::span<std::byte> more) {
-              size_t len = 0;
-              for (size_t k = 0; k * r.block_size < more.size(); ++k)
-                SCNFS_RETURN_IF_ERROR(c.Read(r, off / r.block_size + k, more.subspan(k * r.block_size, r.block_size), &len));
-              return Status::OK();
-            });
-            if (h.ok()) {
-              // Checked as the backup checked it, against the header as the plan read it with the size (the
-              // catalog record): block 1 itself was read later, and a datafile may have grown in between.
-              oracle::FileHeader planned = h.value();
-              if (r.header.is_object() && r.header.contains("blocks") && r.header["blocks"].is_number_unsigned())
-                planned.blocks = r.header["blocks"].get<uint32_t>();
-              format = oracle::MakeFormat(planned);
-              f.missing = MissingBlocks(planned, r.blocks());
-            }
-          }
-        } else {
-          format = FormatFor(r, pg_checksums);
-        }
-        uint64_t credited = 0;  // blocks of this file counted in bytes_done
-        for (uint64_t b = 0; b < r.blocks(); ++b) {
+        uint64_t credited = u.first;  // blocks of this unit counted in bytes_done
+        for (uint64_t b = u.first; b < u.first + u.count; ++b) {
           if (b - credited >= 64) {
             bytes_done.fetch_add((b - credited) * uint64_t(r.block_size), std::memory_order_relaxed);
             credited = b;
@@ -179,13 +208,11 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
             ++report.store_error_count;
             continue;
           }
-          if (format == nullptr) {
-            {
+          if (format == nullptr) {  // an Oracle file whose header could not be read: every block is suspect
             BlockCheck bad;
             bad.kind = BlockKind::kBadHeader;
             bad.corrupt = true;
             Tally(&f, b, bad, true);
-          }
             continue;
           }
           if (len < block.size()) {  // a short last block of a raw file
@@ -194,9 +221,9 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
           }
           Tally(&f, b, format->Check(b, block), !(r.format == FormatId::kOracle && b == 0), block, opt.high_change);
         }
-        bytes_done.fetch_add((r.blocks() - credited) * uint64_t(r.block_size), std::memory_order_relaxed);
+        bytes_done.fetch_add((u.first + u.count - credited) * uint64_t(r.block_size), std::memory_order_relaxed);
         corrupt.fetch_add(f.corrupt, std::memory_order_relaxed);
-        files_done.fetch_add(1, std::memory_order_relaxed);
+        if (units_left[u.file].fetch_sub(1) == 1) files_done.fetch_add(1, std::memory_order_relaxed);
       }
     });
   }
@@ -207,6 +234,7 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
     });
     for (auto& w : workers) w.join();
   }
+  for (const VerifyUnit& u : units) MergeTally(&report.files[u.file], u.part);
   if (!first_error.ok()) return first_error;
   if (opt.progress)  // the last word: every byte and file, whatever the ticker last saw
     opt.progress(VerifyProgress{bytes_total, bytes_total, work.size(), work.size(), corrupt.load(), clock.Seconds()});

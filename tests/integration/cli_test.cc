@@ -338,6 +338,34 @@ TEST_F(CliTest, VerifyFileRereadsAFailingBlockAndCountsInflux) {
   EXPECT_EQ(rereads, 16 * 3) << "after 16 blocks stayed bad, further ones are not re-read";
 }
 
+// A large file is checked in parts by several threads (a bigfile tablespace is most of its database): the report
+// of the point is the one `verify --file` makes reading the file in order, bad blocks and HIGH_SCN lists included.
+TEST_F(CliTest, VerifyOfALargeFileInPartsReportsAsOneFile) {
+  const std::string src = tmp_ / "big";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "BIG", "--dbid", "6", "--files", "1", "--blocks", "20000",
+                    "--block-size", "2048", "--index-every", "7"}).exit_code, 0);
+  const std::string path = src + "/big_1.dbf";
+  ASSERT_EQ(Oragen({"change", "--file", path, "--scn", "5000", "--blocks", "16390,10,8200"}).exit_code, 0);
+  for (const auto& [block, kind] : std::vector<std::pair<std::string, std::string>>{
+           {"16391", "checksum"}, {"100", "fracture"}, {"9000", "rdba"}})
+    ASSERT_EQ(Oragen({"corrupt", "--file", path, "--block", block, "--kind", kind}).exit_code, 0);
+  BackupJson({"--db", "big", src});
+  RunResult disk = Scnfs({"verify", "--json", "--high-scn", "4000", "--file", path});
+  RunResult stored = Scnfs({"verify", "--json", "--high-scn", "4000", "--threads", "4", "--store", store_, "--db", "big"});
+  ASSERT_EQ(disk.exit_code, 2) << disk.err;
+  ASSERT_EQ(stored.exit_code, 2) << stored.err;
+  json d = json::parse(disk.out)["files"][0], p = json::parse(stored.out)["files"][0];
+  EXPECT_EQ(p["pages_corrupt"], 3);
+  std::vector<uint64_t> bad;
+  for (const auto& b : p["bad_blocks"]) bad.push_back(b["block"]);
+  EXPECT_EQ(bad, (std::vector<uint64_t>{100, 9000, 16391}));
+  EXPECT_EQ(p["high_change"]["blocks"], json::parse(R"([{"block":1,"change":5000},{"block":10,"change":5000},)"
+                                                    R"({"block":8200,"change":5000},{"block":16390,"change":5000}])"));
+  for (const json* f : {&d, &p}) const_cast<json*>(f)->erase("path");
+  d.erase("note");
+  EXPECT_EQ(d, p);
+}
+
 // A long check says how far it is: twice a second while it runs (here, while a damaged block is re-read), and
 // once at the end with everything done.
 TEST_F(CliTest, VerifyReportsProgressWhileItRunsAndAtTheEnd) {
