@@ -550,6 +550,14 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
                                        "restores, mounts and clones hold it as a {} in place of the link",
                                        e.rel, e.target, what, e.is_file() ? "file" : "directory"));
   }
+  for (const auto& j : jobs) {
+    if (!j->prev || j->vanished) continue;
+    const std::string now = DatafileIdentityOf(j->header), before = DatafileIdentityOf(j->prev->header);
+    if (!now.empty() && !before.empty() && now != before)
+      report.notes.push_back(fmt::format("{} holds another datafile than at the last backup ({}; was {}): it was read in "
+                                         "full, and points before this backup show the earlier one",
+                                         j->entry.rel, now, before));
+  }
   report.bad_blocks = std::move(shared.bad_blocks);
   report.seconds = clock.Seconds();
   return report;

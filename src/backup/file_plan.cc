@@ -98,6 +98,12 @@ std::string IncarnationOf(const nlohmann::json& header) {
                      header.value("resetlogs_scn", uint64_t{0}));
 }
 
+std::string DatafileIdentityOf(const nlohmann::json& header) {
+  if (!header.is_object() || !header.contains("file_number")) return "";
+  return fmt::format("FILE# {} (relative {}) created at SCN {}", header.value("file_number", 0u),
+                     header.value("relative_file_number", 0u), header.value("creation_scn", uint64_t{0}));
+}
+
 namespace {
 
 Status OpenOracle(FileJob* job) {
@@ -259,7 +265,8 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     // in full: no list names their blocks, and trusting one would keep stale copies of them.
     const bool list_applies = !(db->format == FormatId::kPostgres && job->format->id() == FormatId::kRaw) &&
                               !unlisted_relation_file(e.rel) && !in.pg_new_line &&
-                              IncarnationOf(job->header) == (job->prev ? IncarnationOf(job->prev->header) : "");
+                              IncarnationOf(job->header) == (job->prev ? IncarnationOf(job->prev->header) : "") &&
+                              DatafileIdentityOf(job->header) == (job->prev ? DatafileIdentityOf(job->prev->header) : "");
     if (in.changed && same_shape && list_applies) {
       // Trust the list for blocks the previous backup had; read header blocks and any growth always.
       BlockRanges r;

@@ -67,6 +67,11 @@ struct PlanInputs {
 // the header says nothing of it (not Oracle, or damaged).
 std::string IncarnationOf(const nlohmann::json& header);
 
+// An Oracle datafile header's identity, "FILE# 5 (relative 5) created at SCN 1000", from its catalog JSON; empty when
+// the header says nothing of it. A path whose identity changed holds another datafile (a tablespace dropped and
+// its file name reused): no changed-blocks list of the old one applies to it.
+std::string DatafileIdentityOf(const nlohmann::json& header);
+
 // Whether the sources are one PostgreSQL data directory (a directory holding PG_VERSION and global/pg_control).
 bool IsPostgresDataDirectory(const std::vector<std::string>& sources);
 

@@ -144,6 +144,26 @@ TEST_F(CliTest, OracleChangedBlocksReadsOnlyListedBlocks) {
   EXPECT_EQ(b3["blocks_changed"], 2);
 }
 
+// A tablespace dropped and its file name reused by a new one: the path holds another datafile (another FILE#), and
+// the changed-blocks list names only the new file's changed blocks. Trusting it kept the old file's other blocks:
+// the restore of latest spliced a dropped tablespace's blocks into the new datafile (found 2026-11-30).
+TEST_F(CliTest, AChangedBlocksListIsNotTrustedForAPathThatHoldsAnotherDatafile) {
+  const std::string src = tmp_ / "reuse", other = tmp_ / "other";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "RE", "--dbid", "42", "--files", "1", "--blocks", "200"}).exit_code, 0);
+  BackupJson({"--db", "re", src});
+  ASSERT_EQ(Oragen({"create", "--dir", other, "--db", "RE", "--dbid", "42", "--files", "2", "--blocks", "200", "--seed", "7"}).exit_code, 0);
+  fs::copy_file(other + "/re_2.dbf", src + "/re_1.dbf", fs::copy_options::overwrite_existing);  // FILE# 2 at FILE# 1's path
+  const std::string cbt = tmp_ / "changed.txt";
+  WriteFile(cbt, "re_1.dbf 5 5\n");
+  json b2 = BackupJson({"--db", "re", "--changed-blocks", cbt, src});
+  EXPECT_EQ(b2["blocks_read"], 201);
+  ASSERT_EQ(b2["notes"].size(), 1u) << b2.dump();
+  EXPECT_NE(b2["notes"][0].get<std::string>().find("re_1.dbf holds another datafile than at the last backup (FILE# 2"),
+            std::string::npos) << b2.dump();
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "re", tmp_ / "r"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(tmp_ / "r/re_1.dbf"), ReadFile(src + "/re_1.dbf"));
+}
+
 // Datafiles kept on another disk behind a link were backed up as the link: the restore held a link to the production
 // datafile and no copy of it. An Oracle database's links to files are followed (docs/backup.md); a raw file set's
 // links stay links, also when the first look at a new database had to follow them to tell its format.
