@@ -87,14 +87,25 @@ Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file
 // `head`: the file's first 64 KiB, or all of it when shorter. Fails when no size gives such a header.
 Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head);
 
+// For a datafile whose blocks 0 and 1 are both damaged (its start overwritten): the block size at which the blocks
+// from 2 on (as many of the first 64 as `start` holds) are sound datafile blocks at the addresses they name, most of
+// those not all zero and at least 3, and the relative file number most of them carry (`salvaged`). `start`: the
+// file's first bytes, best kDataBlocksProbe. Fails when no block size, or more than one, fits.
+constexpr uint64_t kDataBlocksProbe = 66 * 32768;
+Result<FileHeader> HeaderFromDataBlocks(ByteSpan start, uint64_t file_size);
+
 // What backup and verify read a datafile's header with: ParseFileHeader; when that fails, a redo log is refused by
 // name, then HeaderBesideDamagedBlock0 (block 0 damaged), then SalvageFileHeader (block 1 damaged) with up to 64
 // blocks from block 2 on, which `read_at(offset, buffer)` fills in (called only then). `head`: the file's first
 // bytes, at least two blocks and best 64 KiB (block 1 of every block size). Errors of `read_at` are returned as
 // they are; a header that can be neither parsed nor salvaged fails with ParseFileHeader's reason, in `context`
 // (the file's name).
+// With `damaged_headers_ok` (the caller knows the file for a datafile: `--format oracle`, or an earlier backup of it
+// as one), a file whose blocks 0 and 1 are both damaged is read with HeaderFromDataBlocks, read_at(0, ...) giving
+// its start.
 Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string_view context,
-                                  const std::function<Status(uint64_t, std::span<std::byte>)>& read_at);
+                                  const std::function<Status(uint64_t, std::span<std::byte>)>& read_at,
+                                  bool damaged_headers_ok = false);
 
 // The block's SCN from its header: (spare bytes 2-3, wrap, base) as in section 1.
 uint64_t BlockScn(ByteSpan block);

@@ -437,19 +437,18 @@ Result<uint32_t> Block0BlockSize(ByteSpan block0_prefix) {
   return bs;
 }
 
-Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file_size) {
-  SCNFS_ASSIGN_OR_RETURN(const uint32_t bs, Block0BlockSize(head));
-  if (!IsValidBlockSize(bs) || head.size() < 2 * size_t(bs))
-    return Status::InvalidArgument(fmt::format("block 0 gives block size {}, which Oracle does not use", bs));
-  const ByteSpan b1 = head.subspan(bs, bs);
-  if (SoundBlock(b1)) return Status::InvalidArgument("block 1 is a sound block, but not a datafile header");
+namespace {
+
+// What checking a datafile of block size `bs` needs when its header blocks cannot tell: the block count from
+// `file_size`, the relative file number (and bigfile) from the addresses of the data blocks in `more` (blocks 2, 3,
+// ...): the number most sound, used blocks carry. Formatted-never-used blocks carry the bare block number and say
+// nothing.
+FileHeader HeaderOfDataBlocks(uint32_t bs, ByteSpan more, uint64_t file_size) {
   FileHeader h;
   h.salvaged = true;
   h.block_size = bs;
   h.file_type = kFileTypeDatafile;
   h.blocks = uint32_t(std::min<uint64_t>(file_size / bs, UINT32_MAX) - 1);
-  // The relative file number most sound, used data blocks carry in their address; formatted-never-used blocks
-  // carry the bare block number and say nothing.
   std::map<uint32_t, int> votes;
   for (size_t i = 0; (i + 1) * size_t(bs) <= more.size(); ++i) {
     const ByteSpan b = more.subspan(i * bs, bs);
@@ -462,6 +461,45 @@ Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file
   auto best = std::max_element(votes.begin(), votes.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   h.relative_file_number = best == votes.end() ? 0 : best->first;
   return h;
+}
+
+}  // namespace
+
+Result<FileHeader> HeaderFromDataBlocks(ByteSpan start, uint64_t file_size) {
+  std::optional<FileHeader> found;
+  for (uint32_t bs : {2048u, 4096u, 8192u, 16384u, 32768u}) {
+    if (start.size() < 3 * size_t(bs)) break;
+    // Blocks 2 on, as many as `start` holds (at most 64): the sound ones must be most of those that are not all
+    // zero, at least 3, and each must sit where its own address says and carry this size's code in its frmt.
+    int sound = 0, checked = 0;
+    for (uint64_t blockno = 2; blockno < 66 && (blockno + 1) * bs <= start.size(); ++blockno) {
+      const ByteSpan b = start.subspan(blockno * bs, bs);
+      if (IsAllZero(b)) continue;
+      ++checked;
+      const uint8_t frmt = Load8(b, kOffFrmt);
+      const uint32_t rdba = Load32(&b[kOffRdba]);
+      if (((frmt >> 4) == 0 || (frmt >> 4) == BlockSizeCode(bs)) && SoundBlock(b) &&
+          (rdba == blockno || (rdba & kSmallfileBlockMask) == blockno))
+        ++sound;
+    }
+    if (sound >= 3 && 2 * sound > checked) {
+      if (found) return Status::InvalidArgument("not an Oracle datafile: its blocks read as datafile blocks at two block sizes");
+      found = HeaderOfDataBlocks(bs, start.subspan(2 * size_t(bs)), file_size);
+    }
+  }
+  if (!found)
+    return Status::InvalidArgument(
+        "not an Oracle datafile: no block-0 magic 0x7A7B7C7D, no datafile header in block 1, and no datafile blocks after them");
+  return *found;
+}
+
+Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file_size) {
+  SCNFS_ASSIGN_OR_RETURN(const uint32_t bs, Block0BlockSize(head));
+  if (!IsValidBlockSize(bs) || head.size() < 2 * size_t(bs))
+    return Status::InvalidArgument(fmt::format("block 0 gives block size {}, which Oracle does not use", bs));
+  const ByteSpan b1 = head.subspan(bs, bs);
+  if (SoundBlock(b1)) return Status::InvalidArgument("block 1 is a sound block, but not a datafile header");
+  return HeaderOfDataBlocks(bs, more, file_size);
 }
 
 Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head) {
@@ -477,7 +515,8 @@ Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head) {
 }
 
 Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string_view context,
-                                  const std::function<Status(uint64_t, std::span<std::byte>)>& read_at) {
+                                  const std::function<Status(uint64_t, std::span<std::byte>)>& read_at,
+                                  bool damaged_headers_ok) {
   constexpr uint64_t kSalvageBlocks = 64;  // enough data blocks for a clear vote on the file number
   auto h = ParseFileHeader(head);
   if (h.ok()) return h;
@@ -487,7 +526,16 @@ Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string
   // 4 KiB file whose every block failed.)
   if (auto beside = HeaderBesideDamagedBlock0(head); beside.ok()) return beside;
   auto bs = Block0BlockSize(head);
-  if (!bs.ok() || head.size() < 2 * size_t(*bs) || file_size < 2 * uint64_t(*bs)) return h.status().WithContext(context);
+  if (!bs.ok() || head.size() < 2 * size_t(*bs) || file_size < 2 * uint64_t(*bs)) {
+    // Both header blocks damaged (the start of a file overwritten): the data blocks tell the block size and file
+    // number, and blocks 0 and 1 check as corrupt. Only when the caller knows the file for a datafile: a file
+    // whose first blocks say nothing is otherwise not taken for one.
+    if (!damaged_headers_ok) return h.status().WithContext(context);
+    std::vector<std::byte> start(size_t(std::min<uint64_t>(file_size, kDataBlocksProbe)));
+    SCNFS_RETURN_IF_ERROR(read_at(0, start));
+    auto from_data = HeaderFromDataBlocks(ByteSpan(start.data(), start.size()), file_size);
+    return from_data.ok() ? from_data : h.status().WithContext(context);
+  }
   std::vector<std::byte> more(size_t(std::min<uint64_t>(kSalvageBlocks * *bs, file_size - 2 * uint64_t(*bs))));
   SCNFS_RETURN_IF_ERROR(read_at(2 * uint64_t(*bs), more));
   auto salvaged = SalvageFileHeader(head, ByteSpan(more.data(), more.size()), file_size);

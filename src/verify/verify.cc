@@ -63,6 +63,14 @@ bool IsRelationInDataDir(const std::string& path) {
   return false;
 }
 
+// Whether the file at `fd` is an Oracle datafile whose first two blocks are damaged: its data blocks say so
+// (oracle::HeaderFromDataBlocks). Only the file's first 2 MiB are read.
+bool OracleDataBlocksAfterDamagedHeaders(int fd, uint64_t size) {
+  std::vector<std::byte> start(size_t(std::min<uint64_t>(size, oracle::kDataBlocksProbe)));
+  if (::pread(fd, start.data(), start.size(), 0) != ssize_t(start.size())) return false;
+  return oracle::HeaderFromDataBlocks(ByteSpan(start.data(), start.size()), size).ok();
+}
+
 // The format object for a stored PostgreSQL or raw file.
 std::unique_ptr<FileFormat> FormatFor(const FileRecord& r, bool pg_checksums) {
   switch (r.format) {
@@ -129,7 +137,7 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
         for (size_t k = 0; k * r.block_size < more.size(); ++k)
           SCNFS_RETURN_IF_ERROR(cur.Read(r, off / r.block_size + k, more.subspan(k * r.block_size, r.block_size), &len));
         return Status::OK();
-      });
+      }, /*damaged_headers_ok=*/true);
       if (h.ok()) {
         // Checked as the backup checked it, against the header as the plan read it with the size (the catalog
         // record): block 1 itself was read later, and a datafile may have grown in between.
@@ -261,6 +269,8 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
     if (head.size() >= 32 && oracle::LooksLikeOracle(ByteSpan(head.data(), 32))) format = FormatId::kOracle;
     else if (oracle::HeaderBesideDamagedBlock0(ByteSpan(head.data(), std::min<size_t>(head.size(), 65536))).ok())
       format = FormatId::kOracle;  // block 0 damaged: block 0 reports as corrupt below
+    else if (OracleDataBlocksAfterDamagedHeaders(fd, size))
+      format = FormatId::kOracle;  // blocks 0 and 1 damaged: both report as corrupt below
     else if (IsRelationInDataDir(path)) format = FormatId::kPostgres;
     // A relation file copied out of its cluster: taken for raw, it was "clean" whatever its pages held.
     else if (size % postgres::kBlockSize == 0 && postgres::LooksLikeRelationPages(ByteSpan(head.data(), head.size())))
@@ -281,7 +291,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
       return ::pread(fd, more.data(), more.size(), off_t(off)) == ssize_t(more.size())
                  ? Status::OK()
                  : Status::IOError(fmt::format("cannot read {}", path));
-    });
+    }, /*damaged_headers_ok=*/true);  // given as Oracle, or detected as one by its data blocks
     if (!h.ok()) {
       auto bs = oracle::Block0BlockSize(first);  // a sound block 0 in a file shorter than two blocks: say so
       if (bs.ok() && size < 2 * uint64_t(*bs))

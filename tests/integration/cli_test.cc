@@ -144,6 +144,42 @@ TEST_F(CliTest, OracleChangedBlocksReadsOnlyListedBlocks) {
   EXPECT_EQ(b3["blocks_changed"], 2);
 }
 
+// The start of a datafile overwritten (blocks 0 and 1, the OS header and the file header, zeroed): its data blocks
+// still say datafile and block size. Both blocks report as corrupt, by `verify --file` and by the backup, which
+// stores the file as read. The file was called raw and "clean" (exit 0), and its database could not be backed up
+// at all, its sound datafiles with it (found 2026-11-30).
+TEST_F(CliTest, ADatafileWhoseTwoHeaderBlocksAreDamagedIsCheckedAndBackedUp) {
+  const std::string src = tmp_ / "hd";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "HD", "--dbid", "9", "--files", "2", "--blocks", "64", "--block-size", "4096",
+                    "--scn", "10000"}).exit_code, 0);
+  BackupJson({"--db", "hd", src});
+  const std::string f = src + "/hd_2.dbf";
+  std::string bytes = ReadFile(f);
+  std::fill(bytes.begin(), bytes.begin() + 2 * 4096, '\0');
+  WriteFile(f, bytes);
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"verify", "--json", "--file", f},
+                                               std::vector<std::string>{"verify", "--json", "--file", f, "--format", "oracle"}}) {
+    RunResult v = Scnfs(args);
+    ASSERT_EQ(v.exit_code, 2) << v.out << v.err;
+    const json file = json::parse(v.out)["files"][0];
+    EXPECT_EQ(file["format"], "oracle");
+    ASSERT_EQ(file["bad_blocks"].size(), 2u) << file.dump();
+    EXPECT_EQ(file["bad_blocks"][0]["block"], 0);
+    EXPECT_EQ(file["bad_blocks"][1]["block"], 1);
+    EXPECT_EQ(file["pages_processed"], 57) << "the data blocks are checked at 4 KiB";
+  }
+  json b2 = BackupJson({"--db", "hd", src});
+  EXPECT_EQ(b2["corrupt_blocks"], 2);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "hd", tmp_ / "r"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(tmp_ / "r/hd_2.dbf"), bytes);
+  RunResult stored = Scnfs({"verify", "--json", "--store", store_, "--db", "hd"});
+  EXPECT_EQ(stored.exit_code, 2);
+  EXPECT_EQ(json::parse(stored.out)["corrupt_blocks"], 2);
+  // A file of zeros or of text is still no datafile.
+  WriteFile(tmp_ / "zeros", std::string(1 << 20, '\0'));
+  EXPECT_EQ(json::parse(Scnfs({"verify", "--json", "--file", tmp_ / "zeros"}).out)["files"][0]["format"], "raw");
+}
+
 // A tablespace dropped and its file name reused by a new one: the path holds another datafile (another FILE#), and
 // the changed-blocks list names only the new file's changed blocks. Trusting it kept the old file's other blocks:
 // the restore of latest spliced a dropped tablespace's blocks into the new datafile (found 2026-11-30).
