@@ -427,7 +427,12 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
     uint64_t highest = 0;
     for (const auto& j : jobs)
       if (!j->vanished && j->format->versioned_by_change()) highest = std::max(highest, file_max_change(*j));
-    st = WriteDeferredVersions(&shared, highest);
+    // A backup that read no valid change number at all (a datafile wiped or overwritten whole) has no place of its
+    // own among the SCNs: its blocks go just above everything before it, as the overflow rule of IngestBlock puts
+    // them. At the previous versions' keys they took `scn:C` of the last sound backup at C, whose blocks they
+    // replaced at every point from C on (found 2026-11-30: `scn:5000` of a cold backup at 5000 restored the wiped
+    // copy of the next backup).
+    st = WriteDeferredVersions(&shared, highest != 0 ? highest : shared.prev_ceiling + 1);
   }
 
   // 4. Commit or fail.

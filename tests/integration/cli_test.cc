@@ -144,6 +144,26 @@ TEST_F(CliTest, OracleChangedBlocksReadsOnlyListedBlocks) {
   EXPECT_EQ(b3["blocks_changed"], 2);
 }
 
+// A datafile wiped after a sound cold backup: the next backup reads no valid SCN at all. It stands just above the
+// sound backup, so that `scn:C` of the cold backup at C is that backup, not the wiped copy taken after it (found
+// 2026-11-30), and the wiped copy is still a point of its own.
+TEST_F(CliTest, ABackupWithNoValidScnStandsAboveTheSoundBackupBeforeIt) {
+  const std::string src = tmp_ / "wipe";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "WI", "--dbid", "9", "--files", "1", "--blocks", "20", "--scn", "5000"}).exit_code, 0);
+  const std::string f = src + "/wi_1.dbf", sound = ReadFile(f);
+  BackupJson({"--db", "wi", src});
+  std::string wiped = sound;
+  std::fill(wiped.begin() + 8192, wiped.end(), '\0');  // all but block 0
+  WriteFile(f, wiped);
+  json b2 = BackupJson({"--db", "wi", src});
+  EXPECT_EQ(b2["max_change"], 0);
+  EXPECT_EQ(b2["change_ceiling"], 5001);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "wi", "--at", "scn:5000", tmp_ / "r5000"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(tmp_ / "r5000/wi_1.dbf"), sound);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "wi", "--at", "scn:5001", tmp_ / "r5001"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(tmp_ / "r5001/wi_1.dbf"), wiped);
+}
+
 // The start of a datafile overwritten (blocks 0 and 1, the OS header and the file header, zeroed): its data blocks
 // still say datafile and block size. Both blocks report as corrupt, by `verify --file` and by the backup, which
 // stores the file as read. The file was called raw and "clean" (exit 0), and its database could not be backed up
@@ -1197,18 +1217,21 @@ TEST_F(CliTest, ABackupWithNoValidScnIsNotTheBaseOfOlderPoints) {
   // every scn: point: scn:500, older than every block ever stored, restored block 0 and zeros with exit 0.
   const std::string src = tmp_ / "ora";
   const std::string f = OneFileFirstBackup("gb", "6", "3", "1000");
-  std::string bytes = ReadFile(f);
+  const std::string sound = ReadFile(f);
+  std::string bytes = sound;
   std::mt19937 rng(5);
   for (size_t i = 8192; i < bytes.size(); ++i) bytes[i] = char(rng());
   WriteFile(f, bytes);
   json b2 = BackupJson({"--db", "gb", src});
   EXPECT_EQ(b2["max_change"], 0);
   EXPECT_EQ(b2["corrupt_blocks"], 3);
-  EXPECT_EQ(b2["change_ceiling"], 1000);
+  EXPECT_EQ(b2["change_ceiling"], 1001);
   ExpectFailure({"restore", "--store", store_, "--db", "gb", "--at", "scn:500", tmp_ / "x"}, "older than every backup");
-  // At 1000 both backups qualify and the newer is the base, as for any two backups with nothing newer between them.
+  // It stands just above the sound backup at 1000 (ABackupWithNoValidScnStandsAboveTheSoundBackupBeforeIt).
   ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "gb", "--at", "scn:1000", tmp_ / "r"}).exit_code, 0);
-  EXPECT_TRUE(ReadFile(tmp_ / "r/gb_1.dbf") == bytes);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/gb_1.dbf") == sound);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "gb", "--at", "scn:1001", tmp_ / "r2"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r2/gb_1.dbf") == bytes);
 }
 
 TEST_F(CliTest, BlockZeroAtAnScnIsTheBaseBackupsNotTheNewest) {
