@@ -54,7 +54,12 @@ TEST(CrashTest, KillNineDuringBackupLeavesEarlierBackupsIntact) {
   ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
   ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "CRASH", "--dbid", "5", "--files", "2", "--blocks", "12000"}).exit_code, 0);
   std::vector<std::map<std::string, std::string>> snaps;
+  const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "c", src}).exit_code, 0);
+  // Kills land within about one full backup's time, so that most hit a backup mid-way on a fast machine as on a
+  // slow one (with fixed sleeps of 0.1-1.3 s, a fast machine finished most rounds before the kill).
+  const uint64_t full_ms = std::max<uint64_t>(
+      200, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
   snaps.push_back(Snapshot(src));
 
   std::mt19937_64 rng(7);
@@ -63,9 +68,9 @@ TEST(CrashTest, KillNineDuringBackupLeavesEarlierBackupsIntact) {
   for (int round = 0; round < 6; ++round) {
     scn += 1000;
     for (const char* f : {"crash_1.dbf", "crash_2.dbf"})
-      ASSERT_EQ(Oragen({"change", "--file", src + "/" + f, "--scn", std::to_string(scn), "--fraction", "0.3", "--seed", std::to_string(round)}).exit_code, 0);
+      ASSERT_EQ(Oragen({"change", "--file", src + "/" + f, "--scn", std::to_string(scn), "--fraction", "0.8", "--seed", std::to_string(round)}).exit_code, 0);
     pid_t pid = Spawn({SCNFS_BIN, "backup", "--store", store, "--db", "c", src});
-    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 1200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % full_ms));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
