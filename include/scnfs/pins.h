@@ -31,7 +31,7 @@ struct Pin {
 };
 
 struct PinSet {
-  std::string holder;             // "mount-<pid>-<n>"
+  std::string holder;             // "mount-<pid>-<n>-<random hex>"
   int pid = 0;
   std::string description;        // "mount /mnt/scnfs"
   int64_t since_us = 0;

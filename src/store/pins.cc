@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <random>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -108,13 +109,26 @@ Result<std::unique_ptr<PinHolder>> PinHolder::Create(const std::string& store_di
   fs::create_directories(h->dir_, ec);
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot create {}", h->dir_));
   h->set_.pid = ::getpid();
-  h->set_.holder = fmt::format("mount-{}-{}", ::getpid(), counter++);
   h->set_.description = description;
   h->set_.since_us = NowMicros();
-  const std::string lock = fmt::format("{}/{}.lock", h->dir_, h->set_.holder);
-  h->lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (h->lock_fd_ < 0) return Status::FromErrno(errno, fmt::format("cannot create {}", lock));
-  if (::flock(h->lock_fd_, LOCK_EX | LOCK_NB) != 0) return Status::FromErrno(errno, fmt::format("cannot lock {}", lock));
+  // The name must be the holder's alone. A pid is not: mounts in two containers (PID namespaces) sharing a store,
+  // or two hosts sharing it over NFS, had the same pid, and the second one, failing to take the first's lock,
+  // removed the first's pin files on its way out (found 2026-11-30). A random part makes a clash all but
+  // impossible; a lock that is taken even so is some other holder's: another name is tried, its files untouched.
+  std::random_device random;
+  for (int attempt = 0;; ++attempt) {
+    h->set_.holder = fmt::format("mount-{}-{}-{:08x}", ::getpid(), counter++, random());
+    const std::string lock = fmt::format("{}/{}.lock", h->dir_, h->set_.holder);
+    const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot create {}", lock));
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      h->lock_fd_ = fd;  // from here on the files are this holder's, removed by its destructor
+      break;
+    }
+    const int err = errno;
+    ::close(fd);
+    if (err != EWOULDBLOCK || attempt == 7) return Status::FromErrno(err, fmt::format("cannot lock {}", lock));
+  }
   std::lock_guard<std::mutex> l(h->mu_);
   SCNFS_RETURN_IF_ERROR(h->WriteLocked());
   return h;

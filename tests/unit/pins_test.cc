@@ -2,10 +2,12 @@
 // removed, and a holder that ends cleanly leaves nothing behind.
 #include "scnfs/pins.h"
 
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -136,6 +138,60 @@ TEST_F(PinsTest, APinThatCannotBeReadIsAnErrorNotAnAbsentPin) {
   auto after = ListPins(dir_);
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   EXPECT_EQ(after->size(), 1u);
+}
+
+// Runs `body` as pid 1 of a new PID namespace (as a mount in a container is); returns the pid of the process that
+// waits for it, whose exit status is body's.
+pid_t InNewPidNamespace(const std::function<int()>& body) {
+  const pid_t outer = ::fork();
+  if (outer != 0) return outer;
+  if (::unshare(CLONE_NEWPID) != 0) _exit(90);
+  const pid_t inner = ::fork();
+  if (inner < 0) _exit(91);
+  if (inner == 0) _exit(body());
+  int ws = 0;
+  ::waitpid(inner, &ws, 0);
+  _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 92);
+}
+
+// Two mounts, each pid 1 of its own PID namespace, on one store: the second failed to take "mount-1-0"'s lock and
+// removed the first's pin files on its way out, leaving what the first served unpinned (found 2026-11-30).
+TEST_F(PinsTest, HoldersWithTheSamePidInTwoPidNamespacesKeepTheirOwnPins) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: unshare(CLONE_NEWPID)";
+  // The first holder lives until this file appears (a pipe's end would stay open in the processes in between).
+  const std::string release = tmp_.path() + "/release";
+  struct Release {  // however the test ends
+    std::string path;
+    ~Release() { std::ofstream(path).put('x'); }
+  } release_at_end{release};
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t first = InNewPidNamespace([&] {
+    auto h = PinHolder::Create(dir_, "mount in container 1");
+    if (!h.ok() || !h.value()->Set({Pin{"ORA", 1, std::nullopt, std::nullopt, "backups/1"}}).ok()) return 1;
+    if (::write(ready[1], "k", 1) != 1) return 2;
+    for (int i = 0; i < 3000 && !fs::exists(release); ++i) ::usleep(10000);
+    return 0;
+  });
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  const pid_t second = InNewPidNamespace([&] {
+    auto h = PinHolder::Create(dir_, "mount in container 2");
+    return h.ok() && h.value()->Set({Pin{"ORA", 2, std::nullopt, std::nullopt, "backups/2"}}).ok() ? 0 : 1;
+  });
+  int ws = 0;
+  ASSERT_EQ(::waitpid(second, &ws, 0), second);
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << "the second mount could not pin";
+  auto sets = ListPins(dir_);
+  ASSERT_TRUE(sets.ok()) << sets.status().ToString();
+  ASSERT_EQ(sets->size(), 1u) << "the first mount's pins are gone";
+  EXPECT_EQ(sets->at(0).description, "mount in container 1");
+  EXPECT_EQ(sets->at(0).pid, 1);
+  std::ofstream(release).put('x');
+  ASSERT_EQ(::waitpid(first, &ws, 0), first);
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
 }
 
 }  // namespace
