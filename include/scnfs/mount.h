@@ -37,6 +37,9 @@ struct MountOptions {
 // Errors before `ready` are returned with a message fit for the command line.
 Status RunMount(const MountOptions& options, const std::function<void()>& ready);
 
+// `path` as the kernel records a mount point: absolute, normalised, links resolved. Mount and umount name it so.
+std::string MountPointPath(const std::string& path);
+
 // Unmounts a scnfs mount, also one whose process was killed ("Transport endpoint is not connected"). `lazy`
 // detaches a mount that is still in use (MNT_DETACH). Busy when files on it are open and not lazy.
 Status Unmount(const std::string& mountpoint, bool lazy);

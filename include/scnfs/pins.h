@@ -4,9 +4,13 @@
 //   STORE/pins/<holder>.lock   flock()ed by the holder for as long as it lives; the kernel drops the lock when the
 //                              process dies, however it dies, so a killed mount never pins forever
 //   STORE/pins/<holder>.json   the holder's pins, replaced atomically (write + rename) on every change
+//   STORE/pins/<holder>.reserve  1 MiB set aside at creation, removed when a pin write finds the disk full, so that
+//                              pins can still be written (and points served) once the disk has filled
 //
 // Thread-safety: PinHolder is safe to call from many threads. ListPins may run in any process at any time.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
@@ -38,6 +42,8 @@ struct PinSet {
   std::vector<Pin> pins;
 };
 
+inline constexpr off_t kPinReserveBytes = 1 << 20;  // room for ~10,000 pins
+
 class PinHolder {
  public:
   // Creates STORE/pins/ if needed, takes the holder's lock and writes an empty pin set.
@@ -57,6 +63,7 @@ class PinHolder {
   int lock_fd_ = -1;
   PinSet set_;
   bool written_ = true;  // the file holds set_ (false after a failed write: the next Set writes, even if equal)
+  bool reserved_ = false;  // <holder>.reserve holds kPinReserveBytes, given up when a write finds the disk full
 };
 
 // Every live holder's pins, and one pin set per clone ("clone-<name>", pid 0: a clone pins its point for as long as

@@ -147,6 +147,8 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   return Status::OK();
 }
 
+std::string MountPointPath(const std::string& path) { return AbsolutePath(path); }
+
 Status Unmount(const std::string& mountpoint, bool lazy) {
   const std::string mp = AbsolutePath(mountpoint);
   SCNFS_ASSIGN_OR_RETURN(auto m, FindMount(mp));
@@ -154,12 +156,18 @@ Status Unmount(const std::string& mountpoint, bool lazy) {
   if (m->fstype != kFsType)
     return Status::InvalidArgument(fmt::format("{} is not a scnfs mount (it is {}); not unmounting it", mp, m->fstype));
   const int pid = ReadPidFile(mp);
-  // Returns once the mount process is gone (a killed one already is), at most 30 s.
+  // Returns once the mount process is gone (a killed one already is). One that is still there after 10 s (stopped,
+  // hung in the kernel) is named: the mount is detached, but the process holds the store's pins until it ends
+  // (it waited 30 s in silence, then said nothing).
   auto wait_for_exit = [&]() -> Status {
-    for (int i = 0; pid > 0 && i < 3000 && ::kill(pid, 0) == 0; ++i) {
+    for (int i = 0; pid > 0 && ::kill(pid, 0) == 0; ++i) {
       std::string stat;
       std::ifstream(fmt::format("/proc/{}/stat", pid)) >> stat >> stat >> stat;
       if (stat == "Z") break;  // exited, not yet reaped by its parent
+      if (i == 1000)
+        return Status::Busy(fmt::format("{} is unmounted, but its mount process {} has not exited after 10 s (state {}: "
+                                        "stopped or hung?); `kill {}` ends it",
+                                        mp, pid, stat, pid));
       ::usleep(10000);
     }
     return Status::OK();

@@ -245,7 +245,7 @@ void MountTree::EnsureView(uint64_t ino) {
     s.view = std::move(view);
     UpdatePinsLocked();
   }
-  FlushPins();
+  (void)FlushPins();  // a failure is retried by the next change; Lookup refuses unpinned points
 }
 
 void MountTree::UpdatePinsLocked(bool lazy) {
@@ -266,8 +266,8 @@ void MountTree::UpdatePinsLocked(bool lazy) {
   pins_gen_++;
 }
 
-void MountTree::FlushPins() {
-  if (pins_ == nullptr) return;
+Status MountTree::FlushPins() {
+  if (pins_ == nullptr) return Status::OK();
   // One writer at a time, and each writes the newest set: an older set never lands after a newer one.
   std::lock_guard<std::mutex> w(pins_write_mu_);
   std::vector<Pin> pins;
@@ -275,12 +275,20 @@ void MountTree::FlushPins() {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (unpins_pending_ && std::chrono::steady_clock::now() - pins_built_ >= std::chrono::seconds(1)) UpdatePinsLocked();
-    if (pins_gen_ == pins_written_gen_) return;
+    if (pins_gen_ == pins_written_gen_) return Status::OK();
     pins = pending_pins_;
     gen = pins_gen_;
   }
-  // A pin that cannot be written is a prune hazard, not a reason to stop serving: the next change retries.
-  if (pins_->Set(std::move(pins)).ok()) pins_written_gen_ = gen;
+  std::set<std::string> keys;
+  for (const auto& p : pins) keys.insert(p.what);
+  // A set that cannot be written (a full disk) is retried by the next change; until then Lookup serves no point
+  // that is not in the last set written (pinned_keys_).
+  Status st = pins_->Set(std::move(pins));
+  if (!st.ok()) return st;
+  pins_written_gen_ = gen;
+  std::lock_guard<std::mutex> l(mu_);
+  pinned_keys_ = std::move(keys);
+  return Status::OK();
 }
 
 void MountTree::AddRefLocked(uint64_t ino, uint64_t n) {
@@ -424,7 +432,18 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
     e = AttrLocked(ino);
     if (e.ok()) AddRefLocked(ino, 1);
   }
-  FlushPins();
+  const Status pinned = FlushPins();
+  if (e.ok() && !pinned.ok() && Decoded::Of(ino).kind == Decoded::kPoint) {
+    // A point is served only once its pin is on disk (docs/pins.md): with the store's disk full it was served
+    // unpinned, and a prune would not have seen it (found 2026-11-30). Points pinned before still serve.
+    std::lock_guard<std::mutex> l(mu_);
+    const uint32_t slot = Decoded::Of(ino).slot;
+    if (slot < points_.size() && !pinned_keys_.count(points_[slot].key)) {
+      DropRefLocked(slot, 1);
+      return pinned.WithContext(fmt::format("{}: not served until its pin is recorded in the store (docs/pins.md)",
+                                            points_[slot].key));
+    }
+  }
   return e;
 }
 
@@ -510,7 +529,9 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
       SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
       uint32_t dir;
       if (d.local == kLocalDir) {
-        if (name == kInfoFileName) {
+        // A backed-up file of the same name wins: the mount shows what the backup holds (`cp -a` of the directory
+        // gave the description instead, or failed on the name listed twice; found 2026-11-30).
+        if (name == kInfoFileName && !view->Lookup(PointView::kRoot, name)) {
           ino = PointIno(d.slot, kLocalInfo);
           break;
         }
@@ -535,7 +556,7 @@ void MountTree::Forget(uint64_t ino, uint64_t nlookup) {
     Decoded d = Decoded::Of(ino);
     if (d.kind == Decoded::kPoint) DropRefLocked(d.slot, nlookup);
   }
-  FlushPins();
+  (void)FlushPins();  // a failure is retried by the next change; Lookup refuses unpinned points
 }
 
 Result<MountTree::Entry> MountTree::GetAttr(uint64_t ino) {
@@ -632,7 +653,8 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
       SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
       uint32_t dir;
       if (d.local == kLocalDir) {
-        out.push_back({std::string(kInfoFileName), PointIno(d.slot, kLocalInfo), S_IFREG});
+        if (!view->Lookup(PointView::kRoot, kInfoFileName))  // else the backed-up file of that name (Lookup)
+          out.push_back({std::string(kInfoFileName), PointIno(d.slot, kLocalInfo), S_IFREG});
         dir = PointView::kRoot;
       } else if (d.local >= kLocalFirstEntry && d.local - kLocalFirstEntry < view->entries()) {
         dir = d.local - kLocalFirstEntry;
@@ -676,7 +698,7 @@ void MountTree::Release(const OpenFile& f) {
     std::lock_guard<std::mutex> l(mu_);
     DropRefLocked(f.point_slot, 1);
   }
-  FlushPins();
+  (void)FlushPins();  // a failure is retried by the next change; Lookup refuses unpinned points
 }
 
 Status MountTree::Read(const OpenFile& f, uint64_t offset, std::span<std::byte> out, size_t* n) const {

@@ -28,6 +28,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -154,7 +155,7 @@ class MountTree {
   Result<std::shared_ptr<const PointView>> ViewLocked(uint32_t p);  // builds under the lock if it must
   void EnsureView(uint64_t ino);  // builds the view of a point inode without holding mu_
   Result<uint64_t> ResolveLocked(uint64_t parent, std::string_view name);
-  void FlushPins();               // writes the newest pin set, outside mu_
+  Status FlushPins();             // writes the newest pin set, outside mu_; the write's error, if it failed
   Result<Entry> AttrLocked(uint64_t ino);
   void AddRefLocked(uint64_t ino, uint64_t n);
   void DropRefLocked(uint32_t p, uint64_t n);
@@ -188,6 +189,7 @@ class MountTree {
   std::chrono::steady_clock::time_point pins_built_{};
   std::mutex pins_write_mu_;   // after mu_ is released, never while holding it
   uint64_t pins_written_gen_ = 0;
+  std::set<std::string> pinned_keys_;  // GUARDED_BY(mu_): the points in the last pin set written
   std::deque<CloneSlot> clones_;          // GUARDED_BY(mu_) for its users; changes also hold clones_mu_
   mutable std::shared_mutex clones_mu_;   // taken after mu_; alone by Clone(), the hot path of clone I/O
   std::map<std::pair<uint32_t, std::string>, uint32_t, std::less<>> clone_by_key_;

@@ -1,5 +1,7 @@
 #include "fuse/mountinfo.h"
 
+#include <dirent.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,12 +25,53 @@ std::string Unescape(const std::string& s) {
   return out;
 }
 
+// Whether `dir` lists `name` as a symlink (its d_type; a file system that does not say counts as no link). Reads
+// the directory, never `name` itself.
+bool EntryIsLink(const std::filesystem::path& dir, const std::string& name) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return false;
+  bool link = false;
+  while (const dirent* e = ::readdir(d)) {
+    if (name == e->d_name) {
+      link = e->d_type == DT_LNK;
+      break;
+    }
+  }
+  ::closedir(d);
+  return link;
+}
+
 }  // namespace
 
 std::string AbsolutePath(const std::string& path) {
-  std::string p = std::filesystem::absolute(path).lexically_normal().string();
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  return p;
+  namespace fs = std::filesystem;
+  if (path.empty()) return "";
+  std::error_code ec;
+  fs::path p = fs::absolute(path, ec).lexically_normal();
+  if (ec) return path;
+  std::string s = p.string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  p = s;
+  // The kernel records a mount at the path with its links resolved: `scnfs umount /backup/mnt`, where /backup is a
+  // link, found nothing mounted there and left the mount (found 2026-11-30). Links are resolved without any stat of
+  // the mount point itself, not even lstat, which enters the mount: a dead FUSE mount answers ENOTCONN, a stopped
+  // one never, and the mount's own process would wait on itself. The parent is resolved, and the last part only
+  // when the parent's directory entry says it is a link.
+  if (p.has_parent_path() && p != p.root_path()) {
+    fs::path parent = fs::weakly_canonical(p.parent_path(), ec);
+    if (ec) parent = p.parent_path();
+    fs::path last = parent / p.filename();
+    if (EntryIsLink(parent, p.filename().string())) {
+      fs::path target = fs::read_symlink(last, ec);
+      if (!ec) {
+        fs::path resolved = fs::weakly_canonical(parent / target, ec);
+        last = ec ? (parent / target).lexically_normal() : resolved;
+      }
+    }
+    s = last.string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+  }
+  return s;
 }
 
 Result<std::vector<MountInfo>> ReadMountInfo() {

@@ -17,9 +17,10 @@ struct MountInfo {
 };
 
 Result<std::vector<MountInfo>> ReadMountInfo();
-// The topmost mount whose mount point is exactly `path` (made absolute and normalised lexically).
+// The topmost mount whose mount point is exactly `path` (made absolute: AbsolutePath).
 Result<std::optional<MountInfo>> FindMount(const std::string& path);
-// `path` made absolute and normalised without resolving symlinks, no trailing '/'.
+// `path` made absolute and normalised, its links resolved as the kernel records a mount point (the last part only
+// when it is itself a link: a dead mount is never stat()ed), no trailing '/'. "" for "".
 std::string AbsolutePath(const std::string& path);
 
 }  // namespace scnfs

@@ -129,6 +129,14 @@ Result<std::unique_ptr<PinHolder>> PinHolder::Create(const std::string& store_di
     ::close(fd);
     if (err != EWOULDBLOCK || attempt == 7) return Status::FromErrno(err, fmt::format("cannot lock {}", lock));
   }
+  // Room for the pin file to grow once the disk is full (Set): a point is served only when its pin is written, and a
+  // full disk is when a DBA most needs to read a backup. Best effort: without it, pins fail with the disk.
+  const std::string reserve = fmt::format("{}/{}.reserve", h->dir_, h->set_.holder);
+  if (int fd = ::open(reserve.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644); fd >= 0) {
+    h->reserved_ = ::posix_fallocate(fd, 0, kPinReserveBytes) == 0;
+    ::close(fd);
+    if (!h->reserved_) ::unlink(reserve.c_str());
+  }
   std::lock_guard<std::mutex> l(h->mu_);
   SCNFS_RETURN_IF_ERROR(h->WriteLocked());
   return h;
@@ -138,6 +146,7 @@ PinHolder::~PinHolder() {
   if (lock_fd_ < 0) return;
   // The .json goes first: a lister that finds a .lock without a .json ignores it.
   ::unlink(fmt::format("{}/{}.json", dir_, set_.holder).c_str());
+  ::unlink(fmt::format("{}/{}.reserve", dir_, set_.holder).c_str());
   ::unlink(fmt::format("{}/{}.lock", dir_, set_.holder).c_str());
   ::close(lock_fd_);
 }
@@ -149,6 +158,11 @@ Status PinHolder::Set(std::vector<Pin> pins) {
   // Until a write succeeds the file still says the old set: the same set asked for again must be written again
   // (the mount retries on its next change; a full disk must not leave what it serves unpinned for good).
   Status st = WriteLocked();
+  if (st.IsNoSpace() && reserved_) {  // the disk is full: give the reserve up to the pins
+    ::unlink(fmt::format("{}/{}.reserve", dir_, set_.holder).c_str());
+    reserved_ = false;
+    st = WriteLocked();
+  }
   written_ = st.ok();
   return st;
 }
@@ -165,6 +179,12 @@ Result<std::vector<PinSet>> ListPins(const std::string& store_dir) {
   std::error_code ec;
   const bool have_holders = fs::exists(dir, ec);
   for (const auto& e : have_holders ? fs::directory_iterator(dir, ec) : fs::directory_iterator()) {
+    if (e.path().extension() == ".reserve") {  // a dead holder's reserve goes with it
+      int fd = ::open(fs::path(e.path()).replace_extension(".lock").c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) == 0) fs::remove(e.path(), ec);
+      if (fd >= 0) ::close(fd);
+      continue;
+    }
     if (e.path().extension() != ".json") continue;
     const fs::path lock = fs::path(e.path()).replace_extension(".lock");
     // Read-only is enough for flock, and works for a lister that is not the holder's user.
@@ -176,6 +196,7 @@ Result<std::vector<PinSet>> ListPins(const std::string& store_dir) {
     if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot check the holder of {}", e.path().string()));
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {  // nobody holds it: the holder died without cleaning up
       fs::remove(e.path(), ec);
+      fs::remove(fs::path(e.path()).replace_extension(".reserve"), ec);
       fs::remove(lock, ec);
       ::close(fd);
       continue;

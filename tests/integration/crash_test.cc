@@ -14,12 +14,14 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "integration/harness.h"
+#include "scnfs/pins.h"
 
 extern char** environ;
 
@@ -441,6 +443,48 @@ TEST(CrashTest, AMountReadsAgainOnceTheStoresDiskDoes) {
     ASSERT_EQ(read_direct(off_t(i % 8) << 20, &got), 0) << "read " << i << " after the disk recovered";
     EXPECT_TRUE(got == want.substr(size_t(i % 8) << 20, got.size()));
   }
+}
+
+// The store's disk fills while it is mounted: the mount's reserve lets it pin (and serve) new points a while longer;
+// once that is used up too, a point whose pin cannot be recorded is not served (a prune would not see it; it was
+// served, found 2026-11-30), the points pinned before still are, and once space is back the new one serves too.
+TEST(CrashTest, APointIsNotServedWhileItsPinCannotBeRecorded) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for tmpfs and FUSE";
+  TempDir tmp;
+  const std::string disk = tmp / "disk", src = tmp / "src", mnt = tmp / "mnt";
+  SmallTmpfs small(disk, "48m");
+  const std::string store = disk + "/store";
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "ORA", "--dbid", "42", "--files", "1", "--blocks", "500"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "ora", src}).exit_code, 0);
+  ASSERT_EQ(Oragen({"change", "--file", src + "/ora_1.dbf", "--scn", "6000", "--fraction", "0.3"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "ora", src}).exit_code, 0);
+  fs::create_directories(mnt);
+  ASSERT_EQ(Scnfs({"mount", "--store", store, mnt}).exit_code, 0);
+  struct Unmount {
+    std::string path;
+    ~Unmount() { Scnfs({"umount", path}); }
+  } unmount{mnt};
+  const std::string first = ReadFile(src + "/ora_1.dbf");
+  ASSERT_TRUE(fs::exists(mnt + "/ora/backups/1/ora_1.dbf"));  // pinned while there was space
+  testing::Run({"dd", "if=/dev/zero", "of=" + disk + "/fill", "bs=1M"});  // until the disk is full
+  EXPECT_EQ(ReadFile(mnt + "/ora/backups/2/ora_1.dbf"), first) << "the reserve is for this";
+  testing::Run({"dd", "if=/dev/zero", "of=" + disk + "/fill2", "bs=4k"});  // the reserve's room too
+  struct stat st;
+  errno = 0;
+  EXPECT_NE(::stat((mnt + "/ora/at/backup:2/ora_1.dbf").c_str(), &st), 0) << "served without a pin";
+  EXPECT_EQ(errno, ENOSPC);
+  EXPECT_EQ(ReadFile(mnt + "/ora/backups/1/ora_1.dbf").size(), first.size());
+  fs::remove(disk + "/fill");
+  fs::remove(disk + "/fill2");
+  EXPECT_EQ(ReadFile(mnt + "/ora/at/backup:2/ora_1.dbf"), first);
+  auto pins = ListPins(store);
+  ASSERT_TRUE(pins.ok()) << pins.status().ToString();
+  ASSERT_EQ(pins->size(), 1u);
+  std::set<std::string> what;
+  for (const auto& p : pins->at(0).pins) what.insert(p.what);
+  EXPECT_TRUE(what.count("backups/2")) << "served, so pinned";
+  EXPECT_TRUE(what.count("at/backup:2")) << "served, so pinned";
 }
 
 }  // namespace

@@ -245,6 +245,43 @@ TEST_F(MountTest, BadMountsGiveOneLineReasons) {
   EXPECT_TRUE(fs::is_empty(mnt_));
 }
 
+int MountPid(const std::string& out);
+
+// Mount points reached through links (a /backup that is a link to another disk): the kernel records the resolved
+// path, and `scnfs umount` of the path the user gave, or the one `scnfs mount` printed, found nothing mounted and
+// left the mount. An empty path (an unset variable) aborted both commands (exit 134). A mount process that does not
+// exit after the unmount (stopped) was waited on for 30 s, then not named.
+TEST_F(MountTest, UmountFollowsLinksRefusesEmptyPathsAndNamesAProcessThatDoesNotExit) {
+  fs::create_directory_symlink(tmp_.path(), tmp_ / "via");
+  const std::string through_dir = tmp_ / "via/mnt";
+  fs::create_directory_symlink(mnt_, tmp_ / "mlink");
+  for (const std::string& mp : {through_dir, std::string(tmp_ / "mlink")}) {
+    RunResult m = Scnfs({"mount", "--store", store_, mp});
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_NE(m.out.find("unmount with: scnfs umount " + mnt_ + "\n"), std::string::npos) << m.out;
+    RunResult u = Scnfs({"umount", mp});
+    EXPECT_EQ(u.exit_code, 0) << mp << ": " << u.err;
+    EXPECT_EQ(Scnfs({"mount", "--store", store_, mnt_}).exit_code, 0) << "still mounted after the umount of " << mp;
+    ASSERT_EQ(Scnfs({"umount", mnt_}).exit_code, 0);
+  }
+  for (const auto& args : {std::vector<std::string>{"mount", "--store", store_, ""}, std::vector<std::string>{"umount", ""}}) {
+    RunResult r = Scnfs(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.err;
+    EXPECT_EQ(r.err, "scnfs: the mount point is an empty path\n");
+  }
+  RunResult m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  const int pid = MountPid(m.out);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  RunResult u = Scnfs({"umount", mnt_});
+  ::kill(pid, SIGCONT);
+  EXPECT_EQ(u.exit_code, 1);
+  EXPECT_NE(u.err.find("is unmounted, but its mount process " + std::to_string(pid) + " has not exited after 10 s"), std::string::npos) << u.err;
+  for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_NE(::kill(pid, 0), 0) << "the mount process ended once continued";
+}
+
 int MountPid(const std::string& out) {
   std::smatch m;
   std::regex re("\\(pid ([0-9]+)\\)");

@@ -63,7 +63,7 @@ TEST_F(PinsTest, HolderThatDiedPinsNothing) {
   ASSERT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
   size_t files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_ + "/pins")) files++;
-  EXPECT_EQ(files, 2u);  // .lock and .json left behind
+  EXPECT_EQ(files, 3u);  // .lock, .json and .reserve left behind
 
   auto live = PinHolder::Create(dir_, "live mount");
   ASSERT_TRUE(live.ok());
@@ -73,7 +73,7 @@ TEST_F(PinsTest, HolderThatDiedPinsNothing) {
   EXPECT_EQ(sets->at(0).description, "live mount");
   files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_ + "/pins")) files++;
-  EXPECT_EQ(files, 2u);  // only the live holder's pair remains
+  EXPECT_EQ(files, 3u);  // only the live holder's files remain
 }
 
 TEST_F(PinsTest, EveryClonePinsItsPoint) {
