@@ -155,6 +155,24 @@ TEST_F(MountTest, InfoFileDescribesTheBackup) {
   EXPECT_EQ(k["backup"]["id"], 2);
 }
 
+// A backed-up file named like the description at the top of a backup: the mount listed the name twice with the
+// description's inode and served the description, so `cp -a` of the backup failed or copied the wrong bytes (found
+// 2026-11-30). The backup's own file wins; a backup without one still has its description.
+TEST_F(MountTest, ABackedUpFileNamedLikeTheDescriptionIsShownAsBackedUp) {
+  const std::string src = tmp_ / "own";
+  WriteFile(src + "/.scnfs-backup.json", "MY OWN FILE");
+  WriteFile(src + "/data", "x");
+  Backup("OWN", src);
+  ASSERT_EQ(Mount().exit_code, 0);
+  const std::string dir = mnt_ + "/OWN/backups/1";
+  EXPECT_EQ(ReadFile(dir + "/.scnfs-backup.json"), "MY OWN FILE");
+  int listed = 0;
+  for (const auto& e : fs::directory_iterator(dir)) listed += e.path().filename() == ".scnfs-backup.json";
+  EXPECT_EQ(listed, 1);
+  EXPECT_TRUE(SameTree(Snapshot(Restore("OWN", "latest")), Snapshot(dir)));
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(mnt_ + "/RAW/backups/1/.scnfs-backup.json"))["database"], "RAW");
+}
+
 TEST_F(MountTest, ConcurrentReadersAgreeWithTheRestore) {
   ASSERT_EQ(Mount().exit_code, 0);
   std::vector<std::pair<std::string, std::string>> files;  // mounted path, restored bytes
