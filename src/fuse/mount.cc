@@ -16,6 +16,7 @@
 #include "fuse/fuse_ops.h"
 #include "fuse/mount_tree.h"
 #include "fuse/mountinfo.h"
+#include "util/ticker.h"
 #include "scnfs/pins.h"
 #include "scnfs/store.h"
 
@@ -133,6 +134,7 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   WritePidFile(mp);
   if (ready) ready();
 
+  Ticker upkeep([&tree] { tree.Upkeep(); }, std::chrono::seconds(1));
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(cfg, 1);
   fuse_loop_cfg_set_max_threads(cfg, options.threads);

@@ -84,6 +84,9 @@ class MountTree {
   // A successful Lookup counts one kernel reference on the returned inode (FUSE's nlookup); Forget takes them back.
   Result<Entry> Lookup(uint64_t parent, std::string_view name);
   void Forget(uint64_t ino, uint64_t nlookup);
+  // Called about once a second by the mount (a thread of its own): writes pins that ended, and gives the memory of
+  // dropped views back to the system.
+  void Upkeep();
   Result<Entry> GetAttr(uint64_t ino);
   Result<std::string> ReadLink(uint64_t ino);
   // Entries of a directory (without "." and ".."), in a stable order.
@@ -164,6 +167,7 @@ class MountTree {
   // prune. Each rebuild and write costs O(points with views): done per dropped view, a forget storm of 5,000 points
   // took 35 s of CPU and stalled every client (found 2026-11-30).
   void UpdatePinsLocked(bool lazy = false);
+  std::atomic<uint64_t> views_dropped_{0};   // since the last Upkeep
 
   Store* store_;
   PinHolder* pins_;
