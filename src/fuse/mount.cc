@@ -40,6 +40,15 @@ Status CheckMountpoint(const std::string& mp) {
   if (existing)
     return Status::Busy(fmt::format("{} is already a mount point ({}); unmount it first or choose another directory",
                                     mp, existing->fstype));
+  // Inside another scnfs mount (a clone's directory): that mount could then not be unmounted ("in use"), with
+  // nothing to say why. The innermost mount above the directory decides.
+  SCNFS_ASSIGN_OR_RETURN(auto mounts, ReadMountInfo());
+  const MountInfo* within = nullptr;
+  for (const auto& m : mounts)
+    if ((m.point == "/" || mp.starts_with(m.point + "/")) && (!within || m.point.size() >= within->point.size())) within = &m;
+  if (within && within->fstype == kFsType)
+    return Status::InvalidArgument(fmt::format("{} is inside the scnfs mount {}; choose a directory outside it", mp,
+                                               within->point));
   std::error_code ec;
   if (!fs::is_empty(mp, ec) || ec)
     return Status::Busy(fmt::format("mountpoint {} is not empty: mounting there would hide its files", mp));

@@ -258,6 +258,7 @@ TEST_F(MountTest, BadMountsGiveOneLineReasons) {
   expect_fail(Scnfs({"mount", "--store", tmp_ / "nostore", mnt_}), "does not exist");
   ASSERT_EQ(Mount().exit_code, 0);
   expect_fail(Mount(), "already a mount point");
+  expect_fail(Scnfs({"mount", "--store", store_, mnt_ + "/ORA/backups"}), "is inside the scnfs mount " + mnt_);
   expect_fail(Scnfs({"umount", tmp_ / "full"}), "is not mounted");
   expect_fail(Scnfs({"umount", "/"}), "not a scnfs mount");
   EXPECT_EQ(Scnfs({"umount", mnt_}).exit_code, 0);
