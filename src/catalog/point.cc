@@ -190,6 +190,11 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
       if (db.format == FormatId::kRaw)
         return Status::InvalidArgument(fmt::format(
             "database '{}' is raw: its blocks carry no SCN, so use backup:ID or time:ISO8601", db.name));
+      // X/Y is how PostgreSQL writes an LSN: given for an Oracle database it is a slip (another database's point),
+      // not an SCN of this one (it was taken as one).
+      if (db.format == FormatId::kOracle && spec.text.find('/') != std::string::npos)
+        return Status::InvalidArgument(fmt::format(
+            "'{}' is a PostgreSQL LSN (X/Y); database '{}' is Oracle: give its SCN as a decimal number", spec.text, db.name));
       // After the change numbers went back (a point-in-time recovery, RESETLOGS, an older copy of a datafile) the
       // numbers below the old high mark name two lines of changes, and the versions of the new line are keyed
       // above them (backup order): such a point would mix both. Only the new line from its first backup on is

@@ -166,6 +166,19 @@ TEST(ResolvePointTest, APostgresPointIsDescribedAndRefusedInLsnNotation) {
   EXPECT_EQ(old.status().message(), "LSN 0/10 is older than every backup of 'pg' (the first is consistent at LSN 0/2000100)");
 }
 
+// An LSN written as PostgreSQL writes it, given for an Oracle database, is another database's point: refused, not
+// taken for the SCN 0x1_0000_1194 (found 2026-11-30).
+TEST(ResolvePointTest, AnOracleDatabaseRefusesAPointInLsnNotation) {
+  auto [db, backups] = PgWithTwoBackups({2000, 2000}, {3000, 3000});
+  db.name = "ora";
+  db.format = FormatId::kOracle;
+  auto r = ResolvePoint(db, backups, ParsePointSpec("scn:1/1194").value());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "'scn:1/1194' is a PostgreSQL LSN (X/Y); database 'ora' is Oracle: give its SCN as a decimal number");
+  EXPECT_TRUE(ResolvePoint(db, backups, ParsePointSpec("scn:2500").value()).ok());
+}
+
 // A PostgreSQL cluster is consistent only at a backup's checkpoint (until WAL is kept): an LSN between two backups
 // selects the earlier one whole, never its pg_control with the later one's pages (found 2026-11-30: PostgreSQL
 // started on such a mix without recovery, and vacuum and checkpoint then failed on its broken data). An LSN equal
