@@ -99,13 +99,10 @@ Result<FileHeader> HeaderFromDataBlocks(ByteSpan start, uint64_t file_size);
 // blocks from block 2 on, which `read_at(offset, buffer)` fills in (called only then). `head`: the file's first
 // bytes, at least two blocks and best 64 KiB (block 1 of every block size). Errors of `read_at` are returned as
 // they are; a header that can be neither parsed nor salvaged fails with ParseFileHeader's reason, in `context`
-// (the file's name).
-// With `damaged_headers_ok` (the caller knows the file for a datafile: `--format oracle`, or an earlier backup of it
-// as one), a file whose blocks 0 and 1 are both damaged is read with HeaderFromDataBlocks, read_at(0, ...) giving
-// its start.
+// (the file's name). A file whose blocks 0 and 1 are both damaged is read with HeaderFromDataBlocks, read_at(0, ...)
+// giving its start.
 Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string_view context,
-                                  const std::function<Status(uint64_t, std::span<std::byte>)>& read_at,
-                                  bool damaged_headers_ok = false);
+                                  const std::function<Status(uint64_t, std::span<std::byte>)>& read_at);
 
 // The block's SCN from its header: (spare bytes 2-3, wrap, base) as in section 1.
 uint64_t BlockScn(ByteSpan block);

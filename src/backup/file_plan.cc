@@ -115,10 +115,9 @@ Status OpenOracle(FileJob* job) {
   SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, head.data(), head.size(), 0, path));
   // A damaged header block (or block 0) is backed up as read and reported, like any corrupt block, when the rest
   // says datafile.
-  // Both header blocks damaged: the data blocks still tell a datafile (a database's file is declared Oracle).
   auto h = oracle::ReadFileHeader(ByteSpan(head.data(), head.size()), size, path, [&](uint64_t off, std::span<std::byte> more) {
     return ReadExactly(job->fd, more.data(), more.size(), off_t(off), path);
-  }, /*damaged_headers_ok=*/true);
+  });
   if (!h.ok()) {
     // Name the cause that holds: no magic at all (another kind of file), or a short file whose block 0 is sound.
     if (!oracle::HasBlock0Magic(ByteSpan(head.data(), head.size())))

@@ -10,6 +10,7 @@
 #include "cli/store_option.h"
 #include "scnfs/verify.h"
 #include "util/json_text.h"
+#include "verify/file_tally.h"
 
 namespace scnfs::cli {
 namespace {
@@ -18,28 +19,16 @@ namespace {
 // answer a DBA reads first (how much was checked, what failed, where) should not need a scroll back through them.
 void PrintTotals(const VerifyReport& r) {
   std::map<FormatId, size_t> by_format;
-  uint64_t examined = 0, processed = 0, data = 0, index = 0, other = 0, empty = 0, influx = 0, zero = 0, corrupt = 0, missing = 0, highest = 0;
-  std::optional<FormatId> versioned;  // the format whose change numbers "highest" is in
-  std::map<std::string, uint64_t> kinds;
+  FileVerification total;  // the per-file counts summed as verify merges a file's parts (MergeTally)
+  uint64_t missing = 0;
+  std::optional<FormatId> versioned;  // the format whose change numbers "highest" is in (raw files have none)
   std::vector<std::string> failing;
   for (const auto& f : r.files) {
     ++by_format[f.format];
-    examined += f.examined;
-    processed += f.processed;
-    data += f.processed_data;
-    index += f.processed_index;
-    other += f.processed_other;
-    empty += f.empty;
-    influx += f.influx;
-    zero += f.zero;
-    corrupt += f.corrupt;
+    MergeTally(&total, f);
     missing += f.missing;
-    for (const auto& [k, n] : f.corrupt_by_kind) kinds[k] += n;
     if (f.corrupt || f.missing) failing.push_back(f.path);
-    if (f.format != FormatId::kRaw) {
-      versioned = f.format;
-      highest = std::max(highest, f.highest_change);
-    }
+    if (f.format != FormatId::kRaw) versioned = f.format;
   }
   std::vector<std::pair<size_t, FormatId>> counts;  // most files first: "959 postgres, 31 raw"
   for (const auto& [format, n] : by_format) counts.emplace_back(n, format);
@@ -47,20 +36,21 @@ void PrintTotals(const VerifyReport& r) {
   std::string formats;
   for (const auto& [n, format] : counts) formats += fmt::format("{}{} {}", formats.empty() ? "" : ", ", n, FormatName(format));
   fmt::print("  total of {} files ({})\n", r.files.size(), formats);
-  fmt::print("    Total Pages Examined : {}\n", examined);
+  fmt::print("    Total Pages Examined : {}\n", total.examined);
   if (by_format.count(FormatId::kOracle))
-    fmt::print("    Pages Processed      : {} (Data {}, Index {}, Other {})\n", processed, data, index, other);
+    fmt::print("    Pages Processed      : {} (Data {}, Index {}, Other {})\n", total.processed, total.processed_data,
+               total.processed_index, total.processed_other);
   else
-    fmt::print("    Pages Processed      : {}\n", processed);
-  fmt::print("    Pages Empty          : {}\n", empty);
-  if (influx) fmt::print("    Pages Influx         : {}\n", influx);
-  if (zero) fmt::print("    Pages All Zero       : {}\n", zero);
-  fmt::print("    Pages Failing        : {}\n", corrupt);
+    fmt::print("    Pages Processed      : {}\n", total.processed);
+  fmt::print("    Pages Empty          : {}\n", total.empty);
+  if (total.influx) fmt::print("    Pages Influx         : {}\n", total.influx);
+  if (total.zero) fmt::print("    Pages All Zero       : {}\n", total.zero);
+  fmt::print("    Pages Failing        : {}\n", total.corrupt);
   if (missing) fmt::print("    Pages Missing        : {}\n", missing);
-  for (const auto& [k, n] : kinds) fmt::print("      {:<20}: {}\n", k, n);
-  if (versioned && highest)
+  for (const auto& [k, n] : total.corrupt_by_kind) fmt::print("      {:<20}: {}\n", k, n);
+  if (versioned && total.highest_change)
     fmt::print("    {:<21}: {}\n", fmt::format("Highest block {}", ChangeNumberName(*versioned)),
-               ChangeNumberText(*versioned, highest));
+               ChangeNumberText(*versioned, total.highest_change));
   if (!failing.empty()) {
     constexpr size_t kNamed = 20;
     std::string names;

@@ -515,8 +515,7 @@ Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head) {
 }
 
 Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string_view context,
-                                  const std::function<Status(uint64_t, std::span<std::byte>)>& read_at,
-                                  bool damaged_headers_ok) {
+                                  const std::function<Status(uint64_t, std::span<std::byte>)>& read_at) {
   constexpr uint64_t kSalvageBlocks = 64;  // enough data blocks for a clear vote on the file number
   auto h = ParseFileHeader(head);
   if (h.ok()) return h;
@@ -528,9 +527,7 @@ Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string
   auto bs = Block0BlockSize(head);
   if (!bs.ok() || head.size() < 2 * size_t(*bs) || file_size < 2 * uint64_t(*bs)) {
     // Both header blocks damaged (the start of a file overwritten): the data blocks tell the block size and file
-    // number, and blocks 0 and 1 check as corrupt. Only when the caller knows the file for a datafile: a file
-    // whose first blocks say nothing is otherwise not taken for one.
-    if (!damaged_headers_ok) return h.status().WithContext(context);
+    // number, and blocks 0 and 1 check as corrupt. A file whose blocks say nothing of Oracle is still refused.
     std::vector<std::byte> start(size_t(std::min<uint64_t>(file_size, kDataBlocksProbe)));
     SCNFS_RETURN_IF_ERROR(read_at(0, start));
     auto from_data = HeaderFromDataBlocks(ByteSpan(start.data(), start.size()), file_size);

@@ -436,11 +436,11 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
     if (e.ok()) AddRefLocked(ino, 1);
   }
   const Status pinned = FlushPins();
-  if (e.ok() && !pinned.ok() && Decoded::Of(ino).kind == Decoded::kPoint) {
+  if (const Decoded d = Decoded::Of(ino); e.ok() && !pinned.ok() && d.kind == Decoded::kPoint) {
     // A point is served only once its pin is on disk (docs/pins.md): with the store's disk full it was served
     // unpinned, and a prune would not have seen it (found 2026-11-30). Points pinned before still serve.
     std::lock_guard<std::mutex> l(mu_);
-    const uint32_t slot = Decoded::Of(ino).slot;
+    const uint32_t slot = d.slot;
     if (slot < points_.size() && !pinned_keys_.count(points_[slot].key)) {
       DropRefLocked(slot, 1);
       return pinned.WithContext(fmt::format("{}: not served until its pin is recorded in the store (docs/pins.md)",

@@ -137,7 +137,7 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
         for (size_t k = 0; k * r.block_size < more.size(); ++k)
           SCNFS_RETURN_IF_ERROR(cur.Read(r, off / r.block_size + k, more.subspan(k * r.block_size, r.block_size), &len));
         return Status::OK();
-      }, /*damaged_headers_ok=*/true);
+      });
       if (h.ok()) {
         // Checked as the backup checked it, against the header as the plan read it with the size (the catalog
         // record): block 1 itself was read later, and a datafile may have grown in between.
@@ -291,7 +291,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
       return ::pread(fd, more.data(), more.size(), off_t(off)) == ssize_t(more.size())
                  ? Status::OK()
                  : Status::IOError(fmt::format("cannot read {}", path));
-    }, /*damaged_headers_ok=*/true);  // given as Oracle, or detected as one by its data blocks
+    });
     if (!h.ok()) {
       auto bs = oracle::Block0BlockSize(first);  // a sound block 0 in a file shorter than two blocks: say so
       if (bs.ok() && size < 2 * uint64_t(*bs))
