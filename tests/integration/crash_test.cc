@@ -119,6 +119,12 @@ TEST(CrashTest, KillNineDuringBackupLeavesEarlierBackupsIntact) {
   EXPECT_EQ(Snapshot(tmp / "final"), Snapshot(src));
 }
 
+// `scnfs umount` of a scnfs mount when it goes out of scope, however the test ends.
+struct UnmountAtEnd {
+  std::string path;
+  ~UnmountAtEnd() { Scnfs({"umount", path}); }
+};
+
 // A small tmpfs at `path` (created), unmounted lazily when it goes out of scope. Needs root.
 class SmallTmpfs {
  public:
@@ -413,10 +419,7 @@ TEST(CrashTest, AMountReadsAgainOnceTheStoresDiskDoes) {
   RunResult m = ScnfsWithFaults({"IO_FAULT_PATH=" + store + "/db/", "IO_FAULT_OP=r", "IO_FAULT_FLAG=" + flag},
                                 {"mount", "--store", store, mnt});
   ASSERT_EQ(m.exit_code, 0) << m.err;
-  struct Unmount {
-    std::string path;
-    ~Unmount() { Scnfs({"umount", path}); }
-  } unmount{mnt};
+  UnmountAtEnd unmount{mnt};
   const std::string file = mnt + "/e/backups/1/eio_1.dbf";
   const std::string want = ReadFile(src + "/eio_1.dbf");
   // Reads around the page cache, each from a fresh descriptor: every one reaches the mount.
@@ -453,6 +456,7 @@ TEST(CrashTest, APointIsNotServedWhileItsPinCannotBeRecorded) {
   TempDir tmp;
   const std::string disk = tmp / "disk", src = tmp / "src", mnt = tmp / "mnt";
   SmallTmpfs small(disk, "48m");
+  ASSERT_TRUE(small.mounted()) << small.error();
   const std::string store = disk + "/store";
   ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
   ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "ORA", "--dbid", "42", "--files", "1", "--blocks", "500"}).exit_code, 0);
@@ -461,10 +465,7 @@ TEST(CrashTest, APointIsNotServedWhileItsPinCannotBeRecorded) {
   ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "ora", src}).exit_code, 0);
   fs::create_directories(mnt);
   ASSERT_EQ(Scnfs({"mount", "--store", store, mnt}).exit_code, 0);
-  struct Unmount {
-    std::string path;
-    ~Unmount() { Scnfs({"umount", path}); }
-  } unmount{mnt};
+  UnmountAtEnd unmount{mnt};
   const std::string first = ReadFile(src + "/ora_1.dbf");
   ASSERT_TRUE(fs::exists(mnt + "/ora/backups/1/ora_1.dbf"));  // pinned while there was space
   testing::Run({"dd", "if=/dev/zero", "of=" + disk + "/fill", "bs=1M"});  // until the disk is full
