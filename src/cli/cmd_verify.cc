@@ -15,6 +15,26 @@
 namespace scnfs::cli {
 namespace {
 
+// DBVERIFY's counts, of one file or summed over a point's files (`sums`: the per-file explanations left out).
+// `oracle_split`: Processed split into Data / Index / Other, as DBVERIFY reports it.
+void PrintCounts(const FileVerification& f, bool oracle_split, bool sums) {
+  fmt::print("    Total Pages Examined : {}\n", f.examined);
+  if (oracle_split)
+    fmt::print("    Pages Processed      : {} (Data {}, Index {}, Other {})\n", f.processed, f.processed_data,
+               f.processed_index, f.processed_other);
+  else
+    fmt::print("    Pages Processed      : {}\n", f.processed);
+  fmt::print("    Pages Empty          : {}\n", f.empty);
+  if (f.influx)
+    fmt::print("    Pages Influx         : {}{}\n", f.influx,
+               sums ? "" : " (failed a first read, sound on a re-read: being written)");
+  if (f.zero) fmt::print("    Pages All Zero       : {}\n", f.zero);
+  fmt::print("    Pages Failing        : {}\n", f.corrupt);
+  if (f.missing)
+    fmt::print("    Pages Missing        : {}{}\n", f.missing, sums ? "" : " (the file is shorter than its header says: truncated)");
+  for (const auto& [k, n] : f.corrupt_by_kind) fmt::print("      {:<20}: {}\n", k, n);
+}
+
 // The sums over a point's files, after the per-file reports: a PostgreSQL cluster has a thousand files, and the
 // answer a DBA reads first (how much was checked, what failed, where) should not need a scroll back through them.
 void PrintTotals(const VerifyReport& r) {
@@ -36,18 +56,8 @@ void PrintTotals(const VerifyReport& r) {
   std::string formats;
   for (const auto& [n, format] : counts) formats += fmt::format("{}{} {}", formats.empty() ? "" : ", ", n, FormatName(format));
   fmt::print("  total of {} files ({})\n", r.files.size(), formats);
-  fmt::print("    Total Pages Examined : {}\n", total.examined);
-  if (by_format.count(FormatId::kOracle))
-    fmt::print("    Pages Processed      : {} (Data {}, Index {}, Other {})\n", total.processed, total.processed_data,
-               total.processed_index, total.processed_other);
-  else
-    fmt::print("    Pages Processed      : {}\n", total.processed);
-  fmt::print("    Pages Empty          : {}\n", total.empty);
-  if (total.influx) fmt::print("    Pages Influx         : {}\n", total.influx);
-  if (total.zero) fmt::print("    Pages All Zero       : {}\n", total.zero);
-  fmt::print("    Pages Failing        : {}\n", total.corrupt);
-  if (missing) fmt::print("    Pages Missing        : {}\n", missing);
-  for (const auto& [k, n] : total.corrupt_by_kind) fmt::print("      {:<20}: {}\n", k, n);
+  total.missing = missing;
+  PrintCounts(total, by_format.count(FormatId::kOracle) > 0, /*sums=*/true);
   if (versioned && total.highest_change)
     fmt::print("    {:<21}: {}\n", fmt::format("Highest block {}", ChangeNumberName(*versioned)),
                ChangeNumberText(*versioned, total.highest_change));
@@ -65,19 +75,7 @@ void PrintText(const VerifyReport& r, bool file_mode) {
   for (const auto& f : r.files) {
     fmt::print("  {} ({})\n", f.path, FormatName(f.format));
     if (!f.note.empty()) fmt::print("    ({})\n", f.note);
-    fmt::print("    Total Pages Examined : {}\n", f.examined);
-    if (f.format == FormatId::kOracle)  // as DBVERIFY splits them
-      fmt::print("    Pages Processed      : {} (Data {}, Index {}, Other {})\n", f.processed, f.processed_data,
-                 f.processed_index, f.processed_other);
-    else
-      fmt::print("    Pages Processed      : {}\n", f.processed);
-    fmt::print("    Pages Empty          : {}\n", f.empty);
-    if (f.influx) fmt::print("    Pages Influx         : {} (failed a first read, sound on a re-read: being written)\n", f.influx);
-    if (f.zero) fmt::print("    Pages All Zero       : {}\n", f.zero);
-    fmt::print("    Pages Failing        : {}\n", f.corrupt);
-    if (f.missing)
-      fmt::print("    Pages Missing        : {} (the file is shorter than its header says: truncated)\n", f.missing);
-    for (const auto& [k, n] : f.corrupt_by_kind) fmt::print("      {:<20}: {}\n", k, n);
+    PrintCounts(f, f.format == FormatId::kOracle, /*sums=*/false);
     const std::string_view cname = ChangeNumberName(f.format);
     if (f.highest_change)
       fmt::print("    {:<21}: {}\n", fmt::format("Highest block {}", cname), ChangeNumberText(f.format, f.highest_change));
