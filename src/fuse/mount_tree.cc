@@ -328,15 +328,28 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
       return Status::NotFound(fmt::format("no inode {}", ino));
     case Decoded::kRoot:
       e.attr = DirStat(mounted_us_);
+      // Link counts are 2 + the subdirectories, as readdir lists them now.
+      for (const auto& db : dbs_) e.attr.st_nlink += db.record ? 1 : 0;
       break;
     case Decoded::kDb: {
       if (d.slot >= dbs_.size() || !dbs_[d.slot].record || d.local > kClonesDir) return Status::NotFound("database gone");
       DbSlot& db = dbs_[d.slot];
       e.attr = DirStat(db.record->created_us);
+      if (d.local == kDbDir) e.attr.st_nlink += 3;  // backups, at, clones
+      if (d.local == kAtDir) {
+        for (const auto& [k, p] : point_by_key_)
+          e.attr.st_nlink += k.first == d.slot && k.second.starts_with("at/") && points_[p].seed ? 1 : 0;
+      }
+      if (d.local == kClonesDir) {
+        SCNFS_ASSIGN_OR_RETURN(auto clones, ListClones(store_->dir()));
+        for (const auto& c : clones) e.attr.st_nlink += c.db == db.name ? 1 : 0;
+      }
       if (d.local == kBackupsDir || d.local == kLatest) {
         SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
         const BackupRecord* newest = NewestComplete(db);
         if (newest != nullptr) e.attr.st_mtim = e.attr.st_ctim = Ts(newest->end_us);
+        if (d.local == kBackupsDir)
+          for (const auto& b : db.backups) e.attr.st_nlink += b.state == BackupState::kComplete ? 1 : 0;
         if (d.local == kLatest) {
           if (newest == nullptr) return Status::NotFound("no complete backup");
           e.attr.st_mode = S_IFLNK | 0777;
@@ -355,7 +368,7 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
       SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
       e.immutable = true;
       if (d.local == kLocalDir) {
-        e.attr = EntryStat(view->root());
+        e.attr = view->Stat(PointView::kRoot);
       } else if (d.local == kLocalInfo) {
         e.attr = EntryStat(view->root());
         e.attr.st_mode = S_IFREG | 0444;
@@ -363,7 +376,7 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
         e.attr.st_size = off_t(view->info().size());
         e.attr.st_blocks = (e.attr.st_size + 511) / 512;
       } else if (d.local - kLocalFirstEntry < view->entries()) {
-        e.attr = EntryStat(view->entry(d.local - kLocalFirstEntry));
+        e.attr = view->Stat(d.local - kLocalFirstEntry);
       } else {
         return Status::NotFound(fmt::format("no inode {}", ino));
       }

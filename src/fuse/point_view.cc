@@ -107,6 +107,12 @@ void PointView::BuildTree() {
       children_[dirs.at(parent)].push_back(i);
     }
   }
+  subdirs_.assign(files_.size() + 1, 0);
+  for (uint32_t i = 0; i < files_.size(); ++i) {
+    if (files_[i].type != "dir") continue;
+    std::string_view parent = Parent(files_[i].path);
+    ++subdirs_[parent.empty() ? files_.size() : dirs.at(parent)];
+  }
   auto by_name = [this](uint32_t a, uint32_t b) { return Leaf(files_[a].path) < Leaf(files_[b].path); };
   std::sort(root_children_.begin(), root_children_.end(), by_name);
   for (auto& c : children_) std::sort(c.begin(), c.end(), by_name);
@@ -164,6 +170,13 @@ std::span<const uint32_t> PointView::Children(uint32_t dir) const {
 }
 
 std::string_view PointView::Name(uint32_t i) const { return Leaf(files_[i].path); }
+
+struct stat PointView::Stat(uint32_t i) const {
+  struct stat st = EntryStat(record(i));
+  // find, fts and rsync read a directory's link count as 2 + its subdirectories.
+  if (S_ISDIR(st.st_mode)) st.st_nlink = 2 + subdirs_[i == kRoot ? files_.size() : i];
+  return st;
+}
 
 Status PointView::Read(uint32_t i, uint64_t offset, std::span<std::byte> out, size_t* n) const {
   *n = 0;

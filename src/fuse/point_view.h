@@ -43,6 +43,9 @@ class PointView {
   std::span<const uint32_t> Children(uint32_t dir) const;
   // Leaf name of entry i.
   std::string_view Name(uint32_t i) const;
+  // Attributes of entry i (or kRoot) as the mount reports them (st_ino left to the caller): EntryStat, with a
+  // directory's link count 2 + its subdirectories, as on the file system it was backed up from.
+  struct stat Stat(uint32_t i) const;
 
   // Reads up to `out.size()` bytes of file entry `i` at `offset`; *n is what was read (0 at or past the end).
   // Whole blocks inside the range are decompressed straight into `out`.
@@ -64,6 +67,7 @@ class PointView {
   FileRecord root_;
   std::vector<std::vector<uint32_t>> children_;  // per entry (dirs only non-empty), by name
   std::vector<uint32_t> root_children_;
+  std::vector<uint32_t> subdirs_;  // per entry, then one for the root: how many of its children are directories
   mutable std::once_flag info_once_;
   mutable std::string info_;
 
@@ -72,7 +76,8 @@ class PointView {
   mutable std::vector<std::unique_ptr<PointReader::Cursor>> pool_;
 };
 
-// Attributes of a point entry as the mount reports them (st_ino is left to the caller).
+// Attributes of a file record (st_ino is left to the caller); a directory's link count is 2, PointView::Stat
+// adds its subdirectories.
 struct stat EntryStat(const FileRecord& r);
 
 }  // namespace scnfs

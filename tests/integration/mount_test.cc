@@ -174,6 +174,52 @@ TEST_F(MountTest, ABackedUpFileNamedLikeTheDescriptionIsShownAsBackedUp) {
   EXPECT_EQ(nlohmann::json::parse(ReadFile(mnt_ + "/RAW/backups/1/.scnfs-backup.json"))["database"], "RAW");
 }
 
+// A directory's link count is 2 + its subdirectories on the file systems databases live on, and find, fts and
+// rsync read it so. The mount said 2 for every directory (found 2026-11-30); now it counts as they do.
+TEST_F(MountTest, DirectoriesCountTheirSubdirectoriesInTheirLinks) {
+  const std::string src = tmp_ / "nest";
+  for (const char* f : {"a/b/c/f", "a/d/f", "a/g", "e/f", "top"}) WriteFile(src + "/" + f, "x");
+  fs::create_directories(src + "/a/b/empty");
+  Backup("NEST", src);
+  ASSERT_EQ(Mount().exit_code, 0);
+  const auto links = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_nlink;
+  };
+  const auto subdirs = [](const std::string& path) {
+    nlink_t n = 0;
+    for (const auto& e : fs::directory_iterator(path)) n += e.is_directory() && !e.is_symlink();
+    return n;
+  };
+  const std::string top = mnt_ + "/NEST/backups/1";
+  EXPECT_EQ(links(top), 2u + 2u);  // a, e
+  size_t dirs = 0;
+  for (const auto& e : fs::recursive_directory_iterator(src)) {
+    if (!e.is_directory()) continue;
+    ++dirs;
+    const std::string rel = e.path().lexically_relative(src).string();
+    EXPECT_EQ(links(top + "/" + rel), 2 + subdirs(e.path())) << rel;
+  }
+  EXPECT_EQ(dirs, 6u);
+  EXPECT_EQ(links(top + "/a"), 2u + 2u);  // b, d
+  EXPECT_EQ(links(top + "/a/b"), 2u + 2u);  // c, empty
+  EXPECT_EQ(links(mnt_), 2u + 3u);  // ORA, RAW, NEST
+  EXPECT_EQ(links(mnt_ + "/NEST"), 2u + 3u);  // backups, at, clones (latest is a link)
+  EXPECT_EQ(links(mnt_ + "/NEST/backups"), 2u + 1u);
+  EXPECT_EQ(links(mnt_ + "/ORA/backups"), 2u + 3u);
+  // An scn: point is a directory of "at" once looked up.
+  EXPECT_EQ(links(mnt_ + "/ORA/at/scn:5000"), 2u);
+  // "at" was looked up (and its attributes cached for the mount's refresh time, 1 s) before the point was.
+  nlink_t at = 0;
+  for (int i = 0; i < 40 && (at = links(mnt_ + "/ORA/at")) != 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(at, 2u + 1u);
+  // The same counts as find walks them: every directory and file of the source, and the description.
+  RunResult find = scnfs::testing::Run({"find", top, "-mindepth", "1"});
+  ASSERT_EQ(find.exit_code, 0) << find.err;
+  EXPECT_EQ(std::count(find.out.begin(), find.out.end(), '\n'), 6 + 5 + 1) << find.out;
+}
+
 TEST_F(MountTest, ConcurrentReadersAgreeWithTheRestore) {
   ASSERT_EQ(Mount().exit_code, 0);
   std::vector<std::pair<std::string, std::string>> files;  // mounted path, restored bytes
