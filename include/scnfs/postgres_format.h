@@ -54,8 +54,31 @@ bool IsFollowedLink(std::string_view relpath);
 // `verify --file` of a relation file copied out of its cluster, which would otherwise be taken for raw data.
 bool LooksLikeRelationPages(ByteSpan head);
 
+// What a relation file's pd_lsn proves about its pages (docs/format-postgres.md, "Fingerprint" and "Unlogged
+// relations").
+enum class RelationPages {
+  // WAL-logged pages: the LSN is the change number, and with checksums (LSN, checksum, flags) proves "unchanged".
+  kLogged,
+  // The visibility map and free-space map forks ("_vm", "_fsm"): the LSN is a change number, but their pages change
+  // without a new LSN (a DELETE clears visibility-map bits with no WAL of the map page's own), so nothing short of
+  // the content proves them unchanged.
+  kMap,
+  // Every fork but "_init" of an unlogged relation: its LSN is no change number (0, or GiST's fake LSNs, a counter
+  // that crash recovery restarts at 1000), so the page is taken as having none.
+  kUnlogged,
+};
+
+// The kind of the relation file `relpath` (a RelationSegment path); `unlogged` says whether its relation has an
+// "_init" fork beside it.
+RelationPages RelationPagesOf(std::string_view relpath, bool unlogged);
+
+// The "<dir>/<relfilenode>" a relation file belongs to (fork and segment cut off): "base/5/16384_vm.1" ->
+// "base/5/16384". For finding the "_init" fork of unlogged relations.
+std::string_view RelationOf(std::string_view relpath);
+
 // A FileFormat for one relation segment file. `segment` turns the block number within the file into the relation
 // block number the checksum covers. `checksums` says whether the cluster has data checksums.
-std::unique_ptr<FileFormat> MakeRelationFormat(uint32_t segment, bool checksums);
+std::unique_ptr<FileFormat> MakeRelationFormat(uint32_t segment, bool checksums,
+                                               RelationPages pages = RelationPages::kLogged);
 
 }  // namespace scnfs::postgres

@@ -211,12 +211,11 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
   if (db->format == FormatId::kPostgres)
     for (const auto& e : entries)
       if (e.is_file() && e.rel.ends_with("_init")) unlogged.insert(e.rel.substr(0, e.rel.size() - 5));
+  const auto is_unlogged = [&](const std::string& rel) { return unlogged.contains(std::string(postgres::RelationOf(rel))); };
   const auto unlisted_relation_file = [&](const std::string& rel) {
     if (db->format != FormatId::kPostgres || !postgres::RelationSegment(rel)) return false;
-    const size_t slash = rel.rfind('/');
-    const size_t end = rel.find_first_of("_.", slash + 1);
-    const std::string_view fork = end == std::string::npos ? std::string_view() : std::string_view(rel).substr(end);
-    return fork.starts_with("_fsm") || unlogged.contains(rel.substr(0, end));
+    const std::string_view fork = std::string_view(rel).substr(postgres::RelationOf(rel).size());
+    return fork.starts_with("_fsm") || is_unlogged(rel);
   };
 
   std::vector<std::unique_ptr<FileJob>> jobs;
@@ -233,7 +232,8 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
         break;
       case FormatId::kPostgres:
         if (auto seg = postgres::RelationSegment(e.rel))
-          job->format = postgres::MakeRelationFormat(*seg, in.pg_checksums);
+          job->format = postgres::MakeRelationFormat(*seg, in.pg_checksums,
+                                                     postgres::RelationPagesOf(e.rel, is_unlogged(e.rel)));
         else
           job->format = MakeRawFormat(postgres::kBlockSize);
         break;

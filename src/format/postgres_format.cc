@@ -111,7 +111,8 @@ bool HeaderSane(const std::byte* p) {
 
 class RelationFormat final : public FileFormat {
  public:
-  RelationFormat(uint32_t segment, bool checksums) : segment_(segment), checksums_(checksums) {}
+  RelationFormat(uint32_t segment, bool checksums, RelationPages pages)
+      : segment_(segment), checksums_(checksums), pages_(pages) {}
   FormatId id() const override { return FormatId::kPostgres; }
   uint32_t block_size() const override { return kBlockSize; }
   bool versioned_by_change() const override { return true; }
@@ -125,7 +126,8 @@ class RelationFormat final : public FileFormat {
     }
     const std::byte* p = page.data();
     // Reported even for corrupt pages: it is what the header says, and the caller decides what a bad page's key is.
-    c.change = PageLsn(p);
+    // An unlogged relation's LSN says nothing about its content: no change number, as for LSN 0.
+    c.change = pages_ == RelationPages::kUnlogged ? 0 : PageLsn(p);
     const uint16_t flags = LoadU16(p + kFlagsOff);
     if (!HeaderSane(p)) {
       c.kind = BlockKind::kBadHeader;
@@ -143,7 +145,7 @@ class RelationFormat final : public FileFormat {
       }
       // A verified checksum covers every byte, hint bits included, so (LSN, checksum, flags) identifies the content
       // up to a 16-bit collision among pages that share an LSN. Without checksums hint bits change pages silently.
-      c.fingerprint = uint32_t{stored} | (uint32_t{flags} << 16);
+      if (pages_ == RelationPages::kLogged) c.fingerprint = uint32_t{stored} | (uint32_t{flags} << 16);
     }
     return c;
   }
@@ -156,6 +158,7 @@ class RelationFormat final : public FileFormat {
  private:
   uint32_t segment_;
   bool checksums_;
+  RelationPages pages_;
 };
 
 // Parses a decimal number of at most 10 digits that fits a uint32 and has no leading zero (PostgreSQL never
@@ -293,8 +296,22 @@ bool IsFollowedLink(std::string_view relpath) {
   return ParseOid(NextComponent(&rest), &oid) && rest.empty();
 }
 
-std::unique_ptr<FileFormat> MakeRelationFormat(uint32_t segment, bool checksums) {
-  return std::make_unique<RelationFormat>(segment, checksums);
+std::string_view RelationOf(std::string_view relpath) {
+  const size_t slash = relpath.rfind('/');
+  const size_t end = relpath.find_first_of("_.", slash == std::string_view::npos ? 0 : slash + 1);
+  return relpath.substr(0, end);
+}
+
+RelationPages RelationPagesOf(std::string_view relpath, bool unlogged) {
+  const std::string_view fork = relpath.substr(RelationOf(relpath).size());
+  if (fork.starts_with("_init")) return RelationPages::kLogged;  // written and WAL-logged once, at CREATE
+  if (unlogged) return RelationPages::kUnlogged;
+  if (fork.starts_with("_vm") || fork.starts_with("_fsm")) return RelationPages::kMap;
+  return RelationPages::kLogged;
+}
+
+std::unique_ptr<FileFormat> MakeRelationFormat(uint32_t segment, bool checksums, RelationPages pages) {
+  return std::make_unique<RelationFormat>(segment, checksums, pages);
 }
 
 bool LooksLikeRelationPages(ByteSpan head) {
