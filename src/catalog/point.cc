@@ -145,6 +145,11 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
 
 std::string ResolvedPoint::Describe() const {
   if (scn) return fmt::format("{} {} (file set of backup {})", ChangeNumberName(format), ChangeNumberText(format, *scn), base.id);
+  if (asked && base.hot)
+    return fmt::format("{} {}: backup {}, a hot backup, consistent only with its WAL from {} {} to {} {} or later",
+                       ChangeNumberName(format), ChangeNumberText(format, *asked), base.id, ChangeNumberName(format),
+                       ChangeNumberText(format, base.checkpoint_change), ChangeNumberName(format),
+                       ChangeNumberText(format, std::max(base.checkpoint_change, base.max_change)));
   if (asked)
     return fmt::format("{} {}: backup {}, consistent at {} {}", ChangeNumberName(format), ChangeNumberText(format, *asked),
                        base.id, ChangeNumberName(format), ChangeNumberText(format, base.checkpoint_change));
@@ -223,8 +228,12 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
         // overwrote relfrozenxid, a checkpoint failed on "xlog flush request not satisfied"). Until the WAL is kept
         // (roadmap stage 4) lsn: therefore selects a whole backup: the newest one consistent at or before it.
         // A record without a checkpoint (0) stands at its highest block.
+        // A hot backup holds pages changed after its checkpoint, up to its highest LSN at least: it can stand for
+        // no point before that (with its checkpoint alone, lsn: between two hot backups taken within one checkpoint
+        // interval served the later one, a DROP TABLE made after the point included; found 2026-11-30). A cold
+        // backup's pages are all below its shutdown checkpoint, so the rule gives its checkpoint.
         const auto consistent_at = [](const BackupRecord* b) {
-          return b->checkpoint_change != 0 ? b->checkpoint_change : b->scn_position();
+          return b->checkpoint_change != 0 ? std::max(b->checkpoint_change, b->max_change) : b->scn_position();
         };
         const BackupRecord* best = nullptr;
         for (auto* b : complete)

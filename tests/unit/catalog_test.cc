@@ -195,5 +195,24 @@ TEST(ResolvePointTest, APostgresLsnSelectsTheNewestBackupConsistentAtIt) {
   }
 }
 
+// Hot backups taken within one checkpoint interval share pg_control's checkpoint. By it alone, lsn: between them
+// served the later one, pages changed after the point included (a DROP TABLE made after it; found 2026-11-30). A hot
+// backup stands at its highest page LSN at the earliest, where its WAL would have to bring it.
+TEST(ResolvePointTest, AHotPostgresBackupStandsAtItsHighestLsn) {
+  auto [db, backups] = PgWithTwoBackups({0x2000500, 0x2000100}, {0x2000900, 0x2000100});
+  for (auto& b : backups) b.hot = true;
+  for (auto [at, want] : {std::pair{"lsn:0/2000500", 1u}, std::pair{"lsn:0/2000600", 1u}, std::pair{"lsn:0/2000900", 2u}}) {
+    auto r = ResolvePoint(db, backups, ParsePointSpec(at).value());
+    ASSERT_TRUE(r.ok()) << at << ": " << r.status().message();
+    EXPECT_EQ(r->base.id, want) << at;
+  }
+  auto r = ResolvePoint(db, backups, ParsePointSpec("lsn:0/2000600").value());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->Describe(), "LSN 0/2000600: backup 1, a hot backup, consistent only with its WAL from LSN 0/2000100 to LSN 0/2000500 or later");
+  auto early = ResolvePoint(db, backups, ParsePointSpec("lsn:0/2000200").value());
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.status().message(), "LSN 0/2000200 is older than every backup of 'pg' (the first is consistent at LSN 0/2000500)");
+}
+
 }  // namespace
 }  // namespace scnfs
