@@ -339,6 +339,12 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
       return Status::InvalidArgument(fmt::format("database '{}' is {}; it cannot be backed up as {}", db.name,
                                                  FormatName(db.format), FormatName(*opt.format)));
   }
+  if (db.format == FormatId::kPostgres) {
+    // postmaster.pid names the running postmaster. Restored with a hot backup it made PostgreSQL refuse to start
+    // beside the cluster it came from ("lock file already exists ... another postmaster (PID N) running", found
+    // 2026-11-30). pg_basebackup leaves it out too; a cleanly stopped cluster has none.
+    std::erase_if(entries, [](const SourceEntry& e) { return e.rel == "postmaster.pid"; });
+  }
   PlanInputs in;
   in.db = &db;
   in.raw_block_size = opt.raw_block_size;

@@ -362,6 +362,21 @@ TEST_F(BackupPlanTest, AnUnloggedRelationsLsnsAreNoChangeNumbers) {
   EXPECT_TRUE(RestoredPg("base/5/16400") == after);
 }
 
+TEST_F(BackupPlanTest, APostgresBackupLeavesOutPostmasterPid) {
+  // A hot backup's postmaster.pid names the running postmaster: PostgreSQL refused to start on the restore beside
+  // its source (found 2026-11-30). Left out, as pg_basebackup does; only at the top of the data directory.
+  Write("PG_VERSION", "15\n");
+  Write("global/pg_control", TestData("pg15_pg_control"));
+  Write("postmaster.pid", "6958\n/var/lib/postgresql/15/main\n");
+  Write("postmaster.opts", "/usr/lib/postgresql/15/bin/postgres\n");
+  Write("conf/postmaster.pid", "not the lock file");
+  EXPECT_EQ(BackupPg(), 0u);
+  RestoredPg("PG_VERSION");
+  EXPECT_FALSE(fs::exists(tmp_ / "r/postmaster.pid"));
+  EXPECT_EQ(ReadAll(tmp_ / "r/postmaster.opts"), "/usr/lib/postgresql/15/bin/postgres\n");
+  EXPECT_EQ(ReadAll(tmp_ / "r/conf/postmaster.pid"), "not the lock file");
+}
+
 TEST_F(BackupPlanTest, PostgresTablespaceAndWalLinksAreBackedUpAsDirectories) {
   // initdb --waldir and CREATE TABLESPACE leave links in the data directory. Kept as links, the backup lacked the
   // tablespace's tables and the WAL, and a server started on a restore wrote into the production cluster's
