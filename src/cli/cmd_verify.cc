@@ -172,7 +172,12 @@ Runner AddVerify(CLI::App& app, Globals& g) {
       r = VerifyPoint(store.value().get(), a->db, a->at, vo);
     }
     if (vo.progress) fmt::print(stderr, "\r{:78}\r", "");
-    if (!r.ok()) return Fail(r.status());
+    if (!r.ok()) {
+      // Damage found on the way (a table file of the catalog that fails its checksum) is corruption found, as
+      // damage in the versions or contents is: exit 2, not "verify could not run".
+      const int rc = Fail(r.status());
+      return r.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
+    }
     if (g.json)
       fmt::print("{}\n", JsonText(ToJson(r.value()), 2));
     else

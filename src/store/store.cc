@@ -163,6 +163,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
 
   std::string v;
   auto st = s->db_->Get(rocksdb::ReadOptions(), s->default_cf_, kFormatVersionKey, &v);
+  // The marker says this is a store and init writes the version before it: a store without one lost the table file
+  // of its identity (RocksDB serves a family whose only table file is damaged or missing as empty).
+  if (st.IsNotFound())
+    return Status::Corruption(fmt::format("store {} is damaged: its format version and content secret are missing "
+                                          "(a table file of the store's identity is damaged or was removed)", dir));
   if (!st.ok()) return FromRocksStatus(st, fmt::format("store {}: reading the format version", dir));
   if (v != std::to_string(kStoreFormatVersion))
     return Status::NotSupported(fmt::format("store {} has format version {}; this scnfs reads version {}", dir, v, kStoreFormatVersion));

@@ -1519,4 +1519,42 @@ TEST_F(CliTest, AStoreThatLostATableFileIsRefusedNotServedStale) {
   EXPECT_NE(v.err.find("is damaged"), std::string::npos) << v.err;
 }
 
+// Damage verify meets on its way is corruption found (exit 2), wherever it lies: a flipped byte in the catalog's
+// table file exited 1, "verify could not run", and a damaged table file of the store's identity (format version,
+// secret) said "reading the format version: NotFound:" to every command (found 2026-11-30).
+TEST_F(CliTest, VerifyExitsTwoForDamageInTheCatalogOrTheStoresIdentity) {
+  const std::string src = tmp_ / "src";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "DMG", "--dbid", "5", "--files", "2", "--blocks", "300"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "DMG", src}).exit_code, 0);
+  ASSERT_EQ(Oragen({"change", "--file", src + "/dmg_1.dbf", "--scn", "6000", "--fraction", "0.3"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "DMG", src}).exit_code, 0);
+  // The largest table file whose properties name `family` (and not `unless`), in a copy of the store.
+  const auto damaged_copy = [&](const std::string& name, const std::string& family, const std::string& unless) {
+    const std::string copy = tmp_ / name;
+    fs::copy(store_, copy, fs::copy_options::recursive);
+    std::string pick;
+    size_t size = 0;
+    for (const auto& e : fs::directory_iterator(copy + "/db")) {
+      if (e.path().extension() != ".sst") continue;
+      const std::string bytes = ReadFile(e.path().string());
+      if (bytes.find(family) == std::string::npos || (!unless.empty() && bytes.find(unless) != std::string::npos)) continue;
+      if (bytes.size() > size) pick = e.path().string(), size = bytes.size();
+    }
+    EXPECT_FALSE(pick.empty()) << family;
+    std::string bytes = ReadFile(pick);
+    bytes[bytes.size() / 3] = char(bytes[bytes.size() / 3] ^ 1);
+    WriteFile(pick, bytes);
+    return copy;
+  };
+  const std::string catalog = damaged_copy("st-catalog", "catalog", "");
+  RunResult a = Scnfs({"verify", "--store", catalog, "--db", "DMG"});
+  EXPECT_EQ(a.exit_code, 2) << a.out << a.err;
+  EXPECT_NE(a.err.find("Corruption"), std::string::npos) << a.err;
+  const std::string identity = damaged_copy("st-identity", "default", "catalog");
+  RunResult b = Scnfs({"verify", "--store", identity, "--db", "DMG"});
+  EXPECT_EQ(b.exit_code, 2) << b.out << b.err;
+  EXPECT_NE(b.err.find("is damaged: its format version and content secret are missing"), std::string::npos) << b.err;
+  ExpectFailure({"list", "--store", identity}, "is damaged");
+}
+
 }  // namespace scnfs::testing
