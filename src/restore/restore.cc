@@ -162,6 +162,24 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   const std::vector<FileRecord>& restored = opt.only.empty() ? op.files : chosen;
   if (!dest_existed && !fs::create_directories(opt.dest, ec))
     return Status::FromErrno(ec.value(), fmt::format("cannot create {}", opt.dest));
+  // Until every block is written, a failure (a full disk, Ctrl-C, a store error) takes back what this restore
+  // created: left behind, full-size files of holes looked like datafiles a DBA could start a database on (found
+  // 2026-11-30). A new DEST goes whole; in an existing one (restore --file), the entries made here.
+  struct Undo {
+    std::string dest;  // "" when DEST existed
+    std::vector<std::string> created;
+    bool keep = false;
+    ~Undo() {
+      if (keep) return;
+      std::error_code ec;
+      if (!dest.empty()) {
+        fs::remove_all(dest, ec);
+        return;
+      }
+      for (auto it = created.rbegin(); it != created.rend(); ++it)
+        if (::unlink(it->c_str()) != 0 && errno == EISDIR) ::rmdir(it->c_str());
+    }
+  } undo{dest_existed ? std::string() : opt.dest, {}};
   RestoreReport report;
   report.point = op.reader->point();
   const fs::path dest(opt.dest);
@@ -172,13 +190,16 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   for (const auto& r : restored) {
     const std::string path = (dest / r.path).string();
     if (r.type == "dir") {
-      if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return Status::FromErrno(errno, fmt::format("cannot create {}", path));
+      if (::mkdir(path.c_str(), 0700) == 0) undo.created.push_back(path);
+      else if (errno != EEXIST) return Status::FromErrno(errno, fmt::format("cannot create {}", path));
       ++report.directories;
     } else if (r.type == "symlink") {
       if (::symlink(r.target.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, fmt::format("cannot create symlink {}", path));
+      undo.created.push_back(path);
     } else {
       int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot create {}", path));
+      undo.created.push_back(path);
       if (::ftruncate(fd, off_t(r.size)) != 0) {
         int e = errno;
         ::close(fd);
@@ -335,7 +356,10 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     if (f.fd >= 0) ::close(f.fd);
     if (f.direct_fd >= 0) ::close(f.direct_fd);
   }
-  if (!first_error.ok()) return first_error.WithContext(fmt::format("restore into {} failed (partial files left there)", opt.dest));
+  if (!first_error.ok())
+    return first_error.WithContext(fmt::format("restore into {} failed ({} removed)", opt.dest,
+                                               undo.dest.empty() ? "the files it had begun were" : "it was"));
+  undo.keep = true;  // the data is written: what fails from here (metadata, sync) leaves it, and says so
 
   bool chown_failed = false;
   Status meta_error;  // the first; the others are still applied, and the data still synced, before it is returned

@@ -56,12 +56,20 @@ TEST_F(RestoreTest, InterruptStopsTheRestoreWithAClearError) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kAborted);
   EXPECT_NE(r.status().message().find("restore interrupted"), std::string::npos) << r.status().ToString();
-  EXPECT_NE(r.status().message().find("partial files left there"), std::string::npos) << r.status().ToString();
-  // Files were created and sized, but no data was written: every block of f0 reads back as zeros, not 'a'.
-  std::ifstream in(tmp_ / "r/f0", std::ios::binary);
-  std::string head(4096, 'x');
-  in.read(head.data(), 4096);
-  EXPECT_EQ(head, std::string(4096, '\0'));
+  EXPECT_NE(r.status().message().find("failed (it was removed)"), std::string::npos) << r.status().ToString();
+  // Files were created and sized with no data in them: left, they looked like the backup's files. The new DEST goes.
+  EXPECT_FALSE(fs::exists(tmp_ / "r"));
+  // Into an existing empty DEST, what the restore made goes, and DEST stays.
+  fs::create_directories(tmp_ / "e");
+  auto e = Restore(tmp_ / "e", &cancel);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("failed (the files it had begun were removed)"), std::string::npos) << e.status().ToString();
+  EXPECT_TRUE(fs::is_directory(tmp_ / "e"));
+  EXPECT_TRUE(fs::is_empty(tmp_ / "e"));
+  // Not interrupted, the same restore completes.
+  auto ok = Restore(tmp_ / "e");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(fs::exists(tmp_ / "e/f0"));
 }
 
 TEST_F(RestoreTest, TimesBefore1970WithAFractionAreRestored) {
