@@ -1,5 +1,6 @@
 #include "backup/source_scan.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -77,9 +78,19 @@ Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sou
   struct stat skip_st;
   const struct stat* skip = !skip_dir.empty() && ::stat(skip_dir.c_str(), &skip_st) == 0 ? &skip_st : nullptr;
   std::map<std::string, SourceEntry> entries;
+  std::error_code ec;
+  const fs::path store = skip_dir.empty() ? fs::path() : fs::weakly_canonical(skip_dir, ec);
   for (const auto& src : sources) {
     struct stat st;
     if (::stat(src.c_str(), &st) != 0) return Status::FromErrno(errno, fmt::format("cannot read source {}", src));
+    // A source inside the store (its db/ directory, a table file) would back up the store's own files while they
+    // are written (found 2026-11-30: `backup st/db` completed).
+    if (!store.empty()) {
+      const fs::path p = fs::weakly_canonical(src, ec);
+      const auto [mismatch, rest] = std::mismatch(store.begin(), store.end(), p.begin(), p.end());
+      if (mismatch == store.end() && !ec && !IsSkipped(st, skip))
+        return Status::InvalidArgument(fmt::format("source {} is inside the store {}", src, skip_dir));
+    }
     if (S_ISDIR(st.st_mode)) {
       // A single directory source is recorded as "." too: its owner and mode matter (PostgreSQL refuses a data
       // directory that is not 0700 and owned by its user).

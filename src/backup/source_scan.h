@@ -38,7 +38,7 @@ struct ScanOptions {
 // removes files (PostgreSQL's pgsql_tmp) while it is walked: an entry or directory that is gone by the time it is
 // read (ENOENT) is left out, as if the walk had come a moment later; any other error fails the scan. The directory
 // `skip_dir` (the store, when it lies inside a source: it would be backed up into itself, growing by its own size
-// with each backup) is left out with everything in it; a source that is that directory is refused.
+// with each backup) is left out with everything in it; a source that is that directory, or inside it, is refused.
 Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources, const ScanOptions& options = {});
 
 }  // namespace scnfs

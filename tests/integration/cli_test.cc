@@ -1412,6 +1412,11 @@ TEST_F(CliTest, AStoreInsideItsSourceIsLeftOut) {
   ASSERT_EQ(r2.exit_code, 0) << r2.err;
   EXPECT_EQ(json::parse(r2.out)["new_contents"], 0);
   ExpectFailure({"backup", "--store", inner, "--db", "s", "--format", "raw", inner}, "is the store itself");
+  // A source inside the store backed up the store's own files while they were written (found 2026-11-30).
+  ExpectFailure({"backup", "--store", inner, "--db", "s", "--format", "raw", inner + "/db"}, "is inside the store");
+  ExpectFailure({"backup", "--store", inner, "--db", "s", "--format", "raw", inner + "/sealed"}, "is inside the store");
+  ExpectFailure({"backup", "--store", inner, "--db", "s", "--format", "raw", src + "/file", inner + "/SCNFS_STORE"},
+                "is inside the store");
 }
 
 TEST_F(CliTest, UnknownStoreVersionIsRefused) {
