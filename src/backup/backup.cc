@@ -562,6 +562,17 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
                                        e.rel, e.target, what, e.is_file() ? "file" : "directory"));
   }
   for (const auto& j : jobs) {
+    // A datafile shorter than its header says: Oracle refuses to open it (ORA-01200). The backup keeps it as read,
+    // and said nothing until a later verify (found 2026-11-30): a nightly log that reads clean must be clean.
+    if (j->vanished || !j->header.is_object() || !j->header.contains("blocks") || j->shrank) continue;
+    const uint64_t bs = j->header.value("block_size", uint64_t{0}), want = j->header.value("blocks", uint64_t{0}) + 1;
+    const uint64_t size = uint64_t(j->entry.st.st_size);
+    if (bs != 0 && size < want * bs)
+      report.notes.push_back(fmt::format("{} is shorter than its header says: {} of its {} blocks (block 0 included), "
+                                         "{} missing; Oracle will not open it (ORA-01200). It was backed up as it is",
+                                         j->entry.rel, size / bs, want, want - size / bs));
+  }
+  for (const auto& j : jobs) {
     if (!j->prev || j->vanished) continue;
     const std::string now = DatafileIdentityOf(j->header), before = DatafileIdentityOf(j->prev->header);
     if (!now.empty() && !before.empty() && now != before)

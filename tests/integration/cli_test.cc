@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <thread>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "integration/harness.h"
@@ -892,8 +893,13 @@ TEST_F(CliTest, ATruncatedOracleDatafileIsNotClean) {
   EXPECT_EQ(jd["clean"], false);
   RunResult text = Scnfs({"verify", "--file", f});
   EXPECT_NE(text.out.find("Pages Missing        : " + std::to_string(blocks - 60)), std::string::npos) << text.out;
-  // Backed up as read; the stored point says the same.
-  BackupJson({"--db", "tr", src});
+  // Backed up as read, with a NOTE: the backup said nothing, and its log read clean (found 2026-11-30). The stored
+  // point says the same as the file.
+  json b = BackupJson({"--db", "tr", src});
+  ASSERT_EQ(b["notes"].size(), 1u) << b.dump();
+  EXPECT_EQ(b["notes"][0], fmt::format("tr_1.dbf is shorter than its header says: 60 of its {} blocks (block 0 included), "
+                                       "{} missing; Oracle will not open it (ORA-01200). It was backed up as it is",
+                                       blocks, blocks - 60));
   RunResult stored = Scnfs({"verify", "--store", store_, "--db", "tr", "--json"});
   EXPECT_EQ(stored.exit_code, 2) << stored.err;
   EXPECT_EQ(json::parse(stored.out)["files"][0]["pages_missing"], blocks - 60);
