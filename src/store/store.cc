@@ -104,15 +104,27 @@ Status Store::Create(const std::string& dir) {
     if (fs::exists(fs::path(dir) / kMarkerFile)) return Status::InvalidArgument(fmt::format("{} is already a scnfs store", dir));
     if (!fs::is_directory(dir, ec)) return Status::InvalidArgument(fmt::format("{} exists and is not a directory", dir));
     if (!fs::is_empty(dir, ec)) return Status::InvalidArgument(fmt::format("{} is not empty; a new store needs an empty or new directory", dir));
-  } else if (!fs::create_directories(dir, ec)) {
+  } else if (!fs::create_directories(dir, ec) && ec) {  // false without an error: another init made it just now
     return Status::FromErrno(ec.value(), fmt::format("cannot create {}", dir));
   }
+  // Whether the directory's contents are this init's to take back on failure: only once it holds the writer lock
+  // and has seen that no other init got there first. A losing init of two at once removed the winner's files
+  // (found 2026-11-30), and one that locked after the winner had finished would have opened its store and written
+  // a new content secret over the one its contents are addressed with.
+  bool ours = false;
   Status st = [&]() -> Status {
     Store s;
     s.dir_ = dir;
     StoreOptions init;
     init.writer_activity = "init";
     SCNFS_RETURN_IF_ERROR(s.LockWriter(init));
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().filename() == kLockFile) continue;
+      if (fs::exists(fs::path(dir) / kMarkerFile)) return Status::InvalidArgument(fmt::format("{} is already a scnfs store", dir));
+      return Status::InvalidArgument(fmt::format("{} is not empty; a new store needs an empty or new directory", dir));
+    }
+    if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read {}", dir));
+    ours = true;
     SCNFS_RETURN_IF_ERROR(s.OpenRocks(Mode::kWriter, StoreOptions{}, /*create=*/true));
     rocksdb::WriteBatch b;
     b.Put(s.default_cf_, kFormatVersionKey, std::to_string(kStoreFormatVersion));
@@ -129,7 +141,8 @@ Status Store::Create(const std::string& dir) {
   if (!st.ok()) {
     // The directory was new or empty: take back what this init put there, or a retry found it "not empty" and
     // every other command "not a scnfs store" (found 2026-11-30 on a full disk).
-    for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
+    if (ours)
+      for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
     return st;
   }
   SyncDirectory(dir);
