@@ -341,8 +341,23 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
     reader_lock_fd_ = ::open((secondary_dir_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (reader_lock_fd_ >= 0) ::flock(reader_lock_fd_, LOCK_EX | LOCK_NB);
     RemoveDeadReaderDirs(secondary_dir_);
-    st = rocksdb::DB::OpenAsSecondary(db, path, secondary_dir_, Families(cache_), &handles, &db_);
-    if (st.ok()) st = db_->TryCatchUpWithPrimary();
+    // TryAgain: the MANIFEST that CURRENT names is gone. The writer switching to a new one (and deleting the old)
+    // between our reads of the two is over in moments; a MANIFEST that stays missing is a damaged store, which
+    // RocksDB words as "Try again" (found 2026-11-30).
+    for (int attempt = 0;; ++attempt) {
+      handles.clear();
+      st = rocksdb::DB::OpenAsSecondary(db, path, secondary_dir_, Families(cache_), &handles, &db_);
+      if (st.ok()) st = db_->TryCatchUpWithPrimary();
+      if (!st.IsTryAgain() || attempt == 4) break;
+      if (db_ != nullptr) {
+        for (auto* h : handles) db_->DestroyColumnFamilyHandle(h);
+        delete db_;
+        db_ = nullptr;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+    }
+    if (st.IsTryAgain())
+      return Status::Corruption(fmt::format("store {} is damaged: the MANIFEST that {}/CURRENT names is missing", dir_, path));
   }
   if (!st.ok()) return FromRocksStatus(st, fmt::format("cannot open store {}", dir_));
   default_cf_ = handles[0];

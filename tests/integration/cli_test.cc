@@ -1533,7 +1533,7 @@ TEST_F(CliTest, AStoreThatLostATableFileIsRefusedNotServedStale) {
 // Damage verify meets on its way is corruption found (exit 2), wherever it lies: a flipped byte in the catalog's
 // table file exited 1, "verify could not run", and a damaged table file of the store's identity (format version,
 // secret) said "reading the format version: NotFound:" to every command (found 2026-11-30).
-TEST_F(CliTest, VerifyExitsTwoForDamageInTheCatalogOrTheStoresIdentity) {
+TEST_F(CliTest, VerifyExitsTwoForADamagedCatalogIdentityOrManifest) {
   const std::string src = tmp_ / "src";
   ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "DMG", "--dbid", "5", "--files", "2", "--blocks", "300"}).exit_code, 0);
   ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "DMG", src}).exit_code, 0);
@@ -1566,6 +1566,15 @@ TEST_F(CliTest, VerifyExitsTwoForDamageInTheCatalogOrTheStoresIdentity) {
   EXPECT_EQ(b.exit_code, 2) << b.out << b.err;
   EXPECT_NE(b.err.find("is damaged: its format version and content secret are missing"), std::string::npos) << b.err;
   ExpectFailure({"list", "--store", identity}, "is damaged");
+  // A MANIFEST gone for good said "Operation failed. Try again." to every reader.
+  const std::string manifest = tmp_ / "st-manifest";
+  fs::copy(store_, manifest, fs::copy_options::recursive);
+  for (const auto& e : fs::directory_iterator(manifest + "/db"))
+    if (e.path().filename().string().starts_with("MANIFEST-")) fs::remove(e.path());
+  RunResult c = Scnfs({"verify", "--store", manifest, "--db", "DMG"});
+  EXPECT_EQ(c.exit_code, 2) << c.out << c.err;
+  EXPECT_NE(c.err.find("is damaged: the MANIFEST that " + manifest + "/db/CURRENT names is missing"), std::string::npos) << c.err;
+  EXPECT_EQ(c.err.find("Try again"), std::string::npos) << c.err;
 }
 
 }  // namespace scnfs::testing
