@@ -98,6 +98,17 @@ class Store {
   // True once a write to the store has failed (a full disk): RocksDB refuses further writes until reopened.
   bool write_failed() const { return write_failed_; }
 
+  // The writer's failure that the store could not record (after write_failed(): a backup's record stays
+  // "running"). Kept in DIR/lock, in the block its holder line already occupies, so a full disk does not refuse
+  // it; the next writer reads it as previous_writer_failure() and records it (as a backup's error).
+  void NoteWriterFailure(std::string_view why);
+  struct WriterFailure {
+    int64_t pid = 0;     // 0: none noted
+    std::string reason;
+  };
+  // What the previous holder of the writer lock noted with NoteWriterFailure, if anything (writers only).
+  const WriterFailure& previous_writer_failure() const { return previous_writer_failure_; }
+
   // Open() and Refresh() fail with Corruption when the store does not hold every commit it made: a RocksDB table
   // file that cannot be read, or a damaged MANIFEST, would otherwise roll a column family back without an error
   // (docs/store-format.md, "Seals").
@@ -138,6 +149,8 @@ class Store {
   // closed then. The store is left as a crash would leave it, which recovery at the next open handles.
   std::atomic<bool> write_failed_{false};
   int lock_fd_ = -1;
+  size_t lock_note_at_ = 0;  // where in DIR/lock NoteWriterFailure writes (after the holder line)
+  WriterFailure previous_writer_failure_;
   std::string secondary_dir_;
   int reader_lock_fd_ = -1;
   std::shared_ptr<rocksdb::Cache> cache_;

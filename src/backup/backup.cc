@@ -289,7 +289,12 @@ Status FailInterruptedBackups(Store* store) {
     for (auto bk : backups) {
       if (bk.state != BackupState::kRunning) continue;
       bk.state = BackupState::kFailed;
-      bk.error = fmt::format("interrupted: process {} on {} stopped before the backup completed", bk.pid, bk.host);
+      // A writer whose store refused writes (a full disk) left its reason in the lock (Store::NoteWriterFailure).
+      const Store::WriterFailure& noted = store->previous_writer_failure();
+      if (noted.pid != 0 && noted.pid == int64_t(bk.pid) && !noted.reason.empty())
+        bk.error = noted.reason;
+      else
+        bk.error = fmt::format("interrupted: process {} on {} stopped before the backup completed", bk.pid, bk.host);
       Catalog::PutBackup(&b, store, bk);
     }
   }
@@ -297,7 +302,25 @@ Status FailInterruptedBackups(Store* store) {
   return store->Write(&b, /*sync=*/true);
 }
 
+namespace {
+Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt);
+}  // namespace
+
 Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
+  Result<BackupReport> r = RunBackupOnce(store, opt);
+  // A store that refused a write (a full disk) cannot take the failed record: the next writer marks the backup
+  // failed, with this reason rather than "interrupted: process stopped" (found 2026-11-30).
+  if (!r.ok() && store->write_failed()) {
+    std::string_view why = r.status().message();
+    constexpr std::string_view kIntact = "earlier backups are intact: ";  // the cause, as a record's error holds it
+    if (const size_t at = why.find(kIntact); at != std::string_view::npos) why.remove_prefix(at + kIntact.size());
+    store->NoteWriterFailure(why);
+  }
+  return r;
+}
+
+namespace {
+Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   Stopwatch clock;
   if (opt.db.empty()) return Status::InvalidArgument("--db NAME is required");
   SCNFS_RETURN_IF_ERROR(FailInterruptedBackups(store));
@@ -584,5 +607,6 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& opt) {
   report.seconds = clock.Seconds();
   return report;
 }
+}  // namespace
 
 }  // namespace scnfs

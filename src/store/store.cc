@@ -34,6 +34,7 @@ namespace {
 
 constexpr char kMarkerFile[] = "SCNFS_STORE";
 constexpr char kLockFile[] = "lock";
+constexpr size_t kLockNoteMax = 3072;  // DIR/lock stays within its first 4 KiB block
 constexpr char kRocksDir[] = "db";
 // Keys of the default column family: the store's identity.
 constexpr char kFormatVersionKey[] = "scnfs.format_version";
@@ -211,11 +212,33 @@ Status Store::LockWriter(const StoreOptions& options) {
     // Polled rather than a blocking flock(): a blocking call would not see Ctrl-C (signals restart it).
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  {
+    // What the previous holder left: "pid=P op=...\n" and, when it could not record its failure, "failed: why\n".
+    char buf[kLockNoteMax] = {};
+    const ssize_t n = ::pread(lock_fd_, buf, sizeof buf, 0);
+    const std::string_view old(buf, n > 0 ? size_t(n) : 0);
+    const size_t failed = old.find("\nfailed: ");
+    if (old.starts_with("pid=") && failed != std::string_view::npos) {
+      previous_writer_failure_.pid = std::strtoll(buf + 4, nullptr, 10);
+      std::string_view why = old.substr(failed + 9);
+      previous_writer_failure_.reason = std::string(why.substr(0, why.find('\n')));
+    }
+  }
   std::string who = fmt::format("pid={} op={}\n", ::getpid(), options.writer_activity);
   if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, who.data(), who.size(), 0) < 0) {
     // The lock is held; the note for others is a courtesy.
   }
+  lock_note_at_ = who.size() - 1;  // over the newline: "...\nfailed: why\n"
   return Status::OK();
+}
+
+void Store::NoteWriterFailure(std::string_view why) {
+  if (lock_fd_ < 0) return;
+  std::string line = fmt::format("\nfailed: {}", why.substr(0, kLockNoteMax / 2));
+  std::replace(line.begin() + 1, line.end(), '\n', ' ');
+  line += '\n';
+  // Within the lock file's first block, which its holder line made the file system allocate: no new space needed.
+  (void)::pwrite(lock_fd_, line.data(), line.size(), off_t(lock_note_at_));
 }
 
 namespace {

@@ -178,6 +178,11 @@ TEST(CrashTest, FullDiskFailsTheBackupNotTheStore) {
   json b = Backups(store, "d");
   ASSERT_EQ(b.size(), 3u);
   EXPECT_EQ(b[1]["state"], "failed");
+  // With the reason it failed: the store could not take the record then, and the next writer recorded it as
+  // "interrupted: process N stopped", blaming a process for a full disk (found 2026-11-30).
+  const std::string error = b[1]["error"];
+  EXPECT_NE(error.find("No space left on device"), std::string::npos) << error;
+  EXPECT_EQ(error.find("interrupted"), std::string::npos) << error;
 }
 
 // On ext4 a failed fallocate keeps what it got: RocksDB's 70 MiB preallocation of each WAL file took the last free
