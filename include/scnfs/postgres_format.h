@@ -28,6 +28,8 @@ struct ControlFile {
   uint64_t redo_lsn = 0;
   uint32_t timeline = 0;             // checkPointCopy.ThisTimeLineID: a new one after each point-in-time recovery
   uint32_t block_size = 0;           // blcksz, 8192
+  uint32_t wal_block_size = 0;       // xlog_blcksz, 8192: the size of a WAL page
+  uint32_t wal_segment_size = 0;     // xlog_seg_size, 16 MiB unless initdb --wal-segsize
   uint32_t data_checksum_version = 0;  // 0 = checksums off
   bool checksums() const { return data_checksum_version != 0; }
   bool shut_down() const { return state == 1; }
@@ -35,6 +37,24 @@ struct ControlFile {
 
 // Parses the pg_control file contents. Fails with InvalidArgument when it is not a PostgreSQL 12-17 control file.
 Result<ControlFile> ParseControlFile(ByteSpan bytes);
+
+// A WAL segment file's name, "TTTTTTTTXXXXXXXXYYYYYYYY" (24 hex digits): its timeline and the LSN it starts at,
+// for segments of `segment_size` bytes (a power of two from 1 MiB to 1 GiB). nullopt for any other name.
+struct WalSegment {
+  uint32_t timeline = 0;
+  uint64_t start = 0;
+};
+std::optional<WalSegment> ParseWalSegmentName(std::string_view name, uint32_t segment_size);
+
+// Whether `page` (at least the 24 bytes of XLogPageHeaderData) is a WAL page written for LSN `addr`: its
+// xlp_pageaddr says so. Recycled segments keep the pages of their earlier life, new ones are zero: neither is.
+bool IsWalPageAt(ByteSpan page, uint64_t addr);
+
+// For the last WAL page written, `page` (whole) at LSN `addr`: the LSN just after its last record, where what was
+// written ends (PostgreSQL zero-fills WAL pages before it puts records in them). Walks the page's records by their
+// xl_tot_len, after the header and the rest of a record begun on an earlier page; a record that goes on past the
+// page ends where its length says. addr + page size when the page holds no end.
+uint64_t WalEndInPage(ByteSpan page, uint64_t addr);
 
 // pg_checksum_page(): the page checksum PostgreSQL stores in pd_checksum, for a page at relation block `blkno`.
 uint16_t PageChecksum(ByteSpan page, uint32_t blkno);

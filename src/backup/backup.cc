@@ -29,6 +29,7 @@
 
 namespace scnfs {
 namespace {
+namespace fs = std::filesystem;
 
 constexpr uint64_t kBlocksPerUnit = 128;  // 1 MiB of 8 KiB blocks: large reads, fine-grained sharing
 constexpr uint64_t kPrefetchBytes = 32u << 20;  // how far ahead of its units a backup asks the kernel to read
@@ -50,6 +51,50 @@ Result<postgres::ControlFile> ReadControlFile(const std::vector<SourceEntry>& en
     return c;
   }
   return Status::InvalidArgument("not a PostgreSQL data directory: global/pg_control is missing");
+}
+
+// The end of the WAL in the data directory's pg_wal, the end of the last record written for `timeline`: the
+// segment of that timeline whose first page was written for it (recycled segments keep their earlier pages, new
+// ones are zero) and that starts highest, in it the last page written for its place (pages are written in order,
+// so a binary search finds it), and in that page the end of its last record. 0 when none reads so. Listed afresh, after the data files were read: the WAL
+// may have moved into a segment the scan did not see.
+uint64_t WalEnd(const std::vector<SourceEntry>& entries, const postgres::ControlFile& control, uint32_t timeline) {
+  const uint32_t page = control.wal_block_size, seg = control.wal_segment_size;
+  if (page < 512 || seg < page || seg % page != 0) return 0;
+  const auto wal = std::find_if(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.rel == "pg_wal"; });
+  if (wal == entries.end()) return 0;
+  std::map<uint64_t, std::string> path_of;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(wal->abs, ec)) {
+    auto s = postgres::ParseWalSegmentName(e.path().filename().string(), seg);
+    if (s && s->timeline == timeline) path_of[s->start] = e.path().string();
+  }
+  for (auto it = path_of.rbegin(); it != path_of.rend(); ++it) {
+    const int fd = ::open(it->second.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // removed (recycled) since the listing
+    std::byte header[24];
+    const auto written = [&](uint64_t k) {
+      return ::pread(fd, header, sizeof header, off_t(k * page)) == ssize_t(sizeof header) &&
+             postgres::IsWalPageAt(ByteSpan(header, sizeof header), it->first + k * page);
+    };
+    uint64_t end = 0;
+    if (written(0)) {
+      uint64_t lo = 0, hi = seg / page;  // page lo is written, page hi is not (or past the segment)
+      while (lo + 1 < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        (written(mid) ? lo : hi) = mid;
+      }
+      // In that page, the end of its last record: to the page's end, the first backup after a checkpoint stood
+      // above the LSN pg_current_wal_lsn() gave right after it, and lsn: of that LSN was refused.
+      std::vector<std::byte> last(page);
+      const uint64_t at = it->first + lo * page;
+      end = ::pread(fd, last.data(), page, off_t(lo * page)) == ssize_t(page) ? postgres::WalEndInPage(last, at)
+                                                                             : at + page;
+    }
+    ::close(fd);
+    if (end != 0) return end;
+  }
+  return 0;
 }
 
 // The cluster's timeline. pg_control's checkpoint copy takes a new one only when the end-of-recovery checkpoint
@@ -373,8 +418,10 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   in.raw_block_size = opt.raw_block_size;
   BackupRecord rec;
   rec.checkpoint_change = 0;
+  std::optional<postgres::ControlFile> pg_control;
   if (db.format == FormatId::kPostgres) {
     SCNFS_ASSIGN_OR_RETURN(auto control, ReadControlFile(entries));
+    pg_control = control;
     in.pg_checksums = control.checksums();
     rec.checkpoint_change = control.checkpoint_lsn;
     rec.timeline = ClusterTimeline(control, entries);
@@ -463,6 +510,10 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // copy of the next backup).
     st = WriteDeferredVersions(&shared, highest != 0 ? highest : shared.prev_ceiling + 1);
   }
+  // A hot PostgreSQL backup holds pages that only the WAL up to where it was when the reading ended makes whole:
+  // that is the earliest point it can stand for (docs/points-in-time.md). Dirty pages still in shared buffers do
+  // not show in the files' LSNs (found 2026-11-30: lsn: before a DROP TABLE served the hot backup taken after it).
+  if (st.ok() && rec.hot && pg_control) rec.wal_end = WalEnd(entries, *pg_control, rec.timeline);
 
   // 4. Commit or fail.
   rec.end_us = NowMicros();

@@ -149,7 +149,7 @@ std::string ResolvedPoint::Describe() const {
     return fmt::format("{} {}: backup {}, a hot backup, consistent only with its WAL from {} {} to {} {} or later",
                        ChangeNumberName(format), ChangeNumberText(format, *asked), base.id, ChangeNumberName(format),
                        ChangeNumberText(format, base.checkpoint_change), ChangeNumberName(format),
-                       ChangeNumberText(format, std::max(base.checkpoint_change, base.max_change)));
+                       ChangeNumberText(format, base.lsn_position()));
   if (asked)
     return fmt::format("{} {}: backup {}, consistent at {} {}", ChangeNumberName(format), ChangeNumberText(format, *asked),
                        base.id, ChangeNumberName(format), ChangeNumberText(format, base.checkpoint_change));
@@ -232,9 +232,7 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
         // no point before that (with its checkpoint alone, lsn: between two hot backups taken within one checkpoint
         // interval served the later one, a DROP TABLE made after the point included; found 2026-11-30). A cold
         // backup's pages are all below its shutdown checkpoint, so the rule gives its checkpoint.
-        const auto consistent_at = [](const BackupRecord* b) {
-          return b->checkpoint_change != 0 ? std::max(b->checkpoint_change, b->max_change) : b->scn_position();
-        };
+        const auto consistent_at = [](const BackupRecord* b) { return b->lsn_position(); };
         const BackupRecord* best = nullptr;
         for (auto* b : complete)
           if (consistent_at(b) <= spec.number) best = b;

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -122,8 +124,10 @@ Runner AddList(CLI::App& app, Globals& g) {
         // From the checkpoint to the highest block when blocks are newer than it (a hot backup: recovery must run
         // past them); the checkpoint alone when none is (a cold one, consistent there). "C-M" with M below C read
         // as a range running backwards.
+        // A hot PostgreSQL backup's end is where the WAL was once it was read (wal_end), past its pages' LSNs.
         const bool ckpt = b.checkpoint_change != 0;
-        std::string range = ckpt && b.max_change > b.checkpoint_change ? fmt::format("{}-{}", cn(b.checkpoint_change), cn(b.max_change))
+        const uint64_t top = std::max(b.max_change, b.wal_end);
+        std::string range = ckpt && top > b.checkpoint_change ? fmt::format("{}-{}", cn(b.checkpoint_change), cn(top))
                             : ckpt                                     ? cn(b.checkpoint_change)
                             : b.max_change                             ? fmt::format("-{}", cn(b.max_change))
                                                                        : "-";

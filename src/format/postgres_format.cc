@@ -37,6 +37,8 @@ constexpr size_t kRedoOff = 40;            // checkPointCopy.redo (CheckPoint st
 constexpr size_t kTimeLineOff = 48;        // checkPointCopy.ThisTimeLineID, after redo
 constexpr size_t kBlckszOff = 216;
 constexpr size_t kRelsegSizeOff = 220;
+constexpr size_t kXlogBlckszOff = 224;
+constexpr size_t kXlogSegSizeOff = 228;
 constexpr size_t kDataChecksumVersionOff = 252;
 constexpr size_t kCrcOff = 288;            // pg_crc32c crc: covers bytes [0, 288)
 constexpr size_t kControlFileDataSize = 296;  // sizeof(ControlFileData), padded to MAXALIGN
@@ -232,6 +234,8 @@ Result<ControlFile> ParseControlFile(ByteSpan bytes) {
     return Status::InvalidArgument("cluster segment size " + std::to_string(relseg_size) +
                                    " blocks is not supported (only " + std::to_string(kSegmentBlocks) + ")");
   }
+  cf.wal_block_size = LoadU32(p + kXlogBlckszOff);
+  cf.wal_segment_size = LoadU32(p + kXlogSegSizeOff);
   cf.system_identifier = LoadU64(p + kSystemIdentifierOff);
   cf.state = LoadU32(p + kStateOff);
   cf.checkpoint_lsn = LoadU64(p + kCheckPointOff);
@@ -294,6 +298,49 @@ bool IsFollowedLink(std::string_view relpath) {
   if (NextComponent(&rest) != "pg_tblspc") return false;
   uint32_t oid = 0;
   return ParseOid(NextComponent(&rest), &oid) && rest.empty();
+}
+
+std::optional<WalSegment> ParseWalSegmentName(std::string_view name, uint32_t segment_size) {
+  if (name.size() != 24 || segment_size < (1u << 20) || (segment_size & (segment_size - 1)) != 0) return std::nullopt;
+  uint32_t part[3];
+  for (int i = 0; i < 3; ++i) {
+    const std::string_view hex = name.substr(size_t(8 * i), 8);
+    if (hex.find_first_not_of("0123456789ABCDEF") != std::string_view::npos) return std::nullopt;
+    std::from_chars(hex.data(), hex.data() + 8, part[i], 16);
+  }
+  // XLogFromFileName: segno = log * (4 GiB / segment size) + seg, with seg < 4 GiB / segment size.
+  const uint64_t per_log = (uint64_t{1} << 32) / segment_size;
+  if (part[2] >= per_log) return std::nullopt;
+  return WalSegment{part[0], (uint64_t{part[1]} * per_log + part[2]) * segment_size};
+}
+
+bool IsWalPageAt(ByteSpan page, uint64_t addr) {
+  return page.size() >= 24 && LoadU64(page.data() + 8) == addr;  // XLogPageHeaderData.xlp_pageaddr
+}
+
+uint64_t WalEndInPage(ByteSpan page, uint64_t addr) {
+  constexpr uint16_t kFirstIsContRecord = 0x0001, kLongHeader = 0x0002;  // xlp_info
+  constexpr size_t kShortHeader = 24, kLongHeaderSize = 40, kRecordHeader = 24;  // MAXALIGNed sizes
+  const auto maxalign = [](size_t n) { return (n + 7) & ~size_t{7}; };
+  const size_t size = page.size();
+  if (size < kLongHeaderSize) return addr + size;
+  const uint16_t info = LoadU16(page.data() + 2);
+  size_t pos = (info & kLongHeader) ? kLongHeaderSize : kShortHeader;
+  uint64_t end = addr + pos;
+  if (info & kFirstIsContRecord) {
+    const uint64_t rest = LoadU32(page.data() + 16);  // xlp_rem_len: bytes of that record still to come
+    if (pos + rest >= size) return addr + size;
+    end = addr + pos + rest;
+    pos = maxalign(pos + size_t(rest));
+  }
+  while (pos + 4 <= size) {
+    const uint32_t total = LoadU32(page.data() + pos);  // XLogRecord.xl_tot_len
+    if (total < kRecordHeader) break;                   // zero: nothing written from here
+    end = addr + pos + total;
+    if (pos + total >= size) break;
+    pos = maxalign(pos + total);
+  }
+  return end;
 }
 
 std::string_view RelationOf(std::string_view relpath) {

@@ -362,6 +362,44 @@ TEST_F(BackupPlanTest, AnUnloggedRelationsLsnsAreNoChangeNumbers) {
   EXPECT_TRUE(RestoredPg("base/5/16400") == after);
 }
 
+// A hot backup stands where the WAL was when it had read every file: dirty pages still in shared buffers (a DROP
+// TABLE) show in no page's LSN, and lsn: before such a change served the hot backup taken after it (found
+// 2026-11-30). The end is found in pg_wal: the highest segment of the timeline written for its place, and in it
+// the last page written for its address.
+TEST_F(BackupPlanTest, AHotPostgresBackupRecordsTheEndOfItsWal) {
+  Write("PG_VERSION", "15\n");
+  Write("global/pg_control", TestData("pg15_pg_control_running"));  // in production, checkpoint 0/4D0384D8
+  const auto segment = [&](const std::string& name, uint64_t first_page_addr, int pages, uint32_t last_record = 0) {
+    const fs::path p = fs::path(src_) / "pg_wal" / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream out(p, std::ios::binary);
+    for (int k = 0; k < pages; ++k) {
+      std::string h(24, '\0');
+      h[0] = char(0x10), h[1] = char(0xD1), h[4] = 1;  // xlp_magic 0xD110 (PostgreSQL 15), xlp_tli 1
+      const uint64_t addr = first_page_addr + uint64_t(k) * 8192;
+      for (int i = 0; i < 8; ++i) h[8 + i] = char((addr >> (8 * i)) & 0xff);
+      if (k == pages - 1 && last_record != 0)  // one record after the header: xl_tot_len
+        for (int i = 0; i < 4; ++i) h.push_back(char((last_record >> (8 * i)) & 0xff));
+      out.seekp(std::streamoff(k) * 8192);
+      out.write(h.data(), std::streamsize(h.size()));
+    }
+    out.close();
+    fs::resize_file(p, 16u << 20);
+  };
+  segment("00000001000000000000004C", 0x4C000000, 2048);  // full, older
+  segment("00000001000000000000004D", 0x4D000000, 1000, 300);  // in use: 1000 pages, the last with one record
+  segment("00000001000000000000004E", 0x4A000000, 2048);  // recycled: its pages are of 0/4A000000
+  segment("00000001000000000000004F", 0, 0);              // new: zero
+  BackupRecord hot = BackupPgRecord();
+  EXPECT_TRUE(hot.hot);
+  EXPECT_EQ(hot.checkpoint_change, 0x4D0384D8u);
+  EXPECT_EQ(hot.wal_end, 0x4D000000u + 999 * 8192 + 24 + 300);
+  EXPECT_EQ(hot.lsn_position(), 0x4D000000u + 999 * 8192 + 24 + 300);
+  // A cold backup is consistent at its checkpoint: no WAL end.
+  Write("global/pg_control", TestData("pg15_pg_control"));
+  EXPECT_EQ(BackupPgRecord().wal_end, 0u);
+}
+
 TEST_F(BackupPlanTest, APostgresBackupLeavesOutPostmasterPid) {
   // A hot backup's postmaster.pid names the running postmaster: PostgreSQL refused to start on the restore beside
   // its source (found 2026-11-30). Left out, as pg_basebackup does; only at the top of the data directory.

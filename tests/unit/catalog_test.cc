@@ -209,6 +209,14 @@ TEST(ResolvePointTest, AHotPostgresBackupStandsAtItsHighestLsn) {
   auto r = ResolvePoint(db, backups, ParsePointSpec("lsn:0/2000600").value());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->Describe(), "LSN 0/2000600: backup 1, a hot backup, consistent only with its WAL from LSN 0/2000100 to LSN 0/2000500 or later");
+  // With the end of its WAL recorded, a hot backup stands there: the changes still in shared buffers when it was
+  // read (a DROP TABLE) show in no page's LSN (found 2026-11-30).
+  backups[1].wal_end = 0x2004000;
+  for (auto [at, want] : {std::pair{"lsn:0/2000900", 1u}, std::pair{"lsn:0/2003FFF", 1u}, std::pair{"lsn:0/2004000", 2u}}) {
+    auto w = ResolvePoint(db, backups, ParsePointSpec(at).value());
+    ASSERT_TRUE(w.ok()) << at << ": " << w.status().message();
+    EXPECT_EQ(w->base.id, want) << at;
+  }
   auto early = ResolvePoint(db, backups, ParsePointSpec("lsn:0/2000200").value());
   ASSERT_FALSE(early.ok());
   EXPECT_EQ(early.status().message(), "LSN 0/2000200 is older than every backup of 'pg' (the first is consistent at LSN 0/2000500)");

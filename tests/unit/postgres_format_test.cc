@@ -116,6 +116,60 @@ TEST(PostgresControlFile, ParsesRealPg15ControlFileOfARunningCluster) {
   EXPECT_EQ(cf->checkpoint_lsn, 0x4D0384D8u);
   EXPECT_EQ(cf->redo_lsn, 0x4D0384A0u);
   EXPECT_TRUE(cf->checksums());
+  // "WAL block size: 8192", "Bytes per WAL segment: 16777216".
+  EXPECT_EQ(cf->wal_block_size, 8192u);
+  EXPECT_EQ(cf->wal_segment_size, 16u << 20);
+}
+
+TEST(PostgresWal, SegmentNamesAndPageAddresses) {
+  constexpr uint32_t k16M = 16u << 20;
+  auto s = ParseWalSegmentName("00000001000000000000004D", k16M);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->timeline, 1u);
+  EXPECT_EQ(s->start, 0x4D000000u);
+  s = ParseWalSegmentName("0000000A00000003000000FF", k16M);  // XLogFromFileName: log 3, seg 255
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->timeline, 10u);
+  EXPECT_EQ(s->start, 0x3FF000000u);
+  s = ParseWalSegmentName("000000010000000100000003", 1u << 30);  // 1 GiB segments: four per log
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->start, 0x1C0000000u);
+  EXPECT_FALSE(ParseWalSegmentName("000000010000000100000004", 1u << 30));  // seg past the log's four
+  EXPECT_FALSE(ParseWalSegmentName("00000001000000000000004d", k16M));      // PostgreSQL writes upper case
+  EXPECT_FALSE(ParseWalSegmentName("00000001000000000000004D.partial", k16M));
+  EXPECT_FALSE(ParseWalSegmentName("00000002.history", k16M));
+  EXPECT_FALSE(ParseWalSegmentName("00000001000000000000004D", 3u << 20));  // not a power of two
+  std::array<std::byte, 24> h{};
+  const uint64_t addr = 0x4D002000;
+  std::memcpy(h.data() + 8, &addr, 8);
+  EXPECT_TRUE(IsWalPageAt(h, 0x4D002000));
+  EXPECT_FALSE(IsWalPageAt(h, 0x4D004000));
+  EXPECT_FALSE(IsWalPageAt(std::span<const std::byte>(h).first(16), 0x4D002000));
+}
+
+TEST(PostgresWal, TheEndOfTheLastPageIsAfterItsLastRecord) {
+  const uint64_t a = 0x4D002000;
+  std::vector<std::byte> page(8192);
+  const auto put16 = [&](size_t at, uint16_t v) { std::memcpy(page.data() + at, &v, 2); };
+  const auto put32 = [&](size_t at, uint32_t v) { std::memcpy(page.data() + at, &v, 4); };
+  // A short header (24 bytes), then records of 50 and 100 bytes, each starting MAXALIGNed; zeros after.
+  put32(24, 50);
+  put32(80, 100);
+  EXPECT_EQ(WalEndInPage(page, a), a + 180);
+  // No record at all: the end is after the header.
+  std::fill(page.begin(), page.end(), std::byte{0});
+  EXPECT_EQ(WalEndInPage(page, a), a + 24);
+  // A segment's first page (long header, 40 bytes) that ends a record begun on the page before (30 bytes left), then
+  // a record that goes on past the page: the end is where its length says.
+  put16(2, 0x0003);  // XLP_LONG_HEADER | XLP_FIRST_IS_CONTRECORD
+  put32(16, 30);     // xlp_rem_len
+  put32(72, 8200);
+  EXPECT_EQ(WalEndInPage(page, a), a + 72 + 8200);
+  put32(72, 0);
+  EXPECT_EQ(WalEndInPage(page, a), a + 70);
+  // The rest of an earlier record fills the page.
+  put32(16, 9000);
+  EXPECT_EQ(WalEndInPage(page, a), a + 8192);
 }
 
 TEST(PostgresControlFile, OnlyTheStructPartIsNeeded) {
