@@ -50,8 +50,9 @@ std::optional<WalSegment> ParseWalSegmentName(std::string_view name, uint32_t se
 // xlp_pageaddr says so. Recycled segments keep the pages of their earlier life, new ones are zero: neither is.
 bool IsWalPageAt(ByteSpan page, uint64_t addr);
 
-// For the last WAL page written, `page` (whole) at LSN `addr`: the LSN just after its last record, where what was
-// written ends (PostgreSQL zero-fills WAL pages before it puts records in them). Walks the page's records by their
+// For the last WAL page written, `page` (whole) at LSN `addr`: the LSN just after its last record, MAXALIGNed as
+// PostgreSQL's record ends are (pd_lsn, pg_current_wal_lsn()): where what was written ends (it zero-fills WAL pages
+// before it puts records in them). Walks the page's records by their
 // xl_tot_len, after the header and the rest of a record begun on an earlier page; a record that goes on past the
 // page ends where its length says. addr + page size when the page holds no end.
 uint64_t WalEndInPage(ByteSpan page, uint64_t addr);

@@ -330,15 +330,15 @@ uint64_t WalEndInPage(ByteSpan page, uint64_t addr) {
   if (info & kFirstIsContRecord) {
     const uint64_t rest = LoadU32(page.data() + 16);  // xlp_rem_len: bytes of that record still to come
     if (pos + rest >= size) return addr + size;
-    end = addr + pos + rest;
     pos = maxalign(pos + size_t(rest));
+    end = addr + pos;
   }
   while (pos + 4 <= size) {
     const uint32_t total = LoadU32(page.data() + pos);  // XLogRecord.xl_tot_len
     if (total < kRecordHeader) break;                   // zero: nothing written from here
-    end = addr + pos + total;
-    if (pos + total >= size) break;
     pos = maxalign(pos + total);
+    end = addr + pos;  // as XLogInsert's EndRecPtr (and so pd_lsn and pg_current_wal_lsn()): MAXALIGNed
+    if (pos >= size) break;
   }
   return end;
 }

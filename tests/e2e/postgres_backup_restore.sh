@@ -199,21 +199,32 @@ pass "a timeline switch is recorded (timeline 1 -> 2); lsn: points before it are
 # not consistent without its WAL (PostgreSQL would start on it without complaint).
 t=$(date +%s.%N)
 pg_start "$PGDATA" start-hot || fail "start for a hot backup: $LAST_ERR"
+psql_q "create table hot_t as select g from generate_series(1, 1000) g" >/dev/null || fail "write before the hot backup"
+WAL_BEFORE=$(psql_q "select pg_current_wal_lsn()") || fail "pg_current_wal_lsn before the hot backup"
 run backup-hot "$SCNFS" backup --store "$STORE" --db pg --json "$PGDATA" || fail "scnfs backup of the running cluster: $LAST_ERR"
+WAL_AFTER=$(psql_q "select pg_current_wal_lsn()") || fail "pg_current_wal_lsn after the hot backup"
 pg_stop "$PGDATA" stop-hot || fail "stop after the hot backup: $LAST_ERR"
 hot=$(json_eval "$LOGS/backup-hot.log" '"%s|%s" % (j["hot"], any("taken while the cluster ran" in n for n in j["notes"]))')
 [[ "$hot" == "True|True" ]] || fail "backup of a running cluster: hot|noted is '$hot'"
+# It stands where the WAL was once it was read: between the WAL's place before it and after it (an lsn: between two
+# hot backups served the later one, with changes made after the point, when only the checkpoint placed them).
+lsn_int() { local hi=${1%/*} lo=${1#*/}; echo $(( (16#$hi << 32) | 16#$lo )); }
+WAL_END=$(json_eval "$LOGS/backup-hot.log" 'j["wal_end"]')
+(( WAL_END >= $(lsn_int "$WAL_BEFORE") && WAL_END <= $(lsn_int "$WAL_AFTER") )) ||
+  fail "hot backup's wal_end $WAL_END is not between pg_current_wal_lsn() before ($WAL_BEFORE) and after ($WAL_AFTER) it"
 HOT_ID=$(json_eval "$LOGS/backup-hot.log" 'j["id"]')
 run list-hot "$SCNFS" list --store "$STORE" --db pg || fail "list: $LAST_ERR"
 grep -q "hot: taken while the cluster ran" "$LOGS/list-hot.log" || fail "list does not mark backup $HOT_ID hot"
 run restore-hot "$SCNFS" restore --store "$STORE" --db pg --at "backup:$HOT_ID" "$WORK/r7" || fail "restore of the hot backup: $LAST_ERR"
 grep -q "warning: backup $HOT_ID was taken while the cluster ran" "$LOGS/restore-hot.log" ||
   fail "the restore of a hot backup gave no warning: $(cat "$LOGS/restore-hot.log")"
+# Without the running postmaster's lock file: with it, PostgreSQL refused to start beside its source.
+[[ ! -e "$WORK/r7/postmaster.pid" ]] || fail "the restore of a hot backup holds postmaster.pid"
 rm -rf "$WORK/r7"
 run list-cold "$SCNFS" list --store "$STORE" --db pg --json || fail "list --json: $LAST_ERR"
 cold=$(json_eval "$LOGS/list-cold.log" '[b["hot"] for b in j[0]["backups"]]')
 [[ "$cold" == "[False, False, False, True]" ]] || fail "hot flags of backups 1-4: $cold"
-pass "a backup of the running cluster is marked hot in its NOTE, in list and in its restore's warning ($(elapsed "$t")s)"
+pass "a backup of the running cluster is marked hot in its NOTE, in list and in its restore's warning, stands at its WAL end and leaves postmaster.pid out ($(elapsed "$t")s)"
 
 # 16. Another cluster backed up under the same name (or one made anew by initdb or pg_upgrade) is a new line of
 # changes: its pages must never mix with this one's at an scn:/lsn: point.

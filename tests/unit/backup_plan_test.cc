@@ -393,8 +393,8 @@ TEST_F(BackupPlanTest, AHotPostgresBackupRecordsTheEndOfItsWal) {
   BackupRecord hot = BackupPgRecord();
   EXPECT_TRUE(hot.hot);
   EXPECT_EQ(hot.checkpoint_change, 0x4D0384D8u);
-  EXPECT_EQ(hot.wal_end, 0x4D000000u + 999 * 8192 + 24 + 300);
-  EXPECT_EQ(hot.lsn_position(), 0x4D000000u + 999 * 8192 + 24 + 300);
+  EXPECT_EQ(hot.wal_end, 0x4D000000u + 999 * 8192 + 328);  // the record's end (24 + 300), MAXALIGNed
+  EXPECT_EQ(hot.lsn_position(), 0x4D000000u + 999 * 8192 + 328);
   // A cold backup is consistent at its checkpoint: no WAL end.
   Write("global/pg_control", TestData("pg15_pg_control"));
   EXPECT_EQ(BackupPgRecord().wal_end, 0u);

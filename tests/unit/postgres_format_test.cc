@@ -152,10 +152,10 @@ TEST(PostgresWal, TheEndOfTheLastPageIsAfterItsLastRecord) {
   std::vector<std::byte> page(8192);
   const auto put16 = [&](size_t at, uint16_t v) { std::memcpy(page.data() + at, &v, 2); };
   const auto put32 = [&](size_t at, uint32_t v) { std::memcpy(page.data() + at, &v, 4); };
-  // A short header (24 bytes), then records of 50 and 100 bytes, each starting MAXALIGNed; zeros after.
+  // A short header (24 bytes), then records of 50 and 100 bytes, each starting MAXALIGNed (at 24 and 80); zeros.
   put32(24, 50);
   put32(80, 100);
-  EXPECT_EQ(WalEndInPage(page, a), a + 180);
+  EXPECT_EQ(WalEndInPage(page, a), a + 184);  // 80 + 100, MAXALIGNed as PostgreSQL's record ends are
   // No record at all: the end is after the header.
   std::fill(page.begin(), page.end(), std::byte{0});
   EXPECT_EQ(WalEndInPage(page, a), a + 24);
@@ -166,7 +166,7 @@ TEST(PostgresWal, TheEndOfTheLastPageIsAfterItsLastRecord) {
   put32(72, 8200);
   EXPECT_EQ(WalEndInPage(page, a), a + 72 + 8200);
   put32(72, 0);
-  EXPECT_EQ(WalEndInPage(page, a), a + 70);
+  EXPECT_EQ(WalEndInPage(page, a), a + 72);
   // The rest of an earlier record fills the page.
   put32(16, 9000);
   EXPECT_EQ(WalEndInPage(page, a), a + 8192);
