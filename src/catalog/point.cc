@@ -185,9 +185,19 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
       const BackupRecord* best = nullptr;
       for (auto* b : complete)
         if (b->end_us <= spec.time_us) best = b;
-      if (best == nullptr)
+      if (best == nullptr) {
+        // Within one second the two read the same ("by 15:37:10 (the first completed at 15:37:10)"): then with
+        // their microseconds, which tell them apart.
+        const int64_t first = complete.front()->end_us;
+        const bool same_second = spec.time_us / 1000000 == first / 1000000;
+        const auto when = [&](int64_t us) {
+          std::string t = FormatIso8601(us);
+          if (same_second && t.size() >= 19) t.insert(19, fmt::format(".{:06}", ((us % 1000000) + 1000000) % 1000000));
+          return t;
+        };
         return Status::NotFound(fmt::format("no backup of '{}' had completed by {} (the first completed at {})",
-                                            db.name, FormatIso8601(spec.time_us), FormatIso8601(complete.front()->end_us)));
+                                            db.name, when(spec.time_us), when(first)));
+      }
       r.base = *best;
       return r;
     }

@@ -94,6 +94,9 @@ Runner AddList(CLI::App& app, Globals& g) {
       if (!all.ok()) return Fail(all.status());
       dbs = all.value();
     }
+    if (dbs.empty() && !g.json)  // said nothing at all, as if the command had not run
+      fmt::print("store {} holds no database yet; the first backup of one creates it: scnfs backup --store {} --db NAME SOURCE...\n",
+                 store.value()->dir(), store.value()->dir());
     nlohmann::json out = nlohmann::json::array();
     for (const auto& d : dbs) {
       auto backups = cat.ListBackups(d.id);

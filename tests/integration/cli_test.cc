@@ -253,6 +253,16 @@ TEST_F(CliTest, AnOracleDatafileBehindALinkIsBackedUpAsTheDatafile) {
 
 // list's range runs from the checkpoint to the highest block only when blocks are newer than the checkpoint: a cold
 // backup showed "C-M" with M below C, a range running backwards.
+// `list` of a store with no database printed nothing, as if it had not run.
+TEST_F(CliTest, ListOfAnEmptyStoreSaysSo) {
+  RunResult r = Scnfs({"list", "--store", store_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("holds no database yet"), std::string::npos) << r.out;
+  RunResult j = Scnfs({"list", "--store", store_, "--json"});
+  EXPECT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_EQ(json::parse(j.out), json::array());
+}
+
 TEST_F(CliTest, ListShowsTheCheckpointAloneUnlessBlocksAreNewer) {
   const std::string src = tmp_ / "ora";
   ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "ORCL", "--dbid", "4", "--files", "2", "--blocks", "100", "--scn", "1000"}).exit_code, 0);

@@ -195,6 +195,25 @@ TEST(ResolvePointTest, APostgresLsnSelectsTheNewestBackupConsistentAtIt) {
   }
 }
 
+// A time in the second the first backup completed, before it: the two times read alike to the second, "by
+// 15:37:10 (the first completed at 15:37:10)" (found 2026-11-30); then they are printed with their microseconds.
+TEST(ResolvePointTest, ATimeBeforeTheFirstBackupInItsSecondIsToldApart) {
+  auto [db, backups] = PgWithTwoBackups({2000, 2000}, {3000, 3000});
+  backups[0].end_us = 1796054878123456;
+  backups[1].end_us = 1796054999000000;
+  PointSpec spec;
+  spec.kind = PointSpec::Kind::kTime;
+  spec.time_us = 1796054878000100;
+  auto r = ResolvePoint(db, backups, spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(":58.000100"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(":58.123456"), std::string::npos) << r.status().message();
+  spec.time_us = 1796054000000000;  // another second: as before, to the second
+  auto s = ResolvePoint(db, backups, spec);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message().find(".000000"), std::string::npos) << s.status().message();
+}
+
 // Hot backups taken within one checkpoint interval share pg_control's checkpoint. By it alone, lsn: between them
 // served the later one, pages changed after the point included (a DROP TABLE made after it; found 2026-11-30). A hot
 // backup stands at its highest page LSN at the earliest, where its WAL would have to bring it.
