@@ -510,6 +510,17 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // copy of the next backup).
     st = WriteDeferredVersions(&shared, highest != 0 ? highest : shared.prev_ceiling + 1);
   }
+  if (opt.after_read) opt.after_read();
+  // pg_control was read before the files: a cluster started (or that checkpointed) while they were read was
+  // still taken for the cold one it had been, and its restore started without recovery on files changed after
+  // that shutdown (found 2026-11-30 by review). Read again now: any change makes the backup hot.
+  bool started_during = false;
+  if (st.ok() && pg_control && !rec.hot) {
+    auto again = ReadControlFile(entries);
+    started_during = !again.ok() || !(again->state == 1 || again->state == 2) ||
+                     again->checkpoint_lsn != pg_control->checkpoint_lsn;
+    if (started_during) rec.hot = true;
+  }
   // A hot PostgreSQL backup holds pages that only the WAL up to where it was when the reading ended makes whole:
   // that is the earliest point it can stand for (docs/points-in-time.md). Dirty pages still in shared buffers do
   // not show in the files' LSNs (found 2026-11-30: lsn: before a DROP TABLE served the hot backup taken after it).
@@ -626,6 +637,10 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   report.record = rec;
   report.format = db.format;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
+  if (started_during)
+    report.notes.push_back("the cluster was started, or checkpointed, while it was backed up: pg_control was shut down "
+                           "when the backup began and was not (or had another checkpoint) when it ended, so the backup "
+                           "is taken as hot");
   if (rec.hot) report.notes.push_back(HotBackupNote());
   report.notes.insert(report.notes.end(), shrank.begin(), shrank.end());
   for (const auto& e : entries) {

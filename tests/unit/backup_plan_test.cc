@@ -400,6 +400,31 @@ TEST_F(BackupPlanTest, AHotPostgresBackupRecordsTheEndOfItsWal) {
   EXPECT_EQ(BackupPgRecord().wal_end, 0u);
 }
 
+// pg_control was read before the files only: a cluster started while they were read was taken for the cold one
+// it had been, and a restore would start without recovery on files changed after that shutdown (found 2026-11-30
+// by review). Read again once the files are: a change makes the backup hot, with a NOTE.
+TEST_F(BackupPlanTest, AClusterStartedWhileItIsBackedUpMakesTheBackupHot) {
+  Write("PG_VERSION", "15\n");
+  Write("global/pg_control", TestData("pg15_pg_control"));  // shut down
+  ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
+  auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
+  ASSERT_TRUE(w.ok());
+  BackupOptions o;
+  o.db = "pg";
+  o.sources = {src_};
+  auto cold = RunBackup(w.value().get(), o);
+  ASSERT_TRUE(cold.ok()) << cold.status().ToString();
+  EXPECT_FALSE(cold->record.hot);
+  o.after_read = [&] { Write("global/pg_control", TestData("pg15_pg_control_running")); };  // started meanwhile
+  auto started = RunBackup(w.value().get(), o);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  EXPECT_TRUE(started->record.hot);
+  const auto& notes = started->notes;
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.starts_with("the cluster was started, or checkpointed, while it was backed up");
+  })) << ::testing::PrintToString(notes);
+}
+
 TEST_F(BackupPlanTest, APostgresBackupLeavesOutPostmasterPid) {
   // A hot backup's postmaster.pid names the running postmaster: PostgreSQL refused to start on the restore beside
   // its source (found 2026-11-30). Left out, as pg_basebackup does; only at the top of the data directory.
