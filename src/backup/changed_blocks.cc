@@ -1,6 +1,7 @@
 #include "backup/changed_blocks.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string_view>
@@ -73,7 +74,10 @@ Result<std::map<std::string, BlockRanges>> ParseChangedBlocks(const std::string&
     if (*to >= (1ll << 32))
       return Status::InvalidArgument(fmt::format("{} line {}: block {} is past the 2^32 blocks a file may have", path, n,
                                                  field(f.size() - 1)));
-    const std::string rel = line.substr(f[0].first, f[f.size() - 3].second - f[0].first);
+    // "./users01.dbf" and "base//5/16384" name the files the backup calls "users01.dbf" and "base/5/16384" (they
+    // were refused as not in the backup: found 2026-11-30).
+    const std::string rel =
+        std::filesystem::path(line.substr(f[0].first, f[f.size() - 3].second - f[0].first)).lexically_normal().string();
     out[rel].emplace_back(uint64_t(*from), uint64_t(*to));
   }
   for (auto& [rel, ranges] : out) {

@@ -143,6 +143,13 @@ TEST_F(CliTest, OracleChangedBlocksReadsOnlyListedBlocks) {
   json b3 = BackupJson({"--db", "orcl", src});
   EXPECT_EQ(b3["blocks_read"], 2 * 2001);
   EXPECT_EQ(b3["blocks_changed"], 2);
+  // A path written "./orcl_1.dbf" names the same file (it was refused as not in the backup).
+  WriteFile(cbt, "./orcl_1.dbf 40 41\n");
+  ASSERT_EQ(Oragen({"change", "--file", src + "/orcl_1.dbf", "--scn", "7000", "--blocks", "40-41"}).exit_code, 0);
+  json b4 = BackupJson({"--db", "orcl", "--changed-blocks", cbt, src});
+  EXPECT_EQ(b4["max_change"], 7000);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "orcl", tmp_ / "r4"}).exit_code, 0);
+  EXPECT_EQ(Snapshot(tmp_ / "r4"), Snapshot(src));
 }
 
 // A datafile wiped after a sound cold backup: the next backup reads no valid SCN at all. It stands just above the
