@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "scnfs/status.h"
@@ -97,17 +98,24 @@ class Store {
 
   // True once a write to the store has failed (a full disk): RocksDB refuses further writes until reopened.
   bool write_failed() const { return write_failed_; }
+  // Whether this process left a store open after a failed write (see write_failed_): its RocksDB threads still
+  // run, so the process must end with _exit(), not through exit()'s destructors of static objects.
+  static bool AbandonedAny();
 
   // The writer's failure that the store could not record (after write_failed(): a backup's record stays
-  // "running"). Kept in DIR/lock, in the block its holder line already occupies, so a full disk does not refuse
-  // it; the next writer reads it as previous_writer_failure() and records it (as a backup's error).
+  // "running"). Kept in DIR/lock as a line "failed pid=P: why", in the block its holder line already occupies, so a
+  // full disk does not refuse it on most file systems. Later writers carry such lines over (a writer that fails on
+  // a disk still full must not lose an earlier one) until ForgetWriterFailures(); up to kKeptWriterFailures.
   void NoteWriterFailure(std::string_view why);
   struct WriterFailure {
-    int64_t pid = 0;     // 0: none noted
+    int64_t pid = 0;
     std::string reason;
   };
-  // What the previous holder of the writer lock noted with NoteWriterFailure, if anything (writers only).
-  const WriterFailure& previous_writer_failure() const { return previous_writer_failure_; }
+  static constexpr size_t kKeptWriterFailures = 4;
+  // The failures earlier writers noted and nobody has recorded yet (writers only).
+  const std::vector<WriterFailure>& writer_failures() const { return writer_failures_; }
+  // Drops the noted failures from DIR/lock, once they are recorded (their backups marked failed, committed).
+  void ForgetWriterFailures();
 
   // Open() and Refresh() fail with Corruption when the store does not hold every commit it made: a RocksDB table
   // file that cannot be read, or a damaged MANIFEST, would otherwise roll a column family back without an error
@@ -149,8 +157,9 @@ class Store {
   // closed then. The store is left as a crash would leave it, which recovery at the next open handles.
   std::atomic<bool> write_failed_{false};
   int lock_fd_ = -1;
-  size_t lock_note_at_ = 0;  // where in DIR/lock NoteWriterFailure writes (after the holder line)
-  WriterFailure previous_writer_failure_;
+  std::string lock_holder_;                   // this writer's line in DIR/lock
+  std::vector<WriterFailure> writer_failures_;  // noted there by earlier writers, not yet recorded
+  void WriteLockFile();
   std::string secondary_dir_;
   int reader_lock_fd_ = -1;
   std::shared_ptr<rocksdb::Cache> cache_;

@@ -335,16 +335,15 @@ Status FailInterruptedBackups(Store* store) {
       if (bk.state != BackupState::kRunning) continue;
       bk.state = BackupState::kFailed;
       // A writer whose store refused writes (a full disk) left its reason in the lock (Store::NoteWriterFailure).
-      const Store::WriterFailure& noted = store->previous_writer_failure();
-      if (noted.pid != 0 && noted.pid == int64_t(bk.pid) && !noted.reason.empty())
-        bk.error = noted.reason;
-      else
-        bk.error = fmt::format("interrupted: process {} on {} stopped before the backup completed", bk.pid, bk.host);
+      bk.error = fmt::format("interrupted: process {} on {} stopped before the backup completed", bk.pid, bk.host);
+      for (const auto& noted : store->writer_failures())
+        if (noted.pid == int64_t(bk.pid)) bk.error = noted.reason;
       Catalog::PutBackup(&b, store, bk);
     }
   }
-  if (b.Count() == 0) return Status::OK();
-  return store->Write(&b, /*sync=*/true);
+  if (b.Count() != 0) SCNFS_RETURN_IF_ERROR(store->Write(&b, /*sync=*/true));
+  store->ForgetWriterFailures();  // recorded now (or their writers left no record to mark)
+  return Status::OK();
 }
 
 namespace {

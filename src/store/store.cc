@@ -202,7 +202,8 @@ Status Store::LockWriter(const StoreOptions& options) {
     char buf[256] = {};
     ssize_t n = ::pread(lock_fd_, buf, sizeof buf - 1, 0);
     std::string who = n > 0 ? std::string(buf, size_t(n)) : std::string("another process");
-    while (!who.empty() && (who.back() == '\n' || who.back() == '\0')) who.pop_back();
+    who = who.substr(0, who.find('\n'));  // its holder line; failures noted by earlier writers follow it
+    while (!who.empty() && who.back() == '\0') who.pop_back();
     if (!options.wait_for_writer)
       return Status::Busy(fmt::format("store {} is in use by another writer ({}); try again when it finishes", dir_, who));
     if (!announced && options.on_wait) options.on_wait(who);
@@ -213,32 +214,49 @@ Status Store::LockWriter(const StoreOptions& options) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   {
-    // What the previous holder left: "pid=P op=...\n" and, when it could not record its failure, "failed: why\n".
+    // What earlier holders left: "pid=P op=...\n", then "failed pid=P: why\n" for each failure not yet recorded.
     char buf[kLockNoteMax] = {};
     const ssize_t n = ::pread(lock_fd_, buf, sizeof buf, 0);
-    const std::string_view old(buf, n > 0 ? size_t(n) : 0);
-    const size_t failed = old.find("\nfailed: ");
-    if (old.starts_with("pid=") && failed != std::string_view::npos) {
-      previous_writer_failure_.pid = std::strtoll(buf + 4, nullptr, 10);
-      std::string_view why = old.substr(failed + 9);
-      previous_writer_failure_.reason = std::string(why.substr(0, why.find('\n')));
+    std::string_view old(buf, n > 0 ? size_t(n) : 0);
+    for (size_t at = old.find("\nfailed pid="); at != std::string_view::npos; at = old.find("\nfailed pid=", at + 1)) {
+      std::string_view line = old.substr(at + 1);
+      line = line.substr(0, line.find('\n'));
+      const size_t colon = line.find(": ");
+      if (colon == std::string_view::npos) continue;
+      WriterFailure f;
+      f.pid = std::strtoll(std::string(line.substr(11, colon - 11)).c_str(), nullptr, 10);
+      f.reason = std::string(line.substr(colon + 2));
+      if (f.pid > 0 && !f.reason.empty()) writer_failures_.push_back(std::move(f));
     }
   }
-  std::string who = fmt::format("pid={} op={}\n", ::getpid(), options.writer_activity);
-  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, who.data(), who.size(), 0) < 0) {
-    // The lock is held; the note for others is a courtesy.
-  }
-  lock_note_at_ = who.size() - 1;  // over the newline: "...\nfailed: why\n"
+  lock_holder_ = fmt::format("pid={} op={}\n", ::getpid(), options.writer_activity);
+  WriteLockFile();
   return Status::OK();
 }
 
-void Store::NoteWriterFailure(std::string_view why) {
+// The holder line and the failures still to record, within the file's first 4 KiB: rewritten in place, so that
+// on most file systems it needs no new space (a full disk is when it is written).
+void Store::WriteLockFile() {
   if (lock_fd_ < 0) return;
-  std::string line = fmt::format("\nfailed: {}", why.substr(0, kLockNoteMax / 2));
-  std::replace(line.begin() + 1, line.end(), '\n', ' ');
-  line += '\n';
-  // Within the lock file's first block, which its holder line made the file system allocate: no new space needed.
-  (void)::pwrite(lock_fd_, line.data(), line.size(), off_t(lock_note_at_));
+  while (writer_failures_.size() > kKeptWriterFailures) writer_failures_.erase(writer_failures_.begin());
+  std::string text = lock_holder_;
+  for (const auto& f : writer_failures_) text += fmt::format("failed pid={}: {}\n", f.pid, f.reason);
+  if (text.size() > kLockNoteMax) text.resize(kLockNoteMax);
+  // The lock is held either way; the text is for others (and for the next writer's record of a failure).
+  if (::pwrite(lock_fd_, text.data(), text.size(), 0) == ssize_t(text.size())) (void)::ftruncate(lock_fd_, off_t(text.size()));
+}
+
+void Store::NoteWriterFailure(std::string_view why) {
+  std::string reason(why.substr(0, kLockNoteMax / (kKeptWriterFailures + 1)));
+  std::replace(reason.begin(), reason.end(), '\n', ' ');
+  writer_failures_.push_back({int64_t(::getpid()), std::move(reason)});
+  WriteLockFile();
+}
+
+void Store::ForgetWriterFailures() {
+  if (writer_failures_.empty()) return;
+  writer_failures_.clear();
+  WriteLockFile();
 }
 
 namespace {
@@ -437,6 +455,12 @@ std::shared_ptr<CatalogView> Store::catalog() const {
   return catalog_;
 }
 
+namespace {
+std::atomic<bool> g_abandoned{false};
+}  // namespace
+
+bool Store::AbandonedAny() { return g_abandoned.load(); }
+
 Store::~Store() {
   catalog_.reset();  // a catalog-only secondary closes; an alias of db_ goes
   if (db_ != nullptr && write_failed_) {
@@ -447,6 +471,7 @@ Store::~Store() {
     std::lock_guard<std::mutex> l(abandoned_mu);
     abandoned->insert(abandoned->end(), {db_, default_cf_, catalog_cf_, versions_cf_, content_cf_});
     db_ = nullptr;
+    g_abandoned = true;
   }
   if (db_ != nullptr) {
     for (auto* h : {default_cf_, catalog_cf_, versions_cf_, content_cf_})
