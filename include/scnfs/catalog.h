@@ -78,8 +78,8 @@ struct BackupRecord {
   // without complaint, so restores say so. (An Oracle datafile copied while open carries fuzzy flags in its header,
   // and Oracle itself demands media recovery: not silent, not marked.)
   bool hot = false;
-  // PostgreSQL hot backups: the end of the WAL in pg_wal when the backup had read every file (to the end of its last
-  // WAL page): recovery of this backup must reach at least this LSN. 0 otherwise, or not found.
+  // PostgreSQL hot backups: the end of the WAL in pg_wal when the backup had read every file (the MAXALIGNed end of
+  // its last record): recovery of this backup must reach at least this LSN. 0 otherwise, or not found.
   uint64_t wal_end = 0;
   // PostgreSQL: the earliest LSN this whole backup can stand for (docs/points-in-time.md): a cold backup's
   // checkpoint; a hot one's highest page LSN or WAL end if later. A record without a checkpoint: scn_position().

@@ -53,8 +53,8 @@ bool IsWalPageAt(ByteSpan page, uint64_t addr);
 // For the last WAL page written, `page` (whole) at LSN `addr`: the LSN just after its last record, MAXALIGNed as
 // PostgreSQL's record ends are (pd_lsn, pg_current_wal_lsn()): where what was written ends (it zero-fills WAL pages
 // before it puts records in them). Walks the page's records by their
-// xl_tot_len, after the header and the rest of a record begun on an earlier page; a record that goes on past the
-// page ends where its length says. addr + page size when the page holds no end.
+// xl_tot_len, after the header and the rest of a record begun on an earlier page. addr + page size when a record
+// goes on past the page (what was written ends with it).
 uint64_t WalEndInPage(ByteSpan page, uint64_t addr);
 
 // pg_checksum_page(): the page checksum PostgreSQL stores in pd_checksum, for a page at relation block `blkno`.

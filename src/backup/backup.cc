@@ -65,9 +65,10 @@ uint64_t WalEnd(const std::vector<SourceEntry>& entries, const postgres::Control
   if (wal == entries.end()) return 0;
   std::map<uint64_t, std::string> path_of;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(wal->abs, ec)) {
-    auto s = postgres::ParseWalSegmentName(e.path().filename().string(), seg);
-    if (s && s->timeline == timeline) path_of[s->start] = e.path().string();
+  // increment(ec), not ++: a readdir error would throw, and nothing above catches it.
+  for (fs::directory_iterator it(wal->abs, ec), end; !ec && it != end; it.increment(ec)) {
+    auto s = postgres::ParseWalSegmentName(it->path().filename().string(), seg);
+    if (s && s->timeline == timeline) path_of[s->start] = it->path().string();
   }
   for (auto it = path_of.rbegin(); it != path_of.rend(); ++it) {
     const int fd = ::open(it->second.c_str(), O_RDONLY | O_CLOEXEC);

@@ -205,8 +205,10 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     }
   }
   // PostgreSQL relation files that WAL summaries leave out, so no list can be trusted for them: free-space maps
-  // (not properly WAL-logged; PostgreSQL 17's own incremental backup reads them whole) and every fork of an
-  // unlogged relation (the ones with an `_init` fork beside them).
+  // (not properly WAL-logged; PostgreSQL 17's own incremental backup reads them whole), visibility maps (their
+  // pages change with no block reference of their own: a list made from the WAL's block references misses them,
+  // and they are small, one page per 256 MiB of table) and every fork of an unlogged relation (the ones with an
+  // `_init` fork beside them).
   std::set<std::string> unlogged;  // "<dir>/<relfilenode>" of relations with an init fork
   if (db->format == FormatId::kPostgres)
     for (const auto& e : entries)
@@ -215,7 +217,7 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
   const auto unlisted_relation_file = [&](const std::string& rel) {
     if (db->format != FormatId::kPostgres || !postgres::RelationSegment(rel)) return false;
     const std::string_view fork = std::string_view(rel).substr(postgres::RelationOf(rel).size());
-    return fork.starts_with("_fsm") || is_unlogged(rel);
+    return fork.starts_with("_fsm") || fork.starts_with("_vm") || is_unlogged(rel);
   };
 
   std::vector<std::unique_ptr<FileJob>> jobs;

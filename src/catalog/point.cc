@@ -146,7 +146,8 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
 std::string ResolvedPoint::Describe() const {
   if (scn) return fmt::format("{} {} (file set of backup {})", ChangeNumberName(format), ChangeNumberText(format, *scn), base.id);
   if (asked && base.hot)
-    return fmt::format("{} {}: backup {}, a hot backup, consistent only with its WAL from {} {} to {} {} or later",
+    return fmt::format("{} {}: backup {}, a hot backup, consistent only with its WAL from the REDO point of its "
+                       "checkpoint at {} {} to {} {} or later",
                        ChangeNumberName(format), ChangeNumberText(format, *asked), base.id, ChangeNumberName(format),
                        ChangeNumberText(format, base.checkpoint_change), ChangeNumberName(format),
                        ChangeNumberText(format, base.lsn_position()));

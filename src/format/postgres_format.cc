@@ -336,9 +336,11 @@ uint64_t WalEndInPage(ByteSpan page, uint64_t addr) {
   while (pos + 4 <= size) {
     const uint32_t total = LoadU32(page.data() + pos);  // XLogRecord.xl_tot_len
     if (total < kRecordHeader) break;                   // zero: nothing written from here
+    // A record that goes on past the page: its rest is not written yet (this is the last page written), so what
+    // was written ends with the page. (Its length would also leave out the next pages' headers.)
+    if (pos + total >= size) return addr + size;
     pos = maxalign(pos + total);
     end = addr + pos;  // as XLogInsert's EndRecPtr (and so pd_lsn and pg_current_wal_lsn()): MAXALIGNed
-    if (pos >= size) break;
   }
   return end;
 }

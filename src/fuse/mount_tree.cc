@@ -340,10 +340,9 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
         for (const auto& [k, p] : point_by_key_)
           e.attr.st_nlink += k.first == d.slot && k.second.starts_with("at/") && points_[p].seed ? 1 : 0;
       }
-      if (d.local == kClonesDir) {
-        SCNFS_ASSIGN_OR_RETURN(auto clones, ListClones(store_->dir()));
-        for (const auto& c : clones) e.attr.st_nlink += c.db == db.name ? 1 : 0;
-      }
+      // clones/: 1, "not counted", as find and fts read it. Counting would mean the whole clone listing (every
+      // clone's metadata and files) under the tree's lock at each stat, and a stat failing with it.
+      if (d.local == kClonesDir) e.attr.st_nlink = 1;
       if (d.local == kBackupsDir || d.local == kLatest) {
         SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
         const BackupRecord* newest = NewestComplete(db);

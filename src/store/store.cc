@@ -119,9 +119,9 @@ Status Store::Create(const std::string& dir) {
     StoreOptions init;
     init.writer_activity = "init";
     SCNFS_RETURN_IF_ERROR(s.LockWriter(init));
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      if (e.path().filename() == kLockFile) continue;
-      if (fs::exists(fs::path(dir) / kMarkerFile)) return Status::InvalidArgument(fmt::format("{} is already a scnfs store", dir));
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().filename() == kLockFile) continue;
+      if (fs::exists(fs::path(dir) / kMarkerFile, ec)) return Status::InvalidArgument(fmt::format("{} is already a scnfs store", dir));
       return Status::InvalidArgument(fmt::format("{} is not empty; a new store needs an empty or new directory", dir));
     }
     if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read {}", dir));
@@ -396,6 +396,11 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
         db_ = nullptr;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+    }
+    if (!st.ok() && db_ != nullptr) {  // opened, but its catch-up failed: close it here, not half in ~Store
+      for (auto* h : handles) db_->DestroyColumnFamilyHandle(h);
+      delete db_;
+      db_ = nullptr;
     }
     if (st.IsTryAgain())
       return Status::Corruption(fmt::format("store {} is damaged: the MANIFEST that {}/CURRENT names is missing", dir_, path));

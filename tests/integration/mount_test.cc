@@ -207,6 +207,7 @@ TEST_F(MountTest, DirectoriesCountTheirSubdirectoriesInTheirLinks) {
   EXPECT_EQ(links(mnt_), 2u + 3u);  // ORA, RAW, NEST
   EXPECT_EQ(links(mnt_ + "/NEST"), 2u + 3u);  // backups, at, clones (latest is a link)
   EXPECT_EQ(links(mnt_ + "/NEST/backups"), 2u + 1u);
+  EXPECT_EQ(links(mnt_ + "/NEST/clones"), 1u) << "not counted";
   EXPECT_EQ(links(mnt_ + "/ORA/backups"), 2u + 3u);
   // An scn: point is a directory of "at" once looked up.
   EXPECT_EQ(links(mnt_ + "/ORA/at/scn:5000"), 2u);

@@ -177,6 +177,7 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   // summaries leave them out, so a list made from them kept stale copies (found 2026-11-30).
   Write("base/5/16384", std::string(8 * 8192, 'r'));
   Write("base/5/16384_fsm", std::string(3 * 8192, 'f'));
+  Write("base/5/16384_vm", std::string(2 * 8192, 'v'));  // changes with no block reference of its own
   Write("base/5/16390", std::string(4 * 8192, 'u'));
   Write("base/5/16390_init", std::string(8192, 'i'));
   Write("pg_wal/000000010000000000000001", std::string(8 * 8192, 'w'));
@@ -190,6 +191,7 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   std::vector<FileRecord> prev;
   for (auto [path, fmt, size] : {std::tuple{"base/5/16384", FormatId::kPostgres, 8 * 8192},
                                  std::tuple{"base/5/16384_fsm", FormatId::kPostgres, 3 * 8192},
+                                 std::tuple{"base/5/16384_vm", FormatId::kPostgres, 2 * 8192},
                                  std::tuple{"base/5/16390", FormatId::kPostgres, 4 * 8192},
                                  std::tuple{"base/5/16390_init", FormatId::kPostgres, 8192},
                                  std::tuple{"pg_wal/000000010000000000000001", FormatId::kRaw, 8 * 8192},
@@ -220,6 +222,8 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   EXPECT_EQ(got["pg_xact/0000"].second, (BlockRanges{{0, 0}}));
   EXPECT_EQ(got["base/5/16384_fsm"].first, "full");
   EXPECT_EQ(got["base/5/16384_fsm"].second, (BlockRanges{{0, 2}}));
+  EXPECT_EQ(got["base/5/16384_vm"].first, "full");
+  EXPECT_EQ(got["base/5/16384_vm"].second, (BlockRanges{{0, 1}}));
   EXPECT_EQ(got["base/5/16390"].first, "full");
   EXPECT_EQ(got["base/5/16390"].second, (BlockRanges{{0, 3}}));
 
@@ -360,6 +364,16 @@ TEST_F(BackupPlanTest, AnUnloggedRelationsLsnsAreNoChangeNumbers) {
   EXPECT_EQ(second.went_back_blocks, 0u);
   EXPECT_EQ(second.new_incarnation, "");
   EXPECT_TRUE(RestoredPg("base/5/16400") == after);
+  // verify counts them as the backup does: the unlogged pages' LSN is no "Highest block LSN".
+  auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
+  ASSERT_TRUE(s.ok());
+  auto v = VerifyPoint(s.value().get(), "pg", "latest");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  for (const auto& f : v->files)
+    if (f.path == "base/5/16400") EXPECT_EQ(f.highest_change, 0u) << f.path;
+  auto disk = VerifyFile(src_ + "/base/5/16400", std::nullopt);
+  ASSERT_TRUE(disk.ok()) << disk.status().ToString();
+  EXPECT_EQ(disk->files.at(0).highest_change, 0u);
 }
 
 // A hot backup stands where the WAL was when it had read every file: dirty pages still in shared buffers (a DROP

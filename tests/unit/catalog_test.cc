@@ -227,7 +227,7 @@ TEST(ResolvePointTest, AHotPostgresBackupStandsAtItsHighestLsn) {
   }
   auto r = ResolvePoint(db, backups, ParsePointSpec("lsn:0/2000600").value());
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->Describe(), "LSN 0/2000600: backup 1, a hot backup, consistent only with its WAL from LSN 0/2000100 to LSN 0/2000500 or later");
+  EXPECT_EQ(r->Describe(), "LSN 0/2000600: backup 1, a hot backup, consistent only with its WAL from the REDO point of its checkpoint at LSN 0/2000100 to LSN 0/2000500 or later");
   // With the end of its WAL recorded, a hot backup stands there: the changes still in shared buffers when it was
   // read (a DROP TABLE) show in no page's LSN (found 2026-11-30).
   backups[1].wal_end = 0x2004000;

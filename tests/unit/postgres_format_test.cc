@@ -160,11 +160,11 @@ TEST(PostgresWal, TheEndOfTheLastPageIsAfterItsLastRecord) {
   std::fill(page.begin(), page.end(), std::byte{0});
   EXPECT_EQ(WalEndInPage(page, a), a + 24);
   // A segment's first page (long header, 40 bytes) that ends a record begun on the page before (30 bytes left), then
-  // a record that goes on past the page: the end is where its length says.
+  // a record that goes on past the page: what was written ends with the page.
   put16(2, 0x0003);  // XLP_LONG_HEADER | XLP_FIRST_IS_CONTRECORD
   put32(16, 30);     // xlp_rem_len
   put32(72, 8200);
-  EXPECT_EQ(WalEndInPage(page, a), a + 72 + 8200);
+  EXPECT_EQ(WalEndInPage(page, a), a + 8192);
   put32(72, 0);
   EXPECT_EQ(WalEndInPage(page, a), a + 72);
   // The rest of an earlier record fills the page.
