@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <tuple>
@@ -43,7 +44,8 @@ class BackupPlanTest : public ::testing::Test {
   static std::string TestData(const std::string& name) { return ReadAll(std::string(SCNFS_TEST_DATA_DIR) + "/" + name); }
   // Backs src_ up as database "pg" (the store is made on first use); returns the corrupt block count.
   uint64_t BackupPg() { return BackupPgRecord().corrupt_blocks; }
-  BackupRecord BackupPgRecord() {
+  // The backup's record (corrupt_blocks all ones when it failed); `notes` gets its NOTEs.
+  BackupRecord BackupPgRecord(std::function<void()> after_read = {}, std::vector<std::string>* notes = nullptr) {
     BackupRecord failed;
     failed.corrupt_blocks = ~uint64_t(0);
     if (!fs::exists(tmp_ / "store")) {
@@ -55,8 +57,10 @@ class BackupPlanTest : public ::testing::Test {
     BackupOptions o;
     o.db = "pg";
     o.sources = {src_};
+    o.after_read = std::move(after_read);
     auto r = RunBackup(w.value().get(), o);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (r.ok() && notes != nullptr) *notes = r->notes;
     return r.ok() ? r->record : failed;
   }
   // Restores the latest backup of "pg" to tmp_/r and returns one file of it.
@@ -420,20 +424,10 @@ TEST_F(BackupPlanTest, AHotPostgresBackupRecordsTheEndOfItsWal) {
 TEST_F(BackupPlanTest, AClusterStartedWhileItIsBackedUpMakesTheBackupHot) {
   Write("PG_VERSION", "15\n");
   Write("global/pg_control", TestData("pg15_pg_control"));  // shut down
-  ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
-  auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
-  ASSERT_TRUE(w.ok());
-  BackupOptions o;
-  o.db = "pg";
-  o.sources = {src_};
-  auto cold = RunBackup(w.value().get(), o);
-  ASSERT_TRUE(cold.ok()) << cold.status().ToString();
-  EXPECT_FALSE(cold->record.hot);
-  o.after_read = [&] { Write("global/pg_control", TestData("pg15_pg_control_running")); };  // started meanwhile
-  auto started = RunBackup(w.value().get(), o);
-  ASSERT_TRUE(started.ok()) << started.status().ToString();
-  EXPECT_TRUE(started->record.hot);
-  const auto& notes = started->notes;
+  EXPECT_FALSE(BackupPgRecord().hot);
+  std::vector<std::string> notes;
+  // Started meanwhile:
+  EXPECT_TRUE(BackupPgRecord([&] { Write("global/pg_control", TestData("pg15_pg_control_running")); }, &notes).hot);
   EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
     return n.starts_with("the cluster was started, or checkpointed, while it was backed up");
   })) << ::testing::PrintToString(notes);
