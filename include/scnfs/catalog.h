@@ -78,13 +78,14 @@ struct BackupRecord {
   // without complaint, so restores say so. (An Oracle datafile copied while open carries fuzzy flags in its header,
   // and Oracle itself demands media recovery: not silent, not marked.)
   bool hot = false;
-  // PostgreSQL hot backups: the end of the WAL in pg_wal when the backup had read every file (the MAXALIGNed end of
-  // its last record): recovery of this backup must reach at least this LSN. 0 otherwise, or not found.
-  uint64_t wal_end = 0;
+  // PostgreSQL: the LSN recovery of this backup must reach at least. A hot backup: the end of the WAL in pg_wal
+  // when the backup had read every file (the MAXALIGNed end of its last record). A stopped standby: pg_control's
+  // minimum recovery point. 0 for a cold primary (consistent at its checkpoint), or when not found.
+  uint64_t min_recovery_lsn = 0;
   // PostgreSQL: the earliest LSN this whole backup can stand for (docs/points-in-time.md): a cold backup's
   // checkpoint; a hot one's highest page LSN or WAL end if later. A record without a checkpoint: scn_position().
   uint64_t lsn_position() const {
-    return checkpoint_change != 0 ? std::max({checkpoint_change, max_change, wal_end}) : scn_position();
+    return checkpoint_change != 0 ? std::max({checkpoint_change, max_change, min_recovery_lsn}) : scn_position();
   }
   bool new_line() const { return went_back_blocks > 0 || !new_incarnation.empty(); }
   // Where this backup stands for scn: base selection (docs/points-in-time.md): its max_change; for a backup that

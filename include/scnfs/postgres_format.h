@@ -27,6 +27,7 @@ struct ControlFile {
   uint64_t checkpoint_lsn = 0;
   uint64_t redo_lsn = 0;
   uint32_t timeline = 0;             // checkPointCopy.ThisTimeLineID: a new one after each point-in-time recovery
+  uint64_t min_recovery_point = 0;   // minRecoveryPoint: how far a standby (or archive recovery) had replayed
   uint32_t block_size = 0;           // blcksz, 8192
   uint32_t wal_block_size = 0;       // xlog_blcksz, 8192: the size of a WAL page
   uint32_t wal_segment_size = 0;     // xlog_seg_size, 16 MiB unless initdb --wal-segsize

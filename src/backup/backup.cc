@@ -524,7 +524,10 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   // A hot PostgreSQL backup holds pages that only the WAL up to where it was when the reading ended makes whole:
   // that is the earliest point it can stand for (docs/points-in-time.md). Dirty pages still in shared buffers do
   // not show in the files' LSNs (found 2026-11-30: lsn: before a DROP TABLE served the hot backup taken after it).
-  if (st.ok() && rec.hot && pg_control) rec.wal_end = WalEnd(entries, *pg_control, rec.timeline);
+  if (st.ok() && rec.hot && pg_control) rec.min_recovery_lsn = WalEnd(entries, *pg_control, rec.timeline);
+  // A stopped standby ("shut down in recovery") is consistent at its minimum recovery point, not at its last
+  // restart point (the checkpoint pg_control names): it had replayed further, commits included that touched no page.
+  if (st.ok() && !rec.hot && pg_control && pg_control->state == 2) rec.min_recovery_lsn = pg_control->min_recovery_point;
 
   // 4. Commit or fail.
   rec.end_us = NowMicros();

@@ -101,7 +101,7 @@ void to_json(json& j, const BackupRecord& r) {
            {"max_change", r.max_change}, {"change_ceiling", r.change_ceiling},
            {"went_back_blocks", r.went_back_blocks}, {"went_back_from", r.went_back_from},
            {"went_back_to", r.went_back_to}, {"new_incarnation", r.new_incarnation}, {"timeline", r.timeline},
-           {"system_identifier", r.system_identifier}, {"hot", r.hot}, {"wal_end", r.wal_end},
+           {"system_identifier", r.system_identifier}, {"hot", r.hot}, {"min_recovery_lsn", r.min_recovery_lsn},
            {"files", r.files},
            {"directories", r.directories}, {"logical_bytes", r.logical_bytes}, {"bytes_read", r.bytes_read},
            {"blocks_read", r.blocks_read}, {"blocks_changed", r.blocks_changed}, {"zero_blocks", r.zero_blocks},
@@ -130,7 +130,7 @@ void from_json(const json& j, BackupRecord& r) {
   r.timeline = j.value("timeline", 0u);
   r.system_identifier = j.value("system_identifier", uint64_t{0});  // absent before 2026-11-30 (third change)
   r.hot = j.value("hot", false);
-  r.wal_end = j.value("wal_end", uint64_t{0});  // absent before 2026-11-30 (fourth change)
+  r.min_recovery_lsn = j.value("min_recovery_lsn", uint64_t{0});  // absent before 2026-11-30 (fourth change)
   j.at("files").get_to(r.files);
   j.at("directories").get_to(r.directories);
   j.at("logical_bytes").get_to(r.logical_bytes);

@@ -127,9 +127,10 @@ Runner AddList(CLI::App& app, Globals& g) {
         // From the checkpoint to the highest block when blocks are newer than it (a hot backup: recovery must run
         // past them); the checkpoint alone when none is (a cold one, consistent there). "C-M" with M below C read
         // as a range running backwards.
-        // A hot PostgreSQL backup's end is where the WAL was once it was read (wal_end), past its pages' LSNs.
+        // A hot PostgreSQL backup's end is where the WAL was once it was read, a stopped standby's its minimum recovery
+        // point (min_recovery_lsn), past its pages' LSNs.
         const bool ckpt = b.checkpoint_change != 0;
-        const uint64_t top = std::max(b.max_change, b.wal_end);
+        const uint64_t top = std::max(b.max_change, b.min_recovery_lsn);
         std::string range = ckpt && top > b.checkpoint_change ? fmt::format("{}-{}", cn(b.checkpoint_change), cn(top))
                             : ckpt                                     ? cn(b.checkpoint_change)
                             : b.max_change                             ? fmt::format("-{}", cn(b.max_change))

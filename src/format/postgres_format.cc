@@ -35,6 +35,7 @@ constexpr size_t kStateOff = 16;
 constexpr size_t kCheckPointOff = 32;      // XLogRecPtr checkPoint
 constexpr size_t kRedoOff = 40;            // checkPointCopy.redo (CheckPoint starts at 40, redo is its first field)
 constexpr size_t kTimeLineOff = 48;        // checkPointCopy.ThisTimeLineID, after redo
+constexpr size_t kMinRecoveryPointOff = 136;  // after CheckPoint (88 bytes from 40) and unloggedLSN (128)
 constexpr size_t kBlckszOff = 216;
 constexpr size_t kRelsegSizeOff = 220;
 constexpr size_t kXlogBlckszOff = 224;
@@ -241,6 +242,7 @@ Result<ControlFile> ParseControlFile(ByteSpan bytes) {
   cf.checkpoint_lsn = LoadU64(p + kCheckPointOff);
   cf.redo_lsn = LoadU64(p + kRedoOff);
   cf.timeline = LoadU32(p + kTimeLineOff);
+  cf.min_recovery_point = LoadU64(p + kMinRecoveryPointOff);
   cf.data_checksum_version = LoadU32(p + kDataChecksumVersionOff);
   return cf;
 }

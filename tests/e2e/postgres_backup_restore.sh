@@ -209,9 +209,9 @@ hot=$(json_eval "$LOGS/backup-hot.log" '"%s|%s" % (j["hot"], any("taken while th
 # It stands where the WAL was once it was read: between the WAL's place before it and after it (an lsn: between two
 # hot backups served the later one, with changes made after the point, when only the checkpoint placed them).
 lsn_int() { local hi=${1%/*} lo=${1#*/}; echo $(( (16#$hi << 32) | 16#$lo )); }
-WAL_END=$(json_eval "$LOGS/backup-hot.log" 'j["wal_end"]')
-(( WAL_END >= $(lsn_int "$WAL_BEFORE") && WAL_END <= $(lsn_int "$WAL_AFTER") )) ||
-  fail "hot backup's wal_end $WAL_END is not between pg_current_wal_lsn() before ($WAL_BEFORE) and after ($WAL_AFTER) it"
+MIN_RECOVERY=$(json_eval "$LOGS/backup-hot.log" 'j["min_recovery_lsn"]')
+(( MIN_RECOVERY >= $(lsn_int "$WAL_BEFORE") && MIN_RECOVERY <= $(lsn_int "$WAL_AFTER") )) ||
+  fail "hot backup's min_recovery_lsn $MIN_RECOVERY is not between pg_current_wal_lsn() before ($WAL_BEFORE) and after ($WAL_AFTER) it"
 HOT_ID=$(json_eval "$LOGS/backup-hot.log" 'j["id"]')
 run list-hot "$SCNFS" list --store "$STORE" --db pg || fail "list: $LAST_ERR"
 grep -q "hot: taken while the cluster ran" "$LOGS/list-hot.log" || fail "list does not mark backup $HOT_ID hot"

@@ -411,11 +411,19 @@ TEST_F(BackupPlanTest, AHotPostgresBackupRecordsTheEndOfItsWal) {
   BackupRecord hot = BackupPgRecord();
   EXPECT_TRUE(hot.hot);
   EXPECT_EQ(hot.checkpoint_change, 0x4D0384D8u);
-  EXPECT_EQ(hot.wal_end, 0x4D000000u + 999 * 8192 + 328);  // the record's end (24 + 300), MAXALIGNed
+  EXPECT_EQ(hot.min_recovery_lsn, 0x4D000000u + 999 * 8192 + 328);  // the record's end (24 + 300), MAXALIGNed
   EXPECT_EQ(hot.lsn_position(), 0x4D000000u + 999 * 8192 + 328);
   // A cold backup is consistent at its checkpoint: no WAL end.
   Write("global/pg_control", TestData("pg15_pg_control"));
-  EXPECT_EQ(BackupPgRecord().wal_end, 0u);
+  EXPECT_EQ(BackupPgRecord().min_recovery_lsn, 0u);
+  // A stopped standby is consistent at its minimum recovery point, past the restart point pg_control names as its
+  // checkpoint (it stood at 0/2000060 with pages replayed to 0/3635130).
+  Write("global/pg_control", TestData("pg15_pg_control_standby"));
+  BackupRecord standby = BackupPgRecord();
+  EXPECT_FALSE(standby.hot);
+  EXPECT_EQ(standby.checkpoint_change, 0x2000060u);
+  EXPECT_EQ(standby.min_recovery_lsn, 0x3635130u);
+  EXPECT_EQ(standby.lsn_position(), 0x3635130u);
 }
 
 // pg_control was read before the files only: a cluster started while they were read was taken for the cold one

@@ -230,7 +230,7 @@ TEST(ResolvePointTest, AHotPostgresBackupStandsAtItsHighestLsn) {
   EXPECT_EQ(r->Describe(), "LSN 0/2000600: backup 1, a hot backup, consistent only with its WAL from the REDO point of its checkpoint at LSN 0/2000100 to LSN 0/2000500 or later");
   // With the end of its WAL recorded, a hot backup stands there: the changes still in shared buffers when it was
   // read (a DROP TABLE) show in no page's LSN (found 2026-11-30).
-  backups[1].wal_end = 0x2004000;
+  backups[1].min_recovery_lsn = 0x2004000;
   for (auto [at, want] : {std::pair{"lsn:0/2000900", 1u}, std::pair{"lsn:0/2003FFF", 1u}, std::pair{"lsn:0/2004000", 2u}}) {
     auto w = ResolvePoint(db, backups, ParsePointSpec(at).value());
     ASSERT_TRUE(w.ok()) << at << ": " << w.status().message();

@@ -7,6 +7,8 @@
 // t is base/5/16384 (4 pages), its primary key base/5/16389 (2 pages). `pg_checksums --check` reported 0 bad
 // checksums; the expected values below are what pg_controldata printed and what the page headers hold.
 // pg15_pg_control_running is the same cluster's pg_control copied while it ran (see its test).
+// pg15_pg_control_standby: a standby made with pg_basebackup -R, stopped after its primary wrote 100,000 rows
+// (pg_controldata: "shut down in recovery", checkpoint 0/2000060, minimum recovery ending location 0/3635130).
 
 #include <gtest/gtest.h>
 
@@ -119,6 +121,18 @@ TEST(PostgresControlFile, ParsesRealPg15ControlFileOfARunningCluster) {
   // "WAL block size: 8192", "Bytes per WAL segment: 16777216".
   EXPECT_EQ(cf->wal_block_size, 8192u);
   EXPECT_EQ(cf->wal_segment_size, 16u << 20);
+}
+
+TEST(PostgresControlFile, ParsesAStoppedStandbysMinimumRecoveryPoint) {
+  auto cf = ParseControlFile(ReadDataFile("pg15_pg_control_standby"));
+  ASSERT_TRUE(cf.ok()) << cf.status().ToString();
+  EXPECT_EQ(cf->state, 2u);  // DB_SHUTDOWNED_IN_RECOVERY
+  EXPECT_EQ(cf->checkpoint_lsn, 0x2000060u);
+  EXPECT_EQ(cf->redo_lsn, 0x2000028u);
+  EXPECT_EQ(cf->min_recovery_point, 0x3635130u);
+  auto primary = ParseControlFile(ReadDataFile("pg15_pg_control"));
+  ASSERT_TRUE(primary.ok());
+  EXPECT_EQ(primary->min_recovery_point, 0u);
 }
 
 TEST(PostgresWal, SegmentNamesAndPageAddresses) {
