@@ -342,7 +342,12 @@ Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, Cl
   if (dirs_[parent].count(name)) return Posix(EEXIST, std::string(name));
   const bool dir = S_ISDIR(i.mode);
   i.ino = next_ino_++;
-  if (p->mode & S_ISGID) i.gid = p->gid;  // as in a setgid directory on disk
+  // As in a setgid directory on disk: its group, and for a directory the bit too, so that the group carries down
+  // (a subdirectory lacked it, and its own subdirectories got the creator's group: found 2026-11-30).
+  if (p->mode & S_ISGID) {
+    i.gid = p->gid;
+    if (dir) i.mode |= S_ISGID;
+  }
   i.atime_ns = i.mtime_ns = i.ctime_ns = NowNs();
   p->mtime_ns = p->ctime_ns = i.ctime_ns;
   if (dir) p->nlink++;
@@ -667,7 +672,15 @@ Status CloneFs::Write(uint64_t ino, uint64_t offset, std::span<const std::byte> 
     ssize_t w = ::pwrite(f->fd, data.data() + done, data.size() - done, off_t(offset + done));
     if (w < 0) {
       if (errno == EINTR) continue;
-      return Errno(errno, "writing the clone's delta");
+      const int e = errno;
+      // What the failed write put past the file's end (a full disk took the rest) goes: the file keeps its size,
+      // and growing it later must read zeros there, not these bytes (found 2026-11-30: 256 KiB of a write that
+      // failed with ENOSPC came back after an ftruncate up). Within the size, the blocks it did not mark present
+      // keep reading the backup.
+      struct stat st;
+      if (offset + done > snapshot.size && ::fstat(f->fd, &st) == 0 && uint64_t(st.st_size) > snapshot.size)
+        (void)::ftruncate(f->fd, off_t(snapshot.size));
+      return Errno(e, "writing the clone's delta");
     }
     done += size_t(w);
   }

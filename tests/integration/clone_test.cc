@@ -171,6 +171,12 @@ TEST_F(CloneTest, PosixOperationsMatchALocalDirectoryAndSurviveRemount) {
   Both("write through the hard link", [](const std::string& r) { return PWrite(r + "/a.hard", "HL", 5); });
   Both("chmod", [](const std::string& r) { return Errno(::chmod((r + "/sub/c.txt").c_str(), 0604)); });
   Both("chown", [](const std::string& r) { return Errno(::chown((r + "/sub/c.txt").c_str(), 1234, 5678)); });
+  Both("subdirectories of a setgid directory", [](const std::string& r) {  // the bit and the group carry down
+    if (::mkdir((r + "/g").c_str(), 0755) != 0 || ::chown((r + "/g").c_str(), 0, 50) != 0 ||
+        ::chmod((r + "/g").c_str(), 02775) != 0 || ::mkdir((r + "/g/sub").c_str(), 0755) != 0)
+      return errno;
+    return Errno(::mkdir((r + "/g/sub/deeper").c_str(), 0755));
+  });
   Both("O_TRUNC", [](const std::string& r) { return PWrite(r + "/sub/c.txt", "new content", 0, O_TRUNC); });
   Both("append", [](const std::string& r) { return PWrite(r + "/sub/c.txt", "+more", 0, O_APPEND); });
   Both("punch a hole", [](const std::string& r) {
@@ -620,6 +626,38 @@ TEST_F(CloneTest, FullDiskGivesEnospcToTheWriterOnly) {
   Remount();
   EXPECT_EQ(ReadFile(mnt_ + "/raw/clones/c/a.bin").substr(0, 5), "after");
   EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "raw"}).exit_code, 0);
+}
+
+// A write that the full disk cut short left its bytes in the delta past the file's end; growing the file later
+// showed 256 KiB of them where zeros belong (found 2026-11-30). What it wrote past the end is cut back.
+TEST_F(CloneTest, AWriteCutShortByAFullDiskLeavesNothingPastTheEnd) {
+  const std::string small = tmp_ / "small";
+  ASSERT_NO_FATAL_FAILURE(UseSmallStore(small));
+  Mount();
+  const std::string f = mnt_ + "/raw/clones/c/new.dat";
+  int fd = ::open(f.c_str(), O_CREAT | O_RDWR, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, std::string(100, 'A').data(), 100, 0), 100);
+  ASSERT_EQ(::fsync(fd), 0);
+  struct statvfs v;
+  ASSERT_EQ(::statvfs(small.c_str(), &v), 0);
+  const uint64_t leave = 256 << 10, free_bytes = uint64_t(v.f_bavail) * v.f_frsize;
+  ASSERT_GT(free_bytes, leave);
+  ASSERT_EQ(testing::Run({"fallocate", "-l", std::to_string(free_bytes - leave), small + "/filler"}).exit_code, 0);
+  const std::string big(4 << 20, char(0xee));
+  const ssize_t w = ::pwrite(fd, big.data(), big.size(), 100);
+  EXPECT_LT(w, ssize_t(big.size())) << "the disk did not fill";
+  struct stat st;
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  const uint64_t size = uint64_t(st.st_size);
+  fs::remove(small + "/filler");
+  ASSERT_EQ(::ftruncate(fd, 8 << 20), 0);
+  std::string back(8 << 20, 'x');
+  ASSERT_EQ(::pread(fd, back.data(), back.size(), 0), ssize_t(back.size()));
+  ::close(fd);
+  EXPECT_EQ(back.substr(0, 100), std::string(100, 'A'));
+  EXPECT_EQ(back.find_first_not_of('\0', size), std::string::npos)
+      << "bytes of the failed write past the size it left (" << size << ") came back at " << back.find_first_not_of('\0', size);
 }
 
 // A metadata write that hits a full disk: the mount used to abort (RocksDB's assertion on a WAL writer that had
