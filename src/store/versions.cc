@@ -109,33 +109,56 @@ Status VersionReader::RunAsOf(uint32_t file, uint32_t first, uint32_t count, uin
   EncodeBE32(start, db_);
   EncodeBE32(start + 4, file);
   EncodeBE32(start + 8, first);
-  for (it_->Seek(rocksdb::Slice(start, kVersionPrefixSize)); it_->Valid(); it_->Next()) {
+  const uint64_t end = uint64_t(first) + count;
+  uint64_t block = UINT64_MAX;  // the block the scan is in, and how many of its versions it has stepped through
+  int seen = 0;
+  it_->Seek(rocksdb::Slice(start, kVersionPrefixSize));
+  while (it_->Valid()) {
     rocksdb::Slice k = it_->key();
     if (k.size() != kVersionKeySize || std::memcmp(k.data(), start, 8) != 0) break;
     VersionKey key = DecodeVersionKey(std::string_view(k.data(), k.size()));
-    if (key.block >= first + count) break;
-    if (key.backup > max_backup || key.change > max_change || !vis_.Visible(key.backup)) continue;
-    // Keys of a block ascend in backup order, so the last visible one wins; but among keys of one change number,
-    // one written after `base` does not replace one written by `base` or before (AsOfChange's tie rule).
-    auto& slot = (*out)[key.block - first];
-    if (slot && slot->key.change == key.change && key.backup > base) continue;
-    SCNFS_ASSIGN_OR_RETURN(VersionValue value, DecodeVersionValue(std::string_view(it_->value().data(), it_->value().size())));
-    slot = Version{key, std::move(value)};
+    if (key.block >= end) break;
+    ++keys_visited_;
+    if (key.block != block) block = key.block, seen = 0;
+    if (++seen > kScanPerBlock) {
+      // A long chain: its answer from the block's end, then on to the next block.
+      SCNFS_ASSIGN_OR_RETURN((*out)[key.block - first], LastAsOf(file, key.block, max_change, max_backup, base));
+      if (key.block + 1 >= end) return Status::OK();
+      EncodeBE32(start + 8, key.block + 1);
+      it_->Seek(rocksdb::Slice(start, kVersionPrefixSize));
+      continue;
+    }
+    if (key.backup <= max_backup && key.change <= max_change && vis_.Visible(key.backup)) {
+      // Keys of a block ascend in backup order, so the last visible one wins; but among keys of one change number,
+      // one written after `base` does not replace one written by `base` or before (AsOfChange's tie rule).
+      auto& slot = (*out)[key.block - first];
+      if (!(slot && slot->key.change == key.change && key.backup > base)) {
+        SCNFS_ASSIGN_OR_RETURN(VersionValue value,
+                               DecodeVersionValue(std::string_view(it_->value().data(), it_->value().size())));
+        slot = Version{key, std::move(value)};
+      }
+    }
+    it_->Next();
   }
   return FromRocksStatus(it_->status(), "reading block versions");
 }
 
 Result<std::optional<Version>> VersionReader::AsOfChange(uint32_t file, uint32_t block, uint64_t scn, uint32_t base) {
+  return LastAsOf(file, block, scn, kAnyBackup, base);
+}
+
+Result<std::optional<Version>> VersionReader::LastAsOf(uint32_t file, uint32_t block, uint64_t max_change,
+                                                       uint32_t max_backup, uint32_t base) {
   char target[kVersionKeySize];
-  EncodeVersionKey(VersionKey{db_, file, block, scn, kAnyBackup}, target);
+  EncodeVersionKey(VersionKey{db_, file, block, max_change, kAnyBackup}, target);
   it_->SeekForPrev(rocksdb::Slice(target, kVersionKeySize));
-  SCNFS_ASSIGN_OR_RETURN(std::optional<Version> found, StepBackToVisible(file, block, kAnyBackup));
+  SCNFS_ASSIGN_OR_RETURN(std::optional<Version> found, StepBackToVisible(file, block, max_backup));
   if (!found || found->key.backup <= base) return found;
   // Written after the base: an older version with the same key change number, if any, was the content at the
   // point. Keys of one change number ascend in backup order, so step back over them.
   const uint64_t change = found->key.change;
   for (it_->Prev(); it_->Valid(); it_->Prev()) {
-    SCNFS_ASSIGN_OR_RETURN(std::optional<Version> older, StepBackToVisible(file, block, kAnyBackup));
+    SCNFS_ASSIGN_OR_RETURN(std::optional<Version> older, StepBackToVisible(file, block, max_backup));
     if (!older || older->key.change != change) break;
     found = std::move(older);
     if (found->key.backup <= base) break;
