@@ -9,7 +9,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <optional>
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "scnfs/format.h"
@@ -97,6 +100,20 @@ RelationPages RelationPagesOf(std::string_view relpath, bool unlogged);
 // The "<dir>/<relfilenode>" a relation file belongs to (fork and segment cut off): "base/5/16384_vm.1" ->
 // "base/5/16384". For finding the "_init" fork of unlogged relations.
 std::string_view RelationOf(std::string_view relpath);
+
+// The unlogged relations of a file set: those with an "_init" fork. Add() every path of the set first (backup's
+// scan, verify's file list), then ask.
+class UnloggedRelations {
+ public:
+  void Add(std::string_view relpath) {
+    if (relpath.ends_with("_init")) init_.emplace(RelationOf(relpath));
+  }
+  bool Contains(std::string_view relpath) const { return init_.contains(RelationOf(relpath)); }
+  RelationPages PagesOf(std::string_view relpath) const { return RelationPagesOf(relpath, Contains(relpath)); }
+
+ private:
+  std::set<std::string, std::less<>> init_;  // "<dir>/<relfilenode>"
+};
 
 // A FileFormat for one relation segment file. `segment` turns the block number within the file into the relation
 // block number the checksum covers. `checksums` says whether the cluster has data checksums.

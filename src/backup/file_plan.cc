@@ -209,15 +209,14 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
   // pages change with no block reference of their own: a list made from the WAL's block references misses them,
   // and they are small, one page per 256 MiB of table) and every fork of an unlogged relation (the ones with an
   // `_init` fork beside them).
-  std::set<std::string> unlogged;  // "<dir>/<relfilenode>" of relations with an init fork
+  postgres::UnloggedRelations unlogged;
   if (db->format == FormatId::kPostgres)
     for (const auto& e : entries)
-      if (e.is_file() && e.rel.ends_with("_init")) unlogged.insert(e.rel.substr(0, e.rel.size() - 5));
-  const auto is_unlogged = [&](const std::string& rel) { return unlogged.contains(std::string(postgres::RelationOf(rel))); };
+      if (e.is_file()) unlogged.Add(e.rel);
   const auto unlisted_relation_file = [&](const std::string& rel) {
     if (db->format != FormatId::kPostgres || !postgres::RelationSegment(rel)) return false;
     const std::string_view fork = std::string_view(rel).substr(postgres::RelationOf(rel).size());
-    return fork.starts_with("_fsm") || fork.starts_with("_vm") || is_unlogged(rel);
+    return fork.starts_with("_fsm") || fork.starts_with("_vm") || unlogged.Contains(rel);
   };
 
   std::vector<std::unique_ptr<FileJob>> jobs;
@@ -234,8 +233,7 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
         break;
       case FormatId::kPostgres:
         if (auto seg = postgres::RelationSegment(e.rel))
-          job->format = postgres::MakeRelationFormat(*seg, in.pg_checksums,
-                                                     postgres::RelationPagesOf(e.rel, is_unlogged(e.rel)));
+          job->format = postgres::MakeRelationFormat(*seg, in.pg_checksums, unlogged.PagesOf(e.rel));
         else
           job->format = MakeRawFormat(postgres::kBlockSize);
         break;

@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -72,15 +71,15 @@ bool OracleDataBlocksAfterDamagedHeaders(int fd, uint64_t size) {
   return oracle::HeaderFromDataBlocks(ByteSpan(start.data(), start.size()), size).ok();
 }
 
-// The format object for a stored PostgreSQL or raw file. `unlogged`: its relation has an _init fork (its LSNs are
-// no change numbers, as the backup took them: docs/format-postgres.md).
-std::unique_ptr<FileFormat> FormatFor(const FileRecord& r, bool pg_checksums, bool unlogged) {
+// The format object for a stored PostgreSQL or raw file. `unlogged`: the point's relations with an _init fork (their
+// LSNs are no change numbers, as the backup took them: docs/format-postgres.md).
+std::unique_ptr<FileFormat> FormatFor(const FileRecord& r, bool pg_checksums, const postgres::UnloggedRelations& unlogged) {
   switch (r.format) {
     case FormatId::kOracle:  // built by the caller from blocks 0 and 1 (and more when block 1 is damaged)
       return nullptr;
     case FormatId::kPostgres:
       return postgres::MakeRelationFormat(postgres::RelationSegment(r.path).value_or(0), pg_checksums,
-                                          postgres::RelationPagesOf(r.path, unlogged));
+                                          unlogged.PagesOf(r.path));
     case FormatId::kRaw:
       return MakeRawFormat(r.block_size);
   }
@@ -117,9 +116,9 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
 
   // Each file's format, from its own header where it has one (Oracle), before the blocks are checked in parallel.
   std::vector<std::unique_ptr<FileFormat>> formats(work.size());
-  std::set<std::string_view> unlogged;  // "<dir>/<relfilenode>" of the relations with an _init fork
+  postgres::UnloggedRelations unlogged;
   for (const FileRecord* r : work)
-    if (r->format == FormatId::kPostgres && r->path.ends_with("_init")) unlogged.insert(postgres::RelationOf(r->path));
+    if (r->format == FormatId::kPostgres) unlogged.Add(r->path);
   std::vector<std::byte> head;
   for (size_t i = 0; i < work.size(); ++i) {
     const FileRecord& r = *work[i];
@@ -128,7 +127,7 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
     f.format = r.format;
     f.header = r.header;
     if (r.format != FormatId::kOracle) {
-      formats[i] = FormatFor(r, pg_checksums, r.format == FormatId::kPostgres && unlogged.contains(postgres::RelationOf(r.path)));
+      formats[i] = FormatFor(r, pg_checksums, unlogged);
       continue;
     }
     head.resize(2 * size_t(r.block_size));
