@@ -99,12 +99,25 @@ Status FromRocks(const void* p, std::string_view context) {
   return Status::IOError(msg);
 }
 
+namespace {
+// What a new store's directory may hold: nothing, or (`lock_ok`, once init holds it) the writer's lock file.
+Status CheckEmptyForInit(const std::string& dir, bool lock_ok) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (lock_ok && it->path().filename() == kLockFile) continue;
+    if (fs::exists(fs::path(dir) / kMarkerFile, ec)) return Status::InvalidArgument(fmt::format("{} is already a scnfs store", dir));
+    return Status::InvalidArgument(fmt::format("{} is not empty; a new store needs an empty or new directory", dir));
+  }
+  if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read {}", dir));
+  return Status::OK();
+}
+}  // namespace
+
 Status Store::Create(const std::string& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec)) {
-    if (fs::exists(fs::path(dir) / kMarkerFile)) return Status::InvalidArgument(fmt::format("{} is already a scnfs store", dir));
     if (!fs::is_directory(dir, ec)) return Status::InvalidArgument(fmt::format("{} exists and is not a directory", dir));
-    if (!fs::is_empty(dir, ec)) return Status::InvalidArgument(fmt::format("{} is not empty; a new store needs an empty or new directory", dir));
+    SCNFS_RETURN_IF_ERROR(CheckEmptyForInit(dir, /*lock_ok=*/false));
   } else if (!fs::create_directories(dir, ec) && ec) {  // false without an error: another init made it just now
     return Status::FromErrno(ec.value(), fmt::format("cannot create {}", dir));
   }
@@ -119,12 +132,7 @@ Status Store::Create(const std::string& dir) {
     StoreOptions init;
     init.writer_activity = "init";
     SCNFS_RETURN_IF_ERROR(s.LockWriter(init));
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      if (it->path().filename() == kLockFile) continue;
-      if (fs::exists(fs::path(dir) / kMarkerFile, ec)) return Status::InvalidArgument(fmt::format("{} is already a scnfs store", dir));
-      return Status::InvalidArgument(fmt::format("{} is not empty; a new store needs an empty or new directory", dir));
-    }
-    if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read {}", dir));
+    SCNFS_RETURN_IF_ERROR(CheckEmptyForInit(dir, /*lock_ok=*/true));  // again: another init may have come first
     ours = true;
     SCNFS_RETURN_IF_ERROR(s.OpenRocks(Mode::kWriter, StoreOptions{}, /*create=*/true));
     rocksdb::WriteBatch b;
@@ -389,18 +397,13 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
       handles.clear();
       st = rocksdb::DB::OpenAsSecondary(db, path, secondary_dir_, Families(cache_), &handles, &db_);
       if (st.ok()) st = db_->TryCatchUpWithPrimary();
-      if (!st.IsTryAgain() || attempt == 4) break;
-      if (db_ != nullptr) {
+      if (!st.ok() && db_ != nullptr) {  // opened, but its catch-up failed: closed here, not half in ~Store
         for (auto* h : handles) db_->DestroyColumnFamilyHandle(h);
         delete db_;
         db_ = nullptr;
       }
+      if (!st.IsTryAgain() || attempt == 4) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
-    }
-    if (!st.ok() && db_ != nullptr) {  // opened, but its catch-up failed: close it here, not half in ~Store
-      for (auto* h : handles) db_->DestroyColumnFamilyHandle(h);
-      delete db_;
-      db_ = nullptr;
     }
     if (st.IsTryAgain())
       return Status::Corruption(fmt::format("store {} is damaged: the MANIFEST that {}/CURRENT names is missing", dir_, path));
