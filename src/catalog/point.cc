@@ -239,17 +239,15 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
         // overwrote relfrozenxid, a checkpoint failed on "xlog flush request not satisfied"). Until the WAL is kept
         // (roadmap stage 4) lsn: therefore selects a whole backup: the newest one consistent at or before it.
         // A record without a checkpoint (0) stands at its highest block.
-        // A hot backup holds pages changed after its checkpoint, up to its highest LSN at least: it can stand for
-        // no point before that (with its checkpoint alone, lsn: between two hot backups taken within one checkpoint
-        // interval served the later one, a DROP TABLE made after the point included; found 2026-11-30). A cold
-        // backup's pages are all below its shutdown checkpoint, so the rule gives its checkpoint.
-        const auto consistent_at = [](const BackupRecord* b) { return b->lsn_position(); };
+        // A hot backup or a stopped standby stands later than its checkpoint (BackupRecord::lsn_position): with its
+        // checkpoint alone, lsn: between two hot backups taken within one checkpoint interval served the later one,
+        // a DROP TABLE made after the point included (found 2026-11-30).
         const BackupRecord* best = nullptr;
         for (auto* b : complete)
-          if (consistent_at(b) <= spec.number) best = b;
+          if (b->lsn_position() <= spec.number) best = b;
         if (best == nullptr)
           return Status::NotFound(fmt::format("{} {} is older than every backup of '{}' (the first is consistent at {} {})",
-                                              cname, cn(spec.number), db.name, cname, cn(consistent_at(complete.front()))));
+                                              cname, cn(spec.number), db.name, cname, cn(complete.front()->lsn_position())));
         r.base = *best;
         r.asked = spec.number;
         return r;
