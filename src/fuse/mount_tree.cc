@@ -143,7 +143,7 @@ Status MountTree::RefreshLocked() {
 uint32_t MountTree::DbSlotFor(const std::string& name) {
   if (auto it = db_by_name_.find(name); it != db_by_name_.end()) return it->second;
   uint32_t slot = uint32_t(dbs_.size());
-  dbs_.push_back(DbSlot{name, std::nullopt, {}, false});
+  dbs_.push_back(DbSlot{name, std::nullopt, {}, false, {}});
   db_by_name_.emplace(name, slot);
   return slot;
 }
@@ -163,12 +163,60 @@ const BackupRecord* MountTree::NewestComplete(const DbSlot& db) const {
   return newest;
 }
 
-uint32_t MountTree::PointSlotFor(uint32_t d, const std::string& key, const PointSpec& spec) {
+MountTree::PointSlot* MountTree::SlotLocked(uint32_t p) {
+  auto it = points_.find(p);
+  return it == points_.end() ? nullptr : &it->second;
+}
+
+Result<uint32_t> MountTree::NewPointLocked() {
+  // (p+1) << 32 must stay below the clone bit (1 << 63): 2^31 points, one a second for 68 years.
+  if (next_point_ >= (uint32_t(1) << 31) - 1) return Status::Busy("this mount has used every point number; remount it");
+  return next_point_++;
+}
+
+Result<uint32_t> MountTree::BackupPointNumberLocked(uint32_t d, uint32_t id) {
+  DbSlot& db = dbs_[d];
+  if (db.backup_points.size() <= id) db.backup_points.resize(size_t(id) + 1, 0);
+  if (db.backup_points[id] == 0) {
+    SCNFS_ASSIGN_OR_RETURN(uint32_t p, NewPointLocked());
+    db.backup_points[id] = p + 1;
+  }
+  return db.backup_points[id] - 1;
+}
+
+Result<uint32_t> MountTree::BackupPointLocked(uint32_t d, uint32_t id) {
+  SCNFS_ASSIGN_OR_RETURN(const uint32_t p, BackupPointNumberLocked(d, id));
+  if (!points_.count(p)) {
+    PointSpec spec;
+    spec.kind = PointSpec::Kind::kBackup;
+    spec.number = id;
+    points_.emplace(p, PointSlot{d, fmt::format("backups/{}", id), spec, std::nullopt, nullptr, nullptr, 0, 0});
+  }
+  return p;
+}
+
+Result<uint32_t> MountTree::KeyedPointLocked(uint32_t d, const std::string& key, const PointSpec& spec) {
   if (auto it = point_by_key_.find(std::pair(d, key)); it != point_by_key_.end()) return it->second;
-  uint32_t p = uint32_t(points_.size());
-  points_.push_back(PointSlot{d, key, spec, std::nullopt, nullptr, nullptr, 0});
+  SCNFS_ASSIGN_OR_RETURN(uint32_t p, NewPointLocked());
+  points_.emplace(p, PointSlot{d, key, spec, std::nullopt, nullptr, nullptr, 0, 0});
   point_by_key_.emplace(std::pair(d, key), p);
   return p;
+}
+
+void MountTree::ParkLocked(uint32_t p) {
+  PointSlot* s = SlotLocked(p);
+  if (s == nullptr || s->refs > 0 || s->view || s->parked != 0) return;
+  s->parked = ++park_stamps_;
+  unused_.emplace_back(p, s->parked);
+  while (unused_.size() > kRememberedPoints) {
+    auto [old, stamp] = unused_.front();
+    unused_.pop_front();
+    PointSlot* o = SlotLocked(old);
+    // Stale entries (used again since, or parked again later under a newer stamp) are skipped.
+    if (o == nullptr || o->parked != stamp || o->refs > 0 || o->view) continue;
+    if (!o->key.starts_with("backups/")) point_by_key_.erase(std::pair(o->db_slot, o->key));
+    points_.erase(old);
+  }
 }
 
 Status MountTree::SeedLocked(PointSlot& s) {
@@ -213,8 +261,9 @@ Result<std::shared_ptr<const PointView>> MountTree::BuildView(const PointSeed& s
 }
 
 Result<std::shared_ptr<const PointView>> MountTree::ViewLocked(uint32_t p) {
-  if (p >= points_.size()) return Status::NotFound("no such point");
-  PointSlot& s = points_[p];
+  PointSlot* slot = SlotLocked(p);
+  if (slot == nullptr) return Status::NotFound("no such point");
+  PointSlot& s = *slot;
   if (s.view) return s.view;
   SCNFS_RETURN_IF_ERROR(SeedLocked(s));
   SCNFS_ASSIGN_OR_RETURN(s.view, BuildView(*s.seed, s.key));
@@ -229,8 +278,9 @@ void MountTree::EnsureView(uint64_t ino) {
   std::string key;
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (d.slot >= points_.size()) return;
-    PointSlot& s = points_[d.slot];
+    PointSlot* slot = SlotLocked(d.slot);
+    if (slot == nullptr) return;
+    PointSlot& s = *slot;
     if (s.view || !SeedLocked(s).ok()) return;
     seed = s.seed;
     key = s.key;
@@ -242,9 +292,10 @@ void MountTree::EnsureView(uint64_t ino) {
   auto view = std::move(built).value();
   {
     std::lock_guard<std::mutex> l(mu_);
-    PointSlot& s = points_[d.slot];
-    if (s.view) return;  // another thread was first
-    s.view = std::move(view);
+    PointSlot* s = SlotLocked(d.slot);
+    if (s == nullptr || s->view) return;  // another thread was first, or the point was forgotten meanwhile
+    s->view = std::move(view);
+    s->parked = 0;
     UpdatePinsLocked();
   }
   (void)FlushPins();  // a failure is retried by the next change; Lookup refuses unpinned points
@@ -259,7 +310,7 @@ void MountTree::UpdatePinsLocked(bool lazy) {
   unpins_pending_ = false;
   pins_built_ = std::chrono::steady_clock::now();
   pending_pins_.clear();
-  for (const auto& s : points_) {
+  for (const auto& [p, s] : points_) {
     if (!s.view || !s.seed) continue;
     std::optional<uint32_t> last;
     if (s.seed->point.scn) last = s.seed->last_complete;
@@ -295,12 +346,17 @@ Status MountTree::FlushPins() {
 
 void MountTree::AddRefLocked(uint64_t ino, uint64_t n) {
   Decoded d = Decoded::Of(ino);
-  if (d.kind == Decoded::kPoint && d.slot < points_.size()) points_[d.slot].refs += n;
+  if (d.kind != Decoded::kPoint) return;
+  if (PointSlot* s = SlotLocked(d.slot); s != nullptr) {
+    s->refs += n;
+    s->parked = 0;
+  }
 }
 
 void MountTree::DropRefLocked(uint32_t p, uint64_t n) {
-  if (p >= points_.size()) return;
-  PointSlot& s = points_[p];
+  PointSlot* slot = SlotLocked(p);
+  if (slot == nullptr) return;
+  PointSlot& s = *slot;
   s.refs = s.refs > n ? s.refs - n : 0;
   if (s.refs == 0 && s.view) {
     // Kept a while: the kernel forgets inodes under memory pressure and `ls` followed by `cat` looks a backup up
@@ -310,12 +366,16 @@ void MountTree::DropRefLocked(uint32_t p, uint64_t n) {
     while (idle_.size() > kIdleViews) {
       uint32_t old = idle_.front();
       idle_.pop_front();
-      if (points_[old].refs == 0 && points_[old].view) {
-        points_[old].view.reset();
+      PointSlot* o = SlotLocked(old);
+      if (o != nullptr && o->refs == 0 && o->view) {
+        o->view.reset();
         UpdatePinsLocked(/*lazy=*/true);
         views_dropped_.fetch_add(1, std::memory_order_relaxed);
+        ParkLocked(old);
       }
     }
+  } else {
+    ParkLocked(p);  // unused and without a view (never built, or its build failed)
   }
 }
 
@@ -338,7 +398,7 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
       if (d.local == kDbDir) e.attr.st_nlink += 3;  // backups, at, clones
       if (d.local == kAtDir) {
         for (const auto& [k, p] : point_by_key_)
-          e.attr.st_nlink += k.first == d.slot && k.second.starts_with("at/") && points_[p].seed ? 1 : 0;
+          e.attr.st_nlink += k.first == d.slot && k.second.starts_with("at/") && points_.at(p).seed ? 1 : 0;
       }
       // clones/: 1, "not counted", as find and fts read it. Counting would mean the whole clone listing (every
       // clone's metadata and files) under the tree's lock at each stat, and a stat failing with it.
@@ -403,8 +463,8 @@ Status MountTree::OpenCloneLocked(uint32_t c) {
   PointSpec spec;
   spec.kind = PointSpec::Kind::kBackup;
   spec.number = info.base_backup;
-  uint32_t p = PointSlotFor(slot.db_slot, "clones/" + slot.name, spec);
-  points_[p].fixed = PointSlot::Fixed{info.base_backup, info.scn, info.last_backup};
+  SCNFS_ASSIGN_OR_RETURN(uint32_t p, KeyedPointLocked(slot.db_slot, "clones/" + slot.name, spec));
+  points_.at(p).fixed = PointSlot::Fixed{info.base_backup, info.scn, info.last_backup};
   SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(p));
   auto fs = CloneFs::Open(CloneDir(store_->dir(), slot.name), view);
   if (!fs.ok()) {
@@ -417,7 +477,8 @@ Status MountTree::OpenCloneLocked(uint32_t c) {
     std::unique_lock<std::shared_mutex> cl(clones_mu_);
     slot.fs = std::move(fs).value();
   }
-  points_[p].refs++;  // the clone reads its backup for as long as the mount serves it
+  points_.at(p).refs++;  // the clone reads its backup for as long as the mount serves it
+  points_.at(p).parked = 0;
   return Status::OK();
 }
 
@@ -446,17 +507,18 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
     std::lock_guard<std::mutex> l(mu_);
     e = AttrLocked(ino);
     if (e.ok()) AddRefLocked(ino, 1);
+    else if (const Decoded d = Decoded::Of(ino); d.kind == Decoded::kPoint) ParkLocked(d.slot);
   }
   const Status pinned = FlushPins();
   if (const Decoded d = Decoded::Of(ino); e.ok() && !pinned.ok() && d.kind == Decoded::kPoint) {
     // A point is served only once its pin is on disk (docs/pins.md): with the store's disk full it was served
     // unpinned, and a prune would not have seen it (found 2026-11-30). Points pinned before still serve.
     std::lock_guard<std::mutex> l(mu_);
-    const uint32_t slot = d.slot;
-    if (slot < points_.size() && !pinned_keys_.count(points_[slot].key)) {
-      DropRefLocked(slot, 1);
-      return pinned.WithContext(fmt::format("{}: not served until its pin is recorded in the store (docs/pins.md)",
-                                            points_[slot].key));
+    const PointSlot* s = SlotLocked(d.slot);
+    if (s != nullptr && !pinned_keys_.count(s->key)) {
+      const std::string key = s->key;
+      DropRefLocked(d.slot, 1);
+      return pinned.WithContext(fmt::format("{}: not served until its pin is recorded in the store (docs/pins.md)", key));
     }
   }
   return e;
@@ -500,37 +562,38 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
       SCNFS_RETURN_IF_ERROR(RefreshLocked());
       DbSlot& db = dbs_[d.slot];
       SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
-      PointSpec spec;
-      std::string key;
+      uint32_t p;
       if (d.local == kBackupsDir) {
         uint32_t id = 0;
         auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
         if (ec != std::errc() || end != name.data() + name.size() || (name.size() > 1 && name[0] == '0')) return not_found();
         auto b = std::find_if(db.backups.begin(), db.backups.end(), [&](const BackupRecord& r) { return r.id == id; });
         if (b == db.backups.end() || b->state != BackupState::kComplete) return not_found();
-        spec.kind = PointSpec::Kind::kBackup;
-        spec.number = id;
-        key = fmt::format("backups/{}", id);
+        SCNFS_ASSIGN_OR_RETURN(p, BackupPointLocked(d.slot, id));
       } else {  // at/
         auto parsed = ParsePointSpec(name);
         if (!parsed.ok() || parsed.value().kind == PointSpec::Kind::kLatest) return not_found();
-        spec = parsed.value();
-        key = fmt::format("at/{}", name);
+        const std::string key = fmt::format("at/{}", name);
+        if (auto it = point_by_key_.find(std::pair(d.slot, key)); it != point_by_key_.end()) {
+          p = it->second;
+        } else {
+          // Resolve before taking a slot: a name that resolves to nothing (an SCN before the first backup) must not
+          // leave a slot behind for every such lookup.
+          PointSlot tmp{d.slot, key, parsed.value(), std::nullopt, nullptr, nullptr, 0, 0};
+          if (Status st = SeedLocked(tmp); !st.ok())
+            return st.IsNotFound() || st.code() == Status::Code::kInvalidArgument ? not_found() : st;
+          SCNFS_ASSIGN_OR_RETURN(p, NewPointLocked());
+          points_.emplace(p, std::move(tmp));
+          point_by_key_.emplace(std::pair(d.slot, key), p);
+        }
       }
-      uint32_t p;
-      if (auto it = point_by_key_.find(std::pair(d.slot, key)); it != point_by_key_.end()) {
-        p = it->second;
-      } else {
-        // Resolve before taking a slot: a name that resolves to nothing (an SCN before the first backup) must not
-        // leave a slot behind for every such lookup.
-        PointSlot tmp{d.slot, key, spec, std::nullopt, nullptr, nullptr, 0};
-        if (Status st = SeedLocked(tmp); !st.ok())
-          return st.IsNotFound() || st.code() == Status::Code::kInvalidArgument ? not_found() : st;
-        p = uint32_t(points_.size());
-        points_.push_back(std::move(tmp));
-        point_by_key_.emplace(std::pair(d.slot, key), p);
+      PointSlot& s = points_.at(p);
+      // In use from here on: not forgotten before this lookup is answered (Lookup parks it again if it fails).
+      s.parked = 0;
+      if (Status st = SeedLocked(s); !st.ok()) {
+        ParkLocked(p);
+        return st;
       }
-      SCNFS_RETURN_IF_ERROR(SeedLocked(points_[p]));
       ino = PointIno(p, kLocalDir);
       break;
     }
@@ -652,17 +715,14 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
       } else if (d.local == kBackupsDir) {
         for (const auto& b : db.backups) {
           if (b.state != BackupState::kComplete) continue;
-          std::string key = fmt::format("backups/{}", b.id);
-          PointSpec spec;
-          spec.kind = PointSpec::Kind::kBackup;
-          spec.number = b.id;
-          uint32_t p = PointSlotFor(d.slot, key, spec);
+          // The number only: a slot is made when the kernel looks the backup up (ls of 2,000 backups made 2,000).
+          SCNFS_ASSIGN_OR_RETURN(uint32_t p, BackupPointNumberLocked(d.slot, b.id));
           out.push_back({std::to_string(b.id), PointIno(p, kLocalDir), S_IFDIR});
         }
       } else if (d.local == kAtDir) {
         // Any scn:/time: name resolves on lookup; the listing shows the points this mount has resolved so far.
         for (const auto& [k, p] : point_by_key_)
-          if (k.first == d.slot && k.second.starts_with("at/") && points_[p].seed) out.push_back({k.second.substr(3), PointIno(p, kLocalDir), S_IFDIR});
+          if (k.first == d.slot && k.second.starts_with("at/") && points_.at(p).seed) out.push_back({k.second.substr(3), PointIno(p, kLocalDir), S_IFDIR});
       } else {
         return Status::InvalidArgument("not a directory");
       }
@@ -714,7 +774,7 @@ Result<MountTree::OpenFile> MountTree::Open(uint64_t ino) {
     if (view->entry(f.entry).type != "file") return Status::InvalidArgument("not a file");
   }
   f.view = std::move(view);
-  points_[d.slot].refs++;
+  points_.at(d.slot).refs++;
   return f;
 }
 
@@ -738,7 +798,12 @@ Status MountTree::Read(const OpenFile& f, uint64_t offset, std::span<std::byte> 
 
 size_t MountTree::LiveViews() const {
   std::lock_guard<std::mutex> l(mu_);
-  return size_t(std::count_if(points_.begin(), points_.end(), [](const PointSlot& s) { return bool(s.view); }));
+  return size_t(std::count_if(points_.begin(), points_.end(), [](const auto& s) { return bool(s.second.view); }));
+}
+
+size_t MountTree::RememberedPoints() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return points_.size();
 }
 
 }  // namespace scnfs

@@ -4,16 +4,22 @@
 //   1                        the root: one directory per database
 //   16 + 8*d + k             database slot d (in order of first sight): k = 0 its directory, 1 backups/, 2 at/,
 //                            3 the `latest` symlink, 4 clones/
-//   (p+1) << 32 | 0          point slot p (a backups/<id> or at/<SPEC> directory, in order of first lookup)
+//   (p+1) << 32 | 0          point p (a backups/<id> or at/<SPEC> directory, numbered in order of first sight)
 //   (p+1) << 32 | 1          its .scnfs-backup.json
 //   (p+1) << 32 | (2 + i)    entry i of the point (files in path order)
 //   1 << 63 | c << 40 | n    inode n of clone slot c (the clone's own numbers, 1 = its top directory)
 //
-// A point slot keeps what resolved it (database record, visible backups, base backup and SCN) for the life of the
-// mount, so a point means the same thing on every lookup. Its PointView (the file list and tree, the readers) lives
+// A point's slot keeps what resolved it (database record, visible backups, base backup and SCN), so a point means
+// the same thing on every lookup while it is remembered. Its PointView (the file list and tree, the readers) lives
 // while the kernel holds a lookup on any of its inodes or a file is open on it; then it is dropped, which bounds
 // memory by what is in use rather than by what the store holds (plus the 16 most recently unused views, kept for
 // a quick return). Every live view is pinned (scnfs/pins.h). Views are built without holding the tree's lock.
+//
+// Slots of unused points (no kernel reference, no open file, no view) are remembered up to kRememberedPoints, then
+// forgotten, oldest first: a monitoring job looking up at/time:<now> every minute made a slot (2.7 KB) a minute for
+// the mount's life (found 2026-11-30). A backup's number is kept for the mount's life (4 bytes per backup), so
+// backups/<id> has the same inode numbers whenever it is looked up; a forgotten at/<SPEC> is resolved anew, against
+// the backups committed by then, under a new number. Numbers are never reused.
 //
 // Thread-safety: all methods are safe from many threads. Lock order: catch_up_mu_ (never held with another), then
 // pins_write_mu_, then mu_; PinHolder's own lock is taken with pins_write_mu_ alone. The store's catch-up with a
@@ -35,6 +41,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "fuse/clone_fs.h"
@@ -97,6 +104,8 @@ class MountTree {
 
   // Points with a live view (what is pinned). For tests and for `scnfs mount --foreground` messages.
   size_t LiveViews() const;
+  // Points whose slots are remembered (in use, or among the kRememberedPoints unused ones). For tests.
+  size_t RememberedPoints() const;
 
   // The clone an inode belongs to (nullptr: not a clone inode, or the clone is not open) and its own number.
   CloneFs* Clone(uint64_t ino, uint64_t* local) const;
@@ -111,6 +120,7 @@ class MountTree {
     std::optional<DatabaseRecord> record;  // nullopt: gone from the catalog
     std::vector<BackupRecord> backups;     // all states, id order
     bool backups_fresh = false;
+    std::vector<uint32_t> backup_points;   // backup id -> its point number + 1 (0: none yet), for the mount's life
   };
   struct PointSeed {
     DatabaseRecord db;
@@ -132,6 +142,7 @@ class MountTree {
     std::shared_ptr<const PointSeed> seed;  // resolved on first use, then kept
     std::shared_ptr<const PointView> view;
     uint64_t refs = 0;  // kernel lookups on its inodes + open files
+    uint64_t parked = 0;  // its stamp in unused_ while unused (0: in use, or not parked yet)
   };
   struct Decoded;
   struct CloneSlot {
@@ -152,7 +163,15 @@ class MountTree {
   Status LoadBackupsLocked(DbSlot& db);
   uint32_t DbSlotFor(const std::string& name);
   const BackupRecord* NewestComplete(const DbSlot& db) const;
-  uint32_t PointSlotFor(uint32_t db, const std::string& key, const PointSpec& spec);
+  PointSlot* SlotLocked(uint32_t p);  // nullptr: no such point, or forgotten
+  Result<uint32_t> NewPointLocked();  // a number never used before
+  // The number of backups/<id> of database `db` (taken now if it has none); BackupPointLocked also makes its slot
+  // if it has none (never made, or forgotten).
+  Result<uint32_t> BackupPointNumberLocked(uint32_t db, uint32_t id);
+  Result<uint32_t> BackupPointLocked(uint32_t db, uint32_t id);
+  Result<uint32_t> KeyedPointLocked(uint32_t db, const std::string& key, const PointSpec& spec);  // clones/<name>
+  // Once a point is unused (no references, no view), it joins unused_; beyond kRememberedPoints the oldest goes.
+  void ParkLocked(uint32_t p);
   Status SeedLocked(PointSlot& s);
   Result<std::shared_ptr<const PointView>> BuildView(const PointSeed& seed, const std::string& key) const;
   Result<std::shared_ptr<const PointView>> ViewLocked(uint32_t p);  // builds under the lock if it must
@@ -183,10 +202,17 @@ class MountTree {
   uint64_t listed_after_ = ~uint64_t(0);  // the catch_ups_ count the database list was read after
   std::deque<DbSlot> dbs_;
   std::map<std::string, uint32_t, std::less<>> db_by_name_;
-  std::deque<PointSlot> points_;
+  std::unordered_map<uint32_t, PointSlot> points_;  // remembered points by number
+  uint32_t next_point_ = 0;
+  // at/ and clones/ points by (database, key); backups/ points by DbSlot::backup_points.
   std::map<std::pair<uint32_t, std::string>, uint32_t, std::less<>> point_by_key_;
-  static constexpr size_t kIdleViews = 16;
   std::deque<uint32_t> idle_;  // points whose views nobody references, oldest first
+ public:
+  static constexpr size_t kIdleViews = 16;
+  static constexpr size_t kRememberedPoints = 1024;  // unused points without views, beyond the kIdleViews
+ private:
+  std::deque<std::pair<uint32_t, uint64_t>> unused_;  // (point, its parked stamp), oldest first; stale ones skipped
+  uint64_t park_stamps_ = 0;
   std::vector<Pin> pending_pins_;
   uint64_t pins_gen_ = 0;
   bool unpins_pending_ = false;  // views dropped since pending_pins_ was built (written lazily, FlushPins)

@@ -155,6 +155,48 @@ TEST_F(MountTreeTest, UnusedViewsAreDroppedBeyondSixteen) {
   EXPECT_EQ(Ino({"raw", "at", "time:" + FormatIso8601(base)}), inos[0]);
 }
 
+// A monitoring job that looks up at/time:<now> every minute made a point slot (2.7 KB) a minute that lived as long
+// as the mount, and at/ listed every name ever resolved (found 2026-11-30). Unused points are remembered up to
+// kRememberedPoints; backups keep their inode numbers whatever happens to their slots; points in use stay.
+TEST_F(MountTreeTest, UnusedPointsAreForgottenBeyondALimitAndBackupsKeepTheirNumbers) {
+  const int64_t base = (NowMicros() / 1000000 + 3600) * 1000000;
+  const auto at_name = [&](int i) { return "time:" + FormatIso8601(base + int64_t(i) * 1000000); };
+  const uint64_t held = Ino({"raw", "at", at_name(-1000)});  // stays looked up throughout
+  ASSERT_NE(held, 0u);
+  const uint64_t backup1 = Ino({"raw", "backups", "1"});
+  const uint64_t backup1_file = Ino({"raw", "backups", "1", "a.dat"});
+  tree_->Forget(backup1_file, 1);
+  tree_->Forget(backup1, 2);
+  const uint64_t first = Ino({"raw", "at", at_name(0)});
+  tree_->Forget(first, 1);
+  const int n = int(MountTree::kRememberedPoints) + 300;
+  for (int i = 1; i < n; ++i) {
+    const uint64_t ino = Ino({"raw", "at", at_name(i)});
+    ASSERT_NE(ino, 0u);
+    tree_->Forget(ino, 1);
+  }
+  // Remembered: the held point, the kIdleViews unused ones with their views, kRememberedPoints without.
+  const size_t bound = 1 + MountTree::kIdleViews + MountTree::kRememberedPoints;
+  EXPECT_EQ(tree_->RememberedPoints(), bound);
+  auto at = tree_->ReadDir(DbIno(0, 2));
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(at->size(), bound);
+  auto at_attr = tree_->GetAttr(DbIno(0, 2));
+  ASSERT_TRUE(at_attr.ok());
+  EXPECT_EQ(at_attr->attr.st_nlink, 2 + at->size());
+  // The held point is still served under its number; a forgotten number is no inode any more.
+  EXPECT_TRUE(tree_->GetAttr(held).ok());
+  EXPECT_EQ(Ino({"raw", "at", at_name(-1000)}), held);
+  EXPECT_TRUE(tree_->GetAttr(first).status().IsNotFound());
+  // A backup gets its old numbers back, and the same bytes; a forgotten at/ name is resolved again, newly numbered.
+  EXPECT_EQ(Ino({"raw", "backups", "1", "a.dat"}), backup1_file);
+  EXPECT_EQ(ReadAll(backup1_file), std::string(20000, 'a'));
+  const uint64_t again = Ino({"raw", "at", at_name(0)});
+  EXPECT_NE(again, 0u);
+  EXPECT_NE(again, first);
+  EXPECT_EQ(ReadAll(again + 2), std::string(30000, 'c'));  // its first entry, a.dat, as of backup 2
+}
+
 TEST_F(MountTreeTest, AViewUsedAgainIsTheNewestIdleOneNotTheOldest) {
   // backups/1 is opened and released five times, then 15 other points go idle: backups/1 was used more recently
   // than any of them, so all 16 stay. Each release once queued it again, and the oldest copy got it dropped.
