@@ -190,7 +190,7 @@ Result<uint32_t> MountTree::BackupPointLocked(uint32_t d, uint32_t id) {
     PointSpec spec;
     spec.kind = PointSpec::Kind::kBackup;
     spec.number = id;
-    points_.emplace(p, PointSlot{d, fmt::format("backups/{}", id), spec, std::nullopt, nullptr, nullptr, 0, 0});
+    points_.emplace(p, PointSlot{d, fmt::format("backups/{}", id), spec, std::nullopt, nullptr, nullptr, 0, 0, 0, std::nullopt});
   }
   return p;
 }
@@ -198,7 +198,7 @@ Result<uint32_t> MountTree::BackupPointLocked(uint32_t d, uint32_t id) {
 Result<uint32_t> MountTree::KeyedPointLocked(uint32_t d, const std::string& key, const PointSpec& spec) {
   if (auto it = point_by_key_.find(std::pair(d, key)); it != point_by_key_.end()) return it->second;
   SCNFS_ASSIGN_OR_RETURN(uint32_t p, NewPointLocked());
-  points_.emplace(p, PointSlot{d, key, spec, std::nullopt, nullptr, nullptr, 0, 0});
+  points_.emplace(p, PointSlot{d, key, spec, std::nullopt, nullptr, nullptr, 0, 0, 0, std::nullopt});
   point_by_key_.emplace(std::pair(d, key), p);
   return p;
 }
@@ -271,7 +271,7 @@ Result<std::shared_ptr<const PointView>> MountTree::ViewLocked(uint32_t p) {
   return s.view;
 }
 
-void MountTree::EnsureView(uint64_t ino) {
+void MountTree::EnsureView(uint64_t ino, bool attr_only) {
   Decoded d = Decoded::Of(ino);
   if (d.kind != Decoded::kPoint) return;
   std::shared_ptr<const PointSeed> seed;
@@ -281,6 +281,7 @@ void MountTree::EnsureView(uint64_t ino) {
     PointSlot* slot = SlotLocked(d.slot);
     if (slot == nullptr) return;
     PointSlot& s = *slot;
+    if (attr_only && d.local == kLocalDir && s.root_attr) return;
     if (s.view || !SeedLocked(s).ok()) return;
     seed = s.seed;
     key = s.key;
@@ -349,16 +350,29 @@ void MountTree::AddRefLocked(uint64_t ino, uint64_t n) {
   if (d.kind != Decoded::kPoint) return;
   if (PointSlot* s = SlotLocked(d.slot); s != nullptr) {
     s->refs += n;
+    if (d.local == kLocalDir) s->dir_refs += n;
     s->parked = 0;
   }
 }
 
-void MountTree::DropRefLocked(uint32_t p, uint64_t n) {
+void MountTree::DropRefLocked(uint32_t p, uint64_t n, bool dir) {
   PointSlot* slot = SlotLocked(p);
   if (slot == nullptr) return;
   PointSlot& s = *slot;
   s.refs = s.refs > n ? s.refs - n : 0;
-  if (s.refs == 0 && s.view) {
+  if (dir) s.dir_refs = s.dir_refs > n ? s.dir_refs - n : 0;
+  s.dir_refs = std::min(s.dir_refs, s.refs);
+  SettleLocked(p);
+}
+
+void MountTree::SettleLocked(uint32_t p) {
+  PointSlot* slot = SlotLocked(p);
+  if (slot == nullptr) return;
+  PointSlot& s = *slot;
+  if (s.view && s.refs == s.dir_refs) {
+    // Nothing inside the point is in use: the view joins the idle ones, even while the kernel holds the top
+    // directory (its attributes are kept in the slot). `ls -l backups/` over 2,000 backups kept 2,000 file lists
+    // (400 bytes per file each) and their pins for as long as the kernel cached the names (found 2026-11-30).
     // Kept a while: the kernel forgets inodes under memory pressure and `ls` followed by `cat` looks a backup up
     // again at once. The oldest unused views beyond kIdleViews are dropped (open files keep their own reference).
     std::erase(idle_, p);  // once, at its latest place: an older entry would get it dropped as if long unused
@@ -367,7 +381,7 @@ void MountTree::DropRefLocked(uint32_t p, uint64_t n) {
       uint32_t old = idle_.front();
       idle_.pop_front();
       PointSlot* o = SlotLocked(old);
-      if (o != nullptr && o->refs == 0 && o->view) {
+      if (o != nullptr && o->refs == o->dir_refs && o->view) {
         o->view.reset();
         UpdatePinsLocked(/*lazy=*/true);
         views_dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -424,10 +438,17 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
       break;
     }
     case Decoded::kPoint: {
-      SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
       e.immutable = true;
+      if (d.local == kLocalDir) {  // without the view if the slot has them: a stat alone does not load the point
+        if (const PointSlot* s = SlotLocked(d.slot); s != nullptr && s->root_attr) {
+          e.attr = *s->root_attr;
+          break;
+        }
+      }
+      SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
       if (d.local == kLocalDir) {
         e.attr = view->Stat(PointView::kRoot);
+        points_.at(d.slot).root_attr = e.attr;
       } else if (d.local == kLocalInfo) {
         e.attr = EntryStat(view->root());
         e.attr.st_mode = S_IFREG | 0444;
@@ -501,13 +522,13 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
     std::lock_guard<std::mutex> l(mu_);
     SCNFS_ASSIGN_OR_RETURN(ino, ResolveLocked(parent, name));
   }
-  EnsureView(ino);
+  EnsureView(ino, /*attr_only=*/true);
   Result<Entry> e = Status::NotFound("");
   {
     std::lock_guard<std::mutex> l(mu_);
     e = AttrLocked(ino);
     if (e.ok()) AddRefLocked(ino, 1);
-    else if (const Decoded d = Decoded::Of(ino); d.kind == Decoded::kPoint) ParkLocked(d.slot);
+    if (const Decoded d = Decoded::Of(ino); d.kind == Decoded::kPoint) SettleLocked(d.slot);
   }
   const Status pinned = FlushPins();
   if (const Decoded d = Decoded::Of(ino); e.ok() && !pinned.ok() && d.kind == Decoded::kPoint) {
@@ -515,9 +536,9 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
     // unpinned, and a prune would not have seen it (found 2026-11-30). Points pinned before still serve.
     std::lock_guard<std::mutex> l(mu_);
     const PointSlot* s = SlotLocked(d.slot);
-    if (s != nullptr && !pinned_keys_.count(s->key)) {
+    if (s != nullptr && s->view && !pinned_keys_.count(s->key)) {
       const std::string key = s->key;
-      DropRefLocked(d.slot, 1);
+      DropRefLocked(d.slot, 1, d.local == kLocalDir);
       return pinned.WithContext(fmt::format("{}: not served until its pin is recorded in the store (docs/pins.md)", key));
     }
   }
@@ -579,7 +600,7 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
         } else {
           // Resolve before taking a slot: a name that resolves to nothing (an SCN before the first backup) must not
           // leave a slot behind for every such lookup.
-          PointSlot tmp{d.slot, key, parsed.value(), std::nullopt, nullptr, nullptr, 0, 0};
+          PointSlot tmp{d.slot, key, parsed.value(), std::nullopt, nullptr, nullptr, 0, 0, 0, std::nullopt};
           if (Status st = SeedLocked(tmp); !st.ok())
             return st.IsNotFound() || st.code() == Status::Code::kInvalidArgument ? not_found() : st;
           SCNFS_ASSIGN_OR_RETURN(p, NewPointLocked());
@@ -632,7 +653,7 @@ void MountTree::Forget(uint64_t ino, uint64_t nlookup) {
   {
     std::lock_guard<std::mutex> l(mu_);
     Decoded d = Decoded::Of(ino);
-    if (d.kind == Decoded::kPoint) DropRefLocked(d.slot, nlookup);
+    if (d.kind == Decoded::kPoint) DropRefLocked(d.slot, nlookup, d.local == kLocalDir);
   }
   (void)FlushPins();  // a failure is retried by the next change; Lookup refuses unpinned points
 }
@@ -649,11 +670,13 @@ void MountTree::Upkeep() {
 
 Result<MountTree::Entry> MountTree::GetAttr(uint64_t ino) {
   SCNFS_RETURN_IF_ERROR(CatchUpFor(ino));
-  EnsureView(ino);
+  EnsureView(ino, /*attr_only=*/true);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);
   if (d.kind == Decoded::kRoot || (d.kind == Decoded::kDb && d.local != kDbDir)) SCNFS_RETURN_IF_ERROR(RefreshLocked());
-  return AttrLocked(ino);
+  auto e = AttrLocked(ino);
+  if (d.kind == Decoded::kPoint) SettleLocked(d.slot);
+  return e;
 }
 
 Result<std::string> MountTree::ReadLink(uint64_t ino) {
@@ -752,6 +775,7 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
         mode_t t = r.type == "dir" ? S_IFDIR : r.type == "symlink" ? S_IFLNK : S_IFREG;
         out.push_back({std::string(view->Name(i)), PointIno(d.slot, kLocalFirstEntry + i), t});
       }
+      SettleLocked(d.slot);
       return out;
     }
   }

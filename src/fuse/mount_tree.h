@@ -141,8 +141,10 @@ class MountTree {
     std::optional<Fixed> fixed;
     std::shared_ptr<const PointSeed> seed;  // resolved on first use, then kept
     std::shared_ptr<const PointView> view;
-    uint64_t refs = 0;  // kernel lookups on its inodes + open files
+    uint64_t refs = 0;      // kernel lookups on its inodes + open files (+1 while a clone of it is open)
+    uint64_t dir_refs = 0;  // those of them on its top directory: the view is idle when they are all there are
     uint64_t parked = 0;  // its stamp in unused_ while unused (0: in use, or not parked yet)
+    std::optional<struct stat> root_attr;  // its top directory's attributes, once a view gave them
   };
   struct Decoded;
   struct CloneSlot {
@@ -175,12 +177,17 @@ class MountTree {
   Status SeedLocked(PointSlot& s);
   Result<std::shared_ptr<const PointView>> BuildView(const PointSeed& seed, const std::string& key) const;
   Result<std::shared_ptr<const PointView>> ViewLocked(uint32_t p);  // builds under the lock if it must
-  void EnsureView(uint64_t ino);  // builds the view of a point inode without holding mu_
+  // Builds the view of a point inode without holding mu_; `attr_only`: only what GetAttr needs (not the view of a
+  // top directory whose attributes the slot has).
+  void EnsureView(uint64_t ino, bool attr_only = false);
   Result<uint64_t> ResolveLocked(uint64_t parent, std::string_view name);
   Status FlushPins();             // writes the newest pin set, outside mu_; the write's error, if it failed
   Result<Entry> AttrLocked(uint64_t ino);
   void AddRefLocked(uint64_t ino, uint64_t n);
-  void DropRefLocked(uint32_t p, uint64_t n);
+  void DropRefLocked(uint32_t p, uint64_t n, bool dir = false);
+  // After a point's references or view changed: a view with nothing inside it in use goes idle (kIdleViews kept),
+  // a point without references or view is parked (ParkLocked).
+  void SettleLocked(uint32_t p);
   // A new view is pinned before it serves (rebuilt now, written by the FlushPins that follows); a dropped one is
   // unpinned lazily (`lazy`: at most one rebuild and write a second), since a pin held a little longer only delays a
   // prune. Each rebuild and write costs O(points with views): done per dropped view, a forget storm of 5,000 points

@@ -137,9 +137,10 @@ TEST_F(MountTreeTest, UnusedViewsAreDroppedBeyondSixteen) {
   const int64_t base = (NowMicros() / 1000000 + 3600) * 1000000;
   std::vector<uint64_t> inos;
   for (int i = 0; i < 20; ++i) {
-    uint64_t ino = Ino({"raw", "at", "time:" + FormatIso8601(base + i * 1000000)});
+    uint64_t ino = Ino({"raw", "at", "time:" + FormatIso8601(base + i * 1000000), "a.dat"});  // in use: a file
     ASSERT_NE(ino, 0u);
     inos.push_back(ino);
+    tree_->Forget(ino - 2, 1);  // its top directory (entry 0 is number 2)
   }
   EXPECT_EQ(tree_->LiveViews(), 20u);
   EXPECT_EQ(PinCount(), 20u);
@@ -152,7 +153,7 @@ TEST_F(MountTreeTest, UnusedViewsAreDroppedBeyondSixteen) {
   tree_->Forget(MountTree::kRootIno, 0);  // any request after the second writes it
   EXPECT_EQ(PinCount(), 16u);
   // A dropped one comes back under the same inode number.
-  EXPECT_EQ(Ino({"raw", "at", "time:" + FormatIso8601(base)}), inos[0]);
+  EXPECT_EQ(Ino({"raw", "at", "time:" + FormatIso8601(base), "a.dat"}), inos[0]);
 }
 
 // A monitoring job that looks up at/time:<now> every minute made a point slot (2.7 KB) a minute that lived as long
@@ -195,6 +196,39 @@ TEST_F(MountTreeTest, UnusedPointsAreForgottenBeyondALimitAndBackupsKeepTheirNum
   EXPECT_NE(again, 0u);
   EXPECT_NE(again, first);
   EXPECT_EQ(ReadAll(again + 2), std::string(30000, 'c'));  // its first entry, a.dat, as of backup 2
+}
+
+// `ls -l backups/` looks every backup up and the kernel keeps the names: each kept its point's file list (400 bytes
+// per file) and its pin for as long as the kernel cached them (found 2026-11-30). A point whose top directory alone
+// is held keeps its attributes, not its view.
+TEST_F(MountTreeTest, APointHeldOnlyByItsTopDirectoryKeepsNoView) {
+  const int64_t base = (NowMicros() / 1000000 + 3600) * 1000000;
+  std::vector<std::pair<uint64_t, struct stat>> dirs;
+  const uint64_t at = Ino({"raw", "at"});
+  for (int i = 0; i < 40; ++i) {
+    auto e = tree_->Lookup(at, "time:" + FormatIso8601(base + i * 1000000));  // never forgotten
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    dirs.emplace_back(e->ino, e->attr);
+  }
+  EXPECT_EQ(tree_->LiveViews(), MountTree::kIdleViews);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  tree_->Forget(MountTree::kRootIno, 0);  // unpins are written lazily
+  EXPECT_EQ(PinCount(), MountTree::kIdleViews);
+  // Their attributes without their views, the same as when they were loaded.
+  for (const auto& [ino, attr] : dirs) {
+    auto again = tree_->GetAttr(ino);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->attr.st_mode, attr.st_mode);
+    EXPECT_EQ(again->attr.st_nlink, attr.st_nlink);
+    EXPECT_EQ(again->attr.st_mtim.tv_sec, attr.st_mtim.tv_sec);
+  }
+  EXPECT_EQ(tree_->LiveViews(), MountTree::kIdleViews);
+  // Used inside, a point loads its view again and keeps it while it is in use.
+  const uint64_t file = tree_->Lookup(dirs[0].first, "a.dat").value().ino;
+  EXPECT_EQ(ReadAll(file), std::string(30000, 'c'));
+  EXPECT_EQ(tree_->Lookup(dirs[1].first, "sub").value().ino, dirs[1].first + 3);
+  EXPECT_EQ(tree_->LiveViews(), MountTree::kIdleViews + 2);
+  EXPECT_EQ(PinCount(), MountTree::kIdleViews + 2);
 }
 
 TEST_F(MountTreeTest, AViewUsedAgainIsTheNewestIdleOneNotTheOldest) {
