@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 #include <string_view>
@@ -57,6 +58,11 @@ class Store {
 
   // Creates a new, empty store in `dir` (created if missing; must be empty if it exists).
   static Status Create(const std::string& dir);
+  // Whether a process holds `dir`'s writer lock now, seen without taking it: from the kernel's lock table
+  // (/proc/locks), since taking the lock even for a moment would make a writer that starts then fail with Busy.
+  // nullopt when it cannot tell (no lock table, no lock file). A lock on another file with the same inode number
+  // reads as held: the error is towards "running", never towards calling a live backup interrupted.
+  static std::optional<bool> WriterActive(const std::string& dir);
   // Opens an existing store. kWriter fails with Busy when another process writes to it.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, Mode mode, const StoreOptions& options = {});
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -97,10 +98,36 @@ Runner AddList(CLI::App& app, Globals& g) {
     if (dbs.empty() && !g.json)  // said nothing at all, as if the command had not run
       fmt::print("store {} holds no database yet; the first backup of one creates it: scnfs backup --store {} --db NAME SOURCE...\n",
                  store.value()->dir(), store.value()->dir());
-    nlohmann::json out = nlohmann::json::array();
+    std::vector<std::vector<BackupRecord>> all_backups;
+    bool any_running = false;
     for (const auto& d : dbs) {
       auto backups = cat.ListBackups(d.id);
       if (!backups.ok()) return Fail(backups.status());
+      for (const auto& b : backups.value()) any_running |= b.state == BackupState::kRunning;
+      all_backups.push_back(std::move(backups).value());
+    }
+    // A backup recorded as running whose writer is gone was interrupted (kill -9, a crash, the OOM killer): it showed
+    // "running" until the next backup marked it failed, days later for a monthly job (found 2026-11-30). Seen after
+    // the catalog was read, the writer's lock is free; read again, a backup that ended meanwhile is no longer running,
+    // so what still is was interrupted.
+    std::set<std::pair<uint32_t, uint32_t>> interrupted;
+    if (any_running && Store::WriterActive(store.value()->dir()) == false) {
+      if (Status st = store.value()->Refresh(); !st.ok()) return Fail(st);
+      for (size_t i = 0; i < dbs.size(); ++i) {
+        auto again = cat.ListBackups(dbs[i].id);
+        if (!again.ok()) return Fail(again.status());
+        all_backups[i] = std::move(again).value();
+        for (const auto& b : all_backups[i])
+          if (b.state == BackupState::kRunning) interrupted.emplace(b.db, b.id);
+      }
+    }
+    const auto state_name = [&](const BackupRecord& b) {
+      return interrupted.count({b.db, b.id}) ? std::string("interrupted") : std::string(BackupStateName(b.state));
+    };
+    nlohmann::json out = nlohmann::json::array();
+    for (size_t i = 0; i < dbs.size(); ++i) {
+      const DatabaseRecord& d = dbs[i];
+      const Result<std::vector<BackupRecord>> backups = std::move(all_backups[i]);
       uint64_t stored = 0;
       for (const auto& b : backups.value()) stored += b.new_bytes_stored;
       if (g.json) {
@@ -108,6 +135,7 @@ Runner AddList(CLI::App& app, Globals& g) {
         for (auto b : backups.value()) {
           if (Status s = cat.LoadSources(&b); !s.ok()) return Fail(s);
           nlohmann::json j = b;
+          j["state"] = state_name(b);
           j["start"] = FormatIso8601(b.start_us);
           j["end"] = b.end_us ? FormatIso8601(b.end_us) : "";
           j["dedup_ratio"] = Ratio(b.logical_bytes, b.new_bytes_raw);
@@ -141,7 +169,7 @@ Runner AddList(CLI::App& app, Globals& g) {
         const std::string start = FormatIso8601(b.start_us);
         const std::string end = b.end_us ? FormatIso8601(b.end_us) : "-";
         fmt::print("  {:>4} {:<12} {:<9} {:<25} {:<25} {:>8.1f} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", b.id,
-                   b.kind + (b.changed_blocks ? "*" : ""), BackupStateName(b.state), start, end,
+                   b.kind + (b.changed_blocks ? "*" : ""), state_name(b), start, end,
                    b.end_us ? double(b.end_us - b.start_us) / 1e6 : 0.0, range, b.files, HumanBytes(b.logical_bytes),
                    HumanBytes(b.new_bytes_stored),
                    stored_any ? fmt::format("{:.1f}x", Ratio(b.logical_bytes, b.new_bytes_raw)) : "-",
@@ -150,6 +178,9 @@ Runner AddList(CLI::App& app, Globals& g) {
           fmt::print("       {} corrupt block(s), stored as read (scnfs verify --db {} --at backup:{} names them)\n",
                      b.corrupt_blocks, d.name, b.id);
         if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", b.error);
+        if (interrupted.count({b.db, b.id}))
+          fmt::print("       interrupted: the process that ran it (pid {}{}) is gone; it is never served, and the next "
+                     "backup marks it failed\n", b.pid, b.host.empty() ? "" : " on " + b.host);
         if (b.went_back_blocks)
           fmt::print("       {} went back in {} block(s), from {} to {}: scn: serves {} and later\n",
                      ChangeNumberName(d.format), b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to),

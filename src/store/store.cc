@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <chrono>
 #include <vector>
@@ -112,6 +113,24 @@ Status CheckEmptyForInit(const std::string& dir, bool lock_ok) {
   return Status::OK();
 }
 }  // namespace
+
+std::optional<bool> Store::WriterActive(const std::string& dir) {
+  struct stat st {};
+  if (::stat((fs::path(dir) / kLockFile).c_str(), &st) != 0) return std::nullopt;
+  std::ifstream locks("/proc/locks");
+  if (!locks) return std::nullopt;
+  // "1: FLOCK  ADVISORY  WRITE 17833 fe:00:10953106 0 EOF": the inode is the last part of the sixth field. A
+  // waiter's line ("1: -> FLOCK ...") is skipped: the holder it waits for has its own.
+  for (std::string line; std::getline(locks, line);) {
+    std::istringstream words(line);
+    std::string n, kind, advisory, mode, pid, where;
+    if (!(words >> n >> kind)) continue;
+    if (kind != "FLOCK" || !(words >> advisory >> mode >> pid >> where)) continue;
+    const size_t colon = where.rfind(':');
+    if (colon != std::string::npos && where.substr(colon + 1) == std::to_string(st.st_ino)) return true;
+  }
+  return false;
+}
 
 Status Store::Create(const std::string& dir) {
   std::error_code ec;

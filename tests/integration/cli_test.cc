@@ -21,11 +21,14 @@
 #include <thread>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <rocksdb/write_batch.h>
 
 #include "integration/harness.h"
 #include "scnfs/backup.h"
+#include "scnfs/catalog.h"
 #include "scnfs/store.h"
 #include "scnfs/verify.h"
+#include "util/clock.h"
 
 namespace scnfs::testing {
 namespace {
@@ -300,6 +303,51 @@ TEST_F(CliTest, ListShowsTheCheckpointAloneUnlessBlocksAreNewer) {
     ASSERT_EQ(at.exit_code, 0) << at.err;
     EXPECT_EQ(json::parse(at.out)["backup"], std::stoi(w[0])) << line;
   }
+}
+
+// A backup whose process died (kill -9, a crash, the OOM killer) was listed as "running" until the next backup of
+// the store marked it failed (found 2026-11-30). Once its writer's lock is free it is "interrupted".
+TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
+  const std::string file = OneFileFirstBackup("orcl", "4", "100", "1000");
+  const auto state_of_2 = [&] {
+    RunResult l = Scnfs({"list", "--store", store_, "--db", "orcl", "--json"});
+    EXPECT_EQ(l.exit_code, 0) << l.err;
+    const json listed = json::parse(l.out);
+    for (const auto& b : listed.at(0).at("backups"))
+      if (b.at("id") == 2) return b.at("state").get<std::string>();
+    return std::string("absent");
+  };
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    auto d = Catalog(w.value().get()).GetDatabase("orcl");
+    ASSERT_TRUE(d.ok());
+    BackupRecord r;  // as a backup records itself when it starts
+    r.db = d->id;
+    r.id = 2;
+    r.kind = "incremental";
+    r.state = BackupState::kRunning;
+    r.start_us = NowMicros();
+    r.pid = 4242;
+    r.host = "dbhost";
+    DatabaseRecord db = d.value();
+    ASSERT_EQ(db.next_backup_id, 2u);
+    db.next_backup_id = 3;
+    rocksdb::WriteBatch b;
+    Catalog::PutDatabase(&b, w.value().get(), db);
+    Catalog::PutBackup(&b, w.value().get(), r);
+    ASSERT_TRUE(w.value()->Write(&b, true).ok());
+    EXPECT_EQ(state_of_2(), "running");  // its writer holds the store's lock
+    RunResult text = Scnfs({"list", "--store", store_, "--db", "orcl"});
+    EXPECT_EQ(text.out.find("interrupted"), std::string::npos) << text.out;
+  }
+  EXPECT_EQ(state_of_2(), "interrupted");
+  RunResult text = Scnfs({"list", "--store", store_, "--db", "orcl"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("interrupted: the process that ran it (pid 4242 on dbhost) is gone"), std::string::npos) << text.out;
+  // The next backup records it as failed, as before.
+  BackupJson({"--db", "orcl", fs::path(file).parent_path()});
+  EXPECT_EQ(state_of_2(), "failed");
 }
 
 // A DBA who lost one datafile restores that file into the database's directory, beside the files still there.
