@@ -374,7 +374,9 @@ TEST_F(BackupPlanTest, AnUnloggedRelationsLsnsAreNoChangeNumbers) {
   auto v = VerifyPoint(s.value().get(), "pg", "latest");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   for (const auto& f : v->files)
-    if (f.path == "base/5/16400") EXPECT_EQ(f.highest_change, 0u) << f.path;
+    if (f.path == "base/5/16400") {
+      EXPECT_EQ(f.highest_change, 0u) << f.path;
+    }
   auto disk = VerifyFile(src_ + "/base/5/16400", std::nullopt);
   ASSERT_TRUE(disk.ok()) << disk.status().ToString();
   EXPECT_EQ(disk->files.at(0).highest_change, 0u);

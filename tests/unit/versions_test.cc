@@ -76,7 +76,9 @@ TEST_F(VersionsTest, ARunAgreesWithOneBlockLookups) {
       auto want = one.AsOfBackup(1, b, 30);
       ASSERT_TRUE(want.ok());
       ASSERT_EQ(out[b].has_value(), want->has_value()) << b;
-      if (out[b]) EXPECT_EQ(out[b]->key.backup, (*want)->key.backup) << b;
+      if (out[b]) {
+        EXPECT_EQ(out[b]->key.backup, (*want)->key.backup) << b;
+      }
     }
   }
   // The tie at block 3's change 300: the newest written by the base or before, else the oldest after it.
