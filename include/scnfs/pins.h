@@ -30,7 +30,7 @@ struct Pin {
   // For scn: points: versions written by backups after this one are not read (a later hot backup may hold blocks
   // changed at or below the SCN; what is served was resolved without them).
   std::optional<uint32_t> last_backup;
-  std::string what;               // what is served, for people: "backups/3", "at/scn:1200"
+  std::string what;               // what is served, for people: "ORA/backups/3", "ORA/at/scn:1200" (one per pin set)
   bool operator==(const Pin&) const = default;
 };
 

@@ -263,10 +263,14 @@ void MountTree::UpdatePinsLocked(bool lazy) {
     if (!s.view || !s.seed) continue;
     std::optional<uint32_t> last;
     if (s.seed->point.scn) last = s.seed->last_complete;
-    pending_pins_.push_back(Pin{s.seed->db.name, s.seed->point.base.id, s.seed->point.scn, last, s.key});
+    pending_pins_.push_back(Pin{s.seed->db.name, s.seed->point.base.id, s.seed->point.scn, last, PinWhatLocked(s)});
   }
   pins_gen_++;
 }
+
+// The point's path under the mount ("ORA/backups/3"): its key alone is one per database, and the pins of two
+// databases' "backups/3" must not be taken for one.
+std::string MountTree::PinWhatLocked(const PointSlot& s) const { return dbs_[s.db_slot].name + "/" + s.key; }
 
 Status MountTree::FlushPins() {
   if (pins_ == nullptr) return Status::OK();
@@ -453,7 +457,7 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
     // unpinned, and a prune would not have seen it (found 2026-11-30). Points pinned before still serve.
     std::lock_guard<std::mutex> l(mu_);
     const uint32_t slot = d.slot;
-    if (slot < points_.size() && !pinned_keys_.count(points_[slot].key)) {
+    if (slot < points_.size() && !pinned_keys_.count(PinWhatLocked(points_[slot]))) {
       DropRefLocked(slot, 1);
       return pinned.WithContext(fmt::format("{}: not served until its pin is recorded in the store (docs/pins.md)",
                                             points_[slot].key));

@@ -167,6 +167,7 @@ class MountTree {
   // prune. Each rebuild and write costs O(points with views): done per dropped view, a forget storm of 5,000 points
   // took 35 s of CPU and stalled every client (found 2026-11-30).
   void UpdatePinsLocked(bool lazy = false);
+  std::string PinWhatLocked(const PointSlot& s) const;  // a pin's `what`, one per point of the mount
   std::atomic<uint64_t> views_dropped_{0};   // since the last Upkeep
 
   Store* store_;
@@ -193,7 +194,7 @@ class MountTree {
   std::chrono::steady_clock::time_point pins_built_{};
   std::mutex pins_write_mu_;   // after mu_ is released, never while holding it
   uint64_t pins_written_gen_ = 0;
-  std::set<std::string> pinned_keys_;  // GUARDED_BY(mu_): the points in the last pin set written
+  std::set<std::string> pinned_keys_;  // GUARDED_BY(mu_): the points in the last pin set written (PinWhatLocked)
   std::deque<CloneSlot> clones_;          // GUARDED_BY(mu_) for its users; changes also hold clones_mu_
   mutable std::shared_mutex clones_mu_;   // taken after mu_; alone by Clone(), the hot path of clone I/O
   std::map<std::pair<uint32_t, std::string>, uint32_t, std::less<>> clone_by_key_;

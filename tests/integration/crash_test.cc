@@ -532,8 +532,8 @@ TEST(CrashTest, APointIsNotServedWhileItsPinCannotBeRecorded) {
   ASSERT_EQ(pins->size(), 1u);
   std::set<std::string> what;
   for (const auto& p : pins->at(0).pins) what.insert(p.what);
-  EXPECT_TRUE(what.count("backups/2")) << "served, so pinned";
-  EXPECT_TRUE(what.count("at/backup:2")) << "served, so pinned";
+  EXPECT_TRUE(what.count("ora/backups/2")) << "served, so pinned";
+  EXPECT_TRUE(what.count("ora/at/backup:2")) << "served, so pinned";
 }
 
 }  // namespace
