@@ -285,12 +285,22 @@ Status MountTree::FlushPins() {
     pins = pending_pins_;
     gen = pins_gen_;
   }
+  // The holder records changes: what differs from the set last written.
   std::set<std::string> keys;
-  for (const auto& p : pins) keys.insert(p.what);
-  // A set that cannot be written (a full disk) is retried by the next change; until then Lookup serves no point
-  // that is not in the last set written (pinned_keys_).
-  Status st = pins_->Set(std::move(pins));
+  std::vector<Pin> add;
+  std::vector<std::string> remove;
+  for (const auto& p : pins) {
+    keys.insert(p.what);
+    if (auto it = pins_written_.find(p.what); it == pins_written_.end() || !(it->second == p)) add.push_back(p);
+  }
+  for (const auto& [what, pin] : pins_written_)
+    if (!keys.count(what)) remove.push_back(what);
+  // A change that cannot be written (a full disk) is retried by the next flush, as part of its own diff against the
+  // same pins_written_; until then Lookup serves no point that is not in the last set written (pinned_keys_).
+  Status st = pins_->Change(add, remove);
   if (!st.ok()) return st;
+  pins_written_.clear();
+  for (auto& p : pins) pins_written_.emplace(p.what, std::move(p));
   pins_written_gen_ = gen;
   std::lock_guard<std::mutex> l(mu_);
   pinned_keys_ = std::move(keys);

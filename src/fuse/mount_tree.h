@@ -194,6 +194,7 @@ class MountTree {
   std::chrono::steady_clock::time_point pins_built_{};
   std::mutex pins_write_mu_;   // after mu_ is released, never while holding it
   uint64_t pins_written_gen_ = 0;
+  std::map<std::string, Pin> pins_written_;  // GUARDED_BY(pins_write_mu_): the set the holder holds, by `what`
   std::set<std::string> pinned_keys_;  // GUARDED_BY(mu_): the points in the last pin set written (PinWhatLocked)
   std::deque<CloneSlot> clones_;          // GUARDED_BY(mu_) for its users; changes also hold clones_mu_
   mutable std::shared_mutex clones_mu_;   // taken after mu_; alone by Clone(), the hot path of clone I/O
