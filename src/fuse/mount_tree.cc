@@ -299,8 +299,8 @@ Status MountTree::FlushPins() {
   // same pins_written_; until then Lookup serves no point that is not in the last set written (pinned_keys_).
   Status st = pins_->Change(add, remove);
   if (!st.ok()) return st;
-  pins_written_.clear();
-  for (auto& p : pins) pins_written_.emplace(p.what, std::move(p));
+  for (const auto& what : remove) pins_written_.erase(what);
+  for (const auto& p : add) pins_written_.insert_or_assign(p.what, p);
   pins_written_gen_ = gen;
   std::lock_guard<std::mutex> l(mu_);
   pinned_keys_ = std::move(keys);
