@@ -3,9 +3,16 @@
 //
 //   STORE/pins/<holder>.lock   flock()ed by the holder for as long as it lives; the kernel drops the lock when the
 //                              process dies, however it dies, so a killed mount never pins forever
-//   STORE/pins/<holder>.json   the holder's pins, replaced atomically (write + rename) on every change
+//   STORE/pins/<holder>.pins   the holder's pins as a log of JSON lines: a header line, then one line per pin added
+//                              or removed, appended by one write() per change, so that a new pin costs the same
+//                              however many there are (the whole set rewritten per pin made 2,000 lookups O(N^2)).
+//                              Rewritten to one line per live pin (through .tmp and rename) once it holds more than
+//                              2 * live pins + 1024 lines, so it stays bounded by the live pins
 //   STORE/pins/<holder>.reserve  1 MiB set aside at creation, removed when a pin write finds the disk full, so that
 //                              pins can still be written (and points served) once the disk has filled
+//
+// A change that fails leaves the file as it was (a partial append is cut off again), and a reader ignores a last line
+// without its "\n" (a change still being written, not yet answered to anyone).
 //
 // Thread-safety: PinHolder is safe to call from many threads. ListPins may run in any process at any time.
 #pragma once
@@ -13,10 +20,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "scnfs/status.h"
@@ -30,7 +39,7 @@ struct Pin {
   // For scn: points: versions written by backups after this one are not read (a later hot backup may hold blocks
   // changed at or below the SCN; what is served was resolved without them).
   std::optional<uint32_t> last_backup;
-  std::string what;               // what is served, for people: "backups/3", "at/scn:1200"
+  std::string what;               // what is served, for people: "ORA/backups/3", "ORA/at/scn:1200" (one per pin set)
   bool operator==(const Pin&) const = default;
 };
 
@@ -42,27 +51,49 @@ struct PinSet {
   std::vector<Pin> pins;
 };
 
-inline constexpr off_t kPinReserveBytes = 1 << 20;  // room for ~10,000 pins
+inline constexpr off_t kPinReserveBytes = 1 << 20;  // room for ~10,000 pin lines
+// The log is rewritten once it holds more lines than 2 * live pins + this: a rewrite of L live pins follows more than
+// (L + 1024) / 2 appended lines, so a change costs O(1) amortised, and a mount with few pins rewrites rarely.
+inline constexpr size_t kPinLogSlackLines = 1024;
 
 class PinHolder {
  public:
-  // Creates STORE/pins/ if needed, takes the holder's lock and writes an empty pin set.
+  // Creates STORE/pins/ if needed, takes the holder's lock and writes the log's header (no pins).
   static Result<std::unique_ptr<PinHolder>> Create(const std::string& store_dir, const std::string& description);
   // Removes the holder's files and drops the lock.
   ~PinHolder();
+  PinHolder(const PinHolder&) = delete;
+  PinHolder& operator=(const PinHolder&) = delete;
 
-  // Replaces the holder's pins (durable when it returns: a prune that starts afterwards sees them).
-  Status Set(std::vector<Pin> pins);
-  const std::string& holder() const { return set_.holder; }
+  // Records one change: `add` (a pin replaces an earlier one with the same `what`) and `remove` (by `what`; names not
+  // pinned are ignored). On disk (visible to ListPins in any process) when it returns OK. On failure nothing of it is
+  // recorded (the file reads as before) and the caller retries it later.
+  // `remove` is applied before `add`: a name in both stays pinned, with the pin in `add`. Of two pins in `add` with
+  // the same `what`, the later one wins. What changes nothing (a pin equal to the one recorded, a name not pinned)
+  // writes nothing; a change of nothing returns OK without a write.
+  Status Change(const std::vector<Pin>& add, const std::vector<std::string>& remove);
+  const std::string& holder() const { return header_.holder; }
 
  private:
   PinHolder() = default;
-  Status WriteLocked();
+  Status AppendLocked(const std::string& lines);
+  // Writes the header and a line per live pin to <holder>.pins.tmp, renames it over the log and reopens it.
+  Status RewriteLocked();
+  void CompactIfDueLocked();
+  std::string LogPath() const;
+
   std::mutex mu_;
   std::string dir_;
   int lock_fd_ = -1;
-  PinSet set_;
-  bool written_ = true;  // the file holds set_ (false after a failed write: the next Set writes, even if equal)
+  PinSet header_;                         // holder, pid, description, since_us; its `pins` stay empty
+  // The pins the log holds, in the order first added, and by `what`: a change costs O(its size), not O(live).
+  std::list<Pin> live_;
+  std::unordered_map<std::string, std::list<Pin>::iterator> by_what_;
+  int log_fd_ = -1;                       // O_APPEND; -1 after a rewrite that could not reopen it (reopened first)
+  off_t log_bytes_ = 0;                   // the log's size without the change being written: a failed one is cut here
+  bool cut_pending_ = false;              // a failed change's bytes are still there (ftruncate failed): cut them first
+  size_t log_lines_ = 0;                  // header included
+  size_t rewrite_not_before_lines_ = 0;   // after a failed rewrite (a full disk), not retried at every change
   bool reserved_ = false;  // <holder>.reserve holds kPinReserveBytes, given up when a write finds the disk full
 };
 
@@ -70,7 +101,8 @@ class PinHolder {
 // it exists). Pin files whose holder died are removed on the way (their lock is free). Fails closed: Corruption
 // (or IOError) if a live holder's pin file or a clone's clone.json exists but cannot be read, since a prune that
 // took it for "no pin" would delete what is served; files that vanish meanwhile (holder ended, clone destroyed) are
-// skipped.
+// skipped. A holder's log is replayed line by line; its last line without "\n" is a change still being written and is
+// ignored. A live holder's <holder>.json, written by earlier builds (the whole set in one object), is read as before.
 Result<std::vector<PinSet>> ListPins(const std::string& store_dir);
 
 }  // namespace scnfs

@@ -267,7 +267,7 @@ Result<std::shared_ptr<const PointView>> MountTree::ViewLocked(uint32_t p) {
   if (s.view) return s.view;
   SCNFS_RETURN_IF_ERROR(SeedLocked(s));
   SCNFS_ASSIGN_OR_RETURN(s.view, BuildView(*s.seed, s.key));
-  UpdatePinsLocked();
+  PinLocked(s);
   return s.view;
 }
 
@@ -297,52 +297,68 @@ void MountTree::EnsureView(uint64_t ino, bool attr_only) {
     if (s == nullptr || s->view) return;  // another thread was first, or the point was forgotten meanwhile
     s->view = std::move(view);
     s->parked = 0;
-    UpdatePinsLocked();
+    PinLocked(*s);
   }
   (void)FlushPins();  // a failure is retried by the next change; Lookup refuses unpinned points
 }
 
-void MountTree::UpdatePinsLocked(bool lazy) {
-  if (pins_ == nullptr) return;
-  if (lazy) {
-    unpins_pending_ = true;
-    return;
-  }
-  unpins_pending_ = false;
-  pins_built_ = std::chrono::steady_clock::now();
-  pending_pins_.clear();
-  for (const auto& [p, s] : points_) {
-    if (!s.view || !s.seed) continue;
-    std::optional<uint32_t> last;
-    if (s.seed->point.scn) last = s.seed->last_complete;
-    pending_pins_.push_back(Pin{s.seed->db.name, s.seed->point.base.id, s.seed->point.scn, last, s.key});
-  }
-  pins_gen_++;
+void MountTree::PinLocked(const PointSlot& s) {
+  if (pins_ == nullptr || !s.seed) return;
+  std::optional<uint32_t> last;
+  if (s.seed->point.scn) last = s.seed->last_complete;
+  std::string what = PinWhatLocked(s);
+  pins_wanted_.insert_or_assign(what, Pin{s.seed->db.name, s.seed->point.base.id, s.seed->point.scn, last, what});
+  pins_to_remove_.erase(what);
+  pins_to_add_.insert(std::move(what));
 }
+
+void MountTree::UnpinLocked(const PointSlot& s) {
+  if (pins_ == nullptr) return;
+  std::string what = PinWhatLocked(s);
+  pins_wanted_.erase(what);
+  pins_to_add_.erase(what);
+  // Queued even when the last write did not have it: a write of its pin may be under way (FlushPins writes outside
+  // mu_), and removing a name that is not pinned costs nothing.
+  pins_to_remove_.insert(std::move(what));
+}
+
+// The point's path under the mount ("ORA/backups/3"): its key alone is one per database, and the pins of two
+// databases' "backups/3" must not be taken for one.
+std::string MountTree::PinWhatLocked(const PointSlot& s) const { return dbs_[s.db_slot].name + "/" + s.key; }
 
 Status MountTree::FlushPins() {
   if (pins_ == nullptr) return Status::OK();
-  // One writer at a time, and each writes the newest set: an older set never lands after a newer one.
+  // One writer at a time: a change is taken from the queues and written before the next is taken, so they land in
+  // the order they were made.
   std::lock_guard<std::mutex> w(pins_write_mu_);
-  std::vector<Pin> pins;
-  uint64_t gen;
+  std::vector<Pin> add;
+  std::vector<std::string> remove;
+  const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (unpins_pending_ && std::chrono::steady_clock::now() - pins_built_ >= std::chrono::seconds(1)) UpdatePinsLocked();
-    if (pins_gen_ == pins_written_gen_) return Status::OK();
-    pins = pending_pins_;
-    gen = pins_gen_;
+    // Removals wait for a second after the last write unless an addition goes anyway (then they ride along).
+    const bool removals_due = !pins_to_remove_.empty() && now - pins_written_at_ >= std::chrono::seconds(1);
+    if (pins_to_add_.empty() && !removals_due) return Status::OK();
+    for (const auto& what : pins_to_add_) add.push_back(pins_wanted_.at(what));
+    remove.assign(pins_to_remove_.begin(), pins_to_remove_.end());
+    pins_to_add_.clear();
+    pins_to_remove_.clear();
   }
-  std::set<std::string> keys;
-  for (const auto& p : pins) keys.insert(p.what);
-  // A set that cannot be written (a full disk) is retried by the next change; until then Lookup serves no point
-  // that is not in the last set written (pinned_keys_).
-  Status st = pins_->Set(std::move(pins));
-  if (!st.ok()) return st;
-  pins_written_gen_ = gen;
+  Status st = pins_->Change(add, remove);
   std::lock_guard<std::mutex> l(mu_);
-  pinned_keys_ = std::move(keys);
-  return Status::OK();
+  if (st.ok()) {
+    for (const auto& what : remove) pinned_.erase(what);
+    for (const auto& p : add) pinned_.insert(p.what);
+    pins_written_at_ = now;
+    return Status::OK();
+  }
+  // Not recorded (a full disk): queued again, unless what was asked since replaced it. Until a write succeeds,
+  // Lookup serves no point that is not in pinned_.
+  for (const auto& p : add)
+    if (pins_wanted_.count(p.what) && !pins_to_remove_.count(p.what)) pins_to_add_.insert(p.what);
+  for (const auto& what : remove)
+    if (!pins_wanted_.count(what)) pins_to_remove_.insert(what);
+  return st;
 }
 
 void MountTree::AddRefLocked(uint64_t ino, uint64_t n) {
@@ -383,7 +399,7 @@ void MountTree::SettleLocked(uint32_t p) {
       PointSlot* o = SlotLocked(old);
       if (o != nullptr && o->refs == o->dir_refs && o->view) {
         o->view.reset();
-        UpdatePinsLocked(/*lazy=*/true);
+        UnpinLocked(*o);
         views_dropped_.fetch_add(1, std::memory_order_relaxed);
         ParkLocked(old);
       }
@@ -536,7 +552,7 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
     // unpinned, and a prune would not have seen it (found 2026-11-30). Points pinned before still serve.
     std::lock_guard<std::mutex> l(mu_);
     const PointSlot* s = SlotLocked(d.slot);
-    if (s != nullptr && s->view && !pinned_keys_.count(s->key)) {
+    if (s != nullptr && s->view && !pinned_.count(PinWhatLocked(*s))) {
       const std::string key = s->key;
       DropRefLocked(d.slot, 1, d.local == kLocalDir);
       return pinned.WithContext(fmt::format("{}: not served until its pin is recorded in the store (docs/pins.md)", key));
@@ -659,7 +675,7 @@ void MountTree::Forget(uint64_t ino, uint64_t nlookup) {
 }
 
 void MountTree::Upkeep() {
-  // Pins that ended are written lazily by the next request (UpdatePinsLocked): here too, so an idle mount's pins
+  // Pins that ended are written lazily by the next request (FlushPins): here too, so an idle mount's pins
   // do not stay longer than a second or so.
   (void)FlushPins();
   // A view is about 400 bytes per file of its point, in many small allocations: after a `find` over hundreds of

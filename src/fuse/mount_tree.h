@@ -188,11 +188,14 @@ class MountTree {
   // After a point's references or view changed: a view with nothing inside it in use goes idle (kIdleViews kept),
   // a point without references or view is parked (ParkLocked).
   void SettleLocked(uint32_t p);
-  // A new view is pinned before it serves (rebuilt now, written by the FlushPins that follows); a dropped one is
-  // unpinned lazily (`lazy`: at most one rebuild and write a second), since a pin held a little longer only delays a
-  // prune. Each rebuild and write costs O(points with views): done per dropped view, a forget storm of 5,000 points
-  // took 35 s of CPU and stalled every client (found 2026-11-30).
-  void UpdatePinsLocked(bool lazy = false);
+  // A new view is pinned before it serves (queued now, written by the FlushPins that follows); a dropped one is
+  // unpinned lazily (written with the next addition, or a second after the last write), since a pin held a little
+  // longer only delays a prune. Each costs O(log points): the whole set rebuilt and rewritten per new view made
+  // `ls -l` over 2,000 backups O(N^2) (found 2026-11-30), and per dropped view a forget storm of 5,000 points took
+  // 35 s of CPU.
+  void PinLocked(const PointSlot& s);
+  void UnpinLocked(const PointSlot& s);
+  std::string PinWhatLocked(const PointSlot& s) const;  // a pin's `what`, one per point of the mount
   std::atomic<uint64_t> views_dropped_{0};   // since the last Upkeep
 
   Store* store_;
@@ -220,13 +223,11 @@ class MountTree {
  private:
   std::deque<std::pair<uint32_t, uint64_t>> unused_;  // (point, its parked stamp), oldest first; stale ones skipped
   uint64_t park_stamps_ = 0;
-  std::vector<Pin> pending_pins_;
-  uint64_t pins_gen_ = 0;
-  bool unpins_pending_ = false;  // views dropped since pending_pins_ was built (written lazily, FlushPins)
-  std::chrono::steady_clock::time_point pins_built_{};
+  std::map<std::string, Pin> pins_wanted_;             // GUARDED_BY(mu_): a pin per point with a view, by `what`
+  std::set<std::string> pins_to_add_, pins_to_remove_;  // GUARDED_BY(mu_): changes not written yet
+  std::set<std::string> pinned_;                        // GUARDED_BY(mu_): what the holder's log says is pinned
+  std::chrono::steady_clock::time_point pins_written_at_{};  // GUARDED_BY(mu_)
   std::mutex pins_write_mu_;   // after mu_ is released, never while holding it
-  uint64_t pins_written_gen_ = 0;
-  std::set<std::string> pinned_keys_;  // GUARDED_BY(mu_): the points in the last pin set written
   std::deque<CloneSlot> clones_;          // GUARDED_BY(mu_) for its users; changes also hold clones_mu_
   mutable std::shared_mutex clones_mu_;   // taken after mu_; alone by Clone(), the hot path of clone I/O
   std::map<std::pair<uint32_t, std::string>, uint32_t, std::less<>> clone_by_key_;

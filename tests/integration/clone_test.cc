@@ -600,8 +600,8 @@ TEST_F(CloneTest, AnScnCloneReadsWhatItReadWhenItWasMadeAfterALaterBackup) {
   EXPECT_EQ(ReadFile(mnt_ + "/HB/at/scn:1600/hb_1.dbf").substr(10 * 8192, 8192), block10_at_1500);
   std::string pins;
   for (const auto& e : fs::directory_iterator(store_ + "/pins"))
-    if (e.path().extension() == ".json") pins += ReadFile(e.path());
-  EXPECT_NE(pins.find("\"last_backup\": 2"), std::string::npos) << pins;
+    if (e.path().extension() == ".pins") pins += ReadFile(e.path());
+  EXPECT_NE(pins.find("\"last_backup\":2"), std::string::npos) << pins;
 }
 
 TEST_F(CloneTest, FullDiskGivesEnospcToTheWriterOnly) {

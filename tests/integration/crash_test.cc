@@ -517,23 +517,47 @@ TEST(CrashTest, APointIsNotServedWhileItsPinCannotBeRecorded) {
   const std::string first = ReadFile(src + "/ora_1.dbf");
   ASSERT_TRUE(fs::exists(mnt + "/ora/backups/1/ora_1.dbf"));  // pinned while there was space
   testing::Run({"dd", "if=/dev/zero", "of=" + disk + "/fill", "bs=1M"});  // until the disk is full
-  EXPECT_EQ(ReadFile(mnt + "/ora/backups/2/ora_1.dbf"), first) << "the reserve is for this";
-  testing::Run({"dd", "if=/dev/zero", "of=" + disk + "/fill2", "bs=4k"});  // the reserve's room too
+  EXPECT_EQ(ReadFile(mnt + "/ora/backups/2/ora_1.dbf"), first);
+  // The pin log is appended to: new points are pinned in the room left in its last page, and then in the reserve's.
+  auto reserved = [&] {
+    for (const auto& e : fs::directory_iterator(store + "/pins"))
+      if (e.path().extension() == ".reserve") return true;
+    return false;
+  };
   struct stat st;
+  auto look_up = [&](const std::string& point) {
+    errno = 0;
+    return ::stat((mnt + "/ora/" + point + "/ora_1.dbf").c_str(), &st) == 0;
+  };
+  for (int i = 0; i < 200 && reserved(); ++i) ASSERT_TRUE(look_up("at/scn:" + std::to_string(7000 + i))) << i;
+  ASSERT_FALSE(reserved()) << "the reserve is for this";
+  testing::Run({"dd", "if=/dev/zero", "of=" + disk + "/fill2", "bs=4k"});  // the reserve's room too
+  // Once the room left in the log's last page is used up, a point whose pin cannot be recorded is not served.
+  std::string refused;
+  for (int i = 0; i < 200 && refused.empty(); ++i) {
+    const std::string point = "at/scn:" + std::to_string(8000 + i);
+    if (!look_up(point)) {
+      EXPECT_EQ(errno, ENOSPC) << point;
+      refused = point;
+    }
+  }
+  ASSERT_FALSE(refused.empty()) << "served without a pin";
   errno = 0;
-  EXPECT_NE(::stat((mnt + "/ora/at/backup:2/ora_1.dbf").c_str(), &st), 0) << "served without a pin";
+  EXPECT_NE(::stat((mnt + "/ora/" + refused + "/ora_1.dbf").c_str(), &st), 0) << "served without a pin, once asked again";
   EXPECT_EQ(errno, ENOSPC);
   EXPECT_EQ(ReadFile(mnt + "/ora/backups/1/ora_1.dbf").size(), first.size());
   fs::remove(disk + "/fill");
   fs::remove(disk + "/fill2");
   EXPECT_EQ(ReadFile(mnt + "/ora/at/backup:2/ora_1.dbf"), first);
+  EXPECT_EQ(ReadFile(mnt + "/ora/" + refused + "/ora_1.dbf"), first);
   auto pins = ListPins(store);
   ASSERT_TRUE(pins.ok()) << pins.status().ToString();
   ASSERT_EQ(pins->size(), 1u);
   std::set<std::string> what;
   for (const auto& p : pins->at(0).pins) what.insert(p.what);
-  EXPECT_TRUE(what.count("backups/2")) << "served, so pinned";
-  EXPECT_TRUE(what.count("at/backup:2")) << "served, so pinned";
+  EXPECT_TRUE(what.count("ora/backups/2")) << "served, so pinned";
+  EXPECT_TRUE(what.count("ora/at/backup:2")) << "served, so pinned";
+  EXPECT_TRUE(what.count("ora/" + refused)) << "served, so pinned";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -229,6 +230,27 @@ TEST_F(MountTreeTest, APointHeldOnlyByItsTopDirectoryKeepsNoView) {
   EXPECT_EQ(tree_->Lookup(dirs[1].first, "sub").value().ino, dirs[1].first + 3);
   EXPECT_EQ(tree_->LiveViews(), MountTree::kIdleViews + 2);
   EXPECT_EQ(PinCount(), MountTree::kIdleViews + 2);
+}
+
+// The pin holder records changes by `what`: two databases' "backups/1" under one name would have been one pin, and a
+// prune would have seen only one of the two points served.
+TEST_F(MountTreeTest, TheSamePointOfTwoDatabasesIsPinnedTwice) {
+  {
+    auto w = Store::Open(dir_ + "/store", Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok());
+    BackupOptions o;
+    o.db = "raw2";
+    o.sources = {src_};
+    ASSERT_TRUE(RunBackup(w.value().get(), o).ok());
+  }
+  ASSERT_NE(Ino({"raw", "backups", "1", "a.dat"}), 0u);
+  ASSERT_NE(Ino({"raw2", "backups", "1", "a.dat"}), 0u);
+  auto sets = ListPins(dir_ + "/store");
+  ASSERT_TRUE(sets.ok());
+  ASSERT_EQ(sets->size(), 1u);
+  std::set<std::pair<std::string, std::string>> pinned;
+  for (const auto& p : sets->at(0).pins) pinned.emplace(p.db, p.what);
+  EXPECT_EQ(pinned, (std::set<std::pair<std::string, std::string>>{{"raw", "raw/backups/1"}, {"raw2", "raw2/backups/1"}}));
 }
 
 TEST_F(MountTreeTest, AViewUsedAgainIsTheNewestIdleOneNotTheOldest) {
