@@ -71,6 +71,7 @@ Runner AddList(CLI::App& app, Globals& g) {
   auto db = std::make_shared<std::string>();
   auto at = std::make_shared<std::string>("latest");
   auto files = std::make_shared<bool>(false);
+  auto last = std::make_shared<size_t>(0);
   AddStoreOption(sub, g);
   auto* db_opt = sub->add_option("--db", *db, "Only this database");
   auto* files_opt = sub->add_flag("--files", *files,
@@ -79,8 +80,11 @@ Runner AddList(CLI::App& app, Globals& g) {
                         ->needs(db_opt);
   sub->add_option("--at", *at, "With --files: the point, backup:ID, scn:N, time:ISO8601 or latest (default)")
       ->needs(files_opt);
+  sub->add_option("--last", *last, "Only the newest N backups of each database (the totals still count them all)")
+      ->check(CLI::PositiveNumber)
+      ->excludes(files_opt);
   sub->add_flag("--json", g.json, "Machine-readable output (fields: docs/cli.md)");
-  return [db, at, files, &g] {
+  return [db, at, files, last, &g] {
     auto store = OpenStore(g, Store::Mode::kReader, "list");
     if (!store.ok()) return Fail(store.status());
     if (*files) return ListFiles(store.value().get(), *db, *at, g.json);
@@ -127,9 +131,12 @@ Runner AddList(CLI::App& app, Globals& g) {
     nlohmann::json out = nlohmann::json::array();
     for (size_t i = 0; i < dbs.size(); ++i) {
       const DatabaseRecord& d = dbs[i];
-      const Result<std::vector<BackupRecord>> backups = std::move(all_backups[i]);
+      const std::vector<BackupRecord>& every = all_backups[i];
+      // --last: a database backed up nightly for a year listed 365 lines; the newest are what a DBA looks for.
+      const size_t skip = *last != 0 && every.size() > *last ? every.size() - *last : 0;
+      const Result<std::vector<BackupRecord>> backups = std::vector<BackupRecord>(every.begin() + ptrdiff_t(skip), every.end());
       uint64_t stored = 0;
-      for (const auto& b : backups.value()) stored += b.new_bytes_stored;
+      for (const auto& b : every) stored += b.new_bytes_stored;
       if (g.json) {
         nlohmann::json jb = nlohmann::json::array();
         for (auto b : backups.value()) {
@@ -143,10 +150,12 @@ Runner AddList(CLI::App& app, Globals& g) {
           jb.push_back(j);
         }
         out.push_back({{"name", d.name}, {"id", d.id}, {"format", FormatName(d.format)},
-                       {"created", FormatIso8601(d.created_us)}, {"stored_bytes", stored}, {"backups", jb}});
+                       {"created", FormatIso8601(d.created_us)}, {"stored_bytes", stored},
+                       {"backup_count", every.size()}, {"backups", jb}});
         continue;
       }
-      fmt::print("database {} ({}), {} backup(s), {} stored\n", d.name, FormatName(d.format), backups.value().size(),
+      fmt::print("database {} ({}), {} backup(s){}, {} stored\n", d.name, FormatName(d.format), every.size(),
+                 skip ? fmt::format(", the newest {} shown", backups.value().size()) : std::string(),
                  HumanBytes(stored));
       fmt::print("  {:>4} {:<12} {:<9} {:<25} {:<25} {:>8} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", "ID", "KIND", "STATE",
                  "START", "END", "SECONDS", fmt::format("{} RANGE", ChangeNumberName(d.format)), "FILES", "LOGICAL", "STORED", "DEDUP", "COMPR");

@@ -305,6 +305,34 @@ TEST_F(CliTest, ListShowsTheCheckpointAloneUnlessBlocksAreNewer) {
   }
 }
 
+// A database backed up nightly for a year listed 365 lines; --last N shows the newest N of each database, and the
+// totals (backups, stored bytes) still count them all.
+TEST_F(CliTest, ListLastShowsTheNewestBackupsOfEachDatabase) {
+  const std::string src = tmp_ / "raw";
+  fs::create_directories(src);
+  for (int i = 0; i < 4; ++i) {
+    WriteFile(src + "/f", std::string(8192 * (i + 1), char('a' + i)));
+    BackupJson({"--db", "one", src});
+  }
+  BackupJson({"--db", "two", src});
+  RunResult all = Scnfs({"list", "--store", store_, "--json"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  RunResult r = Scnfs({"list", "--store", store_, "--json", "--last", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json full = json::parse(all.out), last = json::parse(r.out);
+  ASSERT_EQ(last.size(), 2u);
+  std::vector<int> ids;
+  for (const auto& b : last.at(0).at("backups")) ids.push_back(b.at("id").get<int>());
+  EXPECT_EQ(ids, (std::vector<int>{3, 4}));
+  EXPECT_EQ(last.at(0).at("backup_count"), 4);
+  EXPECT_EQ(last.at(0).at("stored_bytes"), full.at(0).at("stored_bytes"));
+  EXPECT_EQ(last.at(1).at("backups").size(), 1u);
+  RunResult text = Scnfs({"list", "--store", store_, "--db", "one", "--last", "1"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("4 backup(s), the newest 1 shown"), std::string::npos) << text.out;
+  ExpectFailure({"list", "--store", store_, "--last", "0"}, "--last");
+}
+
 // A backup whose process died (kill -9, a crash, the OOM killer) was listed as "running" until the next backup of
 // the store marked it failed (found 2026-11-30). Once its writer's lock is free it is "interrupted".
 TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
