@@ -95,6 +95,17 @@ Status MountTree::CatchUpFor(uint64_t ino) {
 
 Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
   Decoded d = Decoded::Of(parent);
+  if (d.kind == Decoded::kRoot) {
+    // A database this mount has not listed: its first backup may have ended a moment ago (`scnfs backup` of a new
+    // database, then `ls MOUNT/<db>` waited for the next listing, up to `refresh`).
+    bool known = false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = db_by_name_.find(name);
+      known = it != db_by_name_.end() && dbs_[it->second].record.has_value();
+    }
+    return CatchUp(/*now=*/!known);
+  }
   if (d.kind == Decoded::kDb && d.local == kClonesDir) {
     // A clone's record names the newest backup it reads (clone.json, written by another process): a clone made
     // moments ago may name one this mount has not seen, whose failed neighbours it could then not hide. So the
@@ -119,7 +130,16 @@ Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
     bool known = false;
     {
       std::lock_guard<std::mutex> l(mu_);
-      known = point_by_key_.count(std::pair(d.slot, fmt::format("{}/{}", d.local == kAtDir ? "at" : "backups", name))) > 0;
+      if (d.local == kAtDir) {
+        known = point_by_key_.count(std::pair(d.slot, fmt::format("at/{}", name))) > 0;
+      } else if (d.slot < dbs_.size()) {  // a backup the listing has as complete needs no catch-up to be found
+        uint32_t id = 0;
+        std::from_chars(name.data(), name.data() + name.size(), id);
+        const auto& backups = dbs_[d.slot].backups;
+        known = dbs_[d.slot].backups_fresh &&
+                std::any_of(backups.begin(), backups.end(),
+                            [&](const BackupRecord& b) { return b.id == id && b.state == BackupState::kComplete; });
+      }
     }
     if (could_be && !known) return CatchUp(/*now=*/true);
   }
@@ -285,6 +305,16 @@ void MountTree::EnsureView(uint64_t ino, bool attr_only) {
     if (s.view || !SeedLocked(s).ok()) return;
     seed = s.seed;
     key = s.key;
+  }
+  if (attr_only && d.local == kLocalDir) {
+    // The top directory's attributes alone, from the file records: no tree, reader or pin for a stat (`ls -l
+    // backups/` built and pinned a view per backup, then dropped it, at twice the time this takes).
+    auto files = Catalog(store_).ListFiles(seed->db.id, seed->point.base.id);
+    if (!files.ok()) return;  // the caller's own lookup reports the error
+    const struct stat attr = PointRootStat(seed->point.base, files.value());
+    std::lock_guard<std::mutex> l(mu_);
+    if (PointSlot* s = SlotLocked(d.slot); s != nullptr && !s->root_attr) s->root_attr = attr;
+    return;
   }
   // Reading a backup's file list and building its tree takes milliseconds for a data directory of a thousand files:
   // done without the tree's lock, so requests on other points (reads of open files) are not held up.

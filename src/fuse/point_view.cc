@@ -4,6 +4,7 @@
 #include <cstring>
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -62,17 +63,42 @@ const std::string& PointView::info() const {
   return info_;
 }
 
-void PointView::BuildTree() {
-  const auto& base = reader_->point().base;
-  root_.path = ".";
-  root_.type = "dir";
-  root_.mode = 0555;
-  root_.mtime_ns = root_.ctime_ns = root_.atime_ns = base.end_us * 1000;
-  auto dot = std::find_if(files_.begin(), files_.end(), [](const FileRecord& r) { return r.path == "."; });
-  if (dot != files_.end()) {
-    root_ = *dot;
-    files_.erase(dot);
+namespace {
+
+// The top directory's record: the source directory's own (".") when the backup read one, else made up.
+FileRecord RootRecord(const BackupRecord& base, const std::vector<FileRecord>& files) {
+  auto dot = std::find_if(files.begin(), files.end(), [](const FileRecord& r) { return r.path == "."; });
+  if (dot != files.end()) return *dot;
+  FileRecord root;
+  root.path = ".";
+  root.type = "dir";
+  root.mode = 0555;
+  root.mtime_ns = root.ctime_ns = root.atime_ns = base.end_us * 1000;
+  return root;
+}
+
+}  // namespace
+
+struct stat PointRootStat(const BackupRecord& base, const std::vector<FileRecord>& files) {
+  struct stat st = EntryStat(RootRecord(base, files));
+  // Its subdirectories as BuildTree makes them: the recorded ones at the top, and those it makes up for files
+  // below a directory the backup did not record.
+  std::unordered_set<std::string_view> top;
+  for (const auto& f : files) {
+    if (f.path == ".") continue;
+    const size_t slash = f.path.find('/');
+    if (slash != std::string::npos) top.insert(std::string_view(f.path).substr(0, slash));
+    else if (f.type == "dir") top.insert(f.path);
   }
+  st.st_nlink = 2 + top.size();
+  return st;
+}
+
+void PointView::BuildTree() {
+  root_ = RootRecord(reader_->point().base, files_);
+  if (auto dot = std::find_if(files_.begin(), files_.end(), [](const FileRecord& r) { return r.path == "."; });
+      dot != files_.end())
+    files_.erase(dot);
   std::sort(files_.begin(), files_.end(), [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });
   // Directories a backup of single files never recorded (a source "a/b.dbf" named by path) are synthesised.
   std::unordered_map<std::string_view, uint32_t> dirs;

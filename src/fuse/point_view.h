@@ -80,4 +80,8 @@ class PointView {
 // adds its subdirectories.
 struct stat EntryStat(const FileRecord& r);
 
+// The top directory's attributes as PointView(files of `base`).Stat(kRoot) gives them, from the file records alone:
+// a stat of a point's directory (`ls -l backups/`) needs no tree, reader or pin.
+struct stat PointRootStat(const BackupRecord& base, const std::vector<FileRecord>& files);
+
 }  // namespace scnfs

@@ -177,12 +177,14 @@ TEST_F(MountTreeTest, UnusedPointsAreForgottenBeyondALimitAndBackupsKeepTheirNum
     ASSERT_NE(ino, 0u);
     tree_->Forget(ino, 1);
   }
-  // Remembered: the held point, the kIdleViews unused ones with their views, kRememberedPoints without.
-  const size_t bound = 1 + MountTree::kIdleViews + MountTree::kRememberedPoints;
+  // Remembered: the held point, the unused ones with their views (backups/1: its file was looked up; the at/
+  // points were only stat-ed, which builds no view), kRememberedPoints without.
+  EXPECT_EQ(tree_->LiveViews(), 1u);
+  const size_t bound = 1 + tree_->LiveViews() + MountTree::kRememberedPoints;
   EXPECT_EQ(tree_->RememberedPoints(), bound);
   auto at = tree_->ReadDir(DbIno(0, 2));
   ASSERT_TRUE(at.ok());
-  EXPECT_EQ(at->size(), bound);
+  EXPECT_EQ(at->size(), bound - 1);  // all but backups/1
   auto at_attr = tree_->GetAttr(DbIno(0, 2));
   ASSERT_TRUE(at_attr.ok());
   EXPECT_EQ(at_attr->attr.st_nlink, 2 + at->size());
@@ -201,7 +203,7 @@ TEST_F(MountTreeTest, UnusedPointsAreForgottenBeyondALimitAndBackupsKeepTheirNum
 
 // `ls -l backups/` looks every backup up and the kernel keeps the names: each kept its point's file list (400 bytes
 // per file) and its pin for as long as the kernel cached them (found 2026-11-30). A point whose top directory alone
-// is held keeps its attributes, not its view.
+// is looked up or held has its attributes, without a view or a pin.
 TEST_F(MountTreeTest, APointHeldOnlyByItsTopDirectoryKeepsNoView) {
   const int64_t base = (NowMicros() / 1000000 + 3600) * 1000000;
   std::vector<std::pair<uint64_t, struct stat>> dirs;
@@ -211,11 +213,11 @@ TEST_F(MountTreeTest, APointHeldOnlyByItsTopDirectoryKeepsNoView) {
     ASSERT_TRUE(e.ok()) << e.status().ToString();
     dirs.emplace_back(e->ino, e->attr);
   }
-  EXPECT_EQ(tree_->LiveViews(), MountTree::kIdleViews);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  tree_->Forget(MountTree::kRootIno, 0);  // unpins are written lazily
-  EXPECT_EQ(PinCount(), MountTree::kIdleViews);
-  // Their attributes without their views, the same as when they were loaded.
+  EXPECT_EQ(tree_->LiveViews(), 0u);
+  EXPECT_EQ(PinCount(), 0u);
+  // The same attributes as a view gives: a file of the source's top directory, its subdirectory, its times.
+  EXPECT_EQ(dirs[0].second.st_nlink, 3u);  // sub
+  EXPECT_TRUE(S_ISDIR(dirs[0].second.st_mode));
   for (const auto& [ino, attr] : dirs) {
     auto again = tree_->GetAttr(ino);
     ASSERT_TRUE(again.ok());
@@ -223,13 +225,18 @@ TEST_F(MountTreeTest, APointHeldOnlyByItsTopDirectoryKeepsNoView) {
     EXPECT_EQ(again->attr.st_nlink, attr.st_nlink);
     EXPECT_EQ(again->attr.st_mtim.tv_sec, attr.st_mtim.tv_sec);
   }
-  EXPECT_EQ(tree_->LiveViews(), MountTree::kIdleViews);
-  // Used inside, a point loads its view again and keeps it while it is in use.
+  EXPECT_EQ(tree_->LiveViews(), 0u);
+  // Used inside, a point loads its view and keeps it while it is in use.
   const uint64_t file = tree_->Lookup(dirs[0].first, "a.dat").value().ino;
   EXPECT_EQ(ReadAll(file), std::string(30000, 'c'));
   EXPECT_EQ(tree_->Lookup(dirs[1].first, "sub").value().ino, dirs[1].first + 3);
-  EXPECT_EQ(tree_->LiveViews(), MountTree::kIdleViews + 2);
-  EXPECT_EQ(PinCount(), MountTree::kIdleViews + 2);
+  EXPECT_EQ(tree_->LiveViews(), 2u);
+  EXPECT_EQ(PinCount(), 2u);
+  const struct stat viewed = tree_->GetAttr(dirs[0].first).value().attr;
+  EXPECT_EQ(viewed.st_nlink, dirs[0].second.st_nlink);
+  EXPECT_EQ(viewed.st_mode, dirs[0].second.st_mode);
+  EXPECT_EQ(viewed.st_uid, dirs[0].second.st_uid);
+  EXPECT_EQ(viewed.st_mtim.tv_nsec, dirs[0].second.st_mtim.tv_nsec);
 }
 
 // The pin holder records changes by `what`: two databases' "backups/1" under one name would have been one pin, and a
@@ -265,7 +272,11 @@ TEST_F(MountTreeTest, AViewUsedAgainIsTheNewestIdleOneNotTheOldest) {
   tree_->Forget(Ino({"raw", "backups", "1"}), 7);  // every lookup of it so far
   tree_->Forget(file, 2);
   const int64_t base = (NowMicros() / 1000000 + 3600) * 1000000;
-  for (int i = 0; i < 15; ++i) tree_->Forget(Ino({"raw", "at", "time:" + FormatIso8601(base + i * 1000000)}), 1);
+  for (int i = 0; i < 15; ++i) {
+    const uint64_t f = Ino({"raw", "at", "time:" + FormatIso8601(base + i * 1000000), "a.dat"});  // builds its view
+    tree_->Forget(f, 1);
+    tree_->Forget(f - 2, 1);  // its top directory
+  }
   EXPECT_EQ(tree_->LiveViews(), 16u);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   tree_->Forget(MountTree::kRootIno, 0);  // unpins are written lazily
