@@ -1,4 +1,8 @@
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <set>
 
 #include <fmt/format.h>
@@ -115,6 +119,13 @@ Runner AddList(CLI::App& app, Globals& g) {
     // the catalog was read, the writer's lock is free; read again, a backup that ended meanwhile is no longer running,
     // so what still is was interrupted.
     std::set<std::pair<uint32_t, uint32_t>> interrupted;
+    // And its process is gone from this host: a backup another host runs on a shared store holds its lock in that
+    // host's kernel, not in this one's table (nor does a process of another PID namespace show there).
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    const auto process_gone = [&](const BackupRecord& b) {
+      return b.pid > 0 && b.host == host && ::kill(b.pid, 0) != 0 && errno == ESRCH;
+    };
     if (any_running && Store::WriterActive(store.value()->dir()) == false) {
       if (Status st = store.value()->Refresh(); !st.ok()) return Fail(st);
       for (size_t i = 0; i < dbs.size(); ++i) {
@@ -122,7 +133,7 @@ Runner AddList(CLI::App& app, Globals& g) {
         if (!again.ok()) return Fail(again.status());
         all_backups[i] = std::move(again).value();
         for (const auto& b : all_backups[i])
-          if (b.state == BackupState::kRunning) interrupted.emplace(b.db, b.id);
+          if (b.state == BackupState::kRunning && process_gone(b)) interrupted.emplace(b.db, b.id);
       }
     }
     const auto state_name = [&](const BackupRecord& b) {

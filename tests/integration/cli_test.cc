@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -345,34 +347,48 @@ TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
       if (b.at("id") == 2) return b.at("state").get<std::string>();
     return std::string("absent");
   };
-  {
+  // A process that has ended, on this host.
+  const pid_t pid = ::fork();
+  if (pid == 0) _exit(0);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::waitpid(pid, nullptr, 0), pid);
+  char here[256] = {};
+  ::gethostname(here, sizeof here - 1);
+  // Records backup 2 as running, as a backup does when it starts, then keeps the store's lock while `during` runs.
+  const auto record_running = [&](const std::string& host, const std::function<void()>& during) {
     auto w = Store::Open(store_, Store::Mode::kWriter);
     ASSERT_TRUE(w.ok()) << w.status().ToString();
     auto d = Catalog(w.value().get()).GetDatabase("orcl");
     ASSERT_TRUE(d.ok());
-    BackupRecord r;  // as a backup records itself when it starts
+    BackupRecord r;
     r.db = d->id;
     r.id = 2;
     r.kind = "incremental";
     r.state = BackupState::kRunning;
     r.start_us = NowMicros();
-    r.pid = 4242;
-    r.host = "dbhost";
+    r.pid = pid;
+    r.host = host;
     DatabaseRecord db = d.value();
-    ASSERT_EQ(db.next_backup_id, 2u);
     db.next_backup_id = 3;
     rocksdb::WriteBatch b;
     Catalog::PutDatabase(&b, w.value().get(), db);
     Catalog::PutBackup(&b, w.value().get(), r);
     ASSERT_TRUE(w.value()->Write(&b, true).ok());
+    during();
+  };
+  record_running(here, [&] {
     EXPECT_EQ(state_of_2(), "running");  // its writer holds the store's lock
     RunResult text = Scnfs({"list", "--store", store_, "--db", "orcl"});
     EXPECT_EQ(text.out.find("interrupted"), std::string::npos) << text.out;
-  }
+  });
   EXPECT_EQ(state_of_2(), "interrupted");
   RunResult text = Scnfs({"list", "--store", store_, "--db", "orcl"});
   EXPECT_EQ(text.exit_code, 0) << text.err;
-  EXPECT_NE(text.out.find("interrupted: the process that ran it (pid 4242 on dbhost) is gone"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(fmt::format("interrupted: the process that ran it (pid {} on {}) is gone", pid, here)),
+            std::string::npos) << text.out;
+  // Run by another host on a shared store: its lock is in that host's kernel, so this one cannot tell.
+  record_running("elsewhere", [] {});
+  EXPECT_EQ(state_of_2(), "running");
   // The next backup records it as failed, as before.
   BackupJson({"--db", "orcl", fs::path(file).parent_path()});
   EXPECT_EQ(state_of_2(), "failed");
