@@ -566,7 +566,14 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
   uint64_t ino;
   {
     std::lock_guard<std::mutex> l(mu_);
-    SCNFS_ASSIGN_OR_RETURN(ino, ResolveLocked(parent, name));
+    Result<uint64_t> resolved = ResolveLocked(parent, name);
+    if (!resolved.ok()) {
+      // The parent's view was built for this lookup: a name that is not there (PostgreSQL probes for files that
+      // may not exist) must not leave it loaded and pinned outside the idle ones (found 2026-11-30).
+      if (const Decoded pd = Decoded::Of(parent); pd.kind == Decoded::kPoint) SettleLocked(pd.slot);
+      return resolved.status();
+    }
+    ino = resolved.value();
   }
   EnsureView(ino, /*attr_only=*/true);
   Result<Entry> e = Status::NotFound("");

@@ -226,12 +226,18 @@ TEST_F(MountTreeTest, APointHeldOnlyByItsTopDirectoryKeepsNoView) {
     EXPECT_EQ(again->attr.st_mtim.tv_sec, attr.st_mtim.tv_sec);
   }
   EXPECT_EQ(tree_->LiveViews(), 0u);
+  // A name that is not there loads the view for the lookup; it goes idle with the others.
+  for (const auto& [ino, attr] : dirs) EXPECT_TRUE(tree_->Lookup(ino, "no-such-file").status().IsNotFound());
+  EXPECT_EQ(tree_->LiveViews(), MountTree::kIdleViews);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  tree_->Forget(MountTree::kRootIno, 0);  // unpins are written lazily
+  EXPECT_EQ(PinCount(), MountTree::kIdleViews);
   // Used inside, a point loads its view and keeps it while it is in use.
   const uint64_t file = tree_->Lookup(dirs[0].first, "a.dat").value().ino;
   EXPECT_EQ(ReadAll(file), std::string(30000, 'c'));
   EXPECT_EQ(tree_->Lookup(dirs[1].first, "sub").value().ino, dirs[1].first + 3);
-  EXPECT_EQ(tree_->LiveViews(), 2u);
-  EXPECT_EQ(PinCount(), 2u);
+  EXPECT_EQ(tree_->LiveViews(), MountTree::kIdleViews + 2);
+  EXPECT_EQ(PinCount(), MountTree::kIdleViews + 2);
   const struct stat viewed = tree_->GetAttr(dirs[0].first).value().attr;
   EXPECT_EQ(viewed.st_nlink, dirs[0].second.st_nlink);
   EXPECT_EQ(viewed.st_mode, dirs[0].second.st_mode);
