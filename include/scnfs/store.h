@@ -1,7 +1,8 @@
 // Store: one directory holding a RocksDB database with four column families (docs/store-format.md).
 //
 //   DIR/SCNFS_STORE   marker: "scnfs store" and the format version, so that a wrong --store is named plainly
-//   DIR/lock          flock()ed by the one writer; holds "pid=<pid> op=<what>" for the error a second writer sees
+//   DIR/lock          flock()ed by the one writer; holds "pid=<pid> op=<what>" for the error a second writer sees,
+//                     and "pidns=<n>", its PID namespace, for WriterActive
 //   DIR/db/           RocksDB: default (store identity), catalog, versions, content
 //
 // One writer at a time (init, backup); any number of readers (list, restore, verify, mount) open a RocksDB secondary

@@ -107,11 +107,12 @@ Runner AddList(CLI::App& app, Globals& g) {
       fmt::print("store {} holds no database yet; the first backup of one creates it: scnfs backup --store {} --db NAME SOURCE...\n",
                  store.value()->dir(), store.value()->dir());
     std::vector<std::vector<BackupRecord>> all_backups;
-    bool any_running = false;
+    std::set<std::pair<uint32_t, uint32_t>> running;  // as first read
     for (const auto& d : dbs) {
       auto backups = cat.ListBackups(d.id);
       if (!backups.ok()) return Fail(backups.status());
-      for (const auto& b : backups.value()) any_running |= b.state == BackupState::kRunning;
+      for (const auto& b : backups.value())
+        if (b.state == BackupState::kRunning) running.emplace(b.db, b.id);
       all_backups.push_back(std::move(backups).value());
     }
     // A backup recorded as running whose writer is gone was interrupted (kill -9, a crash, the OOM killer): it showed
@@ -126,14 +127,15 @@ Runner AddList(CLI::App& app, Globals& g) {
     const auto process_gone = [&](const BackupRecord& b) {
       return b.pid > 0 && b.host == host && ::kill(b.pid, 0) != 0 && errno == ESRCH;
     };
-    if (any_running && Store::WriterActive(store.value()->dir()) == false) {
+    if (!running.empty() && Store::WriterActive(store.value()->dir()) == false) {
       if (Status st = store.value()->Refresh(); !st.ok()) return Fail(st);
       for (size_t i = 0; i < dbs.size(); ++i) {
         auto again = cat.ListBackups(dbs[i].id);
         if (!again.ok()) return Fail(again.status());
         all_backups[i] = std::move(again).value();
         for (const auto& b : all_backups[i])
-          if (b.state == BackupState::kRunning && process_gone(b)) interrupted.emplace(b.db, b.id);
+          if (b.state == BackupState::kRunning && running.count({b.db, b.id}) && process_gone(b))
+            interrupted.emplace(b.db, b.id);
       }
     }
     const auto state_name = [&](const BackupRecord& b) {
@@ -168,7 +170,7 @@ Runner AddList(CLI::App& app, Globals& g) {
       fmt::print("database {} ({}), {} backup(s){}, {} stored\n", d.name, FormatName(d.format), every.size(),
                  skip ? fmt::format(", the newest {} shown", backups.value().size()) : std::string(),
                  HumanBytes(stored));
-      fmt::print("  {:>4} {:<12} {:<9} {:<25} {:<25} {:>8} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", "ID", "KIND", "STATE",
+      fmt::print("  {:>4} {:<12} {:<11} {:<25} {:<25} {:>8} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", "ID", "KIND", "STATE",
                  "START", "END", "SECONDS", fmt::format("{} RANGE", ChangeNumberName(d.format)), "FILES", "LOGICAL", "STORED", "DEDUP", "COMPR");
       for (const auto& b : backups.value()) {
         const auto cn = [&](uint64_t c) { return ChangeNumberText(d.format, c); };
@@ -188,7 +190,7 @@ Runner AddList(CLI::App& app, Globals& g) {
         // The end in full: pasted into --at time:, it selects this backup (docs/points-in-time.md).
         const std::string start = FormatIso8601(b.start_us);
         const std::string end = b.end_us ? FormatIso8601(b.end_us) : "-";
-        fmt::print("  {:>4} {:<12} {:<9} {:<25} {:<25} {:>8.1f} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", b.id,
+        fmt::print("  {:>4} {:<12} {:<11} {:<25} {:<25} {:>8.1f} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", b.id,
                    b.kind + (b.changed_blocks ? "*" : ""), state_name(b), start, end,
                    b.end_us ? double(b.end_us - b.start_us) / 1e6 : 0.0, range, b.files, HumanBytes(b.logical_bytes),
                    HumanBytes(b.new_bytes_stored),

@@ -42,6 +42,12 @@ constexpr char kFormatVersionKey[] = "scnfs.format_version";
 constexpr char kSecretKey[] = "scnfs.secret";
 constexpr char kCreatedKey[] = "scnfs.created";
 
+// This process's PID namespace (the inode of /proc/self/ns/pid; 0 when it cannot be read).
+uint64_t PidNamespace() {
+  struct stat st {};
+  return ::stat("/proc/self/ns/pid", &st) == 0 ? uint64_t(st.st_ino) : 0;
+}
+
 // RocksDB's info LOG lives on the store's disk, and Debian's build asserts when a LOG write fails with ENOSPC:
 // a full disk would abort the process instead of failing the backup. Every error scnfs acts on comes back as a
 // Status, so the diagnostic log is dropped.
@@ -116,7 +122,16 @@ Status CheckEmptyForInit(const std::string& dir, bool lock_ok) {
 
 std::optional<bool> Store::WriterActive(const std::string& dir) {
   struct stat st {};
-  if (::stat((fs::path(dir) / kLockFile).c_str(), &st) != 0) return std::nullopt;
+  const std::string path = (fs::path(dir) / kLockFile).string();
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  {
+    // A writer in another PID namespace (a container sharing the store) holds a lock this namespace's /proc/locks
+    // does not show. Its holder lines say which namespace the last writer ran in; lines from builds that did not
+    // write it are taken as this one's.
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("pidns=", 0) == 0 && line.substr(6) != std::to_string(PidNamespace())) return std::nullopt;
+  }
   std::ifstream locks("/proc/locks");
   if (!locks) return std::nullopt;
   // "1: FLOCK  ADVISORY  WRITE 17833 fe:00:10953106 0 EOF": the inode is the last part of the sixth field. A
@@ -256,7 +271,9 @@ Status Store::LockWriter(const StoreOptions& options) {
       if (f.pid > 0 && !f.reason.empty()) writer_failures_.push_back(std::move(f));
     }
   }
-  lock_holder_ = fmt::format("pid={} op={}\n", ::getpid(), options.writer_activity);
+  // The second line names the writer's PID namespace: its pid, and its lock in /proc/locks, mean something only to
+  // a reader in the same one (WriterActive).
+  lock_holder_ = fmt::format("pid={} op={}\npidns={}\n", ::getpid(), options.writer_activity, PidNamespace());
   WriteLockFile();
   return Status::OK();
 }
