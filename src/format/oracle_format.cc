@@ -322,6 +322,9 @@ class OracleFormat final : public FileFormat {
     if (!FrmtValid(Load8(block, kOffFrmt))) return Corrupt(BlockKind::kBadHeader, change, type);
     // Block 1 must be the datafile header; anything else there means the file's identity is gone.
     if (blockno == 1 && type != kTypeDatafileHeader) return Corrupt(BlockKind::kBadHeader, change, type);
+    // And only block 1 is: a header block anywhere else is one written at the wrong place (a misdirected write or
+    // a copy that overlaid the file), whatever address it names.
+    if (blockno != 1 && type == kTypeDatafileHeader) return Corrupt(BlockKind::kBadHeader, change, type);
     if (StoredTail(block) != ExpectedTail(block)) return Corrupt(BlockKind::kFractured, change, type);
     if ((flg & kFlgChecksum) != 0 && ChecksumResidual(block) != 0) {
       return Corrupt(BlockKind::kBadChecksum, change, type);

@@ -526,6 +526,18 @@ TEST_F(OracleCheck, Block1MustBeTheDatafileHeader) {
   EXPECT_TRUE(c.corrupt);
 }
 
+TEST_F(OracleCheck, OnlyBlock1IsADatafileHeader) {
+  // A sound datafile header block at block 100, with the address of block 100: no other check catches it.
+  Block b = Block1(7, 0x1000, 0);
+  P32(b, 4, kRdba100);
+  HandChecksum(b);
+  EXPECT_EQ(small_->Check(1, Block1(7, 0x1000, 0)).kind, BlockKind::kOk);
+  const BlockCheck c = small_->Check(100, b);
+  EXPECT_EQ(c.kind, BlockKind::kBadHeader);
+  EXPECT_TRUE(c.corrupt);
+  EXPECT_EQ(c.type, 0x0B);
+}
+
 TEST_F(OracleCheck, Block1Corruption) {
   Block b = Block1(7, 0x1000, 0);
   b[300] ^= std::byte{0x01};
