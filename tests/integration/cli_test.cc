@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -333,6 +334,26 @@ TEST_F(CliTest, ListLastShowsTheNewestBackupsOfEachDatabase) {
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("4 backup(s), the newest 1 shown"), std::string::npos) << text.out;
   ExpectFailure({"list", "--store", store_, "--last", "0"}, "--last");
+}
+
+// A ratio stays in its column: an incremental that stored one block of 800 MiB read 102400.0x and pushed the row
+// out of line.
+TEST_F(CliTest, ListKeepsAHugeDedupRatioInItsColumn) {
+  const std::string src = tmp_ / "raw";
+  fs::create_directories(src);
+  { std::ofstream(src + "/big"); }
+  fs::resize_file(src + "/big", 800ull << 20);  // sparse: all-zero blocks cost no content
+  BackupJson({"--db", "one", src});
+  WriteFile(src + "/one_block", std::string(8192, 'x'));
+  BackupJson({"--db", "one", src});
+  RunResult r = Scnfs({"list", "--store", store_, "--db", "one"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 4u) << r.out;  // database line, header, two backups
+  EXPECT_EQ(rows[3].size(), rows[1].size()) << r.out;
+  EXPECT_NE(rows[3].find(" >99999x "), std::string::npos) << r.out;
 }
 
 // A backup whose process died (kill -9, a crash, the OOM killer) was listed as "running" until the next backup of
