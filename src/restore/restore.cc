@@ -152,6 +152,10 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
       return Status::InvalidArgument(fmt::format("restore destination {} is inside the store {}", opt.dest, store->dir()));
   }
   const bool dest_existed = fs::exists(opt.dest, ec);
+  // A link to nothing: fs::exists follows it, and creating DEST then said "File exists".
+  if (!dest_existed && fs::is_symlink(fs::symlink_status(opt.dest, ec)))
+    return Status::InvalidArgument(fmt::format("restore destination {} is a symbolic link to {}, which does not exist",
+                                               opt.dest, fs::read_symlink(opt.dest, ec).string()));
   if (dest_existed && !fs::is_directory(opt.dest, ec))
     return Status::InvalidArgument(fmt::format("restore destination {} exists and is not a directory", opt.dest));
   if (dest_existed && opt.only.empty() && !fs::is_empty(opt.dest, ec))

@@ -454,6 +454,9 @@ TEST_F(CliTest, RestoreOfChosenFilesWritesThemBesideWhatTheDestinationHolds) {
   ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "f1", dest}, "holds no file or directory 'f1' (it holds 'a/b/f1')");
   ExpectFailure({"restore", "--store", store_, "--db", "x", dest}, "exists and is not an empty directory");
   ExpectFailure({"restore", "--store", store_, "--db", "x", store_ + "/r"}, "is inside the store");
+  fs::create_symlink(tmp_ / "gone", tmp_ / "dangling");
+  ExpectFailure({"restore", "--store", store_, "--db", "x", tmp_ / "dangling"},
+                "is a symbolic link to " + std::string(tmp_ / "gone") + ", which does not exist");
 }
 
 // DBVERIFY's report, mirrored as the reference's section 9 asks: Processed split into Data / Index / Other, and
