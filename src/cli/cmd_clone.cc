@@ -36,10 +36,11 @@ Runner AddClone(CLI::App& app, Globals& g) {
   destroy->add_option("CLONE", a->name, "Clone name")->required();
 
   return [a, &g, create, list, destroy] {
-    if (g.store.empty()) return Fail(Status::InvalidArgument("no store given: use --store DIR or set SCNFS_STORE"));
+    // Every clone command opens the store, also list and destroy, which only read STORE/clones: on a directory
+    // that is no store they said "no clones" and exit 0 (found 2026-11-30).
+    auto store = OpenStore(g, Store::Mode::kReader, "clone");
+    if (!store.ok()) return Fail(store.status());
     if (create->parsed()) {
-      auto store = OpenStore(g, Store::Mode::kReader, "clone");
-      if (!store.ok()) return Fail(store.status());
       Stopwatch sw;
       auto c = CreateClone(store.value().get(), a->db, a->at, a->name);
       if (!c.ok()) return Fail(c.status());
@@ -58,19 +59,24 @@ Runner AddClone(CLI::App& app, Globals& g) {
         if (!c.damaged.empty() && !damaged) damaged = &c;
       const auto finish = [&] {
         if (!damaged) return kExitOk;
-        return Fail(Status::Corruption(fmt::format("{}; 'scnfs clone destroy {}' removes it", damaged->damaged, damaged->name)));
+        return Fail(Status::Corruption(fmt::format("{}; 'scnfs clone destroy --store {} {}' removes it", damaged->damaged,
+                                                   g.store, damaged->name)));
       };
       if (g.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& c : clones.value()) {
-          nlohmann::json j{{"name", c.name}, {"delta_bytes", c.delta_bytes}, {"in_use_pid", c.in_use_pid}};
-          if (!c.damaged.empty()) {
-            j["damaged"] = c.damaged;
-          } else {
-            j.update({{"db", c.db}, {"spec", c.spec}, {"base_backup", c.base_backup}, {"created", FormatIso8601(c.created_us)}});
-            j["scn"] = c.scn ? nlohmann::json(*c.scn) : nlohmann::json(nullptr);
-            j["damaged"] = nullptr;
-          }
+          // The same fields for every clone: a damaged one has null where its record would speak.
+          const bool ok = c.damaged.empty();
+          const auto known = [ok](nlohmann::json v) { return ok ? v : nlohmann::json(nullptr); };
+          nlohmann::json j{{"name", c.name},
+                           {"db", known(c.db)},
+                           {"spec", known(c.spec)},
+                           {"base_backup", known(c.base_backup)},
+                           {"scn", ok && c.scn ? nlohmann::json(*c.scn) : nlohmann::json(nullptr)},
+                           {"created", known(FormatIso8601(c.created_us))},
+                           {"delta_bytes", c.delta_bytes},
+                           {"in_use_pid", c.in_use_pid},
+                           {"damaged", ok ? nlohmann::json(nullptr) : nlohmann::json(c.damaged)}};
           out.push_back(std::move(j));
         }
         fmt::print("{}\n", JsonText(out, 2));

@@ -1,7 +1,11 @@
 // scnfs: keeps every version of every datafile block once, and gives back any backup, SCN or time.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <system_error>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -69,9 +73,30 @@ int main(int argc, char** argv) {
       std::signal(SIGTERM, OnSignal);
     }
   }
+  // Output that cannot be written is a failure like any other: `scnfs list | head -1` ended in SIGPIPE (exit 141)
+  // and `list --json > full-disk` in an uncaught exception (abort, exit 134) or, for short output, in exit 0 with an
+  // empty file (found 2026-11-30). A write error is now exit 1 with its reason. libfuse ignores SIGPIPE in a mount too.
+  std::signal(SIGPIPE, SIG_IGN);
   for (auto& [sub, run] : commands) {
     if (!sub->parsed()) continue;
-    const int rc = run();
+    int rc = kExitFailure;
+    try {
+      rc = run();
+    } catch (const std::system_error& e) {  // fmt::print's write errors
+      fmt::print(stderr, "scnfs: cannot write the output: {}\n", e.code().message());
+      rc = kExitFailure;
+    } catch (const std::exception& e) {  // nothing else is expected to throw this far
+      std::string what = e.what();
+      std::replace(what.begin(), what.end(), '\n', ' ');
+      fmt::print(stderr, "scnfs: {}\n", what);
+      rc = kExitFailure;
+    }
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      const int err = errno;
+      if (rc != kExitFailure)
+        fmt::print(stderr, "scnfs: cannot write the output: {}\n", err ? std::strerror(err) : "write error");
+      rc = kExitFailure;
+    }
     // A store abandoned after a failed write (a full disk) still has RocksDB's threads, among them its recovery
     // from the full disk, which woke as space came back and met the static objects exit() destroys: the backup
     // ended in SIGSEGV after printing why it failed (found 2026-11-30). Leave as a crash would, minus the crash.

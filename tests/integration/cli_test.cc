@@ -336,6 +336,32 @@ TEST_F(CliTest, ListLastShowsTheNewestBackupsOfEachDatabase) {
   ExpectFailure({"list", "--store", store_, "--last", "0"}, "--last");
 }
 
+// Output that cannot be written fails the command with one line: a closed pipe killed it by SIGPIPE (exit 141), a
+// full disk aborted it on an uncaught exception (exit 134) or, for short output, exit 0 with nothing written.
+TEST_F(CliTest, OutputThatCannotBeWrittenFailsTheCommandWithOneLine) {
+  const std::string src = tmp_ / "raw";
+  fs::create_directories(src);
+  for (int i = 0; i < 8; ++i) {  // enough for list --json to pass stdio's 4 KiB buffer
+    WriteFile(src + "/f", std::string(8192, char('a' + i)));
+    BackupJson({"--db", "one", src});
+  }
+  const std::string bin = SCNFS_BIN;
+  for (const std::string& cmd : {bin + " list --store " + store_ + " --json >/dev/full",
+                                 bin + " list --store " + store_ + " >/dev/full",
+                                 bin + " verify --store " + store_ + " --db one --json >/dev/full"}) {
+    RunResult r = scnfs::testing::Run({"bash", "-c", cmd});
+    EXPECT_EQ(r.exit_code, 1) << cmd << ": " << r.err;
+    EXPECT_EQ(r.err, "scnfs: cannot write the output: No space left on device\n") << cmd;
+  }
+  // A reader that went away: `| true` closes the pipe at once; the writer waits until it is closed.
+  for (const std::string& sig : {"", "trap '' PIPE; "}) {  // as a shell runs it, and as systemd does (ignored)
+    RunResult r = scnfs::testing::Run({"bash", "-c", sig + "set -o pipefail; { sleep 0.3; " + bin + " list --store " + store_ +
+                                         " --json 2>&3; } 3>&2 | true"});
+    EXPECT_EQ(r.exit_code, 1) << sig << r.err;
+    EXPECT_EQ(r.err, "scnfs: cannot write the output: Broken pipe\n") << sig;
+  }
+}
+
 // A ratio stays in its column: an incremental that stored one block of 800 MiB read 102400.0x and pushed the row
 // out of line.
 TEST_F(CliTest, ListKeepsAHugeDedupRatioInItsColumn) {

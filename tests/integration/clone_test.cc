@@ -467,6 +467,15 @@ TEST_F(CloneTest, ADamagedCloneRecordIsListedAsDamagedAndCanBeDestroyed) {
   ASSERT_EQ(parsed.size(), 2u) << j.out;
   EXPECT_TRUE(parsed[0]["damaged"].is_string()) << j.out;
   EXPECT_TRUE(parsed[1]["damaged"].is_null()) << j.out;
+  // Every clone has every documented field; a damaged one has null where its record would speak.
+  for (const char* field : {"name", "db", "spec", "base_backup", "scn", "created", "delta_bytes", "in_use_pid", "damaged"}) {
+    EXPECT_TRUE(parsed[0].contains(field)) << field << ": " << j.out;
+    EXPECT_TRUE(parsed[1].contains(field)) << field << ": " << j.out;
+  }
+  EXPECT_EQ(parsed[0].size(), 9u) << j.out;
+  EXPECT_TRUE(parsed[0]["db"].is_null() && parsed[0]["base_backup"].is_null()) << j.out;
+  EXPECT_EQ(parsed[1]["db"], "raw");
+  EXPECT_NE(j.err.find("'scnfs clone destroy --store " + store_ + " c' removes it"), std::string::npos) << j.err;
 
   std::ofstream(store_ + "/clones/c/clone.json") << "{";  // does not parse at all
   l = Scnfs({"clone", "list", "--store", store_});
@@ -488,6 +497,15 @@ TEST_F(CloneTest, ADamagedCloneRecordIsListedAsDamagedAndCanBeDestroyed) {
   EXPECT_EQ(d.exit_code, 0) << d.err;
   EXPECT_FALSE(fs::exists(store_ + "/clones/c"));
   EXPECT_EQ(Scnfs({"clone", "list", "--store", store_}).exit_code, 0);
+  // Not a store: every clone command says so (list said "no clones" and exit 0).
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"clone", "list", "--store", mnt_},
+                                               {"clone", "list", "--json", "--store", mnt_},
+                                               {"clone", "destroy", "--store", mnt_, "d"}}) {
+    RunResult r = Scnfs(args);
+    EXPECT_EQ(r.exit_code, 1) << args[1] << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("not a scnfs store"), std::string::npos) << args[1] << ": " << r.err;
+    EXPECT_EQ(r.out, "") << args[1];
+  }
 }
 
 // A power cut between a synced metadata change and the file change it orders (the delta is cut, or removed,
