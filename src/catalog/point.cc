@@ -127,7 +127,7 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
         return Status::InvalidArgument(fmt::format("'{}' is not a valid SCN or LSN (a number, or X/Y in hex as PostgreSQL writes LSNs)", arg));
       p.number = uint64_t(hi) << 32 | lo;
     } else {
-      SCNFS_ASSIGN_OR_RETURN(p.number, ParseNumber(arg, "SCN"));
+      SCNFS_ASSIGN_OR_RETURN(p.number, ParseNumber(arg, kind == "lsn" ? "LSN" : "SCN"));
     }
   } else if (kind == "time") {
     p.kind = PointSpec::Kind::kTime;

@@ -93,7 +93,10 @@ Runner AddList(CLI::App& app, Globals& g) {
   sub->add_option("--at", *at, "With --files: the point, backup:ID, scn:N, time:ISO8601 or latest (default)")
       ->needs(files_opt);
   sub->add_option("--last", *last, "Only the newest N backups of each database (the totals still count them all)")
-      ->check(CLI::PositiveNumber)
+      // CLI::PositiveNumber's own message printed DBL_MAX in full (390 characters).
+      ->check(CLI::Validator(
+          [](const std::string& v) { return v.find_first_not_of("0123456789") == std::string::npos && v.find_first_not_of('0') != std::string::npos ? std::string() : "needs a whole number of backups, 1 or more"; },
+          "N"))
       ->excludes(files_opt);
   sub->add_flag("--json", g.json, "Machine-readable output (fields: docs/cli.md)");
   return [db, at, files, last, &g] {
@@ -163,6 +166,7 @@ Runner AddList(CLI::App& app, Globals& g) {
         for (auto b : backups.value()) {
           if (Status s = cat.LoadSources(&b); !s.ok()) return Fail(s);
           nlohmann::json j = b;
+          j["format"] = FormatName(d.format);  // as backup --json has it (docs/cli.md)
           j["state"] = state_name(b);
           j["start"] = FormatIso8601(b.start_us);
           j["end"] = b.end_us ? FormatIso8601(b.end_us) : "";

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstring>
 #include <system_error>
+#include <vector>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -25,6 +26,37 @@ void OnSignal(int) {
     ::_exit(130);
   }
 }
+
+// The parsed subcommands, outermost first: {clone, create} for `scnfs clone create ...`.
+std::vector<CLI::App*> ParsedChain(CLI::App& app) {
+  std::vector<CLI::App*> chain;
+  for (CLI::App* at = &app;;) {
+    CLI::App* next = nullptr;
+    for (CLI::App* sub : at->get_subcommands({}))
+      if (sub->parsed()) next = sub;
+    if (!next) return chain;
+    chain.push_back(next);
+    at = next;
+  }
+}
+
+std::string ChainName(const std::vector<CLI::App*>& chain) {
+  std::string name = "scnfs";
+  for (CLI::App* sub : chain) name += " " + sub->get_name();
+  return name;
+}
+
+// An option or argument given as "" ("--store ''" fell back to SCNFS_STORE and backed up into that store; "--db ''"
+// listed every database; "--high-scn ''" was ignored; found 2026-11-30): its name, or "" when there is none.
+std::string EmptyValue(const std::vector<CLI::App*>& chain) {
+  for (CLI::App* sub : chain)
+    for (const CLI::Option* opt : sub->get_options())
+      if (opt->count() > 0 && opt->get_items_expected_min() > 0)
+        for (const std::string& v : opt->results())
+          if (v.empty()) return opt->get_name(/*positional=*/false, /*all_options=*/false);
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,13 +83,23 @@ int main(int argc, char** argv) {
     // A usage error is a failure like any other (docs/cli.md): exit 1 and one line, not CLI11's own codes (105,
     // 106, ...) and two lines, so that a script's "exit 1 means failed, 2 means corrupt" holds for verify too.
     std::string what = e.what();
-    std::string help = "scnfs --help";
-    for (const auto& [sub, run] : commands)
-      if (sub->parsed()) help = fmt::format("scnfs {} --help", sub->get_name());
-    if (argc > 1 && argv[1][0] != '-' && help == "scnfs --help") what = fmt::format("unknown command '{}'", argv[1]);
+    const std::vector<CLI::App*> chain = ParsedChain(app);
+    const std::string help = ChainName(chain) + " --help";
+    // "scnfs clone foo" said "A subcommand is required" without naming foo.
+    const size_t word = chain.size() + 1;
+    const bool has_subcommands = chain.empty() || !chain.back()->get_subcommands({}).empty();
+    if (has_subcommands && size_t(argc) > word && argv[word][0] != '-') {
+      std::string words;  // "clone foo", or "foo" at the top
+      for (CLI::App* sub : chain) words += sub->get_name() + " ";
+      what = fmt::format("unknown command '{}{}'", words, argv[word]);
+    }
     for (char& c : what)
       if (c == '\n') c = ' ';
     fmt::print(stderr, "scnfs: {} (see '{}')\n", what, help);
+    return kExitFailure;
+  }
+  if (const std::vector<CLI::App*> chain = ParsedChain(app); !EmptyValue(chain).empty()) {
+    fmt::print(stderr, "scnfs: {} is empty (see '{} --help')\n", EmptyValue(chain), ChainName(chain));
     return kExitFailure;
   }
   if (g.store.empty())

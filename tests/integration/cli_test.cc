@@ -333,7 +333,30 @@ TEST_F(CliTest, ListLastShowsTheNewestBackupsOfEachDatabase) {
   RunResult text = Scnfs({"list", "--store", store_, "--db", "one", "--last", "1"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("4 backup(s), the newest 1 shown"), std::string::npos) << text.out;
-  ExpectFailure({"list", "--store", store_, "--last", "0"}, "--last");
+  ExpectFailure({"list", "--store", store_, "--last", "0"}, "--last: needs a whole number of backups, 1 or more");
+  ExpectFailure({"list", "--store", store_, "--last", "-1"}, "--last: needs a whole number of backups, 1 or more");
+}
+
+// A value given empty is a usage error naming it: --store '' fell back to SCNFS_STORE and backed up into that store,
+// --db '' listed every database, --high-scn '' was ignored, DEST '' said "cannot create : Invalid argument". And a
+// usage error names the command to read the help of, down to the subcommand's subcommand.
+TEST_F(CliTest, UsageErrorsNameTheEmptyValueOrTheUnknownCommand) {
+  const std::string src = tmp_ / "raw";
+  fs::create_directories(src);
+  WriteFile(src + "/f", std::string(8192, 'a'));
+  BackupJson({"--db", "one", src});
+  RunResult r = scnfs::testing::Run({"env", "SCNFS_STORE=" + store_, SCNFS_BIN, "backup", "--store", "", "--db", "one", src});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "scnfs: --store is empty (see 'scnfs backup --help')\n");
+  ExpectFailure({"list", "--store", store_, "--db", ""}, "--db is empty (see 'scnfs list --help')");
+  ExpectFailure({"verify", "--store", store_, "--db", "one", "--high-scn", ""}, "--high-scn is empty (see 'scnfs verify --help')");
+  ExpectFailure({"restore", "--store", store_, "--db", "one", ""}, "DEST is empty (see 'scnfs restore --help')");
+  ExpectFailure({"clone", "foo"}, "unknown command 'clone foo' (see 'scnfs clone --help')");
+  ExpectFailure({"foo"}, "unknown command 'foo' (see 'scnfs --help')");
+  ExpectFailure({"clone", "create", "--store", store_, "--db", "one", "c", "--bogus"}, "(see 'scnfs clone create --help')");
+  ExpectFailure({"restore", "--store", store_, "--db", "one", "--at", "lsn:zz", tmp_ / "r"}, "'zz' is not a valid LSN");
+  ExpectFailure({"restore", "--store", store_, "--db", "one", "--at", "scn:zz", tmp_ / "r"}, "'zz' is not a valid SCN");
+  EXPECT_EQ(Scnfs({"list", "--store", store_, "--db", "one"}).exit_code, 0);
 }
 
 // Output that cannot be written fails the command with one line: a closed pipe killed it by SIGPIPE (exit 141), a
@@ -815,7 +838,7 @@ TEST_F(CliTest, JsonOutputHasTheDocumentedFields) {
       {"db", n}, {"id", n}, {"kind", s}, {"changed_blocks", b}, {"state", s}, {"error", s}, {"start_us", n},
       {"end_us", n}, {"pid", n}, {"host", s}, {"sources", a}, {"checkpoint_change", n}, {"max_change", n},
       {"change_ceiling", n}, {"went_back_blocks", n}, {"went_back_from", n}, {"went_back_to", n},
-      {"new_incarnation", s}, {"timeline", n}, {"system_identifier", n}, {"hot", b}, {"files", n}, {"directories", n}, {"logical_bytes", n}, {"bytes_read", n},
+      {"new_incarnation", s}, {"timeline", n}, {"system_identifier", n}, {"hot", b}, {"min_recovery_lsn", n}, {"format", s}, {"files", n}, {"directories", n}, {"logical_bytes", n}, {"bytes_read", n},
       {"blocks_read", n}, {"blocks_changed", n}, {"zero_blocks", n}, {"corrupt_blocks", n}, {"new_contents", n},
       {"new_bytes_raw", n}, {"new_bytes_stored", n}};
   std::string src = tmp_ / "ora";
