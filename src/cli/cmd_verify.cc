@@ -114,7 +114,7 @@ void PrintText(const VerifyReport& r, bool file_mode) {
   if (r.missing_blocks()) result += fmt::format(", {} block(s) missing from truncated datafiles", r.missing_blocks());
   // A raw file has no block format to check: "clean" alone would claim more than was done.
   if (file_mode && r.clean() && !r.files.empty() && r.files[0].format == FormatId::kRaw)
-    result = "no checks apply (raw: not an Oracle datafile or PostgreSQL relation file; give --format to force one)";
+    result = "no checks apply (raw, see the note above)";
   fmt::print("result: {}\n", result);
 }
 

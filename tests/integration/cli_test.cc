@@ -1693,6 +1693,10 @@ TEST_F(CliTest, VerifyFileSaysWhenNoChecksApply) {
   EXPECT_EQ(v.exit_code, 0) << v.err;
   EXPECT_NE(v.out.find("result: no checks apply (raw"), std::string::npos) << v.out;
   EXPECT_EQ(v.out.find("result: clean"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("(raw: no block checks apply"), std::string::npos) << v.out;
+  RunResult j = Scnfs({"verify", "--file", tmp_ / "notes.bin", "--json"});  // and scripts are told too
+  EXPECT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_EQ(json::parse(j.out)["files"][0]["note"].get<std::string>().rfind("raw: no block checks apply", 0), 0u) << j.out;
 }
 
 // A versions table of the newest backup that RocksDB cannot open: readers used to serve the previous backup's blocks
