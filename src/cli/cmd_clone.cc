@@ -69,7 +69,7 @@ Runner AddClone(CLI::App& app, Globals& g) {
           const bool ok = c.damaged.empty();
           const auto known = [ok](nlohmann::json v) { return ok ? v : nlohmann::json(nullptr); };
           nlohmann::json j{{"name", c.name},
-                           {"db", known(c.db)},
+                           {"database", known(c.db)},
                            {"spec", known(c.spec)},
                            {"base_backup", known(c.base_backup)},
                            {"scn", ok && c.scn ? nlohmann::json(*c.scn) : nlohmann::json(nullptr)},

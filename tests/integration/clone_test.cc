@@ -468,13 +468,13 @@ TEST_F(CloneTest, ADamagedCloneRecordIsListedAsDamagedAndCanBeDestroyed) {
   EXPECT_TRUE(parsed[0]["damaged"].is_string()) << j.out;
   EXPECT_TRUE(parsed[1]["damaged"].is_null()) << j.out;
   // Every clone has every documented field; a damaged one has null where its record would speak.
-  for (const char* field : {"name", "db", "spec", "base_backup", "scn", "created", "delta_bytes", "in_use_pid", "damaged"}) {
+  for (const char* field : {"name", "database", "spec", "base_backup", "scn", "created", "delta_bytes", "in_use_pid", "damaged"}) {
     EXPECT_TRUE(parsed[0].contains(field)) << field << ": " << j.out;
     EXPECT_TRUE(parsed[1].contains(field)) << field << ": " << j.out;
   }
   EXPECT_EQ(parsed[0].size(), 9u) << j.out;
-  EXPECT_TRUE(parsed[0]["db"].is_null() && parsed[0]["base_backup"].is_null()) << j.out;
-  EXPECT_EQ(parsed[1]["db"], "raw");
+  EXPECT_TRUE(parsed[0]["database"].is_null() && parsed[0]["base_backup"].is_null()) << j.out;
+  EXPECT_EQ(parsed[1]["database"], "raw");
   EXPECT_NE(j.err.find("'scnfs clone destroy --store " + store_ + " c' removes it"), std::string::npos) << j.err;
 
   std::ofstream(store_ + "/clones/c/clone.json") << "{";  // does not parse at all
