@@ -107,7 +107,6 @@ Runner AddMount(CLI::App& app, Globals& g) {
     if (g.store.empty()) return Fail(Status::InvalidArgument("no store given: use --store DIR or set SCNFS_STORE"));
     // Both made absolute before the daemon changes to "/".
     // An empty one (an unset variable in a script) ended in an uncaught exception, exit 134.
-    if (o->mountpoint.empty()) return Fail(Status::InvalidArgument("the mount point is an empty path"));
     o->store_dir = std::filesystem::absolute(g.store).lexically_normal().string();
     o->mountpoint = MountPointPath(o->mountpoint);  // as the kernel will record it, so the printed umount works
     if (!*fg) return MountInBackground(*o);
@@ -128,7 +127,6 @@ Runner AddUmount(CLI::App& app, Globals&) {
   sub->add_option("MOUNTPOINT", *mp, "Where the store is mounted")->required();
   sub->add_flag("--lazy,-z", *lazy, "Detach now even if files are open; the mount goes when they are closed");
   return [mp, lazy] {
-    if (mp->empty()) return Fail(Status::InvalidArgument("the mount point is an empty path"));
     Status st = Unmount(*mp, *lazy);
     if (!st.ok()) return Fail(st);
     return kExitOk;

@@ -20,6 +20,7 @@
 #include <functional>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -334,7 +335,7 @@ TEST_F(MountTest, UmountFollowsLinksRefusesEmptyPathsAndNamesAProcessThatDoesNot
   for (const auto& args : {std::vector<std::string>{"mount", "--store", store_, ""}, std::vector<std::string>{"umount", ""}}) {
     RunResult r = Scnfs(args);
     EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.err;
-    EXPECT_EQ(r.err, "scnfs: the mount point is an empty path\n");
+    EXPECT_EQ(r.err, fmt::format("scnfs: MOUNTPOINT is empty (see 'scnfs {} --help')\n", args[0]));
   }
   RunResult m = Mount();
   ASSERT_EQ(m.exit_code, 0) << m.err;
