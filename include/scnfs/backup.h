@@ -63,6 +63,7 @@ struct BackupReport {
   double compaction_seconds = 0;  // of `seconds`: waiting, after the commit, for the compaction of this backup's data
   std::string warning;            // set when the backup committed but the compaction after it failed
   std::vector<std::string> notes;  // what a DBA should know about the source (datafiles of two databases, ...)
+  uint64_t scn_served_from = 0;    // when the backup started a new line: ScnServedFrom (catalog.h); else 0
 };
 
 // Runs one backup. REQUIRES: `store` opened as the writer. On failure the backup (if it was started) is recorded

@@ -154,6 +154,13 @@ class Catalog {
   Store* store_;
 };
 
+// The lowest SCN/LSN scn: serves once backup `back` has started a new line of changes (BackupRecord::new_line()):
+// below it a point could name a state of either line (docs/points-in-time.md). `backups`: the database's records,
+// in any order and state. For PostgreSQL, above back.scn_served_from() also every point an earlier backup stands at
+// (lsn_position, a checkpoint above all its pages): lsn: of an old cluster's cold checkpoint served the new cluster
+// backed up under the same name (found 2026-11-30).
+uint64_t ScnServedFrom(FormatId format, const std::vector<BackupRecord>& backups, const BackupRecord& back);
+
 // A point in time the user names: backup:ID, scn:N, time:ISO8601 or latest.
 struct PointSpec {
   enum class Kind { kBackup, kScn, kTime, kLatest };

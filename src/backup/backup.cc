@@ -641,6 +641,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   if (!ws.ok()) report.warning = ws.WithContext("backup committed, but the store's compaction did not finish").message();
   report.record = rec;
   report.format = db.format;
+  report.scn_served_from = rec.new_line() ? ScnServedFrom(db.format, backups, rec) : 0;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
   if (started_during)
     report.notes.push_back("the cluster was started, or checkpointed, while it was backed up: pg_control was shut down "

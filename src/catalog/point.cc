@@ -157,6 +157,14 @@ std::string ResolvedPoint::Describe() const {
   return fmt::format("backup {}", base.id);
 }
 
+uint64_t ScnServedFrom(FormatId format, const std::vector<BackupRecord>& backups, const BackupRecord& back) {
+  uint64_t from = back.scn_served_from();
+  if (format == FormatId::kPostgres)
+    for (const auto& b : backups)
+      if (b.id < back.id && b.state == BackupState::kComplete) from = std::max(from, b.lsn_position() + 1);
+  return from;
+}
+
 Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<BackupRecord>& backups,
                                    const PointSpec& spec) {
   std::vector<const BackupRecord*> complete;
@@ -220,18 +228,19 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
         if (b->new_line()) back = b;
       const std::string_view cname = ChangeNumberName(db.format);
       const auto cn = [&](uint64_t c) { return ChangeNumberText(db.format, c); };
-      if (back != nullptr && spec.number < back->scn_served_from() && back->went_back_blocks == 0)
+      const uint64_t served_from = back ? ScnServedFrom(db.format, backups, *back) : 0;
+      if (back != nullptr && spec.number < served_from && back->went_back_blocks == 0)
         return Status::InvalidArgument(fmt::format(
             "{} {} of '{}' is ambiguous: backup {} is of a new incarnation ({}); scn: serves {} {} and later, use "
             "backup:N or time: for earlier points",
-            cname, cn(spec.number), db.name, back->id, back->new_incarnation, cname, cn(back->scn_served_from())));
-      if (back != nullptr && spec.number < back->scn_served_from())
+            cname, cn(spec.number), db.name, back->id, back->new_incarnation, cname, cn(served_from)));
+      if (back != nullptr && spec.number < served_from)
         return Status::InvalidArgument(fmt::format(
             "{} {} of '{}' is ambiguous: at backup {} the {}s of {} block(s) went back (from {} to {}: a "
             "point-in-time recovery, RESETLOGS or an older copy of a datafile); scn: serves {} {} and later, use "
             "backup:N or time: for earlier points",
             cname, cn(spec.number), db.name, back->id, cname, back->went_back_blocks, cn(back->went_back_from),
-            cn(back->went_back_to), cname, cn(back->scn_served_from())));
+            cn(back->went_back_to), cname, cn(served_from)));
       if (db.format == FormatId::kPostgres) {
         // A PostgreSQL cluster is consistent only where pg_control says so: at a cold backup's checkpoint. Pages of
         // a later backup with LSNs up to the point, under the earlier backup's pg_control ("shut down"), make a
@@ -252,9 +261,17 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
         r.asked = spec.number;
         return r;
       }
+      // A backup stands at the highest SCN of its blocks or of any backup before it: the database's SCN never goes
+      // back within a line (a new line refuses the points below it, above). By its own highest block alone, a
+      // backup taken after a datafile was dropped, or whose highest block read corrupt, stood below the backups
+      // before it, and became the base of their points: scn:C of a cold backup at C restored without the dropped
+      // file, and an SCN below the first backup was served with a header block of zeros (found 2026-11-30).
       const BackupRecord* best = nullptr;
-      for (auto* b : complete)
-        if (b->scn_position() <= spec.number) best = b;
+      uint64_t stands_at = 0;
+      for (auto* b : complete) {
+        stands_at = std::max(stands_at, b->scn_position());
+        if (stands_at <= spec.number) best = b;
+      }
       if (best == nullptr)
         return Status::NotFound(fmt::format("{} {} is older than every backup of '{}' (the first holds blocks up to {} {})",
                                             cname, cn(spec.number), db.name, cname, cn(complete.front()->scn_position())));

@@ -53,12 +53,12 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
     fmt::print("  NOTE: the {} of {} block(s) went back, from {} to {} (a point-in-time recovery, RESETLOGS or an "
                "older copy of a datafile): scn: points below {} are ambiguous from now on and refused; backup:N and "
                "time: reach every backup\n",
-               cname, b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to), cn(b.scn_served_from()));
+               cname, b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to), cn(r.scn_served_from));
   for (const auto& n : r.notes) fmt::print("  NOTE: {}\n", n);
   if (!b.new_incarnation.empty())
     fmt::print("  NOTE: a new incarnation, {}: scn: points below {} would mix it with the old one and are refused from "
                "now on; backup:N and time: reach every backup\n",
-               b.new_incarnation, cn(b.scn_served_from()));
+               b.new_incarnation, cn(r.scn_served_from));
   if (b.corrupt_blocks) {
     fmt::print("  WARNING: {} corrupt block(s) stored as read:\n", b.corrupt_blocks);
     for (const auto& x : r.bad_blocks) fmt::print("    {} block {}: {}\n", x.path, x.block, BlockKindName(x.kind));

@@ -218,10 +218,10 @@ Runner AddList(CLI::App& app, Globals& g) {
         if (b.went_back_blocks)
           fmt::print("       {} went back in {} block(s), from {} to {}: scn: serves {} and later\n",
                      ChangeNumberName(d.format), b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to),
-                     cn(b.scn_served_from()));
+                     cn(ScnServedFrom(d.format, every, b)));
         if (b.hot) fmt::print("       hot: {}\n", HotBackupNote());
         if (!b.new_incarnation.empty())
-          fmt::print("       new incarnation, {}: scn: serves {} and later\n", b.new_incarnation, cn(b.scn_served_from()));
+          fmt::print("       new incarnation, {}: scn: serves {} and later\n", b.new_incarnation, cn(ScnServedFrom(d.format, every, b)));
       }
     }
     if (g.json) fmt::print("{}\n", JsonText(out, 2));

@@ -277,5 +277,54 @@ TEST(ResolvePointTest, AHotPostgresBackupStandsAtItsHighestLsn) {
   EXPECT_EQ(early.status().message(), "LSN 0/2000200 is older than every backup of 'pg' (the first is consistent at LSN 0/2000500)");
 }
 
+// A backup's highest block SCN can fall below an earlier backup's: a datafile dropped, or its highest block read
+// corrupt. By its own highest block it stood before the backups it followed and became the base of their points:
+// scn:C of a cold backup at C restored without the dropped datafile, and an SCN older than every backup was served
+// with a header block of zeros (found 2026-11-30). A backup stands at the highest SCN of any backup up to it.
+TEST(ResolvePointTest, ABackupWhoseHighestScnFellStandsWhereTheBackupsBeforeItStood) {
+  DatabaseRecord db;
+  db.name = "ora";
+  db.format = FormatId::kOracle;
+  std::vector<BackupRecord> backups(4);
+  const uint64_t max_change[] = {1000, 5000, 1000, 7000};  // backup 3: the datafile holding SCN 5000 was dropped
+  for (uint32_t i = 0; i < 4; ++i) {
+    backups[i].id = i + 1;
+    backups[i].state = BackupState::kComplete;
+    backups[i].max_change = max_change[i];
+    backups[i].checkpoint_change = 1000;
+  }
+  for (auto [at, want] : {std::pair{"scn:1000", 1u}, std::pair{"scn:4999", 1u}, std::pair{"scn:5000", 3u},
+                          std::pair{"scn:6999", 3u}, std::pair{"scn:7000", 4u}}) {
+    auto r = ResolvePoint(db, backups, ParsePointSpec(at).value());
+    ASSERT_TRUE(r.ok()) << at << ": " << r.status().message();
+    EXPECT_EQ(r->base.id, want) << at;
+  }
+  backups[1].max_change = 989;  // backup 2's highest block (its header) read corrupt
+  auto r = ResolvePoint(db, backups, ParsePointSpec("scn:989").value());
+  ASSERT_FALSE(r.ok()) << "base " << r->base.id;
+  EXPECT_EQ(r.status().message(), "SCN 989 is older than every backup of 'ora' (the first holds blocks up to SCN 1000)");
+}
+
+// A second PostgreSQL cluster backed up under the same name (a new system identifier) starts a new line. Its pages'
+// LSNs are below the first cluster's ceiling, which refuses the points below it, but the first cluster's cold backup
+// stands at its checkpoint, above all of its pages: lsn: of that checkpoint served the new cluster (found 2026-11-30).
+TEST(ResolvePointTest, APointAnOldClustersBackupStandsAtIsNotServedByANewCluster) {
+  auto [db, backups] = PgWithTwoBackups({0x4FFFF00, 0x5000000}, {0x15FFF00, 0x1600000});
+  backups[1].new_incarnation = "system identifier 1 -> 2";
+  backups[1].went_back_from = 0x4FFFF00;  // the change ceiling before it: the first cluster's highest page LSN
+  EXPECT_EQ(ScnServedFrom(db.format, backups, backups[1]), 0x5000001u);
+  for (const char* at : {"lsn:0/4FFFF00", "lsn:0/5000000"}) {
+    auto r = ResolvePoint(db, backups, ParsePointSpec(at).value());
+    ASSERT_FALSE(r.ok()) << at << " served by backup " << r->base.id;
+    EXPECT_NE(r.status().message().find("is ambiguous: backup 2 is of a new incarnation (system identifier 1 -> 2); "
+                                        "scn: serves LSN 0/5000001 and later"), std::string::npos) << r.status().message();
+  }
+  auto r = ResolvePoint(db, backups, ParsePointSpec("lsn:0/5000001").value());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->base.id, 2u);
+  db.format = FormatId::kOracle;  // Oracle stands at its blocks: the ceiling is where the old line ends
+  EXPECT_EQ(ScnServedFrom(db.format, backups, backups[1]), 0x4FFFF00u);
+}
+
 }  // namespace
 }  // namespace scnfs
