@@ -47,6 +47,8 @@ enum class BlockKind : unsigned char {
   kBadHeader = 7,      // header fields impossible for this format (Oracle frmt, PostgreSQL pd_lower/pd_upper...)
 };
 std::string_view BlockKindName(BlockKind k);  // "ok", "empty", "all zero", "fractured", "checksum", ...
+// The kinds that are corruption in every format (kAllZero is in Oracle only: BlockCheck::corrupt says, per format).
+inline bool AlwaysCorrupt(BlockKind k) { return k >= BlockKind::kFractured; }
 
 struct BlockCheck {
   BlockKind kind = BlockKind::kOk;

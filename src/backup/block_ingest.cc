@@ -207,9 +207,15 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
     }
   } else if (prev && prev->key.change > key.change) {
     // The change number went backwards (RESETLOGS, pg_resetwal, an older copy): keep keys in backup order.
-    // Recorded, because scn: points below the old high mark are then ambiguous (docs/points-in-time.md).
-    s_->went_back_blocks.fetch_add(1, std::memory_order_relaxed);
-    LowerTo(s_->went_back_to, key.change);
+    // Recorded, because scn: points below the old high mark are then ambiguous (docs/points-in-time.md). Not when
+    // the stored version had no change number of its own (corrupt, or 0) and was keyed at its backup's high mark:
+    // a block repaired by block media recovery, back at its real SCN, refused every earlier scn: point of the
+    // database (found 2026-11-30).
+    const bool prev_own = !AlwaysCorrupt(prev->value.kind) && prev->change() != 0;
+    if (prev_own) {
+      s_->went_back_blocks.fetch_add(1, std::memory_order_relaxed);
+      LowerTo(s_->went_back_to, key.change);
+    }
     v.actual_change = key.change;
     key.change = prev->key.change;
   }
