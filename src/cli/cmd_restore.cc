@@ -32,7 +32,9 @@ Runner AddRestore(CLI::App& app, Globals& g) {
                   "Restore only this file or directory, as its path in the backup (e.g. users01.dbf,\n"
                   "base/16384); repeatable. DEST may then hold other files (the database's own\n"
                   "directory), but not these: a restore never overwrites")
-      ->type_name("PATH");
+      ->type_name("PATH")
+      // One path per --file: with several, `--file F DEST --threads 1` took DEST for a second path (found 2026-11-30).
+      ->allow_extra_args(false);
   sub->add_option("DEST", a->dest, "Destination directory (new or empty; see --file)")->required();
   return [a, &g] {
     auto store = OpenStore(g, Store::Mode::kReader, "restore");

@@ -496,7 +496,9 @@ TEST_F(CliTest, RestoreOfChosenFilesWritesThemBesideWhatTheDestinationHolds) {
   EXPECT_EQ(st.st_mode & 07777, 0750u) << "a directory the destination lacked gets its backed-up mode";
 
   // A directory with everything below it, into a new destination; the same again is refused, not overwritten.
-  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", "--file", "a/", tmp_ / "new"}).exit_code, 0);
+  // (An option after DEST: --file took DEST for a second path, "DEST is required".)
+  RunResult dir = Scnfs({"restore", "--store", store_, "--db", "x", "--file", "a/", tmp_ / "new", "--threads", "2"});
+  ASSERT_EQ(dir.exit_code, 0) << dir.err;
   EXPECT_EQ(Snapshot(tmp_ / "new/a"), Snapshot(src + "/a"));
   EXPECT_FALSE(fs::exists(tmp_ / "new/top"));
   ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "a/g", tmp_ / "new"}, "exists: a restore never overwrites");
