@@ -141,11 +141,11 @@ void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
 }
 
 struct DirHandle {
-  std::vector<MountTree::DirEntry> entries;
+  MountTree::DirListing listing;
 };
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto list = Ctx(req).tree->ReadDir(ino);
+  auto list = Ctx(req).tree->OpenDir(ino);
   if (!list.ok()) return ReplyStatus(req, list.status(), "opendir");
   auto* h = new DirHandle{std::move(list).value()};
   fi->fh = reinterpret_cast<uint64_t>(h);
@@ -160,8 +160,8 @@ void OpReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_inf
   auto* h = reinterpret_cast<DirHandle*>(fi->fh);
   std::vector<char> buf(size);
   size_t used = 0;
-  for (size_t i = size_t(off); i < h->entries.size(); ++i) {
-    const auto& e = h->entries[i];
+  for (size_t i = size_t(off); i < h->listing.size(); ++i) {
+    const MountTree::DirEntry e = h->listing.at(i);
     struct stat st {};
     st.st_ino = e.ino;
     st.st_mode = e.type;

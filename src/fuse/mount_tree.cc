@@ -755,12 +755,30 @@ Result<std::string> MountTree::ReadLink(uint64_t ino) {
   return Status::InvalidArgument("not a symbolic link");
 }
 
+MountTree::DirEntry MountTree::DirListing::at(size_t i) const {
+  if (!view_) return entries_[i];
+  if (info_ && i == 0) return {std::string(kInfoFileName), PointIno(point_slot_, kLocalInfo), S_IFREG};
+  const uint32_t e = children_[i - info_];
+  const std::string& type = view_->entry(e).type;
+  return {std::string(view_->Name(e)), PointIno(point_slot_, kLocalFirstEntry + e),
+          mode_t(type == "dir" ? S_IFDIR : type == "symlink" ? S_IFLNK : S_IFREG)};
+}
+
 Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
+  SCNFS_ASSIGN_OR_RETURN(DirListing listing, OpenDir(ino));
+  std::vector<DirEntry> out;
+  out.reserve(listing.size());
+  for (size_t i = 0; i < listing.size(); ++i) out.push_back(listing.at(i));
+  return out;
+}
+
+Result<MountTree::DirListing> MountTree::OpenDir(uint64_t ino) {
   SCNFS_RETURN_IF_ERROR(CatchUpFor(ino));
   EnsureView(ino);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);
-  std::vector<DirEntry> out;
+  DirListing listing;
+  std::vector<DirEntry>& out = listing.entries_;
   switch (d.kind) {
     case Decoded::kInvalid:
       return Status::NotFound(fmt::format("no inode {}", ino));
@@ -773,7 +791,7 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
                                 name.find_first_of(std::string_view("/\0", 2)) == std::string::npos;
         if (dbs_[slot].record && entry_name) out.push_back({name, DbIno(slot, kDbDir), S_IFDIR});
       }
-      return out;
+      return listing;
     case Decoded::kDb: {
       if (d.slot >= dbs_.size()) return Status::NotFound("database gone");
       SCNFS_RETURN_IF_ERROR(RefreshLocked());
@@ -802,20 +820,19 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
       } else {
         return Status::InvalidArgument("not a directory");
       }
-      return out;
+      return listing;
     }
     case Decoded::kClone: {
       if (d.slot >= clones_.size() || !clones_[d.slot].fs) return Status::NotFound(fmt::format("no inode {}", ino));
       SCNFS_ASSIGN_OR_RETURN(auto list, clones_[d.slot].fs->ReadDir(CloneLocal(ino)));
       for (auto& e : list) out.push_back({std::move(e.name), CloneIno(d.slot, e.ino), e.type});
-      return out;
+      return listing;
     }
     case Decoded::kPoint: {
       SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
       uint32_t dir;
       if (d.local == kLocalDir) {
-        if (!view->Lookup(PointView::kRoot, kInfoFileName))  // else the backed-up file of that name (Lookup)
-          out.push_back({std::string(kInfoFileName), PointIno(d.slot, kLocalInfo), S_IFREG});
+        listing.info_ = !view->Lookup(PointView::kRoot, kInfoFileName);  // else the backed-up file of that name
         dir = PointView::kRoot;
       } else if (d.local >= kLocalFirstEntry && d.local - kLocalFirstEntry < view->entries()) {
         dir = d.local - kLocalFirstEntry;
@@ -823,16 +840,14 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
       } else {
         return Status::InvalidArgument("not a directory");
       }
-      for (uint32_t i : view->Children(dir)) {
-        const auto& r = view->entry(i);
-        mode_t t = r.type == "dir" ? S_IFDIR : r.type == "symlink" ? S_IFLNK : S_IFREG;
-        out.push_back({std::string(view->Name(i)), PointIno(d.slot, kLocalFirstEntry + i), t});
-      }
+      listing.children_ = view->Children(dir);
+      listing.view_ = std::move(view);
+      listing.point_slot_ = d.slot;
       SettleLocked(d.slot);
-      return out;
+      return listing;
     }
   }
-  return out;
+  return listing;
 }
 
 Result<MountTree::OpenFile> MountTree::Open(uint64_t ino) {

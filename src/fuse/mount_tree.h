@@ -39,6 +39,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -96,7 +97,24 @@ class MountTree {
   void Upkeep();
   Result<Entry> GetAttr(uint64_t ino);
   Result<std::string> ReadLink(uint64_t ino);
-  // Entries of a directory (without "." and ".."), in a stable order.
+  // The entries of a directory (without "." and ".."), in a stable order, for an open directory handle. A point's
+  // directory is listed from its view in place, which the listing holds: a copy per opendir made 2,000 open
+  // handles on a directory of 50,000 files take 9.7 GB (found 2026-11-30).
+  class DirListing {
+   public:
+    size_t size() const { return view_ ? info_ + children_.size() : entries_.size(); }
+    DirEntry at(size_t i) const;  // REQUIRES: i < size()
+
+   private:
+    friend class MountTree;
+    std::vector<DirEntry> entries_;          // the mount's own directories and clones
+    std::shared_ptr<const PointView> view_;  // a point's directory
+    std::span<const uint32_t> children_;     // of view_
+    uint32_t point_slot_ = 0;
+    bool info_ = false;                      // .scnfs-backup.json first
+  };
+  Result<DirListing> OpenDir(uint64_t ino);
+  // OpenDir's entries, copied.
   Result<std::vector<DirEntry>> ReadDir(uint64_t ino);
   Result<OpenFile> Open(uint64_t ino);
   void Release(const OpenFile& f);
