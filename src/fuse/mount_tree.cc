@@ -866,11 +866,13 @@ Result<MountTree::OpenFile> MountTree::Open(uint64_t ino) {
     if (view->entry(f.entry).type != "file") return Status::InvalidArgument("not a file");
   }
   f.view = std::move(view);
+  f.view->FileOpened();
   points_.at(d.slot).refs++;
   return f;
 }
 
 void MountTree::Release(const OpenFile& f) {
+  f.view->FileClosed();
   {
     std::lock_guard<std::mutex> l(mu_);
     DropRefLocked(f.point_slot, 1);

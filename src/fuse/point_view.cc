@@ -53,6 +53,17 @@ class PointView::CursorLease {
   std::unique_ptr<PointReader::Cursor> c_;
 };
 
+void PointView::FileOpened() const {
+  std::lock_guard<std::mutex> l(pool_mu_);
+  ++open_files_;
+}
+
+void PointView::FileClosed() const {
+  std::vector<std::unique_ptr<PointReader::Cursor>> freed;  // destroyed outside the lock
+  std::lock_guard<std::mutex> l(pool_mu_);
+  if (--open_files_ == 0) freed.swap(pool_);
+}
+
 PointView::PointView(OpenedPoint point, std::string what) : reader_(std::move(point.reader)), what_(std::move(what)) {
   files_ = std::move(point.files);
   BuildTree();

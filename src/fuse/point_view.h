@@ -54,6 +54,13 @@ class PointView {
   // .scnfs-backup.json: what a DBA asks of this point. Built on first use.
   const std::string& info() const;
 
+  // Files open on this view. Its cursors (each a RocksDB iterator, a zstd context and the cache blocks its last
+  // read pinned: about 1 MB) are kept for the next read while a file is open and freed with the last one: a view
+  // kept for the kernel's dentries held one per thread that had read it, 668 MB for 180 points read once with 8
+  // threads (found 2026-11-30).
+  void FileOpened() const;
+  void FileClosed() const;
+
  private:
   class CursorLease;
   // Read's work on blocks: bytes [offset, end) of `f` into `out`.
@@ -74,6 +81,7 @@ class PointView {
   // Cursors carry per-thread RocksDB iterators and zstd contexts: pooled, one per concurrent reader.
   mutable std::mutex pool_mu_;
   mutable std::vector<std::unique_ptr<PointReader::Cursor>> pool_;
+  mutable size_t open_files_ = 0;  // guarded by pool_mu_
 };
 
 // Attributes of a file record (st_ino is left to the caller); a directory's link count is 2, PointView::Stat

@@ -117,6 +117,9 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
     const size_t want = (*info)[i].len;
     if (got < want) std::memset(slot.data() + got, 0, want - got);
   }
+  // The values pin their table blocks in the block cache: let go now, not at the next read, which for an idle
+  // cursor may never come (pinned blocks stay outside --cache-mb's bound).
+  for (size_t j = 0; j < n; ++j) values[j].Reset();
   return Status::OK();
 }
 
