@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -70,18 +71,37 @@ std::string PidFile(const std::string& mp) {
   return fmt::format("/run/scnfs/mount-{:016x}.pid", std::hash<std::string>{}(mp));
 }
 
+// When process `pid` started (clock ticks since boot, /proc/PID/stat's 22nd field); 0 when it is gone. With the pid,
+// it names one process: a killed mount's pid file outlives it, and its pid, reused by another process, made
+// `scnfs umount` wait 10 s on that one and advise killing it (found 2026-11-30).
+uint64_t ProcessStart(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i < 22 && fields >> field; ++i) {
+  }
+  uint64_t start = 0;
+  fields >> start;
+  return start;
+}
+
 void WritePidFile(const std::string& mp) {
   std::error_code ec;
   fs::create_directories("/run/scnfs", ec);
-  std::ofstream(PidFile(mp)) << ::getpid() << "\n" << mp << "\n";
+  std::ofstream(PidFile(mp)) << ::getpid() << "\n" << ProcessStart(::getpid()) << "\n" << mp << "\n";
 }
 
+// The mount process of `mp`, if it still runs; 0 otherwise.
 int ReadPidFile(const std::string& mp) {
   std::ifstream in(PidFile(mp));
   int pid = 0;
+  uint64_t start = 0;
   std::string path;
-  if (!(in >> pid >> path) || path != mp) return 0;
-  return pid;
+  if (!(in >> pid >> start) || !std::getline(in >> std::ws, path) || path != mp) return 0;
+  return start != 0 && ProcessStart(pid) == start ? pid : 0;
 }
 
 }  // namespace
@@ -179,9 +199,14 @@ Status Unmount(const std::string& mountpoint, bool lazy) {
       std::string stat;
       std::ifstream(fmt::format("/proc/{}/stat", pid)) >> stat >> stat >> stat;
       if (stat == "Z") break;  // exited, not yet reaped by its parent
+      // A stopped process keeps a SIGTERM pending (libfuse catches it): `kill` alone did nothing (found 2026-11-30).
+      if (i == 1000 && stat == "T")
+        return Status::Busy(fmt::format("{} is unmounted, but its mount process {} is stopped (state T) and still holds "
+                                        "the store's pins; `kill -CONT {}` lets it finish, `kill -9 {}` ends it",
+                                        mp, pid, pid, pid));
       if (i == 1000)
         return Status::Busy(fmt::format("{} is unmounted, but its mount process {} has not exited after 10 s (state {}: "
-                                        "stopped or hung?); `kill {}` ends it",
+                                        "hung?); `kill -9 {}` ends it",
                                         mp, pid, stat, pid));
       ::usleep(10000);
     }
