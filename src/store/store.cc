@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -239,17 +240,30 @@ Status Store::LockWriter(const StoreOptions& options) {
   std::string path = (fs::path(dir_) / kLockFile).string();
   lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", path));
-  bool announced = false;
+  std::string announced;
   while (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    char buf[256] = {};
+    char buf[kLockNoteMax] = {};
     ssize_t n = ::pread(lock_fd_, buf, sizeof buf - 1, 0);
-    std::string who = n > 0 ? std::string(buf, size_t(n)) : std::string("another process");
-    who = who.substr(0, who.find('\n'));  // its holder line; failures noted by earlier writers follow it
+    const std::string note = n > 0 ? std::string(buf, size_t(n)) : std::string();
+    std::string who = note.substr(0, note.find('\n'));  // its holder line; failures noted by earlier writers follow it
     while (!who.empty() && who.back() == '\0') who.pop_back();
+    // A writer writes its line just after it took the lock: until then the line is its predecessor's, a process that
+    // may have ended (a queued backup named the finished one, found 2026-11-30). A line naming a process of this
+    // PID namespace that is gone is not the holder's.
+    bool current = true;
+    if (who.rfind("pid=", 0) == 0 && note.find("\npidns=" + std::to_string(PidNamespace()) + "\n") != std::string::npos) {
+      const long pid = std::strtol(who.c_str() + 4, nullptr, 10);
+      current = pid <= 0 || ::kill(pid_t(pid), 0) == 0 || errno != ESRCH;
+    }
+    const bool known = current && !who.empty();
+    if (!known) who = "a writer that is starting";
     if (!options.wait_for_writer)
       return Status::Busy(fmt::format("store {} is in use by another writer ({}); try again when it finishes", dir_, who));
-    if (!announced && options.on_wait) options.on_wait(who);
-    announced = true;
+    // Once per holder, when its own line is there.
+    if (known && who != announced && options.on_wait) {
+      options.on_wait(who);
+      announced = who;
+    }
     if (options.cancelled && options.cancelled())
       return Status::Aborted(fmt::format("cancelled while waiting for the store's other writer ({})", who));
     // Polled rather than a blocking flock(): a blocking call would not see Ctrl-C (signals restart it).

@@ -1,7 +1,15 @@
-// Store::Create against another init of the same directory at the same moment.
+// Store::Create against another init of the same directory at the same moment, and writers queued on the lock.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -39,4 +47,48 @@ TEST(StoreCreate, TwoInitsAtOnceLeaveOneWholeStore) {
 }
 
 }  // namespace
+// A writer writes its line in the lock file just after taking the lock. A writer queued behind it read the line of
+// the writer before, a process that had ended, and named it (found 2026-11-30): it names the holder once the holder's
+// own line is there.
+TEST(StoreLock, AQueuedWriterNamesTheHolderOnceItsLineIsWritten) {
+  testing::TempDir tmp;
+  const std::string dir = tmp / "store";
+  ASSERT_TRUE(Store::Create(dir).ok());
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  struct stat ns {};
+  ASSERT_EQ(::stat("/proc/self/ns/pid", &ns), 0);
+  const auto line = [&](pid_t pid) { return "pid=" + std::to_string(pid) + " op=backup\npidns=" + std::to_string(ns.st_ino) + "\n"; };
+  const int fd = ::open((dir + "/lock").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);  // the holder, before it writes its line: the file names its predecessor
+  const std::string before = line(gone);
+  ASSERT_EQ(::pwrite(fd, before.data(), before.size(), 0), ssize_t(before.size()));
+  std::mutex mu;
+  std::vector<std::string> said;
+  std::thread queued([&] {
+    StoreOptions o;
+    o.wait_for_writer = true;
+    o.on_wait = [&](const std::string& who) {
+      std::lock_guard<std::mutex> l(mu);
+      said.push_back(who);
+    };
+    auto w = Store::Open(dir, Store::Mode::kWriter, o);
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_TRUE(said.empty()) << said.front();
+  }
+  const std::string mine = line(::getpid());
+  ASSERT_EQ(::pwrite(fd, mine.data(), mine.size(), 0), ssize_t(mine.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(::flock(fd, LOCK_UN), 0);
+  queued.join();
+  ::close(fd);
+  EXPECT_EQ(said, std::vector<std::string>{"pid=" + std::to_string(::getpid()) + " op=backup"});
+}
+
 }  // namespace scnfs
