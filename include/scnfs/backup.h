@@ -37,6 +37,8 @@ struct BackupOptions {
   int fracture_retries = 5;              // re-reads of a block in flux before it is called corrupt (docs/backup.md)
   // For tests: called before each re-read of a block in flux (path relative to its source, block number).
   std::function<void(const std::string&, uint64_t)> before_reread;
+  // For tests: called once every file is planned (sizes and Oracle headers read), before the first block is read.
+  std::function<void()> before_ingest;
   // For tests: called once every file has been read, before the backup looks at the source again (PostgreSQL's
   // pg_control, for a cluster started while it was read) and commits.
   std::function<void()> after_read;

@@ -312,6 +312,35 @@ Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const Bac
   return first_error;
 }
 
+// An Oracle datafile that autoextended after the plan read its header and before the ingest read block 1: the
+// stored header counts blocks the planned size lacks, and the restore was a file shorter than its own header
+// (Oracle's ORA-01200; verify of the restored file said truncated while verify of the point said clean, found
+// 2026-11-30). The file is taken at its size now and the blocks it grew by are read too; its catalog facts become
+// those of the header stored.
+Status GrowToStoredHeaders(IngestShared* shared, const std::vector<std::unique_ptr<FileJob>>& jobs,
+                           const BackupOptions& opt, Stopwatch& clock) {
+  std::vector<Unit> more;
+  uint64_t bytes = 0;
+  for (const auto& j : jobs) {
+    if (j->vanished || j->shrank || j->head.empty() || j->format->id() != FormatId::kOracle) continue;
+    auto h = oracle::ParseFileHeader(ByteSpan(j->head.data(), j->head.size()));
+    if (!h.ok() || h->block_size != j->format->block_size()) continue;
+    const uint64_t bs = h->block_size, planned = j->blocks(), described = uint64_t(h->blocks) + 1;
+    if (described <= planned) continue;
+    struct stat now {};
+    if (::stat(j->entry.abs.c_str(), &now) != 0 || uint64_t(now.st_size) <= uint64_t(j->entry.st.st_size)) continue;
+    j->entry.st = now;
+    j->format = oracle::MakeFormat(h.value());
+    j->header = OracleHeaderJson(h.value());
+    j->checkpoint_change = h->checkpoint_scn;
+    const uint64_t end = j->blocks();
+    j->to_read.emplace_back(planned, end - 1);
+    for (uint64_t f = planned; f < end; f += kBlocksPerUnit) more.push_back(Unit{j.get(), f, std::min(kBlocksPerUnit, end - f)});
+    bytes += (end - planned) * bs;
+  }
+  return more.empty() ? Status::OK() : IngestAll(shared, more, opt, bytes, clock);
+}
+
 // The scan of a database's sources: the links whose targets belong to a database of `format` are followed
 // (docs/format-postgres.md for pg_wal and tablespaces; an Oracle datafile on another disk), and the store is left out.
 ScanOptions LinksOf(FormatId format, const std::string& store_dir) {
@@ -496,7 +525,9 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   shared.prev_ceiling = prev ? prev->change_ceiling : 0;
   uint64_t bytes_total = 0;
   auto units = MakeUnits(jobs, &bytes_total);
+  if (opt.before_ingest) opt.before_ingest();
   Status st = IngestAll(&shared, units, opt, bytes_total, clock);
+  if (st.ok()) st = GrowToStoredHeaders(&shared, jobs, opt, clock);
   // A file's highest valid change number (a changed-blocks read saw only some blocks: the rest are as before).
   auto file_max_change = [](const FileJob& j) {
     return j.read_mode == "changed blocks" && j.prev ? std::max(j.max_change.load(), j.prev->max_change) : j.max_change.load();

@@ -62,6 +62,9 @@ Status ReadExactly(int fd, void* buf, size_t n, off_t off, const std::string& pa
   return Status::OK();
 }
 
+
+}  // namespace
+
 nlohmann::json OracleHeaderJson(const oracle::FileHeader& h) {
   if (h.salvaged)  // block 1 unreadable: what the file and its blocks tell, nothing made up
     return nlohmann::json{{"header_damaged", true},
@@ -89,8 +92,6 @@ nlohmann::json OracleHeaderJson(const oracle::FileHeader& h) {
                         {"status_flags", h.status_flags},
                         {"fuzzy", (h.status_flags & 0x55) != 0}};
 }
-
-}  // namespace
 
 std::string IncarnationOf(const nlohmann::json& header) {
   if (!header.is_object() || !header.contains("resetlogs_id")) return "";

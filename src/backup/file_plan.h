@@ -15,6 +15,7 @@
 #include "backup/source_scan.h"
 #include "scnfs/catalog.h"
 #include "scnfs/format.h"
+#include "scnfs/oracle_format.h"
 
 namespace scnfs {
 
@@ -39,6 +40,9 @@ struct FileJob {
   std::atomic<uint64_t> corrupt{0};
   std::atomic<uint64_t> stayed_bad{0};  // blocks that failed every re-read (BlockIngest::CheckWithReread)
   std::atomic<bool> shrank{false};       // a read met the end of the file before its planned size
+  // Oracle: blocks 0 and 1 as the ingest read (and stored) them, when both were sound; empty otherwise. Written by
+  // the one worker that reads them, read once the workers are joined.
+  std::vector<std::byte> head;
 
   FileJob() = default;
   FileJob(FileJob&&) = delete;
@@ -62,6 +66,9 @@ struct PlanInputs {
   // names them.
   bool pg_new_line = false;
 };
+
+// An Oracle datafile header's facts as the catalog keeps them (FileRecord::header).
+nlohmann::json OracleHeaderJson(const oracle::FileHeader& h);
 
 // An Oracle datafile header's line of changes, "DBID 7 resetlogs id 100 at SCN 1", from its catalog JSON; empty when
 // the header says nothing of it (not Oracle, or damaged).

@@ -782,6 +782,34 @@ TEST_F(CliTest, AFileThatShrinksWhileItIsReadIsRecordedAtItsNewSize) {
   EXPECT_TRUE(ReadFile(tmp_ / "r/sh_1.dbf") == ReadFile(file));
 }
 
+// A datafile that autoextends after the backup planned it (its header read) and before the backup reads block 1:
+// the stored header counted the new blocks, the recorded size did not, and the restore was a file shorter than its
+// own header (ORA-01200), while verify of the point said clean (found 2026-11-30). The blocks it grew by are read.
+TEST_F(CliTest, ADatafileThatGrowsBeforeItsHeaderIsReadIsBackedUpWhole) {
+  const std::string src = tmp_ / "gr", file = src + "/gr_1.dbf";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "GR", "--dbid", "6", "--files", "1", "--blocks", "500"}).exit_code, 0);
+  BackupJson({"--db", "gr", src});
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    BackupOptions o;
+    o.db = "gr";
+    o.sources = {src};
+    o.before_ingest = [&] { ASSERT_EQ(Oragen({"grow", "--file", file, "--blocks", "100"}).exit_code, 0); };
+    auto r = RunBackup(w.value().get(), o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    for (const auto& n : r->notes) EXPECT_EQ(n.find("shorter than its header"), std::string::npos) << n;
+  }
+  EXPECT_EQ(fs::file_size(file), 601u * 8192);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "gr", tmp_ / "r"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/gr_1.dbf") == ReadFile(file));
+  RunResult v = Scnfs({"verify", "--file", tmp_ / "r/gr_1.dbf"});
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  RunResult l = Scnfs({"list", "--store", store_, "--db", "gr", "--files", "--json"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_EQ(json::parse(l.out)["files"][1]["header"]["blocks"], 600) << l.out;  // [0] is "."
+}
+
 // The path of a changed-blocks line is everything before its two block numbers: names with spaces (scnfs-oragen
 // writes them so) were refused, and a '#' in a name cut the line.
 TEST_F(CliTest, ChangedBlocksPathsMayHoldSpacesAndHashes) {
