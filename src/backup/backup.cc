@@ -24,6 +24,7 @@
 #include "scnfs/store.h"
 #include "store/content_codec.h"
 #include "util/clock.h"
+#include "util/host_name.h"
 #include "util/names.h"
 #include "util/ticker.h"
 
@@ -34,12 +35,6 @@ namespace fs = std::filesystem;
 constexpr uint64_t kBlocksPerUnit = 128;  // 1 MiB of 8 KiB blocks: large reads, fine-grained sharing
 constexpr uint64_t kPrefetchBytes = 32u << 20;  // how far ahead of its units a backup asks the kernel to read
 constexpr size_t kDictionarySamples = 4096;  // 32 MiB of 8 KiB pages: ~300x a 112 KiB dictionary
-
-std::string HostName() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 Result<postgres::ControlFile> ReadControlFile(const std::vector<SourceEntry>& entries) {
   for (const auto& e : entries) {
@@ -318,7 +313,7 @@ Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const Bac
 // 2026-11-30). The file is taken at its size now and the blocks it grew by are read too; its catalog facts become
 // those of the header stored.
 Status GrowToStoredHeaders(IngestShared* shared, const std::vector<std::unique_ptr<FileJob>>& jobs,
-                           const BackupOptions& opt, Stopwatch& clock) {
+                           const BackupOptions& opt, uint64_t bytes_total, Stopwatch& clock) {
   std::vector<Unit> more;
   uint64_t bytes = 0;
   for (const auto& j : jobs) {
@@ -338,7 +333,8 @@ Status GrowToStoredHeaders(IngestShared* shared, const std::vector<std::unique_p
     for (uint64_t f = planned; f < end; f += kBlocksPerUnit) more.push_back(Unit{j.get(), f, std::min(kBlocksPerUnit, end - f)});
     bytes += (end - planned) * bs;
   }
-  return more.empty() ? Status::OK() : IngestAll(shared, more, opt, bytes, clock);
+  // Progress counts what the whole backup read: the total grows by these bytes.
+  return more.empty() ? Status::OK() : IngestAll(shared, more, opt, bytes_total + bytes, clock);
 }
 
 // The scan of a database's sources: the links whose targets belong to a database of `format` are followed
@@ -527,7 +523,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   auto units = MakeUnits(jobs, &bytes_total);
   if (opt.before_ingest) opt.before_ingest();
   Status st = IngestAll(&shared, units, opt, bytes_total, clock);
-  if (st.ok()) st = GrowToStoredHeaders(&shared, jobs, opt, clock);
+  if (st.ok()) st = GrowToStoredHeaders(&shared, jobs, opt, bytes_total, clock);
   // A file's highest valid change number (a changed-blocks read saw only some blocks: the rest are as before).
   auto file_max_change = [](const FileJob& j) {
     return j.read_mode == "changed blocks" && j.prev ? std::max(j.max_change.load(), j.prev->max_change) : j.max_change.load();

@@ -159,6 +159,10 @@ std::string ResolvedPoint::Describe() const {
 
 uint64_t ScnServedFrom(FormatId format, const std::vector<BackupRecord>& backups, const BackupRecord& back) {
   uint64_t from = back.scn_served_from();
+  // A PostgreSQL backup stands at its checkpoint (or WAL end), above its pages: below that the new line has no
+  // consistent point, and an LSN there went to the old line's last backup (a new cluster whose LSNs run past the
+  // old one's, as pg_upgrade makes it).
+  if (format == FormatId::kPostgres) from = std::max(from, back.lsn_position());
   if (format == FormatId::kPostgres)
     for (const auto& b : backups)
       if (b.id < back.id && b.state == BackupState::kComplete) from = std::max(from, b.lsn_position() + 1);
@@ -261,15 +265,18 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
         r.asked = spec.number;
         return r;
       }
-      // A backup stands at the highest SCN of its blocks or of any backup before it: the database's SCN never goes
-      // back within a line (a new line refuses the points below it, above). By its own highest block alone, a
-      // backup taken after a datafile was dropped, or whose highest block read corrupt, stood below the backups
-      // before it, and became the base of their points: scn:C of a cold backup at C restored without the dropped
-      // file, and an SCN below the first backup was served with a header block of zeros (found 2026-11-30).
+      // A backup stands at the highest SCN of its blocks, and after every backup before it: the database's SCN
+      // never goes back within a line (a new line refuses the points below it, above). By its own highest block
+      // alone, a backup taken after a datafile was dropped, or whose highest block read corrupt, stood below the
+      // backups before it, and became the base of their points: scn:C of a cold backup at C restored without the
+      // dropped file, and an SCN below the first backup was served with a header block of zeros (found
+      // 2026-11-30). Such a backup stands just after the highest before it: it was taken after that state. (A
+      // backup of a new line stands at that highest: the refusal above decides the points below it, as before.)
       const BackupRecord* best = nullptr;
       uint64_t stands_at = 0;
       for (auto* b : complete) {
-        stands_at = std::max(stands_at, b->scn_position());
+        const uint64_t own = b->scn_position();
+        stands_at = own >= stands_at ? own : b->new_line() ? stands_at : stands_at + 1;
         if (stands_at <= spec.number) best = b;
       }
       if (best == nullptr)

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -33,7 +34,10 @@ Runner AddMount(CLI::App& app, Globals& g);
 Runner AddUmount(CLI::App& app, Globals& g);
 Runner AddClone(CLI::App& app, Globals& g);
 
-// Prints "scnfs: <message>" to stderr and returns kExitFailure.
+// Writes "scnfs: <message>" as one line to stderr, never throwing (stderr may be the broken pipe that failed the
+// command's output).
+void ErrorLine(std::string_view message);
+// ErrorLine(st.message()); returns kExitFailure.
 int Fail(const Status& st);
 // "1.5 GiB", "812 KiB"; "MB/s" figures use decimal megabytes like dd and fio.
 std::string HumanBytes(uint64_t n);

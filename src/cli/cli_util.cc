@@ -1,6 +1,9 @@
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -10,11 +13,22 @@ namespace scnfs::cli {
 
 std::atomic<bool> g_cancel{false};
 
+void ErrorLine(std::string_view message) {
+  std::string line = "scnfs: ";
+  line += message;
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  line += '\n';
+  std::fflush(stderr);  // after what the command wrote there before
+  for (size_t done = 0; done < line.size();) {
+    const ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to say it: the exit code must do
+    done += size_t(n);
+  }
+}
+
 int Fail(const Status& st) {
-  std::string msg = st.message();
-  for (auto& c : msg)
-    if (c == '\n') c = ' ';
-  fmt::print(stderr, "scnfs: {}\n", msg);
+  ErrorLine(st.message());
   return kExitFailure;
 }
 

@@ -12,6 +12,7 @@
 #include "cli/store_option.h"
 #include "scnfs/backup.h"
 #include "scnfs/catalog.h"
+#include "util/host_name.h"
 #include "util/json_text.h"
 
 namespace scnfs::cli {
@@ -133,8 +134,7 @@ Runner AddList(CLI::App& app, Globals& g) {
     std::set<std::pair<uint32_t, uint32_t>> interrupted;
     // And its process is gone from this host: a backup another host runs on a shared store holds its lock in that
     // host's kernel, not in this one's table (nor does a process of another PID namespace show there).
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
+    const std::string host = HostName();
     const auto process_gone = [&](const BackupRecord& b) {
       return b.pid > 0 && b.host == host && ::kill(b.pid, 0) != 0 && errno == ESRCH;
     };

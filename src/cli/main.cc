@@ -124,20 +124,20 @@ int main(int argc, char** argv) {
     int rc = kExitFailure;
     try {
       rc = run();
-    } catch (const std::system_error& e) {  // fmt::print's write errors
-      fmt::print(stderr, "scnfs: cannot write the output: {}\n", e.code().message());
+    } catch (const std::system_error& e) {
+      // fmt::print's write errors say "cannot write to file: <reason>"; which file is ours to say.
+      const bool output = std::string_view(e.what()).starts_with("cannot write to file");
+      ErrorLine(output ? "cannot write the output: " + e.code().message() : std::string(e.what()));
       rc = kExitFailure;
     } catch (const std::exception& e) {  // nothing else is expected to throw this far
-      std::string what = e.what();
-      std::replace(what.begin(), what.end(), '\n', ' ');
-      fmt::print(stderr, "scnfs: {}\n", what);
+      ErrorLine(e.what());
       rc = kExitFailure;
     }
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
       const int err = errno;
-      if (rc != kExitFailure)
-        fmt::print(stderr, "scnfs: cannot write the output: {}\n", err ? std::strerror(err) : "write error");
-      rc = kExitFailure;
+      // Verify's 2 (corruption found) stays: a script must not lose that because the report could not be written.
+      if (rc != kExitFailure) ErrorLine(std::string("cannot write the output: ") + (err ? std::strerror(err) : "write error"));
+      if (rc != kExitCorrupt) rc = kExitFailure;
     }
     // A store abandoned after a failed write (a full disk) still has RocksDB's threads, among them its recovery
     // from the full disk, which woke as space came back and met the static objects exit() destroys: the backup

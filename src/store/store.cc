@@ -28,6 +28,7 @@
 
 #include "store/rocks_status.h"
 #include "util/durable_file.h"
+#include "util/host_name.h"
 #include "util/content_hash.h"
 
 namespace scnfs {
@@ -130,8 +131,10 @@ std::optional<bool> Store::WriterActive(const std::string& dir) {
     // does not show. Its holder lines say which namespace the last writer ran in; lines from builds that did not
     // write it are taken as this one's.
     std::ifstream in(path);
-    for (std::string line; std::getline(in, line);)
+    for (std::string line; std::getline(in, line);) {
       if (line.rfind("pidns=", 0) == 0 && line.substr(6) != std::to_string(PidNamespace())) return std::nullopt;
+      if (line.rfind("host=", 0) == 0 && line.substr(5) != HostName()) return std::nullopt;
+    }
   }
   std::ifstream locks("/proc/locks");
   if (!locks) return std::nullopt;
@@ -250,8 +253,10 @@ Status Store::LockWriter(const StoreOptions& options) {
     // A writer writes its line just after it took the lock: until then the line is its predecessor's, a process that
     // may have ended (a queued backup named the finished one, found 2026-11-30). A line naming a process of this
     // PID namespace that is gone is not the holder's.
+    // (The same namespace on another host sharing the store is another process table: the host is noted too.)
     bool current = true;
-    if (who.rfind("pid=", 0) == 0 && note.find("\npidns=" + std::to_string(PidNamespace()) + "\n") != std::string::npos) {
+    const bool here = note.find("\nhost=") == std::string::npos || note.find("\nhost=" + HostName() + "\n") != std::string::npos;
+    if (here && who.rfind("pid=", 0) == 0 && note.find("\npidns=" + std::to_string(PidNamespace()) + "\n") != std::string::npos) {
       const long pid = std::strtol(who.c_str() + 4, nullptr, 10);
       current = pid <= 0 || ::kill(pid_t(pid), 0) == 0 || errno != ESRCH;
     }
@@ -285,9 +290,9 @@ Status Store::LockWriter(const StoreOptions& options) {
       if (f.pid > 0 && !f.reason.empty()) writer_failures_.push_back(std::move(f));
     }
   }
-  // The second line names the writer's PID namespace: its pid, and its lock in /proc/locks, mean something only to
-  // a reader in the same one (WriterActive).
-  lock_holder_ = fmt::format("pid={} op={}\npidns={}\n", ::getpid(), options.writer_activity, PidNamespace());
+  // The second and third lines name the writer's PID namespace and host: its pid, and its lock in /proc/locks,
+  // mean something only to a reader in the same namespace of the same host (WriterActive, LockWriter's wait).
+  lock_holder_ = fmt::format("pid={} op={}\npidns={}\nhost={}\n", ::getpid(), options.writer_activity, PidNamespace(), HostName());
   WriteLockFile();
   return Status::OK();
 }

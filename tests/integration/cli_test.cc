@@ -383,6 +383,18 @@ TEST_F(CliTest, OutputThatCannotBeWrittenFailsTheCommandWithOneLine) {
     EXPECT_EQ(r.exit_code, 1) << sig << r.err;
     EXPECT_EQ(r.err, "scnfs: cannot write the output: Broken pipe\n") << sig;
   }
+  // With stderr on the same broken pipe (`2>&1 | head`) or full, the reason cannot be said: still exit 1, no abort.
+  for (const std::string& cmd : {"set -o pipefail; { sleep 0.3; " + bin + " list --store " + store_ + " --json 2>&1; } | true",
+                                 bin + " list --store " + store_ + " --json >/dev/full 2>/dev/full"}) {
+    RunResult r = scnfs::testing::Run({"bash", "-c", cmd});
+    EXPECT_EQ(r.exit_code, 1) << cmd << ": " << r.err;
+  }
+  // verify's 2 (corruption found) stays 2 when its report cannot be written.
+  ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "ora", "--db", "V", "--dbid", "3", "--files", "1", "--blocks", "64"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"corrupt", "--file", tmp_ / "ora/v_1.dbf", "--block", "9", "--kind", "checksum"}).exit_code, 0);
+  RunResult v = scnfs::testing::Run({"bash", "-c", bin + " verify --file " + std::string(tmp_ / "ora/v_1.dbf") + " --json >/dev/full"});
+  EXPECT_EQ(v.exit_code, 2) << v.err;
+  EXPECT_EQ(v.err, "scnfs: cannot write the output: No space left on device\n");
 }
 
 // A ratio stays in its column: an incremental that stored one block of 800 MiB read 102400.0x and pushed the row

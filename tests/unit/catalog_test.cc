@@ -293,8 +293,9 @@ TEST(ResolvePointTest, ABackupWhoseHighestScnFellStandsWhereTheBackupsBeforeItSt
     backups[i].max_change = max_change[i];
     backups[i].checkpoint_change = 1000;
   }
-  for (auto [at, want] : {std::pair{"scn:1000", 1u}, std::pair{"scn:4999", 1u}, std::pair{"scn:5000", 3u},
-                          std::pair{"scn:6999", 3u}, std::pair{"scn:7000", 4u}}) {
+  // Backup 3 was taken after backup 2's state at 5000: it stands just after it.
+  for (auto [at, want] : {std::pair{"scn:1000", 1u}, std::pair{"scn:4999", 1u}, std::pair{"scn:5000", 2u},
+                          std::pair{"scn:5001", 3u}, std::pair{"scn:6999", 3u}, std::pair{"scn:7000", 4u}}) {
     auto r = ResolvePoint(db, backups, ParsePointSpec(at).value());
     ASSERT_TRUE(r.ok()) << at << ": " << r.status().message();
     EXPECT_EQ(r->base.id, want) << at;
@@ -303,6 +304,9 @@ TEST(ResolvePointTest, ABackupWhoseHighestScnFellStandsWhereTheBackupsBeforeItSt
   auto r = ResolvePoint(db, backups, ParsePointSpec("scn:989").value());
   ASSERT_FALSE(r.ok()) << "base " << r->base.id;
   EXPECT_EQ(r.status().message(), "SCN 989 is older than every backup of 'ora' (the first holds blocks up to SCN 1000)");
+  auto c = ResolvePoint(db, backups, ParsePointSpec("scn:1000").value());  // the cold backup, not the corrupt one
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->base.id, 1u);
 }
 
 // A second PostgreSQL cluster backed up under the same name (a new system identifier) starts a new line. Its pages'
@@ -322,8 +326,17 @@ TEST(ResolvePointTest, APointAnOldClustersBackupStandsAtIsNotServedByANewCluster
   auto r = ResolvePoint(db, backups, ParsePointSpec("lsn:0/5000001").value());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->base.id, 2u);
-  db.format = FormatId::kOracle;  // Oracle stands at its blocks: the ceiling is where the old line ends
-  EXPECT_EQ(ScnServedFrom(db.format, backups, backups[1]), 0x4FFFF00u);
+  // Oracle stands at its blocks: the ceiling is where the old line ends.
+  EXPECT_EQ(ScnServedFrom(FormatId::kOracle, backups, backups[1]), 0x4FFFF00u);
+  // A new cluster whose LSNs run past the old one's (pg_upgrade): below its own checkpoint it has no consistent
+  // point, and an LSN there went to the old cluster's backup.
+  backups[1].max_change = 0x8FFFF00;
+  backups[1].checkpoint_change = 0x9000000;
+  EXPECT_EQ(ScnServedFrom(FormatId::kPostgres, backups, backups[1]), 0x9000000u);
+  for (const char* at : {"lsn:0/8FFFF00", "lsn:0/8FFFFF0"}) {
+    auto above = ResolvePoint(db, backups, ParsePointSpec(at).value());
+    EXPECT_FALSE(above.ok()) << at << " served by backup " << above->base.id;
+  }
 }
 
 }  // namespace

@@ -89,6 +89,18 @@ TEST(StoreLock, AQueuedWriterNamesTheHolderOnceItsLineIsWritten) {
   queued.join();
   ::close(fd);
   EXPECT_EQ(said, std::vector<std::string>{"pid=" + std::to_string(::getpid()) + " op=backup"});
+
+  // A holder on another host sharing the store: its pid means nothing here, so it is named as its line says.
+  const int again = ::open((dir + "/lock").c_str(), O_RDWR);
+  ASSERT_GE(again, 0);
+  ASSERT_EQ(::flock(again, LOCK_EX), 0);
+  const std::string elsewhere = line(gone) + "host=elsewhere.example\n";
+  ASSERT_EQ(::pwrite(again, elsewhere.data(), elsewhere.size(), 0), ssize_t(elsewhere.size()));
+  auto busy = Store::Open(dir, Store::Mode::kWriter);
+  ASSERT_FALSE(busy.ok());
+  EXPECT_NE(busy.status().message().find("in use by another writer (pid=" + std::to_string(gone) + " op=backup)"),
+            std::string::npos) << busy.status().ToString();
+  ::close(again);
 }
 
 }  // namespace scnfs
