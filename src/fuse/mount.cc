@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -98,9 +99,11 @@ void WritePidFile(const std::string& mp) {
 int ReadPidFile(const std::string& mp) {
   std::ifstream in(PidFile(mp));
   int pid = 0;
+  std::string second, path;
+  if (!(in >> pid) || !std::getline(in >> std::ws, second)) return 0;
+  if (second == mp) return pid;  // written by a build before the start time: "pid\nmountpoint\n", taken as it says
   uint64_t start = 0;
-  std::string path;
-  if (!(in >> pid >> start) || !std::getline(in >> std::ws, path) || path != mp) return 0;
+  if (std::sscanf(second.c_str(), "%" SCNu64, &start) != 1 || !std::getline(in, path) || path != mp) return 0;
   return start != 0 && ProcessStart(pid) == start ? pid : 0;
 }
 
