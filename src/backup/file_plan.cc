@@ -62,7 +62,6 @@ Status ReadExactly(int fd, void* buf, size_t n, off_t off, const std::string& pa
   return Status::OK();
 }
 
-
 }  // namespace
 
 nlohmann::json OracleHeaderJson(const oracle::FileHeader& h) {

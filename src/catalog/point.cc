@@ -162,10 +162,10 @@ uint64_t ScnServedFrom(FormatId format, const std::vector<BackupRecord>& backups
   // A PostgreSQL backup stands at its checkpoint (or WAL end), above its pages: below that the new line has no
   // consistent point, and an LSN there went to the old line's last backup (a new cluster whose LSNs run past the
   // old one's, as pg_upgrade makes it).
-  if (format == FormatId::kPostgres) from = std::max(from, back.lsn_position());
-  if (format == FormatId::kPostgres)
-    for (const auto& b : backups)
-      if (b.id < back.id && b.state == BackupState::kComplete) from = std::max(from, b.lsn_position() + 1);
+  if (format != FormatId::kPostgres) return from;
+  from = std::max(from, back.lsn_position());
+  for (const auto& b : backups)
+    if (b.id < back.id && b.state == BackupState::kComplete) from = std::max(from, b.lsn_position() + 1);
   return from;
 }
 

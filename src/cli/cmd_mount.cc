@@ -105,8 +105,8 @@ Runner AddMount(CLI::App& app, Globals& g) {
   sub->add_option("--threads", o->threads, "Threads serving requests (default: 8)")->check(CLI::Range(1, 256));
   return [o, fg, &g] {
     if (g.store.empty()) return Fail(Status::InvalidArgument("no store given: use --store DIR or set SCNFS_STORE"));
-    // Both made absolute before the daemon changes to "/".
-    // An empty one (an unset variable in a script) ended in an uncaught exception, exit 134.
+    // Both made absolute before the daemon changes to "/". (An empty MOUNTPOINT, an unset variable in a script, is
+    // refused with every empty argument in main.)
     o->store_dir = std::filesystem::absolute(g.store).lexically_normal().string();
     o->mountpoint = MountPointPath(o->mountpoint);  // as the kernel will record it, so the printed umount works
     if (!*fg) return MountInBackground(*o);

@@ -1,13 +1,13 @@
 // scnfs: keeps every version of every datafile block once, and gives back any backup, SCN or time.
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <system_error>
 #include <vector>
-#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -93,14 +93,15 @@ int main(int argc, char** argv) {
       for (CLI::App* sub : chain) words += sub->get_name() + " ";
       what = fmt::format("unknown command '{}{}'", words, argv[word]);
     }
-    for (char& c : what)
-      if (c == '\n') c = ' ';
-    fmt::print(stderr, "scnfs: {} (see '{}')\n", what, help);
+    ErrorLine(fmt::format("{} (see '{}')", what, help));
     return kExitFailure;
   }
-  if (const std::vector<CLI::App*> chain = ParsedChain(app); !EmptyValue(chain).empty()) {
-    fmt::print(stderr, "scnfs: {} is empty (see '{} --help')\n", EmptyValue(chain), ChainName(chain));
-    return kExitFailure;
+  {
+    const std::vector<CLI::App*> chain = ParsedChain(app);
+    if (const std::string empty = EmptyValue(chain); !empty.empty()) {
+      ErrorLine(fmt::format("{} is empty (see '{} --help')", empty, ChainName(chain)));
+      return kExitFailure;
+    }
   }
   if (g.store.empty())
     if (const char* env = std::getenv("SCNFS_STORE"); env != nullptr) g.store = env;
