@@ -317,7 +317,7 @@ Status GrowToStoredHeaders(IngestShared* shared, const std::vector<std::unique_p
   std::vector<Unit> more;
   uint64_t bytes = 0;
   for (const auto& j : jobs) {
-    if (j->vanished || j->shrank || j->head.empty() || j->format->id() != FormatId::kOracle) continue;
+    if (j->vanished || j->shrank() || j->head.empty() || j->format->id() != FormatId::kOracle) continue;
     auto h = oracle::ParseFileHeader(ByteSpan(j->head.data(), j->head.size()));
     if (!h.ok() || h->block_size != j->format->block_size()) continue;
     const uint64_t bs = h->block_size, planned = j->blocks(), described = uint64_t(h->blocks) + 1;
@@ -607,15 +607,22 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
       j = it->second;
     }
     FileRecord fr = MakeRecord(j ? j->entry : e);  // a job's entry may be newer (an Oracle file grown since the scan)
-    if (j && j->shrank.load()) {
+    if (j && j->shrank()) {
       // Cut short while it was read (a live database truncating, an online resize): what lay past its end was
       // stored as zeros it never held, and a restore gave them back silently (found 2026-11-30). The file is
-      // recorded at its size after the read, as if the scan had come then, and the report says so.
-      struct stat now;
-      if (::stat(j->entry.abs.c_str(), &now) == 0 && uint64_t(now.st_size) < fr.size) {
-        shrank.push_back(fmt::format("{} shrank from {} to {} bytes while it was read: recorded at {} bytes", fr.path,
-                                     fr.size, now.st_size, now.st_size));
-        fr.size = uint64_t(now.st_size);
+      // recorded no longer than where a read met its end, nor than it is now, and the report says so. Not its size
+      // now alone: a file cut short and grown back before this point (rewritten in place with O_TRUNC, a relation
+      // truncated and extended again) kept those zeros, and nothing was said (found 2026-12-01).
+      uint64_t kept = std::min(fr.size, j->end_met.load());
+      struct stat now {};
+      const bool present = ::stat(j->entry.abs.c_str(), &now) == 0;
+      if (present) kept = std::min(kept, uint64_t(now.st_size));
+      if (kept < fr.size) {
+        const std::string regrown =
+            present && uint64_t(now.st_size) > kept ? fmt::format(" (it was {} bytes again when the read ended)", now.st_size) : "";
+        shrank.push_back(fmt::format("{} shrank from {} to {} bytes while it was read{}: recorded at {} bytes", fr.path,
+                                     fr.size, kept, regrown, kept));
+        fr.size = kept;
       }
     }
     if (e.is_dir()) ++rec.directories;
@@ -686,7 +693,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   for (const auto& j : jobs) {
     // A datafile shorter than its header says: Oracle refuses to open it (ORA-01200). The backup keeps it as read,
     // and said nothing until a later verify (found 2026-11-30): a nightly log that reads clean must be clean.
-    if (j->vanished || !j->header.is_object() || !j->header.contains("blocks") || j->shrank) continue;
+    if (j->vanished || !j->header.is_object() || !j->header.contains("blocks") || j->shrank()) continue;
     const uint64_t bs = j->header.value("block_size", uint64_t{0}), want = j->header.value("blocks", uint64_t{0}) + 1;
     const uint64_t size = uint64_t(j->entry.st.st_size);
     if (bs != 0 && size < want * bs)

@@ -73,9 +73,9 @@ BlockIngest::BlockIngest(IngestShared* shared)
 
 namespace {
 
-// pread that tolerates a file shrinking under a live database: bytes past the end read as zeros, and `*shrank` is
-// set (the backup then records the file's size after the read, RunBackup).
-Status ReadAt(int fd, std::byte* buf, size_t n, uint64_t off, const std::string& path, std::atomic<bool>* shrank) {
+// pread that tolerates a file shrinking under a live database: bytes past the end read as zeros, and `*end_met` is
+// lowered to where the end was met (the backup then records the file no longer than that, RunBackup).
+Status ReadAt(int fd, std::byte* buf, size_t n, uint64_t off, const std::string& path, std::atomic<uint64_t>* end_met) {
   size_t done = 0;
   while (done < n) {
     ssize_t r = ::pread(fd, buf + done, n - done, off_t(off + done));
@@ -85,7 +85,7 @@ Status ReadAt(int fd, std::byte* buf, size_t n, uint64_t off, const std::string&
     }
     if (r == 0) {
       std::memset(buf + done, 0, n - done);
-      shrank->store(true);
+      LowerTo(*end_met, off + done);
       break;
     }
     done += size_t(r);
@@ -118,7 +118,7 @@ BlockCheck BlockIngest::CheckWithReread(FileJob* job, uint64_t blockno, std::spa
   for (int i = 0; i < retries; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2 << i));
     if (s_->before_reread) s_->before_reread(job->entry.rel, blockno);
-    if (!ReadAt(job->fd, block.data(), block.size(), blockno * block.size(), job->entry.abs, &job->shrank).ok()) return c;
+    if (!ReadAt(job->fd, block.data(), block.size(), blockno * block.size(), job->entry.abs, &job->end_met).ok()) return c;
     c = job->format->Check(blockno, block);
     if (!MayBeInFlux(c.kind)) return c;
   }
@@ -239,7 +239,7 @@ Status BlockIngest::Run(const Unit& u) {
   const uint64_t off = u.first * bs;
   const size_t n = size_t(std::min<uint64_t>(u.count * bs, size - off));
   buf_.resize(u.count * bs);
-  SCNFS_RETURN_IF_ERROR(ReadAt(job->fd, buf_.data(), n, off, job->entry.abs, &job->shrank));
+  SCNFS_RETURN_IF_ERROR(ReadAt(job->fd, buf_.data(), n, off, job->entry.abs, &job->end_met));
   batch_.Clear();
   claimed_.clear();
   versions_.Refresh();

@@ -39,7 +39,11 @@ struct FileJob {
   std::atomic<uint64_t> max_change{0};
   std::atomic<uint64_t> corrupt{0};
   std::atomic<uint64_t> stayed_bad{0};  // blocks that failed every re-read (BlockIngest::CheckWithReread)
-  std::atomic<bool> shrank{false};       // a read met the end of the file before its planned size
+  // The lowest offset at which a read met the end of the file before its planned size; UINT64_MAX when none did.
+  // Every byte below it was read from the file; bytes at or past it may be zeros it never held, even when the file
+  // has grown back since (rewritten in place with O_TRUNC, a relation truncated and extended again).
+  std::atomic<uint64_t> end_met{UINT64_MAX};
+  bool shrank() const { return end_met.load() != UINT64_MAX; }
   // Oracle: blocks 0 and 1 as the ingest read (and stored) them, when both were sound; empty otherwise. Written by
   // the one worker that reads them, read once the workers are joined.
   std::vector<std::byte> head;

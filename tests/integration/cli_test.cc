@@ -794,6 +794,39 @@ TEST_F(CliTest, AFileThatShrinksWhileItIsReadIsRecordedAtItsNewSize) {
   EXPECT_TRUE(ReadFile(tmp_ / "r/sh_1.dbf") == ReadFile(file));
 }
 
+// A file cut short while it is read and grown back before the backup ends (rewritten in place with O_TRUNC; a
+// relation truncated and extended again): its size at the end matched the scan's, so it was recorded whole, with
+// zeros it never held where the reads met its end, and nothing was said (found 2026-12-01). It is recorded up to
+// where a read met its end, a prefix the file did hold, and the report says so.
+TEST_F(CliTest, AFileCutShortAndGrownBackWhileItIsReadIsRecordedUpToWhereItsEndWasMet) {
+  const std::string src = tmp_ / "rw", file = src + "/f1";
+  fs::create_directories(src);
+  std::string content(4 << 20, '\0');
+  for (size_t i = 0; i < content.size(); ++i) content[i] = char((i * 2654435761u) >> 13);
+  WriteFile(file, content);
+  const uint64_t cut_to = (1 << 20) + 100;
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    BackupOptions o;
+    o.db = "rw";
+    o.format = FormatId::kRaw;
+    o.sources = {src};
+    o.before_ingest = [&] { fs::resize_file(file, cut_to); };
+    o.after_read = [&] { WriteFile(file, content); };
+    auto r = RunBackup(w.value().get(), o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    bool noted = false;
+    for (const auto& n : r->notes)
+      noted |= n.find("f1 shrank from 4194304 to 1048676 bytes while it was read (it was 4194304 bytes again when the "
+                      "read ended): recorded at 1048676 bytes") != std::string::npos;
+    EXPECT_TRUE(noted) << json(r->notes).dump();
+  }
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "rw", tmp_ / "r"}).exit_code, 0);
+  EXPECT_EQ(fs::file_size(tmp_ / "r/f1"), cut_to);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/f1") == content.substr(0, cut_to));
+}
+
 // A datafile that autoextends after the backup planned it (its header read) and before the backup reads block 1:
 // the stored header counted the new blocks, the recorded size did not, and the restore was a file shorter than its
 // own header (ORA-01200), while verify of the point said clean (found 2026-11-30). The blocks it grew by are read.
