@@ -39,8 +39,14 @@ constexpr size_t kDictionarySamples = 4096;  // 32 MiB of 8 KiB pages: ~300x a 1
 Result<postgres::ControlFile> ReadControlFile(const std::vector<SourceEntry>& entries) {
   for (const auto& e : entries) {
     if (e.rel != "global/pg_control") continue;
-    std::ifstream in(e.abs, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    SCNFS_ASSIGN_OR_RETURN(const int fd, OpenSource(e));
+    if (fd < 0) return Status::InvalidArgument(fmt::format("{} is gone: the cluster's pg_control was removed while it was backed up", e.abs));
+    std::string bytes(8192, '\0');  // PG_CONTROL_FILE_SIZE
+    const ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
+    const int err = errno;
+    ::close(fd);
+    if (n < 0) return Status::FromErrno(err, fmt::format("cannot read {}", e.abs));
+    bytes.resize(size_t(n));
     auto c = postgres::ParseControlFile(ByteSpan(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
     if (!c.ok()) return c.status().WithContext(e.abs);
     return c;
@@ -66,7 +72,7 @@ uint64_t WalEnd(const std::vector<SourceEntry>& entries, const postgres::Control
     if (s && s->timeline == timeline) path_of[s->start] = it->path().string();
   }
   for (auto it = path_of.rbegin(); it != path_of.rend(); ++it) {
-    const int fd = ::open(it->second.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(it->second.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO put there must not hang us
     if (fd < 0) continue;  // removed (recycled) since the listing
     std::byte header[24];
     const auto written = [&](uint64_t k) {
@@ -195,8 +201,9 @@ std::vector<std::string> SampleBlocks(const std::vector<std::unique_ptr<FileJob>
       seen += j->blocks();
       if (first >= j->blocks()) continue;
       // Opened for its samples only: sources are not held open between the plan and the ingest.
-      const int fd = ::open(j->entry.abs.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) continue;  // gone: the ingest will find out and leave it out
+      auto opened = OpenSource(j->entry);
+      const int fd = opened.ok() ? *opened : -1;
+      if (fd < 0) continue;  // gone or unreadable: the ingest will find out and leave it out or fail
       for (uint64_t b = first; b < j->blocks(); b += step) {
         if (!read) {
           ::posix_fadvise(fd, off_t(b * bs), off_t(bs), POSIX_FADV_WILLNEED);
@@ -270,7 +277,8 @@ Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const Bac
       if (u.job != job) {
         if (fd >= 0) ::close(fd);
         job = u.job;
-        fd = ::open(job->entry.abs.c_str(), O_RDONLY | O_CLOEXEC);
+        auto opened = OpenSource(job->entry);  // never a blocking open of what replaced the file (a FIFO)
+        fd = opened.ok() ? *opened : -1;
       }
       const uint64_t bs = u.job->format->block_size();
       if (fd >= 0) ::posix_fadvise(fd, off_t(u.first * bs), off_t(u.count * bs), POSIX_FADV_WILLNEED);

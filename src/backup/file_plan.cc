@@ -15,6 +15,26 @@
 namespace scnfs {
 namespace fs = std::filesystem;
 
+Result<int> OpenSource(const SourceEntry& e) {
+  // No O_NOFOLLOW for a link the scan followed (a datafile on another disk): its target is the file.
+  const int fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | (e.followed_link() ? 0 : O_NOFOLLOW));
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return -1;
+    return Status::FromErrno(errno, fmt::format("cannot open {}", e.abs));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Status::FromErrno(err, fmt::format("cannot stat {}", e.abs));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 FileJob::~FileJob() {
   if (fd >= 0) ::close(fd);
 }
@@ -22,13 +42,10 @@ FileJob::~FileJob() {
 Status FileJob::OpenForIngest() {
   std::lock_guard<std::mutex> l(open_mu);
   if (fd >= 0 || vanished) return Status::OK();
-  fd = ::open(entry.abs.c_str(), O_RDONLY | O_CLOEXEC);
+  SCNFS_ASSIGN_OR_RETURN(fd, OpenSource(entry));
   if (fd < 0) {
-    if (errno == ENOENT) {
-      vanished = true;
-      return Status::OK();
-    }
-    return Status::FromErrno(errno, fmt::format("cannot open {}", entry.abs));
+    vanished = true;
+    return Status::OK();
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   return Status::OK();
@@ -224,9 +241,8 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     if (!e.is_file()) continue;
     auto job = std::make_unique<FileJob>();
     job->entry = e;
-    job->fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC);
-    if (job->fd < 0 && errno == ENOENT) continue;  // removed since the scan: not part of this backup
-    if (job->fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", e.abs));
+    SCNFS_ASSIGN_OR_RETURN(job->fd, OpenSource(e));
+    if (job->fd < 0) continue;  // removed (or replaced by what is no file) since the scan: not part of this backup
     switch (db->format) {
       case FormatId::kOracle:
         SCNFS_RETURN_IF_ERROR(OpenOracle(job.get()));

@@ -58,6 +58,13 @@ struct FileJob {
   void UnitDone();
 };
 
+// Opens a source file of the scan again for reading. A live system may have put something else at its path since
+// the scan: a FIFO (a blocking open waits for a writer for ever, and no interrupt reaches it), a link the scan did
+// not follow, a directory, or a file where one of its directories was. Those are taken as the file removed: -1,
+// not an error, and the backup leaves the file out as if the scan had come a moment later. Any other failure to open
+// is an error naming the path. The descriptor is O_NONBLOCK, which regular files ignore.
+Result<int> OpenSource(const SourceEntry& e);
+
 struct PlanInputs {
   const DatabaseRecord* db = nullptr;             // the database (its format is decided)
   const std::vector<FileRecord>* prev_files = nullptr;  // files of the previous complete backup (may be empty)

@@ -28,7 +28,8 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
     SourceEntry e;
     e.abs = it->path().string();
     if (::lstat(e.abs.c_str(), &e.st) != 0) {
-      if (errno == ENOENT) continue;  // removed while we walked (a live database drops temp files)
+      // Removed while we walked (a live database drops temp files), or its directory replaced by a file.
+      if (errno == ENOENT || errno == ENOTDIR) continue;
       return Status::FromErrno(errno, fmt::format("cannot stat {}", e.abs));
     }
     if (!e.is_dir() && !e.is_file() && !e.is_symlink()) continue;
@@ -57,8 +58,9 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
     if (!recurse) continue;
     Status st = Walk(root, sub, skip, opt, out);
     std::error_code sec;
-    if (!st.ok() && st.ToErrno() == ENOENT && !fs::exists(fs::symlink_status(sub, sec))) {
-      // The directory went away while we walked it: leave it out, with whatever was already taken from inside it.
+    if (!st.ok() && (st.ToErrno() == ENOENT || st.ToErrno() == ENOTDIR) && !fs::is_directory(fs::symlink_status(sub, sec))) {
+      // The directory went away while we walked it (or a file took its name): leave it out, with whatever was
+      // already taken from inside it.
       out->erase(e.rel);
       const std::string prefix = e.rel + "/";
       for (auto i = out->lower_bound(prefix); i != out->end() && i->first.starts_with(prefix);) i = out->erase(i);

@@ -827,6 +827,59 @@ TEST_F(CliTest, AFileCutShortAndGrownBackWhileItIsReadIsRecordedUpToWhereItsEndW
   EXPECT_TRUE(ReadFile(tmp_ / "r/f1") == content.substr(0, cut_to));
 }
 
+// What a live system puts where a scanned file was, before the backup opens it. A FIFO made the backup wait in
+// open(2) for a writer for ever, deaf to Ctrl-C, holding the store's writer lock; a file where a scanned directory
+// was failed the backup with "Not a directory" (found 2026-12-01). Both are taken as the file removed: it is left
+// out, as if the scan had come a moment later. A helper thread opens the FIFO for writing after 3 s, so that the
+// old behaviour ends (with the FIFO read as an empty file) and fails the checks rather than hanging the suite.
+TEST_F(CliTest, AFileReplacedByAFifoOrByAFileInPlaceOfItsDirectoryIsLeftOut) {
+  const std::string src = tmp_ / "live";
+  fs::create_directories(src + "/d");
+  WriteFile(src + "/keep", RandomBytes(64 << 10, 1));
+  WriteFile(src + "/pipe", RandomBytes(64 << 10, 2));
+  WriteFile(src + "/d/inner", RandomBytes(64 << 10, 3));
+  std::atomic<bool> done{false};
+  std::thread rescuer;
+  Stopwatch clock;
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    BackupOptions o;
+    o.db = "live";
+    o.format = FormatId::kRaw;
+    o.sources = {src};
+    o.before_ingest = [&] {
+      fs::remove(src + "/pipe");
+      ASSERT_EQ(::mkfifo((src + "/pipe").c_str(), 0600), 0);
+      fs::remove_all(src + "/d");
+      WriteFile(src + "/d", "a file where a directory was\n");
+      rescuer = std::thread([&, fifo = src + "/pipe"] {
+        for (int i = 0; i < 60 && !done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        while (!done.load()) {
+          const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);  // ENXIO until a reader waits
+          if (fd >= 0) {
+            ::close(fd);
+            return;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      });
+    };
+    auto r = RunBackup(w.value().get(), o);
+    const double seconds = clock.Seconds();
+    done = true;
+    if (rescuer.joinable()) rescuer.join();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_LT(seconds, 3.0);
+  }
+  RunResult l = Scnfs({"list", "--store", store_, "--db", "live", "--files", "--json"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  std::set<std::string> paths;
+  const json listed = json::parse(l.out);
+  for (const auto& f : listed["files"]) paths.insert(f["path"].get<std::string>());
+  EXPECT_EQ(paths, (std::set<std::string>{".", "d", "keep"}));
+}
+
 // A datafile that autoextends after the backup planned it (its header read) and before the backup reads block 1:
 // the stored header counted the new blocks, the recorded size did not, and the restore was a file shorter than its
 // own header (ORA-01200), while verify of the point said clean (found 2026-11-30). The blocks it grew by are read.
