@@ -112,6 +112,13 @@ struct FileRecord {
   std::string target;           // symlink target; for a directory, the link it was reached through (pg_wal, pg_tblspc/<oid>)
   uint64_t max_change = 0;
   uint64_t corrupt_blocks = 0;
+  // Blocks whose version in this backup is corrupt, ascending, whether this backup read them or kept an earlier
+  // backup's version: a changed-block backup reads them again, for no list names a block that was read while it
+  // was being written and has not changed since. {kTooManyHeldCorrupt} when there were more than
+  // kMaxHeldCorrupt: such a file is read in full. Empty in records written before 2026-12-01.
+  std::vector<uint32_t> held_corrupt;
+  static constexpr size_t kMaxHeldCorrupt = 4096;
+  static constexpr uint32_t kTooManyHeldCorrupt = UINT32_MAX;  // no block number: a file has at most 2^32 - 1 blocks
   std::string read;             // "full", "changed blocks", "unchanged" (how the backup read it)
   nlohmann::json header;        // format facts (Oracle datafile header), null otherwise
   uint64_t blocks() const { return block_size ? (size + block_size - 1) / block_size : 0; }

@@ -640,6 +640,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
       fr.block_size = j->format->block_size();
       fr.max_change = file_max_change(*j);
       fr.corrupt_blocks = j->corrupt;
+      fr.held_corrupt = j->HeldCorrupt();
       fr.read = j->read_mode;
       fr.header = j->header;
       if (j->format->id() == FormatId::kOracle) min_ckpt = std::min(min_ckpt, j->checkpoint_change);

@@ -151,6 +151,7 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
   if (c.corrupt) {
     s_->corrupt_blocks.fetch_add(1, std::memory_order_relaxed);
     job->corrupt.fetch_add(1, std::memory_order_relaxed);
+    job->NoteCorrupt(uint32_t(blockno));
     s_->ReportBad(BadBlock{job->entry.rel, blockno, c.kind, c.change, c.type, nullptr});
   }
   if (own_change) RaiseTo(job->max_change, c.change);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -49,6 +50,20 @@ Status FileJob::OpenForIngest() {
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   return Status::OK();
+}
+
+void FileJob::NoteCorrupt(uint32_t block) {
+  std::lock_guard<std::mutex> l(corrupt_mu);
+  if (corrupt_found.size() <= FileRecord::kMaxHeldCorrupt) corrupt_found.push_back(block);
+}
+
+std::vector<uint32_t> FileJob::HeldCorrupt() const {
+  std::lock_guard<std::mutex> l(corrupt_mu);
+  if (corrupt_found.size() > FileRecord::kMaxHeldCorrupt) return {FileRecord::kTooManyHeldCorrupt};
+  std::vector<uint32_t> held = corrupt_found;
+  std::sort(held.begin(), held.end());
+  held.erase(std::unique(held.begin(), held.end()), held.end());  // a block of two units (none today) counts once
+  return held;
 }
 
 void FileJob::UnitDone() {
@@ -283,10 +298,17 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
                               !unlisted_relation_file(e.rel) && !in.pg_new_line &&
                               IncarnationOf(job->header) == (job->prev ? IncarnationOf(job->prev->header) : "") &&
                               DatafileIdentityOf(job->header) == (job->prev ? DatafileIdentityOf(job->prev->header) : "");
-    if (in.changed && same_shape && list_applies) {
+    // The blocks the previous backup held corrupt are read again (FileRecord::held_corrupt): all of the file when
+    // there were too many to list.
+    const std::vector<uint32_t> no_held;
+    const std::vector<uint32_t>& held = job->prev ? job->prev->held_corrupt : no_held;
+    const bool too_many_held = !held.empty() && held.back() == FileRecord::kTooManyHeldCorrupt;
+    if (in.changed && same_shape && list_applies && !too_many_held) {
       // Trust the list for blocks the previous backup had; read header blocks and any growth always.
       BlockRanges r;
       r.emplace_back(0, std::min<uint64_t>(1, blocks ? blocks - 1 : 0));
+      for (uint32_t b : held)
+        if (b < blocks) r.emplace_back(b, b);
       if (auto it = in.changed->find(e.rel); it != in.changed->end())
         for (auto [a, b] : it->second)
           if (a < blocks) r.emplace_back(a, std::min(b, blocks - 1));

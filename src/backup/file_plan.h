@@ -39,6 +39,13 @@ struct FileJob {
   std::atomic<uint64_t> max_change{0};
   std::atomic<uint64_t> corrupt{0};
   std::atomic<uint64_t> stayed_bad{0};  // blocks that failed every re-read (BlockIngest::CheckWithReread)
+  // The corrupt blocks this backup read, for FileRecord::held_corrupt; at most kMaxHeldCorrupt + 1 are kept.
+  mutable std::mutex corrupt_mu;
+  std::vector<uint32_t> corrupt_found;  // GUARDED_BY(corrupt_mu), in no order
+  void NoteCorrupt(uint32_t block);
+  // FileRecord::held_corrupt of this backup: the blocks noted, ascending, or the too-many mark. Call once the
+  // workers are joined.
+  std::vector<uint32_t> HeldCorrupt() const;
   // The lowest offset at which a read met the end of the file before its planned size; UINT64_MAX when none did.
   // Every byte below it was read from the file; bytes at or past it may be zeros it never held, even when the file
   // has grown back since (rewritten in place with O_TRUNC, a relation truncated and extended again).

@@ -9,6 +9,9 @@
 namespace scnfs {
 namespace {
 
+// Extension tags (docs/store-format.md).
+constexpr unsigned char kHeldCorruptTag = 1;
+
 constexpr size_t kFixedBytes = 4 + 4 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
 
 void PutString(std::string* dst, std::string_view s) {
@@ -87,6 +90,11 @@ std::string EncodeFileRecord(const FileRecord& r) {
   PutString(&v, r.target);
   PutString(&v, r.read);
   PutString(&v, r.header.is_null() ? std::string() : JsonText(r.header));
+  if (!r.held_corrupt.empty()) {
+    v.push_back(char(kHeldCorruptTag));
+    PutBE32(&v, uint32_t(4 * r.held_corrupt.size()));
+    for (uint32_t b : r.held_corrupt) PutBE32(&v, b);
+  }
   return v;
 }
 
@@ -111,7 +119,15 @@ Result<FileRecord> DecodeFileRecord(std::string_view value) {
   while (!in.done()) {  // extensions added by later versions: skipped
     unsigned char tag;
     uint32_t n;
-    if (!in.Byte(&tag) || !in.U32(&n) || !in.Skip(n)) return Bad("truncated extension field");
+    if (!in.Byte(&tag) || !in.U32(&n)) return Bad("truncated extension field");
+    if (tag == kHeldCorruptTag) {
+      if (n % 4 != 0) return Bad("held corrupt blocks: length not a multiple of 4");
+      r.held_corrupt.resize(n / 4);
+      for (auto& b : r.held_corrupt)
+        if (!in.U32(&b)) return Bad("truncated extension field");
+    } else if (!in.Skip(n)) {
+      return Bad("truncated extension field");
+    }
   }
   auto id = ParseFormatName(format);
   // A format this scnfs does not know cannot be read as raw: its blocks would be looked up by the wrong number.

@@ -880,6 +880,33 @@ TEST_F(CliTest, AFileReplacedByAFifoOrByAFileInPlaceOfItsDirectoryIsLeftOut) {
   EXPECT_EQ(paths, (std::set<std::string>{".", "d", "keep"}));
 }
 
+// A block a changed-block incremental read while it was being written (fractured through every re-read) is read
+// again by the next changed-block incremental, though its list does not name it: the block had not changed again,
+// so its fractured copy stayed in every later backup, each reported clean (found 2026-12-01). Read again, a block
+// that is sound now is stored sound, and one still corrupt is reported again.
+TEST_F(CliTest, AChangedBlockIncrementalReadsAgainTheBlocksHeldCorrupt) {
+  const std::string src = tmp_ / "ora", file = src + "/orcl_1.dbf", cb1 = tmp_ / "cb1", cb2 = tmp_ / "cb2";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "ORCL", "--dbid", "42", "--files", "1", "--blocks", "300", "--scn", "1000"}).exit_code, 0);
+  BackupJson({"--db", "orcl", src});
+  ASSERT_EQ(Oragen({"change", "--file", file, "--scn", "2000", "--blocks", "50", "--changed-blocks-out", cb1,
+                    "--relative-to", src}).exit_code, 0);
+  const std::string sound = ReadFile(file);
+  ASSERT_EQ(Oragen({"corrupt", "--file", file, "--block", "50", "--kind", "fracture"}).exit_code, 0);
+  json b2 = BackupJson({"--db", "orcl", "--changed-blocks", cb1, src});
+  EXPECT_EQ(b2["corrupt_blocks"], 1);
+  WriteFile(cb2, "");  // nothing changed since
+  json b3 = BackupJson({"--db", "orcl", "--changed-blocks", cb2, src});  // still fractured: reported again
+  EXPECT_EQ(b3["corrupt_blocks"], 1) << b3.dump();
+  WriteFile(file, sound);  // the write completed
+  json b4 = BackupJson({"--db", "orcl", "--changed-blocks", cb2, src});
+  EXPECT_EQ(b4["corrupt_blocks"], 0) << b4.dump();
+  EXPECT_EQ(b4["blocks_read"], 3) << "blocks 0 and 1, and block 50";
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "orcl", "--at", "backup:4", tmp_ / "r"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/orcl_1.dbf") == sound);
+  json b5 = BackupJson({"--db", "orcl", "--changed-blocks", cb2, src});
+  EXPECT_EQ(b5["blocks_read"], 2) << "sound again: no longer read";
+}
+
 // A datafile that autoextends after the backup planned it (its header read) and before the backup reads block 1:
 // the stored header counted the new blocks, the recorded size did not, and the restore was a file shorter than its
 // own header (ORA-01200), while verify of the point said clean (found 2026-11-30). The blocks it grew by are read.
