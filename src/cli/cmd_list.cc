@@ -77,6 +77,12 @@ int ListFiles(Store* store, const std::string& db_name, const std::string& at, b
   return kExitOk;
 }
 
+// --last N: digits only, not all zeros. CLI::PositiveNumber's own message printed DBL_MAX in full (390 characters).
+std::string WholeNumberOfBackups(const std::string& v) {
+  const bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+  return digits && v.find_first_not_of('0') != std::string::npos ? std::string() : "needs a whole number of backups, 1 or more";
+}
+
 }  // namespace
 
 Runner AddList(CLI::App& app, Globals& g) {
@@ -94,10 +100,7 @@ Runner AddList(CLI::App& app, Globals& g) {
   sub->add_option("--at", *at, "With --files: the point, backup:ID, scn:N, time:ISO8601 or latest (default)")
       ->needs(files_opt);
   sub->add_option("--last", *last, "Only the newest N backups of each database (the totals still count them all)")
-      // CLI::PositiveNumber's own message printed DBL_MAX in full (390 characters).
-      ->check(CLI::Validator(
-          [](const std::string& v) { return v.find_first_not_of("0123456789") == std::string::npos && v.find_first_not_of('0') != std::string::npos ? std::string() : "needs a whole number of backups, 1 or more"; },
-          "N"))
+      ->check(CLI::Validator(WholeNumberOfBackups, "N"))
       ->excludes(files_opt);
   sub->add_flag("--json", g.json, "Machine-readable output (fields: docs/cli.md)");
   return [db, at, files, last, &g] {
