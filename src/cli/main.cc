@@ -93,6 +93,11 @@ int main(int argc, char** argv) {
       for (CLI::App* sub : chain) words += sub->get_name() + " ";
       what = fmt::format("unknown command '{}{}'", words, argv[word]);
     }
+    // CLI11 says "--db: 1 required TEXT missing" for "--db" or "--db=" with no value: its type names mean nothing
+    // to a DBA.
+    if (const size_t colon = what.find(": "); colon != std::string::npos && what.ends_with(" missing") &&
+        what.find(" required ", colon) != std::string::npos && what.starts_with("-"))
+      what = what.substr(0, colon) + ": needs a value";
     ErrorLine(fmt::format("{} (see '{}')", what, help));
     return kExitFailure;
   }

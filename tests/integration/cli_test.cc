@@ -351,6 +351,8 @@ TEST_F(CliTest, UsageErrorsNameTheEmptyValueOrTheUnknownCommand) {
   ExpectFailure({"list", "--store", store_, "--db", ""}, "--db is empty (see 'scnfs list --help')");
   ExpectFailure({"verify", "--store", store_, "--db", "one", "--high-scn", ""}, "--high-scn is empty (see 'scnfs verify --help')");
   ExpectFailure({"restore", "--store", store_, "--db", "one", ""}, "DEST is empty (see 'scnfs restore --help')");
+  ExpectFailure({"list", "--store", store_, "--db="}, "scnfs: --db: needs a value (see 'scnfs list --help')");
+  ExpectFailure({"list", "--store", store_, "--last"}, "scnfs: --last: needs a value (see 'scnfs list --help')");
   ExpectFailure({"clone", "foo"}, "unknown command 'clone foo' (see 'scnfs clone --help')");
   ExpectFailure({"foo"}, "unknown command 'foo' (see 'scnfs --help')");
   ExpectFailure({"clone", "create", "--store", store_, "--db", "one", "c", "--bogus"}, "(see 'scnfs clone create --help')");
