@@ -110,6 +110,12 @@ Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sou
       SourceEntry e;
       e.abs = src;
       e.st = st;
+      // A file named through a link (`backup /oradata/current/users01.dbf`): read at its target, for the backup
+      // opens what it read with O_NOFOLLOW (OpenSource). Recorded under the name given.
+      if (struct stat l; ::lstat(src.c_str(), &l) == 0 && S_ISLNK(l.st_mode)) {
+        std::error_code cec;
+        if (fs::path real = fs::canonical(src, cec); !cec) e.abs = real.string();
+      }
       e.rel = fs::path(src).filename().string();
       if (!entries.emplace(e.rel, e).second) return Status::InvalidArgument(fmt::format("two sources give the same name '{}'", e.rel));
     } else {

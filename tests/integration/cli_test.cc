@@ -882,6 +882,18 @@ TEST_F(CliTest, AFileReplacedByAFifoOrByAFileInPlaceOfItsDirectoryIsLeftOut) {
   EXPECT_EQ(paths, (std::set<std::string>{".", "d", "keep"}));
 }
 
+// A datafile named on the command line through a link is backed up at its target, under the name given (the
+// backup opens its sources with O_NOFOLLOW, and such a file was left out as if removed, the backup "complete").
+TEST_F(CliTest, AFileSourceNamedThroughALinkIsBackedUpUnderItsName) {
+  const std::string dir = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", dir, "--db", "LN", "--dbid", "6", "--files", "1", "--blocks", "40"}).exit_code, 0);
+  fs::create_symlink(dir + "/ln_1.dbf", tmp_ / "users01.dbf");
+  json b = BackupJson({"--db", "ln", tmp_ / "users01.dbf"});
+  EXPECT_EQ(b["files"], 1) << b.dump();
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "ln", tmp_ / "r"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/users01.dbf") == ReadFile(dir + "/ln_1.dbf"));
+}
+
 // A block a changed-block incremental read while it was being written (fractured through every re-read) is read
 // again by the next changed-block incremental, though its list does not name it: the block had not changed again,
 // so its fractured copy stayed in every later backup, each reported clean (found 2026-12-01). Read again, a block
