@@ -144,7 +144,11 @@ class Catalog {
   Result<std::optional<BackupRecord>> NewestBackup(uint32_t db) const;
   Status LoadSources(BackupRecord* r) const;
   Result<BackupRecord> GetBackup(uint32_t db, uint32_t id) const;
+  // A record whose path is not the one its key names is Corruption.
   Result<std::vector<FileRecord>> ListFiles(uint32_t db, uint32_t backup) const;
+  // The files of a complete backup, checked against the counts of files and directories its record keeps: a
+  // record lost from a damaged store is Corruption, not a file silently missing from a restore or a mount.
+  Result<std::vector<FileRecord>> ListFiles(const BackupRecord& backup) const;
   Result<std::optional<uint32_t>> FileId(uint32_t db, std::string_view path) const;
   // Which backups' versions may be served: complete ones. Hidden: failed and running.
   Result<Visibility> LoadVisibility(uint32_t db) const;

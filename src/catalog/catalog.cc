@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 
+#include <unordered_set>
+
 #include <fmt/format.h>
 
 #include "catalog/catalog_keys.h"
@@ -190,8 +192,23 @@ Result<DatabaseRecord> Catalog::GetDatabase(std::string_view name) const {
   return ParseRecord<DatabaseRecord>(v, name);
 }
 
+namespace {
+// A backup record under another backup's key (a damaged store) would serve that backup's files as this one's.
+Status CheckBackupKey(const BackupRecord& r, std::string_view key) {
+  if (catalog_keys::Backup(r.db, r.id) == key) return Status::OK();
+  return Status::Corruption(fmt::format("catalog record for backup {} of database {} is under another backup's key", r.id, r.db));
+}
+}  // namespace
+
 Result<std::vector<BackupRecord>> Catalog::ListBackups(uint32_t db) const {
-  return ScanRecords<BackupRecord>(store_, catalog_keys::BackupPrefix(db), "a backup");
+  std::vector<BackupRecord> out;
+  SCNFS_RETURN_IF_ERROR(ScanPrefix(store_, catalog_keys::BackupPrefix(db), [&](std::string_view key, std::string v) {
+    SCNFS_ASSIGN_OR_RETURN(BackupRecord r, ParseRecord<BackupRecord>(v, "a backup"));
+    SCNFS_RETURN_IF_ERROR(CheckBackupKey(r, key));
+    out.push_back(std::move(r));
+    return Status::OK();
+  }));
+  return out;
 }
 
 Result<std::optional<BackupRecord>> Catalog::NewestBackup(uint32_t db) const {
@@ -204,6 +221,7 @@ Result<std::optional<BackupRecord>> Catalog::NewestBackup(uint32_t db) const {
   }
   if (!it->key().starts_with(prefix)) return std::optional<BackupRecord>();
   SCNFS_ASSIGN_OR_RETURN(BackupRecord r, ParseRecord<BackupRecord>(it->value().ToString(), "a backup"));
+  SCNFS_RETURN_IF_ERROR(CheckBackupKey(r, std::string_view(it->key().data(), it->key().size())));
   return std::optional<BackupRecord>(std::move(r));
 }
 
@@ -212,17 +230,46 @@ Result<BackupRecord> Catalog::GetBackup(uint32_t db, uint32_t id) const {
   Status st = store_->GetCatalog(catalog_keys::Backup(db, id), &v);
   if (st.IsNotFound()) return Status::NotFound(fmt::format("unknown backup {}", id));
   if (!st.ok()) return st;
-  return ParseRecord<BackupRecord>(v, fmt::format("backup {}", id));
+  SCNFS_ASSIGN_OR_RETURN(BackupRecord r, ParseRecord<BackupRecord>(v, fmt::format("backup {}", id)));
+  SCNFS_RETURN_IF_ERROR(CheckBackupKey(r, catalog_keys::Backup(db, id)));
+  return r;
 }
 
 Result<std::vector<FileRecord>> Catalog::ListFiles(uint32_t db, uint32_t backup) const {
   std::vector<FileRecord> out;
-  SCNFS_RETURN_IF_ERROR(ScanPrefix(store_, catalog_keys::FilePrefix(db, backup), [&](std::string_view, std::string v) {
+  const std::string prefix = catalog_keys::FilePrefix(db, backup);
+  SCNFS_RETURN_IF_ERROR(ScanPrefix(store_, prefix, [&](std::string_view key, std::string v) {
     SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecord(v));
+    if (key.substr(prefix.size()) != r.path)
+      return Status::Corruption(fmt::format("catalog record for a file of backup {} is unreadable: it names '{}' under "
+                                            "the key of '{}'", backup, r.path, key.substr(prefix.size())));
     out.push_back(std::move(r));
     return Status::OK();
   }));
   return out;
+}
+
+Result<std::vector<FileRecord>> Catalog::ListFiles(const BackupRecord& backup) const {
+  SCNFS_ASSIGN_OR_RETURN(std::vector<FileRecord> files, ListFiles(backup.db, backup.id));
+  uint64_t regular = 0, dirs = 0;
+  std::unordered_set<std::string_view> not_dirs;
+  for (const auto& f : files) {
+    regular += f.type == "file";
+    dirs += f.type == "dir";
+    if (f.type != "dir") not_dirs.insert(f.path);
+  }
+  // No path lies under a file or a link: the scan never records both (a followed link is a directory). Such a
+  // record had a restore write through a link, out of its destination.
+  for (const auto& f : files)
+    for (size_t slash = f.path.find('/'); slash != std::string::npos; slash = f.path.find('/', slash + 1))
+      if (not_dirs.count(std::string_view(f.path).substr(0, slash)))
+        return Status::Corruption(fmt::format("the catalog of backup {} is damaged: '{}' lies under '{}', which is no directory",
+                                              backup.id, f.path, f.path.substr(0, slash)));
+  if (regular != backup.files || dirs != backup.directories)
+    return Status::Corruption(fmt::format("the catalog of backup {} is damaged: it lists {} files and {} directories, "
+                                          "its record counts {} and {}", backup.id, regular, dirs, backup.files,
+                                          backup.directories));
+  return files;
 }
 
 Result<std::optional<uint32_t>> Catalog::FileId(uint32_t db, std::string_view path) const {

@@ -40,7 +40,7 @@ int ListFiles(Store* store, const std::string& db_name, const std::string& at, b
   if (!spec.ok()) return Fail(spec.status());
   auto point = ResolvePoint(db.value(), backups.value(), spec.value());
   if (!point.ok()) return Fail(point.status());
-  auto files = cat.ListFiles(db->id, point->base.id);
+  auto files = cat.ListFiles(point->base);
   if (!files.ok()) return Fail(files.status());
   const FormatId format = db->format;
   if (json) {

@@ -275,7 +275,7 @@ Status MountTree::SeedLocked(PointSlot& s) {
 
 Result<std::shared_ptr<const PointView>> MountTree::BuildView(const PointSeed& seed, const std::string& key) const {
   OpenedPoint opened;
-  SCNFS_ASSIGN_OR_RETURN(opened.files, Catalog(store_).ListFiles(seed.db.id, seed.point.base.id));
+  SCNFS_ASSIGN_OR_RETURN(opened.files, Catalog(store_).ListFiles(seed.point.base));
   opened.reader = std::make_unique<PointReader>(store_, seed.db, seed.vis, seed.point, dicts_);
   return std::make_shared<const PointView>(std::move(opened), key);
 }
@@ -309,7 +309,7 @@ void MountTree::EnsureView(uint64_t ino, bool attr_only) {
   if (attr_only && d.local == kLocalDir) {
     // The top directory's attributes alone, from the file records: no tree, reader or pin for a stat (`ls -l
     // backups/` built and pinned a view per backup, then dropped it, at twice the time this takes).
-    auto files = Catalog(store_).ListFiles(seed->db.id, seed->point.base.id);
+    auto files = Catalog(store_).ListFiles(seed->point.base);
     if (!files.ok()) return;  // the caller's own lookup reports the error
     const struct stat attr = PointRootStat(seed->point.base, files.value());
     std::lock_guard<std::mutex> l(mu_);

@@ -33,15 +33,16 @@ class PointReader {
    public:
     explicit Cursor(const PointReader& r);
     // Reads block `block` of `file` into `out` (REQUIRES: out.size() >= file.block_size). *len is set to the bytes
-    // of the file in that block (short for the last block of a file whose size is not a block multiple). With
-    // `check_hash`, the content is re-hashed and a mismatch is Corruption (the store check of verify).
+    // of the file in that block (short for the last block of a file whose size is not a block multiple). Every
+    // content is re-hashed: a mismatch is Corruption, never wrong bytes; so is a block with no version at a point
+    // that is a backup's own (at scn: points a block may have none: zeros).
     Status Read(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
-                bool check_hash = false, std::optional<Version>* version = nullptr);
+                std::optional<Version>* version = nullptr);
 
     // What ReadRun found for one block.
     struct BlockRead {
       size_t len = 0;      // bytes of the file in this block (short for a file's last block)
-      bool hole = false;   // no version, or an all-zero block: its bytes in `out` are zeros
+      bool hole = false;   // an all-zero block, or no version at an scn: point: its bytes in `out` are zeros
     };
     // Reads blocks first..first+count-1 of `file` (REQUIRES: count <= kMaxRun, the run is inside the file,
     // out.size() >= count * file.block_size) into consecutive slots of `out`: the versions in one forward scan,
@@ -49,7 +50,7 @@ class PointReader {
     // becomes count. Same results as count calls of Read().
     static constexpr uint32_t kMaxRun = 256;
     Status ReadRun(const FileRecord& file, uint64_t first, uint32_t count, std::span<std::byte> out,
-                   std::vector<BlockRead>* info, bool check_hash = false);
+                   std::vector<BlockRead>* info);
 
    private:
     const PointReader& r_;

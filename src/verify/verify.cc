@@ -108,7 +108,6 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
       if (c.ok()) pg_checksums = c.value().checksums();
     }
   }
-  const bool scn_point = op.reader->point().scn.has_value();
   std::vector<const FileRecord*> work;
   for (const auto& r : op.files)
     if (r.type == "file") work.push_back(&r);
@@ -202,13 +201,8 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
           }
           size_t len = 0;
           std::optional<Version> v;
-          Status st = c.Read(r, b, block, &len, /*check_hash=*/true, &v);
+          Status st = c.Read(r, b, block, &len, &v);  // checks every content's hash, and lost versions
           if (v && !v->value.zero) ++contents;
-          // Every block of every file a backup lists has a version in that backup or an earlier one (zeros
-          // included): none is a lost key, which a read would serve as zeros. (At an scn: point a block may
-          // legitimately have none at or below the SCN, after RESETLOGS.)
-          if (st.ok() && !v && !scn_point)
-            st = Status::Corruption(fmt::format("{} block {}: no stored version (read as zeros)", r.path, b));
           if (!st.ok()) {
             std::lock_guard<std::mutex> l(mu);
             // A store content that cannot be read (EIO from a failing disk) is a store error like one that does

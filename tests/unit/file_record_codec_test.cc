@@ -126,6 +126,41 @@ TEST(FileRecordCodec, HeldCorruptBlocksRoundTripAsExtensionOne) {
   EXPECT_FALSE(DecodeFileRecord(v).ok());
 }
 
+// Values no backup writes are damage, refused at decode: a block size of 0 killed a mount (SIGFPE), a size past
+// 2^32 - 1 blocks kept verify planning for ever, a path with ".." or a leading "/" had restore write outside its
+// destination (found 2026-12-01).
+TEST(FileRecordCodec, FieldsNoBackupWritesAreRefused) {
+  const auto refused = [](FileRecord r, const std::string& why) {
+    auto d = DecodeFileRecord(EncodeFileRecord(r));
+    ASSERT_FALSE(d.ok()) << r.path << " " << why;
+    EXPECT_NE(d.status().message().find(why), std::string::npos) << d.status().ToString();
+  };
+  FileRecord r = Datafile();
+  r.block_size = 0;
+  refused(r, "block size 0");
+  r.block_size = 2u << 20;
+  refused(r, "block size 2097152");
+  r = Datafile();
+  r.size = uint64_t(INT64_MAX);
+  refused(r, "past 2^32 - 1 blocks");
+  r.size = uint64_t(UINT32_MAX) * 8192;  // the largest a file may be
+  EXPECT_TRUE(DecodeFileRecord(EncodeFileRecord(r)).ok());
+  for (const std::string path : {"../escaped.dbf", "a/../../b", "./a", "a//b", "a/", "a/.", ".."})
+    refused([&] { FileRecord x = Datafile(); x.path = path; return x; }(), "is not a plain relative path");
+  refused([] { FileRecord x = Datafile(); x.path = "/var/tmp/abs.dbf"; return x; }(), "absolute path");
+  refused([] { FileRecord x = Datafile(); x.path = std::string("a\0b", 3); return x; }(), "NUL");
+  refused([] { FileRecord x = Datafile(); x.path = ""; return x; }(), "empty path");
+  refused([] { FileRecord x = Datafile(); x.type = "weird"; return x; }(), "unknown type 'weird'");
+  FileRecord root;  // the source directory's own record, and a directory's block size of 0
+  root.path = ".";
+  root.type = "dir";
+  EXPECT_TRUE(DecodeFileRecord(EncodeFileRecord(root)).ok());
+  // The JSON records of older stores are checked too.
+  nlohmann::json j = Datafile();
+  j["path"] = "../x";
+  EXPECT_FALSE(DecodeFileRecord(j.dump()).ok());
+}
+
 TEST(FileRecordCodec, DamagedValuesAreErrorsNotCrashes) {
   const std::string v = EncodeFileRecord(Datafile());
   for (size_t n = 0; n < v.size(); ++n) {  // every truncation
