@@ -115,8 +115,12 @@ struct FileRecord {
   // Blocks whose version in this backup is corrupt, ascending, whether this backup read them or kept an earlier
   // backup's version: a changed-block backup reads them again, for no list names a block that was read while it
   // was being written and has not changed since. {kTooManyHeldCorrupt} when there were more than
-  // kMaxHeldCorrupt: such a file is read in full. Empty in records written before 2026-12-01.
+  // kMaxHeldCorrupt: such a file is read in full.
   std::vector<uint32_t> held_corrupt;
+  // Whether the record says which blocks it held corrupt: false for a file record written before 2026-12-01 (or
+  // by a build that did not know the field), whose next changed-block backup reads the whole file once, since its
+  // earlier backups may hold fractured copies no list will name.
+  bool held_corrupt_known = true;
   static constexpr size_t kMaxHeldCorrupt = 4096;
   static constexpr uint32_t kTooManyHeldCorrupt = UINT32_MAX;  // no block number: a file has at most 2^32 - 1 blocks
   std::string read;             // "full", "changed blocks", "unchanged" (how the backup read it)

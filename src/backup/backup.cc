@@ -604,6 +604,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   rocksdb::WriteBatch b;
   uint64_t min_ckpt = UINT64_MAX;
   std::vector<std::string> shrank;  // notes
+  std::map<const FileJob*, uint64_t> cut_corrupt;  // corrupt blocks of a file past the end it is recorded at
   std::map<std::string, const FileJob*> by_path;
   for (const auto& j : jobs) by_path[j->entry.rel] = j.get();
   for (const auto& e : entries) {
@@ -625,7 +626,16 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
       struct stat now {};
       const bool present = ::stat(j->entry.abs.c_str(), &now) == 0;
       if (present) kept = std::min(kept, uint64_t(now.st_size));
+      // A datafile or relation keeps whole blocks: one cut short in the read was being written (extended) then.
+      const uint64_t bs = j->format->block_size();
+      if (kept < fr.size && j->format->versioned_by_change()) kept -= kept % bs;
       if (kept < fr.size) {
+        // The blocks past the new end are not in the backup: neither are their checks. (Oracle counts the zeros
+        // read past a file's end as corrupt: a resize mid-backup reported hundreds of corrupt blocks.)
+        const uint64_t past = j->CorruptFrom((kept + bs - 1) / bs);
+        rec.corrupt_blocks -= std::min(rec.corrupt_blocks, past);
+        cut_corrupt[j] = past;
+        std::erase_if(shared.bad_blocks, [&](const BadBlock& b) { return b.path == fr.path && b.block * bs >= kept; });
         const std::string regrown =
             present && uint64_t(now.st_size) > kept ? fmt::format(" (it was {} bytes again when the read ended)", now.st_size) : "";
         shrank.push_back(fmt::format("{} shrank from {} to {} bytes while it was read{}: recorded at {} bytes", fr.path,
@@ -639,8 +649,10 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
       fr.format = j->format->id();
       fr.block_size = j->format->block_size();
       fr.max_change = file_max_change(*j);
-      fr.corrupt_blocks = j->corrupt;
+      fr.corrupt_blocks = j->corrupt - std::min<uint64_t>(j->corrupt, cut_corrupt[j]);
       fr.held_corrupt = j->HeldCorrupt();
+      if (fr.held_corrupt.empty() || fr.held_corrupt.back() != FileRecord::kTooManyHeldCorrupt)
+        std::erase_if(fr.held_corrupt, [&](uint32_t b) { return uint64_t(b) * fr.block_size >= fr.size; });
       fr.read = j->read_mode;
       fr.header = j->header;
       if (j->format->id() == FormatId::kOracle) min_ckpt = std::min(min_ckpt, j->checkpoint_change);

@@ -17,22 +17,32 @@ namespace scnfs {
 namespace fs = std::filesystem;
 
 Result<int> OpenSource(const SourceEntry& e) {
+  // First an O_PATH descriptor, which opens nothing (a FIFO, a socket, a device: no waiting, no side effects), to
+  // see what the path holds now; then the regular file it names is opened through /proc/self/fd, which reaches
+  // that same inode, so nothing swapped in between is opened. Not an O_NONBLOCK open of the path: that gives
+  // EWOULDBLOCK on a file under a write lease (Samba oplocks, NFS delegations) instead of breaking the lease.
   // No O_NOFOLLOW for a link the scan followed (a datafile on another disk): its target is the file.
-  const int fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | (e.followed_link() ? 0 : O_NOFOLLOW));
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return -1;
+  const int path_fd = ::open(e.abs.c_str(), O_PATH | O_CLOEXEC | (e.followed_link() ? 0 : O_NOFOLLOW));
+  if (path_fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return -1;
     return Status::FromErrno(errno, fmt::format("cannot open {}", e.abs));
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
+  if (::fstat(path_fd, &st) != 0) {
     const int err = errno;
-    ::close(fd);
+    ::close(path_fd);
     return Status::FromErrno(err, fmt::format("cannot stat {}", e.abs));
   }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
+  if (!S_ISREG(st.st_mode)) {  // a link (O_PATH|O_NOFOLLOW opens the link itself), a FIFO, a socket, a directory
+    ::close(path_fd);
     return -1;
   }
+  const std::string via = fmt::format("/proc/self/fd/{}", path_fd);
+  int fd = ::open(via.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) fd = ::open(e.abs.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // no /proc
+  const int err = errno;
+  ::close(path_fd);
+  if (fd < 0) return Status::FromErrno(err, fmt::format("cannot open {}", e.abs));
   return fd;
 }
 
@@ -64,6 +74,11 @@ std::vector<uint32_t> FileJob::HeldCorrupt() const {
   std::sort(held.begin(), held.end());
   held.erase(std::unique(held.begin(), held.end()), held.end());  // a block of two units (none today) counts once
   return held;
+}
+
+uint64_t FileJob::CorruptFrom(uint64_t block) const {
+  std::lock_guard<std::mutex> l(corrupt_mu);
+  return uint64_t(std::count_if(corrupt_found.begin(), corrupt_found.end(), [&](uint32_t b) { return b >= block; }));
 }
 
 void FileJob::UnitDone() {
@@ -302,7 +317,8 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     // there were too many to list.
     const std::vector<uint32_t> no_held;
     const std::vector<uint32_t>& held = job->prev ? job->prev->held_corrupt : no_held;
-    const bool too_many_held = !held.empty() && held.back() == FileRecord::kTooManyHeldCorrupt;
+    const bool too_many_held = (!held.empty() && held.back() == FileRecord::kTooManyHeldCorrupt) ||
+                               (job->prev && !job->prev->held_corrupt_known);
     if (in.changed && same_shape && list_applies && !too_many_held) {
       // Trust the list for blocks the previous backup had; read header blocks and any growth always.
       BlockRanges r;

@@ -46,6 +46,8 @@ struct FileJob {
   // FileRecord::held_corrupt of this backup: the blocks noted, ascending, or the too-many mark. Call once the
   // workers are joined.
   std::vector<uint32_t> HeldCorrupt() const;
+  // How many of the corrupt blocks noted (at most kMaxHeldCorrupt + 1 are) are `block` or later.
+  uint64_t CorruptFrom(uint64_t block) const;
   // The lowest offset at which a read met the end of the file before its planned size; UINT64_MAX when none did.
   // Every byte below it was read from the file; bytes at or past it may be zeros it never held, even when the file
   // has grown back since (rewritten in place with O_TRUNC, a relation truncated and extended again).
@@ -68,8 +70,8 @@ struct FileJob {
 // Opens a source file of the scan again for reading. A live system may have put something else at its path since
 // the scan: a FIFO (a blocking open waits for a writer for ever, and no interrupt reaches it), a link the scan did
 // not follow, a directory, or a file where one of its directories was. Those are taken as the file removed: -1,
-// not an error, and the backup leaves the file out as if the scan had come a moment later. Any other failure to open
-// is an error naming the path. The descriptor is O_NONBLOCK, which regular files ignore.
+// not an error, and the backup leaves the file out as if the scan had come a moment later; so are a socket and a
+// device. Any other failure to open is an error naming the path.
 Result<int> OpenSource(const SourceEntry& e);
 
 struct PlanInputs {

@@ -58,7 +58,12 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
     if (!recurse) continue;
     Status st = Walk(root, sub, skip, opt, out);
     std::error_code sec;
-    if (!st.ok() && (st.ToErrno() == ENOENT || st.ToErrno() == ENOTDIR) && !fs::is_directory(fs::symlink_status(sub, sec))) {
+    // Gone: for a directory, no directory there any more; for a followed link (pg_wal, a tablespace), the link
+    // itself gone. A link whose target went away still fails the backup: its data is missing, not removed.
+    const auto gone = [&] {
+      return e.followed_link() ? !fs::exists(fs::symlink_status(sub, sec)) : !fs::is_directory(fs::symlink_status(sub, sec));
+    };
+    if (!st.ok() && (st.ToErrno() == ENOENT || st.ToErrno() == ENOTDIR) && gone()) {
       // The directory went away while we walked it (or a file took its name): leave it out, with whatever was
       // already taken from inside it.
       out->erase(e.rel);

@@ -117,7 +117,7 @@ std::string EncodeFileRecord(const FileRecord& r) {
   PutString(&v, r.target);
   PutString(&v, r.read);
   PutString(&v, r.header.is_null() ? std::string() : JsonText(r.header));
-  if (!r.held_corrupt.empty()) {
+  if (r.type == "file") {  // even when empty: its absence means "not known" (FileRecord::held_corrupt_known)
     v.push_back(char(kHeldCorruptTag));
     PutBE32(&v, uint32_t(4 * r.held_corrupt.size()));
     for (uint32_t b : r.held_corrupt) PutBE32(&v, b);
@@ -131,6 +131,7 @@ Result<FileRecord> DecodeFileRecord(std::string_view value) {
     FileRecord j;
     try {
       j = nlohmann::json::parse(value).get<FileRecord>();
+      j.held_corrupt_known = false;
     } catch (const std::exception& e) {
       return Bad(e.what());
     }
@@ -140,6 +141,7 @@ Result<FileRecord> DecodeFileRecord(std::string_view value) {
   if (value.empty() || value[0] != kFileRecordBinary)
     return Bad(value.empty() ? "empty value" : fmt::format("unknown layout byte 0x{:02x}", static_cast<unsigned char>(value[0])));
   Reader in(value.substr(1));
+  r.held_corrupt_known = false;  // until its extension says
   std::string_view path, type, format, target, read, header;
   if (!in.U32(&r.file_id) || !in.U32(&r.block_size) || !in.U64(&r.size) || !in.U32(&r.mode) || !in.U32(&r.uid) ||
       !in.U32(&r.gid) || !in.I64(&r.atime_ns) || !in.I64(&r.mtime_ns) || !in.I64(&r.ctime_ns) ||
@@ -151,6 +153,7 @@ Result<FileRecord> DecodeFileRecord(std::string_view value) {
     uint32_t n;
     if (!in.Byte(&tag) || !in.U32(&n)) return Bad("truncated extension field");
     if (tag == kHeldCorruptTag) {
+      r.held_corrupt_known = true;
       if (n % 4 != 0) return Bad("held corrupt blocks: length not a multiple of 4");
       r.held_corrupt.resize(n / 4);
       for (auto& b : r.held_corrupt)

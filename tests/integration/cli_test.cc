@@ -2,12 +2,15 @@
 // every bad input the foundation issue names (each must fail with exit 1 and a one-line reason).
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -790,10 +793,40 @@ TEST_F(CliTest, AFileThatShrinksWhileItIsReadIsRecordedAtItsNewSize) {
     bool noted = false;
     for (const auto& n : r->notes) noted |= n.find("sh_1.dbf shrank from 16392192 to 8200192 bytes") != std::string::npos;
     EXPECT_TRUE(noted) << json(r->notes).dump();
+    // Only the fractured block 5 is corrupt: the zeros read past the new end (corrupt in an Oracle datafile) are
+    // not in the backup, and were counted, hundreds of them.
+    EXPECT_EQ(r->record.corrupt_blocks, 1u);
+    for (const auto& b : r->bad_blocks) EXPECT_EQ(b.block, 5u);  // (the list holds the first 1,000 found)
   }
+  RunResult files = Scnfs({"list", "--store", store_, "--db", "sh", "--files", "--json"});
+  ASSERT_EQ(files.exit_code, 0) << files.err;
+  const json listed = json::parse(files.out);
+  ASSERT_EQ(listed["files"].size(), 2u);
+  EXPECT_EQ(listed["files"][1]["corrupt_blocks"], 1);
   ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "sh", tmp_ / "r"}).exit_code, 0);
   EXPECT_EQ(fs::file_size(tmp_ / "r/sh_1.dbf"), cut_to);
   EXPECT_TRUE(ReadFile(tmp_ / "r/sh_1.dbf") == ReadFile(file));
+}
+
+// A datafile cut inside a block while it is read keeps whole blocks: the block cut short was being written (a
+// file being extended) when it was read, and the zeros read past the end are in no count.
+TEST_F(CliTest, ADatafileCutInsideABlockWhileItIsReadIsRecordedAtWholeBlocks) {
+  const std::string src = tmp_ / "cb", file = src + "/cb_1.dbf";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "CB", "--dbid", "8", "--files", "1", "--blocks", "300"}).exit_code, 0);
+  auto w = Store::Open(store_, Store::Mode::kWriter);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  BackupOptions o;
+  o.db = "cb";
+  o.sources = {src};
+  o.before_ingest = [&] { fs::resize_file(file, 100 * 8192 + 100); };
+  auto r = RunBackup(w.value().get(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  bool noted = false;
+  for (const auto& n : r->notes) noted |= n.find("cb_1.dbf shrank from 2465792 to 819200 bytes") != std::string::npos;
+  EXPECT_TRUE(noted) << json(r->notes).dump();
+  EXPECT_EQ(r->record.corrupt_blocks, 0u);
+  EXPECT_TRUE(r->bad_blocks.empty());
+  EXPECT_EQ(r->record.logical_bytes, 819200u);
 }
 
 // A file cut short while it is read and grown back before the backup ends (rewritten in place with O_TRUNC; a
@@ -840,6 +873,8 @@ TEST_F(CliTest, AFileReplacedByAFifoOrByAFileInPlaceOfItsDirectoryIsLeftOut) {
   WriteFile(src + "/keep", RandomBytes(64 << 10, 1));
   WriteFile(src + "/pipe", RandomBytes(64 << 10, 2));
   WriteFile(src + "/d/inner", RandomBytes(64 << 10, 3));
+  WriteFile(src + "/sock", RandomBytes(64 << 10, 4));
+  int sock = -1;
   std::atomic<bool> done{false};
   std::thread rescuer;
   Stopwatch clock;
@@ -855,6 +890,14 @@ TEST_F(CliTest, AFileReplacedByAFifoOrByAFileInPlaceOfItsDirectoryIsLeftOut) {
       ASSERT_EQ(::mkfifo((src + "/pipe").c_str(), 0600), 0);
       fs::remove_all(src + "/d");
       WriteFile(src + "/d", "a file where a directory was\n");
+      fs::remove(src + "/sock");  // a socket: open(2) of it fails with ENXIO, which failed the backup
+      sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      const std::string sp = src + "/sock";
+      ASSERT_LT(sp.size(), sizeof addr.sun_path);
+      std::memcpy(addr.sun_path, sp.c_str(), sp.size() + 1);
+      ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
       rescuer = std::thread([&, fifo = src + "/pipe"] {
         for (int i = 0; i < 60 && !done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
         while (!done.load()) {
@@ -871,6 +914,7 @@ TEST_F(CliTest, AFileReplacedByAFifoOrByAFileInPlaceOfItsDirectoryIsLeftOut) {
     const double seconds = clock.Seconds();
     done = true;
     if (rescuer.joinable()) rescuer.join();
+    if (sock >= 0) ::close(sock);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_LT(seconds, 3.0);
   }
@@ -880,6 +924,41 @@ TEST_F(CliTest, AFileReplacedByAFifoOrByAFileInPlaceOfItsDirectoryIsLeftOut) {
   const json listed = json::parse(l.out);
   for (const auto& f : listed["files"]) paths.insert(f["path"].get<std::string>());
   EXPECT_EQ(paths, (std::set<std::string>{".", "d", "keep"}));
+}
+
+// A source file under a write lease (Samba oplocks, NFS delegations) is backed up once its holder lets go, as
+// any reader's open breaks the lease and waits: the non-blocking open that keeps a FIFO from hanging the backup
+// failed it with "Resource temporarily unavailable" (found 2026-12-01 by review). The holder here releases the
+// lease when asked, as a well-behaved one does.
+TEST_F(CliTest, AFileUnderAWriteLeaseIsBackedUpOnceTheLeaseIsBroken) {
+  const std::string src = tmp_ / "leased";
+  fs::create_directories(src);
+  WriteFile(src + "/data.bin", RandomBytes(256 << 10, 5));
+  const std::string script = R"(
+set -u
+python3 - "$1/data.bin" "$2/ready" <<'PY' &
+import fcntl, os, signal, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+def brk(sig, frm):
+    fcntl.fcntl(fd, 1024, fcntl.F_UNLCK)   # F_SETLEASE: released at once
+    open(sys.argv[2] + ".broken", "w").close()
+signal.signal(signal.SIGIO, brk)
+fcntl.fcntl(fd, 1024, fcntl.F_WRLCK)       # F_SETLEASE F_WRLCK
+open(sys.argv[2], "w").close()
+time.sleep(30)
+PY
+holder=$!
+for i in $(seq 100); do [ -e "$2/ready" ] && break; sleep 0.1; done
+[ -e "$2/ready" ] || { echo "no lease taken"; kill $holder; exit 3; }
+"$3" backup --store "$4" --db leased --format raw "$1"; rc=$?
+kill $holder 2>/dev/null; wait 2>/dev/null
+[ -e "$2/ready.broken" ] || { echo "the lease was not broken"; exit 4; }
+exit $rc
+)";
+  RunResult r = scnfs::testing::Run({"bash", "-c", script, "lease", src, tmp_.path(), SCNFS_BIN, store_});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "leased", tmp_ / "r"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/data.bin") == ReadFile(src + "/data.bin"));
 }
 
 // A datafile named on the command line through a link is backed up at its target, under the name given (the
