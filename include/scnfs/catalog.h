@@ -96,6 +96,7 @@ struct BackupRecord {
   // For a backup with new_line(): the lowest SCN scn: serves from then on.
   uint64_t scn_served_from() const { return std::max(went_back_from, max_change); }
   uint64_t files = 0, directories = 0, logical_bytes = 0;
+  std::optional<uint64_t> symlinks;  // absent in records written before 2026-12-01
   uint64_t bytes_read = 0, blocks_read = 0, blocks_changed = 0, zero_blocks = 0, corrupt_blocks = 0;
   uint64_t new_contents = 0, new_bytes_raw = 0, new_bytes_stored = 0;
 };

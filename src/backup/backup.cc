@@ -605,6 +605,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   uint64_t min_ckpt = UINT64_MAX;
   std::vector<std::string> shrank;  // notes
   std::map<const FileJob*, uint64_t> cut_corrupt;  // corrupt blocks of a file past the end it is recorded at
+  rec.symlinks = 0;
   std::map<std::string, const FileJob*> by_path;
   for (const auto& j : jobs) by_path[j->entry.rel] = j.get();
   for (const auto& e : entries) {
@@ -644,6 +645,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
       }
     }
     if (e.is_dir()) ++rec.directories;
+    if (e.is_symlink()) ++*rec.symlinks;
     if (e.is_file()) {
       fr.file_id = j->file_id;
       fr.format = j->format->id();

@@ -24,7 +24,7 @@ Result<int> OpenSource(const SourceEntry& e) {
   // No O_NOFOLLOW for a link the scan followed (a datafile on another disk): its target is the file.
   const int path_fd = ::open(e.abs.c_str(), O_PATH | O_CLOEXEC | (e.followed_link() ? 0 : O_NOFOLLOW));
   if (path_fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return -1;
+    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return -1;  // ELOOP: a followed link made a loop
     return Status::FromErrno(errno, fmt::format("cannot open {}", e.abs));
   }
   struct stat st {};

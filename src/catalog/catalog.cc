@@ -109,6 +109,7 @@ void to_json(json& j, const BackupRecord& r) {
            {"blocks_read", r.blocks_read}, {"blocks_changed", r.blocks_changed}, {"zero_blocks", r.zero_blocks},
            {"corrupt_blocks", r.corrupt_blocks}, {"new_contents", r.new_contents},
            {"new_bytes_raw", r.new_bytes_raw}, {"new_bytes_stored", r.new_bytes_stored}};
+  if (r.symlinks) j["symlinks"] = *r.symlinks;
 }
 void from_json(const json& j, BackupRecord& r) {
   j.at("db").get_to(r.db);
@@ -135,6 +136,7 @@ void from_json(const json& j, BackupRecord& r) {
   r.min_recovery_lsn = j.value("min_recovery_lsn", uint64_t{0});  // absent before 2026-11-30 (fourth change)
   j.at("files").get_to(r.files);
   j.at("directories").get_to(r.directories);
+  if (j.contains("symlinks")) r.symlinks = j.at("symlinks").get<uint64_t>();
   j.at("logical_bytes").get_to(r.logical_bytes);
   j.at("bytes_read").get_to(r.bytes_read);
   j.at("blocks_read").get_to(r.blocks_read);
@@ -251,11 +253,13 @@ Result<std::vector<FileRecord>> Catalog::ListFiles(uint32_t db, uint32_t backup)
 
 Result<std::vector<FileRecord>> Catalog::ListFiles(const BackupRecord& backup) const {
   SCNFS_ASSIGN_OR_RETURN(std::vector<FileRecord> files, ListFiles(backup.db, backup.id));
-  uint64_t regular = 0, dirs = 0;
+  uint64_t regular = 0, dirs = 0, links = 0, bytes = 0;
   std::unordered_set<std::string_view> not_dirs;
   for (const auto& f : files) {
     regular += f.type == "file";
     dirs += f.type == "dir";
+    links += f.type == "symlink";
+    if (f.type == "file") bytes += f.size;
     if (f.type != "dir") not_dirs.insert(f.path);
   }
   // No path lies under a file or a link: the scan never records both (a followed link is a directory). Such a
@@ -265,10 +269,15 @@ Result<std::vector<FileRecord>> Catalog::ListFiles(const BackupRecord& backup) c
       if (not_dirs.count(std::string_view(f.path).substr(0, slash)))
         return Status::Corruption(fmt::format("the catalog of backup {} is damaged: '{}' lies under '{}', which is no directory",
                                               backup.id, f.path, f.path.substr(0, slash)));
-  if (regular != backup.files || dirs != backup.directories)
-    return Status::Corruption(fmt::format("the catalog of backup {} is damaged: it lists {} files and {} directories, "
-                                          "its record counts {} and {}", backup.id, regular, dirs, backup.files,
-                                          backup.directories));
+  if (regular != backup.files || dirs != backup.directories || (backup.symlinks && links != *backup.symlinks))
+    return Status::Corruption(fmt::format("the catalog of backup {} is damaged: it lists {} files, {} directories and {} "
+                                          "links, its record counts {}, {} and {}", backup.id, regular, dirs, links,
+                                          backup.files, backup.directories,
+                                          backup.symlinks ? std::to_string(*backup.symlinks) : "(not counted)"));
+  // A file's recorded size decides how much of it a restore writes: one made smaller restored a short file.
+  if (bytes != backup.logical_bytes)
+    return Status::Corruption(fmt::format("the catalog of backup {} is damaged: its files' sizes add up to {} bytes, its "
+                                          "record says {}", backup.id, bytes, backup.logical_bytes));
   return files;
 }
 

@@ -36,6 +36,14 @@ Status CheckContent(const Store& store, const FileRecord& file, uint64_t block, 
   return Status::Corruption(fmt::format("{} block {}: stored content does not match its hash {}", file.path, block, ver.value.hash.Hex()));
 }
 
+// A content shorter than the file's bytes in its block, at a backup's own point: a backup stores every block it
+// records whole (a short last block as long as the file's bytes in it), so the record and the versions disagree
+// (a damaged block size or size: the block fetched was another one's, padded with zeros).
+Status ShortContent(const FileRecord& file, uint64_t block, size_t got, size_t want) {
+  return Status::Corruption(fmt::format("{} block {}: stored content has {} bytes where the file has {}", file.path,
+                                        block, got, want));
+}
+
 }  // namespace
 
 Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
@@ -68,6 +76,7 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
   Status ds = decompressor_.Decode(std::string_view(value.data(), value.size()), out, &got);
   if (!ds.ok()) return ds.WithContext(fmt::format("{} block {}", file.path, block));
   SCNFS_RETURN_IF_ERROR(CheckContent(*r_.store_, file, block, out.first(got), ver));
+  if (got < want && !r_.point_.scn) return ShortContent(file, block, got, want);
   if (got < want) std::memset(out.data() + got, 0, want - got);
   return Status::OK();
 }
@@ -135,6 +144,7 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
     if (!ds.ok()) return ds.WithContext(fmt::format("{} block {}", file.path, block));
     SCNFS_RETURN_IF_ERROR(CheckContent(*r_.store_, file, block, slot.first(got), ver));
     const size_t want = (*info)[i].len;
+    if (got < want && !r_.point_.scn) return ShortContent(file, block, got, want);
     if (got < want) std::memset(slot.data() + got, 0, want - got);
   }
   // The values pin their table blocks in the block cache: let go now, not at the next read, which for an idle

@@ -37,6 +37,7 @@ class DamagedStoreTest : public ::testing::Test {
       for (auto& c : bytes) c = char(rng());
       std::ofstream(src_ + name, std::ios::binary) << bytes;
     }
+    fs::create_symlink("top.dat", src_ + "/link");
     ASSERT_TRUE(Store::Create(store_dir_).ok());
     auto w = Store::Open(store_dir_, Store::Mode::kWriter);
     ASSERT_TRUE(w.ok());
@@ -123,10 +124,51 @@ TEST_F(DamagedStoreTest, ALostFileRecordIsAnErrorNotAFileLeftOut) {
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   auto files = cat.ListFiles(b.value());
   ASSERT_TRUE(files.status().code() == Status::Code::kCorruption) << files.status().ToString();
-  EXPECT_NE(files.status().message().find("lists 1 files and 2 directories, its record counts 2 and 2"), std::string::npos)
+  EXPECT_NE(files.status().message().find("lists 1 files, 2 directories and 1 links, its record counts 2, 2 and 1"),
+            std::string::npos)
       << files.status().ToString();
   Status r = Restore();
   EXPECT_TRUE(r.code() == Status::Code::kCorruption) << r.ToString();
+}
+
+TEST_F(DamagedStoreTest, ALostLinkRecordIsAnError) {
+  ASSERT_TRUE(store_->db()->Delete(rocksdb::WriteOptions(), store_->catalog_cf(), catalog_keys::File(1, 1, "link")).ok());
+  Catalog cat(store_.get());
+  auto files = cat.ListFiles(cat.GetBackup(1, 1).value());
+  ASSERT_TRUE(files.status().code() == Status::Code::kCorruption) << files.status().ToString();
+  EXPECT_NE(files.status().message().find("2 directories and 0 links, its record counts 2, 2 and 1"), std::string::npos)
+      << files.status().ToString();
+}
+
+// A record's size or block size changed: the first restored a short file, the second fetched other blocks' 8 KiB
+// contents for 16 KiB blocks and padded them with zeros, both with success.
+TEST_F(DamagedStoreTest, AFileRecordsSizeOrBlockSizeChangedIsAnError) {
+  Catalog cat(store_.get());
+  const BackupRecord b = cat.GetBackup(1, 1).value();
+  FileRecord top;
+  for (const auto& f : cat.ListFiles(1, 1).value())
+    if (f.path == "top.dat") top = f;
+  ASSERT_EQ(top.size, 16u * 8192);
+  const auto put = [&](const FileRecord& f) {
+    rocksdb::WriteBatch wb;
+    Catalog::PutFile(&wb, store_.get(), 1, 1, f);
+    ASSERT_TRUE(store_->Write(&wb, false).ok());
+  };
+  FileRecord smaller = top;
+  smaller.size = 4 * 8192;
+  put(smaller);
+  auto files = cat.ListFiles(b);
+  ASSERT_TRUE(files.status().code() == Status::Code::kCorruption) << files.status().ToString();
+  EXPECT_NE(files.status().message().find("its files' sizes add up to 163840 bytes, its record says 262144"),
+            std::string::npos) << files.status().ToString();
+  FileRecord wider = top;
+  wider.block_size = 16384;
+  put(wider);
+  auto [one, run] = ReadAll();
+  EXPECT_TRUE(one.code() == Status::Code::kCorruption) << one.ToString();
+  EXPECT_NE(one.message().find("top.dat block 0: stored content has 8192 bytes where the file has 16384"), std::string::npos)
+      << one.ToString();
+  EXPECT_TRUE(run.code() == Status::Code::kCorruption) << run.ToString();
 }
 
 TEST_F(DamagedStoreTest, ARecordUnderAnotherKeyOrUnderALinkIsAnError) {
