@@ -63,6 +63,19 @@ class BackupPlanTest : public ::testing::Test {
     if (r.ok() && notes != nullptr) *notes = r->notes;
     return r.ok() ? r->record : failed;
   }
+  // Plans src_ as `db` with `in`: per path, how the backup reads it and which blocks (empty when the plan failed).
+  using PlannedReads = std::map<std::string, std::pair<std::string, BlockRanges>>;
+  PlannedReads Plan(DatabaseRecord* db, const PlanInputs& in, const Catalog& cat) {
+    auto scan = ScanSources({src_});
+    EXPECT_TRUE(scan.ok()) << scan.status().ToString();
+    if (!scan.ok()) return {};
+    auto jobs = PlanFiles(scan.value(), db, in, cat);
+    EXPECT_TRUE(jobs.ok()) << jobs.status().ToString();
+    PlannedReads got;
+    if (jobs.ok())
+      for (const auto& j : jobs.value()) got[j->entry.rel] = {j->read_mode, j->to_read};
+    return got;
+  }
   // Restores the latest backup of "pg" to tmp_/r and returns one file of it.
   std::string RestoredPg(const std::string& rel) {
     auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
@@ -213,12 +226,7 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   in.db = &db;
   in.prev_files = &prev;
   in.changed = &changed;
-  auto scan = ScanSources({src_});
-  ASSERT_TRUE(scan.ok());
-  auto jobs = PlanFiles(scan.value(), &db, in, cat);
-  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
-  std::map<std::string, std::pair<std::string, BlockRanges>> got;
-  for (const auto& j : jobs.value()) got[j->entry.rel] = {j->read_mode, j->to_read};
+  PlannedReads got = Plan(&db, in, cat);
   EXPECT_EQ(got["base/5/16384"].first, "changed blocks");
   EXPECT_EQ(got["base/5/16384"].second, (BlockRanges{{0, 1}}));
   EXPECT_EQ(got["pg_wal/000000010000000000000001"].first, "full");
@@ -232,6 +240,8 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   EXPECT_EQ(got["base/5/16390"].second, (BlockRanges{{0, 3}}));
 
   // A directory has no blocks to name: refused, not taken as a line that does nothing.
+  auto scan = ScanSources({src_});
+  ASSERT_TRUE(scan.ok());
   changed["base/5"] = BlockRanges{{0, 0}};
   auto dir = PlanFiles(scan.value(), &db, in, cat);
   ASSERT_FALSE(dir.ok());
@@ -274,12 +284,7 @@ TEST_F(BackupPlanTest, AChangedBlockBackupReadsTheBlocksThePreviousOneHeldCorrup
   in.db = &db;
   in.prev_files = &prev;
   in.changed = &changed;
-  auto scan = ScanSources({src_});
-  ASSERT_TRUE(scan.ok());
-  auto jobs = PlanFiles(scan.value(), &db, in, cat);
-  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
-  std::map<std::string, std::pair<std::string, BlockRanges>> got;
-  for (const auto& j : jobs.value()) got[j->entry.rel] = {j->read_mode, j->to_read};
+  PlannedReads got = Plan(&db, in, cat);
   EXPECT_EQ(got["a.dat"].first, "changed blocks");
   EXPECT_EQ(got["a.dat"].second, (BlockRanges{{0, 1}, {7, 10}, {50, 50}}));
   EXPECT_EQ(got["b.dat"].first, "full");
@@ -288,7 +293,7 @@ TEST_F(BackupPlanTest, AChangedBlockBackupReadsTheBlocksThePreviousOneHeldCorrup
   EXPECT_EQ(got["c.dat"].second, (BlockRanges{{0, 99}}));
 
   // What the next backup records: the blocks found corrupt, ascending, once each; past the limit, the mark.
-  FileJob& a = *jobs.value()[0];
+  FileJob a;
   for (uint32_t b : {50u, 7u, 50u}) a.NoteCorrupt(b);
   EXPECT_EQ(a.HeldCorrupt(), (std::vector<uint32_t>{7, 50}));
   for (uint32_t b = 0; b <= FileRecord::kMaxHeldCorrupt; ++b) a.NoteCorrupt(b);
