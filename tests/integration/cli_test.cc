@@ -382,7 +382,7 @@ TEST_F(CliTest, OutputThatCannotBeWrittenFailsTheCommandWithOneLine) {
     EXPECT_EQ(r.err, "scnfs: cannot write the output: No space left on device\n") << cmd;
   }
   // A reader that went away: `| true` closes the pipe at once; the writer waits until it is closed.
-  for (const std::string& sig : {"", "trap '' PIPE; "}) {  // as a shell runs it, and as systemd does (ignored)
+  for (const std::string sig : {"", "trap '' PIPE; "}) {  // as a shell runs it, and as systemd does (ignored)
     RunResult r = scnfs::testing::Run({"bash", "-c", sig + "set -o pipefail; { sleep 0.3; " + bin + " list --store " + store_ +
                                          " --json 2>&3; } 3>&2 | true"});
     EXPECT_EQ(r.exit_code, 1) << sig << r.err;
