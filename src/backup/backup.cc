@@ -604,7 +604,6 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   rocksdb::WriteBatch b;
   uint64_t min_ckpt = UINT64_MAX;
   std::vector<std::string> shrank;  // notes
-  std::map<const FileJob*, uint64_t> cut_corrupt;  // corrupt blocks of a file past the end it is recorded at
   rec.symlinks = 0;
   std::map<std::string, const FileJob*> by_path;
   for (const auto& j : jobs) by_path[j->entry.rel] = j.get();
@@ -617,6 +616,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
       j = it->second;
     }
     FileRecord fr = MakeRecord(j ? j->entry : e);  // a job's entry may be newer (an Oracle file grown since the scan)
+    uint64_t corrupt_past_end = 0;  // corrupt blocks of the file past the end it is recorded at
     if (j && j->shrank()) {
       // Cut short while it was read (a live database truncating, an online resize): what lay past its end was
       // stored as zeros it never held, and a restore gave them back silently (found 2026-11-30). The file is
@@ -633,9 +633,8 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
       if (kept < fr.size) {
         // The blocks past the new end are not in the backup: neither are their checks. (Oracle counts the zeros
         // read past a file's end as corrupt: a resize mid-backup reported hundreds of corrupt blocks.)
-        const uint64_t past = j->CorruptFrom((kept + bs - 1) / bs);
-        rec.corrupt_blocks -= std::min(rec.corrupt_blocks, past);
-        cut_corrupt[j] = past;
+        corrupt_past_end = j->CorruptFrom((kept + bs - 1) / bs);
+        rec.corrupt_blocks -= std::min(rec.corrupt_blocks, corrupt_past_end);
         std::erase_if(shared.bad_blocks, [&](const BadBlock& b) { return b.path == fr.path && b.block * bs >= kept; });
         const std::string regrown =
             present && uint64_t(now.st_size) > kept ? fmt::format(" (it was {} bytes again when the read ended)", now.st_size) : "";
@@ -651,7 +650,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
       fr.format = j->format->id();
       fr.block_size = j->format->block_size();
       fr.max_change = file_max_change(*j);
-      fr.corrupt_blocks = j->corrupt - std::min<uint64_t>(j->corrupt, cut_corrupt[j]);
+      fr.corrupt_blocks = j->corrupt - std::min<uint64_t>(j->corrupt, corrupt_past_end);
       fr.held_corrupt = j->HeldCorrupt();
       if (fr.held_corrupt.empty() || fr.held_corrupt.back() != FileRecord::kTooManyHeldCorrupt)
         std::erase_if(fr.held_corrupt, [&](uint32_t b) { return uint64_t(b) * fr.block_size >= fr.size; });

@@ -27,21 +27,23 @@ Status NoVersion(const FileRecord& file, uint64_t block) {
   return Status::Corruption(fmt::format("{} block {}: no stored version (the store lost it)", file.path, block));
 }
 
-// Every content read is hashed again: a damaged value (a flipped bit on the disk that RocksDB's block checksum
-// did not see, a damaged dictionary) decompressed to wrong bytes that restores and mounts served, exit 0, and only
-// verify saw it (found 2026-12-01). XXH3 costs ~0.5 ms per MB read on these cores, against ~1 ms to decompress it.
-Status CheckContent(const Store& store, const FileRecord& file, uint64_t block, std::span<const std::byte> got,
-                    const Version& ver) {
-  if (store.hasher().Hash(got) == ver.value.hash) return Status::OK();
-  return Status::Corruption(fmt::format("{} block {}: stored content does not match its hash {}", file.path, block, ver.value.hash.Hex()));
-}
-
-// A content shorter than the file's bytes in its block, at a backup's own point: a backup stores every block it
-// records whole (a short last block as long as the file's bytes in it), so the record and the versions disagree
-// (a damaged block size or size: the block fetched was another one's, padded with zeros).
-Status ShortContent(const FileRecord& file, uint64_t block, size_t got, size_t want) {
-  return Status::Corruption(fmt::format("{} block {}: stored content has {} bytes where the file has {}", file.path,
-                                        block, got, want));
+// A decoded content, checked before it is served, and a short one padded with zeros to the file's bytes in its
+// block. Every content read is hashed again: a damaged value (a flipped bit on the disk that RocksDB's block
+// checksum did not see, a damaged dictionary) decompressed to wrong bytes that restores and mounts served, exit 0,
+// and only verify saw it (found 2026-12-01). XXH3 costs ~0.5 ms per MB read on these cores, against ~1 ms to
+// decompress it. At a backup's own point a content shorter than the file's bytes in its block is Corruption too: a
+// backup stores every block it records whole (a short last block as long as the file's bytes in it), so the
+// record and the versions disagree (a damaged block size or size: the block fetched was another one's).
+Status CheckDecoded(const Store& store, const FileRecord& file, uint64_t block, std::span<std::byte> slot, size_t got,
+                    size_t want, const Version& ver, bool scn_point) {
+  if (!(store.hasher().Hash(slot.first(got)) == ver.value.hash))
+    return Status::Corruption(fmt::format("{} block {}: stored content does not match its hash {}", file.path, block, ver.value.hash.Hex()));
+  if (got >= want) return Status::OK();
+  if (!scn_point)
+    return Status::Corruption(fmt::format("{} block {}: stored content has {} bytes where the file has {}", file.path,
+                                          block, got, want));
+  std::memset(slot.data() + got, 0, want - got);
+  return Status::OK();
 }
 
 }  // namespace
@@ -75,10 +77,7 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
   size_t got = 0;
   Status ds = decompressor_.Decode(std::string_view(value.data(), value.size()), out, &got);
   if (!ds.ok()) return ds.WithContext(fmt::format("{} block {}", file.path, block));
-  SCNFS_RETURN_IF_ERROR(CheckContent(*r_.store_, file, block, out.first(got), ver));
-  if (got < want && !r_.point_.scn) return ShortContent(file, block, got, want);
-  if (got < want) std::memset(out.data() + got, 0, want - got);
-  return Status::OK();
+  return CheckDecoded(*r_.store_, file, block, out, got, want, ver, r_.point_.scn.has_value());
 }
 
 Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint32_t count, std::span<std::byte> out,
@@ -142,10 +141,7 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
     size_t got = 0;
     Status ds = decompressor_.Decode(std::string_view(values[j].data(), values[j].size()), slot, &got);
     if (!ds.ok()) return ds.WithContext(fmt::format("{} block {}", file.path, block));
-    SCNFS_RETURN_IF_ERROR(CheckContent(*r_.store_, file, block, slot.first(got), ver));
-    const size_t want = (*info)[i].len;
-    if (got < want && !r_.point_.scn) return ShortContent(file, block, got, want);
-    if (got < want) std::memset(slot.data() + got, 0, want - got);
+    SCNFS_RETURN_IF_ERROR(CheckDecoded(*r_.store_, file, block, slot, got, (*info)[i].len, ver, r_.point_.scn.has_value()));
   }
   // The values pin their table blocks in the block cache: let go now, not at the next read, which for an idle
   // cursor may never come (pinned blocks stay outside --cache-mb's bound).
