@@ -81,6 +81,13 @@ rocksdb::ColumnFamilyOptions ContentOptions(const std::shared_ptr<rocksdb::Cache
   rocksdb::ColumnFamilyOptions cf = TableOptions(cache, true, rocksdb::kNoCompression);
   cf.memtable_whole_key_filtering = true;
   cf.memtable_prefix_bloom_size_ratio = 0.02;
+  // Content keys are hashes: every level-0 file overlaps all of level 1, so each level-0 compaction rewrites level
+  // 1 whole. Compacting 8 memtables at a time into a level 1 sized to take them (RocksDB's advice: level 1 about
+  // as large as level 0 at its trigger) writes a 2 GiB full backup's 750 MB of content 1.25 GB instead of 2.0 GB
+  // and made it ~12% faster (docs/benchmarks.md, 2026-12-01). Reads pay up to 4 more level-0 bloom probes, whose
+  // filters stay pinned in the block cache: no change seen in restore or mount reads.
+  cf.level0_file_num_compaction_trigger = 8;
+  cf.max_bytes_for_level_base = cf.level0_file_num_compaction_trigger * cf.write_buffer_size;
   return cf;
 }
 

@@ -51,6 +51,8 @@ class StoreCompaction : public ::testing::Test {
     return std::stoull(v.empty() ? "0" : v);
   }
 
+  int Level0Trigger() { return store_->db()->GetOptions(store_->content_cf()).level0_file_num_compaction_trigger; }
+
   testing::TempDir root_;  // outlives store_ (members die in reverse order)
   std::string dir_;
   std::unique_ptr<Store> store_;
@@ -58,21 +60,22 @@ class StoreCompaction : public ::testing::Test {
 };
 
 TEST_F(StoreCompaction, WaitLeavesNoPendingCompactionAndFewLevel0Files) {
-  WriteLevel0Files(8, 1024);  // twice RocksDB's level-0 compaction trigger (4)
+  const int trigger = Level0Trigger();
+  WriteLevel0Files(2 * trigger, 1024);
   ASSERT_TRUE(store_->WaitForCompactions().ok());
   EXPECT_EQ(IntProperty("rocksdb.compaction-pending"), 0u);
   EXPECT_EQ(IntProperty("rocksdb.num-running-compactions"), 0u);
-  EXPECT_LT(Level0Files(), 4u);
+  EXPECT_LT(Level0Files(), uint64_t(trigger));
   EXPECT_GT(IntProperty("rocksdb.estimate-num-keys"), 0u);
 
   // Cancelled at once while there is work: Aborted, and the store stays usable.
-  WriteLevel0Files(6, 1024);
+  WriteLevel0Files(trigger + 2, 1024);
   Status c = store_->WaitForCompactions([] { return true; });
   if (!c.ok()) {
     EXPECT_EQ(c.code(), Status::Code::kAborted) << c.ToString();
   }
   ASSERT_TRUE(store_->WaitForCompactions().ok());
-  EXPECT_LT(Level0Files(), 4u);
+  EXPECT_LT(Level0Files(), uint64_t(trigger));
 
   // Everything written is still there after reopening.
   store_.reset();
@@ -85,18 +88,42 @@ TEST_F(StoreCompaction, WaitLeavesNoPendingCompactionAndFewLevel0Files) {
   EXPECT_EQ(v.size(), 1024u);
 }
 
+// Content keys are hashes, so every level-0 file overlaps all of level 1 and every level-0 compaction rewrites
+// level 1 whole. The content family therefore compacts many memtables at a time (RocksDB's default is 4) into a
+// level 1 sized to take them: a 2 GiB full backup writes its 750 MB of content 1.25 GB instead of 2.0 GB.
+TEST_F(StoreCompaction, ContentCompactsEightMemtablesAtATimeIntoALevelOneSizedForThem) {
+  const rocksdb::Options o = store_->db()->GetOptions(store_->content_cf());
+  EXPECT_EQ(o.level0_file_num_compaction_trigger, 8);
+  EXPECT_EQ(o.max_bytes_for_level_base, uint64_t(o.level0_file_num_compaction_trigger) * o.write_buffer_size);
+  EXPECT_GT(o.level0_slowdown_writes_trigger, o.level0_file_num_compaction_trigger);  // no stall before a compaction
+
+  // Seven flushes stay in level 0 with nothing compacted; the eighth starts one compaction of all of them.
+  WriteLevel0Files(7, 256);
+  ASSERT_TRUE(store_->WaitForCompactions().ok());
+  EXPECT_EQ(Level0Files(), 7u);
+  std::string l1;
+  ASSERT_TRUE(store_->db()->GetProperty(store_->content_cf(), "rocksdb.num-files-at-level1", &l1));
+  EXPECT_EQ(l1, "0");
+  WriteLevel0Files(1, 256);
+  ASSERT_TRUE(store_->WaitForCompactions().ok());
+  EXPECT_EQ(Level0Files(), 0u);
+  ASSERT_TRUE(store_->db()->GetProperty(store_->content_cf(), "rocksdb.num-files-at-level1", &l1));
+  EXPECT_NE(l1, "0");
+}
+
 // RocksDB can report compaction debt and schedule nothing for it (here: automatic compactions switched off). The
 // wait must then end instead of polling forever, which would hang every backup at its end.
 TEST_F(StoreCompaction, WaitEndsWhenRocksDbSchedulesNothing) {
   ASSERT_TRUE(store_->db()->SetOptions(store_->content_cf(), {{"disable_auto_compactions", "true"}}).ok());
-  WriteLevel0Files(8, 256);
+  const uint64_t files = Level0Trigger() + 4;
+  WriteLevel0Files(files, 256);
   EXPECT_EQ(IntProperty("rocksdb.compaction-pending"), 1u);  // the debt is there, and stays
   // A deadline through the cancel hook: a wait that would poll forever comes back Aborted after 10 s instead.
   const auto start = std::chrono::steady_clock::now();
   Status w = store_->WaitForCompactions([start] { return std::chrono::steady_clock::now() - start > std::chrono::seconds(10); });
   EXPECT_TRUE(w.ok()) << "the wait did not end by itself: " << w.ToString();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
-  EXPECT_EQ(Level0Files(), 8u);  // nothing was compacted: the wait gave up, it did not do the work itself
+  EXPECT_EQ(Level0Files(), files);  // nothing was compacted: the wait gave up, it did not do the work itself
 }
 
 }  // namespace
