@@ -72,10 +72,24 @@ TEST(CrashTest, KillNineDuringBackupLeavesEarlierBackupsIntact) {
     for (const char* f : {"crash_1.dbf", "crash_2.dbf"})
       ASSERT_EQ(Oragen({"change", "--file", src + "/" + f, "--scn", std::to_string(scn), "--fraction", "0.8", "--seed", std::to_string(round)}).exit_code, 0);
     pid_t pid = Spawn({SCNFS_BIN, "backup", "--store", store, "--db", "c", src});
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % full_ms));
-    ::kill(pid, SIGKILL);
     int status = 0;
-    ::waitpid(pid, &status, 0);
+    bool exited = false;
+    if (round % 2 == 1) {
+      // Every other kill lands after the backup has recorded itself `running` (its data being written), so that
+      // the rounds do not all fall before that record or after the commit, whatever this machine's speed.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      for (bool running = false; !running && !exited && std::chrono::steady_clock::now() < deadline;) {
+        for (const auto& rec : Backups(store, "c")) running |= rec["state"] == "running";
+        exited = ::waitpid(pid, &status, WNOHANG) == pid;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (full_ms / 2)));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % full_ms));
+    }
+    if (!exited) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
     if (WIFSIGNALED(status)) ++killed;
     // Every state the store is in now must be consistent: earlier backups restore and verify.
     json b = Backups(store, "c");
