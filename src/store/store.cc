@@ -75,19 +75,20 @@ rocksdb::ColumnFamilyOptions TableOptions(const std::shared_ptr<rocksdb::Cache>&
 }
 
 // Every block a backup has not seen in this run is looked up here first, and nearly all of a first backup's
-// lookups miss. A bloom filter over the memtable's keys (1.3 MiB of bits per 64 MiB memtable) answers those misses
+// lookups miss. A bloom filter over the memtable's keys (2.6 MiB of bits per 128 MiB memtable) answers those misses
 // without the skiplist search, which was 4% of a full backup's CPU (perf, Oracle-format and pgbench data alike).
 rocksdb::ColumnFamilyOptions ContentOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf = TableOptions(cache, true, rocksdb::kNoCompression);
   cf.memtable_whole_key_filtering = true;
   cf.memtable_prefix_bloom_size_ratio = 0.02;
   // Content keys are hashes: every level-0 file overlaps all of level 1, so each level-0 compaction rewrites level
-  // 1 whole. Compacting 8 memtables at a time into a level 1 sized to take them (RocksDB's advice: level 1 about
-  // as large as level 0 at its trigger) writes a 2 GiB full backup's 750 MB of content 1.25 GB instead of 2.0 GB
-  // and made it ~12% faster (docs/benchmarks.md, 2026-12-01). Reads pay up to 4 more level-0 bloom probes, whose
-  // filters stay pinned in the block cache: no change seen in restore or mount reads.
-  cf.level0_file_num_compaction_trigger = 8;
-  cf.max_bytes_for_level_base = cf.level0_file_num_compaction_trigger * cf.write_buffer_size;
+  // 1 whole. Memtables of 128 MiB, compacted 4 at a time into a level 1 sized to take them (RocksDB's advice:
+  // level 1 about as large as level 0 at its trigger), write a 2 GiB full backup's 750 MB of content 1.25 GB
+  // instead of 2.0 GB and made it ~12% faster (docs/benchmarks.md, 2026-12-01); the writer's peak RSS grew from
+  // 225 to 290 MB. Not 8 level-0 files of 64 MiB (the same bytes written): each level-0 file is one more probe per
+  // content lookup, and cold random reads of a mount were ~6% slower with 6 of them.
+  cf.write_buffer_size = 128u << 20;
+  cf.max_bytes_for_level_base = uint64_t(cf.level0_file_num_compaction_trigger) * cf.write_buffer_size;
   return cf;
 }
 

@@ -273,8 +273,8 @@ TEST(CrashTest, FullDestinationFailsTheRestoreNotTheStore) {
 }
 
 TEST(CrashTest, AFullDiskDuringTheCompactionAfterTheCommitEndsTheBackupWithAWarning) {
-  // The flush fits, the compaction that the eighth level-0 file triggers (the content family's trigger) does not:
-  // RocksDB retries it for ever, and the backup, committed already, waited for it for ever with the writer lock held.
+  // The flush fits, the compaction that the fourth level-0 file triggers does not: RocksDB retries it for ever, and
+  // the backup, committed already, waited for it for ever with the writer lock held.
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
   TempDir tmp;
   const std::string mnt = tmp / "small";
@@ -282,25 +282,25 @@ TEST(CrashTest, AFullDiskDuringTheCompactionAfterTheCommitEndsTheBackupWithAWarn
   ASSERT_TRUE(small.mounted()) << small.error();
   const std::string store = mnt + "/store", src = tmp / "src";
   ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
-  for (int i = 1; i <= 7; ++i) {  // seven level-0 files of 10 MiB of incompressible content
-    WriteFile(src + "/f" + std::to_string(i), RandomBytes(10 << 20, 10 + i));
+  for (int i = 1; i <= 3; ++i) {  // three level-0 files of 20 MiB of incompressible content
+    WriteFile(src + "/f" + std::to_string(i), RandomBytes(20 << 20, 10 + i));
     ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "d", src}).exit_code, 0);
   }
   struct statvfs st {};
   ASSERT_EQ(::statvfs(mnt.c_str(), &st), 0);
   const uint64_t free_bytes = uint64_t(st.f_bavail) * st.f_frsize;
   ASSERT_GT(free_bytes, uint64_t(40) << 20);
-  WriteFile(mnt + "/filler", std::string(free_bytes - (uint64_t(25) << 20), 'x'));  // 25 MiB left
-  WriteFile(src + "/f8", RandomBytes(10 << 20, 18));
+  WriteFile(mnt + "/filler", std::string(free_bytes - (uint64_t(35) << 20), 'x'));  // 35 MiB left
+  WriteFile(src + "/f4", RandomBytes(20 << 20, 14));
   RunResult r = testing::Run({"timeout", "120", SCNFS_BIN, "backup", "--store", store, "--db", "d", src});
   ASSERT_NE(r.exit_code, 124) << "the backup never ended: " << r.err;
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("backup 8 of 'd' complete"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("backup 4 of 'd' complete"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("store compaction failed"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("MiB free"), std::string::npos) << r.err;
   // Committed and whole: it restores byte for byte.
   fs::remove(mnt + "/filler");
-  ASSERT_EQ(Scnfs({"restore", "--store", store, "--db", "d", "--at", "backup:8", tmp / "r"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"restore", "--store", store, "--db", "d", "--at", "backup:4", tmp / "r"}).exit_code, 0);
   EXPECT_EQ(Snapshot(tmp / "r"), Snapshot(src));
 }
 
