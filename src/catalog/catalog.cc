@@ -63,20 +63,6 @@ Status ScanPrefix(const Store* store, const std::string& prefix, F&& f) {
   return FromRocksStatus(it->status(), "reading the catalog");
 }
 
-// Parses every record under `prefix`.
-template <typename T>
-Result<std::vector<T>> ScanRecords(const Store* store, const std::string& prefix, std::string_view what) {
-  std::vector<T> out;
-  Status st = ScanPrefix(store, prefix, [&](std::string_view, std::string v) {
-    auto r = ParseRecord<T>(v, what);
-    if (!r.ok()) return r.status();
-    out.push_back(std::move(r).value());
-    return Status::OK();
-  });
-  if (!st.ok()) return st;
-  return out;
-}
-
 }  // namespace
 
 void to_json(json& j, const DatabaseRecord& r) {
@@ -175,8 +161,28 @@ void from_json(const json& j, FileRecord& r) {
   r.header = j.value("header", json());
 }
 
+namespace {
+// A database record under another database's key (a damaged store) would serve that database's backups under
+// this name: a restore of PROD writing TEST's files.
+Status CheckDatabaseKey(const DatabaseRecord& r, std::string_view key) {
+  if (catalog_keys::Database(r.name) == key) return Status::OK();
+  return Status::Corruption(fmt::format("catalog record for database '{}' is under the key of '{}'", r.name,
+                                        key.substr(catalog_keys::kDatabasePrefix.size())));
+}
+}  // namespace
+
 Result<std::vector<DatabaseRecord>> Catalog::ListDatabases() const {
-  return ScanRecords<DatabaseRecord>(store_, std::string(catalog_keys::kDatabasePrefix), "a database");
+  std::vector<DatabaseRecord> out;
+  std::unordered_set<uint32_t> ids;
+  SCNFS_RETURN_IF_ERROR(ScanPrefix(store_, std::string(catalog_keys::kDatabasePrefix), [&](std::string_view key, std::string v) {
+    SCNFS_ASSIGN_OR_RETURN(DatabaseRecord r, ParseRecord<DatabaseRecord>(v, "a database"));
+    SCNFS_RETURN_IF_ERROR(CheckDatabaseKey(r, key));
+    if (!ids.insert(r.id).second)
+      return Status::Corruption(fmt::format("catalog records of two databases claim id {} (one is '{}')", r.id, r.name));
+    out.push_back(std::move(r));
+    return Status::OK();
+  }));
+  return out;
 }
 
 Result<DatabaseRecord> Catalog::GetDatabase(std::string_view name) const {
@@ -191,7 +197,9 @@ Result<DatabaseRecord> Catalog::GetDatabase(std::string_view name) const {
                                         known.empty() ? "no databases yet" : known));
   }
   if (!st.ok()) return st;
-  return ParseRecord<DatabaseRecord>(v, name);
+  SCNFS_ASSIGN_OR_RETURN(DatabaseRecord r, ParseRecord<DatabaseRecord>(v, name));
+  SCNFS_RETURN_IF_ERROR(CheckDatabaseKey(r, catalog_keys::Database(name)));
+  return r;
 }
 
 namespace {

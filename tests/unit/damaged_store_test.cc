@@ -7,6 +7,7 @@
 #include <random>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -206,6 +207,36 @@ TEST_F(DamagedStoreTest, ARecordUnderAnotherKeyOrUnderALinkIsAnError) {
   ASSERT_TRUE(listed.status().code() == Status::Code::kCorruption) << listed.status().ToString();
   EXPECT_TRUE(cat.GetBackup(1, 7).status().code() == Status::Code::kCorruption);
   EXPECT_TRUE(cat.NewestBackup(1).status().code() == Status::Code::kCorruption);
+}
+
+TEST_F(DamagedStoreTest, ADatabaseRecordUnderAnotherNameOrAnotherDatabasesIdIsAnError) {
+  // A second database, then its record copied under the first one's key: a restore of "raw" would have written
+  // "other"'s files under the name "raw".
+  BackupOptions o;
+  o.db = "other";
+  o.format = FormatId::kRaw;
+  o.sources = {src_ + "/d"};
+  ASSERT_TRUE(RunBackup(store_.get(), o).ok());
+  Catalog cat(store_.get());
+  ASSERT_TRUE(cat.ListDatabases().ok());
+  std::string raw, other;
+  ASSERT_TRUE(store_->GetCatalog(catalog_keys::Database("raw"), &raw).ok());
+  ASSERT_TRUE(store_->GetCatalog(catalog_keys::Database("other"), &other).ok());
+  ASSERT_TRUE(store_->PutCatalog(catalog_keys::Database("raw"), other, false).ok());
+  auto got = cat.GetDatabase("raw");
+  ASSERT_TRUE(got.status().code() == Status::Code::kCorruption) << got.status().ToString();
+  EXPECT_NE(got.status().message().find("database 'other' is under the key of 'raw'"), std::string::npos)
+      << got.status().ToString();
+  EXPECT_TRUE(cat.ListDatabases().status().code() == Status::Code::kCorruption);
+  EXPECT_TRUE(Restore().code() == Status::Code::kCorruption);
+
+  // Both names kept, but "raw"'s record now claims "other"'s id (its backups would be "other"'s).
+  auto rec = nlohmann::json::parse(raw);
+  rec["id"] = nlohmann::json::parse(other)["id"];
+  ASSERT_TRUE(store_->PutCatalog(catalog_keys::Database("raw"), rec.dump(), false).ok());
+  auto listed = cat.ListDatabases();
+  ASSERT_TRUE(listed.status().code() == Status::Code::kCorruption) << listed.status().ToString();
+  EXPECT_NE(listed.status().message().find("two databases claim id"), std::string::npos) << listed.status().ToString();
 }
 
 }  // namespace
