@@ -105,7 +105,7 @@ Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sou
         SourceEntry root;
         root.abs = src;
         root.st = st;
-        root.rel = ".";
+        root.rel.assign(1, '.');  // not = ".": GCC 12 warns falsely (-Wrestrict, its bug 105329)
         entries.emplace(root.rel, root);
       }
       if (IsSkipped(st, skip))
