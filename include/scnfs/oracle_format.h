@@ -94,7 +94,9 @@ Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head);
 constexpr uint64_t kDataBlocksProbe = 66 * 32768;
 Result<FileHeader> HeaderFromDataBlocks(ByteSpan start, uint64_t file_size);
 
-// What backup and verify read a datafile's header with: ParseFileHeader; when that fails, a redo log is refused by
+// What backup and verify read a datafile's header with: ParseFileHeader, whose result is taken only when block 1
+// also passes the block checks (frmt, tail, checksum; else it is salvaged as below: its fields are not believed);
+// when that fails, a redo log is refused by
 // name, then HeaderBesideDamagedBlock0 (block 0 damaged), then SalvageFileHeader (block 1 damaged) with up to 64
 // blocks from block 2 on, which `read_at(offset, buffer)` fills in (called only then). `head`: the file's first
 // bytes, at least two blocks and best 64 KiB (block 1 of every block size). Errors of `read_at` are returned as

@@ -319,8 +319,9 @@ Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const Bac
 // stored header counts blocks the planned size lacks, and the restore was a file shorter than its own header
 // (Oracle's ORA-01200; verify of the restored file said truncated while verify of the point said clean, found
 // 2026-11-30). The file is taken at its size now and the blocks it grew by are read too; its catalog facts become
-// those of the header stored.
-Status GrowToStoredHeaders(IngestShared* shared, const std::vector<std::unique_ptr<FileJob>>& jobs,
+// those of the header stored. So do those of a file whose header block the plan read damaged (a checkpoint writing
+// it) and the ingest stored sound.
+Status TakeStoredHeaders(IngestShared* shared, const std::vector<std::unique_ptr<FileJob>>& jobs,
                            const BackupOptions& opt, uint64_t bytes_total, Stopwatch& clock) {
   std::vector<Unit> more;
   uint64_t bytes = 0;
@@ -328,6 +329,13 @@ Status GrowToStoredHeaders(IngestShared* shared, const std::vector<std::unique_p
     if (j->vanished || j->shrank() || j->head.empty() || j->format->id() != FormatId::kOracle) continue;
     auto h = oracle::ParseFileHeader(ByteSpan(j->head.data(), j->head.size()));
     if (!h.ok() || h->block_size != j->format->block_size()) continue;
+    // The plan found block 1 damaged, but the ingest's re-reads stored a sound one (a checkpoint was writing it):
+    // the catalog holds the header stored, not the salvaged facts.
+    if (j->header.value("header_damaged", false)) {
+      j->format = oracle::MakeFormat(h.value());
+      j->header = OracleHeaderJson(h.value());
+      j->checkpoint_change = h->checkpoint_scn;
+    }
     const uint64_t bs = h->block_size, planned = j->blocks(), described = uint64_t(h->blocks) + 1;
     if (described <= planned) continue;
     struct stat now {};
@@ -531,7 +539,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   auto units = MakeUnits(jobs, &bytes_total);
   if (opt.before_ingest) opt.before_ingest();
   Status st = IngestAll(&shared, units, opt, bytes_total, clock);
-  if (st.ok()) st = GrowToStoredHeaders(&shared, jobs, opt, bytes_total, clock);
+  if (st.ok()) st = TakeStoredHeaders(&shared, jobs, opt, bytes_total, clock);
   // A file's highest valid change number (a changed-blocks read saw only some blocks: the rest are as before).
   auto file_max_change = [](const FileJob& j) {
     return j.read_mode == "changed blocks" && j.prev ? std::max(j.max_change.load(), j.prev->max_change) : j.max_change.load();

@@ -155,7 +155,7 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
     s_->ReportBad(BadBlock{job->entry.rel, blockno, c.kind, c.change, c.type, nullptr});
   }
   if (own_change) RaiseTo(job->max_change, c.change);
-  // The header as stored: the file may have grown since the plan read it (GrowToStoredHeaders in backup.cc).
+  // The header as stored: the file may have grown since the plan read it (TakeStoredHeaders in backup.cc).
   if (blockno <= 1 && fmt.id() == FormatId::kOracle && !c.corrupt && !partial) {
     job->head.resize(2 * block.size());
     std::memcpy(job->head.data() + blockno * block.size(), block.data(), block.size());

@@ -161,7 +161,8 @@ Status OpenOracle(FileJob* job) {
   std::vector<std::byte> head(size_t(std::min<uint64_t>(size, 65536)));
   SCNFS_RETURN_IF_ERROR(ReadExactly(job->fd, head.data(), head.size(), 0, path));
   // A damaged header block (or block 0) is backed up as read and reported, like any corrupt block, when the rest
-  // says datafile.
+  // says datafile. One a checkpoint was writing while it was read here looks damaged too; the ingest reads it again
+  // and, once it stores a sound one, the file takes that header's facts (TakeStoredHeaders in backup.cc).
   auto h = oracle::ReadFileHeader(ByteSpan(head.data(), head.size()), size, path, [&](uint64_t off, std::span<std::byte> more) {
     return ReadExactly(job->fd, more.data(), more.size(), off_t(off), path);
   });

@@ -521,7 +521,17 @@ Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string
                                   const std::function<Status(uint64_t, std::span<std::byte>)>& read_at) {
   constexpr uint64_t kSalvageBlocks = 64;  // enough data blocks for a clear vote on the file number
   auto h = ParseFileHeader(head);
-  if (h.ok()) return h;
+  if (h.ok()) {
+    // A block 1 that parses but fails the block checks (one flipped bit: a bad checksum) cannot be believed field
+    // by field: a flipped resetlogs id was recorded as a RESETLOGS that made every earlier scn: point ambiguous, a
+    // flipped checkpoint SCN lowered the backup's (found 2026-12-01). It is salvaged like any damaged block 1.
+    const ByteSpan b1 = head.subspan(h->block_size, h->block_size);
+    if (SoundBlock(b1)) return h;
+    std::vector<std::byte> more(
+        size_t(std::min<uint64_t>(kSalvageBlocks * h->block_size, file_size - std::min<uint64_t>(file_size, 2 * uint64_t(h->block_size)))));
+    SCNFS_RETURN_IF_ERROR(read_at(2 * uint64_t(h->block_size), more));
+    return SalvageFileHeader(head, ByteSpan(more.data(), more.size()), file_size);
+  }
   if (Status redo = RefuseRedoLog(head); !redo.ok()) return redo.WithContext(context);  // nothing to salvage
   // Block 0 damaged (magic, marker or block size) beside a sound file header: believe block 1, whose own block size
   // field must agree; block 0 then checks as corrupt. (A block 0 saying 4 KiB in an 8 KiB file was salvaged as a

@@ -1028,6 +1028,35 @@ TEST_F(CliTest, ADatafileThatGrowsBeforeItsHeaderIsReadIsBackedUpWhole) {
   EXPECT_EQ(json::parse(l.out)["files"][1]["header"]["blocks"], 600) << l.out;  // [0] is "."
 }
 
+// A header block a checkpoint is writing while the backup plans the file looks damaged (its checksum fails). The
+// ingest reads it again and stores a sound one: the catalog then holds that header's facts, not salvaged ones.
+TEST_F(CliTest, AHeaderBlockDamagedOnlyWhileThePlanReadItKeepsItsFacts) {
+  const std::string src = tmp_ / "hb", file = src + "/hb_1.dbf";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "HB", "--dbid", "6", "--files", "1", "--blocks", "200"}).exit_code, 0);
+  const std::string sound = ReadFile(file);
+  std::string torn = sound;
+  torn[8192 + 484] ^= 1;  // the checkpoint SCN, half written
+  WriteFile(file, torn);
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    BackupOptions o;
+    o.db = "hb";
+    o.sources = {src};
+    o.before_ingest = [&] { WriteFile(file, sound); };
+    auto r = RunBackup(w.value().get(), o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->record.corrupt_blocks, 0u);
+    EXPECT_EQ(r->record.checkpoint_change, 1000u);
+  }
+  RunResult l = Scnfs({"list", "--store", store_, "--db", "hb", "--files", "--json"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  const json header = json::parse(l.out)["files"][1]["header"];  // [0] is "."
+  EXPECT_FALSE(header.value("header_damaged", false)) << l.out;
+  EXPECT_EQ(header["dbid"], 6) << l.out;
+  EXPECT_EQ(header["checkpoint_scn"], 1000) << l.out;
+}
+
 // The path of a changed-blocks line is everything before its two block numbers: names with spaces (scnfs-oragen
 // writes them so) were refused, and a '#' in a name cut the line.
 TEST_F(CliTest, ChangedBlocksPathsMayHoldSpacesAndHashes) {
@@ -1530,6 +1559,42 @@ TEST_F(CliTest, ADamagedHeaderBlockIsReportedNotRefused) {
   }
   ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "hd", tmp_ / "r"}).exit_code, 0);
   EXPECT_TRUE(ReadFile(tmp_ / "r/hd_2.dbf") == ReadFile(f));
+}
+
+// One flipped bit in a header block that still parses (its checksum now fails) was believed field by field: in the
+// resetlogs id it was recorded as a RESETLOGS that made every earlier scn: point ambiguous for good; in the
+// checkpoint SCN it lowered the backup's. Such a block 1 is now a damaged header block like a zeroed one.
+TEST_F(CliTest, AHeaderBlockWithAFlippedBitIsDamagedNotBelieved) {
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "FB", "--dbid", "77", "--files", "2", "--blocks", "100"}).exit_code, 0);
+  BackupJson({"--db", "fb", src});
+  for (const char* f : {"fb_1.dbf", "fb_2.dbf"})
+    ASSERT_EQ(Oragen({"change", "--file", src + "/" + f, "--scn", "2000", "--blocks", "5-10"}).exit_code, 0);
+  const std::string f2 = src + "/fb_2.dbf";
+  std::string bytes = ReadFile(f2);
+  bytes[8192 + 112] ^= 1;  // resetlogs id, checksum not fixed
+  bytes[8192 + 484] ^= 2;  // checkpoint SCN (another bit: two flips of one bit of the 16-bit words cancel in the checksum)
+  WriteFile(f2, bytes);
+  json b2 = BackupJson({"--db", "fb", src});
+  EXPECT_EQ(b2.value("new_incarnation", ""), "") << b2.dump();
+  EXPECT_EQ(b2.value("went_back_from", 0), 0) << b2.dump();
+  EXPECT_EQ(b2["checkpoint_change"], 2000) << b2.dump();
+  EXPECT_EQ(b2["corrupt_blocks"], 1);
+  EXPECT_EQ(b2["bad_blocks"][0]["block"], 1);
+  RunResult files = Scnfs({"list", "--store", store_, "--db", "fb", "--files", "--json"});
+  ASSERT_EQ(files.exit_code, 0) << files.err;
+  const json listed = json::parse(files.out);
+  int damaged = 0;
+  for (const auto& f : listed["files"])
+    if (f["path"] == "fb_2.dbf") damaged += f["header"].value("header_damaged", false);
+  EXPECT_EQ(damaged, 1) << files.out;
+  // The earlier point is still reachable by SCN, and the flipped file restores as read.
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "fb", "--at", "scn:1000", tmp_ / "r1"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "fb", "--at", "scn:2000", tmp_ / "r2"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r2/fb_2.dbf") == bytes);
+  RunResult v = Scnfs({"verify", "--file", f2, "--json"});
+  EXPECT_EQ(v.exit_code, 2) << v.err;
+  EXPECT_EQ(json::parse(v.out)["files"][0]["bad_blocks"][0]["block"], 1);
 }
 
 TEST_F(CliTest, ScnPointsBelowAChangeNumberThatWentBackAreRefused) {
