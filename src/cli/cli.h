@@ -45,5 +45,9 @@ std::string Rate(uint64_t bytes, double seconds);
 bool StderrIsTerminal();
 // SIGINT/SIGTERM set this; long commands stop cleanly.
 extern std::atomic<bool> g_cancel;
+// The exit code that stays when the command's output cannot be written (a full disk, a closed pipe), set before
+// the output is printed: verify's 2 (corruption found) must not become 1 because its report was lost, whether the
+// write fails while the report is printed or at the final flush. kExitFailure unless set.
+extern int g_exit_if_output_fails;
 
 }  // namespace scnfs::cli

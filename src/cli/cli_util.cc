@@ -13,6 +13,8 @@ namespace scnfs::cli {
 
 std::atomic<bool> g_cancel{false};
 
+int g_exit_if_output_fails = kExitFailure;
+
 void ErrorLine(std::string_view message) {
   std::string line = "scnfs: ";
   line += message;

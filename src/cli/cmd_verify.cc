@@ -178,6 +178,7 @@ Runner AddVerify(CLI::App& app, Globals& g) {
       const int rc = Fail(r.status());
       return r.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
     }
+    if (!r->clean()) g_exit_if_output_fails = kExitCorrupt;
     if (g.json)
       fmt::print("{}\n", JsonText(ToJson(r.value()), 2));
     else

@@ -128,21 +128,24 @@ int main(int argc, char** argv) {
   for (auto& [sub, run] : commands) {
     if (!sub->parsed()) continue;
     int rc = kExitFailure;
+    bool told = false;  // the failure's line is written
     try {
       rc = run();
     } catch (const std::system_error& e) {
       // fmt::print's write errors say "cannot write to file: <reason>"; which file is ours to say.
       const bool output = std::string_view(e.what()).starts_with("cannot write to file");
       ErrorLine(output ? "cannot write the output: " + e.code().message() : std::string(e.what()));
-      rc = kExitFailure;
+      rc = output ? g_exit_if_output_fails : kExitFailure;
+      told = true;
     } catch (const std::exception& e) {  // nothing else is expected to throw this far
       ErrorLine(e.what());
       rc = kExitFailure;
+      told = true;
     }
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
       const int err = errno;
+      if (!told && rc != kExitFailure) ErrorLine(std::string("cannot write the output: ") + (err ? std::strerror(err) : "write error"));
       // Verify's 2 (corruption found) stays: a script must not lose that because the report could not be written.
-      if (rc != kExitFailure) ErrorLine(std::string("cannot write the output: ") + (err ? std::strerror(err) : "write error"));
       if (rc != kExitCorrupt) rc = kExitFailure;
     }
     // A store abandoned after a failed write (a full disk) still has RocksDB's threads, among them its recovery

@@ -400,6 +400,20 @@ TEST_F(CliTest, OutputThatCannotBeWrittenFailsTheCommandWithOneLine) {
   RunResult v = scnfs::testing::Run({"bash", "-c", bin + " verify --file " + std::string(tmp_ / "ora/v_1.dbf") + " --json >/dev/full"});
   EXPECT_EQ(v.exit_code, 2) << v.err;
   EXPECT_EQ(v.err, "scnfs: cannot write the output: No space left on device\n");
+  // Also when the report is larger than stdio's buffer, so that the write fails while it is printed, not at the
+  // final flush (it exited 1 then; found 2026-12-01).
+  for (int b = 10; b < 60; ++b)
+    ASSERT_EQ(Oragen({"corrupt", "--file", tmp_ / "ora/v_1.dbf", "--block", std::to_string(b), "--kind", "fracture"}).exit_code, 0);
+  const std::string file = tmp_ / "ora/v_1.dbf";
+  for (const std::string& cmd : {bin + " verify --file " + file + " >/dev/full", bin + " verify --file " + file + " --json >/dev/full",
+                                 "set -o pipefail; { sleep 0.3; " + bin + " verify --file " + file + " 2>&3; } 3>&2 | true"}) {
+    RunResult big = scnfs::testing::Run({"bash", "-c", cmd});
+    EXPECT_EQ(big.exit_code, 2) << cmd << ": " << big.err;
+    EXPECT_EQ(std::count(big.err.begin(), big.err.end(), '\n'), 1) << cmd << ": " << big.err;
+    EXPECT_NE(big.err.find("scnfs: cannot write the output: "), std::string::npos) << cmd << ": " << big.err;
+  }
+  RunResult whole = scnfs::testing::Run({"bash", "-c", bin + " verify --file " + file + " --json | wc -c"});
+  ASSERT_GT(std::stoul(whole.out), 8192u) << "the report must outgrow stdio's buffer for this to test anything";
 }
 
 // A ratio stays in its column: an incremental that stored one block of 800 MiB read 102400.0x and pushed the row
