@@ -508,6 +508,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   rec.kind = prev ? "incremental" : "full";
   rec.changed_blocks = in.changed != nullptr && prev != nullptr;
   rec.state = BackupState::kRunning;
+  rec.symlinks = 0;  // counted at the commit, like files and directories; a failed backup's record says 0 too
   rec.start_us = NowMicros();
   rec.pid = ::getpid();
   rec.host = HostName();

@@ -436,6 +436,35 @@ TEST_F(CliTest, ListKeepsAHugeDedupRatioInItsColumn) {
   EXPECT_NE(rows[3].find(" >99999x "), std::string::npos) << r.out;
 }
 
+// Every backup record this build writes has every documented field of `list --json`, a failed one too: `symlinks`
+// was written only at the commit, so a backup stopped by Ctrl-C had none (found 2026-12-01).
+TEST_F(CliTest, AFailedBackupIsListedWithEveryField) {
+  const std::string src = tmp_ / "src";
+  WriteFile(src + "/f", RandomBytes(4 * 8192, 3));
+  std::atomic<bool> cancel{false};
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    BackupOptions o;
+    o.db = "x";
+    o.sources = {src};
+    o.cancel = &cancel;
+    o.before_ingest = [&] { cancel = true; };
+    EXPECT_FALSE(RunBackup(w.value().get(), o).ok());
+  }
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
+  RunResult l = Scnfs({"list", "--store", store_, "--db", "x", "--json"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  const json backups = json::parse(l.out).at(0).at("backups");
+  ASSERT_EQ(backups.size(), 2u) << l.out;
+  EXPECT_EQ(backups[0]["state"], "failed") << l.out;
+  std::set<std::string> keys[2];
+  for (int i = 0; i < 2; ++i)
+    for (const auto& [k, v] : backups[i].items()) keys[i].insert(k);
+  EXPECT_EQ(keys[0], keys[1]) << l.out;
+  EXPECT_EQ(backups[0]["symlinks"], 0) << l.out;
+}
+
 // A backup whose process died (kill -9, a crash, the OOM killer) was listed as "running" until the next backup of
 // the store marked it failed (found 2026-11-30). Once its writer's lock is free it is "interrupted".
 TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
