@@ -164,6 +164,11 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
                          ChooseFiles(op.files, opt.only, dest_existed ? opt.dest : std::string(),
                                      fmt::format("{} of '{}'", op.reader->point().Describe(), opt.db)));
   const std::vector<FileRecord>& restored = opt.only.empty() ? op.files : chosen;
+  // DEST's missing parents are made as `mkdir -p` makes them, and taken back with it (innermost first).
+  std::vector<std::string> made_parents;
+  if (!dest_existed)
+    for (fs::path p = fs::absolute(opt.dest, ec).parent_path(); !p.empty() && p != p.root_path() && !fs::exists(p, ec); p = p.parent_path())
+      made_parents.push_back(p.string());
   if (!dest_existed && !fs::create_directories(opt.dest, ec))
     return Status::FromErrno(ec.value(), fmt::format("cannot create {}", opt.dest));
   // Until every block is written, a failure (a full disk, Ctrl-C, a store error) takes back what this restore
@@ -171,6 +176,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   // 2026-11-30). A new DEST goes whole; in an existing one (restore --file), the entries made here.
   struct Undo {
     std::string dest;  // "" when DEST existed
+    std::vector<std::string> parents;  // DEST's parents made for it, innermost first: removed when still empty
     std::vector<std::string> created;
     bool keep = false;
     ~Undo() {
@@ -178,12 +184,13 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
       std::error_code ec;
       if (!dest.empty()) {
         fs::remove_all(dest, ec);
+        for (const auto& p : parents) ::rmdir(p.c_str());
         return;
       }
       for (auto it = created.rbegin(); it != created.rend(); ++it)
         if (::unlink(it->c_str()) != 0 && errno == EISDIR) ::rmdir(it->c_str());
     }
-  } undo{dest_existed ? std::string() : opt.dest, {}};
+  } undo{dest_existed ? std::string() : opt.dest, std::move(made_parents), {}};
   RestoreReport report;
   report.point = op.reader->point();
   const fs::path dest(opt.dest);

@@ -257,13 +257,14 @@ TEST(CrashTest, FullDestinationFailsTheRestoreNotTheStore) {
     bool done = false;
     ~Unmount() { if (!done) ::umount2(p.c_str(), MNT_DETACH); }
   } unmount{small};
-  RunResult r = Scnfs({"restore", "--store", store, "--db", "d", small + "/r"});
+  // DEST under parents the restore makes (mkdir -p): they go with it (they stayed; found 2026-12-01).
+  RunResult r = Scnfs({"restore", "--store", store, "--db", "d", small + "/a/b/r"});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.err.find("No space left"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("failed (it was removed)"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   // Full-size files of holes looked like datafiles to start a database on (found 2026-11-30): the new DEST is gone.
-  EXPECT_FALSE(fs::exists(small + "/r"));
+  EXPECT_FALSE(fs::exists(small + "/a"));
   EXPECT_TRUE(fs::is_empty(small));
   ASSERT_EQ(::umount2(small.c_str(), 0), 0) << strerror(errno);
   unmount.done = true;
