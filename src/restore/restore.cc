@@ -82,9 +82,15 @@ Status WriteAll(int fd, const std::byte* p, size_t n, uint64_t off, const std::s
 
 // Ownership, mode and times, applied after the data (directories last, deepest first, so their mtimes stick).
 // Ownership needs root, so its failure is a warning; a mode or time that cannot be set fails the restore.
+// A file whose owner could not be set keeps no setuid or setgid bit, as `cp -p` and `tar` do: it would run as the
+// restoring user, whom the backup never named.
 Status ApplyMetadata(const std::string& path, const FileRecord& r, bool* chown_failed) {
-  if (::lchown(path.c_str(), r.uid, r.gid) != 0) *chown_failed = true;
-  if (r.type != "symlink" && ::chmod(path.c_str(), r.mode & 07777) != 0)
+  mode_t mode = r.mode & 07777;
+  if (::lchown(path.c_str(), r.uid, r.gid) != 0) {
+    *chown_failed = true;
+    if (r.type == "file") mode &= ~mode_t(S_ISUID | S_ISGID);
+  }
+  if (r.type != "symlink" && ::chmod(path.c_str(), mode) != 0)
     return Status::FromErrno(errno, fmt::format("cannot set the mode of {}", path));
   struct timespec ts[2] = {TimespecFromNs(r.atime_ns), TimespecFromNs(r.mtime_ns)};
   if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -809,6 +810,41 @@ TEST_F(CliTest, AStoreTheUserMayNotReadSaysPermissionDenied) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("not a scnfs store"), std::string::npos) << r.err;
+}
+
+// A restore by a user who cannot set the owners (not root) leaves the files its own, and then keeps no setuid or
+// setgid bit on them, as cp -p and tar do: a setuid file would have run as the restoring user (noticed 2026-12-01).
+TEST_F(CliTest, ARestoreThatCannotSetOwnersDropsSetuidAndSetgid) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run as another user";
+  const std::string src = tmp_ / "src";
+  WriteFile(src + "/su", "a");
+  WriteFile(src + "/sg", "b");
+  WriteFile(src + "/plain", "c");
+  fs::create_directories(src + "/shared");
+  ASSERT_EQ(::chmod((src + "/su").c_str(), 04755), 0);
+  ASSERT_EQ(::chmod((src + "/sg").c_str(), 02750), 0);
+  ASSERT_EQ(::chmod((src + "/plain").c_str(), 0640), 0);
+  ASSERT_EQ(::chmod((src + "/shared").c_str(), 02775), 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
+  ASSERT_EQ(::chmod(tmp_.path().c_str(), 0755), 0);
+  const std::string out = tmp_ / "out";
+  fs::create_directories(out);
+  const struct passwd* nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  ASSERT_EQ(::chown(out.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+  RunResult r = testing::Run({"runuser", "-u", "nobody", "--", SCNFS_BIN, "restore", "--store", store_, "--db", "x", out + "/r"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("ownership was not restored"), std::string::npos) << r.err;
+  const auto mode = [&](const char* name) { return fs::status(out + "/r/" + name).permissions(); };
+  EXPECT_EQ(int(mode("su")), 0755);
+  EXPECT_EQ(int(mode("sg")), 0750);
+  EXPECT_EQ(int(mode("plain")), 0640);
+  EXPECT_EQ(int(mode("shared")), 02775);  // a directory's setgid only passes its group on
+  EXPECT_EQ(ReadFile(out + "/r/su"), "a");
+  // As root the bits are restored with the owners.
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", tmp_ / "root"}).exit_code, 0);
+  EXPECT_EQ(int(fs::status(tmp_ / "root/su").permissions()), 04755);
+  EXPECT_EQ(int(fs::status(tmp_ / "root/sg").permissions()), 02750);
 }
 
 // A file cut short while it is read (an online resize, a live truncation) was stored at its old size with zeros it
