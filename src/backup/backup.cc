@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <tuple>
 #include <set>
 #include <thread>
 
@@ -181,6 +182,26 @@ std::string MixedDatabases(const std::vector<std::unique_ptr<FileJob>>& jobs) {
   std::string list;
   for (const auto& [name, file] : first_file) list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", name, file);
   return fmt::format("the datafile headers name {} databases: {}; they were backed up as read", first_file.size(), list);
+}
+
+// Two files of the backup whose headers carry one database's same FILE#: a copy of a datafile, or a link to one,
+// in the source. Oracle has one file per FILE#; a DBA restoring both must know which one the database uses.
+std::string SharedFileNumbers(const std::vector<std::unique_ptr<FileJob>>& jobs) {
+  std::map<std::tuple<uint32_t, std::string, uint32_t>, std::vector<std::string>> by_number;  // (DBID, name, FILE#)
+  for (const auto& j : jobs)
+    if (j->header.is_object() && j->header.contains("file_number") && j->header.contains("db_name"))
+      by_number[{j->header.value("dbid", 0u), j->header["db_name"].get<std::string>(), j->header["file_number"].get<uint32_t>()}]
+          .push_back(j->entry.rel);
+  std::string list;
+  for (const auto& [key, files] : by_number) {
+    if (files.size() < 2) continue;
+    std::string names;
+    for (const auto& f : files) names += fmt::format("{}{}", names.empty() ? "" : ", ", f);
+    list += fmt::format("{}FILE# {} of {} in {}", list.empty() ? "" : "; ", std::get<2>(key), std::get<1>(key), names);
+  }
+  if (list.empty()) return "";
+  return fmt::format("datafiles carry the same file number ({}): copies or links of one datafile? Each was backed up "
+                     "as read; Oracle uses one file per FILE#", list);
 }
 
 // Evenly spaced non-zero blocks of the files, for training the database's compression dictionary.
@@ -708,6 +729,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   report.format = db.format;
   report.scn_served_from = rec.new_line() ? ScnServedFrom(db.format, backups, rec) : 0;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
+  if (std::string shared = SharedFileNumbers(jobs); !shared.empty()) report.notes.push_back(shared);
   if (started_during)
     report.notes.push_back("the cluster was started, or checkpointed, while it was backed up: pg_control was shut down "
                            "when the backup began and was not (or had another checkpoint) when it ended, so the backup "

@@ -1564,6 +1564,22 @@ TEST_F(CliTest, DatafilesOfTwoDatabasesInOneBackupAreNamed) {
   EXPECT_NE(text.out.find("NOTE: the datafile headers name 2 databases"), std::string::npos) << text.out;
 }
 
+// A link to a datafile inside the source (or a copy of it) was backed up as a second FILE# 1 without a word (found
+// by the CLI attack, 2026-12-01): the backup names the files that share a file number.
+TEST_F(CliTest, DatafilesThatShareAFileNumberAreNamed) {
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "LK", "--dbid", "11", "--files", "2", "--blocks", "20"}).exit_code, 0);
+  json one = BackupJson({"--db", "lk", src});
+  EXPECT_EQ(one["notes"].size(), 0u) << one.dump();
+  fs::create_symlink("lk_1.dbf", src + "/alias.dbf");
+  fs::copy_file(src + "/lk_2.dbf", src + "/lk_2_copy.dbf");
+  json b = BackupJson({"--db", "lk", src});
+  ASSERT_EQ(b["notes"].size(), 2u) << b.dump();  // and "alias.dbf is a link to lk_1.dbf in the source: ..."
+  EXPECT_EQ(b["notes"][0], "datafiles carry the same file number (FILE# 1 of LK in alias.dbf, lk_1.dbf; FILE# 2 of LK in "
+                           "lk_2.dbf, lk_2_copy.dbf): copies or links of one datafile? Each was backed up as read; "
+                           "Oracle uses one file per FILE#");
+}
+
 TEST_F(CliTest, ADamagedBlockZeroIsOneCorruptBlockNotAFileOfAnotherFormat) {
   // Block 0 zeroed in one datafile of two (16 KiB blocks, so the size must come from block 1): the whole database
   // could not be backed up ("not an Oracle datafile"), and `verify --file` called the file raw, exit 0.
