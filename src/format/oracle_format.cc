@@ -529,8 +529,15 @@ Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string
     if (SoundBlock(b1)) return h;
     std::vector<std::byte> more(
         size_t(std::min<uint64_t>(kSalvageBlocks * h->block_size, file_size - std::min<uint64_t>(file_size, 2 * uint64_t(h->block_size)))));
-    SCNFS_RETURN_IF_ERROR(read_at(2 * uint64_t(h->block_size), more));
-    return SalvageFileHeader(head, ByteSpan(more.data(), more.size()), file_size);
+    // A file cut short since it was sized (an online resize writes block 1 too) is no reason to fail: fewer votes.
+    if (!read_at(2 * uint64_t(h->block_size), more).ok()) more.clear();
+    SCNFS_ASSIGN_OR_RETURN(FileHeader salvaged, SalvageFileHeader(head, ByteSpan(more.data(), more.size()), file_size));
+    // Where the parsed fields can only make the checks milder, they are kept: zeros past the smaller block count are
+    // space not yet in use (a block 1 torn by the resize that was adding them must not turn them corrupt), and a
+    // file number no data block voted for is taken from it.
+    salvaged.blocks = std::min(salvaged.blocks, h->blocks);
+    if (salvaged.relative_file_number == 0) salvaged.relative_file_number = h->relative_file_number;
+    return salvaged;
   }
   if (Status redo = RefuseRedoLog(head); !redo.ok()) return redo.WithContext(context);  // nothing to salvage
   // Block 0 damaged (magic, marker or block size) beside a sound file header: believe block 1, whose own block size
