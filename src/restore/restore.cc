@@ -170,11 +170,20 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
                          ChooseFiles(op.files, opt.only, dest_existed ? opt.dest : std::string(),
                                      fmt::format("{} of '{}'", op.reader->point().Describe(), opt.db)));
   const std::vector<FileRecord>& restored = opt.only.empty() ? op.files : chosen;
-  // DEST's missing parents are made as `mkdir -p` makes them, and taken back with it (innermost first).
+  // DEST's missing parents are made as `mkdir -p` makes them, one at a time, so that only those this restore made
+  // (mkdir succeeded: not EEXIST) are taken back with it, innermost first. Not by asking what exists first: in
+  // `new/../scratch/r` the existing `scratch` looked missing (through the missing `new`) and went too (review).
   std::vector<std::string> made_parents;
-  if (!dest_existed)
-    for (fs::path p = fs::absolute(opt.dest, ec).parent_path(); !p.empty() && p != p.root_path() && !fs::exists(p, ec); p = p.parent_path())
-      made_parents.push_back(p.string());
+  if (!dest_existed) {
+    fs::path target = fs::absolute(opt.dest, ec);
+    if (!target.has_filename()) target = target.parent_path();  // "dest/"
+    fs::path p;
+    for (const auto& part : target.parent_path()) {
+      p /= part;
+      if (::mkdir(p.c_str(), 0777) == 0) made_parents.insert(made_parents.begin(), p.string());
+      else if (errno != EEXIST) return Status::FromErrno(errno, fmt::format("cannot create {}", p.string()));
+    }
+  }
   if (!dest_existed && !fs::create_directories(opt.dest, ec))
     return Status::FromErrno(ec.value(), fmt::format("cannot create {}", opt.dest));
   // Until every block is written, a failure (a full disk, Ctrl-C, a store error) takes back what this restore

@@ -266,6 +266,13 @@ TEST(CrashTest, FullDestinationFailsTheRestoreNotTheStore) {
   // Full-size files of holes looked like datafiles to start a database on (found 2026-11-30): the new DEST is gone.
   EXPECT_FALSE(fs::exists(small + "/a"));
   EXPECT_TRUE(fs::is_empty(small));
+  // Only the parents this restore made go: `keep` existed (reached through the new `new`); it went too (review).
+  fs::create_directories(small + "/keep");
+  RunResult again = Scnfs({"restore", "--store", store, "--db", "d", small + "/new/../keep/r"});
+  EXPECT_EQ(again.exit_code, 1) << again.err;
+  EXPECT_TRUE(fs::is_directory(small + "/keep"));
+  EXPECT_FALSE(fs::exists(small + "/new"));
+  fs::remove(small + "/keep");
   ASSERT_EQ(::umount2(small.c_str(), 0), 0) << strerror(errno);
   unmount.done = true;
   ASSERT_EQ(Scnfs({"restore", "--store", store, "--db", "d", tmp / "r"}).exit_code, 0);
