@@ -71,16 +71,20 @@ TEST(CrashTest, KillNineDuringBackupLeavesEarlierBackupsIntact) {
     scn += 1000;
     for (const char* f : {"crash_1.dbf", "crash_2.dbf"})
       ASSERT_EQ(Oragen({"change", "--file", src + "/" + f, "--scn", std::to_string(scn), "--fraction", "0.8", "--seed", std::to_string(round)}).exit_code, 0);
+    int newest = 0;  // the id this round's backup will exceed
+    for (const auto& rec : Backups(store, "c")) newest = std::max(newest, rec["id"].get<int>());
     pid_t pid = Spawn({SCNFS_BIN, "backup", "--store", store, "--db", "c", src});
     int status = 0;
     bool exited = false;
     if (round % 2 == 1) {
       // Every other kill lands after the backup has recorded itself `running` (its data being written), so that
-      // the rounds do not all fall before that record or after the commit, whatever this machine's speed.
+      // the rounds do not all fall before that record or after the commit, whatever this machine's speed. Its own
+      // record: one a killed backup left shows as running again while the new writer holds the lock.
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
       for (bool running = false; !running && !exited && std::chrono::steady_clock::now() < deadline;) {
-        for (const auto& rec : Backups(store, "c")) running |= rec["state"] == "running";
+        for (const auto& rec : Backups(store, "c")) running |= rec["state"] == "running" && rec["id"].get<int>() > newest;
         exited = ::waitpid(pid, &status, WNOHANG) == pid;
+        if (!running && !exited) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (full_ms / 2)));
     } else {
