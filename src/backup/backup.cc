@@ -187,10 +187,14 @@ std::string MixedDatabases(const std::vector<std::unique_ptr<FileJob>>& jobs) {
 // Two files of the backup whose headers carry one database's same FILE#: a copy of a datafile, or a link to one,
 // in the source. Oracle has one file per FILE#; a DBA restoring both must know which one the database uses.
 std::string SharedFileNumbers(const std::vector<std::unique_ptr<FileJob>>& jobs) {
-  std::map<std::tuple<uint32_t, std::string, uint32_t>, std::vector<std::string>> by_number;  // (DBID, name, FILE#)
+  // Keyed by the creation SCN too: Oracle gives a FILE# again once its tablespace is dropped, and a datafile left
+  // behind by DROP TABLESPACE without INCLUDING ... DATAFILES is no copy of the new one (review).
+  using Key = std::tuple<uint32_t, std::string, uint32_t, uint64_t>;  // (DBID, name, FILE#, creation SCN)
+  std::map<Key, std::vector<std::string>> by_number;
   for (const auto& j : jobs)
     if (j->header.is_object() && j->header.contains("file_number") && j->header.contains("db_name"))
-      by_number[{j->header.value("dbid", 0u), j->header["db_name"].get<std::string>(), j->header["file_number"].get<uint32_t>()}]
+      by_number[{j->header.value("dbid", 0u), j->header["db_name"].get<std::string>(), j->header["file_number"].get<uint32_t>(),
+                 j->header.value("creation_scn", uint64_t{0})}]
           .push_back(j->entry.rel);
   std::string list;
   for (const auto& [key, files] : by_number) {
