@@ -110,8 +110,11 @@ Result<std::vector<FileRecord>> ChooseFiles(const std::vector<FileRecord>& all, 
   for (std::string p : only) {
     while (p.starts_with("./")) p.erase(0, 2);
     while (p.size() > 1 && p.ends_with('/')) p.pop_back();
+    if (p == "." || p.empty())
+      return Status::InvalidArgument("--file names a file or directory in the backup, not its top ('.'): to restore "
+                                     "all of it, leave out --file (DEST must then be new or empty)");
     const bool held = std::any_of(all.begin(), all.end(), [&](const FileRecord& r) { return r.path == p; });
-    if (!held || p == "." || p.empty()) {
+    if (!held) {
       std::vector<std::string> alike;
       const std::string base = fs::path(p).filename().string();
       for (const auto& r : all)

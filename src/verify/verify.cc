@@ -250,6 +250,7 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
 }
 
 Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId> format, const VerifyOptions& opt) {
+  const bool format_given = format.has_value();
   // O_NONBLOCK: the open of a FIFO would otherwise wait for a writer for ever (it is refused below).
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", path));
@@ -350,7 +351,8 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   } else {
     ff = MakeRawFormat(8192);
     // "clean: true" alone would claim more than was done (the text report's result line says the same).
-    f.note = "raw: no block checks apply: not an Oracle datafile or PostgreSQL relation file; give --format to force one";
+    f.note = format_given ? "raw (--format raw): no block checks apply"
+                          : "raw: no block checks apply: not an Oracle datafile or PostgreSQL relation file; give --format to force one";
   }
   // An Oracle datafile cut inside a block (a copy that stopped short) is reported like one cut at a block edge:
   // the incomplete block is missing, exit 2. A backup refuses such a file; verify is where a DBA learns why.

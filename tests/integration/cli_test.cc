@@ -564,6 +564,8 @@ TEST_F(CliTest, RestoreOfChosenFilesWritesThemBesideWhatTheDestinationHolds) {
   EXPECT_FALSE(fs::exists(tmp_ / "new/top"));
   ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "a/g", tmp_ / "new"}, "exists: a restore never overwrites");
   ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "f1", dest}, "holds no file or directory 'f1' (it holds 'a/b/f1')");
+  // The top is no --file (it said "holds no file or directory '.' (it holds '.')").
+  ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "./", dest}, "to restore all of it, leave out --file");
   ExpectFailure({"restore", "--store", store_, "--db", "x", dest}, "exists and is not an empty directory");
   ExpectFailure({"restore", "--store", store_, "--db", "x", store_ + "/r"}, "is inside the store");
   fs::create_symlink(tmp_ / "gone", tmp_ / "dangling");
@@ -2137,6 +2139,12 @@ TEST_F(CliTest, VerifyFileSaysWhenNoChecksApply) {
   RunResult j = Scnfs({"verify", "--file", tmp_ / "notes.bin", "--json"});  // and scripts are told too
   EXPECT_EQ(j.exit_code, 0) << j.err;
   EXPECT_EQ(json::parse(j.out)["files"][0]["note"].get<std::string>().rfind("raw: no block checks apply", 0), 0u) << j.out;
+  // Asked for raw, a datafile is not told it is no datafile.
+  ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "ora", "--db", "R", "--dbid", "3", "--files", "1", "--blocks", "20"}).exit_code, 0);
+  RunResult forced = Scnfs({"verify", "--file", tmp_ / "ora/r_1.dbf", "--format", "raw"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_NE(forced.out.find("(raw (--format raw): no block checks apply)"), std::string::npos) << forced.out;
+  EXPECT_EQ(forced.out.find("not an Oracle datafile"), std::string::npos) << forced.out;
 }
 
 // A versions table of the newest backup that RocksDB cannot open: readers used to serve the previous backup's blocks
