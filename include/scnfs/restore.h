@@ -42,7 +42,7 @@ struct RestoreOptions {
 
 struct RestoreReport {
   ResolvedPoint point;
-  uint64_t files = 0, directories = 0, bytes = 0;
+  uint64_t files = 0, directories = 0, symlinks = 0, bytes = 0;
   double seconds = 0;
   std::string warning;   // e.g. ownership not restored when not run as root
 };

@@ -56,9 +56,11 @@ Runner AddRestore(CLI::App& app, Globals& g) {
     auto r = RestorePoint(store.value().get(), o);
     if (tty) fmt::print(stderr, "\r{:78}\r", "");
     if (!r.ok()) return Fail(r.status());
-    fmt::print("restored {} of '{}' into {}: {} file{}, {} director{}, {} in {:.2f} s ({})\n", r->point.Describe(),
+    // Links only when there are some: a restore of links alone said "0 files, 0 directories".
+    const std::string links = r->symlinks == 0 ? "" : fmt::format(", {} symlink{}", r->symlinks, r->symlinks == 1 ? "" : "s");
+    fmt::print("restored {} of '{}' into {}: {} file{}, {} director{}{}, {} in {:.2f} s ({})\n", r->point.Describe(),
                a->db, a->dest, r->files, r->files == 1 ? "" : "s", r->directories, r->directories == 1 ? "y" : "ies",
-               HumanBytes(r->bytes), r->seconds, Rate(r->bytes, r->seconds));
+               links, HumanBytes(r->bytes), r->seconds, Rate(r->bytes, r->seconds));
     if (!r->warning.empty()) fmt::print(stderr, "scnfs: warning: {}\n", r->warning);
     return kExitOk;
   };

@@ -225,6 +225,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     } else if (r.type == "symlink") {
       if (::symlink(r.target.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, fmt::format("cannot create symlink {}", path));
       undo.created.push_back(path);
+      ++report.symlinks;
     } else {
       int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot create {}", path));
