@@ -39,6 +39,9 @@ Runner AddClone(CLI::App& app, Globals& g);
 void ErrorLine(std::string_view message);
 // ErrorLine(st.message()); returns kExitFailure.
 int Fail(const Status& st);
+// A file name for a human-readable line: control characters written as \n, \t, \xNN, so that a name holding a
+// newline does not break a table (JSON output keeps names exact).
+std::string Shown(std::string_view name);
 // "1.5 GiB", "812 KiB"; "MB/s" figures use decimal megabytes like dd and fio.
 std::string HumanBytes(uint64_t n);
 std::string Rate(uint64_t bytes, double seconds);

@@ -61,7 +61,7 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
                b.new_incarnation, cn(r.scn_served_from));
   if (b.corrupt_blocks) {
     fmt::print("  WARNING: {} corrupt block(s) stored as read:\n", b.corrupt_blocks);
-    for (const auto& x : r.bad_blocks) fmt::print("    {} block {}: {}\n", x.path, x.block, BlockKindName(x.kind));
+    for (const auto& x : r.bad_blocks) fmt::print("    {} block {}: {}\n", Shown(x.path), x.block, BlockKindName(x.kind));
     if (b.corrupt_blocks > r.bad_blocks.size())
       fmt::print("    ... and {} more (scnfs verify --db {} --at backup:{} lists up to 10,000 per file)\n",
                  b.corrupt_blocks - r.bad_blocks.size(), db, b.id);

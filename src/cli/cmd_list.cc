@@ -59,7 +59,7 @@ int ListFiles(Store* store, const std::string& db_name, const std::string& at, b
   for (const auto& f : files.value()) {
     if (f.type == "dir") continue;
     if (f.type == "symlink") {
-      fmt::print("  {:<40} -> {}\n", f.path, f.target);
+      fmt::print("  {:<40} -> {}\n", Shown(f.path), Shown(f.target));
       continue;
     }
     std::string oracle;
@@ -71,7 +71,7 @@ int ListFiles(Store* store, const std::string& db_name, const std::string& at, b
         oracle = fmt::format("  {:>5} {:<15} {}", h["file_number"].get<uint64_t>(), h.value("tablespace", std::string()),
                              h["checkpoint_scn"].get<uint64_t>());
     }
-    fmt::print("  {:<40} {:>10} {:<14} {:>14} {:>7}{}\n", f.path, HumanBytes(f.size), f.read.empty() ? "-" : f.read,
+    fmt::print("  {:<40} {:>10} {:<14} {:>14} {:>7}{}\n", Shown(f.path), HumanBytes(f.size), f.read.empty() ? "-" : f.read,
                f.max_change ? ChangeNumberText(format, f.max_change) : "-", f.corrupt_blocks, oracle);
   }
   return kExitOk;

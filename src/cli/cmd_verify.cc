@@ -47,7 +47,7 @@ void PrintTotals(const VerifyReport& r) {
     ++by_format[f.format];
     MergeTally(&total, f);
     missing += f.missing;
-    if (f.corrupt || f.missing) failing.push_back(f.path);
+    if (f.corrupt || f.missing) failing.push_back(Shown(f.path));
     if (f.format != FormatId::kRaw) versioned = f.format;
   }
   std::vector<std::pair<size_t, FormatId>> counts;  // most files first: "959 postgres, 31 raw"
@@ -73,7 +73,7 @@ void PrintTotals(const VerifyReport& r) {
 void PrintText(const VerifyReport& r, bool file_mode) {
   fmt::print("verifying {}\n", r.point);
   for (const auto& f : r.files) {
-    fmt::print("  {} ({})\n", f.path, FormatName(f.format));
+    fmt::print("  {} ({})\n", Shown(f.path), FormatName(f.format));
     if (!f.note.empty()) fmt::print("    ({})\n", f.note);
     PrintCounts(f, f.format == FormatId::kOracle, /*sums=*/false);
     const std::string_view cname = ChangeNumberName(f.format);

@@ -420,6 +420,28 @@ TEST_F(CliTest, OutputThatCannotBeWrittenFailsTheCommandWithOneLine) {
   ASSERT_GT(std::stoul(whole.out), 8192u) << "the report must outgrow stdio's buffer for this to test anything";
 }
 
+// A name holding a newline broke the text tables (list --files, verify) into two lines; they show it escaped, one
+// line per file, and JSON keeps it exact (CLI attack, 2026-12-01).
+TEST_F(CliTest, NamesWithControlCharactersStayOnTheirLineInText) {
+  const std::string src = tmp_ / "raw";
+  WriteFile(src + "/two\nlines", "x");
+  WriteFile(src + "/tab\there", "y");
+  BackupJson({"--db", "odd", src});
+  RunResult text = Scnfs({"list", "--store", store_, "--db", "odd", "--files"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("  two\\nlines "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("  tab\\there "), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("two\nlines"), std::string::npos) << text.out;
+  RunResult js = Scnfs({"list", "--store", store_, "--db", "odd", "--files", "--json"});
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  int exact = 0;
+  const json listed = json::parse(js.out);  // named: a range-for over a temporary's member dangles
+  for (const auto& f : listed["files"]) exact += f["path"] == "two\nlines" || f["path"] == "tab\there";
+  EXPECT_EQ(exact, 2) << js.out;
+  RunResult v = Scnfs({"verify", "--store", store_, "--db", "odd"});
+  EXPECT_NE(v.out.find("  two\\nlines (raw)"), std::string::npos) << v.out;
+}
+
 // A ratio stays in its column: an incremental that stored one block of 800 MiB read 102400.0x and pushed the row
 // out of line.
 TEST_F(CliTest, ListKeepsAHugeDedupRatioInItsColumn) {
