@@ -367,6 +367,16 @@ int FileOpeningThreads(const std::string& rocks_dir) {
   return int(std::clamp<size_t>(tables / 64, 1, 16));
 }
 
+// Why an existing store's RocksDB did not open. CURRENT is replaced by a rename, never absent from a sound store:
+// without it RocksDB's error is an I/O error, and verify said "could not run" (exit 1) of a store that is damaged
+// (exit 2).
+Status OpenFailure(const rocksdb::Status& st, const std::string& dir, const std::string& rocks_dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::exists(fs::path(rocks_dir) / "CURRENT", ec) && !ec)
+    return Status::Corruption(fmt::format("store {} is damaged: {}/CURRENT, which names its table files, is missing", dir, rocks_dir));
+  return FromRocksStatus(st, fmt::format("cannot open store {}", dir));
+}
+
 rocksdb::DBOptions BaseOptions(const std::string& rocks_dir) {
   rocksdb::DBOptions db;
   db.max_background_jobs = 2;
@@ -471,7 +481,7 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
     if (st.IsTryAgain())
       return Status::Corruption(fmt::format("store {} is damaged: the MANIFEST that {}/CURRENT names is missing", dir_, path));
   }
-  if (!st.ok()) return FromRocksStatus(st, fmt::format("cannot open store {}", dir_));
+  if (!st.ok()) return create ? FromRocksStatus(st, fmt::format("cannot create store {}", dir_)) : OpenFailure(st, dir_, path);
   default_cf_ = handles[0];
   catalog_cf_ = handles[1];
   versions_cf_ = handles[2];
@@ -491,7 +501,7 @@ Status Store::CheckSealsBeforeWriting(uint64_t recorded) {
   // open), and writes and deletes nothing.
   rocksdb::Status rs = rocksdb::DB::OpenForReadOnly(BaseOptions(path), path, Families(rocksdb::NewLRUCache(8u << 20)),
                                                     &handles, &db);
-  if (!rs.ok()) return FromRocksStatus(rs, fmt::format("cannot open store {}", dir_));
+  if (!rs.ok()) return OpenFailure(rs, dir_, path);
   Status st = CheckSealsOf(db, handles[1], db, handles[2], handles[3], recorded);
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   db->Close().PermitUncheckedError();

@@ -2172,6 +2172,25 @@ TEST_F(CliTest, VerifyFileSaysWhenNoChecksApply) {
   EXPECT_EQ(forced.out.find("not an Oracle datafile"), std::string::npos) << forced.out;
 }
 
+// A store that lost RocksDB's CURRENT (which names its table files) is damaged: verify said it could not run (exit 1,
+// an I/O error) instead of reporting the damage (exit 2). Every command names it.
+TEST_F(CliTest, AStoreWithoutItsCurrentFileIsDamaged) {
+  const std::string src = tmp_ / "src";
+  WriteFile(src + "/f", RandomBytes(2 * 8192, 5));
+  BackupJson({"--db", "x", src});
+  ASSERT_TRUE(fs::remove(store_ + "/db/CURRENT"));
+  RunResult v = Scnfs({"verify", "--store", store_, "--db", "x"});
+  EXPECT_EQ(v.exit_code, 2) << v.err;
+  for (const auto& args : std::vector<std::vector<std::string>>{{"verify", "--store", store_, "--db", "x"},
+                                                                {"restore", "--store", store_, "--db", "x", tmp_ / "r"},
+                                                                {"backup", "--store", store_, "--db", "x", src}}) {
+    RunResult r = Scnfs(args);
+    EXPECT_NE(r.exit_code, 0) << args[0];
+    EXPECT_NE(r.err.find("is damaged: "), std::string::npos) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("/CURRENT, which names its table files, is missing"), std::string::npos) << args[0] << ": " << r.err;
+  }
+}
+
 // A versions table of the newest backup that RocksDB cannot open: readers used to serve the previous backup's blocks
 // as the newest one's (restore exit 0, verify "clean"). Now every reader refuses the store, verify with exit 2.
 TEST_F(CliTest, AStoreThatLostATableFileIsRefusedNotServedStale) {
