@@ -63,6 +63,19 @@ Status ScanPrefix(const Store* store, const std::string& prefix, F&& f) {
   return FromRocksStatus(it->status(), "reading the catalog");
 }
 
+// Parses every record under `prefix`, each checked by `check(record, key)` (a record under the wrong key, ...).
+template <typename T, typename Check>
+Result<std::vector<T>> ScanRecords(const Store* store, const std::string& prefix, std::string_view what, Check&& check) {
+  std::vector<T> out;
+  SCNFS_RETURN_IF_ERROR(ScanPrefix(store, prefix, [&](std::string_view key, std::string v) {
+    SCNFS_ASSIGN_OR_RETURN(T r, ParseRecord<T>(v, what));
+    SCNFS_RETURN_IF_ERROR(check(r, key));
+    out.push_back(std::move(r));
+    return Status::OK();
+  }));
+  return out;
+}
+
 }  // namespace
 
 void to_json(json& j, const DatabaseRecord& r) {
@@ -172,17 +185,14 @@ Status CheckDatabaseKey(const DatabaseRecord& r, std::string_view key) {
 }  // namespace
 
 Result<std::vector<DatabaseRecord>> Catalog::ListDatabases() const {
-  std::vector<DatabaseRecord> out;
   std::unordered_set<uint32_t> ids;
-  SCNFS_RETURN_IF_ERROR(ScanPrefix(store_, std::string(catalog_keys::kDatabasePrefix), [&](std::string_view key, std::string v) {
-    SCNFS_ASSIGN_OR_RETURN(DatabaseRecord r, ParseRecord<DatabaseRecord>(v, "a database"));
-    SCNFS_RETURN_IF_ERROR(CheckDatabaseKey(r, key));
-    if (!ids.insert(r.id).second)
-      return Status::Corruption(fmt::format("catalog records of two databases claim id {} (one is '{}')", r.id, r.name));
-    out.push_back(std::move(r));
-    return Status::OK();
-  }));
-  return out;
+  return ScanRecords<DatabaseRecord>(store_, std::string(catalog_keys::kDatabasePrefix), "a database",
+                                     [&](const DatabaseRecord& r, std::string_view key) -> Status {
+                                       SCNFS_RETURN_IF_ERROR(CheckDatabaseKey(r, key));
+                                       if (ids.insert(r.id).second) return Status::OK();
+                                       return Status::Corruption(fmt::format(
+                                           "catalog records of two databases claim id {} (one is '{}')", r.id, r.name));
+                                     });
 }
 
 Result<DatabaseRecord> Catalog::GetDatabase(std::string_view name) const {
@@ -211,14 +221,7 @@ Status CheckBackupKey(const BackupRecord& r, std::string_view key) {
 }  // namespace
 
 Result<std::vector<BackupRecord>> Catalog::ListBackups(uint32_t db) const {
-  std::vector<BackupRecord> out;
-  SCNFS_RETURN_IF_ERROR(ScanPrefix(store_, catalog_keys::BackupPrefix(db), [&](std::string_view key, std::string v) {
-    SCNFS_ASSIGN_OR_RETURN(BackupRecord r, ParseRecord<BackupRecord>(v, "a backup"));
-    SCNFS_RETURN_IF_ERROR(CheckBackupKey(r, key));
-    out.push_back(std::move(r));
-    return Status::OK();
-  }));
-  return out;
+  return ScanRecords<BackupRecord>(store_, catalog_keys::BackupPrefix(db), "a backup", CheckBackupKey);
 }
 
 Result<std::optional<BackupRecord>> Catalog::NewestBackup(uint32_t db) const {

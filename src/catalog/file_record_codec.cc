@@ -128,15 +128,14 @@ std::string EncodeFileRecord(const FileRecord& r) {
 Result<FileRecord> DecodeFileRecord(std::string_view value) {
   FileRecord r;
   if (!value.empty() && value[0] == '{') {  // a JSON record, written before the binary layout
-    FileRecord j;
     try {
-      j = nlohmann::json::parse(value).get<FileRecord>();
-      j.held_corrupt_known = false;
+      r = nlohmann::json::parse(value).get<FileRecord>();
     } catch (const std::exception& e) {
       return Bad(e.what());
     }
-    SCNFS_RETURN_IF_ERROR(CheckFields(j));
-    return j;
+    r.held_corrupt_known = false;
+    SCNFS_RETURN_IF_ERROR(CheckFields(r));
+    return r;
   }
   if (value.empty() || value[0] != kFileRecordBinary)
     return Bad(value.empty() ? "empty value" : fmt::format("unknown layout byte 0x{:02x}", static_cast<unsigned char>(value[0])));
