@@ -638,7 +638,6 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   rocksdb::WriteBatch b;
   uint64_t min_ckpt = UINT64_MAX;
   std::vector<std::string> shrank;  // notes
-  rec.symlinks = 0;
   std::map<std::string, const FileJob*> by_path;
   for (const auto& j : jobs) by_path[j->entry.rel] = j.get();
   for (const auto& e : entries) {
