@@ -86,10 +86,11 @@ Status BlockCompressor::Encode(ByteSpan block, uint32_t dict_id, std::string* va
   size_t n;
   if (dict_id == kNoDictionary) {
     n = ZSTD_compressCCtx(cctx_, value->data() + header, bound, block.data(), block.size(), level_);
+    bound_dict_ = nullptr;  // the simple API set its own parameters: bind the dictionary afresh next time
   } else {
     SCNFS_ASSIGN_OR_RETURN(const ZSTD_CDict_s* cd,
                            RecentDictionary(recent_, dict_id, [this](uint32_t id) { return dicts_->Encoder(id); }));
-    n = ZSTD_compress_usingCDict(cctx_, value->data() + header, bound, block.data(), block.size(), cd);
+    SCNFS_RETURN_IF_ERROR(EncodeWithDictionary(block, cd, bound, value->data() + header, &n));
   }
   if (ZSTD_isError(n)) return Status::IOError(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
   if (n + header >= block.size() + 1) {  // incompressible: store it as is
@@ -101,6 +102,32 @@ Status BlockCompressor::Encode(ByteSpan block, uint32_t dict_id, std::string* va
   (*value)[0] = char(dict_id == kNoDictionary ? Codec::kZstd : Codec::kZstdDict);
   if (dict_id != kNoDictionary) EncodeBE32(value->data() + 1, dict_id);
   value->resize(header + n);
+  return Status::OK();
+}
+
+Status BlockCompressor::EncodeWithDictionary(ByteSpan block, const ZSTD_CDict_s* cd, size_t dst_capacity, char* dst,
+                                             size_t* n) {
+  const bool copy = frame_bytes_avg_ >= kCopyDictionaryFromFrameBytes;
+  if (cd != bound_dict_ || copy != bound_copy_) {
+    // Default, not "force attach": above 8 KiB zstd itself copies, which suits larger blocks of any content.
+    size_t r = ZSTD_CCtx_reset(cctx_, ZSTD_reset_session_and_parameters);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level_);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(cctx_, ZSTD_c_forceAttachDict,
+                                                     copy ? ZSTD_dictForceCopy : ZSTD_dictDefaultAttach);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_refCDict(cctx_, cd);
+    if (ZSTD_isError(r)) {
+      bound_dict_ = nullptr;
+      return Status::IOError(fmt::format("zstd: {}", ZSTD_getErrorName(r)));
+    }
+    bound_dict_ = cd;
+    bound_copy_ = copy;
+  }
+  *n = ZSTD_compress2(cctx_, dst, dst_capacity, block.data(), block.size());
+  if (ZSTD_isError(*n)) {
+    bound_dict_ = nullptr;  // an error may leave the context mid-frame: bind afresh next time
+    return Status::OK();    // the caller reports *n
+  }
+  frame_bytes_avg_ += (double(*n) - frame_bytes_avg_) / 16;
   return Status::OK();
 }
 

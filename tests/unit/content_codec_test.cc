@@ -121,6 +121,54 @@ TEST_F(ContentCodec, AlternatingBetweenThreeDictionariesUsesTheRightOne) {
   for (size_t i : {0, 1, 0, 3, 1, 3, 2, 4, 5, 6, 7, 8, 9, 10, 11, 0, 0}) check(dec, i);
 }
 
+// A compressor copies a dictionary's table into its context for content that compresses poorly (large frames, much
+// searching) and references it in place for content that compresses well; the frames differ but decode alike.
+TEST_F(ContentCodec, PoorlyCompressingBlocksCopyTheDictionaryWellCompressingOnesAttachIt) {
+  const uint32_t dict = TrainOn(1);
+  Dictionaries dicts(store_.get());
+  std::mt19937 rng(11);
+  std::vector<std::string> poor, good;
+  for (uint32_t i = 0; i < 40; ++i) {
+    std::string b = MakeBlock(1, 7000 + i);
+    for (size_t k = 0; k < kBlock / 2; ++k) b[k] = char(rng());  // half noise: frames of ~5 KiB
+    poor.push_back(b);
+    good.push_back(MakeBlock(1, 7000 + i % 2).substr(0, 512));
+    while (good.back().size() < kBlock) good.back() += good.back().substr(0, 512);  // repeats: frames of ~0.3 KiB
+    good.back().resize(kBlock);
+  }
+  BlockCompressor fresh(&dicts), enc(&dicts);
+  BlockDecompressor dec(&dicts);
+  const auto round_trip = [&](const std::string& v, const std::string& b) {
+    std::vector<std::byte> out(kBlock);
+    size_t len = 0;
+    ASSERT_TRUE(dec.Decode(v, out, &len).ok());
+    ASSERT_EQ(len, kBlock);
+    EXPECT_EQ(std::memcmp(out.data(), b.data(), kBlock), 0);
+  };
+  std::string v, first_frame;
+  ASSERT_TRUE(fresh.Encode(Bytes(poor[0]), dict, &first_frame).ok());
+  EXPECT_FALSE(fresh.copied_dictionary()) << "nothing measured yet: zstd's own choice (attach, for 8 KiB)";
+  for (size_t i = 0; i < poor.size(); ++i) {
+    ASSERT_TRUE(enc.Encode(Bytes(poor[i]), dict, &v).ok());
+    ASSERT_EQ(Codec(v[0]), Codec::kZstdDict);
+    round_trip(v, poor[i]);
+    if (i == 20) {
+      ASSERT_TRUE(enc.Encode(Bytes(good[0]), kNoDictionary, &v).ok());  // the simple API in between
+    }
+  }
+  EXPECT_TRUE(enc.copied_dictionary());
+  ASSERT_TRUE(enc.Encode(Bytes(poor[0]), dict, &v).ok());
+  EXPECT_TRUE(enc.copied_dictionary());
+  EXPECT_TRUE(v != first_frame) << "the copied table should give zstd another frame for the same block";
+  round_trip(v, poor[0]);
+  round_trip(first_frame, poor[0]);
+  for (size_t i = 0; i < good.size(); ++i) {
+    ASSERT_TRUE(enc.Encode(Bytes(good[i]), dict, &v).ok());
+    round_trip(v, good[i]);
+  }
+  EXPECT_FALSE(enc.copied_dictionary()) << "small frames: the dictionary is attached again";
+}
+
 TEST_F(ContentCodec, DamagedValuesAreCorruptionNotCrashes) {
   const uint32_t dict = TrainOn(1);
   Dictionaries dicts(store_.get());
