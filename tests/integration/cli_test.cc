@@ -1609,6 +1609,31 @@ TEST_F(CliTest, DatafilesThatShareAFileNumberAreNamed) {
                            "Oracle uses one file per FILE#");
 }
 
+// Oracle gives a FILE# again once its tablespace is dropped: a datafile left behind by DROP TABLESPACE (without
+// INCLUDING CONTENTS AND DATAFILES) carries the FILE# of a newer file, but another creation SCN. It is no copy.
+TEST_F(CliTest, AFileNumberReusedAfterADroppedTablespaceIsNoCopy) {
+  const std::string src = tmp_ / "ora", old = tmp_ / "old";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "LK", "--dbid", "11", "--files", "2", "--blocks", "20",
+                    "--scn", "90000"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"create", "--dir", old, "--db", "LK", "--dbid", "11", "--files", "1", "--blocks", "20",
+                    "--scn", "30000"}).exit_code, 0);
+  fs::copy_file(old + "/lk_1.dbf", src + "/dropped_ts_01.dbf");
+  RunResult lf = Scnfs({"verify", "--file", src + "/dropped_ts_01.dbf", "--json"});
+  ASSERT_EQ(lf.exit_code, 0) << lf.err;
+  json b = BackupJson({"--db", "lk", src});
+  for (const auto& n : b["notes"]) EXPECT_EQ(n.get<std::string>().find("same file number"), std::string::npos) << n;
+  // The two FILE# 1 files keep their own headers in the catalog.
+  RunResult l = Scnfs({"list", "--store", store_, "--db", "lk", "--files", "--json"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  const json files = json::parse(l.out);
+  std::map<std::string, uint64_t> creation;
+  for (const auto& f : files["files"])
+    if (f["format"] == "oracle") creation[f["path"].get<std::string>()] = f["header"]["creation_scn"].get<uint64_t>();
+  ASSERT_EQ(creation.size(), 3u) << l.out;
+  EXPECT_EQ(creation["lk_1.dbf"], 89000u);
+  EXPECT_EQ(creation["dropped_ts_01.dbf"], 29000u);
+}
+
 TEST_F(CliTest, ADamagedBlockZeroIsOneCorruptBlockNotAFileOfAnotherFormat) {
   // Block 0 zeroed in one datafile of two (16 KiB blocks, so the size must come from block 1): the whole database
   // could not be backed up ("not an Oracle datafile"), and `verify --file` called the file raw, exit 0.
