@@ -241,8 +241,6 @@ Status BlockIngest::Run(const Unit& u) {
   const size_t n = size_t(std::min<uint64_t>(u.count * bs, size - off));
   buf_.resize(u.count * bs);
   SCNFS_RETURN_IF_ERROR(ReadAt(job->fd, buf_.data(), n, off, job->entry.abs, &job->end_met));
-  batch_.Clear();
-  claimed_.clear();
   versions_.Refresh();
   SCNFS_RETURN_IF_ERROR(versions_.LatestRun(job->file_id, uint32_t(u.first), uint32_t(u.count), &prev_));
   for (uint64_t i = 0; i < u.count; ++i) {
@@ -254,10 +252,16 @@ Status BlockIngest::Run(const Unit& u) {
   }
   s_->bytes_read.fetch_add(n, std::memory_order_relaxed);
   s_->blocks_read.fetch_add(u.count, std::memory_order_relaxed);
+  return batch_.Count() >= kFlushEntries ? Flush() : Status::OK();
+}
+
+Status BlockIngest::Flush() {
   if (batch_.Count() > 0) SCNFS_RETURN_IF_ERROR(s_->store->WriteUnlogged(&batch_));
-  // Only now can the store answer for this unit's new content. On an error the claims stay: the backup stops, and
+  // Only now can the store answer for the batch's new content. On an error the claims stay: the backup stops, and
   // no worker may take the content as stored.
   s_->ReleaseClaims(claimed_);
+  batch_.Clear();
+  claimed_.clear();
   return Status::OK();
 }
 
