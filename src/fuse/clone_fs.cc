@@ -567,6 +567,16 @@ void CloneFs::Release(uint64_t ino) {
   auto it = files_.find(ino);
   if (it == files_.end()) return;
   if (--it->second->opens > 0) return;
+  // A truncate by path (SetAttr) may still be working on this state, with no descriptor of its own. Dropped now,
+  // a new open would build a second state from the presence map before the truncate marked the block it copied,
+  // and that block would read the backup's bytes past the cut (and a write through it would store the stale map
+  // byte; found 2026-12-01 by a test that raced truncate(2) with a close and an open). SetAttr closes it when done.
+  if (it->second.use_count() > 1) return;
+  CloseLastLocked(it);
+}
+
+void CloneFs::CloseLastLocked(std::unordered_map<uint64_t, std::shared_ptr<FileState>>::iterator it) {
+  const uint64_t ino = it->first;
   const bool times_dirty = it->second->times_dirty;
   DropFileLocked(it);
   auto i = inodes_.find(ino);
@@ -766,7 +776,7 @@ Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_
       // Only if nobody else holds it: a concurrent truncate still working on this state would otherwise race a new
       // one, each writing whole map bytes from its own bits.
       if (auto it = files_.find(ino); it != files_.end() && it->second->opens == 0 && it->second.use_count() == 1)
-        DropFileLocked(it);
+        CloseLastLocked(it);
     }
     SCNFS_RETURN_IF_ERROR(ts);
   }

@@ -12,7 +12,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -413,6 +416,52 @@ TEST_F(CloneTest, TruncateByPathLeavesNoFileOpenInTheMount) {
   EXPECT_LE(count(), before + 2) << "each truncate(2) by path kept the file's delta open";
   EXPECT_EQ(ReadFile(dir + "t7").size(), 100u);
   EXPECT_EQ(ReadFile(dir + "a.bin"), ReadFile(src_ + "/a.bin").substr(0, 5000));
+}
+
+// truncate(2) by path has no descriptor of its own: a close and an open of the same file by another process while
+// it runs must not give the file a second state. The block the cut falls in read the backup's bytes past the cut
+// once the file grew again (the last close dropped the state the truncate still used, and the open loaded another
+// before the truncate marked the block it copied; found 2026-12-01 by a clone attack, hit on the first round).
+TEST_F(CloneTest, ATruncateByPathRacingACloseAndAnOpenLeavesZerosPastTheCut) {
+  constexpr size_t bs = 8192, blocks = 600;
+  WriteFile(tmp_ / "rc/race.bin", RandomBytes(bs * blocks, 77));
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "rc", tmp_ / "rc"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "rc", "c"}).exit_code, 0);
+  Mount();
+  const std::string path = mnt_ + "/rc/clones/c/race.bin";
+  void* mem = nullptr;
+  ASSERT_EQ(::posix_memalign(&mem, 4096, bs), 0);
+  std::unique_ptr<void, decltype(&std::free)> buf(mem, &std::free);
+  std::mt19937 rng(3);
+  int rounds = 0;
+  for (size_t b = blocks - 8; b > blocks - 208; --b, ++rounds) {
+    int fd0 = ::open(path.c_str(), O_RDWR);
+    ASSERT_GE(fd0, 0) << std::strerror(errno);
+    char one;
+    ASSERT_EQ(::pread(fd0, &one, 1, 0), 1);
+    int fd1 = -1;
+    const auto pause = std::chrono::microseconds(rng() % 400);
+    std::thread cut([&] { EXPECT_EQ(::truncate(path.c_str(), off_t(b * bs + 100)), 0) << std::strerror(errno); });
+    std::thread reopen([&] {
+      std::this_thread::sleep_for(pause);
+      ::close(fd0);
+      fd1 = ::open(path.c_str(), O_RDWR);
+    });
+    cut.join();
+    reopen.join();
+    ASSERT_GE(fd1, 0) << std::strerror(errno);
+    ASSERT_EQ(::truncate(path.c_str(), off_t((b + 1) * bs)), 0) << std::strerror(errno);
+    int direct = ::open(path.c_str(), O_RDONLY | O_DIRECT);  // served by the mount, not the page cache
+    ASSERT_GE(direct, 0) << std::strerror(errno);
+    ASSERT_EQ(::pread(direct, buf.get(), bs, off_t(b * bs)), ssize_t(bs)) << std::strerror(errno);
+    ::close(direct);
+    const auto* p = static_cast<const unsigned char*>(buf.get());
+    const size_t nonzero = size_t(std::count_if(p + 100, p + bs, [](unsigned char c) { return c != 0; }));
+    ASSERT_EQ(nonzero, 0u) << "round " << rounds << ": block " << b << " shows the backup's bytes past the cut";
+    ::close(fd1);
+    ASSERT_EQ(::truncate(path.c_str(), off_t(b * bs)), 0);
+  }
+  EXPECT_EQ(rounds, 200);
 }
 
 TEST_F(CloneTest, BadInputAndDestroy) {
