@@ -11,9 +11,11 @@
 #include <charconv>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
@@ -122,7 +124,14 @@ Result<std::unique_ptr<CloneFs>> CloneFs::Open(const std::string& dir, std::shar
   const std::string lock = dir + "/lock";
   c->lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (c->lock_fd_ < 0) return Errno(errno, fmt::format("cannot open {}", lock));
-  if (::flock(c->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  // `clone list` and `clone destroy` learn whether a clone is in use by taking its lock for a moment (LockHolder in
+  // clone_admin.cc): a first access during that moment failed with EBUSY although nobody served the clone (found
+  // 2026-12-01). Such holds last microseconds; another mount's lasts until it unmounts. The wait (50 ms) is short because
+  // the caller holds the mount's tree lock (MountTree::OpenCloneLocked).
+  bool locked = false;
+  for (int i = 0; i < 25 && !(locked = ::flock(c->lock_fd_, LOCK_EX | LOCK_NB) == 0); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (!locked) {
     char buf[64] = {};
     ::pread(c->lock_fd_, buf, sizeof buf - 1, 0);
     return Status::Busy(fmt::format("clone {} is served by another process ({})", fs::path(dir).filename().string(), buf));
