@@ -239,6 +239,10 @@ Status BlockIngest::Run(const Unit& u) {
   const uint64_t size = uint64_t(job->entry.st.st_size);
   const uint64_t off = u.first * bs;
   const size_t n = size_t(std::min<uint64_t>(u.count * bs, size - off));
+  // A block adds at most two entries (content, version) and one claim; a block whose version is deferred and whose
+  // content is stored adds a claim and no entry. Keep a batch under kFlushEntries of either.
+  if (batch_.Count() + 2 * u.count > uint64_t(kFlushEntries) || claimed_.size() + u.count > size_t(kFlushEntries))
+    SCNFS_RETURN_IF_ERROR(Flush());
   buf_.resize(u.count * bs);
   SCNFS_RETURN_IF_ERROR(ReadAt(job->fd, buf_.data(), n, off, job->entry.abs, &job->end_met));
   versions_.Refresh();
@@ -252,7 +256,7 @@ Status BlockIngest::Run(const Unit& u) {
   }
   s_->bytes_read.fetch_add(n, std::memory_order_relaxed);
   s_->blocks_read.fetch_add(u.count, std::memory_order_relaxed);
-  return batch_.Count() >= kFlushEntries ? Flush() : Status::OK();
+  return batch_.Count() >= kFlushEntries || claimed_.size() >= size_t(kFlushEntries) / 2 ? Flush() : Status::OK();
 }
 
 Status BlockIngest::Flush() {

@@ -92,7 +92,8 @@ class BlockIngest {
 
   // A changed-block list gives units of one or a few blocks: one store write per unit cost 12% of such an
   // incremental's CPU (perf, 7,872 one-block units). A unit of 128 blocks writes up to 256 entries at once, as before;
-  // smaller units share a batch up to that size, which keeps the claims held at threads x 256 hashes at most.
+  // smaller units share a batch up to that size, which keeps the claims held at threads x 256 hashes at most
+  // (Run flushes before a unit that could take the batch past either bound).
   static constexpr int kFlushEntries = 256;
 
   IngestShared* s_;
