@@ -119,6 +119,13 @@ Status PopulateMeta(const fs::path& meta_dir, const std::vector<FileRecord>& fil
     PutBE64(&v, ino);
     b.Put(CloneDirentKey(parent, slash == std::string::npos ? r.path : r.path.substr(slash + 1)), v);
   }
+  // A directory's link count is 2 plus its subdirectories, as on the file system the backup read (and as mkdir,
+  // rmdir and rename in the clone keep it); every directory said 2 (found 2026-12-01 by a clone attack).
+  for (const auto& [path, ino] : dirs) {
+    if (path.empty()) continue;
+    const size_t slash = path.rfind('/');
+    inodes[dirs.at(slash == std::string::npos ? std::string() : path.substr(0, slash))].nlink++;
+  }
   for (const auto& [ino, i] : inodes) b.Put(CloneInodeKey(ino), nlohmann::json(i).dump());
   std::string n;
   PutBE64(&n, next);

@@ -499,6 +499,32 @@ TEST_F(CloneTest, AMomentaryHoldOfTheClonesLockDoesNotFailItsFirstAccess) {
   EXPECT_EQ(failed, 0);
 }
 
+// A directory that came from the backup counts its subdirectories, as on the file system the backup read, and mkdir
+// and rmdir in the clone keep the count (every such directory said 2; found 2026-12-01 by a clone attack).
+TEST_F(CloneTest, DirectoriesFromTheBackupCountTheirSubdirectories) {
+  fs::create_directories(src_ + "/sub/deeper/deepest");
+  fs::create_directories(src_ + "/sub/other");
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "raw", src_}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  Mount();
+  const std::string clone = mnt_ + "/raw/clones/c";
+  const auto links = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path << ": " << std::strerror(errno);
+    return st.st_nlink;
+  };
+  for (const char* rel : {"", "/sub", "/sub/deeper", "/sub/deeper/deepest", "/sub/other"})
+    EXPECT_EQ(links(clone + rel), links(src_ + rel)) << "'" << rel << "'";
+  EXPECT_EQ(links(clone + "/sub"), 4u);
+  ASSERT_EQ(::mkdir((clone + "/sub/new").c_str(), 0755), 0) << std::strerror(errno);
+  EXPECT_EQ(links(clone + "/sub"), 5u);
+  ASSERT_EQ(::rmdir((clone + "/sub/other").c_str()), 0) << std::strerror(errno);
+  ASSERT_EQ(::rmdir((clone + "/sub/new").c_str()), 0) << std::strerror(errno);
+  EXPECT_EQ(links(clone + "/sub"), 3u);
+  Remount();
+  EXPECT_EQ(links(clone + "/sub"), 3u);
+}
+
 TEST_F(CloneTest, BadInputAndDestroy) {
   auto fails = [](const RunResult& r, const std::string& needle) {
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
