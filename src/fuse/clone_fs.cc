@@ -587,7 +587,10 @@ void CloneFs::Release(uint64_t ino) {
 void CloneFs::CloseLastLocked(std::unordered_map<uint64_t, std::shared_ptr<FileState>>::iterator it) {
   const uint64_t ino = it->first;
   const bool times_dirty = it->second->times_dirty;
-  DropFileLocked(it);
+  // Presence bits the state set and did not sync are remembered for the inode, so that an fsync through a later
+  // descriptor (PostgreSQL's checkpointer, after the backend that wrote has closed) syncs them.
+  if (it->second->map_unsynced) maps_unsynced_.insert(ino);
+  files_.erase(it);
   auto i = inodes_.find(ino);
   if (i != inodes_.end() && i->second.nlink > 0 && times_dirty) {
     rocksdb::WriteBatch b;
@@ -805,13 +808,6 @@ Result<struct stat> CloneFs::SetAttr(uint64_t ino, const struct stat& a, int to_
   PutInodeLocked(&b, *i);
   SCNFS_RETURN_IF_ERROR(CommitLocked(&b));
   return i->Stat();
-}
-
-// A state is dropped at the last close; bits it set and did not sync are remembered for the inode, so that an
-// fsync through a later descriptor (PostgreSQL's checkpointer, after the backend that wrote has closed) syncs them.
-void CloneFs::DropFileLocked(std::unordered_map<uint64_t, std::shared_ptr<FileState>>::iterator it) {
-  if (it->second->map_unsynced) maps_unsynced_.insert(it->first);
-  files_.erase(it);
 }
 
 Status CloneFs::Fsync(uint64_t ino, bool datasync) {

@@ -94,7 +94,6 @@ class CloneFs {
   std::string DeltaPath(uint64_t ino) const;
   std::string MapPath(uint64_t ino) const;
   Status LoadPresenceLocked(uint64_t ino, const CloneInode& i, FileState* f);  // REQUIRES: mu_ held
-  void DropFileLocked(std::unordered_map<uint64_t, std::shared_ptr<FileState>>::iterator it);  // REQUIRES: mu_ held
   // The last close of a file nobody else holds: drops its state, stores its times, drops an unlinked inode.
   void CloseLastLocked(std::unordered_map<uint64_t, std::shared_ptr<FileState>>::iterator it);  // REQUIRES: mu_ held
 
