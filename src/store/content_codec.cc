@@ -125,7 +125,7 @@ Status BlockCompressor::EncodeWithDictionary(ByteSpan block, const ZSTD_CDict_s*
   *n = ZSTD_compress2(cctx_, dst, dst_capacity, block.data(), block.size());
   if (ZSTD_isError(*n)) {
     bound_dict_ = nullptr;  // an error may leave the context mid-frame: bind afresh next time
-    return Status::OK();    // the caller reports *n
+    return Status::IOError(fmt::format("zstd: {}", ZSTD_getErrorName(*n)));
   }
   frame_bytes_avg_ += (double(*n) - frame_bytes_avg_) / 16;
   return Status::OK();

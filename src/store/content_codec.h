@@ -77,7 +77,7 @@ class BlockCompressor {
   // choice.second_id; keeps the smaller value.
   Status Encode(ByteSpan block, const DictionaryChoice& choice, std::string* value);
   // True when this compressor's last frame with a dictionary copied the dictionary's table (see below).
-  bool copied_dictionary() const { return bound_dict_ != nullptr && bound_copy_; }
+  bool copied_dictionary() const { return bound_copy_; }
 
  private:
   // A frame's dictionary is either referenced in place ("attach": zstd's choice for 8 KiB inputs) or its match
@@ -88,6 +88,7 @@ class BlockCompressor {
   // of ~3.3 KiB) compress 11-12% faster copied; pgbench heap pages (frames of ~0.8 KiB) 27% slower. Frames are
   // identical in format either way, and decode the same.
   static constexpr double kCopyDictionaryFromFrameBytes = 2048;
+  // Compresses `block` into dst with `cd` in the mode the average picks; *n is the frame's size.
   Status EncodeWithDictionary(ByteSpan block, const ZSTD_CDict_s* cd, size_t dst_capacity, char* dst, size_t* n);
 
   std::string alt_;
