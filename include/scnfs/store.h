@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -134,6 +135,13 @@ class Store {
   // catalog value the writer has since replaced, when the writer flushed it before the reader replayed it (RocksDB
   // 7.8, facebook/rocksdb#15051; a mount kept a backup "running" for good and hid its blocks). Costs the open of
   // the catalog's few table files and a replay of its WAL, a few milliseconds.
+  //
+  // A secondary instance whose catch-up failed once (a table file unreadable for a moment: a transient I/O error,
+  // no free descriptors) never applies the edits it skipped, so it stayed behind the store for good and a mount
+  // answered EIO until remounted (found 2026-12-01). When the catch-up fails, Refresh() opens a new instance of
+  // the data families (at most once a second) and, if that one sees every commit, reads from it from then on. The
+  // one it replaces stays open until the Store closes: readers may still be inside it. REQUIRES: one caller at a
+  // time (readers may run meanwhile).
   Status Refresh();
 
   // The layers in src/ (versions, content) use RocksDB directly through these.
@@ -141,6 +149,18 @@ class Store {
   rocksdb::ColumnFamilyHandle* catalog_cf() const { return catalog_cf_; }
   rocksdb::ColumnFamilyHandle* versions_cf() const { return versions_cf_; }
   rocksdb::ColumnFamilyHandle* content_cf() const { return content_cf_; }
+
+  // Where a reader reads block versions and contents: one RocksDB instance and its two families, taken together
+  // in one call. A reader's instance can be replaced by Refresh() (below), so code that may run in a reader takes
+  // this once per lookup instead of calling db() and a family separately. Stays valid for the Store's life.
+  struct Data {
+    rocksdb::DB* db = nullptr;
+    rocksdb::ColumnFamilyHandle* versions = nullptr;
+    rocksdb::ColumnFamilyHandle* content = nullptr;
+  };
+  const Data& data() const { return *data_.load(std::memory_order_acquire); }
+  // How many times Refresh() replaced the reader's data instance (tests).
+  uint64_t data_replacements() const { return data_replacements_.load(); }
 
  private:
   Store() = default;
@@ -154,6 +174,10 @@ class Store {
   Status CheckSealsOf(rocksdb::DB* catalog_db, rocksdb::ColumnFamilyHandle* catalog_cf, rocksdb::DB* data_db,
                       rocksdb::ColumnFamilyHandle* versions_cf, rocksdb::ColumnFamilyHandle* content_cf, uint64_t recorded);
   Status CheckSealsAtOpen(uint64_t recorded);
+  // Refresh()'s catch-up of the current instances; `fresh`: the new catalog view it opened.
+  Status CatchUpWithWriter(std::shared_ptr<CatalogView>* fresh);
+  // Refresh()'s way out of a failed catch-up: new catalog view and data instance, used only if they see every commit.
+  Status ReplaceData(std::shared_ptr<CatalogView>* fresh);
   // The writer's check before its open: RocksDB's primary open deletes every table file its MANIFEST does not list,
   // so a store that lost commits must be refused from a read-only instance, which deletes nothing.
   Status CheckSealsBeforeWriting(uint64_t recorded);
@@ -181,6 +205,14 @@ class Store {
   mutable std::mutex catalog_mu_;
   std::shared_ptr<CatalogView> catalog_;  // GUARDED_BY(catalog_mu_)
   uint64_t catalog_opens_ = 0;            // names the secondary directory of each
+  // A reader's data instance: the one OpenRocks opened (initial_data_, over db_), or the newest that ReplaceData()
+  // opened. Replaced ones stay open until ~Store.
+  struct DataInstance;
+  Data initial_data_;
+  std::atomic<const Data*> data_{&initial_data_};
+  std::vector<std::unique_ptr<DataInstance>> replaced_data_;  // only Refresh() (one caller at a time) adds
+  std::atomic<uint64_t> data_replacements_{0};
+  std::chrono::steady_clock::time_point last_replace_attempt_{};
   uint64_t seal_ = 0;         // the highest commit number seen (the writer's last commit)
   uint64_t data_sealed_ = 0;  // the writer: the commit number FlushData() sealed the data with
 };

@@ -136,6 +136,15 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   if (pins) (void)ListPins(options.store_dir);
   MountTreeOptions to;
   to.refresh = std::chrono::milliseconds(options.refresh_ms);
+  // A foreground mount says once why it goes on serving what it had (each request on the root meets the failure).
+  if (::isatty(STDERR_FILENO)) {
+    to.on_catch_up_failure = [last = std::string(), mu = std::make_shared<std::mutex>()](const Status& st) mutable {
+      std::lock_guard<std::mutex> l(*mu);
+      if (st.ToString() == last) return;
+      last = st.ToString();
+      fmt::print(stderr, "scnfs mount: serving what it had: {}\n", last);
+    };
+  }
   MountTree tree(store.get(), pins.get(), to);
 
   FuseContext ctx;

@@ -77,20 +77,28 @@ Status MountTree::CatchUp(bool now) {
   }
   const auto at = std::chrono::steady_clock::now();
   const uint64_t done = catch_ups_.load(std::memory_order_acquire);
-  if (done > 0 && now && caught_up_ >= requested) return Status::OK();  // one begun since this request covers it
-  if (done > 0 && !now && at - caught_up_ < options_.refresh) return Status::OK();
+  if (done > 0 && now && caught_up_ >= requested) return caught_up_status_;  // one begun since this request covers it
+  if (done > 0 && !now && at - caught_up_ < options_.refresh) return caught_up_status_;
+  // A failed one counts as begun too: a store that cannot be caught up with is tried again `refresh` later, not on
+  // every request.
+  caught_up_ = at;
+  caught_up_status_ = Status::OK();
   if (done > 0) {  // the first counts the open, which saw everything committed until then
     if (options_.before_catch_up) options_.before_catch_up();
-    SCNFS_RETURN_IF_ERROR(store_->Refresh());
+    caught_up_status_ = store_->Refresh();
+    SCNFS_RETURN_IF_ERROR(caught_up_status_);
   }
-  caught_up_ = at;
   catch_ups_.store(done + 1, std::memory_order_release);
   return Status::OK();
 }
 
-Status MountTree::CatchUpFor(uint64_t ino) {
+void MountTree::NoteCatchUpFailure(const Status& st) {
+  if (!st.ok() && options_.on_catch_up_failure) options_.on_catch_up_failure(st);
+}
+
+void MountTree::CatchUpFor(uint64_t ino) {
   Decoded d = Decoded::Of(ino);
-  return d.kind == Decoded::kRoot || d.kind == Decoded::kDb ? CatchUp() : Status::OK();
+  if (d.kind == Decoded::kRoot || d.kind == Decoded::kDb) NoteCatchUpFailure(CatchUp());
 }
 
 Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
@@ -104,7 +112,9 @@ Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
       auto it = db_by_name_.find(name);
       known = it != db_by_name_.end() && dbs_[it->second].record.has_value();
     }
-    return CatchUp(/*now=*/!known);
+    Status st = CatchUp(/*now=*/!known);
+    if (known) NoteCatchUpFailure(st);
+    return known ? Status::OK() : st;
   }
   if (d.kind == Decoded::kDb && d.local == kClonesDir) {
     // A clone's record names the newest backup it reads (clone.json, written by another process): a clone made
@@ -143,7 +153,8 @@ Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
     }
     if (could_be && !known) return CatchUp(/*now=*/true);
   }
-  return CatchUpFor(parent);
+  CatchUpFor(parent);
+  return Status::OK();
 }
 
 Status MountTree::RefreshLocked() {
@@ -722,7 +733,7 @@ void MountTree::Upkeep() {
 }
 
 Result<MountTree::Entry> MountTree::GetAttr(uint64_t ino) {
-  SCNFS_RETURN_IF_ERROR(CatchUpFor(ino));
+  CatchUpFor(ino);
   EnsureView(ino, /*attr_only=*/true);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);
@@ -733,7 +744,7 @@ Result<MountTree::Entry> MountTree::GetAttr(uint64_t ino) {
 }
 
 Result<std::string> MountTree::ReadLink(uint64_t ino) {
-  SCNFS_RETURN_IF_ERROR(CatchUpFor(ino));
+  CatchUpFor(ino);
   EnsureView(ino);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);
@@ -773,7 +784,7 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
 }
 
 Result<MountTree::DirListing> MountTree::OpenDir(uint64_t ino) {
-  SCNFS_RETURN_IF_ERROR(CatchUpFor(ino));
+  CatchUpFor(ino);
   EnsureView(ino);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);

@@ -61,6 +61,8 @@ struct MountTreeOptions {
   std::chrono::milliseconds refresh{1000};  // how long a catalog listing is trusted
   // For tests: runs before each catch-up with the store's writer, in the thread that does it.
   std::function<void()> before_catch_up;
+  // Told of a catch-up that failed while the mount goes on serving what it had (a foreground mount prints it).
+  std::function<void(const Status&)> on_catch_up_failure;
 };
 
 class MountTree {
@@ -175,10 +177,15 @@ class MountTree {
 
   // Without mu_: the store catches up with its writer, at most once per options_.refresh unless `now`.
   Status CatchUp(bool now = false);
-  // CatchUp() if a request on `ino` reads the catalog (the root, a database's dirs).
-  Status CatchUpFor(uint64_t ino);
-  // As CatchUpFor(parent), and at once for the first lookup of an existing clone (its record may be newer).
+  // CatchUp() if a request on `ino` reads the catalog (the root, a database's dirs). A catch-up that fails (a
+  // store file unreadable: docs/mount.md) leaves the listing the mount has, which this serves; the failure goes to
+  // on_catch_up_failure, and the next catch-up (at most `refresh` later) tries again.
+  void CatchUpFor(uint64_t ino);
+  // As CatchUpFor(parent), and at once for a name the mount does not know yet (a new database, backup or point,
+  // the first lookup of an existing clone): for such a name a failed catch-up is the lookup's error, since the
+  // store may hold what it names.
   Status CatchUpForLookup(uint64_t parent, std::string_view name);
+  void NoteCatchUpFailure(const Status& st);
   Status RefreshLocked();  // lists the databases again after a catch-up; REQUIRES: CatchUp() called first
   Status LoadBackupsLocked(DbSlot& db);
   uint32_t DbSlotFor(const std::string& name);
@@ -223,7 +230,8 @@ class MountTree {
   const std::shared_ptr<Dictionaries> dicts_;  // decompression dictionaries, shared by every point's reader
 
   std::mutex catch_up_mu_;
-  std::chrono::steady_clock::time_point caught_up_{};  // GUARDED_BY(catch_up_mu_)
+  std::chrono::steady_clock::time_point caught_up_{};  // GUARDED_BY(catch_up_mu_): the last catch-up begun
+  Status caught_up_status_;                             // GUARDED_BY(catch_up_mu_): how it ended
   std::atomic<uint64_t> catch_ups_{0};                 // how many catch-ups have completed (the first: the open)
 
   mutable std::mutex mu_;

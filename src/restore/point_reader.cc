@@ -69,8 +69,8 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
   }
   const Version& ver = *v.value();
   rocksdb::PinnableSlice value;
-  auto st = r_.store_->db()->Get(rocksdb::ReadOptions(), r_.store_->content_cf(),
-                                 rocksdb::Slice(ver.value.hash.view().data(), 16), &value);
+  const Store::Data& data = r_.store_->data();
+  auto st = data.db->Get(rocksdb::ReadOptions(), data.content, rocksdb::Slice(ver.value.hash.view().data(), 16), &value);
   if (st.IsNotFound())
     return Status::Corruption(fmt::format("{} block {}: content {} is missing from the store", file.path, block, ver.value.hash.Hex()));
   if (!st.ok()) return FromRocksStatus(st, fmt::format("{} block {}", file.path, block));
@@ -124,11 +124,11 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
     statuses.resize(n);
   }
   for (size_t j = 0; j < n; ++j) values[j].Reset();
+  const Store::Data& data = r_.store_->data();
   if (n == 1) {  // a single block: Get skips MultiGet's batching set-up
-    statuses[0] = r_.store_->db()->Get(rocksdb::ReadOptions(), r_.store_->content_cf(), keys[0], &values[0]);
+    statuses[0] = data.db->Get(rocksdb::ReadOptions(), data.content, keys[0], &values[0]);
   } else {
-    r_.store_->db()->MultiGet(rocksdb::ReadOptions(), r_.store_->content_cf(), n, keys, values.data(), statuses.data(),
-                              /*sorted_input=*/false);
+    data.db->MultiGet(rocksdb::ReadOptions(), data.content, n, keys, values.data(), statuses.data(), /*sorted_input=*/false);
   }
   for (size_t j = 0; j < n; ++j) {
     const uint32_t i = which[j];

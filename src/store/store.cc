@@ -486,6 +486,7 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   catalog_cf_ = handles[1];
   versions_cf_ = handles[2];
   content_cf_ = handles[3];
+  initial_data_ = Data{db_, versions_cf_, content_cf_};
   catalog_ = std::make_shared<CatalogView>();
   catalog_->db = db_;
   catalog_->cf = catalog_cf_;
@@ -542,8 +543,21 @@ std::atomic<bool> g_abandoned{false};
 
 bool Store::AbandonedAny() { return g_abandoned.load(); }
 
+struct Store::DataInstance {
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  Data data;
+  ~DataInstance() {
+    if (db == nullptr) return;
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db->Close().PermitUncheckedError();
+    delete db;
+  }
+};
+
 Store::~Store() {
   catalog_.reset();  // a catalog-only secondary closes; an alias of db_ goes
+  replaced_data_.clear();
   if (db_ != nullptr && write_failed_) {
     // Deliberately not closed (see write_failed_), as a crash would leave it. Kept reachable from a global so that
     // leak checkers (the ASAN build) do not report what is abandoned on purpose.
@@ -660,23 +674,56 @@ Status Store::WaitForCompactions(const std::function<bool()>& cancelled) {
   return failed();
 }
 
-Status Store::Refresh() {
-  if (mode_ == Mode::kWriter) return Status::OK();
+Status Store::CatchUpWithWriter(std::shared_ptr<CatalogView>* fresh) {
   // The catalog first, the data after it: a backup's data is flushed before its commit record is written, so
   // every backup the new catalog shows complete has its data in what the catch-up below sees.
-  std::shared_ptr<CatalogView> fresh;
   // A catch-up can meet a table file the writer's compaction has just deleted and leave that family behind until
   // the next one: seals a commit behind, with nothing damaged. Another round sees the compaction's result; a
   // damaged file stays damaged (docs/store-format.md, "Seals").
+  const Data& d = data();
   for (int attempt = 0;; ++attempt) {
     SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, ReadSealFile());
-    SCNFS_ASSIGN_OR_RETURN(fresh, OpenCatalogView());
-    SCNFS_RETURN_IF_ERROR(FromRocksStatus(db_->TryCatchUpWithPrimary(), "catching up with the store's writer"));
-    Status st = CheckSeals(fresh->db, fresh->cf, sealed);
-    if (st.ok()) break;
-    if (st.code() != Status::Code::kCorruption || attempt == 2) return st;
+    SCNFS_ASSIGN_OR_RETURN(*fresh, OpenCatalogView());
+    SCNFS_RETURN_IF_ERROR(FromRocksStatus(d.db->TryCatchUpWithPrimary(), "catching up with the store's writer"));
+    Status st = CheckSealsOf((*fresh)->db, (*fresh)->cf, d.db, d.versions, d.content, sealed);
+    if (st.ok() || st.code() != Status::Code::kCorruption || attempt == 2) return st;
     std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
   }
+}
+
+Status Store::ReplaceData(std::shared_ptr<CatalogView>* fresh) {
+  // At most once a second: a store that is really damaged fails every catch-up, and each attempt opens every
+  // table file of the store again.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_replace_attempt_ < std::chrono::seconds(1)) return Status::Busy("a new instance was tried moments ago");
+  last_replace_attempt_ = now;
+  SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, ReadSealFile());
+  SCNFS_ASSIGN_OR_RETURN(*fresh, OpenCatalogView());
+  const std::string path = (fs::path(dir_) / kRocksDir).string();
+  const std::string dir = fmt::format("{}/data-{}", secondary_dir_, data_replacements_.load() + 1);
+  std::error_code ec;
+  fs::remove_all(dir, ec);  // left by an attempt that failed
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError(fmt::format("cannot create {}: {}", dir, ec.message()));
+  auto inst = std::make_unique<DataInstance>();
+  rocksdb::Status rs = rocksdb::DB::OpenAsSecondary(BaseOptions(path), path, dir, Families(cache_), &inst->handles, &inst->db);
+  if (rs.ok()) rs = inst->db->TryCatchUpWithPrimary();
+  SCNFS_RETURN_IF_ERROR(FromRocksStatus(rs, "opening the store's data again"));
+  inst->data = Data{inst->db, inst->handles[2], inst->handles[3]};
+  SCNFS_RETURN_IF_ERROR(CheckSealsOf((*fresh)->db, (*fresh)->cf, inst->db, inst->handles[2], inst->handles[3], sealed));
+  data_.store(&inst->data, std::memory_order_release);
+  replaced_data_.push_back(std::move(inst));
+  data_replacements_.fetch_add(1);
+  return Status::OK();
+}
+
+Status Store::Refresh() {
+  if (mode_ == Mode::kWriter) return Status::OK();
+  std::shared_ptr<CatalogView> fresh;
+  Status st = CatchUpWithWriter(&fresh);
+  // The instance may have skipped what it could not read and stay behind for good: a new one reads everything
+  // again. If that fails too, the first error says what is wrong.
+  if (!st.ok() && !ReplaceData(&fresh).ok()) return st;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     std::swap(catalog_, fresh);

@@ -70,7 +70,8 @@ VersionReader::VersionReader(const Store& store, uint32_t db, const Visibility& 
 VersionReader::~VersionReader() = default;
 
 void VersionReader::Refresh() {
-  it_.reset(store_.db()->NewIterator(rocksdb::ReadOptions(), store_.versions_cf()));
+  const Store::Data& d = store_.data();
+  it_.reset(d.db->NewIterator(rocksdb::ReadOptions(), d.versions));
 }
 
 Result<std::optional<Version>> VersionReader::StepBackToVisible(uint32_t file, uint32_t block, uint32_t max_backup) {
