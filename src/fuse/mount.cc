@@ -1,6 +1,8 @@
 // RunMount / Unmount: checks, session set-up and teardown around the operations in fuse_ops.cc.
 #include "scnfs/mount.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -107,10 +110,36 @@ int ReadPidFile(const std::string& mp) {
   return start != 0 && ProcessStart(pid) == start ? pid : 0;
 }
 
+// Holds the mountpoint directory's flock from the checks until the mount is in place. Two mounts started together
+// on one directory both passed the checks and stacked, each a hidden process with its own pins (found 2026-12-01);
+// a mount started once this one is in place meets "already a mount point".
+class MountpointGuard {
+ public:
+  static Result<MountpointGuard> Take(const std::string& mp) {
+    MountpointGuard g;
+    g.fd_ = ::open(mp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    // Not a directory, missing, a dead mount: CheckMountpoint says which. A file system without flock: unguarded.
+    if (g.fd_ >= 0 && ::flock(g.fd_, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+      return Status::Busy(fmt::format("another scnfs mount is being started at {}; wait for it, or choose another directory", mp));
+    return g;
+  }
+  MountpointGuard(MountpointGuard&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  ~MountpointGuard() { Release(); }
+  void Release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  MountpointGuard() = default;
+  int fd_ = -1;
+};
+
 }  // namespace
 
 Status RunMount(const MountOptions& options, const std::function<void()>& ready) {
   const std::string mp = AbsolutePath(options.mountpoint);
+  SCNFS_ASSIGN_OR_RETURN(MountpointGuard guard, MountpointGuard::Take(mp));
   SCNFS_RETURN_IF_ERROR(CheckMountpoint(mp));
   StoreOptions so;
   so.block_cache_bytes = options.cache_mb << 20;
@@ -175,6 +204,7 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
     fuse_session_destroy(se);
     return Status::IOError(fmt::format("cannot mount at {} (see the message above)", mp));
   }
+  guard.Release();
   RaiseReadahead(mp, options.readahead_kb);
   WritePidFile(mp);
   if (ready) ready();

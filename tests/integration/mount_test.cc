@@ -614,6 +614,40 @@ TEST_F(MountTest, AStoreFileUnreadableForAMomentLeavesTheMountServingAndItRecove
   EXPECT_EQ(fs::read_symlink(mnt_ + "/RAW/latest"), "backups/2");
 }
 
+TEST_F(MountTest, MountsStartedTogetherOnOneDirectoryMountItOnce) {
+  // Two mounts started together on one directory both passed the mountpoint checks and stacked, each a hidden
+  // process holding pins, one `scnfs umount` needed for each (found 2026-12-01).
+  const auto mounts_here = [&] {
+    std::ifstream in("/proc/mounts");
+    int n = 0;
+    for (std::string line; std::getline(in, line);)
+      if (line.find(" " + std::string(fs::canonical(mnt_)) + " ") != std::string::npos) ++n;
+    return n;
+  };
+  for (int round = 0; round < 5; ++round) {
+    RunResult r[3];
+    std::vector<std::thread> t;
+    for (auto& one : r) t.emplace_back([&] { one = Mount(); });
+    for (auto& th : t) th.join();
+    int ok = 0;
+    for (const auto& one : r) {
+      if (one.exit_code == 0) {
+        ++ok;
+      } else {
+        EXPECT_EQ(one.exit_code, 1);
+        EXPECT_TRUE(one.err.find("another scnfs mount is being started") != std::string::npos ||
+                    one.err.find("already a mount point") != std::string::npos) << one.err;
+        EXPECT_EQ(std::count(one.err.begin(), one.err.end(), '\n'), 1) << one.err;
+      }
+    }
+    EXPECT_EQ(ok, 1) << "round " << round;
+    EXPECT_EQ(mounts_here(), 1) << "round " << round;
+    while (mounts_here() > 0 && Scnfs({"umount", mnt_}).exit_code == 0) {
+    }
+    ASSERT_EQ(mounts_here(), 0);
+  }
+}
+
 TEST_F(MountTest, DfOnTheMountShowsTheStoresFileSystem) {
   // df on a mount said 0 blocks, 0 free.
   ASSERT_EQ(Mount().exit_code, 0);
