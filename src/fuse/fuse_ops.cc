@@ -156,12 +156,18 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (fuse_reply_open(req, fi) != 0) delete h;
 }
 
-void OpReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+// Every listing starts with "." and "..", as on any other file system: `ls -a`, getdents readers and tools that
+// count a directory's entries saw two fewer than in the source (found 2026-12-01). The kernel answers ".." lookups
+// itself; its d_ino here is the directory's own, which no caller of readdir relies on.
+constexpr size_t kDotEntries = 2;
+
+void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   auto* h = reinterpret_cast<DirHandle*>(fi->fh);
   std::vector<char> buf(size);
   size_t used = 0;
-  for (size_t i = size_t(off); i < h->listing.size(); ++i) {
-    const MountTree::DirEntry e = h->listing.at(i);
+  for (size_t i = size_t(off); i < h->listing.size() + kDotEntries; ++i) {
+    const MountTree::DirEntry e =
+        i < kDotEntries ? MountTree::DirEntry{i == 0 ? "." : "..", ino, S_IFDIR} : h->listing.at(i - kDotEntries);
     struct stat st {};
     st.st_ino = e.ino;
     st.st_mode = e.type;

@@ -1,6 +1,7 @@
 // The read-only mount on a real FUSE mount: every file of several backups and scn:/time: points is byte-identical to
 // the restore of the same point, concurrent readers agree, errors are the documented errnos and messages, a killed
 // mount is cleared by `scnfs umount`, and backups (several databases at once) run while the store is mounted.
+#include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
@@ -645,6 +646,31 @@ TEST_F(MountTest, MountsStartedTogetherOnOneDirectoryMountItOnce) {
     while (mounts_here() > 0 && Scnfs({"umount", mnt_}).exit_code == 0) {
     }
     ASSERT_EQ(mounts_here(), 0);
+  }
+}
+
+TEST_F(MountTest, ListingsHoldDotAndDotDotAsOnTheSource) {
+  // Listings lacked "." and "..": `ls -a` and getdents readers saw two entries fewer than in the source.
+  ASSERT_EQ(Mount().exit_code, 0);
+  const auto names = [](const std::string& dir) {
+    std::multiset<std::string> out;
+    DIR* d = ::opendir(dir.c_str());
+    EXPECT_NE(d, nullptr) << dir;
+    if (d == nullptr) return out;
+    while (const dirent* e = ::readdir(d)) out.insert(e->d_name);
+    ::closedir(d);
+    return out;
+  };
+  std::multiset<std::string> src = names(raw_ + "/sub");
+  EXPECT_EQ(src.count("."), 1u);
+  EXPECT_EQ(names(mnt_ + "/RAW/backups/1/sub"), src);
+  std::multiset<std::string> top = names(raw_);
+  top.insert(".scnfs-backup.json");
+  EXPECT_EQ(names(mnt_ + "/RAW/backups/1"), top);
+  for (const std::string& dir : {mnt_, mnt_ + "/RAW", mnt_ + "/RAW/backups", mnt_ + "/ORA/at/scn:5000"}) {
+    const auto got = names(dir);
+    EXPECT_EQ(got.count("."), 1u) << dir;
+    EXPECT_EQ(got.count(".."), 1u) << dir;
   }
 }
 
