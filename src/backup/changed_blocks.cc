@@ -1,6 +1,7 @@
 #include "backup/changed_blocks.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -80,6 +81,9 @@ Result<std::map<std::string, BlockRanges>> ParseChangedBlocks(const std::string&
         std::filesystem::path(line.substr(f[0].first, f[f.size() - 3].second - f[0].first)).lexically_normal().string();
     out[rel].emplace_back(uint64_t(*from), uint64_t(*to));
   }
+  // A read that failed part-way (an I/O error, a network file system going away) ends getline as the file's end
+  // would: the backup then read only the blocks listed before it and said complete (found 2026-12-01).
+  if (in.bad()) return Status::IOError(fmt::format("cannot read changed-blocks file {}: {}", path, std::strerror(errno ? errno : EIO)));
   for (auto& [rel, ranges] : out) {
     std::sort(ranges.begin(), ranges.end());
     BlockRanges merged;

@@ -1185,6 +1185,20 @@ TEST_F(CliTest, ChangedBlocksPathsMayHoldSpacesAndHashes) {
   EXPECT_EQ(ReadFile(tmp_ / "r/a#b"), ReadFile(src + "/a#b"));
 }
 
+TEST_F(CliTest, AChangedBlocksListThatFailsToReadFailsTheBackup) {
+  // A read error part-way through the list ended it as its end would: the backup read only the blocks listed
+  // before it, said complete and exit 0, and the changed blocks were missing from it (found 2026-12-01).
+  // /proc/self/mem opens and then fails every read with EIO, as a file on a failing disk or NFS server does.
+  std::string src = tmp_ / "src";
+  WriteFile(src + "/a.dat", RandomBytes(4 * 8192, 1));
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
+  RunResult r = Scnfs({"backup", "--store", store_, "--db", "x", "--changed-blocks", "/proc/self/mem", src});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("cannot read changed-blocks file /proc/self/mem: Input/output error"), std::string::npos) << r.err;
+  json list = json::parse(Scnfs({"list", "--store", store_, "--db", "x", "--json"}).out);
+  EXPECT_EQ(list[0]["backups"].size(), 1u) << list.dump();
+}
+
 TEST_F(CliTest, ChangedBlocksBackupReadsGrowthFromTheOldLastBlock) {
   // Raw files are sized in bytes: growth can start inside the old last block, where no list names it.
   std::string src = tmp_ / "src";
