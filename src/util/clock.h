@@ -24,7 +24,15 @@ inline timespec TimespecFromNs(int64_t ns) {
   return timespec{time_t(sec), long(rem)};
 }
 
-inline int64_t NsFromTimespec(const timespec& t) { return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec; }
+// Nanoseconds since the epoch reach from 1677-09-21 to 2262-04-11; a time outside (a file touched to the year
+// 2400) is kept as the nearest end of that range. The plain product overflowed: 2400-01-01 came back as 1901-12-13
+// with exit 0 (found 2026-12-01).
+inline int64_t NsFromTimespec(const timespec& t) {
+  int64_t ns = 0;
+  if (__builtin_mul_overflow(int64_t(t.tv_sec), int64_t(1000000000), &ns) || __builtin_add_overflow(ns, int64_t(t.tv_nsec), &ns))
+    return t.tv_sec < 0 ? INT64_MIN : INT64_MAX;
+  return ns;
+}
 
 class Stopwatch {
  public:

@@ -24,5 +24,14 @@ TEST(ClockTest, NsAndTimespecRoundTrip) {
     EXPECT_EQ(NsFromTimespec(TimespecFromNs(ns)), ns) << ns;
 }
 
+TEST(ClockTest, TimesPastTheNanosecondRangeAreKeptAtItsEnds) {
+  const int64_t y2400 = 13569465600;  // 2400-01-01T00:00:00Z
+  EXPECT_EQ(NsFromTimespec(timespec{time_t(y2400), 0}), INT64_MAX);
+  EXPECT_EQ(NsFromTimespec(timespec{time_t(-y2400), 0}), INT64_MIN);
+  EXPECT_EQ(NsFromTimespec(timespec{time_t(9223372036), 854775807}), INT64_MAX);  // the last one that fits
+  EXPECT_EQ(NsFromTimespec(timespec{time_t(9223372036), 854775808}), INT64_MAX);  // one past: the end, not a wrap
+  EXPECT_EQ(TimespecFromNs(INT64_MAX).tv_sec, time_t(9223372036));                 // 2262-04-11, restorable
+}
+
 }  // namespace
 }  // namespace scnfs
