@@ -16,9 +16,15 @@ std::atomic<bool> g_cancel{false};
 int g_exit_if_output_fails = kExitFailure;
 
 void ErrorLine(std::string_view message) {
+  // One line, and no control bytes a terminal would act on: a file name or a changed-blocks path holding ESC
+  // passed its escape sequence to the terminal (found 2026-12-01).
   std::string line = "scnfs: ";
-  line += message;
-  std::replace(line.begin(), line.end(), '\n', ' ');
+  for (const char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\t') line += ' ';
+    else if (u < 0x20 || u == 0x7f) line += fmt::format("\\x{:02x}", u);
+    else line += c;
+  }
   line += '\n';
   std::fflush(stderr);  // after what the command wrote there before
   for (size_t done = 0; done < line.size();) {

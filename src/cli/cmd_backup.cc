@@ -48,13 +48,13 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
   fmt::print("  elapsed {:.2f} s  {}", r.seconds, Rate(b.bytes_read, r.seconds));
   if (r.compaction_seconds >= 0.05) fmt::print("  (of it, store compaction after the commit {:.2f} s)", r.compaction_seconds);
   fmt::print("\n");
-  if (!r.warning.empty()) fmt::print(stderr, "scnfs: warning: {}\n", r.warning);
+  if (!r.warning.empty()) fmt::print(stderr, "scnfs: warning: {}\n", Shown(r.warning));
   if (b.went_back_blocks)
     fmt::print("  NOTE: the {} of {} block(s) went back, from {} to {} (a point-in-time recovery, RESETLOGS or an "
                "older copy of a datafile): scn: points below {} are ambiguous from now on and refused; backup:N and "
                "time: reach every backup\n",
                cname, b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to), cn(r.scn_served_from));
-  for (const auto& n : r.notes) fmt::print("  NOTE: {}\n", n);
+  for (const auto& n : r.notes) fmt::print("  NOTE: {}\n", Shown(n));  // they name files: a newline stays on its line
   if (!b.new_incarnation.empty())
     fmt::print("  NOTE: a new incarnation, {}: scn: points below {} would mix it with the old one and are refused from "
                "now on; backup:N and time: reach every backup\n",

@@ -214,7 +214,7 @@ Runner AddList(CLI::App& app, Globals& g) {
         if (b.corrupt_blocks)
           fmt::print("       {} corrupt block(s), stored as read (scnfs verify --db {} --at backup:{} names them)\n",
                      b.corrupt_blocks, d.name, b.id);
-        if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", b.error);
+        if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", Shown(b.error));
         if (interrupted.count({b.db, b.id}))
           fmt::print("       interrupted: the process that ran it (pid {}{}) is gone; it is never served, and the next "
                      "backup marks it failed\n", b.pid, b.host.empty() ? "" : " on " + b.host);

@@ -59,9 +59,9 @@ Runner AddRestore(CLI::App& app, Globals& g) {
     // Links only when there are some: a restore of links alone said "0 files, 0 directories".
     const std::string links = r->symlinks == 0 ? "" : fmt::format(", {} symlink{}", r->symlinks, r->symlinks == 1 ? "" : "s");
     fmt::print("restored {} of '{}' into {}: {} file{}, {} director{}{}, {} in {:.2f} s ({})\n", r->point.Describe(),
-               a->db, a->dest, r->files, r->files == 1 ? "" : "s", r->directories, r->directories == 1 ? "y" : "ies",
+               a->db, Shown(a->dest), r->files, r->files == 1 ? "" : "s", r->directories, r->directories == 1 ? "y" : "ies",
                links, HumanBytes(r->bytes), r->seconds, Rate(r->bytes, r->seconds));
-    if (!r->warning.empty()) fmt::print(stderr, "scnfs: warning: {}\n", r->warning);
+    if (!r->warning.empty()) fmt::print(stderr, "scnfs: warning: {}\n", Shown(r->warning));
     return kExitOk;
   };
 }

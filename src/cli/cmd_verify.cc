@@ -71,10 +71,10 @@ void PrintTotals(const VerifyReport& r) {
 }
 
 void PrintText(const VerifyReport& r, bool file_mode) {
-  fmt::print("verifying {}\n", r.point);
+  fmt::print("verifying {}\n", Shown(r.point));
   for (const auto& f : r.files) {
     fmt::print("  {} ({})\n", Shown(f.path), FormatName(f.format));
-    if (!f.note.empty()) fmt::print("    ({})\n", f.note);
+    if (!f.note.empty()) fmt::print("    ({})\n", Shown(f.note));
     PrintCounts(f, f.format == FormatId::kOracle, /*sums=*/false);
     const std::string_view cname = ChangeNumberName(f.format);
     if (f.highest_change)

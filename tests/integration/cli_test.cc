@@ -442,6 +442,29 @@ TEST_F(CliTest, NamesWithControlCharactersStayOnTheirLineInText) {
   EXPECT_NE(v.out.find("  two\\nlines (raw)"), std::string::npos) << v.out;
 }
 
+// The backup's NOTE lines, verify --file's header and error lines printed names raw: a newline split a NOTE in two,
+// and an ESC in a changed-blocks path reached the terminal as an escape sequence (CLI attack, 2026-12-01).
+TEST_F(CliTest, NotesHeadersAndErrorsShowControlCharactersEscaped) {
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "NL", "--dbid", "7", "--files", "1", "--blocks", "50"}).exit_code, 0);
+  fs::rename(src + "/nl_1.dbf", src + "/x\ny.dbf");
+  fs::create_symlink("x\ny.dbf", src + "/lnk");  // two paths, one FILE#: NOTE lines that name both
+  RunResult b = Scnfs({"backup", "--store", store_, "--db", "nl", src});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_NE(b.out.find("NOTE: lnk is a link to x\\ny.dbf in the source"), std::string::npos) << b.out;
+  EXPECT_EQ(b.out.find("x\ny.dbf"), std::string::npos) << b.out;
+  RunResult v = Scnfs({"verify", "--file", src + "/x\ny.dbf"});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("x\\ny.dbf"), std::string::npos) << v.out;
+  EXPECT_EQ(v.out.find("x\ny.dbf"), std::string::npos) << v.out;
+  WriteFile(tmp_ / "cbt", "fo\x1b[31mo 1 2\n");
+  RunResult e = Scnfs({"backup", "--store", store_, "--db", "nl", "--changed-blocks", tmp_ / "cbt", src});
+  EXPECT_EQ(e.exit_code, 1);
+  EXPECT_NE(e.err.find("'fo\\x1b[31mo'"), std::string::npos) << e.err;
+  EXPECT_EQ(e.err.find('\x1b'), std::string::npos) << e.err;
+  EXPECT_EQ(std::count(e.err.begin(), e.err.end(), '\n'), 1) << e.err;
+}
+
 // A ratio stays in its column: an incremental that stored one block of 800 MiB read 102400.0x and pushed the row
 // out of line.
 TEST_F(CliTest, ListKeepsAHugeDedupRatioInItsColumn) {
