@@ -295,14 +295,23 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
       return Status::InvalidArgument(fmt::format("{} has {} blocks of {} bytes, more than the 2^32 - 1 a file may have; back it up with a larger --block-size",
                                                  e.abs, job->blocks(), job->format->block_size()));
 
+    if (auto it = prev.find(e.rel); it != prev.end() && it->second->type == "file") job->prev = it->second;
+    // A path that holds another Oracle datafile than at the last backup (a tablespace dropped and its file name
+    // reused, maybe with another block size) starts a new file id. Under the old one the two files' versions
+    // interleaved by SCN, and an scn: point between the drop and this backup (its base the earlier backup) served
+    // the earlier file with the new file's blocks, verify clean (found 2026-12-01).
+    const bool another_datafile =
+        job->prev && job->format->id() == FormatId::kOracle && job->prev->format == FormatId::kOracle &&
+        (job->prev->block_size != job->format->block_size() ||
+         (!DatafileIdentityOf(job->header).empty() && !DatafileIdentityOf(job->prev->header).empty() &&
+          DatafileIdentityOf(job->header) != DatafileIdentityOf(job->prev->header)));
     SCNFS_ASSIGN_OR_RETURN(auto id, catalog.FileId(db->id, e.rel));
-    if (id) {
+    if (id && !another_datafile) {
       job->file_id = *id;
     } else {
       job->file_id = db->next_file_id++;
       job->new_file_id = true;
     }
-    if (auto it = prev.find(e.rel); it != prev.end() && it->second->type == "file") job->prev = it->second;
 
     const uint64_t blocks = job->blocks();
     const bool same_shape = job->prev && job->prev->format == job->format->id() &&

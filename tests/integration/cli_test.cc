@@ -1671,6 +1671,34 @@ TEST_F(CliTest, AFileNumberReusedAfterADroppedTablespaceIsNoCopy) {
   EXPECT_EQ(creation["dropped_ts_01.dbf"], 29000u);
 }
 
+TEST_F(CliTest, ADatafileNameReusedByAnotherDatafileKeepsScnPointsOfTheEarlierOneWhole) {
+  // DROP TABLESPACE, then CREATE TABLESPACE with the same file name: the new datafile's blocks (SCNs 2001-3000)
+  // were versions of the same file as the old one's, so scn:2500, whose base is backup 1, served the old file with
+  // 41 of its 101 blocks from the new one, and verify of the point said clean (CLI attack, 2026-12-01).
+  for (const char* block_size : {"8192", "2048"}) {
+    SCOPED_TRACE(block_size);
+    const std::string db = std::string("re") + block_size, src = tmp_ / (db + "-src"), old = tmp_ / (db + "-old");
+    ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "BSZ", "--dbid", "5", "--files", "1", "--blocks", "100",
+                      "--scn", "1000", "--seed", "1"}).exit_code, 0);
+    BackupJson({"--db", db, src});
+    fs::rename(src, old);
+    ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "BSZ", "--dbid", "5", "--files", "1", "--blocks", "100",
+                      "--block-size", block_size, "--scn", "3000", "--seed", "2"}).exit_code, 0);
+    json b2 = BackupJson({"--db", db, src});
+    ASSERT_TRUE(b2.dump().find("holds another datafile") != std::string::npos) << b2.dump();
+    const std::string r = tmp_ / (db + "-r");
+    ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", db, "--at", "scn:2500", r}).exit_code, 0);
+    EXPECT_TRUE(ReadFile(r + "/bsz_1.dbf") == ReadFile(old + "/bsz_1.dbf"));
+    EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", db, "--at", "scn:2500"}).exit_code, 0);
+    const std::string r2 = tmp_ / (db + "-r2");
+    ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", db, "--at", "latest", r2}).exit_code, 0);
+    EXPECT_TRUE(ReadFile(r2 + "/bsz_1.dbf") == ReadFile(src + "/bsz_1.dbf"));
+    const std::string r1 = tmp_ / (db + "-r1");
+    ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", db, "--at", "backup:1", r1}).exit_code, 0);
+    EXPECT_TRUE(ReadFile(r1 + "/bsz_1.dbf") == ReadFile(old + "/bsz_1.dbf"));
+  }
+}
+
 TEST_F(CliTest, ADamagedBlockZeroIsOneCorruptBlockNotAFileOfAnotherFormat) {
   // Block 0 zeroed in one datafile of two (16 KiB blocks, so the size must come from block 1): the whole database
   // could not be backed up ("not an Oracle datafile"), and `verify --file` called the file raw, exit 0.
