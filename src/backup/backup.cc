@@ -126,6 +126,26 @@ std::string HotBackupNote() {
 
 namespace {
 
+// The Oracle datafiles of the previous backup that this one does not hold, for people; empty when none. A datafile
+// gone from the source went unsaid: a dropped tablespace, or a file system not mounted, looked like any backup.
+std::string DatafilesGone(const BackupRecord* prev, const std::vector<FileRecord>& prev_files,
+                          const std::vector<std::unique_ptr<FileJob>>& jobs) {
+  if (prev == nullptr) return "";
+  std::set<std::string_view> now;
+  for (const auto& j : jobs)
+    if (!j->vanished) now.insert(j->entry.rel);
+  std::vector<std::string_view> gone;
+  for (const auto& f : prev_files)
+    if (f.type == "file" && f.format == FormatId::kOracle && !now.count(f.path)) gone.push_back(f.path);
+  if (gone.empty()) return "";
+  std::string names;
+  for (size_t i = 0; i < gone.size() && i < 5; ++i) names += fmt::format("{}{}", i ? ", " : "", gone[i]);
+  if (gone.size() > 5) names += fmt::format(" and {} more", gone.size() - 5);
+  return fmt::format("{} datafile(s) of backup {} are not in this one: {} (a dropped tablespace, or a file system not "
+                     "mounted?); scn: points before this backup, and backup:{}, still hold them",
+                     gone.size(), prev->id, names, prev->id);
+}
+
 // A PostgreSQL cluster on another line of changes than at `prev`: another cluster (system identifier) or another
 // timeline. For people; empty when none, or when either record predates the field.
 std::string PostgresNewLine(const BackupRecord& prev, const BackupRecord& rec) {
@@ -525,6 +545,13 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     in.changed = &changed;
   }
   SCNFS_ASSIGN_OR_RETURN(auto jobs, PlanFiles(entries, &db, in, cat));
+  // An Oracle database with no datafile in its sources is a source that is not there (a disk not mounted, a wrong
+  // path): such a backup completed with 0 files, verified clean, and became the newest point (found 2026-12-01).
+  if (db.format == FormatId::kOracle &&
+      std::none_of(jobs.begin(), jobs.end(), [](const auto& j) { return j->format->id() == FormatId::kOracle; }))
+    return Status::InvalidArgument(fmt::format(
+        "no Oracle datafile in the sources of '{}' (its datafiles' file system not mounted, or another path?); nothing "
+        "was backed up", db.name));
 
   // 2. Start: the database record (dictionary first) and a synced "running" backup record.
   const int level = kDefaultCompressionLevel;  // see content_codec.h
@@ -749,6 +776,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
                            "is taken as hot");
   if (rec.hot) report.notes.push_back(HotBackupNote());
   report.notes.insert(report.notes.end(), shrank.begin(), shrank.end());
+  if (std::string gone = DatafilesGone(prev, prev_files, jobs); !gone.empty()) report.notes.push_back(gone);
   for (const auto& e : entries) {
     if (!e.followed_link()) continue;
     const char* what = e.is_file() ? "datafile" : e.rel == "pg_wal" ? "WAL" : "tablespace";

@@ -272,11 +272,15 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
       // dropped file, and an SCN below the first backup was served with a header block of zeros (found
       // 2026-11-30). Such a backup stands just after the highest before it: it was taken after that state. (A
       // backup of a new line stands at that highest: the refusal above decides the points below it, as before.)
+      // A backup whose highest block equals that highest stands after it too: with a datafile gone from the source
+      // (dropped, or its disk not mounted) and the others unchanged, it became the base of scn:C of the cold backup
+      // at C before it, which restored without that datafile (found 2026-12-01). A second cold backup of an idle
+      // database so leaves scn:C to the first, whose blocks are the same.
       const BackupRecord* best = nullptr;
       uint64_t stands_at = 0;
       for (auto* b : complete) {
         const uint64_t own = b->scn_position();
-        stands_at = own >= stands_at ? own : b->new_line() ? stands_at : stands_at + 1;
+        stands_at = b == complete.front() || own > stands_at ? own : b->new_line() ? stands_at : stands_at + 1;
         if (stands_at <= spec.number) best = b;
       }
       if (best == nullptr)

@@ -1699,6 +1699,30 @@ TEST_F(CliTest, ADatafileNameReusedByAnotherDatafileKeepsScnPointsOfTheEarlierOn
   }
 }
 
+TEST_F(CliTest, ScnOfAColdBackupKeepsADatafileThatLaterGoesMissing) {
+  // A cold database at SCN 1000, backed up again with one datafile gone from the source (its disk not mounted):
+  // that backup stood at 1000 too, became the base of scn:1000 and restored without the datafile; nothing was
+  // said, and a backup with every datafile gone completed with 0 files (CLI attack, 2026-12-01).
+  const std::string src = tmp_ / "oradata", away = tmp_ / "away";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "EM", "--dbid", "7", "--files", "2", "--blocks", "50",
+                    "--scn", "1000"}).exit_code, 0);
+  BackupJson({"--db", "em", src});
+  fs::create_directories(away);
+  fs::rename(src + "/em_2.dbf", away + "/em_2.dbf");
+  json b2 = BackupJson({"--db", "em", src});
+  EXPECT_NE(b2.dump().find("1 datafile(s) of backup 1 are not in this one: em_2.dbf"), std::string::npos) << b2.dump();
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "em", "--at", "scn:1000", tmp_ / "r"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/em_2.dbf") == ReadFile(away + "/em_2.dbf"));
+  EXPECT_TRUE(ReadFile(tmp_ / "r/em_1.dbf") == ReadFile(src + "/em_1.dbf"));
+  // Every datafile gone: refused, nothing recorded.
+  fs::rename(src + "/em_1.dbf", away + "/em_1.dbf");
+  RunResult b3 = Scnfs({"backup", "--store", store_, "--db", "em", src});
+  EXPECT_EQ(b3.exit_code, 1);
+  EXPECT_NE(b3.err.find("no Oracle datafile in the sources of 'em'"), std::string::npos) << b3.err;
+  json list = json::parse(Scnfs({"list", "--store", store_, "--db", "em", "--json"}).out);
+  EXPECT_EQ(list[0]["backups"].size(), 2u) << list.dump();
+}
+
 TEST_F(CliTest, ADamagedBlockZeroIsOneCorruptBlockNotAFileOfAnotherFormat) {
   // Block 0 zeroed in one datafile of two (16 KiB blocks, so the size must come from block 1): the whole database
   // could not be backed up ("not an Oracle datafile"), and `verify --file` called the file raw, exit 0.
