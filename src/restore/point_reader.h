@@ -55,6 +55,7 @@ class PointReader {
    private:
     const PointReader& r_;
     std::vector<std::optional<Version>> run_;
+    std::vector<std::optional<Version>> rest_;  // a run's blocks past an Oracle header read at an scn: point
     std::vector<rocksdb::PinnableSlice> values_;
     std::vector<rocksdb::Status> statuses_;
     VersionReader versions_;

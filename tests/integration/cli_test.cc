@@ -1723,6 +1723,34 @@ TEST_F(CliTest, ScnOfAColdBackupKeepsADatafileThatLaterGoesMissing) {
   EXPECT_EQ(list[0]["backups"].size(), 2u) << list.dump();
 }
 
+TEST_F(CliTest, AnScnPointBeforeADatafileGrewHasTheHeaderOfItsSize) {
+  // Backup 1 cold at SCN 1000; then a checkpoint at 1100 and an autoextend by 50 blocks at SCN 2000, which rewrote
+  // the header's block count at checkpoint 1100. scn:1500 (base backup 1) took backup 1's size with backup 2's
+  // header: a datafile shorter than its header (ORA-01200), verify of the point clean (CLI attack, 2026-12-01).
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "HG", "--dbid", "7", "--files", "1", "--blocks", "100",
+                    "--scn", "1000"}).exit_code, 0);
+  BackupJson({"--db", "hg", src});
+  const std::string b1 = ReadFile(src + "/hg_1.dbf");
+  ASSERT_EQ(Oragen({"change", "--file", src + "/hg_1.dbf", "--scn", "1100", "--blocks", "5-6"}).exit_code, 0);
+  const std::string at1100 = ReadFile(src + "/hg_1.dbf");
+  ASSERT_EQ(Oragen({"grow", "--file", src + "/hg_1.dbf", "--blocks", "50", "--scn", "2000"}).exit_code, 0);
+  BackupJson({"--db", "hg", src});
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "hg", "--at", "scn:1500", tmp_ / "r"}).exit_code, 0);
+  const std::string got = ReadFile(tmp_ / "r/hg_1.dbf");
+  ASSERT_EQ(got.size(), b1.size());
+  EXPECT_TRUE(got.substr(0, 2 * 8192) == b1.substr(0, 2 * 8192));  // the header of backup 1: 100 blocks, SCN 1000
+  EXPECT_TRUE(got.substr(2 * 8192) == at1100.substr(2 * 8192, b1.size() - 2 * 8192));  // blocks 5-6 at SCN 1100
+  RunResult vf = Scnfs({"verify", "--file", tmp_ / "r/hg_1.dbf"});
+  EXPECT_EQ(vf.exit_code, 0) << vf.out;
+  EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "hg", "--at", "scn:1500"}).exit_code, 0);
+  // The points of each backup are whole.
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "hg", "--at", "scn:1000", tmp_ / "r1"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r1/hg_1.dbf") == b1);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "hg", "--at", "scn:2000", tmp_ / "r2"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r2/hg_1.dbf") == ReadFile(src + "/hg_1.dbf"));
+}
+
 TEST_F(CliTest, ADamagedBlockZeroIsOneCorruptBlockNotAFileOfAnotherFormat) {
   // Block 0 zeroed in one datafile of two (16 KiB blocks, so the size must come from block 1): the whole database
   // could not be backed up ("not an Oracle datafile"), and `verify --file` called the file raw, exit 0.
