@@ -141,7 +141,8 @@ Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
     {
       std::lock_guard<std::mutex> l(mu_);
       if (d.local == kAtDir) {
-        known = point_by_key_.count(std::pair(d.slot, fmt::format("at/{}", name))) > 0;
+        auto it = point_by_key_.find(std::pair(d.slot, fmt::format("at/{}", name)));
+        known = it != point_by_key_.end() && !points_.at(it->second).open_ended;  // open-ended: a newer backup?
       } else if (d.slot < dbs_.size()) {  // a backup the listing has as complete needs no catch-up to be found
         uint32_t id = 0;
         std::from_chars(name.data(), name.data() + name.size(), id);
@@ -245,7 +246,9 @@ void MountTree::ParkLocked(uint32_t p) {
     PointSlot* o = SlotLocked(old);
     // Stale entries (used again since, or parked again later under a newer stamp) are skipped.
     if (o == nullptr || o->parked != stamp || o->refs > 0 || o->view) continue;
-    if (!o->key.starts_with("backups/")) point_by_key_.erase(std::pair(o->db_slot, o->key));
+    // Its key may name a newer slot by now (an open-ended point resolved again): that mapping stays.
+    if (auto it = point_by_key_.find(std::pair(o->db_slot, o->key)); it != point_by_key_.end() && it->second == old)
+      point_by_key_.erase(it);
     points_.erase(old);
   }
 }
@@ -280,6 +283,7 @@ Status MountTree::SeedLocked(PointSlot& s) {
     seed->last_complete = std::min(seed->last_complete, last);
   }
   seed->vis.HideAfter(last);
+  s.open_ended = !s.fixed && s.key.starts_with("at/") && seed->point.base.id == seed->last_complete;
   s.seed = std::move(seed);
   return Status::OK();
 }
@@ -592,7 +596,12 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
     std::lock_guard<std::mutex> l(mu_);
     e = AttrLocked(ino);
     if (e.ok()) AddRefLocked(ino, 1);
-    if (const Decoded d = Decoded::Of(ino); d.kind == Decoded::kPoint) SettleLocked(d.slot);
+    if (const Decoded d = Decoded::Of(ino); d.kind == Decoded::kPoint) {
+      // The kernel keeps an open-ended point's name only for the refresh time, so that it asks again (above).
+      if (const PointSlot* s = SlotLocked(d.slot); e.ok() && d.local == kLocalDir && s != nullptr && s->open_ended)
+        e.value().immutable = false;
+      SettleLocked(d.slot);
+    }
   }
   const Status pinned = FlushPins();
   if (const Decoded d = Decoded::Of(ino); e.ok() && !pinned.ok() && d.kind == Decoded::kPoint) {
@@ -659,12 +668,25 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
         auto parsed = ParsePointSpec(name);
         if (!parsed.ok() || parsed.value().kind == PointSpec::Kind::kLatest) return not_found();
         const std::string key = fmt::format("at/{}", name);
-        if (auto it = point_by_key_.find(std::pair(d.slot, key)); it != point_by_key_.end()) {
+        auto it = point_by_key_.find(std::pair(d.slot, key));
+        // "Resolved on lookup": a point that lay at or past the newest backup (scn: above its SCNs, time: after it
+        // ended) selects differently once a newer backup is complete, and kept serving the old state while restore
+        // of the same SPEC gave the new one (found 2026-12-01). Its name now gets a new slot, with new inode
+        // numbers; the old slot serves what is open in it until it is forgotten.
+        if (it != point_by_key_.end()) {
+          const PointSlot& old = points_.at(it->second);
+          const BackupRecord* newest = NewestComplete(db);
+          if (old.open_ended && old.seed && newest != nullptr && newest->id > old.seed->last_complete) {
+            point_by_key_.erase(it);
+            it = point_by_key_.end();
+          }
+        }
+        if (it != point_by_key_.end()) {
           p = it->second;
         } else {
           // Resolve before taking a slot: a name that resolves to nothing (an SCN before the first backup) must not
           // leave a slot behind for every such lookup.
-          PointSlot tmp{d.slot, key, parsed.value(), std::nullopt, nullptr, nullptr, 0, 0, 0, std::nullopt};
+          PointSlot tmp{d.slot, key, parsed.value(), std::nullopt, nullptr, nullptr, 0, 0, 0, std::nullopt, false};
           if (Status st = SeedLocked(tmp); !st.ok())
             return st.IsNotFound() || st.code() == Status::Code::kInvalidArgument ? not_found() : st;
           SCNFS_ASSIGN_OR_RETURN(p, NewPointLocked());

@@ -165,6 +165,9 @@ class MountTree {
     uint64_t dir_refs = 0;  // those of them on its top directory: the view is idle when they are all there are
     uint64_t parked = 0;  // its stamp in unused_ while unused (0: in use, or not parked yet)
     std::optional<struct stat> root_attr;  // its top directory's attributes, once a view gave them
+    // An at/ point whose base was the newest complete backup when it was resolved: a later backup may change what
+    // it selects, so its name is resolved again once one is complete (ResolveLocked).
+    bool open_ended = false;
   };
   struct Decoded;
   struct CloneSlot {

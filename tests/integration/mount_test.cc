@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -672,6 +673,45 @@ TEST_F(MountTest, ListingsHoldDotAndDotDotAsOnTheSource) {
     EXPECT_EQ(got.count("."), 1u) << dir;
     EXPECT_EQ(got.count(".."), 1u) << dir;
   }
+}
+
+TEST_F(MountTest, APointPastTheNewestBackupIsResolvedAgainOnceANewerOneIsComplete) {
+  // at/scn:N (or at/time:T) looked up before any backup reached N (or ended before T) kept the backup that was newest
+  // then, after a later backup covered it: the mount served other bytes than the restore of the same SPEC (mount
+  // attack, 2026-12-01). "Resolved on lookup" (issue 3): a new backup makes such a name a new point.
+  ASSERT_EQ(Mount().exit_code, 0);
+  const std::string later = fmt::format("time:{}Z", [] {
+    const std::time_t t = std::time(nullptr) + 3600;
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char b[32];
+    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
+    return std::string(b);
+  }());
+  const std::string before = ReadFile(ora_ + "/ora_1.dbf");
+  struct stat past_point {};
+  ASSERT_EQ(::stat((mnt_ + "/ORA/at/scn:5000").c_str(), &past_point), 0);  // below the newest backup: kept
+  for (const std::string& spec : {std::string("scn:99999"), later})
+    ASSERT_TRUE(ReadFile(mnt_ + "/ORA/at/" + spec + "/ora_1.dbf") == before) << spec;
+  const int held = ::open((mnt_ + "/ORA/at/scn:99999/ora_1.dbf").c_str(), O_RDONLY);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(Oragen({"change", "--file", ora_ + "/ora_1.dbf", "--scn", "30000", "--fraction", "0.2", "--seed", "7"}).exit_code, 0);
+  Backup("ORA", ora_);
+  const std::string now = ReadFile(ora_ + "/ora_1.dbf");
+  ASSERT_FALSE(now == before);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // the kernel keeps such a name for the refresh time
+  for (const std::string& spec : {std::string("scn:99999"), later}) {
+    EXPECT_TRUE(ReadFile(mnt_ + "/ORA/at/" + spec + "/ora_1.dbf") == now) << spec;
+    EXPECT_TRUE(ReadFile(Restore("ORA", spec) + "/ora_1.dbf") == now) << spec;
+  }
+  // What was open in the old resolution reads on as it was; a point below the newest backup keeps its inode.
+  std::string old(before.size(), '\0');
+  EXPECT_EQ(::pread(held, old.data(), old.size(), 0), ssize_t(old.size()));
+  EXPECT_TRUE(old == before);
+  ::close(held);
+  struct stat again {};
+  ASSERT_EQ(::stat((mnt_ + "/ORA/at/scn:5000").c_str(), &again), 0);
+  EXPECT_EQ(again.st_ino, past_point.st_ino);
 }
 
 TEST_F(MountTest, DfOnTheMountShowsTheStoresFileSystem) {
