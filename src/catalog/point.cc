@@ -70,6 +70,9 @@ Result<int64_t> ParseIso8601(std::string_view text) {
       scale /= 10;
       ++i;
     }
+    // "12:04:08.Z": a dot without digits was taken as a fraction of 0, which also dropped the whole second that a
+    // time written to the second covers, and selected another backup than "12:04:08Z" (found 2026-12-01).
+    if (i == 1) return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (a '.' without digits)", text));
     tail.remove_prefix(i);
   }
   time_t t;

@@ -128,6 +128,12 @@ TEST(PointSpecTest, TimesAreParsedOrRefusedNeverRolledOver) {
     EXPECT_NE(s.status().message().find("expected 00 to 59"), std::string::npos) << s.status().message();
   }
   EXPECT_TRUE(ParseIso8601("2026-11-30T10:15:59Z").ok());
+  // A dot without digits was a fraction of 0: "10:15:59.Z" selected another backup than "10:15:59Z".
+  for (const char* bad : {"2026-11-30T10:15:59.Z", "2026-11-30T10:15:59.", "2026-11-30T10:15:59.+02:00"}) {
+    auto d = ParseIso8601(bad);
+    ASSERT_FALSE(d.ok()) << bad;
+    EXPECT_NE(d.status().message().find("a '.' without digits"), std::string::npos) << d.status().message();
+  }
 }
 
 TEST(PointSpecTest, ATimeToTheSecondCoversThatSecond) {
