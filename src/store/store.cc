@@ -123,6 +123,9 @@ Status CheckEmptyForInit(const std::string& dir, bool lock_ok) {
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (lock_ok && it->path().filename() == kLockFile) continue;
     if (fs::exists(fs::path(dir) / kMarkerFile, ec)) return Status::InvalidArgument(fmt::format("{} is already a scnfs store", dir));
+    if (fs::is_directory(fs::path(dir) / kRocksDir, ec) && fs::exists(fs::path(dir) / kLockFile, ec))
+      return Status::InvalidArgument(fmt::format("{} holds what an interrupted 'scnfs init' left (no {} marker): remove "
+                                                 "it, or its contents, and run init again", dir, kMarkerFile));
     return Status::InvalidArgument(fmt::format("{} is not empty; a new store needs an empty or new directory", dir));
   }
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read {}", dir));
@@ -217,8 +220,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
   std::string magic, word, rest;
   int version = 0;
   if (!marker || !std::getline(marker, magic) || magic != "scnfs store" || !(marker >> word >> version) || word != "format" ||
-      (marker >> rest))  // "format 1junk" is no version 1
+      (marker >> rest)) {  // "format 1junk" is no version 1
+    // An init killed before its marker (the marker goes last) leaves db/ and lock: say so, and what to do.
+    if (!marker && fs::is_directory(fs::path(dir) / kRocksDir, ec) && fs::exists(fs::path(dir) / "lock", ec))
+      return Status::InvalidArgument(fmt::format(
+          "{} is not a scnfs store: it holds what an interrupted 'scnfs init' left (no {} marker); if no backup was "
+          "ever made in it, remove it and run 'scnfs init --store {}' again", dir, kMarkerFile, dir));
     return Status::InvalidArgument(fmt::format("{} is not a scnfs store", dir));
+  }
   if (version != kStoreFormatVersion)
     return Status::NotSupported(fmt::format("store {} has format version {}; this scnfs reads version {}", dir, version, kStoreFormatVersion));
 

@@ -2235,6 +2235,16 @@ TEST_F(CliTest, UnknownStoreVersionIsRefused) {
   ExpectFailure({"list", "--store", tmp_ / "afile"}, "is not a scnfs store (not a directory)");
 }
 
+TEST_F(CliTest, WhatAnInterruptedInitLeftIsNamedAsSuch) {
+  // An init killed before its marker left db/ and lock: init said "not empty" and every other command "not a
+  // scnfs store", with nothing to say the directory was a half-made store to remove (CLI attack, 2026-12-01).
+  const std::string half = tmp_ / "half";
+  ASSERT_EQ(Scnfs({"init", "--store", half}).exit_code, 0);
+  fs::remove(half + "/SCNFS_STORE");
+  ExpectFailure({"list", "--store", half}, "holds what an interrupted 'scnfs init' left");
+  ExpectFailure({"init", "--store", half}, "holds what an interrupted 'scnfs init' left");
+}
+
 TEST_F(CliTest, SecondWriterIsRefusedWhileReadersWork) {
   std::string src = tmp_ / "src";
   WriteFile(src + "/a", RandomBytes(20000, 10));
