@@ -305,9 +305,13 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
         (job->prev->block_size != job->format->block_size() ||
          (!DatafileIdentityOf(job->header).empty() && !DatafileIdentityOf(job->prev->header).empty() &&
           DatafileIdentityOf(job->header) != DatafileIdentityOf(job->prev->header)));
-    SCNFS_ASSIGN_OR_RETURN(auto id, catalog.FileId(db->id, e.rel));
-    if (id && !another_datafile) {
-      job->file_id = *id;
+    // The id is the previous complete backup's for the same file, not the path's in the catalog: a backup that
+    // failed after giving the path a new id (another datafile there) left that id behind, and the next backup of
+    // the first file, with a changed-block list, wrote its few blocks under an id holding none of its versions
+    // (restore: "no stored version"; scn: points: zeros). A path the previous backup did not have is read in
+    // full and gets a new id too: whatever held it before may have been another file.
+    if (job->prev && !another_datafile) {
+      job->file_id = job->prev->file_id;
     } else {
       job->file_id = db->next_file_id++;
       job->new_file_id = true;

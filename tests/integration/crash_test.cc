@@ -358,6 +358,36 @@ TEST(CrashTest, AFullDisksReasonSurvivesAWriterThatFailsBeforeRecordingIt) {
   EXPECT_GE(failed, 1u);
 }
 
+// A backup that failed after giving a path a new file id (another datafile there: e75b5d7) left the id behind in
+// the catalog; the next backup of the first datafile, with a changed-block list, wrote its few blocks under it:
+// restore of latest failed "no stored version" and scn: points read zeros (found 2026-12-01 by review).
+TEST(CrashTest, AFailedBackupOfAnotherDatafileLeavesTheNextIncrementalWhole) {
+  TempDir tmp;
+  const std::string store = tmp / "store", src = tmp / "src", other = tmp / "other";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "ORA", "--dbid", "7", "--files", "1", "--blocks", "255", "--scn", "1000"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"create", "--dir", other, "--db", "ORA", "--dbid", "7", "--files", "1", "--blocks", "3000",
+                    "--block-size", "4096", "--scn", "1000", "--seed", "3"}).exit_code, 0);
+  const std::string first = ReadFile(src + "/ora_1.dbf");
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "ora", src}).exit_code, 0);
+  fs::copy_file(other + "/ora_1.dbf", src + "/ora_1.dbf", fs::copy_options::overwrite_existing);
+  // Backup 2 of the other datafile fails reading it, after its plan gave the path a new id.
+  RunResult failed = ScnfsWithFaults({"IO_FAULT_PATH=" + src + "/ora_1.dbf", "IO_FAULT_OP=r", "IO_FAULT_AFTER=8"},
+                                     {"backup", "--store", store, "--db", "ora", src});
+  ASSERT_EQ(failed.exit_code, 1) << failed.out;
+  WriteFile(src + "/ora_1.dbf", first);
+  ASSERT_EQ(Oragen({"change", "--file", src + "/ora_1.dbf", "--scn", "2000", "--blocks", "5-6",
+                    "--changed-blocks-out", tmp / "changed", "--relative-to", src}).exit_code, 0);
+  RunResult b3 = Scnfs({"backup", "--store", store, "--db", "ora", "--changed-blocks", tmp / "changed", src});
+  ASSERT_EQ(b3.exit_code, 0) << b3.err;
+  for (const char* at : {"latest", "scn:2000"}) {
+    const std::string dest = tmp / (std::string("r-") + at);
+    RunResult r = Scnfs({"restore", "--store", store, "--db", "ora", "--at", at, dest});
+    ASSERT_EQ(r.exit_code, 0) << at << ": " << r.err;
+    EXPECT_TRUE(ReadFile(dest + "/ora_1.dbf") == ReadFile(src + "/ora_1.dbf")) << at;
+  }
+}
+
 // Writes to the store start failing for good at every point of a backup in turn (a disk that dies, ext4 gone
 // read-only). Found 2026-11-30: when the first failed write was the catalog flush after the commit record, the
 // backup went on to change RocksDB's options, RocksDB switched to a new MANIFEST it could not write either and
