@@ -278,12 +278,15 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
       // A backup whose highest block equals that highest stands after it too: with a datafile gone from the source
       // (dropped, or its disk not mounted) and the others unchanged, it became the base of scn:C of the cold backup
       // at C before it, which restored without that datafile (found 2026-12-01). A second cold backup of an idle
-      // database so leaves scn:C to the first, whose blocks are the same.
+      // database so leaves scn:C to the first, whose blocks are the same. "The highest" is the highest block of
+      // the backups before, not where they stand: counted from where they stood, each idle backup pushed the next
+      // one a step further, and a change at C+2 after three idle backups was served from the backup before it.
       const BackupRecord* best = nullptr;
-      uint64_t stands_at = 0;
+      uint64_t highest = 0;
       for (auto* b : complete) {
         const uint64_t own = b->scn_position();
-        stands_at = b == complete.front() || own > stands_at ? own : b->new_line() ? stands_at : stands_at + 1;
+        const uint64_t stands_at = b == complete.front() || own > highest ? own : b->new_line() ? highest : highest + 1;
+        highest = std::max(highest, own);
         if (stands_at <= spec.number) best = b;
       }
       if (best == nullptr)

@@ -1723,6 +1723,30 @@ TEST_F(CliTest, ScnOfAColdBackupKeepsADatafileThatLaterGoesMissing) {
   EXPECT_EQ(list[0]["backups"].size(), 2u) << list.dump();
 }
 
+TEST_F(CliTest, IdleBackupsDoNotPushTheNextChangeToALaterScn) {
+  // Review of 4465ed2: counted from where the backups before stood, each idle backup of a closed database (all at
+  // SCN 1000) stood one step further (1001, 1002, 1003), and backup 5, with a change at 1002 and a new datafile,
+  // stood at 1004: scn:1002 restored backup 3, without the new datafile.
+  const std::string src = tmp_ / "ora", more = tmp_ / "more";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "ORA", "--dbid", "7", "--files", "1", "--blocks", "64", "--scn", "1000"}).exit_code, 0);
+  const std::string idle = ReadFile(src + "/ora_1.dbf");
+  for (int i = 0; i < 4; ++i) BackupJson({"--db", "ora", src});
+  ASSERT_EQ(Oragen({"change", "--file", src + "/ora_1.dbf", "--scn", "1002", "--blocks", "5"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"create", "--dir", more, "--db", "ORA", "--dbid", "7", "--files", "2", "--blocks", "64",
+                    "--scn", "1002", "--seed", "5"}).exit_code, 0);
+  fs::copy_file(more + "/ora_2.dbf", src + "/ora_2.dbf");
+  json b5 = BackupJson({"--db", "ora", src});
+  ASSERT_EQ(b5["id"], 5);
+  RunResult r = Scnfs({"restore", "--store", store_, "--db", "ora", "--at", "scn:1002", tmp_ / "r"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("backup 5"), std::string::npos) << r.out;
+  EXPECT_TRUE(ReadFile(tmp_ / "r/ora_1.dbf") == ReadFile(src + "/ora_1.dbf"));
+  EXPECT_TRUE(ReadFile(tmp_ / "r/ora_2.dbf") == ReadFile(src + "/ora_2.dbf"));
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "ora", "--at", "scn:1001", tmp_ / "r1"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r1/ora_1.dbf") == idle);
+  EXPECT_FALSE(fs::exists(tmp_ / "r1/ora_2.dbf"));
+}
+
 TEST_F(CliTest, AnScnPointBeforeADatafileGrewHasTheHeaderOfItsSize) {
   // Backup 1 cold at SCN 1000; then a checkpoint at 1100 and an autoextend by 50 blocks at SCN 2000, which rewrote
   // the header's block count at checkpoint 1100. scn:1500 (base backup 1) took backup 1's size with backup 2's
