@@ -159,8 +159,9 @@ class Store {
     rocksdb::ColumnFamilyHandle* content = nullptr;
   };
   const Data& data() const { return *data_.load(std::memory_order_acquire); }
-  // How many times Refresh() replaced the reader's data instance (tests).
+  // How many times Refresh() replaced the reader's data instance (tests); at most kMaxDataReplacements.
   uint64_t data_replacements() const { return data_replacements_.load(); }
+  static constexpr size_t kMaxDataReplacements = 16;
 
  private:
   Store() = default;

@@ -58,7 +58,7 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
   if (!b.new_incarnation.empty())
     fmt::print("  NOTE: a new incarnation, {}: scn: points below {} would mix it with the old one and are refused from "
                "now on; backup:N and time: reach every backup\n",
-               b.new_incarnation, cn(r.scn_served_from));
+               Shown(b.new_incarnation), cn(r.scn_served_from));
   if (b.corrupt_blocks) {
     fmt::print("  WARNING: {} corrupt block(s) stored as read:\n", b.corrupt_blocks);
     for (const auto& x : r.bad_blocks) fmt::print("    {} block {}: {}\n", Shown(x.path), x.block, BlockKindName(x.kind));

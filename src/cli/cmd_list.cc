@@ -224,7 +224,7 @@ Runner AddList(CLI::App& app, Globals& g) {
                      cn(ScnServedFrom(d.format, every, b)));
         if (b.hot) fmt::print("       hot: {}\n", HotBackupNote());
         if (!b.new_incarnation.empty())
-          fmt::print("       new incarnation, {}: scn: serves {} and later\n", b.new_incarnation, cn(ScnServedFrom(d.format, every, b)));
+          fmt::print("       new incarnation, {}: scn: serves {} and later\n", Shown(b.new_incarnation), cn(ScnServedFrom(d.format, every, b)));
       }
     }
     if (g.json) fmt::print("{}\n", JsonText(out, 2));

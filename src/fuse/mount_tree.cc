@@ -79,6 +79,9 @@ Status MountTree::CatchUp(bool now) {
   const uint64_t done = catch_ups_.load(std::memory_order_acquire);
   if (done > 0 && now && caught_up_ >= requested) return caught_up_status_;  // one begun since this request covers it
   if (done > 0 && !now && at - caught_up_ < options_.refresh) return caught_up_status_;
+  // A store that could not be caught up with is tried again `refresh` after the failure, also for requests that
+  // want the newest state: each attempt opens a catalog instance and waits out two retries.
+  if (done > 0 && now && !caught_up_status_.ok() && at - caught_up_ < options_.refresh) return caught_up_status_;
   // A failed one counts as begun too: a store that cannot be caught up with is tried again `refresh` later, not on
   // every request.
   caught_up_ = at;
@@ -137,12 +140,13 @@ Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
     // Names that cannot be points do not pay for a catch-up.
     const bool could_be = d.local == kAtDir ? ParsePointSpec(name).ok()
                                             : !name.empty() && name.find_first_not_of("0123456789") == std::string_view::npos;
-    bool known = false;
+    bool known = false, open_ended = false;
     {
       std::lock_guard<std::mutex> l(mu_);
       if (d.local == kAtDir) {
         auto it = point_by_key_.find(std::pair(d.slot, fmt::format("at/{}", name)));
-        known = it != point_by_key_.end() && !points_.at(it->second).open_ended;  // open-ended: a newer backup?
+        known = it != point_by_key_.end();
+        open_ended = known && points_.at(it->second).open_ended;  // a newer backup may select differently
       } else if (d.slot < dbs_.size()) {  // a backup the listing has as complete needs no catch-up to be found
         uint32_t id = 0;
         std::from_chars(name.data(), name.data() + name.size(), id);
@@ -153,6 +157,11 @@ Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
       }
     }
     if (could_be && !known) return CatchUp(/*now=*/true);
+    // An open-ended point asks for the newest backups, but serves what it has if the store cannot say.
+    if (open_ended) {
+      NoteCatchUpFailure(CatchUp(/*now=*/true));
+      return Status::OK();
+    }
   }
   CatchUpFor(parent);
   return Status::OK();
@@ -283,7 +292,8 @@ Status MountTree::SeedLocked(PointSlot& s) {
     seed->last_complete = std::min(seed->last_complete, last);
   }
   seed->vis.HideAfter(last);
-  s.open_ended = !s.fixed && s.key.starts_with("at/") && seed->point.base.id == seed->last_complete;
+  s.open_ended = !s.fixed && s.key.starts_with("at/") && s.spec.kind != PointSpec::Kind::kBackup &&
+                 seed->point.base.id == seed->last_complete;  // backup:N selects the same whatever comes later
   s.seed = std::move(seed);
   return Status::OK();
 }
@@ -369,7 +379,9 @@ void MountTree::UnpinLocked(const PointSlot& s) {
 
 // The point's path under the mount ("ORA/backups/3"): its key alone is one per database, and the pins of two
 // databases' "backups/3" must not be taken for one.
-std::string MountTree::PinWhatLocked(const PointSlot& s) const { return dbs_[s.db_slot].name + "/" + s.key; }
+std::string MountTree::PinWhatLocked(const PointSlot& s) const {
+  return dbs_[s.db_slot].name + "/" + s.key + (s.generation > 0 ? fmt::format("#{}", s.generation) : "");
+}
 
 Status MountTree::FlushPins() {
   if (pins_ == nullptr) return Status::OK();
@@ -669,6 +681,7 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
         if (!parsed.ok() || parsed.value().kind == PointSpec::Kind::kLatest) return not_found();
         const std::string key = fmt::format("at/{}", name);
         auto it = point_by_key_.find(std::pair(d.slot, key));
+        uint32_t generation = 0;
         // "Resolved on lookup": a point that lay at or past the newest backup (scn: above its SCNs, time: after it
         // ended) selects differently once a newer backup is complete, and kept serving the old state while restore
         // of the same SPEC gave the new one (found 2026-12-01). Its name now gets a new slot, with new inode
@@ -677,6 +690,7 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
           const PointSlot& old = points_.at(it->second);
           const BackupRecord* newest = NewestComplete(db);
           if (old.open_ended && old.seed && newest != nullptr && newest->id > old.seed->last_complete) {
+            generation = old.generation + 1;
             point_by_key_.erase(it);
             it = point_by_key_.end();
           }
@@ -686,7 +700,7 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
         } else {
           // Resolve before taking a slot: a name that resolves to nothing (an SCN before the first backup) must not
           // leave a slot behind for every such lookup.
-          PointSlot tmp{d.slot, key, parsed.value(), std::nullopt, nullptr, nullptr, 0, 0, 0, std::nullopt, false};
+          PointSlot tmp{d.slot, key, parsed.value(), std::nullopt, nullptr, nullptr, 0, 0, 0, std::nullopt, false, generation};
           if (Status st = SeedLocked(tmp); !st.ok())
             return st.IsNotFound() || st.code() == Status::Code::kInvalidArgument ? not_found() : st;
           SCNFS_ASSIGN_OR_RETURN(p, NewPointLocked());

@@ -168,6 +168,9 @@ class MountTree {
     // An at/ point whose base was the newest complete backup when it was resolved: a later backup may change what
     // it selects, so its name is resolved again once one is complete (ResolveLocked).
     bool open_ended = false;
+    // How many slots of this key came before it (resolved again): part of its pin's name, so that the slot it
+    // replaced, still serving what is open in it, keeps its own pin (docs/pins.md).
+    uint32_t generation = 0;
   };
   struct Decoded;
   struct CloneSlot {

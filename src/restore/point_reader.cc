@@ -74,7 +74,7 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
              : versions_.AsOfBackup(file.file_id, uint32_t(block), base.id, by_change ? base.change_ceiling : base.id);
   if (!v.ok()) return v.status();
   if (version_out != nullptr) *version_out = v.value();
-  if (!v.value() && !r_.point_.scn) return NoVersion(file, block);
+  if (!v.value() && (!r_.point_.scn || !by_scn)) return NoVersion(file, block);  // the base has its header blocks
   if (!v.value() || v.value()->value.zero) {
     std::memset(out.data(), 0, want);
     return Status::OK();
@@ -124,7 +124,7 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
     const uint64_t offset = (first + i) * bs;
     (*info)[i].len = size_t(std::min<uint64_t>(bs, file.size - offset));
     const auto& v = run_[i];
-    if (!v && !r_.point_.scn) return NoVersion(file, first + i);
+    if (!v && (!r_.point_.scn || i < head)) return NoVersion(file, first + i);  // the base has its header blocks
     if (!v || v->value.zero) {
       (*info)[i].hole = true;
       std::memset(out.data() + i * bs, 0, (*info)[i].len);

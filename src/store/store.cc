@@ -705,6 +705,10 @@ Status Store::ReplaceData(std::shared_ptr<CatalogView>* fresh) {
   // table file of the store again.
   const auto now = std::chrono::steady_clock::now();
   if (now - last_replace_attempt_ < std::chrono::seconds(1)) return Status::Busy("a new instance was tried moments ago");
+  // Each replaced instance stays open, with its table files (also those compacted away since), until the Store
+  // closes: a store that keeps failing and recovering must not take every descriptor. Past this, a remount.
+  if (replaced_data_.size() >= kMaxDataReplacements)
+    return Status::Busy(fmt::format("the store's data was opened again {} times; reopen it (remount)", kMaxDataReplacements));
   last_replace_attempt_ = now;
   SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, ReadSealFile());
   SCNFS_ASSIGN_OR_RETURN(*fresh, OpenCatalogView());

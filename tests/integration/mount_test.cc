@@ -585,6 +585,8 @@ TEST_F(MountTest, AStoreFileUnreadableForAMomentLeavesTheMountServingAndItRecove
   ASSERT_EQ(Mount().exit_code, 0);
   const std::string b1 = ReadFile(mnt_ + "/RAW/backups/1/a.bin");
   ASSERT_TRUE(b1 == ReadFile(raw_ + "/a.bin"));
+  const std::string future = mnt_ + "/RAW/at/time:2100-01-01T00:00:00Z/a.bin";  // open-ended: asks for new backups
+  ASSERT_TRUE(ReadFile(future) == b1);
   std::set<std::string> before;
   for (const auto& e : fs::directory_iterator(store_ + "/db"))
     if (e.path().extension() == ".sst") before.insert(e.path().filename());
@@ -601,6 +603,7 @@ TEST_F(MountTest, AStoreFileUnreadableForAMomentLeavesTheMountServingAndItRecove
   std::error_code ec;
   EXPECT_TRUE(fs::is_directory(mnt_ + "/RAW", ec)) << ec.message();  // the root and what it served: still there
   EXPECT_TRUE(ReadFile(mnt_ + "/RAW/backups/1/a.bin") == b1);
+  EXPECT_TRUE(ReadFile(future) == b1);  // served as resolved, not EIO (review)
   EXPECT_FALSE(fs::exists(mnt_ + "/RAW/backups/2", ec));  // the new backup cannot be served: an error, not old blocks
   EXPECT_EQ(ec.value(), EIO) << ec.message();
   for (const auto& f : moved) fs::rename(tmp_ / ("away/" + f), store_ + "/db/" + f);
@@ -612,6 +615,8 @@ TEST_F(MountTest, AStoreFileUnreadableForAMomentLeavesTheMountServingAndItRecove
   }
   ASSERT_TRUE(seen) << ec.message();
   EXPECT_TRUE(ReadFile(mnt_ + "/RAW/backups/2/a.bin") == ReadFile(raw_ + "/a.bin"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the kernel's entry for the open-ended name
+  EXPECT_TRUE(ReadFile(future) == ReadFile(raw_ + "/a.bin"));
   EXPECT_TRUE(ReadFile(mnt_ + "/RAW/backups/1/a.bin") == b1);
   EXPECT_EQ(fs::read_symlink(mnt_ + "/RAW/latest"), "backups/2");
 }
@@ -704,6 +709,14 @@ TEST_F(MountTest, APointPastTheNewestBackupIsResolvedAgainOnceANewerOneIsComplet
     EXPECT_TRUE(ReadFile(mnt_ + "/ORA/at/" + spec + "/ora_1.dbf") == now) << spec;
     EXPECT_TRUE(ReadFile(Restore("ORA", spec) + "/ora_1.dbf") == now) << spec;
   }
+  // Both resolutions are pinned while used: the old one's pin was replaced by the new one's, same name (review).
+  auto pins = ListPins(store_);
+  ASSERT_TRUE(pins.ok());
+  std::map<std::string, uint32_t> pinned;
+  for (const auto& h : pins.value())
+    for (const auto& pin : h.pins) pinned[pin.what] = pin.backup;
+  EXPECT_EQ(pinned["ORA/at/scn:99999"], 3u);
+  EXPECT_EQ(pinned["ORA/at/scn:99999#1"], 4u);
   // What was open in the old resolution reads on as it was; a point below the newest backup keeps its inode.
   std::string old(before.size(), '\0');
   EXPECT_EQ(::pread(held, old.data(), old.size(), 0), ssize_t(old.size()));
