@@ -154,7 +154,6 @@ class Catalog {
   // The files of a complete backup, checked against the counts of files and directories its record keeps: a
   // record lost from a damaged store is Corruption, not a file silently missing from a restore or a mount.
   Result<std::vector<FileRecord>> ListFiles(const BackupRecord& backup) const;
-  Result<std::optional<uint32_t>> FileId(uint32_t db, std::string_view path) const;
   // Which backups' versions may be served: complete ones. Hidden: failed and running.
   Result<Visibility> LoadVisibility(uint32_t db) const;
   Result<uint32_t> NextDatabaseId() const;

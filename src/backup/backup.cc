@@ -544,7 +544,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file));
     in.changed = &changed;
   }
-  SCNFS_ASSIGN_OR_RETURN(auto jobs, PlanFiles(entries, &db, in, cat));
+  SCNFS_ASSIGN_OR_RETURN(auto jobs, PlanFiles(entries, &db, in));
   // An Oracle database with no datafile in its sources is a source that is not there (a disk not mounted, a wrong
   // path): such a backup completed with 0 files, verified clean, and became the newest point (found 2026-12-01).
   if (db.format == FormatId::kOracle &&

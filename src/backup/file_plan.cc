@@ -228,7 +228,7 @@ FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector
 }
 
 Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<SourceEntry>& entries, DatabaseRecord* db,
-                                                        const PlanInputs& in, const Catalog& catalog) {
+                                                        const PlanInputs& in) {
   std::map<std::string, const FileRecord*> prev;
   if (in.prev_files)
     for (const auto& f : *in.prev_files) prev[f.path] = &f;
@@ -300,11 +300,12 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     // reused, maybe with another block size) starts a new file id. Under the old one the two files' versions
     // interleaved by SCN, and an scn: point between the drop and this backup (its base the earlier backup) served
     // the earlier file with the new file's blocks, verify clean (found 2026-12-01).
+    const std::string identity = DatafileIdentityOf(job->header);
+    const std::string prev_identity = job->prev ? DatafileIdentityOf(job->prev->header) : "";
     const bool another_datafile =
         job->prev && job->format->id() == FormatId::kOracle && job->prev->format == FormatId::kOracle &&
         (job->prev->block_size != job->format->block_size() ||
-         (!DatafileIdentityOf(job->header).empty() && !DatafileIdentityOf(job->prev->header).empty() &&
-          DatafileIdentityOf(job->header) != DatafileIdentityOf(job->prev->header)));
+         (!identity.empty() && !prev_identity.empty() && identity != prev_identity));
     // The id is the previous complete backup's for the same file, not the path's in the catalog: a backup that
     // failed after giving the path a new id (another datafile there) left that id behind, and the next backup of
     // the first file, with a changed-block list, wrote its few blocks under an id holding none of its versions
@@ -326,7 +327,7 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     const bool list_applies = !(db->format == FormatId::kPostgres && job->format->id() == FormatId::kRaw) &&
                               !unlisted_relation_file(e.rel) && !in.pg_new_line &&
                               IncarnationOf(job->header) == (job->prev ? IncarnationOf(job->prev->header) : "") &&
-                              DatafileIdentityOf(job->header) == (job->prev ? DatafileIdentityOf(job->prev->header) : "");
+                              identity == prev_identity;
     // The blocks the previous backup held corrupt are read again (FileRecord::held_corrupt): all of the file when
     // there were too many to list.
     const std::vector<uint32_t> no_held;

@@ -107,9 +107,9 @@ bool IsPostgresDataDirectory(const std::vector<std::string>& sources);
 FormatId DetectFormat(const std::vector<std::string>& sources, const std::vector<SourceEntry>& entries);
 
 // Opens every regular file in turn (and closes it again), checks it against the database format (a file that is
-// not what the format says is an error naming it), assigns file ids (new ones advance db->next_file_id) and plans
+// not what the format says is an error naming it), assigns file ids (the previous complete backup's for the same file; new ones advance db->next_file_id) and plans
 // the blocks to read. A file removed since the scan (ENOENT at open) gets no job; the caller leaves it out.
 Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<SourceEntry>& entries, DatabaseRecord* db,
-                                                        const PlanInputs& in, const Catalog& catalog);
+                                                        const PlanInputs& in);
 
 }  // namespace scnfs

@@ -292,15 +292,6 @@ Result<std::vector<FileRecord>> Catalog::ListFiles(const BackupRecord& backup) c
   return files;
 }
 
-Result<std::optional<uint32_t>> Catalog::FileId(uint32_t db, std::string_view path) const {
-  std::string v;
-  Status st = store_->GetCatalog(catalog_keys::Path(db, path), &v);
-  if (st.IsNotFound()) return std::optional<uint32_t>();
-  if (!st.ok()) return st;
-  if (v.size() != 4) return Status::Corruption(fmt::format("bad file id record for {}", path));
-  return std::optional<uint32_t>(GetBE32(v.data()));
-}
-
 Result<Visibility> Catalog::LoadVisibility(uint32_t db) const {
   SCNFS_ASSIGN_OR_RETURN(auto backups, ListBackups(db));
   Visibility vis;

@@ -66,11 +66,11 @@ class BackupPlanTest : public ::testing::Test {
   }
   // Plans src_ as `db` with `in`: per path, how the backup reads it and which blocks (empty when the plan failed).
   using PlannedReads = std::map<std::string, std::pair<std::string, BlockRanges>>;
-  PlannedReads Plan(DatabaseRecord* db, const PlanInputs& in, const Catalog& cat) {
+  PlannedReads Plan(DatabaseRecord* db, const PlanInputs& in) {
     auto scan = ScanSources({src_});
     EXPECT_TRUE(scan.ok()) << scan.status().ToString();
     if (!scan.ok()) return {};
-    auto jobs = PlanFiles(scan.value(), db, in, cat);
+    auto jobs = PlanFiles(scan.value(), db, in);
     EXPECT_TRUE(jobs.ok()) << jobs.status().ToString();
     PlannedReads got;
     if (jobs.ok())
@@ -109,20 +109,16 @@ TEST_F(BackupPlanTest, SymlinkTargetIsReadWithTheScan) {
 TEST_F(BackupPlanTest, FileRemovedAfterTheScanIsLeftOutOfThePlan) {
   Write("keep", std::string(8192, 'k'));
   Write("pgsql_tmp/tmp1.0", std::string(8192, 't'));
-  ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
-  auto store = Store::Open(tmp_ / "store", Store::Mode::kWriter);
-  ASSERT_TRUE(store.ok());
   auto scan = ScanSources({src_});
   ASSERT_TRUE(scan.ok());
   ASSERT_NE(Find(scan.value(), "pgsql_tmp/tmp1.0"), nullptr);
   fs::remove(src_ + "/pgsql_tmp/tmp1.0");  // PostgreSQL drops a temporary file between our scan and our open
 
-  Catalog cat(store.value().get());
   DatabaseRecord db;
   db.format = FormatId::kRaw;
   PlanInputs in;
   in.db = &db;
-  auto jobs = PlanFiles(scan.value(), &db, in, cat);
+  auto jobs = PlanFiles(scan.value(), &db, in);
   ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
   ASSERT_EQ(jobs.value().size(), 1u);
   EXPECT_EQ(jobs.value()[0]->entry.rel, "keep");
@@ -138,7 +134,7 @@ TEST_F(BackupPlanTest, FileRemovedAfterTheScanIsLeftOutOfThePlan) {
   // Any other error still fails the plan: a file we may not read is not silently dropped.
   if (::geteuid() != 0) {
     fs::permissions(src_ + "/keep", fs::perms::none);
-    EXPECT_FALSE(PlanFiles(scan.value(), &db, in, cat).ok());
+    EXPECT_FALSE(PlanFiles(scan.value(), &db, in).ok());
   }
 }
 
@@ -165,7 +161,7 @@ TEST_F(BackupPlanTest, ContentClaimsLastOnlyUntilTheBatchIsWritten) {
   in.db = &db;
   auto scan = ScanSources({src_});
   ASSERT_TRUE(scan.ok());
-  auto jobs = PlanFiles(scan.value(), &db, in, cat);
+  auto jobs = PlanFiles(scan.value(), &db, in);
   ASSERT_TRUE(jobs.ok());
   ASSERT_EQ(jobs.value().size(), 3u);
   auto vis = cat.LoadVisibility(db.id);
@@ -227,10 +223,6 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   Write("base/5/16390_init", std::string(8192, 'i'));
   Write("pg_wal/000000010000000000000001", std::string(8 * 8192, 'w'));
   Write("pg_xact/0000", std::string(8192, 'x'));
-  ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
-  auto store = Store::Open(tmp_ / "store", Store::Mode::kWriter);
-  ASSERT_TRUE(store.ok());
-  Catalog cat(store.value().get());
   DatabaseRecord db;
   db.format = FormatId::kPostgres;
   std::vector<FileRecord> prev;
@@ -254,7 +246,7 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   in.db = &db;
   in.prev_files = &prev;
   in.changed = &changed;
-  PlannedReads got = Plan(&db, in, cat);
+  PlannedReads got = Plan(&db, in);
   EXPECT_EQ(got["base/5/16384"].first, "changed blocks");
   EXPECT_EQ(got["base/5/16384"].second, (BlockRanges{{0, 1}}));
   EXPECT_EQ(got["pg_wal/000000010000000000000001"].first, "full");
@@ -271,14 +263,14 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
   auto scan = ScanSources({src_});
   ASSERT_TRUE(scan.ok());
   changed["base/5"] = BlockRanges{{0, 0}};
-  auto dir = PlanFiles(scan.value(), &db, in, cat);
+  auto dir = PlanFiles(scan.value(), &db, in);
   ASSERT_FALSE(dir.ok());
   EXPECT_NE(dir.status().message().find("'base/5', which is not a file"), std::string::npos) << dir.status().ToString();
   changed.erase("base/5");
 
   // A block number past a segment file's 131072 pages is a relation-level one: refused, not read as nothing.
   changed["base/5/16384"] = BlockRanges{{131075, 131075}};
-  auto bad = PlanFiles(scan.value(), &db, in, cat);
+  auto bad = PlanFiles(scan.value(), &db, in);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("past a segment file's 131072 pages"), std::string::npos) << bad.status().ToString();
 }
@@ -289,10 +281,6 @@ TEST_F(BackupPlanTest, ChangedBlockListCoversPostgresRelationsOnly) {
 TEST_F(BackupPlanTest, AChangedBlockBackupReadsTheBlocksThePreviousOneHeldCorrupt) {
   Write("a.dat", std::string(100 * 8192, 'a'));
   Write("b.dat", std::string(100 * 8192, 'b'));
-  ASSERT_TRUE(Store::Create(tmp_ / "store").ok());
-  auto store = Store::Open(tmp_ / "store", Store::Mode::kWriter);
-  ASSERT_TRUE(store.ok());
-  Catalog cat(store.value().get());
   DatabaseRecord db;
   db.format = FormatId::kRaw;
   Write("c.dat", std::string(100 * 8192, 'c'));
@@ -312,7 +300,7 @@ TEST_F(BackupPlanTest, AChangedBlockBackupReadsTheBlocksThePreviousOneHeldCorrup
   in.db = &db;
   in.prev_files = &prev;
   in.changed = &changed;
-  PlannedReads got = Plan(&db, in, cat);
+  PlannedReads got = Plan(&db, in);
   EXPECT_EQ(got["a.dat"].first, "changed blocks");
   EXPECT_EQ(got["a.dat"].second, (BlockRanges{{0, 1}, {7, 10}, {50, 50}}));
   EXPECT_EQ(got["b.dat"].first, "full");
