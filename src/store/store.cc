@@ -117,13 +117,19 @@ Status FromRocks(const void* p, std::string_view context) {
 }
 
 namespace {
+// What an init killed before its marker (the marker goes last) leaves: db/ and the lock file.
+bool LeftByInterruptedInit(const std::string& dir) {
+  std::error_code ec;
+  return fs::is_directory(fs::path(dir) / kRocksDir, ec) && fs::exists(fs::path(dir) / kLockFile, ec);
+}
+
 // What a new store's directory may hold: nothing, or (`lock_ok`, once init holds it) the writer's lock file.
 Status CheckEmptyForInit(const std::string& dir, bool lock_ok) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (lock_ok && it->path().filename() == kLockFile) continue;
     if (fs::exists(fs::path(dir) / kMarkerFile, ec)) return Status::InvalidArgument(fmt::format("{} is already a scnfs store", dir));
-    if (fs::is_directory(fs::path(dir) / kRocksDir, ec) && fs::exists(fs::path(dir) / kLockFile, ec))
+    if (LeftByInterruptedInit(dir))
       return Status::InvalidArgument(fmt::format("{} holds what an interrupted 'scnfs init' left (no {} marker): remove "
                                                  "it, or its contents, and run init again", dir, kMarkerFile));
     return Status::InvalidArgument(fmt::format("{} is not empty; a new store needs an empty or new directory", dir));
@@ -221,8 +227,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
   int version = 0;
   if (!marker || !std::getline(marker, magic) || magic != "scnfs store" || !(marker >> word >> version) || word != "format" ||
       (marker >> rest)) {  // "format 1junk" is no version 1
-    // An init killed before its marker (the marker goes last) leaves db/ and lock: say so, and what to do.
-    if (!marker && fs::is_directory(fs::path(dir) / kRocksDir, ec) && fs::exists(fs::path(dir) / "lock", ec))
+    if (!marker && LeftByInterruptedInit(dir))
       return Status::InvalidArgument(fmt::format(
           "{} is not a scnfs store: it holds what an interrupted 'scnfs init' left (no {} marker); if no backup was "
           "ever made in it, remove it and run 'scnfs init --store {}' again", dir, kMarkerFile, dir));
@@ -694,7 +699,7 @@ Status Store::CatchUpWithWriter(std::shared_ptr<CatalogView>* fresh) {
     SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, ReadSealFile());
     SCNFS_ASSIGN_OR_RETURN(*fresh, OpenCatalogView());
     SCNFS_RETURN_IF_ERROR(FromRocksStatus(d.db->TryCatchUpWithPrimary(), "catching up with the store's writer"));
-    Status st = CheckSealsOf((*fresh)->db, (*fresh)->cf, d.db, d.versions, d.content, sealed);
+    Status st = CheckSeals((*fresh)->db, (*fresh)->cf, sealed);
     if (st.ok() || st.code() != Status::Code::kCorruption || attempt == 2) return st;
     std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
   }
