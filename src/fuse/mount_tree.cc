@@ -79,11 +79,10 @@ Status MountTree::CatchUp(bool now) {
   const uint64_t done = catch_ups_.load(std::memory_order_acquire);
   if (done > 0 && now && caught_up_ >= requested) return caught_up_status_;  // one begun since this request covers it
   if (done > 0 && !now && at - caught_up_ < options_.refresh) return caught_up_status_;
-  // A store that could not be caught up with is tried again `refresh` after the failure, also for requests that
-  // want the newest state: each attempt opens a catalog instance and waits out two retries.
+  // A failed catch-up counts as begun too: a store that cannot be caught up with is tried again `refresh` after the
+  // failure, also for requests that want the newest state (each attempt opens a catalog instance and waits out two
+  // retries), not on every request.
   if (done > 0 && now && !caught_up_status_.ok() && at - caught_up_ < options_.refresh) return caught_up_status_;
-  // A failed one counts as begun too: a store that cannot be caught up with is tried again `refresh` later, not on
-  // every request.
   caught_up_ = at;
   caught_up_status_ = Status::OK();
   if (done > 0) {  // the first counts the open, which saw everything committed until then

@@ -56,8 +56,8 @@ Status CheckDecoded(const Store& store, const FileRecord& file, uint64_t block, 
 // header at the base's checkpoint, blocks up to S, which recovery from that checkpoint brings to S.
 constexpr uint64_t kOracleHeaderBlocks = 2;
 
-bool HeaderFromBase(const FileRecord& file, bool scn_point, uint64_t block) {
-  return scn_point && file.format == FormatId::kOracle && block < kOracleHeaderBlocks;
+bool IsOracleHeader(const FileRecord& file, uint64_t block) {
+  return file.format == FormatId::kOracle && block < kOracleHeaderBlocks;
 }
 
 Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
@@ -68,7 +68,7 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
   *len = want;
   const bool by_change = file.format != FormatId::kRaw;
   const auto& base = r_.point_.base;
-  const bool by_scn = by_change && r_.point_.scn && !HeaderFromBase(file, true, block);
+  const bool by_scn = by_change && r_.point_.scn && !IsOracleHeader(file, block);
   Result<std::optional<Version>> v =
       by_scn ? versions_.AsOfChange(file.file_id, uint32_t(block), *r_.point_.scn, base.id)
              : versions_.AsOfBackup(file.file_id, uint32_t(block), base.id, by_change ? base.change_ceiling : base.id);
@@ -106,14 +106,20 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
   const bool by_change = file.format != FormatId::kRaw;
   const auto& base = r_.point_.base;
   const bool scn_point = by_change && r_.point_.scn;
-  const uint32_t head = HeaderFromBase(file, scn_point, first) ? uint32_t(std::min<uint64_t>(kOracleHeaderBlocks - first, count)) : 0;
-  Status vs = head > 0 ? versions_.RunAsOf(file.file_id, uint32_t(first), head, base.id, base.change_ceiling, &run_)
-                       : Status::OK();
-  if (vs.ok() && head < count) {
-    auto* into = head > 0 ? &rest_ : &run_;
-    vs = scn_point ? versions_.RunAsOf(file.file_id, uint32_t(first + head), count - head, kAnyBackup, *r_.point_.scn, into, base.id)
-                   : versions_.RunAsOf(file.file_id, uint32_t(first), count, base.id, by_change ? base.change_ceiling : base.id, into);
-    if (vs.ok() && head > 0) run_.insert(run_.end(), rest_.begin(), rest_.end());
+  // At an scn: point, the run's Oracle header blocks (`head` of them) as the base had them, the rest by SCN.
+  const uint32_t head =
+      scn_point && IsOracleHeader(file, first) ? uint32_t(std::min<uint64_t>(kOracleHeaderBlocks - first, count)) : 0;
+  Status vs;
+  if (!scn_point) {
+    vs = versions_.RunAsOf(file.file_id, uint32_t(first), count, base.id, by_change ? base.change_ceiling : base.id, &run_);
+  } else if (head == 0) {
+    vs = versions_.RunAsOf(file.file_id, uint32_t(first), count, kAnyBackup, *r_.point_.scn, &run_, base.id);
+  } else {
+    vs = versions_.RunAsOf(file.file_id, uint32_t(first), head, base.id, base.change_ceiling, &run_);
+    if (vs.ok() && head < count) {
+      vs = versions_.RunAsOf(file.file_id, uint32_t(first + head), count - head, kAnyBackup, *r_.point_.scn, &rest_, base.id);
+      run_.insert(run_.end(), rest_.begin(), rest_.end());
+    }
   }
   if (!vs.ok()) return vs;
   info->assign(count, BlockRead{});
