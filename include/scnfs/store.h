@@ -52,6 +52,9 @@ struct StoreOptions {
   bool wait_for_writer = false;
   std::function<void(const std::string& other)> on_wait;
   std::function<bool()> cancelled;
+  // A reader whose catch-up failed opens the store's data anew (Refresh) at most this often: a store that is
+  // really damaged fails every catch-up, and each attempt opens every table file again. Tests shorten it.
+  std::chrono::milliseconds reopen_interval{1000};
 };
 
 class Store {
@@ -140,7 +143,7 @@ class Store {
   // no free descriptors) never applies the edits it skipped, so it stayed behind the store for good and a mount
   // answered EIO until remounted (found 2026-12-01). When the catch-up fails, Refresh() opens a new instance of
   // the data families (at most once a second) and, if that one sees every commit, reads from it from then on. The
-  // one it replaces stays open until the Store closes: readers may still be inside it. REQUIRES: one caller at a
+  // one it replaces closes once the last reader inside it lets go of it (see data()). REQUIRES: one caller at a
   // time (readers may run meanwhile).
   Status Refresh();
 
@@ -152,16 +155,21 @@ class Store {
 
   // Where a reader reads block versions and contents: one RocksDB instance and its two families, taken together
   // in one call. A reader's instance can be replaced by Refresh() (below), so code that may run in a reader takes
-  // this once per lookup instead of calling db() and a family separately. Stays valid for the Store's life.
+  // this once per lookup instead of calling db() and a family separately, and holds the pointer for as long as it
+  // uses the instance: while it reads, and while an iterator or a PinnableSlice made from it lives (destroy those
+  // first). A replaced instance closes when the last holder lets go, so a mount that recovers from many failed
+  // catch-ups keeps one instance open, not one per failure (until 2026-12-01 each stayed open until unmount, at
+  // most 16, and the 17th failure needed a remount).
   struct Data {
     rocksdb::DB* db = nullptr;
     rocksdb::ColumnFamilyHandle* versions = nullptr;
     rocksdb::ColumnFamilyHandle* content = nullptr;
   };
-  const Data& data() const { return *data_.load(std::memory_order_acquire); }
-  // How many times Refresh() replaced the reader's data instance (tests); at most kMaxDataReplacements.
+  std::shared_ptr<const Data> data() const { return data_.load(std::memory_order_acquire); }
+  // How many times Refresh() replaced the reader's data instance (tests).
   uint64_t data_replacements() const { return data_replacements_.load(); }
-  static constexpr size_t kMaxDataReplacements = 16;
+  // How many replaced data instances are still open (tests): held by a reader that has not let go yet.
+  static uint64_t OpenReplacedInstances();
 
  private:
   Store() = default;
@@ -206,13 +214,14 @@ class Store {
   mutable std::mutex catalog_mu_;
   std::shared_ptr<CatalogView> catalog_;  // GUARDED_BY(catalog_mu_)
   uint64_t catalog_opens_ = 0;            // names the secondary directory of each
-  // A reader's data instance: the one OpenRocks opened (initial_data_, over db_), or the newest that ReplaceData()
-  // opened. Replaced ones stay open until ~Store.
+  // A reader's data instance: the one OpenRocks opened (initial_data_, over db_, owned by the Store), or the newest
+  // that ReplaceData() opened (owned by the pointers to it).
   struct DataInstance;
   Data initial_data_;
-  std::atomic<const Data*> data_{&initial_data_};
-  std::vector<std::unique_ptr<DataInstance>> replaced_data_;  // only Refresh() (one caller at a time) adds
+  std::atomic<std::shared_ptr<const Data>> data_;
   std::atomic<uint64_t> data_replacements_{0};
+  uint64_t data_instances_opened_ = 0;  // names their secondary directories (only Refresh() opens them)
+  std::chrono::milliseconds reopen_interval_{1000};
   std::chrono::steady_clock::time_point last_replace_attempt_{};
   uint64_t seal_ = 0;         // the highest commit number seen (the writer's last commit)
   uint64_t data_sealed_ = 0;  // the writer: the commit number FlushData() sealed the data with

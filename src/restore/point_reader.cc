@@ -80,9 +80,9 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
     return Status::OK();
   }
   const Version& ver = *v.value();
+  const auto data = r_.store_->data();  // declared before the value pinned in its instance: outlives it
   rocksdb::PinnableSlice value;
-  const Store::Data& data = r_.store_->data();
-  auto st = data.db->Get(rocksdb::ReadOptions(), data.content, rocksdb::Slice(ver.value.hash.view().data(), 16), &value);
+  auto st = data->db->Get(rocksdb::ReadOptions(), data->content, rocksdb::Slice(ver.value.hash.view().data(), 16), &value);
   if (st.IsNotFound())
     return Status::Corruption(fmt::format("{} block {}: content {} is missing from the store", file.path, block, ver.value.hash.Hex()));
   if (!st.ok()) return FromRocksStatus(st, fmt::format("{} block {}", file.path, block));
@@ -148,11 +148,11 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
     statuses.resize(n);
   }
   for (size_t j = 0; j < n; ++j) values[j].Reset();
-  const Store::Data& data = r_.store_->data();
+  data_ = r_.store_->data();  // after the values let go of the instance they were read from
   if (n == 1) {  // a single block: Get skips MultiGet's batching set-up
-    statuses[0] = data.db->Get(rocksdb::ReadOptions(), data.content, keys[0], &values[0]);
+    statuses[0] = data_->db->Get(rocksdb::ReadOptions(), data_->content, keys[0], &values[0]);
   } else {
-    data.db->MultiGet(rocksdb::ReadOptions(), data.content, n, keys, values.data(), statuses.data(), /*sorted_input=*/false);
+    data_->db->MultiGet(rocksdb::ReadOptions(), data_->content, n, keys, values.data(), statuses.data(), /*sorted_input=*/false);
   }
   for (size_t j = 0; j < n; ++j) {
     const uint32_t i = which[j];

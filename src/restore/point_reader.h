@@ -56,6 +56,8 @@ class PointReader {
     const PointReader& r_;
     std::vector<std::optional<Version>> run_;
     std::vector<std::optional<Version>> rest_;  // a run's blocks past an Oracle header read at an scn: point
+    // The store instance values_ were read from (declared first: it closes after they let go of it).
+    std::shared_ptr<const Store::Data> data_;
     std::vector<rocksdb::PinnableSlice> values_;
     std::vector<rocksdb::Status> statuses_;
     VersionReader versions_;

@@ -75,8 +75,8 @@ Result<uint64_t> Store::ReadSealFile() const {
 }
 
 Status Store::CheckSeals(rocksdb::DB* catalog_db, rocksdb::ColumnFamilyHandle* catalog_cf, uint64_t recorded) {
-  const Data& d = data();
-  return CheckSealsOf(catalog_db, catalog_cf, d.db, d.versions, d.content, recorded);
+  const auto d = data();
+  return CheckSealsOf(catalog_db, catalog_cf, d->db, d->versions, d->content, recorded);
 }
 
 Status Store::CheckSealsOf(rocksdb::DB* catalog_db, rocksdb::ColumnFamilyHandle* catalog_cf, rocksdb::DB* data_db,

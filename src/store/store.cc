@@ -238,6 +238,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
 
   std::unique_ptr<Store> s(new Store());
   s->dir_ = dir;
+  s->reopen_interval_ = options.reopen_interval;
   if (mode == Mode::kWriter) SCNFS_RETURN_IF_ERROR(s->LockWriter(options));
   SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, s->ReadSealFile());  // before RocksDB: it can only be older
   if (mode == Mode::kWriter) SCNFS_RETURN_IF_ERROR(s->CheckSealsBeforeWriting(sealed));
@@ -501,6 +502,8 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   versions_cf_ = handles[2];
   content_cf_ = handles[3];
   initial_data_ = Data{db_, versions_cf_, content_cf_};
+  // No owner: the Store closes db_ itself, after every reader is gone.
+  data_.store(std::shared_ptr<const Data>(std::shared_ptr<const Data>(), &initial_data_));
   catalog_ = std::make_shared<CatalogView>();
   catalog_->db = db_;
   catalog_->cf = catalog_cf_;
@@ -557,21 +560,33 @@ std::atomic<bool> g_abandoned{false};
 
 bool Store::AbandonedAny() { return g_abandoned.load(); }
 
+std::atomic<uint64_t> g_open_replaced_instances{0};
+
+// A data instance ReplaceData() opened, with its secondary directory: closed, and the directory removed, when the
+// last pointer to it goes (which may be a reader's thread).
 struct Store::DataInstance {
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   Data data;
+  std::string dir;
+  DataInstance() { g_open_replaced_instances.fetch_add(1); }
   ~DataInstance() {
-    if (db == nullptr) return;
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-    db->Close().PermitUncheckedError();
-    delete db;
+    if (db != nullptr) {
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      db->Close().PermitUncheckedError();
+      delete db;
+    }
+    std::error_code ec;
+    if (!dir.empty()) fs::remove_all(dir, ec);
+    g_open_replaced_instances.fetch_sub(1);
   }
 };
 
+uint64_t Store::OpenReplacedInstances() { return g_open_replaced_instances.load(); }
+
 Store::~Store() {
   catalog_.reset();  // a catalog-only secondary closes; an alias of db_ goes
-  replaced_data_.clear();
+  data_.store(nullptr);  // a replaced instance closes here (readers are gone: they do not outlive the Store)
   if (db_ != nullptr && write_failed_) {
     // Deliberately not closed (see write_failed_), as a crash would leave it. Kept reachable from a global so that
     // leak checkers (the ASAN build) do not report what is abandoned on purpose.
@@ -694,11 +709,11 @@ Status Store::CatchUpWithWriter(std::shared_ptr<CatalogView>* fresh) {
   // A catch-up can meet a table file the writer's compaction has just deleted and leave that family behind until
   // the next one: seals a commit behind, with nothing damaged. Another round sees the compaction's result; a
   // damaged file stays damaged (docs/store-format.md, "Seals").
-  const Data& d = data();
+  const auto d = data();
   for (int attempt = 0;; ++attempt) {
     SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, ReadSealFile());
     SCNFS_ASSIGN_OR_RETURN(*fresh, OpenCatalogView());
-    SCNFS_RETURN_IF_ERROR(FromRocksStatus(d.db->TryCatchUpWithPrimary(), "catching up with the store's writer"));
+    SCNFS_RETURN_IF_ERROR(FromRocksStatus(d->db->TryCatchUpWithPrimary(), "catching up with the store's writer"));
     Status st = CheckSeals((*fresh)->db, (*fresh)->cf, sealed);
     if (st.ok() || st.code() != Status::Code::kCorruption || attempt == 2) return st;
     std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
@@ -706,31 +721,27 @@ Status Store::CatchUpWithWriter(std::shared_ptr<CatalogView>* fresh) {
 }
 
 Status Store::ReplaceData(std::shared_ptr<CatalogView>* fresh) {
-  // At most once a second: a store that is really damaged fails every catch-up, and each attempt opens every
-  // table file of the store again.
+  // Not too often: a store that is really damaged fails every catch-up, and each attempt opens every table file of
+  // the store again.
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_replace_attempt_ < std::chrono::seconds(1)) return Status::Busy("a new instance was tried moments ago");
-  // Each replaced instance stays open, with its table files (also those compacted away since), until the Store
-  // closes: a store that keeps failing and recovering must not take every descriptor. Past this, a remount.
-  if (replaced_data_.size() >= kMaxDataReplacements)
-    return Status::Busy(fmt::format("the store's data was opened again {} times; reopen it (remount)", kMaxDataReplacements));
+  if (now - last_replace_attempt_ < reopen_interval_) return Status::Busy("a new instance was tried moments ago");
   last_replace_attempt_ = now;
   SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, ReadSealFile());
   SCNFS_ASSIGN_OR_RETURN(*fresh, OpenCatalogView());
   const std::string path = (fs::path(dir_) / kRocksDir).string();
-  const std::string dir = fmt::format("{}/data-{}", secondary_dir_, data_replacements_.load() + 1);
+  auto inst = std::make_shared<DataInstance>();
+  inst->dir = fmt::format("{}/data-{}", secondary_dir_, ++data_instances_opened_);
   std::error_code ec;
-  fs::remove_all(dir, ec);  // left by an attempt that failed
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IOError(fmt::format("cannot create {}: {}", dir, ec.message()));
-  auto inst = std::make_unique<DataInstance>();
-  rocksdb::Status rs = rocksdb::DB::OpenAsSecondary(BaseOptions(path), path, dir, Families(cache_), &inst->handles, &inst->db);
+  fs::create_directories(inst->dir, ec);
+  if (ec) return Status::IOError(fmt::format("cannot create {}: {}", inst->dir, ec.message()));
+  rocksdb::Status rs =
+      rocksdb::DB::OpenAsSecondary(BaseOptions(path), path, inst->dir, Families(cache_), &inst->handles, &inst->db);
   if (rs.ok()) rs = inst->db->TryCatchUpWithPrimary();
   SCNFS_RETURN_IF_ERROR(FromRocksStatus(rs, "opening the store's data again"));
   inst->data = Data{inst->db, inst->handles[2], inst->handles[3]};
   SCNFS_RETURN_IF_ERROR(CheckSealsOf((*fresh)->db, (*fresh)->cf, inst->db, inst->handles[2], inst->handles[3], sealed));
-  data_.store(&inst->data, std::memory_order_release);
-  replaced_data_.push_back(std::move(inst));
+  // The instance it replaces closes when its last reader lets go.
+  data_.store(std::shared_ptr<const Data>(inst, &inst->data), std::memory_order_release);
   data_replacements_.fetch_add(1);
   return Status::OK();
 }

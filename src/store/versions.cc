@@ -70,8 +70,9 @@ VersionReader::VersionReader(const Store& store, uint32_t db, const Visibility& 
 VersionReader::~VersionReader() = default;
 
 void VersionReader::Refresh() {
-  const Store::Data& d = store_.data();
-  it_.reset(d.db->NewIterator(rocksdb::ReadOptions(), d.versions));
+  auto d = store_.data();
+  it_.reset(d->db->NewIterator(rocksdb::ReadOptions(), d->versions));  // the old iterator goes before its instance
+  data_ = std::move(d);
 }
 
 Result<std::optional<Version>> VersionReader::StepBackToVisible(uint32_t file, uint32_t block, uint32_t max_backup) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@
 
 #include "scnfs/format.h"
 #include "scnfs/status.h"
+#include "scnfs/store.h"
 #include "util/content_hash.h"
 
 namespace rocksdb {
@@ -125,6 +127,7 @@ class VersionReader {
   const Store& store_;
   uint32_t db_;
   const Visibility& vis_;
+  std::shared_ptr<const Store::Data> data_;  // the instance it_ reads: declared first, so it closes after it_
   std::unique_ptr<rocksdb::Iterator> it_;
   uint64_t keys_visited_ = 0;
 };

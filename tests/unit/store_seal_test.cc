@@ -2,6 +2,8 @@
 // by readers and by the writer. Without them, a RocksDB secondary rolls the column family back to before the file,
 // without an error: the newest backup was restored with the previous backup's blocks, exit 0.
 #include <filesystem>
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -161,6 +163,65 @@ TEST_F(StoreSealTest, TheWriterRefusesAStoreWhoseManifestLostACommitAndDeletesNo
   EXPECT_NE(r.message().find("catalog ends at commit 2, but commit 3 was made"), std::string::npos) << r.ToString();
   for (const auto& f : second) EXPECT_TRUE(fs::exists(f)) << f << " was deleted by the refused open";
   EXPECT_FALSE(OpenStatus(Store::Mode::kReader).ok());
+}
+
+TEST_F(StoreSealTest, AReaderRecoversFromEveryFailedCatchUpAndKeepsOneInstanceOpen) {
+  // A reader whose catch-up failed (a table file unreadable for a moment) opens the data anew. Each replaced
+  // instance stayed open until the Store closed, at most 16 of them: the 17th failure of a long-lived mount needed a
+  // remount (2026-12-01). They now close when the last reader lets go of them.
+  Commit(1);
+  const std::string tmp = root_ / "tmp";  // where the reader keeps its secondaries' directories
+  fs::create_directories(tmp);
+  const char* was = std::getenv("TMPDIR");
+  const std::string saved_tmpdir = was ? was : "";
+  ::setenv("TMPDIR", tmp.c_str(), 1);
+  StoreOptions o;
+  o.reopen_interval = std::chrono::milliseconds(0);
+  auto opened = Store::Open(dir_, Store::Mode::kReader, o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Store& reader = *opened.value();
+  auto writer = Store::Open(dir_, Store::Mode::kWriter);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  const uint64_t open_before = Store::OpenReplacedInstances();
+  const auto value_of = [&](int n, const char* family) {
+    const auto d = reader.data();
+    std::string v;
+    auto st = d->db->Get(rocksdb::ReadOptions(), family[0] == 'v' ? d->versions : d->content,
+                         family[0] == 'v' ? std::string(24, char('a' + n)) : std::string(16, char('a' + n)), &v);
+    return st.ok() ? v : st.ToString();
+  };
+  std::shared_ptr<const Store::Data> held;  // a reader still inside the instance of round 5
+  const int rounds = 20;
+  for (int n = 2; n < 2 + rounds; ++n) {
+    std::vector<std::string> moved;
+    for (const auto& [cf, files] : CommitOn(*writer.value(), n))
+      if (cf != "catalog") moved.insert(moved.end(), files.begin(), files.end());
+    ASSERT_FALSE(moved.empty());
+    for (const auto& f : moved) fs::rename(f, f + ".away");
+    EXPECT_FALSE(reader.Refresh().ok()) << "round " << n;
+    for (const auto& f : moved) fs::rename(f + ".away", f);
+    Status st = reader.Refresh();
+    ASSERT_TRUE(st.ok()) << "round " << n << ": " << st.ToString();
+    EXPECT_EQ(value_of(n, "versions"), "v" + std::to_string(n));
+    EXPECT_EQ(value_of(n, "content"), "c" + std::to_string(n));
+    if (n == 5) held = reader.data();
+    // The current instance, and the one still held.
+    EXPECT_LE(Store::OpenReplacedInstances() - open_before, n >= 5 ? 2u : 1u) << "round " << n;
+  }
+  EXPECT_EQ(reader.data_replacements(), uint64_t(rounds));
+  std::string v;
+  ASSERT_TRUE(held->db->Get(rocksdb::ReadOptions(), held->versions, std::string(24, 'f'), &v).ok());
+  EXPECT_EQ(v, "v5");  // the held instance still reads
+  held.reset();
+  EXPECT_EQ(Store::OpenReplacedInstances() - open_before, 1u);
+  size_t dirs = 0;  // each replaced instance's secondary directory went with it
+  for (const auto& e : fs::directory_iterator(tmp))
+    for (const auto& d : fs::directory_iterator(e.path()))
+      if (d.path().filename().string().rfind("data-", 0) == 0) ++dirs;
+  EXPECT_EQ(dirs, 1u);
+  opened.value().reset();
+  EXPECT_EQ(Store::OpenReplacedInstances(), open_before);
+  if (was) ::setenv("TMPDIR", saved_tmpdir.c_str(), 1); else ::unsetenv("TMPDIR");
 }
 
 }  // namespace
