@@ -167,6 +167,13 @@ bool SoundBlock(ByteSpan b) {
          ((Load8(b, kOffFlg) & kFlgChecksum) == 0 || ChecksumResidual(b) == 0);
 }
 
+// SoundBlock, and its frmt's block-size code (none before 10g) agrees with `bs`, as the block checks require: a
+// block of another tablespace's size copied here passes SoundBlock.
+bool SoundBlockOfSize(ByteSpan b, uint32_t bs) {
+  const uint8_t size_code = Load8(b, kOffFrmt) >> 4;
+  return (size_code == 0 || size_code == BlockSizeCode(bs)) && SoundBlock(b);
+}
+
 Status CheckFileHeaderBlock(ByteSpan b1, uint32_t block_size) {
   const uint8_t type = Load8(b1, kOffType);
   if (type != kTypeDatafileHeader) {
@@ -456,7 +463,7 @@ FileHeader HeaderOfDataBlocks(uint32_t bs, ByteSpan more, uint64_t file_size) {
   for (size_t i = 0; (i + 1) * size_t(bs) <= more.size(); ++i) {
     const ByteSpan b = more.subspan(i * bs, bs);
     const uint64_t blockno = 2 + i;
-    if (!SoundBlock(b) || (Load8(b, kOffType) == kTypeNew && (Load8(b, kOffFlg) & kFlgNew) != 0)) continue;
+    if (!SoundBlockOfSize(b, bs) || (Load8(b, kOffType) == kTypeNew && (Load8(b, kOffFlg) & kFlgNew) != 0)) continue;
     const uint32_t rdba = Load32(&b[kOffRdba]);
     if (rdba == blockno) ++votes[kBigfileRelativeFileNo];
     else if ((rdba & kSmallfileBlockMask) == blockno && (rdba >> kSmallfileBlockBits) != 0) ++votes[rdba >> kSmallfileBlockBits];
@@ -479,9 +486,8 @@ Result<FileHeader> HeaderFromDataBlocks(ByteSpan start, uint64_t file_size) {
       const ByteSpan b = start.subspan(blockno * bs, bs);
       if (IsAllZero(b)) continue;
       ++checked;
-      const uint8_t frmt = Load8(b, kOffFrmt);
       const uint32_t rdba = Load32(&b[kOffRdba]);
-      if (((frmt >> 4) == 0 || (frmt >> 4) == BlockSizeCode(bs)) && SoundBlock(b) &&
+      if (SoundBlockOfSize(b, bs) &&
           (rdba == blockno || (rdba & kSmallfileBlockMask) == blockno))
         ++sound;
     }
@@ -501,7 +507,7 @@ Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file
   if (!IsValidBlockSize(bs) || head.size() < 2 * size_t(bs))
     return Status::InvalidArgument(fmt::format("block 0 gives block size {}, which Oracle does not use", bs));
   const ByteSpan b1 = head.subspan(bs, bs);
-  if (SoundBlock(b1)) return Status::InvalidArgument("block 1 is a sound block, but not a datafile header");
+  if (SoundBlockOfSize(b1, bs)) return Status::InvalidArgument("block 1 is a sound block, but not a datafile header");
   return HeaderOfDataBlocks(bs, more, file_size);
 }
 
@@ -509,9 +515,7 @@ Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head) {
   for (uint32_t bs : {2048u, 4096u, 8192u, 16384u, 32768u}) {
     if (head.size() < 2 * size_t(bs)) break;
     const ByteSpan b1 = head.subspan(bs, bs);
-    const uint8_t frmt = Load8(b1, kOffFrmt);
-    const bool size_code_agrees = (frmt >> 4) == 0 || (frmt >> 4) == BlockSizeCode(bs);  // 8i/9i: 0x02, no code
-    if (size_code_agrees && SoundBlock(b1) && CheckFileHeaderBlock(b1, bs).ok()) return DecodeFileHeader(b1);
+    if (SoundBlockOfSize(b1, bs) && CheckFileHeaderBlock(b1, bs).ok()) return DecodeFileHeader(b1);
   }
   return Status::InvalidArgument(
       "not an Oracle datafile: no block-0 magic 0x7A7B7C7D, and no datafile header in block 1 at any Oracle block size");
@@ -525,8 +529,9 @@ Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string
     // A block 1 that parses but fails the block checks (one flipped bit: a bad checksum) cannot be believed field
     // by field: a flipped resetlogs id was recorded as a RESETLOGS that made every earlier scn: point ambiguous, a
     // flipped checkpoint SCN lowered the backup's (found 2026-12-01). It is salvaged like any damaged block 1.
+    // So is one whose frmt names another block size (found 2026-12-01: its checkpoint SCN lowered the backup's).
     const ByteSpan b1 = head.subspan(h->block_size, h->block_size);
-    if (SoundBlock(b1)) return h;
+    if (SoundBlockOfSize(b1, h->block_size)) return h;
     std::vector<std::byte> more(
         size_t(std::min<uint64_t>(kSalvageBlocks * h->block_size, file_size - std::min<uint64_t>(file_size, 2 * uint64_t(h->block_size)))));
     // A file cut short since it was sized (an online resize writes block 1 too) is no reason to fail: fewer votes.

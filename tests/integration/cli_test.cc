@@ -1887,6 +1887,35 @@ TEST_F(CliTest, AHeaderBlockWithAFlippedBitIsDamagedNotBelieved) {
   EXPECT_EQ(json::parse(v.out)["files"][0]["bad_blocks"][0]["block"], 1);
 }
 
+// A header block whose frmt names another block size (a block of another tablespace copied over it), checksum and
+// tail sound: the block checks called it corrupt, yet its fields were believed, and its older checkpoint SCN lowered
+// the backup's (found by an attack on the figures, 2026-12-01).
+TEST_F(CliTest, AHeaderBlockOfAnotherBlockSizeIsDamagedNotBelieved) {
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "FM", "--dbid", "78", "--files", "2", "--blocks", "100"}).exit_code, 0);
+  BackupJson({"--db", "fm", src});
+  const std::string f2 = src + "/fm_2.dbf";
+  const std::string block1_at_1000 = ReadFile(f2).substr(8192, 8192);
+  for (const char* f : {"fm_1.dbf", "fm_2.dbf"})
+    ASSERT_EQ(Oragen({"change", "--file", src + "/" + f, "--scn", "2000", "--blocks", "5-10"}).exit_code, 0);
+  std::string bytes = ReadFile(f2);
+  bytes.replace(8192, 8192, block1_at_1000);  // block 1 as it was at checkpoint 1000
+  WriteFile(f2, bytes);
+  ASSERT_EQ(Oragen({"corrupt", "--file", f2, "--block", "1", "--kind", "frmt"}).exit_code, 0);
+  json b2 = BackupJson({"--db", "fm", src});
+  EXPECT_EQ(b2["checkpoint_change"], 2000) << b2.dump();
+  EXPECT_EQ(b2["corrupt_blocks"], 1) << b2.dump();
+  RunResult files = Scnfs({"list", "--store", store_, "--db", "fm", "--files", "--json"});
+  ASSERT_EQ(files.exit_code, 0) << files.err;
+  const json listed = json::parse(files.out);
+  int damaged = 0;
+  for (const auto& f : listed["files"])
+    if (f["path"] == "fm_2.dbf") damaged += f["header"].value("header_damaged", false);
+  EXPECT_EQ(damaged, 1) << files.out;
+  RunResult v = Scnfs({"verify", "--file", f2, "--json"});
+  EXPECT_EQ(v.exit_code, 2) << v.err;
+}
+
 TEST_F(CliTest, ScnPointsBelowAChangeNumberThatWentBackAreRefused) {
   // A datafile copied back from backup 1 (a point-in-time recovery, RESETLOGS) and changed at SCN 3000, below
   // backup 2's 5000. Its versions are keyed in backup order (5000), so scn:3000 restored a mix of backups 1 and
