@@ -37,6 +37,10 @@ struct FileVerification {
   uint64_t zero = 0;          // all-zero blocks (normal outside Oracle)
   uint64_t corrupt = 0;
   uint64_t missing = 0;       // Oracle: blocks the file header counts that the file does not have (truncated)
+  // PostgreSQL: a last page cut short (a crash while the relation was extended), in `examined` but not checked: it
+  // is not a page (docs/format-postgres.md). Counted apart so that examined = processed + empty + zero + corrupt +
+  // partial, and "processed" stays "valid blocks in use" (it was counted there until 2026-12-01).
+  uint64_t partial = 0;
   std::map<std::string, uint64_t> corrupt_by_kind;
   uint64_t highest_change = 0;
   static constexpr size_t kMaxBadListed = 10000;  // DBVERIFY lists every one; a bound keeps a wrecked file's report readable

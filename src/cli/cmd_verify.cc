@@ -30,6 +30,9 @@ void PrintCounts(const FileVerification& f, bool oracle_split, bool sums) {
                sums ? "" : " (failed a first read, sound on a re-read: being written)");
   if (f.zero) fmt::print("    Pages All Zero       : {}\n", f.zero);
   fmt::print("    Pages Failing        : {}\n", f.corrupt);
+  if (f.partial)
+    fmt::print("    Pages Partial        : {}{}\n", f.partial,
+               sums ? "" : " (a last page cut short, as a crash while the relation grew leaves it: not checked)");
   if (f.missing)
     fmt::print("    Pages Missing        : {}{}\n", f.missing, sums ? "" : " (the file is shorter than its header says: truncated)");
   for (const auto& [k, n] : f.corrupt_by_kind) fmt::print("      {:<20}: {}\n", k, n);

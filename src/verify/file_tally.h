@@ -61,6 +61,7 @@ inline void MergeTally(FileVerification* into, const FileVerification& part) {
   into->empty += part.empty;
   into->zero += part.zero;
   into->corrupt += part.corrupt;
+  into->partial += part.partial;
   for (const auto& [kind, n] : part.corrupt_by_kind) into->corrupt_by_kind[kind] += n;
   into->highest_change = std::max(into->highest_change, part.highest_change);
   for (const auto& b : part.bad_blocks) {

@@ -40,10 +40,17 @@ uint64_t VerifyReport::missing_blocks() const {
 namespace {
 
 // The short last block of a raw file: nothing to check but whether it is zero.
-BlockCheck ShortBlockCheck(ByteSpan b) {
+// A block shorter than the block size, the last of a file whose size is not a multiple of it: a raw file's is data
+// like the others; a PostgreSQL relation's is a partial page, examined but not a page to check (FileVerification).
+void TallyShortBlock(FileVerification* f, uint64_t blockno, ByteSpan b) {
+  if (f->format == FormatId::kPostgres) {
+    ++f->examined;
+    ++f->partial;
+    return;
+  }
   BlockCheck c;
   c.kind = IsAllZero(b) ? BlockKind::kAllZero : BlockKind::kOk;
-  return c;
+  Tally(f, blockno, c, true);
 }
 
 // An Oracle datafile shorter than its header says (ORA-01200): a file may be longer (autoextend between the header
@@ -222,8 +229,8 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
             Tally(&f, b, bad, true);
             continue;
           }
-          if (len < block.size()) {  // a short last block of a raw file
-            Tally(&f, b, ShortBlockCheck(ByteSpan(block.data(), len)), true);
+          if (len < block.size()) {  // a short last block: of a raw file, or a PostgreSQL partial page
+            TallyShortBlock(&f, b, ByteSpan(block.data(), len));
             continue;
           }
           Tally(&f, b, format->Check(b, block), !(r.format == FormatId::kOracle && b == 0), block, opt.high_change);
@@ -375,7 +382,7 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
       size_t len = std::min<size_t>(bs, n - i * bs);
       std::span<std::byte> blk(buf.data() + i * bs, len);
       if (len < bs) {
-        if (!oracle_cut) Tally(&f, b, ShortBlockCheck(blk), true);  // an Oracle block cut short: missing
+        if (!oracle_cut) TallyShortBlock(&f, b, blk);  // an Oracle block cut short: missing
         continue;
       }
       BlockCheck c = ff->Check(b, blk);
@@ -425,6 +432,7 @@ nlohmann::json ToJson(const VerifyReport& r) {
                      {"pages_all_zero", f.zero},
                      {"pages_corrupt", f.corrupt},
                      {"pages_missing", f.missing},
+                     {"pages_partial", f.partial},
                      {"corrupt_by_kind", f.corrupt_by_kind},
                      {"highest_change", f.highest_change},
                      {"bad_blocks", bad}});

@@ -95,6 +95,28 @@ TEST(VerifyTest, ARelationFileOutsideItsClusterIsRecognisedByItsPages) {
   EXPECT_EQ(r->files.at(0).format, FormatId::kRaw);
 }
 
+TEST(VerifyTest, APartialLastPageIsExaminedButNotCountedAsAProcessedPage) {
+  // A relation file cut inside its last page (a crash while it was extended) has no page there: verify counted it
+  // as a valid block in use (found by an attack on the figures, 2026-12-01).
+  testing::TempDir tmp;
+  const std::string p0 = TestData("pg15_page_16384_blk0.bin"), p1 = TestData("pg15_page_16384_blk1.bin");
+  std::ofstream(tmp / "16384", std::ios::binary) << p0 << p1 << p1.substr(0, 3000);
+  auto v = VerifyFile(tmp / "16384", FormatId::kPostgres);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  const FileVerification& f = v->files.at(0);
+  EXPECT_EQ(f.examined, 3u);
+  EXPECT_EQ(f.processed, 2u);
+  EXPECT_EQ(f.partial, 1u);
+  EXPECT_EQ(f.examined, f.processed + f.empty + f.zero + f.corrupt + f.partial);
+  EXPECT_TRUE(v->clean());
+  EXPECT_EQ(ToJson(*v)["files"][0]["pages_partial"], 1);
+  std::ofstream(tmp / "raw", std::ios::binary) << std::string(8192 + 100, 'x');  // a raw file's short block is data
+  auto r = VerifyFile(tmp / "raw", FormatId::kRaw);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->files.at(0).processed, 2u);
+  EXPECT_EQ(r->files.at(0).partial, 0u);
+}
+
 TEST(VerifyTest, DamageToMostFirstPagesOfALoneRelationFileIsFoundNotCalledClean) {
   // Checksums were switched on by the first pages that verify: damage to most of them switched the check off and the
   // file was "clean" (found 2026-11-30). The pages that carry a checksum decide now. Any name is segment 0.
