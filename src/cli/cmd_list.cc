@@ -209,7 +209,8 @@ Runner AddList(CLI::App& app, Globals& g) {
                    b.kind + (b.changed_blocks ? "*" : ""), state_name(b), start, end,
                    b.end_us ? double(b.end_us - b.start_us) / 1e6 : 0.0, range, b.files, HumanBytes(b.logical_bytes),
                    HumanBytes(b.new_bytes_stored),
-                   stored_any ? RatioText(Ratio(b.logical_bytes, b.new_bytes_raw)) : "-",
+                   // A failed backup records no file set (logical 0): it has no dedup ratio either.
+                   stored_any && b.logical_bytes > 0 ? RatioText(Ratio(b.logical_bytes, b.new_bytes_raw)) : "-",
                    stored_any ? RatioText(Ratio(b.new_bytes_raw, b.new_bytes_stored)) : "-");
         if (b.corrupt_blocks)
           fmt::print("       {} corrupt block(s), stored as read (scnfs verify --db {} --at backup:{} names them)\n",

@@ -250,6 +250,7 @@ Result<DictionaryChoice> TrainAndStoreDictionaries(Store* store, const std::vect
   std::string first = Train(all, level);
   if (first.empty()) return choice;
   SCNFS_ASSIGN_OR_RETURN(choice.id, StoreDictionary(store, first));
+  choice.stored_bytes = first.size();
 
   std::vector<size_t> sizes;
   FrameBytes(all, first, level, &sizes);
@@ -265,6 +266,7 @@ Result<DictionaryChoice> TrainAndStoreDictionaries(Store* store, const std::vect
   if (second.empty()) return choice;
   if (FrameBytes(worst, second, level, nullptr) * 10 > FrameBytes(worst, first, level, nullptr) * 9) return choice;
   SCNFS_ASSIGN_OR_RETURN(choice.second_id, StoreDictionary(store, second));
+  choice.stored_bytes += second.size();
   choice.second_threshold = uint32_t(threshold);
   return choice;
 }

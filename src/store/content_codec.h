@@ -65,6 +65,7 @@ struct DictionaryChoice {
   uint32_t id = kNoDictionary;
   uint32_t second_id = kNoDictionary;
   uint32_t second_threshold = 0;  // frames with `id` larger than this many bytes are retried with `second_id`
+  uint64_t stored_bytes = 0;  // of the dictionaries TrainAndStoreDictionaries stored (0 for a choice read back)
 };
 
 class BlockCompressor {
