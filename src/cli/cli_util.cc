@@ -57,7 +57,8 @@ std::string HumanBytes(uint64_t n) {
   static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   double v = double(n);
   int u = 0;
-  while (v >= 1024 && u < 5) {
+  // Up a unit from where one decimal would print 1024.0: 1,048,575 bytes is "1.0 MiB", not "1024.0 KiB".
+  while (u < 5 && v >= (u == 0 ? 1024.0 : 1023.95)) {
     v /= 1024;
     ++u;
   }

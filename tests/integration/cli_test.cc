@@ -135,6 +135,15 @@ TEST_F(CliTest, AFirstBackupCountsTheDictionariesItStoredInItsStoredBytes) {
   EXPECT_LE(l[0]["backups"][0]["compression_ratio"].get<double>(), 1.0) << l.dump();
 }
 
+TEST_F(CliTest, SizesJustBelowAUnitPrintInTheLargerUnit) {
+  std::string src = tmp_ / "src";
+  WriteFile(src + "/a.bin", RandomBytes((1 << 20) - 1, 5));  // 1,048,575 bytes, all of it new content
+  RunResult b = Scnfs({"backup", "--store", store_, "--db", "units", src});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_NE(b.out.find("new content 1.0 MiB"), std::string::npos) << b.out;
+  EXPECT_EQ(b.out.find("1024.0"), std::string::npos) << b.out;
+}
+
 TEST_F(CliTest, FilesThatAppearDisappearGrowAndShrinkAreRecorded) {
   std::string src = tmp_ / "src";
   WriteFile(src + "/grow", RandomBytes(100000, 2));
