@@ -8,8 +8,8 @@
 // One writer at a time (init, backup); any number of readers (list, restore, verify, mount) open a RocksDB secondary
 // instance and see what the writer has committed when they call Refresh().
 //
-// Thread-safety: all methods are safe to call from many threads (RocksDB is); Refresh() must not race with reads
-// of versions or contents that hold iterators made before it (catalog reads may).
+// Thread-safety: all methods are safe to call from many threads (RocksDB is). Readers of versions and contents
+// hold what data() returns for as long as they use it (iterators included), so Refresh() may replace it meanwhile.
 #pragma once
 
 #include <atomic>
@@ -83,6 +83,10 @@ class Store {
   Status GetCatalog(std::string_view key, std::string* value) const;  // NotFound when absent
   Status PutCatalog(std::string_view key, std::string_view value, bool sync);
   std::unique_ptr<rocksdb::Iterator> NewCatalogIterator() const;
+  // The sequence number of the newest write the catalog reads see (of any family: RocksDB numbers writes store-wide).
+  // Equal numbers mean an unchanged catalog, so a long-lived reader (a mount) need not parse it again after a
+  // catch-up that found nothing new.
+  uint64_t CatalogSequence() const;
 
   // Applies `batch` atomically. `sync` makes it durable (and everything written before it) before returning.
   Status Write(rocksdb::WriteBatch* batch, bool sync);
@@ -158,7 +162,7 @@ class Store {
   // this once per lookup instead of calling db() and a family separately, and holds the pointer for as long as it
   // uses the instance: while it reads, and while an iterator or a PinnableSlice made from it lives (destroy those
   // first). A replaced instance closes when the last holder lets go, so a mount that recovers from many failed
-  // catch-ups keeps one instance open, not one per failure (until 2026-12-01 each stayed open until unmount, at
+  // catch-ups keeps the current instance and the first open, not one per failure (until 2026-12-01 each stayed open until unmount, at
   // most 16, and the 17th failure needed a remount).
   struct Data {
     rocksdb::DB* db = nullptr;
@@ -168,7 +172,8 @@ class Store {
   std::shared_ptr<const Data> data() const { return data_.load(std::memory_order_acquire); }
   // How many times Refresh() replaced the reader's data instance (tests).
   uint64_t data_replacements() const { return data_replacements_.load(); }
-  // How many replaced data instances are still open (tests): held by a reader that has not let go yet.
+  // How many replaced data instances are still open (tests): the current one and those a reader still holds. The
+  // instance Open() made is not counted: it stays open until the Store closes (it serves the catalog too).
   static uint64_t OpenReplacedInstances();
 
  private:

@@ -169,12 +169,18 @@ Status MountTree::CatchUpForLookup(uint64_t parent, std::string_view name) {
 Status MountTree::RefreshLocked() {
   const uint64_t done = catch_ups_.load(std::memory_order_acquire);
   if (done == listed_after_) return Status::OK();
-  SCNFS_ASSIGN_OR_RETURN(auto dbs, Catalog(store_).ListDatabases());
-  for (auto& s : dbs_) s.record.reset();
-  for (auto& rec : dbs) {
-    DbSlot& s = dbs_[DbSlotFor(rec.name)];
-    s.record = std::move(rec);
-    s.backups_fresh = false;
+  // Read before the lists: a write between the two makes the next catch-up read them again, never miss it.
+  const uint64_t sequence = store_->CatalogSequence();
+  if (sequence != listed_sequence_) {
+    SCNFS_ASSIGN_OR_RETURN(auto dbs, Catalog(store_).ListDatabases());
+    for (auto& s : dbs_) s.record.reset();
+    for (auto& rec : dbs) {
+      DbSlot& s = dbs_[DbSlotFor(rec.name)];
+      s.record = std::move(rec);
+      s.backups_fresh = false;
+    }
+    listed_sequence_ = sequence;
+    catalog_listings_.fetch_add(1);
   }
   listed_after_ = done;
   return Status::OK();

@@ -69,6 +69,9 @@ class MountTree {
  public:
   static constexpr uint64_t kRootIno = 1;
   const std::string& store_dir() const { return store_->dir(); }
+  // How many times the database and backup lists were read from the catalog (tests: a catch-up that found
+  // nothing new must not read them again).
+  uint64_t catalog_listings() const { return catalog_listings_.load(); }
 
   struct Entry {
     uint64_t ino = 0;
@@ -242,6 +245,11 @@ class MountTree {
 
   mutable std::mutex mu_;
   uint64_t listed_after_ = ~uint64_t(0);  // the catch_ups_ count the database list was read after
+  // The catalog's sequence number (Store::CatalogSequence) when the lists were last read: a catch-up that brought
+  // nothing new keeps them. Parsing every backup record again after each one cost ~20 ms per new at/ point of a
+  // database with 1,500 backups (found 2026-12-01).
+  uint64_t listed_sequence_ = ~uint64_t(0);
+  std::atomic<uint64_t> catalog_listings_{0};  // how often the lists were read (tests)
   std::deque<DbSlot> dbs_;
   std::map<std::string, uint32_t, std::less<>> db_by_name_;
   std::unordered_map<uint32_t, PointSlot> points_;  // remembered points by number

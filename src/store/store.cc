@@ -611,6 +611,8 @@ Store::~Store() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
+uint64_t Store::CatalogSequence() const { return catalog()->db->GetLatestSequenceNumber(); }
+
 Status Store::GetCatalog(std::string_view key, std::string* value) const {
   const auto v = catalog();
   auto st = v->db->Get(rocksdb::ReadOptions(), v->cf, rocksdb::Slice(key.data(), key.size()), value);

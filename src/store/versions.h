@@ -91,6 +91,9 @@ class VersionReader {
   // Starts a new iterator. An iterator reads as of its creation, and seeking backwards over entries written after
   // it costs a step each: a writer calls this before each unit of work so that its lookups stay one seek.
   void Refresh();
+  // Whether the store's data instance was replaced (Store::Refresh) since the last Refresh(): a reader kept for
+  // long (a mount's pooled cursor) refreshes then, or it would hold the old instance and its table files open.
+  bool OnReplacedInstance() const { return data_.get() != store_.data().get(); }
   // The version of (file, block) as of backup `backup` (kAnyBackup: the newest). nullopt when there is none.
   // `ceiling` is a change number no version written by backups <= `backup` exceeds (the backup record's
   // change_ceiling; the backup id for files versioned by backup): seeking there skips every later version of a

@@ -379,6 +379,29 @@ TEST_F(MountTreeTest, RequestsOnBuiltViewsDoNotWaitForTheStoresCatchUp) {
   EXPECT_EQ(tree_->ReadLink(DbIno(0, 3)).value(), "backups/3");
 }
 
+TEST_F(MountTreeTest, ACatchUpThatFindsNothingNewDoesNotReadTheListsAgain) {
+  // Each new at/ name catches up with the store first; parsing every backup record again after each took ~20 ms per
+  // new point of a database with 1,500 backups (found by a scale attack, 2026-12-01).
+  MountTreeOptions o;
+  o.refresh = std::chrono::milliseconds(0);
+  tree_ = std::make_unique<MountTree>(reader_.get(), pins_.get(), o);
+  const uint64_t at = Ino({"raw", "at"});
+  const uint64_t first = tree_->catalog_listings();
+  EXPECT_GE(first, 1u);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(tree_->Lookup(at, fmt::format("time:2100-01-01T00:00:0{}Z", i)).ok()) << i;
+  EXPECT_EQ(tree_->catalog_listings(), first);
+  Write("a.dat", std::string(8192, 'e'));
+  Backup();  // something new: read again, and served
+  auto e = tree_->Lookup(at, "time:2100-01-01T00:00:09Z");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_GT(tree_->catalog_listings(), first);
+  EXPECT_EQ(tree_->ReadLink(DbIno(0, 3)).value(), "backups/3");
+  auto f = tree_->Lookup(e->ino, "a.dat");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(ReadAll(f->ino), std::string(8192, 'e'));
+}
+
 TEST_F(MountTreeTest, AClonesLookupCatchesUpWithTheBackupsItNames) {
   // The mount listed backups 1 and 2 and trusts that list for an hour. A clone made since, of backup 3, names a
   // backup the list lacks: its lookup catches up first (it failed with ENOENT until the list expired). A clone
