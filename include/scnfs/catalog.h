@@ -154,6 +154,16 @@ class Catalog {
   // The files of a complete backup, checked against the counts of files and directories its record keeps: a
   // record lost from a damaged store is Corruption, not a file silently missing from a restore or a mount.
   Result<std::vector<FileRecord>> ListFiles(const BackupRecord& backup) const;
+  // The top of a backup's file set, without reading all of it: the source directory's own record (".") when the
+  // backup recorded one, and how many directories lie directly below it (recorded ones, and those made up for
+  // files below a directory the backup did not record). One seek per top-level name: a stat of a backup's
+  // directory decoded a 20,000-file list (108 ms) before (found 2026-12-01). Not checked against the backup's
+  // counts as ListFiles(BackupRecord) is: the first open of a file does that.
+  struct TopLevel {
+    std::optional<FileRecord> root;
+    size_t directories = 0;
+  };
+  Result<TopLevel> ListTopLevel(uint32_t db, uint32_t backup) const;
   // Which backups' versions may be served: complete ones. Hidden: failed and running.
   Result<Visibility> LoadVisibility(uint32_t db) const;
   Result<uint32_t> NextDatabaseId() const;

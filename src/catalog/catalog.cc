@@ -3,8 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <set>
 #include <stdexcept>
-
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -290,6 +290,34 @@ Result<std::vector<FileRecord>> Catalog::ListFiles(const BackupRecord& backup) c
     return Status::Corruption(fmt::format("the catalog of backup {} is damaged: its files' sizes add up to {} bytes, its "
                                           "record says {}", backup.id, bytes, backup.logical_bytes));
   return files;
+}
+
+Result<Catalog::TopLevel> Catalog::ListTopLevel(uint32_t db, uint32_t backup) const {
+  TopLevel top;
+  std::set<std::string, std::less<>> dirs;  // a directory recorded and with entries below it is met twice
+  const std::string prefix = catalog_keys::FilePrefix(db, backup);
+  auto it = store_->NewCatalogIterator();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);) {
+    const std::string_view path(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+    if (const size_t slash = path.find('/'); slash != std::string_view::npos) {
+      // Below a top-level name: that name is a directory. Every key from "name/" up to "name0" ('0' follows '/')
+      // lies below it, so one seek skips the whole subtree.
+      const std::string_view name = path.substr(0, slash);
+      dirs.emplace(name);
+      it->Seek(prefix + std::string(name) + '0');
+      continue;
+    }
+    SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecord(std::string_view(it->value().data(), it->value().size())));
+    if (r.path != path)
+      return Status::Corruption(fmt::format("catalog record for a file of backup {} is unreadable: it names '{}' under "
+                                            "the key of '{}'", backup, r.path, path));
+    if (path == ".") top.root = std::move(r);
+    else if (r.type == "dir") dirs.emplace(path);
+    it->Next();
+  }
+  SCNFS_RETURN_IF_ERROR(FromRocksStatus(it->status(), "reading the catalog"));
+  top.directories = dirs.size();
+  return top;
 }
 
 Result<Visibility> Catalog::LoadVisibility(uint32_t db) const {

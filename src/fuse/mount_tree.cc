@@ -339,9 +339,9 @@ void MountTree::EnsureView(uint64_t ino, bool attr_only) {
   if (attr_only && d.local == kLocalDir) {
     // The top directory's attributes alone, from the file records: no tree, reader or pin for a stat (`ls -l
     // backups/` built and pinned a view per backup, then dropped it, at twice the time this takes).
-    auto files = Catalog(store_).ListFiles(seed->point.base);
-    if (!files.ok()) return;  // the caller's own lookup reports the error
-    const struct stat attr = PointRootStat(seed->point.base, files.value());
+    auto top = Catalog(store_).ListTopLevel(seed->point.base.db, seed->point.base.id);
+    if (!top.ok()) return;  // the caller's own lookup reports the error
+    const struct stat attr = PointRootStat(seed->point.base, top.value());
     std::lock_guard<std::mutex> l(mu_);
     if (PointSlot* s = SlotLocked(d.slot); s != nullptr && !s->root_attr) s->root_attr = attr;
     return;

@@ -77,15 +77,18 @@ const std::string& PointView::info() const {
 namespace {
 
 // The top directory's record: the source directory's own (".") when the backup read one, else made up.
-FileRecord RootRecord(const BackupRecord& base, const std::vector<FileRecord>& files) {
-  auto dot = std::find_if(files.begin(), files.end(), [](const FileRecord& r) { return r.path == "."; });
-  if (dot != files.end()) return *dot;
+FileRecord MadeUpRoot(const BackupRecord& base) {
   FileRecord root;
   root.path = ".";
   root.type = "dir";
   root.mode = 0555;
   root.mtime_ns = root.ctime_ns = root.atime_ns = base.end_us * 1000;
   return root;
+}
+
+FileRecord RootRecord(const BackupRecord& base, const std::vector<FileRecord>& files) {
+  auto dot = std::find_if(files.begin(), files.end(), [](const FileRecord& r) { return r.path == "."; });
+  return dot != files.end() ? *dot : MadeUpRoot(base);
 }
 
 }  // namespace
@@ -102,6 +105,12 @@ struct stat PointRootStat(const BackupRecord& base, const std::vector<FileRecord
     else if (f.type == "dir") top.insert(f.path);
   }
   st.st_nlink = 2 + top.size();
+  return st;
+}
+
+struct stat PointRootStat(const BackupRecord& base, const Catalog::TopLevel& top) {
+  struct stat st = EntryStat(top.root ? *top.root : MadeUpRoot(base));
+  st.st_nlink = 2 + top.directories;
   return st;
 }
 

@@ -9,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "catalog/catalog_keys.h"
+#include "fuse/point_view.h"
 #include "scnfs/store.h"
 #include "temp_dir.h"
 
@@ -27,6 +28,50 @@ TEST(CatalogTest, AnUnknownFormatIsRefusedNotReadAsRaw) {
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), Status::Code::kCorruption);
   EXPECT_NE(db.status().message().find("unknown format 'mysql'"), std::string::npos) << db.status().ToString();
+}
+
+// A stat of a backup's directory reads the top of its file set only (one seek per top-level name), and must give what
+// the whole list gives: names that sort between "a" and "a/" ("a-b", "a.old"), a directory recorded and with entries
+// below it, one never recorded ("c" of "c/d/e"), files and links at the top.
+TEST(CatalogTest, TheTopOfAFileSetIsWhatTheWholeListSays) {
+  testing::TempDir tmp;
+  ASSERT_TRUE(Store::Create(tmp / "store").ok());
+  auto w = Store::Open(tmp / "store", Store::Mode::kWriter);
+  ASSERT_TRUE(w.ok());
+  Store* store = w.value().get();
+  const auto rec = [](std::string path, std::string type) {
+    FileRecord r;
+    r.path = std::move(path);
+    r.type = std::move(type);
+    r.mode = r.type == "dir" ? 040750 : 0100640;
+    r.mtime_ns = 123456789;
+    if (r.type == "file") r.block_size = 8192;
+    return r;
+  };
+  const std::vector<std::vector<FileRecord>> sets = {
+      {rec(".", "dir"), rec("a", "dir"), rec("a-b", "dir"), rec("a-b/y", "file"), rec("a.old", "dir"),
+       rec("a.old/z", "file"), rec("a/x", "file"), rec("a/x2", "dir"), rec("a/x2/q", "file"), rec("b", "file"),
+       rec("c/d/e", "file"), rec("l", "symlink"), rec("z", "dir")},
+      {rec("only.dbf", "file")},                 // no "." record: the root is made up
+      {rec("d1/f", "file"), rec("d2/g/h", "file")},  // directories never recorded
+      {},
+  };
+  for (size_t i = 0; i < sets.size(); ++i) {
+    rocksdb::WriteBatch b;
+    for (const auto& r : sets[i]) Catalog::PutFile(&b, store, 1, uint32_t(i + 1), r);
+    ASSERT_TRUE(store->Write(&b, false).ok());
+    BackupRecord base;
+    base.db = 1;
+    base.id = uint32_t(i + 1);
+    base.end_us = 5;
+    auto top = Catalog(store).ListTopLevel(1, base.id);
+    ASSERT_TRUE(top.ok()) << top.status().ToString();
+    const struct stat whole = PointRootStat(base, sets[i]), quick = PointRootStat(base, top.value());
+    EXPECT_EQ(quick.st_nlink, whole.st_nlink) << "set " << i;
+    EXPECT_EQ(quick.st_mode, whole.st_mode) << "set " << i;
+    EXPECT_EQ(quick.st_mtim.tv_sec, whole.st_mtim.tv_sec) << "set " << i;
+  }
+  EXPECT_EQ(Catalog(store).ListTopLevel(1, 1).value().directories, 5u);  // a, a-b, a.old, c, z
 }
 
 // A writer fails the running backup it finds by reading one record per database: the newest by id, never a
