@@ -447,6 +447,13 @@ void MountTree::SettleLocked(uint32_t p) {
   PointSlot* slot = SlotLocked(p);
   if (slot == nullptr) return;
   PointSlot& s = *slot;
+  if (s.view && s.superseded && s.opens == 0) {
+    s.view.reset();
+    UnpinLocked(s);
+    views_dropped_.fetch_add(1, std::memory_order_relaxed);
+    ParkLocked(p);
+    return;
+  }
   if (s.view && s.refs == s.dir_refs) {
     // Nothing inside the point is in use: the view joins the idle ones, even while the kernel holds the top
     // directory (its attributes are kept in the slot). `ls -l backups/` over 2,000 backups kept 2,000 file lists
@@ -696,8 +703,11 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
           const BackupRecord* newest = NewestComplete(db);
           if (old.open_ended && old.seed && newest != nullptr && newest->id > old.seed->last_complete) {
             generation = old.generation + 1;
+            const uint32_t replaced = it->second;
             point_by_key_.erase(it);
             it = point_by_key_.end();
+            points_.at(replaced).superseded = true;
+            SettleLocked(replaced);
           }
         }
         if (it != point_by_key_.end()) {
@@ -920,6 +930,7 @@ Result<MountTree::OpenFile> MountTree::Open(uint64_t ino) {
   f.view = std::move(view);
   f.view->FileOpened();
   points_.at(d.slot).refs++;
+  points_.at(d.slot).opens++;
   return f;
 }
 
@@ -927,6 +938,7 @@ void MountTree::Release(const OpenFile& f) {
   f.view->FileClosed();
   {
     std::lock_guard<std::mutex> l(mu_);
+    if (PointSlot* s = SlotLocked(f.point_slot); s != nullptr && s->opens > 0) --s->opens;
     DropRefLocked(f.point_slot, 1);
   }
   (void)FlushPins();  // a failure is retried by the next change; Lookup refuses unpinned points

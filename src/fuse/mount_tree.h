@@ -174,6 +174,11 @@ class MountTree {
     // How many slots of this key came before it (resolved again): part of its pin's name, so that the slot it
     // replaced, still serving what is open in it, keeps its own pin (docs/pins.md).
     uint32_t generation = 0;
+    // Its name now selects a newer slot (an open-ended point resolved again): once no file of it is open, its view
+    // and pin go, even while the kernel still holds its inodes (kept until memory pressure: 60 resolutions of one
+    // name stayed pinned, found 2026-12-01). A later request on such an inode builds the view again, as resolved.
+    bool superseded = false;
+    uint64_t opens = 0;  // of `refs`, its open files
   };
   struct Decoded;
   struct CloneSlot {

@@ -402,6 +402,35 @@ TEST_F(MountTreeTest, ACatchUpThatFindsNothingNewDoesNotReadTheListsAgain) {
   EXPECT_EQ(ReadAll(f->ino), std::string(8192, 'e'));
 }
 
+TEST_F(MountTreeTest, AResolutionReplacedByANewerOneLetsGoOfItsPinOnceNothingIsOpenInIt) {
+  // An open-ended point resolved again after each backup kept every earlier resolution's view and pin while the
+  // kernel held their inodes, which it does until memory runs short: 60 pins for one name (scale attack).
+  MountTreeOptions o;
+  o.refresh = std::chrono::milliseconds(0);
+  tree_ = std::make_unique<MountTree>(reader_.get(), pins_.get(), o);
+  const uint64_t at = Ino({"raw", "at"});
+  const std::string name = "time:2100-01-01T00:00:00Z";
+  auto p1 = tree_->Lookup(at, name);
+  ASSERT_TRUE(p1.ok()) << p1.status().ToString();
+  auto f1 = tree_->Lookup(p1->ino, "a.dat");  // the kernel keeps this inode: never forgotten here
+  ASSERT_TRUE(f1.ok());
+  EXPECT_EQ(ReadAll(f1->ino), std::string(30000, 'c'));
+  const size_t pins_before = PinCount();
+  EXPECT_GE(pins_before, 1u);
+  for (char c : {'f', 'g', 'h'}) {
+    Write("a.dat", std::string(8192, c));
+    Backup();
+    auto p = tree_->Lookup(at, name);  // resolved again: a new slot
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    auto f = tree_->Lookup(p->ino, "a.dat");
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ(ReadAll(f->ino), std::string(8192, c));
+    EXPECT_EQ(PinCount(), pins_before) << "after backup " << c;  // the replaced resolutions hold none
+  }
+  // The first resolution, still held by the kernel, reads as it was resolved (its view built again).
+  EXPECT_EQ(ReadAll(f1->ino), std::string(30000, 'c'));
+}
+
 TEST_F(MountTreeTest, AClonesLookupCatchesUpWithTheBackupsItNames) {
   // The mount listed backups 1 and 2 and trusts that list for an hour. A clone made since, of backup 3, names a
   // backup the list lacks: its lookup catches up first (it failed with ENOENT until the list expired). A clone
