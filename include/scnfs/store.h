@@ -162,8 +162,8 @@ class Store {
   // this once per lookup instead of calling db() and a family separately, and holds the pointer for as long as it
   // uses the instance: while it reads, and while an iterator or a PinnableSlice made from it lives (destroy those
   // first). A replaced instance closes when the last holder lets go, so a mount that recovers from many failed
-  // catch-ups keeps the current instance and the first open, not one per failure (until 2026-12-01 each stayed open until unmount, at
-  // most 16, and the 17th failure needed a remount).
+  // catch-ups keeps the current instance and the first open, not one per failure (until 2026-12-01 each stayed
+  // open until unmount, at most 16, and the 17th failure needed a remount).
   struct Data {
     rocksdb::DB* db = nullptr;
     rocksdb::ColumnFamilyHandle* versions = nullptr;
