@@ -62,7 +62,9 @@ bool IsOracleHeader(const FileRecord& file, uint64_t block) {
 
 Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
                                  std::optional<Version>* version_out) {
-  if (versions_.OnReplacedInstance()) versions_.Refresh();  // let go of an instance the store replaced
+  // Declared before the value pinned in its instance (it outlives it); an instance the store replaced is let go.
+  const auto data = r_.store_->data();
+  versions_.Follow(data);
   const uint64_t offset = block * file.block_size;
   if (offset >= file.size) return Status::InvalidArgument(fmt::format("block {} is past the end of {}", block, file.path));
   const size_t want = size_t(std::min<uint64_t>(file.block_size, file.size - offset));
@@ -81,7 +83,6 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
     return Status::OK();
   }
   const Version& ver = *v.value();
-  const auto data = r_.store_->data();  // declared before the value pinned in its instance: outlives it
   rocksdb::PinnableSlice value;
   auto st = data->db->Get(rocksdb::ReadOptions(), data->content, rocksdb::Slice(ver.value.hash.view().data(), 16), &value);
   if (st.IsNotFound())
@@ -95,7 +96,8 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
 
 Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint32_t count, std::span<std::byte> out,
                                     std::vector<BlockRead>* info) {
-  if (versions_.OnReplacedInstance()) versions_.Refresh();  // let go of an instance the store replaced
+  auto data = r_.store_->data();
+  versions_.Follow(data);  // an instance the store replaced is let go
   const size_t bs = file.block_size;
   if (count == 0) {
     info->clear();
@@ -150,7 +152,7 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
     statuses.resize(n);
   }
   for (auto& v : values) v.Reset();  // all of them: an earlier run that failed may have left more pinned
-  data_ = r_.store_->data();  // after the values let go of the instance they were read from
+  data_ = std::move(data);  // after the values let go of the instance they were read from
   if (n == 1) {  // a single block: Get skips MultiGet's batching set-up
     statuses[0] = data_->db->Get(rocksdb::ReadOptions(), data_->content, keys[0], &values[0]);
   } else {

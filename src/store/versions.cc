@@ -69,8 +69,7 @@ VersionReader::VersionReader(const Store& store, uint32_t db, const Visibility& 
 }
 VersionReader::~VersionReader() = default;
 
-void VersionReader::Refresh() {
-  auto d = store_.data();
+void VersionReader::Refresh(std::shared_ptr<const Store::Data> d) {
   it_.reset(d->db->NewIterator(rocksdb::ReadOptions(), d->versions));  // the old iterator goes before its instance
   data_ = std::move(d);
 }

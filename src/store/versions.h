@@ -90,10 +90,14 @@ class VersionReader {
   ~VersionReader();
   // Starts a new iterator. An iterator reads as of its creation, and seeking backwards over entries written after
   // it costs a step each: a writer calls this before each unit of work so that its lookups stay one seek.
-  void Refresh();
-  // Whether the store's data instance was replaced (Store::Refresh) since the last Refresh(): a reader kept for
-  // long (a mount's pooled cursor) refreshes then, or it would hold the old instance and its table files open.
-  bool OnReplacedInstance() const { return data_.get() != store_.data().get(); }
+  void Refresh() { Refresh(store_.data()); }
+  // Refresh() onto `current` (what Store::data() returned) if the iterator reads another instance: a reader kept
+  // for long (a mount's pooled cursor) would otherwise hold an instance the store replaced, and its table files.
+  void Follow(const std::shared_ptr<const Store::Data>& current) {
+    if (current != data_) Refresh(current);
+  }
+  // Whether the store's data instance was replaced (Store::Refresh) since the iterator was made (tests).
+  bool OnReplacedInstance() const { return data_ != store_.data(); }
   // The version of (file, block) as of backup `backup` (kAnyBackup: the newest). nullopt when there is none.
   // `ceiling` is a change number no version written by backups <= `backup` exceeds (the backup record's
   // change_ceiling; the backup id for files versioned by backup): seeking there skips every later version of a
@@ -123,6 +127,7 @@ class VersionReader {
   uint64_t keys_visited() const { return keys_visited_; }
 
  private:
+  void Refresh(std::shared_ptr<const Store::Data> d);
   // AsOfChange with a limit on the backup too: one seek from the block's end (RunAsOf's rule for one block).
   Result<std::optional<Version>> LastAsOf(uint32_t file, uint32_t block, uint64_t max_change, uint32_t max_backup,
                                           uint32_t base);
