@@ -447,7 +447,7 @@ void MountTree::SettleLocked(uint32_t p) {
   PointSlot* slot = SlotLocked(p);
   if (slot == nullptr) return;
   PointSlot& s = *slot;
-  if (s.view && s.superseded && s.opens == 0) {
+  if (s.view && s.superseded && !s.view->HasOpenFiles()) {  // files open on the view hold it themselves
     s.view.reset();
     UnpinLocked(s);
     views_dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -699,14 +699,14 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
         // of the same SPEC gave the new one (found 2026-12-01). Its name now gets a new slot, with new inode
         // numbers; the old slot serves what is open in it until it is forgotten.
         if (it != point_by_key_.end()) {
-          const PointSlot& old = points_.at(it->second);
+          const uint32_t replaced = it->second;
+          PointSlot& old = points_.at(replaced);
           const BackupRecord* newest = NewestComplete(db);
           if (old.open_ended && old.seed && newest != nullptr && newest->id > old.seed->last_complete) {
             generation = old.generation + 1;
-            const uint32_t replaced = it->second;
+            old.superseded = true;
             point_by_key_.erase(it);
             it = point_by_key_.end();
-            points_.at(replaced).superseded = true;
             SettleLocked(replaced);
           }
         }
@@ -930,7 +930,6 @@ Result<MountTree::OpenFile> MountTree::Open(uint64_t ino) {
   f.view = std::move(view);
   f.view->FileOpened();
   points_.at(d.slot).refs++;
-  points_.at(d.slot).opens++;
   return f;
 }
 
@@ -938,7 +937,6 @@ void MountTree::Release(const OpenFile& f) {
   f.view->FileClosed();
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (PointSlot* s = SlotLocked(f.point_slot); s != nullptr && s->opens > 0) --s->opens;
     DropRefLocked(f.point_slot, 1);
   }
   (void)FlushPins();  // a failure is retried by the next change; Lookup refuses unpinned points

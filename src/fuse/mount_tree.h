@@ -178,7 +178,6 @@ class MountTree {
     // and pin go, even while the kernel still holds its inodes (kept until memory pressure: 60 resolutions of one
     // name stayed pinned, found 2026-12-01). A later request on such an inode builds the view again, as resolved.
     bool superseded = false;
-    uint64_t opens = 0;  // of `refs`, its open files
   };
   struct Decoded;
   struct CloneSlot {

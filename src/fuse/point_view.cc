@@ -58,6 +58,11 @@ void PointView::FileOpened() const {
   ++open_files_;
 }
 
+bool PointView::HasOpenFiles() const {
+  std::lock_guard<std::mutex> l(pool_mu_);
+  return open_files_ > 0;
+}
+
 void PointView::FileClosed() const {
   std::vector<std::unique_ptr<PointReader::Cursor>> freed;  // destroyed outside the lock
   std::lock_guard<std::mutex> l(pool_mu_);

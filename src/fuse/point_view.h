@@ -60,6 +60,7 @@ class PointView {
   // threads (found 2026-11-30).
   void FileOpened() const;
   void FileClosed() const;
+  bool HasOpenFiles() const;
 
  private:
   class CursorLease;
