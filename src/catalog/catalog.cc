@@ -248,14 +248,24 @@ Result<BackupRecord> Catalog::GetBackup(uint32_t db, uint32_t id) const {
   return r;
 }
 
+namespace {
+
+// A file record of `backup` stored under the key of `path`: one that names another path is Corruption.
+Result<FileRecord> DecodeFileRecordAt(std::string_view value, std::string_view path, uint32_t backup) {
+  SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecord(value));
+  if (r.path != path)
+    return Status::Corruption(fmt::format("catalog record for a file of backup {} is unreadable: it names '{}' under "
+                                          "the key of '{}'", backup, r.path, path));
+  return r;
+}
+
+}  // namespace
+
 Result<std::vector<FileRecord>> Catalog::ListFiles(uint32_t db, uint32_t backup) const {
   std::vector<FileRecord> out;
   const std::string prefix = catalog_keys::FilePrefix(db, backup);
   SCNFS_RETURN_IF_ERROR(ScanPrefix(store_, prefix, [&](std::string_view key, std::string v) {
-    SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecord(v));
-    if (key.substr(prefix.size()) != r.path)
-      return Status::Corruption(fmt::format("catalog record for a file of backup {} is unreadable: it names '{}' under "
-                                            "the key of '{}'", backup, r.path, key.substr(prefix.size())));
+    SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecordAt(v, key.substr(prefix.size()), backup));
     out.push_back(std::move(r));
     return Status::OK();
   }));
@@ -307,10 +317,8 @@ Result<Catalog::TopLevel> Catalog::ListTopLevel(uint32_t db, uint32_t backup) co
       it->Seek(prefix + std::string(name) + '0');
       continue;
     }
-    SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecord(std::string_view(it->value().data(), it->value().size())));
-    if (r.path != path)
-      return Status::Corruption(fmt::format("catalog record for a file of backup {} is unreadable: it names '{}' under "
-                                            "the key of '{}'", backup, r.path, path));
+    SCNFS_ASSIGN_OR_RETURN(FileRecord r,
+                           DecodeFileRecordAt(std::string_view(it->value().data(), it->value().size()), path, backup));
     if (path == ".") top.root = std::move(r);
     else if (r.type == "dir") dirs.emplace(path);
     it->Next();
