@@ -4,7 +4,6 @@
 #include <cstring>
 #include <deque>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -97,21 +96,6 @@ FileRecord RootRecord(const BackupRecord& base, const std::vector<FileRecord>& f
 }
 
 }  // namespace
-
-struct stat PointRootStat(const BackupRecord& base, const std::vector<FileRecord>& files) {
-  struct stat st = EntryStat(RootRecord(base, files));
-  // Its subdirectories as BuildTree makes them: the recorded ones at the top, and those it makes up for files
-  // below a directory the backup did not record.
-  std::unordered_set<std::string_view> top;
-  for (const auto& f : files) {
-    if (f.path == ".") continue;
-    const size_t slash = f.path.find('/');
-    if (slash != std::string::npos) top.insert(std::string_view(f.path).substr(0, slash));
-    else if (f.type == "dir") top.insert(f.path);
-  }
-  st.st_nlink = 2 + top.size();
-  return st;
-}
 
 struct stat PointRootStat(const BackupRecord& base, const Catalog::TopLevel& top) {
   struct stat st = EntryStat(top.root ? *top.root : MadeUpRoot(base));

@@ -89,10 +89,8 @@ class PointView {
 // adds its subdirectories.
 struct stat EntryStat(const FileRecord& r);
 
-// The top directory's attributes as PointView(files of `base`).Stat(kRoot) gives them, from the file records alone:
-// a stat of a point's directory (`ls -l backups/`) needs no tree, reader or pin.
-struct stat PointRootStat(const BackupRecord& base, const std::vector<FileRecord>& files);
-// The same from the top of the file set alone (Catalog::ListTopLevel): what a stat of a backup's directory reads.
+// The top directory's attributes as PointView(files of `base`).Stat(kRoot) gives them, from the top of the file set
+// alone (Catalog::ListTopLevel): a stat of a point's directory (`ls -l backups/`) needs no tree, reader or pin.
 struct stat PointRootStat(const BackupRecord& base, const Catalog::TopLevel& top);
 
 }  // namespace scnfs

@@ -48,17 +48,23 @@ TEST(CatalogTest, TheTopOfAFileSetIsWhatTheWholeListSays) {
     if (r.type == "file") r.block_size = 8192;
     return r;
   };
-  const std::vector<std::vector<FileRecord>> sets = {
-      {rec(".", "dir"), rec("a", "dir"), rec("a-b", "dir"), rec("a-b/y", "file"), rec("a.old", "dir"),
-       rec("a.old/z", "file"), rec("a/x", "file"), rec("a/x2", "dir"), rec("a/x2/q", "file"), rec("b", "file"),
-       rec("c/d/e", "file"), rec("l", "symlink"), rec("z", "dir")},
-      {rec("only.dbf", "file")},                 // no "." record: the root is made up
-      {rec("d1/f", "file"), rec("d2/g/h", "file")},  // directories never recorded
-      {},
+  struct Case {
+    std::vector<FileRecord> files;
+    size_t directories;  // below the top, as the whole list has them
+    bool root_recorded;
   };
-  for (size_t i = 0; i < sets.size(); ++i) {
+  const std::vector<Case> cases = {
+      {{rec(".", "dir"), rec("a", "dir"), rec("a-b", "dir"), rec("a-b/y", "file"), rec("a.old", "dir"),
+        rec("a.old/z", "file"), rec("a/x", "file"), rec("a/x2", "dir"), rec("a/x2/q", "file"), rec("b", "file"),
+        rec("c/d/e", "file"), rec("l", "symlink"), rec("z", "dir")},
+       5, true},                                             // a, a-b, a.old, c (never recorded), z
+      {{rec("only.dbf", "file")}, 0, false},                 // no "." record: the root is made up
+      {{rec("d1/f", "file"), rec("d2/g/h", "file")}, 2, false},  // directories never recorded
+      {{}, 0, false},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
     rocksdb::WriteBatch b;
-    for (const auto& r : sets[i]) Catalog::PutFile(&b, store, 1, uint32_t(i + 1), r);
+    for (const auto& r : cases[i].files) Catalog::PutFile(&b, store, 1, uint32_t(i + 1), r);
     ASSERT_TRUE(store->Write(&b, false).ok());
     BackupRecord base;
     base.db = 1;
@@ -66,12 +72,14 @@ TEST(CatalogTest, TheTopOfAFileSetIsWhatTheWholeListSays) {
     base.end_us = 5;
     auto top = Catalog(store).ListTopLevel(1, base.id);
     ASSERT_TRUE(top.ok()) << top.status().ToString();
-    const struct stat whole = PointRootStat(base, sets[i]), quick = PointRootStat(base, top.value());
-    EXPECT_EQ(quick.st_nlink, whole.st_nlink) << "set " << i;
-    EXPECT_EQ(quick.st_mode, whole.st_mode) << "set " << i;
-    EXPECT_EQ(quick.st_mtim.tv_sec, whole.st_mtim.tv_sec) << "set " << i;
+    EXPECT_EQ(top->directories, cases[i].directories) << "case " << i;
+    EXPECT_EQ(top->root.has_value(), cases[i].root_recorded) << "case " << i;
+    const struct stat st = PointRootStat(base, top.value());
+    EXPECT_EQ(st.st_nlink, 2 + cases[i].directories) << "case " << i;
+    EXPECT_TRUE(S_ISDIR(st.st_mode)) << "case " << i;
+    EXPECT_EQ(st.st_mode & 07777, cases[i].root_recorded ? 0750u : 0555u) << "case " << i;
+    EXPECT_EQ(st.st_mtim.tv_nsec, cases[i].root_recorded ? 123456789 : 5000) << "case " << i;
   }
-  EXPECT_EQ(Catalog(store).ListTopLevel(1, 1).value().directories, 5u);  // a, a-b, a.old, c, z
 }
 
 // A writer fails the running backup it finds by reading one record per database: the newest by id, never a
