@@ -302,30 +302,68 @@ Result<std::vector<FileRecord>> Catalog::ListFiles(const BackupRecord& backup) c
   return files;
 }
 
-Result<Catalog::TopLevel> Catalog::ListTopLevel(uint32_t db, uint32_t backup) const {
-  TopLevel top;
+Result<std::optional<FileRecord>> Catalog::GetFile(uint32_t db, uint32_t backup, std::string_view path) const {
+  std::string v;
+  Status st = store_->GetCatalog(catalog_keys::File(db, backup, path), &v);
+  if (st.IsNotFound()) return std::optional<FileRecord>();
+  if (!st.ok()) return st;
+  SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecordAt(v, path, backup));
+  return std::optional<FileRecord>(std::move(r));
+}
+
+Result<bool> Catalog::HasEntriesBelow(uint32_t db, uint32_t backup, std::string_view path) const {
+  const std::string below = catalog_keys::File(db, backup, path) + '/';
+  auto it = store_->NewCatalogIterator();
+  it->Seek(below);
+  const bool found = it->Valid() && it->key().starts_with(below);
+  SCNFS_RETURN_IF_ERROR(FromRocksStatus(it->status(), "reading the catalog"));
+  return found;
+}
+
+Result<Catalog::Directory> Catalog::ListDirectory(uint32_t db, uint32_t backup, std::string_view dir,
+                                                  bool with_records) const {
+  Directory out;
   std::set<std::string, std::less<>> dirs;  // a directory recorded and with entries below it is met twice
   const std::string prefix = catalog_keys::FilePrefix(db, backup);
+  const std::string base = dir.empty() ? prefix : prefix + std::string(dir) + '/';
   auto it = store_->NewCatalogIterator();
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);) {
-    const std::string_view path(it->key().data() + prefix.size(), it->key().size() - prefix.size());
-    if (const size_t slash = path.find('/'); slash != std::string_view::npos) {
-      // Below a top-level name: that name is a directory. Every key from "name/" up to "name0" ('0' follows '/')
-      // lies below it, so one seek skips the whole subtree.
-      const std::string_view name = path.substr(0, slash);
-      dirs.emplace(name);
-      it->Seek(prefix + std::string(name) + '0');
+  for (it->Seek(base); it->Valid() && it->key().starts_with(base);) {
+    const std::string_view rel(it->key().data() + base.size(), it->key().size() - base.size());
+    const std::string_view value(it->value().data(), it->value().size());
+    if (const size_t slash = rel.find('/'); slash != std::string_view::npos) {
+      // Below an entry: that entry is a directory. Every key from "name/" up to "name0" ('0' follows '/') lies
+      // below it, so one seek skips the whole subtree.
+      const std::string name(rel.substr(0, slash));
+      if (dirs.insert(name).second) {
+        // Met first below: a directory the backup did not record, or a record that is no directory's (damage:
+        // a restore wrote through such a link, out of its destination).
+        const std::string path = dir.empty() ? name : std::string(dir) + '/' + name;
+        SCNFS_ASSIGN_OR_RETURN(auto recorded, GetFile(db, backup, path));
+        if (recorded)
+          return Status::Corruption(fmt::format("the catalog of backup {} is damaged: '{}' lies under '{}', which is no "
+                                                "directory", backup, path + '/' + std::string(rel.substr(slash + 1)), path));
+        if (with_records) out.made_up.push_back(name);
+      }
+      it->Seek(base + name + '0');
       continue;
     }
-    SCNFS_ASSIGN_OR_RETURN(FileRecord r,
-                           DecodeFileRecordAt(std::string_view(it->value().data(), it->value().size()), path, backup));
-    if (path == ".") top.root = std::move(r);
-    else if (r.type == "dir") dirs.emplace(path);
+    const std::string path = dir.empty() ? std::string(rel) : std::string(dir) + '/' + std::string(rel);
+    if (dir.empty() && rel == ".") {
+      SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecordAt(value, path, backup));
+      out.self = std::move(r);
+    } else if (with_records) {
+      SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecordAt(value, path, backup));
+      if (r.type == "dir") dirs.emplace(rel);
+      out.records.push_back(std::move(r));
+    } else {
+      SCNFS_ASSIGN_OR_RETURN(bool is_dir, FileRecordIsDirectory(value));
+      if (is_dir) dirs.emplace(rel);
+    }
     it->Next();
   }
   SCNFS_RETURN_IF_ERROR(FromRocksStatus(it->status(), "reading the catalog"));
-  top.directories = dirs.size();
-  return top;
+  out.directories = dirs.size();
+  return out;
 }
 
 Result<Visibility> Catalog::LoadVisibility(uint32_t db) const {

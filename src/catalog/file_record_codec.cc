@@ -125,6 +125,17 @@ std::string EncodeFileRecord(const FileRecord& r) {
   return v;
 }
 
+Result<bool> FileRecordIsDirectory(std::string_view value) {
+  if (value.empty() || value[0] != kFileRecordBinary) {
+    SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecord(value));
+    return r.type == "dir";
+  }
+  Reader in(value.substr(1));
+  std::string_view path, type;
+  if (!in.Skip(kFixedBytes) || !in.String(&path) || !in.String(&type)) return Bad("truncated");
+  return type == "dir";
+}
+
 Result<FileRecord> DecodeFileRecord(std::string_view value) {
   FileRecord r;
   if (!value.empty() && value[0] == '{') {  // a JSON record, written before the binary layout

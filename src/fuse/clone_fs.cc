@@ -514,10 +514,10 @@ Result<std::shared_ptr<CloneFs::FileState>> CloneFs::FileLocked(uint64_t ino) {
   f->fd = ::open(f->delta_path.c_str(), O_RDWR | O_CLOEXEC);  // made by the first change (PrepareWrite)
   if (f->fd < 0 && errno != ENOENT) return Errno(errno, fmt::format("cannot open the delta of inode {}", ino));
   if (!i->base_path.empty() && i->base_blocks > 0) {
-    uint32_t dir = PointView::kRoot;
+    uint32_t dir = PointEntries::kRoot;
     std::optional<uint32_t> e;
     for (auto part : fs::path(i->base_path)) {
-      e = base_->Lookup(dir, part.string());
+      SCNFS_ASSIGN_OR_RETURN(e, base_->entries().Lookup(dir, part.string()));
       if (!e) return Status::Corruption(fmt::format("clone file {} is missing from its backup", i->base_path));
       dir = *e;
     }

@@ -252,6 +252,7 @@ Result<uint32_t> MountTree::KeyedPointLocked(uint32_t d, const std::string& key,
 void MountTree::ParkLocked(uint32_t p) {
   PointSlot* s = SlotLocked(p);
   if (s == nullptr || s->refs > 0 || s->view || s->parked != 0) return;
+  s->entries.reset();
   s->parked = ++park_stamps_;
   unused_.emplace_back(p, s->parked);
   while (unused_.size() > kRememberedPoints) {
@@ -267,8 +268,15 @@ void MountTree::ParkLocked(uint32_t p) {
   }
 }
 
+void MountTree::DropEntriesIfUnusedLocked(PointSlot& s) {
+  if (!s.view && s.refs == s.dir_refs) s.entries.reset();
+}
+
 Status MountTree::SeedLocked(PointSlot& s) {
-  if (s.seed) return Status::OK();
+  if (s.seed) {
+    if (!s.entries) s.entries = std::make_shared<PointEntries>(store_, s.seed->point.base);  // dropped while unused
+    return Status::OK();
+  }
   DbSlot& db = dbs_[s.db_slot];
   SCNFS_RETURN_IF_ERROR(LoadBackupsLocked(db));
   auto seed = std::make_shared<PointSeed>();
@@ -299,15 +307,15 @@ Status MountTree::SeedLocked(PointSlot& s) {
   seed->vis.HideAfter(last);
   s.open_ended = !s.fixed && s.key.starts_with("at/") && s.spec.kind != PointSpec::Kind::kBackup &&
                  seed->point.base.id == seed->last_complete;  // backup:N selects the same whatever comes later
+  s.entries = std::make_shared<PointEntries>(store_, seed->point.base);
   s.seed = std::move(seed);
   return Status::OK();
 }
 
-Result<std::shared_ptr<const PointView>> MountTree::BuildView(const PointSeed& seed, const std::string& key) const {
-  OpenedPoint opened;
-  SCNFS_ASSIGN_OR_RETURN(opened.files, Catalog(store_).ListFiles(seed.point.base));
-  opened.reader = std::make_unique<PointReader>(store_, seed.db, seed.vis, seed.point, dicts_);
-  return std::make_shared<const PointView>(std::move(opened), key);
+std::shared_ptr<const PointView> MountTree::BuildView(const PointSeed& seed, std::shared_ptr<PointEntries> entries,
+                                                      const std::string& key) const {
+  return std::make_shared<const PointView>(std::make_unique<PointReader>(store_, seed.db, seed.vis, seed.point, dicts_),
+                                           std::move(entries), key);
 }
 
 Result<std::shared_ptr<const PointView>> MountTree::ViewLocked(uint32_t p) {
@@ -316,7 +324,7 @@ Result<std::shared_ptr<const PointView>> MountTree::ViewLocked(uint32_t p) {
   PointSlot& s = *slot;
   if (s.view) return s.view;
   SCNFS_RETURN_IF_ERROR(SeedLocked(s));
-  SCNFS_ASSIGN_OR_RETURN(s.view, BuildView(*s.seed, s.key));
+  s.view = BuildView(*s.seed, s.entries, s.key);
   PinLocked(s);
   return s.view;
 }
@@ -325,6 +333,7 @@ void MountTree::EnsureView(uint64_t ino, bool attr_only) {
   Decoded d = Decoded::Of(ino);
   if (d.kind != Decoded::kPoint) return;
   std::shared_ptr<const PointSeed> seed;
+  std::shared_ptr<PointEntries> entries;
   std::string key;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -334,32 +343,66 @@ void MountTree::EnsureView(uint64_t ino, bool attr_only) {
     if (attr_only && d.local == kLocalDir && s.root_attr) return;
     if (s.view || !SeedLocked(s).ok()) return;
     seed = s.seed;
+    entries = s.entries;
     key = s.key;
   }
   if (attr_only && d.local == kLocalDir) {
-    // The top directory's attributes alone, from the file records: no tree, reader or pin for a stat (`ls -l
+    // The top directory's attributes alone, from the top of the file set: no view or pin for a stat (`ls -l
     // backups/` built and pinned a view per backup, then dropped it, at twice the time this takes).
-    auto top = Catalog(store_).ListTopLevel(seed->point.base.db, seed->point.base.id);
-    if (!top.ok()) return;  // the caller's own lookup reports the error
-    const struct stat attr = PointRootStat(seed->point.base, top.value());
+    auto attr = entries->Stat(PointEntries::kRoot);
+    if (!attr.ok()) return;  // the caller's own lookup reports the error
     std::lock_guard<std::mutex> l(mu_);
-    if (PointSlot* s = SlotLocked(d.slot); s != nullptr && !s->root_attr) s->root_attr = attr;
+    if (PointSlot* s = SlotLocked(d.slot); s != nullptr && !s->root_attr) s->root_attr = attr.value();
     return;
   }
-  // Reading a backup's file list and building its tree takes milliseconds for a data directory of a thousand files:
-  // done without the tree's lock, so requests on other points (reads of open files) are not held up.
-  auto built = BuildView(*seed, key);
-  if (!built.ok()) return;  // the caller's own lookup reports the error
-  auto view = std::move(built).value();
+  // Made without the tree's lock, so requests on other points (reads of open files) are not held up.
+  auto view = BuildView(*seed, entries, key);
   {
     std::lock_guard<std::mutex> l(mu_);
     PointSlot* s = SlotLocked(d.slot);
-    if (s == nullptr || s->view) return;  // another thread was first, or the point was forgotten meanwhile
+    // Another thread was first, the point was forgotten meanwhile, or its entries went and came back (the request
+    // builds its view under the lock then): a view serves its slot's entries.
+    if (s == nullptr || s->view || s->entries != entries) return;
     s->view = std::move(view);
     s->parked = 0;
     PinLocked(*s);
   }
   (void)FlushPins();  // a failure is retried by the next change; Lookup refuses unpinned points
+}
+
+void MountTree::WarmEntries(uint64_t ino, Warm what, std::string_view name) {
+  const Decoded d = Decoded::Of(ino);
+  if (d.kind != Decoded::kPoint) return;
+  std::shared_ptr<PointEntries> entries;
+  std::shared_ptr<const PointView> view;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    const PointSlot* s = SlotLocked(d.slot);
+    if (s == nullptr || !s->entries) return;
+    entries = s->entries;
+    view = s->view;
+  }
+  // Errors are left for the request's own locked part to meet and report.
+  if (d.local == kLocalInfo) {
+    if (view) (void)view->Info();
+    return;
+  }
+  const uint32_t e = d.local == kLocalDir ? PointEntries::kRoot : d.local - kLocalFirstEntry;
+  switch (what) {
+    case Warm::kStat:
+      (void)entries->Stat(e);
+      break;
+    case Warm::kListing:
+      (void)entries->Children(e);
+      if (d.local == kLocalDir) (void)entries->Lookup(e, kInfoFileName);  // whether the listing shows the description
+      break;
+    case Warm::kName: {
+      auto found = entries->Lookup(e, name);
+      if (found.ok() && found->has_value()) (void)entries->Stat(**found);
+      if (d.local == kLocalDir && name == kInfoFileName && view) (void)view->Info();
+      break;
+    }
+  }
 }
 
 void MountTree::PinLocked(const PointSlot& s) {
@@ -450,6 +493,7 @@ void MountTree::SettleLocked(uint32_t p) {
   if (s.view && s.superseded && !s.view->HasOpenFiles()) {  // files open on the view hold it themselves
     s.view.reset();
     UnpinLocked(s);
+    DropEntriesIfUnusedLocked(s);
     views_dropped_.fetch_add(1, std::memory_order_relaxed);
     ParkLocked(p);
     return;
@@ -469,6 +513,7 @@ void MountTree::SettleLocked(uint32_t p) {
       if (o != nullptr && o->refs == o->dir_refs && o->view) {
         o->view.reset();
         UnpinLocked(*o);
+        DropEntriesIfUnusedLocked(*o);
         views_dropped_.fetch_add(1, std::memory_order_relaxed);
         ParkLocked(old);
       }
@@ -532,18 +577,18 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
       }
       SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
       if (d.local == kLocalDir) {
-        e.attr = view->Stat(PointView::kRoot);
+        SCNFS_ASSIGN_OR_RETURN(e.attr, view->entries().Stat(PointEntries::kRoot));
         points_.at(d.slot).root_attr = e.attr;
       } else if (d.local == kLocalInfo) {
-        e.attr = EntryStat(view->root());
+        SCNFS_ASSIGN_OR_RETURN(const FileRecord* root, view->entries().Root());
+        SCNFS_ASSIGN_OR_RETURN(const std::string* info, view->Info());
+        e.attr = EntryStat(*root);
         e.attr.st_mode = S_IFREG | 0444;
         e.attr.st_nlink = 1;
-        e.attr.st_size = off_t(view->info().size());
+        e.attr.st_size = off_t(info->size());
         e.attr.st_blocks = (e.attr.st_size + 511) / 512;
-      } else if (d.local - kLocalFirstEntry < view->entries()) {
-        e.attr = view->Stat(d.local - kLocalFirstEntry);
       } else {
-        return Status::NotFound(fmt::format("no inode {}", ino));
+        SCNFS_ASSIGN_OR_RETURN(e.attr, view->entries().Stat(d.local - kLocalFirstEntry));
       }
       break;
     }
@@ -602,6 +647,7 @@ CloneFs* MountTree::Clone(uint64_t ino, uint64_t* local) const {
 Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view name) {
   SCNFS_RETURN_IF_ERROR(CatchUpForLookup(parent, name));
   EnsureView(parent);
+  WarmEntries(parent, Warm::kName, name);
   uint64_t ino;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -745,17 +791,20 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
       if (d.local == kLocalDir) {
         // A backed-up file of the same name wins: the mount shows what the backup holds (`cp -a` of the directory
         // gave the description instead, or failed on the name listed twice; found 2026-11-30).
-        if (name == kInfoFileName && !view->Lookup(PointView::kRoot, name)) {
-          ino = PointIno(d.slot, kLocalInfo);
-          break;
+        if (name == kInfoFileName) {
+          SCNFS_ASSIGN_OR_RETURN(std::optional<uint32_t> backed_up, view->entries().Lookup(PointEntries::kRoot, name));
+          if (!backed_up) {
+            ino = PointIno(d.slot, kLocalInfo);
+            break;
+          }
         }
-        dir = PointView::kRoot;
-      } else if (d.local >= kLocalFirstEntry && d.local - kLocalFirstEntry < view->entries()) {
+        dir = PointEntries::kRoot;
+      } else if (d.local >= kLocalFirstEntry && view->Find(d.local - kLocalFirstEntry) != nullptr) {
         dir = d.local - kLocalFirstEntry;
       } else {
         return not_found();
       }
-      auto i = view->Lookup(dir, name);
+      SCNFS_ASSIGN_OR_RETURN(std::optional<uint32_t> i, view->entries().Lookup(dir, name));
       if (!i) return not_found();
       ino = PointIno(d.slot, kLocalFirstEntry + *i);
       break;
@@ -786,6 +835,7 @@ void MountTree::Upkeep() {
 Result<MountTree::Entry> MountTree::GetAttr(uint64_t ino) {
   CatchUpFor(ino);
   EnsureView(ino, /*attr_only=*/true);
+  WarmEntries(ino, Warm::kStat);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);
   if (d.kind == Decoded::kRoot || (d.kind == Decoded::kDb && d.local != kDbDir)) SCNFS_RETURN_IF_ERROR(RefreshLocked());
@@ -809,10 +859,7 @@ Result<std::string> MountTree::ReadLink(uint64_t ino) {
   }
   if (d.kind == Decoded::kPoint && d.local >= kLocalFirstEntry) {
     SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
-    if (d.local - kLocalFirstEntry < view->entries()) {
-      const FileRecord& r = view->entry(d.local - kLocalFirstEntry);
-      if (r.type == "symlink") return r.target;
-    }
+    if (const FileRecord* r = view->Find(d.local - kLocalFirstEntry); r != nullptr && r->type == "symlink") return r->target;
   }
   return Status::InvalidArgument("not a symbolic link");
 }
@@ -820,9 +867,11 @@ Result<std::string> MountTree::ReadLink(uint64_t ino) {
 MountTree::DirEntry MountTree::DirListing::at(size_t i) const {
   if (!view_) return entries_[i];
   if (info_ && i == 0) return {std::string(kInfoFileName), PointIno(point_slot_, kLocalInfo), S_IFREG};
-  const uint32_t e = children_[i - info_];
-  const std::string& type = view_->entry(e).type;
-  return {std::string(view_->Name(e)), PointIno(point_slot_, kLocalFirstEntry + e),
+  const uint32_t e = (*children_)[i - info_];
+  const FileRecord* r = view_->Find(e);  // met: listed
+  const std::string& type = r->type;
+  const size_t slash = r->path.rfind('/');
+  return {slash == std::string::npos ? r->path : r->path.substr(slash + 1), PointIno(point_slot_, kLocalFirstEntry + e),
           mode_t(type == "dir" ? S_IFDIR : type == "symlink" ? S_IFLNK : S_IFREG)};
 }
 
@@ -837,6 +886,7 @@ Result<std::vector<MountTree::DirEntry>> MountTree::ReadDir(uint64_t ino) {
 Result<MountTree::DirListing> MountTree::OpenDir(uint64_t ino) {
   CatchUpFor(ino);
   EnsureView(ino);
+  WarmEntries(ino, Warm::kListing);
   std::lock_guard<std::mutex> l(mu_);
   Decoded d = Decoded::Of(ino);
   DirListing listing;
@@ -894,15 +944,16 @@ Result<MountTree::DirListing> MountTree::OpenDir(uint64_t ino) {
       SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(d.slot));
       uint32_t dir;
       if (d.local == kLocalDir) {
-        listing.info_ = !view->Lookup(PointView::kRoot, kInfoFileName);  // else the backed-up file of that name
-        dir = PointView::kRoot;
-      } else if (d.local >= kLocalFirstEntry && d.local - kLocalFirstEntry < view->entries()) {
+        SCNFS_ASSIGN_OR_RETURN(std::optional<uint32_t> backed_up, view->entries().Lookup(PointEntries::kRoot, kInfoFileName));
+        listing.info_ = !backed_up;  // else the backed-up file of that name
+        dir = PointEntries::kRoot;
+      } else if (const FileRecord* r = d.local >= kLocalFirstEntry ? view->Find(d.local - kLocalFirstEntry) : nullptr;
+                 r != nullptr && r->type == "dir") {
         dir = d.local - kLocalFirstEntry;
-        if (view->entry(dir).type != "dir") return Status::InvalidArgument("not a directory");
       } else {
         return Status::InvalidArgument("not a directory");
       }
-      listing.children_ = view->Children(dir);
+      SCNFS_ASSIGN_OR_RETURN(listing.children_, view->entries().Children(dir));
       listing.view_ = std::move(view);
       listing.point_slot_ = d.slot;
       SettleLocked(d.slot);
@@ -924,8 +975,9 @@ Result<MountTree::OpenFile> MountTree::Open(uint64_t ino) {
     f.info = true;
   } else {
     f.entry = d.local - kLocalFirstEntry;
-    if (f.entry >= view->entries()) return Status::NotFound(fmt::format("no inode {}", ino));
-    if (view->entry(f.entry).type != "file") return Status::InvalidArgument("not a file");
+    const FileRecord* r = view->Find(f.entry);
+    if (r == nullptr) return Status::NotFound(fmt::format("no inode {}", ino));
+    if (r->type != "file") return Status::InvalidArgument("not a file");
   }
   f.view = std::move(view);
   f.view->FileOpened();
@@ -944,7 +996,8 @@ void MountTree::Release(const OpenFile& f) {
 
 Status MountTree::Read(const OpenFile& f, uint64_t offset, std::span<std::byte> out, size_t* n) const {
   if (f.info) {
-    const std::string& s = f.view->info();
+    SCNFS_ASSIGN_OR_RETURN(const std::string* info, f.view->Info());
+    const std::string& s = *info;
     *n = offset >= s.size() ? 0 : std::min<size_t>(out.size(), s.size() - offset);
     if (*n > 0) std::memcpy(out.data(), s.data() + offset, *n);
     return Status::OK();

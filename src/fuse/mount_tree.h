@@ -6,14 +6,16 @@
 //                            3 the `latest` symlink, 4 clones/
 //   (p+1) << 32 | 0          point p (a backups/<id> or at/<SPEC> directory, numbered in order of first sight)
 //   (p+1) << 32 | 1          its .scnfs-backup.json
-//   (p+1) << 32 | (2 + i)    entry i of the point (files in path order)
+//   (p+1) << 32 | (2 + e)    entry e of the point (PointEntries: a file's file number less one; a directory's or
+//                            link's 2^31 + a hash of its path), the same whenever the point is read again
 //   1 << 63 | c << 40 | n    inode n of clone slot c (the clone's own numbers, 1 = its top directory)
 //
 // A point's slot keeps what resolved it (database record, visible backups, base backup and SCN), so a point means
-// the same thing on every lookup while it is remembered. Its PointView (the file list and tree, the readers) lives
-// while the kernel holds a lookup on any of its inodes or a file is open on it; then it is dropped, which bounds
-// memory by what is in use rather than by what the store holds (plus the 16 most recently unused views, kept for
-// a quick return). Every live view is pinned (scnfs/pins.h). Views are built without holding the tree's lock.
+// the same thing on every lookup while it is remembered. Its PointView (the readers) and PointEntries (the records
+// of the names met in it) live while the kernel holds a lookup on any of its inodes or a file is open on it; then
+// they are dropped, which bounds memory by what is in use rather than by what the store holds (plus the 16 most
+// recently unused views, kept for a quick return). Every live view is pinned (scnfs/pins.h). Views are built, and
+// records read from the catalog, without holding the tree's lock.
 //
 // Slots of unused points (no kernel reference, no open file, no view) are remembered up to kRememberedPoints, then
 // forgotten, oldest first: a monitoring job looking up at/time:<now> every minute made a slot (2.7 KB) a minute for
@@ -107,14 +109,14 @@ class MountTree {
   // handles on a directory of 50,000 files take 9.7 GB (found 2026-11-30).
   class DirListing {
    public:
-    size_t size() const { return view_ ? info_ + children_.size() : entries_.size(); }
+    size_t size() const { return view_ ? info_ + children_->size() : entries_.size(); }
     DirEntry at(size_t i) const;  // REQUIRES: i < size()
 
    private:
     friend class MountTree;
     std::vector<DirEntry> entries_;          // the mount's own directories and clones
     std::shared_ptr<const PointView> view_;  // a point's directory
-    std::span<const uint32_t> children_;     // of view_
+    std::shared_ptr<const std::vector<uint32_t>> children_;  // of view_
     uint32_t point_slot_ = 0;
     bool info_ = false;                      // .scnfs-backup.json first
   };
@@ -178,6 +180,9 @@ class MountTree {
     // and pin go, even while the kernel still holds its inodes (kept until memory pressure: 60 resolutions of one
     // name stayed pinned, found 2026-12-01). A later request on such an inode builds the view again, as resolved.
     bool superseded = false;
+    // The entries of its file set met so far, numbered: made with the seed, shared by its views, kept while its
+    // view lives or the kernel holds an inode inside it (a superseded point's, after its view went).
+    std::shared_ptr<PointEntries> entries = nullptr;
   };
   struct Decoded;
   struct CloneSlot {
@@ -212,12 +217,21 @@ class MountTree {
   Result<uint32_t> KeyedPointLocked(uint32_t db, const std::string& key, const PointSpec& spec);  // clones/<name>
   // Once a point is unused (no references, no view), it joins unused_; beyond kRememberedPoints the oldest goes.
   void ParkLocked(uint32_t p);
-  Status SeedLocked(PointSlot& s);
-  Result<std::shared_ptr<const PointView>> BuildView(const PointSeed& seed, const std::string& key) const;
+  Status SeedLocked(PointSlot& s);  // also makes its entries again if they were dropped
+  // The entries (records met, ~400 bytes each) go with the view once no inode inside the point is held: they are
+  // read again if it is used again, under the same numbers.
+  void DropEntriesIfUnusedLocked(PointSlot& s);
+  std::shared_ptr<const PointView> BuildView(const PointSeed& seed, std::shared_ptr<PointEntries> entries,
+                                             const std::string& key) const;
   Result<std::shared_ptr<const PointView>> ViewLocked(uint32_t p);  // builds under the lock if it must
   // Builds the view of a point inode without holding mu_; `attr_only`: only what GetAttr needs (not the view of a
   // top directory whose attributes the slot has).
   void EnsureView(uint64_t ino, bool attr_only = false);
+  // Reads from the catalog, without the tree's lock, what a request on point inode `ino` will need (a name's
+  // record and attributes, the inode's attributes, a directory's listing, the description), so that its locked
+  // part finds them in memory: a catalog read under mu_ held up every request of the mount.
+  enum class Warm { kName, kStat, kListing };
+  void WarmEntries(uint64_t ino, Warm what, std::string_view name = {});
   Result<uint64_t> ResolveLocked(uint64_t parent, std::string_view name);
   Status FlushPins();             // writes the newest pin set, outside mu_; the write's error, if it failed
   Result<Entry> AttrLocked(uint64_t ino);

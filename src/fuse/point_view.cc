@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include "util/clock.h"
 #include "util/json_text.h"
@@ -13,11 +14,6 @@
 namespace scnfs {
 
 namespace {
-
-std::string_view Parent(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
-}
 
 std::string_view Leaf(std::string_view path) {
   size_t slash = path.rfind('/');
@@ -68,14 +64,13 @@ void PointView::FileClosed() const {
   if (--open_files_ == 0) freed.swap(pool_);
 }
 
-PointView::PointView(OpenedPoint point, std::string what) : reader_(std::move(point.reader)), what_(std::move(what)) {
-  files_ = std::move(point.files);
-  BuildTree();
-}
+PointView::PointView(std::unique_ptr<PointReader> reader, std::shared_ptr<PointEntries> entries, std::string what)
+    : reader_(std::move(reader)), entries_(std::move(entries)), what_(std::move(what)) {}
 
-const std::string& PointView::info() const {
-  std::call_once(info_once_, [this] { BuildInfo(); });
-  return info_;
+Result<const std::string*> PointView::Info() const {
+  std::lock_guard<std::mutex> l(info_mu_);
+  if (!info_) SCNFS_RETURN_IF_ERROR(BuildInfo());
+  return &*info_;
 }
 
 namespace {
@@ -90,74 +85,183 @@ FileRecord MadeUpRoot(const BackupRecord& base) {
   return root;
 }
 
-FileRecord RootRecord(const BackupRecord& base, const std::vector<FileRecord>& files) {
-  auto dot = std::find_if(files.begin(), files.end(), [](const FileRecord& r) { return r.path == "."; });
-  return dot != files.end() ? *dot : MadeUpRoot(base);
+}  // namespace
+
+namespace {
+
+// Entry numbers of directories and links: [kFirstHashed, kRoot - 1), so that the mount's local number (entry + 2)
+// stays below 2^32.
+constexpr uint32_t kHashedCount = PointEntries::kRoot - 1 - PointEntries::kFirstHashed;
+
+uint32_t HashedNumber(std::string_view path) {
+  return PointEntries::kFirstHashed + uint32_t(XXH3_64bits(path.data(), path.size()) % kHashedCount);
 }
+
+uint32_t NextHashed(uint32_t e) { return PointEntries::kFirstHashed + (e - PointEntries::kFirstHashed + 1) % kHashedCount; }
 
 }  // namespace
 
-struct stat PointRootStat(const BackupRecord& base, const Catalog::TopLevel& top) {
-  struct stat st = EntryStat(top.root ? *top.root : MadeUpRoot(base));
-  st.st_nlink = 2 + top.directories;
+PointEntries::PointEntries(Store* store, BackupRecord base) : store_(store), base_(std::move(base)) {
+  root_.record = MadeUpRoot(base_);
+}
+
+PointEntries::Node* PointEntries::NodeLocked(uint32_t e) {
+  if (e == kRoot) return &root_;
+  auto it = by_number_.find(e);
+  return it == by_number_.end() ? nullptr : it->second.get();
+}
+
+const PointEntries::Node* PointEntries::NodeLocked(uint32_t e) const {
+  return const_cast<PointEntries*>(this)->NodeLocked(e);
+}
+
+const FileRecord* PointEntries::Find(uint32_t e) const {
+  std::shared_lock<std::shared_mutex> l(mu_);
+  if (e == kRoot) return root_read_ ? &root_.record : nullptr;
+  const Node* n = NodeLocked(e);
+  return n == nullptr ? nullptr : &n->record;
+}
+
+Result<const FileRecord*> PointEntries::Root() {
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    if (root_read_) return &root_.record;
+  }
+  SCNFS_ASSIGN_OR_RETURN(std::optional<FileRecord> dot, Catalog(store_).GetFile(base_.db, base_.id, "."));
+  if (dot && dot->type != "dir")
+    return Status::Corruption(fmt::format("the catalog of backup {} is damaged: its top directory is a {}", base_.id, dot->type));
+  std::unique_lock<std::shared_mutex> l(mu_);
+  if (!root_read_) {
+    if (dot) root_.record = std::move(*dot);
+    root_read_ = true;
+  }
+  return &root_.record;
+}
+
+Result<FileRecord> PointEntries::MadeUpDirectory(std::string path) {
+  // As the top directory (owner, times), read-only: what a backup of single files named by path (a/b.dbf) shows
+  // for the directories it never read.
+  SCNFS_ASSIGN_OR_RETURN(const FileRecord* root, Root());
+  FileRecord d = *root;
+  d.path = std::move(path);
+  d.mode = 0555;
+  return d;
+}
+
+Result<std::string> PointEntries::DirPath(uint32_t dir) const {
+  std::shared_lock<std::shared_mutex> l(mu_);
+  if (dir == kRoot) return std::string();
+  const Node* n = NodeLocked(dir);
+  if (n == nullptr) return Status::NotFound(fmt::format("no entry {} in {}", dir, base_.id));
+  if (n->record.type != "dir") return Status::InvalidArgument(fmt::format("{} is not a directory", n->record.path));
+  return n->record.path;
+}
+
+Result<uint32_t> PointEntries::AddLocked(FileRecord r) {
+  if (auto it = by_path_.find(r.path); it != by_path_.end()) return it->second;
+  uint32_t e;
+  if (r.type == "file" && r.file_id >= 1 && r.file_id <= kFirstHashed) {
+    e = r.file_id - 1;
+    if (auto it = by_number_.find(e); it != by_number_.end())
+      return Status::Corruption(fmt::format("the catalog of backup {} is damaged: '{}' and '{}' carry the same file number {}",
+                                            base_.id, it->second->record.path, r.path, r.file_id));
+  } else {
+    e = HashedNumber(r.path);
+    while (by_number_.count(e) != 0) e = NextHashed(e);  // another path's: rare, and kept while this lives
+  }
+  auto node = std::make_unique<Node>();
+  node->record = std::move(r);
+  by_path_.emplace(node->record.path, e);
+  by_number_.emplace(e, std::move(node));
+  return e;
+}
+
+Result<std::optional<uint32_t>> PointEntries::Lookup(uint32_t dir, std::string_view name) {
+  if (name.empty() || name == "." || name == ".." || name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
+    return std::optional<uint32_t>();
+  std::string path;
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    const Node* d = NodeLocked(dir);
+    if (d == nullptr || d->record.type != "dir") return std::optional<uint32_t>();
+    path = dir == kRoot ? std::string(name) : d->record.path + '/' + std::string(name);
+    if (auto it = by_path_.find(path); it != by_path_.end()) return std::optional<uint32_t>(it->second);
+    if (d->children) return std::optional<uint32_t>();  // listed, and not there
+  }
+  Catalog catalog(store_);
+  SCNFS_ASSIGN_OR_RETURN(std::optional<FileRecord> r, catalog.GetFile(base_.db, base_.id, path));
+  if (!r) {
+    SCNFS_ASSIGN_OR_RETURN(bool below, catalog.HasEntriesBelow(base_.db, base_.id, path));
+    if (!below) return std::optional<uint32_t>();
+    SCNFS_ASSIGN_OR_RETURN(FileRecord made, MadeUpDirectory(path));
+    r = std::move(made);
+  }
+  std::unique_lock<std::shared_mutex> l(mu_);
+  SCNFS_ASSIGN_OR_RETURN(uint32_t e, AddLocked(std::move(*r)));
+  return std::optional<uint32_t>(e);
+}
+
+Result<std::shared_ptr<const std::vector<uint32_t>>> PointEntries::Children(uint32_t dir) {
+  SCNFS_ASSIGN_OR_RETURN(std::string path, DirPath(dir));
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    if (const Node* d = NodeLocked(dir); d != nullptr && d->children) return d->children;
+  }
+  if (dir == kRoot) SCNFS_RETURN_IF_ERROR(Root().status());
+  SCNFS_ASSIGN_OR_RETURN(Catalog::Directory listing, Catalog(store_).ListDirectory(base_.db, base_.id, path, /*with_records=*/true));
+  for (const auto& name : listing.made_up) {
+    SCNFS_ASSIGN_OR_RETURN(FileRecord made, MadeUpDirectory(path.empty() ? name : path + '/' + name));
+    listing.records.push_back(std::move(made));
+  }
+  std::unique_lock<std::shared_mutex> l(mu_);
+  Node* d = NodeLocked(dir);
+  if (d->children) return d->children;  // another thread listed it meanwhile
+  auto kids = std::make_shared<std::vector<uint32_t>>();
+  kids->reserve(listing.records.size());
+  for (auto& r : listing.records) {
+    SCNFS_ASSIGN_OR_RETURN(uint32_t e, AddLocked(std::move(r)));
+    kids->push_back(e);
+  }
+  std::sort(kids->begin(), kids->end(), [this](uint32_t a, uint32_t b) {
+    return Leaf(by_number_.at(a)->record.path) < Leaf(by_number_.at(b)->record.path);
+  });
+  d->subdirs = listing.directories;
+  d->children = std::move(kids);
+  return d->children;
+}
+
+Result<struct stat> PointEntries::Stat(uint32_t e) {
+  const FileRecord* r = nullptr;
+  if (e == kRoot) {
+    SCNFS_ASSIGN_OR_RETURN(r, Root());
+  } else if (r = Find(e); r == nullptr) {
+    return Status::NotFound(fmt::format("no entry {} in backup {}", e, base_.id));
+  }
+  struct stat st = EntryStat(*r);
+  if (!S_ISDIR(st.st_mode)) return st;
+  // find, fts and rsync read a directory's link count as 2 + its subdirectories, counted below it (one seek per
+  // subdirectory).
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    if (const Node* n = NodeLocked(e); n->subdirs) {
+      st.st_nlink = nlink_t(2 + *n->subdirs);
+      return st;
+    }
+  }
+  SCNFS_ASSIGN_OR_RETURN(Catalog::Directory listing,
+                         Catalog(store_).ListDirectory(base_.db, base_.id, e == kRoot ? std::string() : r->path, /*with_records=*/false));
+  std::unique_lock<std::shared_mutex> l(mu_);
+  NodeLocked(e)->subdirs = listing.directories;
+  st.st_nlink = nlink_t(2 + listing.directories);
   return st;
 }
 
-void PointView::BuildTree() {
-  root_ = RootRecord(reader_->point().base, files_);
-  if (auto dot = std::find_if(files_.begin(), files_.end(), [](const FileRecord& r) { return r.path == "."; });
-      dot != files_.end())
-    files_.erase(dot);
-  std::sort(files_.begin(), files_.end(), [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });
-  // Directories a backup of single files never recorded (a source "a/b.dbf" named by path) are synthesised.
-  std::unordered_map<std::string_view, uint32_t> dirs;
-  for (uint32_t i = 0; i < files_.size(); ++i)
-    if (files_[i].type == "dir") dirs.emplace(files_[i].path, i);
-  std::deque<FileRecord> missing;  // a deque: `dirs` holds views of these paths, which a vector's growth would move
-  for (const auto& f : files_) {
-    for (std::string_view p = Parent(f.path); !p.empty(); p = Parent(p)) {
-      if (dirs.count(p) != 0) break;
-      FileRecord d = root_;
-      d.path = std::string(p);
-      d.mode = 0555;
-      missing.push_back(d);
-      dirs.emplace(missing.back().path, UINT32_MAX);
-    }
-  }
-  if (!missing.empty()) {
-    for (auto& d : missing) files_.push_back(std::move(d));
-    std::sort(files_.begin(), files_.end(), [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });
-    files_.erase(std::unique(files_.begin(), files_.end(), [](const FileRecord& a, const FileRecord& b) { return a.path == b.path; }),
-                 files_.end());
-  }
-  dirs.clear();
-  for (uint32_t i = 0; i < files_.size(); ++i)
-    if (files_[i].type == "dir") dirs.emplace(files_[i].path, i);
-  children_.assign(files_.size(), {});
-  for (uint32_t i = 0; i < files_.size(); ++i) {
-    std::string_view parent = Parent(files_[i].path);
-    if (parent.empty()) {
-      root_children_.push_back(i);
-    } else {
-      children_[dirs.at(parent)].push_back(i);
-    }
-  }
-  subdirs_.assign(files_.size() + 1, 0);
-  for (uint32_t i = 0; i < files_.size(); ++i) {
-    if (files_[i].type != "dir") continue;
-    std::string_view parent = Parent(files_[i].path);
-    ++subdirs_[parent.empty() ? files_.size() : dirs.at(parent)];
-  }
-  auto by_name = [this](uint32_t a, uint32_t b) { return Leaf(files_[a].path) < Leaf(files_[b].path); };
-  std::sort(root_children_.begin(), root_children_.end(), by_name);
-  for (auto& c : children_) std::sort(c.begin(), c.end(), by_name);
-}
-
-void PointView::BuildInfo() const {
+Status PointView::BuildInfo() const {
   const auto& p = reader_->point();
   const auto& b = p.base;
+  SCNFS_ASSIGN_OR_RETURN(std::vector<FileRecord> all, Catalog(entries_->store()).ListFiles(b));
   nlohmann::json files = nlohmann::json::array();
-  for (const auto& f : files_) {
+  for (const auto& f : all) {
     if (f.type != "file") continue;
     nlohmann::json j{{"path", f.path},         {"size", f.size},         {"format", FormatName(f.format)},
                      {"block_size", f.block_size}, {"max_change", f.max_change}, {"corrupt_blocks", f.corrupt_blocks},
@@ -188,34 +292,14 @@ void PointView::BuildInfo() const {
       {"files", std::move(files)}};
   info["scn"] = p.scn ? nlohmann::json(*p.scn) : nlohmann::json(nullptr);
   info_ = JsonText(info, 2) + "\n";
+  return Status::OK();
 }
 
-std::optional<uint32_t> PointView::Lookup(uint32_t dir, std::string_view name) const {
-  auto kids = Children(dir);
-  auto it = std::lower_bound(kids.begin(), kids.end(), name,
-                             [this](uint32_t i, std::string_view n) { return Leaf(files_[i].path) < n; });
-  if (it == kids.end() || Leaf(files_[*it].path) != name) return std::nullopt;
-  return *it;
-}
-
-std::span<const uint32_t> PointView::Children(uint32_t dir) const {
-  if (dir == kRoot) return root_children_;
-  if (dir >= children_.size()) return {};
-  return children_[dir];
-}
-
-std::string_view PointView::Name(uint32_t i) const { return Leaf(files_[i].path); }
-
-struct stat PointView::Stat(uint32_t i) const {
-  struct stat st = EntryStat(record(i));
-  // find, fts and rsync read a directory's link count as 2 + its subdirectories.
-  if (S_ISDIR(st.st_mode)) st.st_nlink = 2 + subdirs_[i == kRoot ? files_.size() : i];
-  return st;
-}
-
-Status PointView::Read(uint32_t i, uint64_t offset, std::span<std::byte> out, size_t* n) const {
+Status PointView::Read(uint32_t e, uint64_t offset, std::span<std::byte> out, size_t* n) const {
   *n = 0;
-  const FileRecord& f = files_[i];
+  const FileRecord* found = entries_->Find(e);
+  if (found == nullptr) return Status::NotFound(fmt::format("no entry {} in {}", e, what_));
+  const FileRecord& f = *found;
   if (f.type != "file") return Status::InvalidArgument(fmt::format("{} is not a file", f.path));
   if (offset >= f.size || out.empty()) return Status::OK();
   const uint64_t end = std::min<uint64_t>(f.size, offset + out.size());

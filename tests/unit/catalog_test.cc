@@ -2,6 +2,7 @@
 // parsing of time: points.
 #include "scnfs/catalog.h"
 
+#include <map>
 #include <tuple>
 
 #include <gtest/gtest.h>
@@ -30,10 +31,11 @@ TEST(CatalogTest, AnUnknownFormatIsRefusedNotReadAsRaw) {
   EXPECT_NE(db.status().message().find("unknown format 'mysql'"), std::string::npos) << db.status().ToString();
 }
 
-// A stat of a backup's directory reads the top of its file set only (one seek per top-level name), and must give what
-// the whole list gives: names that sort between "a" and "a/" ("a-b", "a.old"), a directory recorded and with entries
-// below it, one never recorded ("c" of "c/d/e"), files and links at the top.
-TEST(CatalogTest, TheTopOfAFileSetIsWhatTheWholeListSays) {
+// A mount reads a backup's file set a directory at a time (one seek per subdirectory), and must see what the whole
+// list holds: names that sort between "a" and "a/" ("a-b", "a.old"), a directory recorded and with entries below it,
+// directories never recorded ("c" and "c/d" of "c/d/e"), files and links. Checked for every directory of each case,
+// with and without records, and for the top directory's attributes as the mount gives them.
+TEST(CatalogTest, EachDirectoryOfAFileSetIsWhatTheWholeListSays) {
   testing::TempDir tmp;
   ASSERT_TRUE(Store::Create(tmp / "store").ok());
   auto w = Store::Open(tmp / "store", Store::Mode::kWriter);
@@ -55,8 +57,8 @@ TEST(CatalogTest, TheTopOfAFileSetIsWhatTheWholeListSays) {
   };
   const std::vector<Case> cases = {
       {{rec(".", "dir"), rec("a", "dir"), rec("a-b", "dir"), rec("a-b/y", "file"), rec("a.old", "dir"),
-        rec("a.old/z", "file"), rec("a/x", "file"), rec("a/x2", "dir"), rec("a/x2/q", "file"), rec("b", "file"),
-        rec("c/d/e", "file"), rec("l", "symlink"), rec("z", "dir")},
+        rec("a.old/z", "file"), rec("a/x", "file"), rec("a/x.1", "file"), rec("a/x2", "dir"), rec("a/x2/q", "file"),
+        rec("a/x2/r/s", "file"), rec("b", "file"), rec("c/d/e", "file"), rec("l", "symlink"), rec("z", "dir")},
        5, true},                                             // a, a-b, a.old, c (never recorded), z
       {{rec("only.dbf", "file")}, 0, false},                 // no "." record: the root is made up
       {{rec("d1/f", "file"), rec("d2/g/h", "file")}, 2, false},  // directories never recorded
@@ -70,16 +72,97 @@ TEST(CatalogTest, TheTopOfAFileSetIsWhatTheWholeListSays) {
     base.db = 1;
     base.id = uint32_t(i + 1);
     base.end_us = 5;
-    auto top = Catalog(store).ListTopLevel(1, base.id);
-    ASSERT_TRUE(top.ok()) << top.status().ToString();
-    EXPECT_EQ(top->directories, cases[i].directories) << "case " << i;
-    EXPECT_EQ(top->root.has_value(), cases[i].root_recorded) << "case " << i;
-    const struct stat st = PointRootStat(base, top.value());
-    EXPECT_EQ(st.st_nlink, 2 + cases[i].directories) << "case " << i;
-    EXPECT_TRUE(S_ISDIR(st.st_mode)) << "case " << i;
-    EXPECT_EQ(st.st_mode & 07777, cases[i].root_recorded ? 0750u : 0555u) << "case " << i;
-    EXPECT_EQ(st.st_mtim.tv_nsec, cases[i].root_recorded ? 123456789 : 5000) << "case " << i;
+    // From the whole list: every directory's entries (name -> is a directory), made-up directories included.
+    std::map<std::string, std::map<std::string, bool>> expected{{"", {}}};
+    for (const auto& r : cases[i].files) {
+      if (r.path == ".") continue;
+      std::string dir;
+      for (size_t at = 0;;) {
+        const size_t slash = r.path.find('/', at);
+        const std::string name = r.path.substr(at, slash == std::string::npos ? std::string::npos : slash - at);
+        auto& kids = expected[dir];
+        if (slash == std::string::npos) {
+          kids[name] = kids[name] || r.type == "dir";
+          if (r.type == "dir") expected[r.path];
+          break;
+        }
+        kids[name] = true;
+        dir = r.path.substr(0, slash);
+        expected[dir];
+        at = slash + 1;
+      }
+    }
+    for (const auto& [dir, kids] : expected) {
+      size_t subdirs = 0;
+      for (const auto& [name, is_dir] : kids) subdirs += is_dir;
+      auto counted = Catalog(store).ListDirectory(1, base.id, dir, /*with_records=*/false);
+      ASSERT_TRUE(counted.ok()) << counted.status().ToString();
+      EXPECT_EQ(counted->directories, subdirs) << "case " << i << " dir '" << dir << "'";
+      EXPECT_TRUE(counted->records.empty());
+      auto listed = Catalog(store).ListDirectory(1, base.id, dir, /*with_records=*/true);
+      ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+      EXPECT_EQ(listed->directories, subdirs) << "case " << i << " dir '" << dir << "'";
+      std::map<std::string, bool> got;
+      for (const auto& r : listed->records) {
+        const std::string name = dir.empty() ? r.path : r.path.substr(dir.size() + 1);
+        EXPECT_TRUE(got.emplace(name, r.type == "dir").second) << "listed twice: " << r.path;
+      }
+      for (const auto& name : listed->made_up) EXPECT_TRUE(got.emplace(name, true).second) << "listed twice: " << name;
+      EXPECT_EQ(got, kids) << "case " << i << " dir '" << dir << "'";
+      EXPECT_EQ(listed->self.has_value(), dir.empty() && cases[i].root_recorded) << "case " << i;
+    }
+    PointEntries entries(store, base);
+    auto st = entries.Stat(PointEntries::kRoot);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    EXPECT_EQ(st->st_nlink, 2 + cases[i].directories) << "case " << i;
+    EXPECT_TRUE(S_ISDIR(st->st_mode)) << "case " << i;
+    EXPECT_EQ(st->st_mode & 07777, cases[i].root_recorded ? 0750u : 0555u) << "case " << i;
+    EXPECT_EQ(st->st_mtim.tv_nsec, cases[i].root_recorded ? 123456789 : 5000) << "case " << i;
   }
+}
+
+// A mount numbers a file by its file number: two records of one backup with the same number are damage, reported,
+// never one file served for the other. Directories are numbered by path, the same in every point that has them.
+TEST(CatalogTest, TwoFilesWithOneFileNumberAreDamageToTheMount) {
+  testing::TempDir tmp;
+  ASSERT_TRUE(Store::Create(tmp / "store").ok());
+  auto w = Store::Open(tmp / "store", Store::Mode::kWriter);
+  ASSERT_TRUE(w.ok());
+  Store* store = w.value().get();
+  rocksdb::WriteBatch b;
+  for (const char* path : {"a.dbf", "b.dbf"}) {
+    FileRecord r;
+    r.path = path;
+    r.type = "file";
+    r.file_id = 5;
+    r.block_size = 8192;
+    Catalog::PutFile(&b, store, 1, 1, r);
+  }
+  FileRecord d;
+  d.path = "dir";
+  d.type = "dir";
+  Catalog::PutFile(&b, store, 1, 1, d);
+  Catalog::PutFile(&b, store, 1, 2, d);
+  ASSERT_TRUE(store->Write(&b, false).ok());
+  BackupRecord base;
+  base.db = 1;
+  base.id = 1;
+  PointEntries entries(store, base);
+  auto a = entries.Lookup(PointEntries::kRoot, "a.dbf");
+  ASSERT_TRUE(a.ok() && a->has_value()) << a.status().ToString();
+  EXPECT_EQ(**a, 4u);  // file number 5 less one
+  auto other = entries.Lookup(PointEntries::kRoot, "b.dbf");
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("'a.dbf' and 'b.dbf' carry the same file number 5"), std::string::npos)
+      << other.status().ToString();
+  auto dir1 = entries.Lookup(PointEntries::kRoot, "dir");
+  base.id = 2;
+  PointEntries later(store, base);
+  auto dir2 = later.Lookup(PointEntries::kRoot, "dir");
+  ASSERT_TRUE(dir1.ok() && dir1->has_value() && dir2.ok() && dir2->has_value());
+  EXPECT_EQ(**dir1, **dir2);
+  EXPECT_GE(**dir1, PointEntries::kFirstHashed);
+  EXPECT_FALSE(later.Lookup(PointEntries::kRoot, "a.dbf")->has_value());
 }
 
 // A writer fails the running backup it finds by reading one record per database: the newest by id, never a

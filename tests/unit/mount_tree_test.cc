@@ -141,14 +141,19 @@ TEST_F(MountTreeTest, NamesMapToComputedInodes) {
   EXPECT_EQ(Ino({"raw", "backups"}), DbIno(0, 1));
   EXPECT_EQ(Ino({"raw", "backups", "2"}), PointIno(0, 0));
   EXPECT_EQ(Ino({"raw", "backups", "2", ".scnfs-backup.json"}), PointIno(0, 1));
-  // Entries in path order: a.dat, sub, sub/b.dat.
+  // A file's number is 2 + its file number in the database less one (a.dat 1, sub/b.dat 2); a directory's lies
+  // above 2 + 2^31, from a hash of its path. Both the same in every backup that holds them.
   EXPECT_EQ(Ino({"raw", "backups", "2", "a.dat"}), PointIno(0, 2));
-  EXPECT_EQ(Ino({"raw", "backups", "2", "sub", "b.dat"}), PointIno(0, 4));
+  EXPECT_EQ(Ino({"raw", "backups", "2", "sub", "b.dat"}), PointIno(0, 3));
+  const uint64_t sub = Ino({"raw", "backups", "2", "sub"});
+  EXPECT_GE(sub, PointIno(0, 2 + PointEntries::kFirstHashed));
+  EXPECT_LT(sub, PointIno(1, 0));
   EXPECT_EQ(Ino({"raw", "backups", "1", "a.dat"}), PointIno(1, 2));
   EXPECT_EQ(tree_->ReadLink(DbIno(0, 3)).value(), "backups/2");
   EXPECT_EQ(ReadAll(PointIno(0, 2)), std::string(30000, 'c'));
   EXPECT_EQ(ReadAll(PointIno(1, 2)), std::string(20000, 'a'));
-  EXPECT_EQ(ReadAll(PointIno(0, 4)), std::string(8192, 'b'));
+  EXPECT_EQ(ReadAll(PointIno(0, 3)), std::string(8192, 'b'));
+  EXPECT_EQ(Ino({"raw", "backups", "1", "sub"}), sub - PointIno(0, 0) + PointIno(1, 0));
   for (std::initializer_list<std::string_view> bad :
        {std::initializer_list<std::string_view>{"nope"}, {"raw", "backups", "3"}, {"raw", "at", "scn:x"}}) {
     uint64_t ino = MountTree::kRootIno;
@@ -248,7 +253,8 @@ TEST_F(MountTreeTest, UnusedPointsAreForgottenBeyondALimitAndBackupsKeepTheirNum
   const uint64_t again = Ino({"raw", "at", at_name(0)});
   EXPECT_NE(again, 0u);
   EXPECT_NE(again, first);
-  EXPECT_EQ(ReadAll(again + 2), std::string(30000, 'c'));  // its first entry, a.dat, as of backup 2
+  EXPECT_EQ(Ino({"raw", "at", at_name(0), "a.dat"}), again + 2);
+  EXPECT_EQ(ReadAll(again + 2), std::string(30000, 'c'));  // a.dat as of backup 2
 }
 
 // `ls -l backups/` looks every backup up and the kernel keeps the names: each kept its point's file list (400 bytes
@@ -285,7 +291,7 @@ TEST_F(MountTreeTest, APointHeldOnlyByItsTopDirectoryKeepsNoView) {
   // Used inside, a point loads its view and keeps it while it is in use.
   const uint64_t file = tree_->Lookup(dirs[0].first, "a.dat").value().ino;
   EXPECT_EQ(ReadAll(file), std::string(30000, 'c'));
-  EXPECT_EQ(tree_->Lookup(dirs[1].first, "sub").value().ino, dirs[1].first + 3);
+  EXPECT_EQ(tree_->Lookup(dirs[1].first, "sub").value().ino, tree_->Lookup(dirs[0].first, "sub").value().ino - dirs[0].first + dirs[1].first);
   EXPECT_EQ(tree_->LiveViews(), MountTree::kIdleViews + 2);
   EXPECT_EQ(PinCount(), MountTree::kIdleViews + 2);
   const struct stat viewed = tree_->GetAttr(dirs[0].first).value().attr;
