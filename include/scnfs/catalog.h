@@ -124,6 +124,9 @@ struct FileRecord {
   bool held_corrupt_known = true;
   static constexpr size_t kMaxHeldCorrupt = 4096;
   static constexpr uint32_t kTooManyHeldCorrupt = UINT32_MAX;  // no block number: a file has at most 2^32 - 1 blocks
+  // A directory's: how many directories lie directly in it, recorded or implied by a deeper path (what a mount
+  // shows as its link count, 2 + this, without reading below it). Absent in records before 2026-12-01.
+  std::optional<uint32_t> subdirectories;
   std::string read;             // "full", "changed blocks", "unchanged" (how the backup read it)
   nlohmann::json header;        // format facts (Oracle datafile header), null otherwise
   uint64_t blocks() const { return block_size ? (size + block_size - 1) / block_size : 0; }

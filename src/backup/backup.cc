@@ -292,6 +292,26 @@ FileRecord MakeRecord(const SourceEntry& e) {
   return r;
 }
 
+// How many directories lie directly in each directory ("" the top) of the recorded entries: recorded ones, and
+// those a deeper path implies (a source named by its path, a/b.dbf), as a mount counts them (FileRecord::
+// subdirectories).
+template <typename Recorded>
+std::map<std::string, uint32_t, std::less<>> CountSubdirectories(const std::vector<SourceEntry>& entries, Recorded recorded) {
+  const auto parent = [](std::string_view p) {
+    const size_t slash = p.rfind('/');
+    return slash == std::string_view::npos ? std::string_view() : p.substr(0, slash);
+  };
+  std::set<std::string_view> dirs;
+  for (const auto& e : entries) {
+    if (e.rel == "." || !recorded(e)) continue;
+    if (e.is_dir()) dirs.insert(e.rel);
+    for (std::string_view p = parent(e.rel); !p.empty(); p = parent(p)) dirs.insert(p);
+  }
+  std::map<std::string, uint32_t, std::less<>> count;
+  for (std::string_view d : dirs) ++count[std::string(parent(d))];
+  return count;
+}
+
 // Runs the workers over all units; returns the first error (cancellation included).
 Status IngestAll(IngestShared* shared, const std::vector<Unit>& units, const BackupOptions& opt, uint64_t bytes_total,
                  Stopwatch& clock) {
@@ -681,14 +701,16 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   std::vector<std::string> shrank;  // notes
   std::map<std::string, const FileJob*> by_path;
   for (const auto& j : jobs) by_path[j->entry.rel] = j.get();
+  // A file removed since the scan (no job: gone at the plan; vanished: gone at its first read) is not in it.
+  const auto recorded = [&](const SourceEntry& e) {
+    if (!e.is_file()) return true;
+    auto it = by_path.find(e.rel);
+    return it != by_path.end() && !it->second->vanished;
+  };
+  const std::map<std::string, uint32_t, std::less<>> subdirectories = CountSubdirectories(entries, recorded);
   for (const auto& e : entries) {
-    // A file removed since the scan (no job: gone at the plan; vanished: gone at its first read) is not in it.
-    const FileJob* j = nullptr;
-    if (e.is_file()) {
-      auto it = by_path.find(e.rel);
-      if (it == by_path.end() || it->second->vanished) continue;
-      j = it->second;
-    }
+    if (!recorded(e)) continue;
+    const FileJob* j = e.is_file() ? by_path.at(e.rel) : nullptr;
     FileRecord fr = MakeRecord(j ? j->entry : e);  // a job's entry may be newer (an Oracle file grown since the scan)
     uint64_t corrupt_past_end = 0;  // corrupt blocks of the file past the end it is recorded at
     if (j && j->shrank()) {
@@ -717,7 +739,11 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
         fr.size = kept;
       }
     }
-    if (e.is_dir()) ++rec.directories;
+    if (e.is_dir()) {
+      ++rec.directories;
+      auto n = subdirectories.find(fr.path == "." ? std::string_view() : std::string_view(fr.path));
+      fr.subdirectories = n == subdirectories.end() ? 0 : n->second;
+    }
     if (e.is_symlink()) ++*rec.symlinks;
     if (e.is_file()) {
       fr.file_id = j->file_id;

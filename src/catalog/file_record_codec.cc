@@ -11,6 +11,7 @@ namespace {
 
 // Extension tags (docs/store-format.md).
 constexpr unsigned char kHeldCorruptTag = 1;
+constexpr unsigned char kSubdirectoriesTag = 2;
 
 // The block sizes a file may have: raw files' --block-size range, which holds Oracle's (512 to 32 KiB) and
 // PostgreSQL's 8 KiB.
@@ -122,6 +123,11 @@ std::string EncodeFileRecord(const FileRecord& r) {
     PutBE32(&v, uint32_t(4 * r.held_corrupt.size()));
     for (uint32_t b : r.held_corrupt) PutBE32(&v, b);
   }
+  if (r.subdirectories) {
+    v.push_back(char(kSubdirectoriesTag));
+    PutBE32(&v, 4);
+    PutBE32(&v, *r.subdirectories);
+  }
   return v;
 }
 
@@ -168,6 +174,10 @@ Result<FileRecord> DecodeFileRecord(std::string_view value) {
       r.held_corrupt.resize(n / 4);
       for (auto& b : r.held_corrupt)
         if (!in.U32(&b)) return Bad("truncated extension field");
+    } else if (tag == kSubdirectoriesTag) {
+      uint32_t count;
+      if (n != 4 || !in.U32(&count)) return Bad("subdirectories: not one u32");
+      r.subdirectories = count;
     } else if (!in.Skip(n)) {
       return Bad("truncated extension field");
     }

@@ -10,7 +10,7 @@
 //                            | atime_ns i64 | mtime_ns i64 | ctime_ns i64 | max_change u64 | corrupt_blocks u64
 //   strings (u32 length + bytes each): path | type | format | target | read | header (JSON text, empty when null)
 //   extensions: (tag u8 | length u32 | bytes)* to the end; readers skip the ones they do not know. 1: held
-//               corrupt blocks (docs/store-format.md).
+//               corrupt blocks, 2: a directory's subdirectories (docs/store-format.md).
 //
 // Values that start with '{' are the JSON records of stores written before this layout; they still decode.
 //

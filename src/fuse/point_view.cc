@@ -239,8 +239,12 @@ Result<struct stat> PointEntries::Stat(uint32_t e) {
   }
   struct stat st = EntryStat(*r);
   if (!S_ISDIR(st.st_mode)) return st;
-  // find, fts and rsync read a directory's link count as 2 + its subdirectories, counted below it (one seek per
-  // subdirectory).
+  // find, fts and rsync read a directory's link count as 2 + its subdirectories: recorded by the backup, or
+  // counted below it (one seek per subdirectory) for records written before they were.
+  if (r->subdirectories) {
+    st.st_nlink = nlink_t(2 + *r->subdirectories);
+    return st;
+  }
   {
     std::shared_lock<std::shared_mutex> l(mu_);
     if (const Node* n = NodeLocked(e); n->subdirs) {

@@ -50,6 +50,7 @@ void ExpectSame(const FileRecord& a, const FileRecord& b) {
   EXPECT_EQ(a.read, b.read);
   EXPECT_EQ(a.header, b.header);
   EXPECT_EQ(a.held_corrupt, b.held_corrupt);
+  EXPECT_EQ(a.subdirectories, b.subdirectories);
 }
 
 TEST(FileRecordCodec, BinaryRoundTripsEveryField) {
@@ -133,6 +134,34 @@ TEST(FileRecordCodec, HeldCorruptBlocksRoundTripAsExtensionOne) {
   EXPECT_NE(bad.status().message().find("not a multiple of 4"), std::string::npos) << bad.status().message();
   v.pop_back();
   EXPECT_FALSE(DecodeFileRecord(v).ok());
+}
+
+// A directory's subdirectories (extension 2): round-trip, absent in older records, a damaged length is an error;
+// and the type alone is read for counting them, from binary and JSON records alike.
+TEST(FileRecordCodec, SubdirectoriesRoundTripAsExtensionTwo) {
+  FileRecord dir;
+  dir.path = "base";
+  dir.type = "dir";
+  dir.mode = 040700;
+  dir.subdirectories = 3;
+  std::string v = EncodeFileRecord(dir);
+  auto d = DecodeFileRecord(v);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ExpectSame(dir, d.value());
+  dir.subdirectories.reset();
+  EXPECT_EQ(v.size(), EncodeFileRecord(dir).size() + 9);
+  EXPECT_FALSE(DecodeFileRecord(EncodeFileRecord(dir))->subdirectories.has_value());
+  std::string bad = EncodeFileRecord(dir);
+  bad.push_back(char(2));
+  PutBE32(&bad, 2);
+  bad += "ab";
+  auto refused = DecodeFileRecord(bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("subdirectories"), std::string::npos) << refused.status().message();
+  EXPECT_TRUE(FileRecordIsDirectory(v).value());
+  EXPECT_FALSE(FileRecordIsDirectory(EncodeFileRecord(Datafile())).value());
+  EXPECT_TRUE(FileRecordIsDirectory(nlohmann::json(dir).dump()).value());
+  EXPECT_FALSE(FileRecordIsDirectory(std::string_view(v.data(), 40)).ok());
 }
 
 // Values no backup writes are damage, refused at decode: a block size of 0 killed a mount (SIGFPE), a size past

@@ -103,6 +103,34 @@ TEST_F(MountTreeTest, APointReadOnceKeepsNoCursorsOnceItsFilesAreClosed) {
   EXPECT_EQ(tree_->LiveViews(), size_t(3 + kPoints));
 }
 
+// A backup records each directory's subdirectories (the mount's link count without reading below it), and they
+// are what the catalog holds below it: recorded directories and those implied by a deeper path, at every depth.
+TEST_F(MountTreeTest, ABackupRecordsEachDirectorysSubdirectoriesAsTheCatalogHasThem) {
+  for (const char* d : {"x/y/z", "x/w", "x/y.old", "e"}) fs::create_directories(src_ + "/" + d);
+  Write("x/y/z/f", "f");
+  Write("x/y.old/g", "g");
+  Backup();
+  Store* store = reader_.get();
+  ASSERT_TRUE(store->Refresh().ok());
+  Catalog catalog(store);
+  auto files = catalog.ListFiles(1, 3);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  size_t dirs = 0;
+  for (const auto& r : files.value()) {
+    if (r.type != "dir") continue;
+    ++dirs;
+    ASSERT_TRUE(r.subdirectories.has_value()) << r.path;
+    auto counted = catalog.ListDirectory(1, 3, r.path == "." ? "" : r.path, /*with_records=*/false);
+    ASSERT_TRUE(counted.ok()) << counted.status().ToString();
+    EXPECT_EQ(*r.subdirectories, counted->directories) << r.path;
+  }
+  EXPECT_EQ(dirs, 8u);  // ., e, sub, x, x/w, x/y, x/y.old, x/y/z
+  struct stat st = tree_->GetAttr(Ino({"raw", "backups", "3", "x"})).value().attr;
+  EXPECT_EQ(st.st_nlink, 5u);  // 2 + w, y, y.old
+  st = tree_->GetAttr(Ino({"raw", "backups", "3"})).value().attr;
+  EXPECT_EQ(st.st_nlink, 5u);  // 2 + e, sub, x
+}
+
 // An open directory lists its point's view in place: each opendir copied the whole listing, and 2,000 handles open
 // on a directory of 50,000 files took the mount to 9.7 GB (found 2026-11-30).
 TEST_F(MountTreeTest, OpenDirectoriesShareTheirPointsListing) {
