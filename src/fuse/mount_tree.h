@@ -32,6 +32,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -44,6 +45,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -95,6 +97,9 @@ class MountTree {
 
   // REQUIRES: store opened as a reader; pins may be null (tests).
   MountTree(Store* store, PinHolder* pins, MountTreeOptions options = {});
+  ~MountTree();
+  MountTree(const MountTree&) = delete;
+  MountTree& operator=(const MountTree&) = delete;
 
   // A successful Lookup counts one kernel reference on the returned inode (FUSE's nlookup); Forget takes them back.
   Result<Entry> Lookup(uint64_t parent, std::string_view name);
@@ -222,7 +227,10 @@ class MountTree {
   // read again if it is used again, under the same numbers.
   void DropEntriesIfUnusedLocked(PointSlot& s);
   std::shared_ptr<const PointView> BuildView(const PointSeed& seed, std::shared_ptr<PointEntries> entries,
-                                             const std::string& key) const;
+                                             const std::string& key);
+  // The check of a backup's file set, queued for the checker thread the first time a view of it is built.
+  std::shared_ptr<FileSetCheck> FileSetCheckFor(const BackupRecord& base);
+  void CheckFileSets();  // the checker thread's loop
   Result<std::shared_ptr<const PointView>> ViewLocked(uint32_t p);  // builds under the lock if it must
   // Builds the view of a point inode without holding mu_; `attr_only`: only what GetAttr needs (not the view of a
   // top directory whose attributes the slot has).
@@ -289,6 +297,15 @@ class MountTree {
   std::deque<CloneSlot> clones_;          // GUARDED_BY(mu_) for its users; changes also hold clones_mu_
   mutable std::shared_mutex clones_mu_;   // taken after mu_; alone by Clone(), the hot path of clone I/O
   std::map<std::pair<uint32_t, std::string>, uint32_t, std::less<>> clone_by_key_;
+
+  // File set checks (FileSetCheck): one per backup a view was built of, for the mount's life (~100 bytes each).
+  // check_mu_ is taken alone or after mu_.
+  std::mutex check_mu_;
+  std::condition_variable check_cv_;
+  std::map<std::pair<uint32_t, uint32_t>, std::shared_ptr<FileSetCheck>> checks_;       // GUARDED_BY(check_mu_)
+  std::deque<std::pair<BackupRecord, std::shared_ptr<FileSetCheck>>> check_queue_;      // GUARDED_BY(check_mu_)
+  bool check_stop_ = false;                                                             // GUARDED_BY(check_mu_)
+  std::thread checker_;  // started with the first check
 };
 
 // Inode arithmetic (see the table above), exposed for tests.

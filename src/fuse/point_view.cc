@@ -64,8 +64,21 @@ void PointView::FileClosed() const {
   if (--open_files_ == 0) freed.swap(pool_);
 }
 
-PointView::PointView(std::unique_ptr<PointReader> reader, std::shared_ptr<PointEntries> entries, std::string what)
-    : reader_(std::move(reader)), entries_(std::move(entries)), what_(std::move(what)) {}
+PointView::PointView(std::unique_ptr<PointReader> reader, std::shared_ptr<PointEntries> entries,
+                     std::shared_ptr<const FileSetCheck> check, std::string what)
+    : reader_(std::move(reader)), entries_(std::move(entries)), check_(std::move(check)), what_(std::move(what)) {}
+
+void FileSetCheck::Finish(Status st) {
+  std::lock_guard<std::mutex> l(mu_);
+  status_ = std::move(st);
+  damaged_.store(!status_.ok(), std::memory_order_release);
+}
+
+Status FileSetCheck::status() const {
+  if (!damaged()) return Status::OK();
+  std::lock_guard<std::mutex> l(mu_);
+  return status_;
+}
 
 Result<const std::string*> PointView::Info() const {
   std::lock_guard<std::mutex> l(info_mu_);
@@ -115,6 +128,11 @@ const PointEntries::Node* PointEntries::NodeLocked(uint32_t e) const {
   return const_cast<PointEntries*>(this)->NodeLocked(e);
 }
 
+bool PointEntries::HasProbedNumbers() const {
+  std::shared_lock<std::shared_mutex> l(mu_);
+  return probed_;
+}
+
 const FileRecord* PointEntries::Find(uint32_t e) const {
   std::shared_lock<std::shared_mutex> l(mu_);
   if (e == kRoot) return root_read_ ? &root_.record : nullptr;
@@ -145,6 +163,7 @@ Result<FileRecord> PointEntries::MadeUpDirectory(std::string path) {
   FileRecord d = *root;
   d.path = std::move(path);
   d.mode = 0555;
+  d.subdirectories.reset();  // not the root's: counted below it
   return d;
 }
 
@@ -167,7 +186,7 @@ Result<uint32_t> PointEntries::AddLocked(FileRecord r) {
                                             base_.id, it->second->record.path, r.path, r.file_id));
   } else {
     e = HashedNumber(r.path);
-    while (by_number_.count(e) != 0) e = NextHashed(e);  // another path's: rare, and kept while this lives
+    for (; by_number_.count(e) != 0; e = NextHashed(e)) probed_ = true;  // another path's: rare (HasProbedNumbers)
   }
   auto node = std::make_unique<Node>();
   node->record = std::move(r);
@@ -301,6 +320,7 @@ Status PointView::BuildInfo() const {
 
 Status PointView::Read(uint32_t e, uint64_t offset, std::span<std::byte> out, size_t* n) const {
   *n = 0;
+  if (check_ && check_->damaged()) return check_->status();
   const FileRecord* found = entries_->Find(e);
   if (found == nullptr) return Status::NotFound(fmt::format("no entry {} in {}", e, what_));
   const FileRecord& f = *found;

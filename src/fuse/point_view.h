@@ -13,6 +13,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,9 @@ class PointEntries {
   // + its subdirectories, as on the file system it was backed up from.
   Result<struct stat> Stat(uint32_t e);
   const BackupRecord& base() const { return base_; }
+  // Whether a directory or link was numbered past another path's hash (the number then depends on the order names
+  // were met): such entries are kept while the point's directory is held (MountTree).
+  bool HasProbedNumbers() const;
   Store* store() const { return store_; }
 
  private:
@@ -76,8 +80,27 @@ class PointEntries {
   mutable std::shared_mutex mu_;
   Node root_;                 // GUARDED_BY(mu_)
   bool root_read_ = false;    // GUARDED_BY(mu_): root_.record is the point's own
+  bool probed_ = false;       // GUARDED_BY(mu_)
   std::unordered_map<uint32_t, std::unique_ptr<Node>> by_number_;  // GUARDED_BY(mu_)
   std::unordered_map<std::string_view, uint32_t> by_path_;          // GUARDED_BY(mu_): views of by_number_'s paths
+};
+
+// The check of one backup's whole file set that the lookups do not make (Catalog::ListFiles(BackupRecord): the
+// files', directories' and links' counts and sizes against the backup's record, no path under a file), run once
+// per backup per mount in the background (MountTree): a damaged catalog had a record made smaller served as a short
+// file, with success, once the mount no longer read the whole set first (found 2026-12-01). A point's files are
+// served while it runs (the first byte does not wait for it) and fail with its error once it found damage.
+class FileSetCheck {
+ public:
+  void Finish(Status st);
+  // OK while the check runs and once it found the file set sound.
+  Status status() const;
+  bool damaged() const { return damaged_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::mutex mu_;
+  Status status_;  // GUARDED_BY(mu_)
+  std::atomic<bool> damaged_{false};
 };
 
 class PointView {
@@ -85,7 +108,11 @@ class PointView {
   static constexpr uint32_t kRoot = PointEntries::kRoot;
 
   // `what` names the point for people ("backups/3", "at/scn:1200"); `entries`: its slot's, of the same point.
-  PointView(std::unique_ptr<PointReader> reader, std::shared_ptr<PointEntries> entries, std::string what);
+  // `check`: its base backup's (null: none).
+  PointView(std::unique_ptr<PointReader> reader, std::shared_ptr<PointEntries> entries,
+            std::shared_ptr<const FileSetCheck> check, std::string what);
+  // The file set check's verdict: not OK once it found the backup's catalog damaged (Read fails then too).
+  Status FileSetStatus() const { return check_ ? check_->status() : Status::OK(); }
 
   const ResolvedPoint& point() const { return reader_->point(); }
   const DatabaseRecord& database() const { return reader_->database(); }
@@ -118,6 +145,7 @@ class PointView {
 
   std::unique_ptr<PointReader> reader_;
   std::shared_ptr<PointEntries> entries_;
+  std::shared_ptr<const FileSetCheck> check_;
   std::string what_;
   mutable std::mutex info_mu_;
   mutable std::optional<std::string> info_;  // GUARDED_BY(info_mu_)
