@@ -174,6 +174,11 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
       fmt::print(stderr, "scnfs mount: serving what it had: {}\n", last);
     };
   }
+  // Stderr is the mount's log (a foreground terminal, or the file a service manager keeps): a damaged catalog is
+  // said once per backup there, since the reader of a file only sees EIO.
+  to.on_file_set_damage = [](const std::string& what, const Status& st) {
+    fmt::print(stderr, "scnfs mount: {}: its files fail with EIO: {}\n", what, st.ToString());
+  };
   MountTree tree(store.get(), pins.get(), to);
 
   FuseContext ctx;

@@ -342,6 +342,15 @@ void MountTree::CheckFileSets() {
     l.unlock();
     auto files = Catalog(store_).ListFiles(base);
     check->Finish(files.ok() ? Status::OK() : files.status());
+    if (!files.ok() && options_.on_file_set_damage) {
+      std::string db = std::to_string(base.db);  // the name, if this mount knows it
+      {
+        std::lock_guard<std::mutex> ml(mu_);
+        for (const auto& d : dbs_)
+          if (d.record && d.record->id == base.db) db = d.name;
+      }
+      options_.on_file_set_damage(fmt::format("{} backup {}", db, base.id), files.status());
+    }
     l.lock();
   }
 }
@@ -1021,6 +1030,7 @@ Result<MountTree::OpenFile> MountTree::Open(uint64_t ino) {
     if (r == nullptr) return Status::NotFound(fmt::format("no inode {}", ino));
     if (r->type != "file") return Status::InvalidArgument("not a file");
     SCNFS_RETURN_IF_ERROR(view->FileSetStatus());
+    f.record = r;
   }
   f.view = std::move(view);
   f.view->FileOpened();
@@ -1045,7 +1055,7 @@ Status MountTree::Read(const OpenFile& f, uint64_t offset, std::span<std::byte> 
     if (*n > 0) std::memcpy(out.data(), s.data() + offset, *n);
     return Status::OK();
   }
-  return f.view->Read(f.entry, offset, out, n);
+  return f.view->Read(*f.record, offset, out, n);
 }
 
 size_t MountTree::LiveViews() const {

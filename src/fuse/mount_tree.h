@@ -67,6 +67,9 @@ struct MountTreeOptions {
   std::function<void()> before_catch_up;
   // Told of a catch-up that failed while the mount goes on serving what it had (a foreground mount prints it).
   std::function<void(const Status&)> on_catch_up_failure;
+  // Told, from the checker thread, once per backup whose file set check found damage (FileSetCheck); `what`
+  // names it ("<db> backup <id>").
+  std::function<void(const std::string& what, const Status&)> on_file_set_damage;
 };
 
 class MountTree {
@@ -93,6 +96,7 @@ class MountTree {
     uint32_t point_slot = 0;
     bool info = false;   // .scnfs-backup.json
     uint32_t entry = 0;  // otherwise the entry
+    const FileRecord* record = nullptr;  // and its record (the view's, held with it): no lookup per read
   };
 
   // REQUIRES: store opened as a reader; pins may be null (tests).

@@ -320,10 +320,14 @@ Status PointView::BuildInfo() const {
 
 Status PointView::Read(uint32_t e, uint64_t offset, std::span<std::byte> out, size_t* n) const {
   *n = 0;
-  if (check_ && check_->damaged()) return check_->status();
   const FileRecord* found = entries_->Find(e);
   if (found == nullptr) return Status::NotFound(fmt::format("no entry {} in {}", e, what_));
-  const FileRecord& f = *found;
+  return Read(*found, offset, out, n);
+}
+
+Status PointView::Read(const FileRecord& f, uint64_t offset, std::span<std::byte> out, size_t* n) const {
+  *n = 0;
+  if (check_ && check_->damaged()) return check_->status();
   if (f.type != "file") return Status::InvalidArgument(fmt::format("{} is not a file", f.path));
   if (offset >= f.size || out.empty()) return Status::OK();
   const uint64_t end = std::min<uint64_t>(f.size, offset + out.size());

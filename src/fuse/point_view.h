@@ -124,6 +124,8 @@ class PointView {
   // Reads up to `out.size()` bytes of file entry `e` at `offset`; *n is what was read (0 at or past the end).
   // Whole blocks inside the range are decompressed straight into `out`.
   Status Read(uint32_t e, uint64_t offset, std::span<std::byte> out, size_t* n) const;
+  // The same for a file record of this view's entries (PointEntries::Find), without finding it.
+  Status Read(const FileRecord& f, uint64_t offset, std::span<std::byte> out, size_t* n) const;
 
   // .scnfs-backup.json: what a DBA asks of this point. Built on first use, from the whole file set (checked
   // against the backup's counts, as a restore reads it).

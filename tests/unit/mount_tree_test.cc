@@ -214,6 +214,10 @@ TEST_F(MountTreeTest, ADamagedFileSetIsFoundInTheBackgroundAndItsFilesFailToRead
     ASSERT_TRUE(w.value()->Write(&b, false).ok());
   }
   ASSERT_TRUE(reader_->Refresh().ok());
+  std::promise<std::string> told;  // what a mount's log says, once
+  MountTreeOptions mo;
+  mo.on_file_set_damage = [&told](const std::string& what, const Status&) { told.set_value(what); };
+  tree_ = std::make_unique<MountTree>(reader_.get(), pins_.get(), mo);
   const uint64_t file = Ino({"raw", "backups", "2", "a.dat"});
   Status failed;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -231,6 +235,9 @@ TEST_F(MountTreeTest, ADamagedFileSetIsFoundInTheBackgroundAndItsFilesFailToRead
   }
   EXPECT_EQ(failed.code(), Status::Code::kCorruption) << failed.ToString();
   EXPECT_NE(failed.message().find("sizes add up to"), std::string::npos) << failed.ToString();
+  auto what = told.get_future();
+  ASSERT_EQ(what.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(what.get(), "raw backup 2");
   EXPECT_EQ(ReadAll(Ino({"raw", "backups", "1", "a.dat"})), std::string(20000, 'a'));  // its own set is sound
 }
 
