@@ -731,7 +731,6 @@ Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
     SCNFS_ASSIGN_OR_RETURN(f, FileLocked(ino));
   }
   std::unique_lock<std::shared_mutex> dl(f->data);
-  SCNFS_RETURN_IF_ERROR(f->PrepareWrite());
   CloneInode snapshot;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -740,6 +739,10 @@ Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
   const uint64_t bs = snapshot.block_size;
   uint64_t base_blocks = snapshot.base_blocks;
   const bool shrink = size < snapshot.size;
+  // Growing changes the size alone (the delta has holes past what was written, zeros): a file never written keeps
+  // no delta or presence map, which cost space, and on a full disk failed an extend that needs none (ENOSPC, where a
+  // local file system only adds a hole; found 2026-12-01).
+  if (shrink) SCNFS_RETURN_IF_ERROR(f->PrepareWrite());
   if (shrink) {
     // The block the new end falls in keeps its head; its tail must read as zeros if the file grows again.
     const uint64_t b = size / bs;

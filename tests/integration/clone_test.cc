@@ -758,6 +758,25 @@ TEST_F(CloneTest, FullDiskGivesEnospcToTheWriterOnly) {
   EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "raw"}).exit_code, 0);
 }
 
+// Growing a file changes its size alone: a backup file the clone never wrote grew on a full disk with ENOSPC (its
+// delta and presence map were made first, found 2026-12-01), where a local file system only adds a hole.
+TEST_F(CloneTest, GrowingAnUnwrittenFileOnAFullDiskNeedsNoSpace) {
+  const std::string small = tmp_ / "small";
+  ASSERT_NO_FATAL_FAILURE(UseSmallStore(small));
+  Mount();
+  const std::string f = mnt_ + "/raw/clones/c/a.bin";
+  const std::string source = ReadFile(src_ + "/a.bin");
+  // The clone has been changed before (its metadata log holds room for more): what the disk lacks then is room
+  // for data, which growing must not need.
+  WriteFile(mnt_ + "/raw/clones/c/other.txt", "x");
+  ::sync();
+  ASSERT_NO_FATAL_FAILURE(FillDisk(small + "/filler"));
+  ASSERT_EQ(::truncate(f.c_str(), off_t(source.size() + 300000)), 0) << std::strerror(errno);
+  fs::remove(small + "/filler");
+  Remount();
+  EXPECT_EQ(ReadFile(f), source + std::string(300000, '\0'));
+}
+
 // A write that the full disk cut short left its bytes in the delta past the file's end; growing the file later
 // showed 256 KiB of them where zeros belong (found 2026-11-30). What it wrote past the end is cut back.
 TEST_F(CloneTest, AWriteCutShortByAFullDiskLeavesNothingPastTheEnd) {
