@@ -877,9 +877,9 @@ void MountTree::Upkeep() {
   // Pins that ended are written lazily by the next request (FlushPins): here too, so an idle mount's pins
   // do not stay longer than a second or so.
   (void)FlushPins();
-  // A view is about 400 bytes per file of its point, in many small allocations: after a `find` over hundreds of
-  // points the kernel forgets them and the views go, but malloc kept the freed memory (a mount with --cache-mb 8
-  // stayed at 300-490 MiB; found 2026-11-30). Given back once views were dropped.
+  // A point's entries are about 400 bytes per name met (a `find` meets them all), in many small allocations: after
+  // a `find` over hundreds of points the kernel forgets them and the views go, but malloc kept the freed memory (a
+  // mount with --cache-mb 8 stayed at 300-490 MiB; found 2026-11-30). Given back once views were dropped.
   if (views_dropped_.exchange(0, std::memory_order_relaxed) > 0) ::malloc_trim(0);
 }
 
