@@ -307,7 +307,13 @@ class MountTree {
   std::mutex check_mu_;
   std::condition_variable check_cv_;
   std::map<std::pair<uint32_t, uint32_t>, std::shared_ptr<FileSetCheck>> checks_;       // GUARDED_BY(check_mu_)
-  std::deque<std::pair<BackupRecord, std::shared_ptr<FileSetCheck>>> check_queue_;      // GUARDED_BY(check_mu_)
+  struct QueuedCheck {
+    BackupRecord base;
+    std::shared_ptr<FileSetCheck> check;
+    std::chrono::steady_clock::time_point not_before;
+  };
+  static constexpr std::chrono::milliseconds kFileSetCheckDelay{250};
+  std::deque<QueuedCheck> check_queue_;  // GUARDED_BY(check_mu_), oldest first
   bool check_stop_ = false;                                                             // GUARDED_BY(check_mu_)
   std::thread checker_;  // started with the first check
 };
