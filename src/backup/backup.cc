@@ -27,6 +27,7 @@
 #include "util/clock.h"
 #include "util/host_name.h"
 #include "util/names.h"
+#include "util/record_path.h"
 #include "util/ticker.h"
 
 namespace scnfs {
@@ -297,18 +298,14 @@ FileRecord MakeRecord(const SourceEntry& e) {
 // subdirectories).
 template <typename Recorded>
 std::map<std::string, uint32_t, std::less<>> CountSubdirectories(const std::vector<SourceEntry>& entries, Recorded recorded) {
-  const auto parent = [](std::string_view p) {
-    const size_t slash = p.rfind('/');
-    return slash == std::string_view::npos ? std::string_view() : p.substr(0, slash);
-  };
   std::set<std::string_view> dirs;
   for (const auto& e : entries) {
     if (e.rel == "." || !recorded(e)) continue;
     if (e.is_dir()) dirs.insert(e.rel);
-    for (std::string_view p = parent(e.rel); !p.empty(); p = parent(p)) dirs.insert(p);
+    for (std::string_view p = ParentPath(e.rel); !p.empty(); p = ParentPath(p)) dirs.insert(p);
   }
   std::map<std::string, uint32_t, std::less<>> count;
-  for (std::string_view d : dirs) ++count[std::string(parent(d))];
+  for (std::string_view d : dirs) ++count[std::string(ParentPath(d))];
   return count;
 }
 

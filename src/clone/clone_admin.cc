@@ -27,6 +27,7 @@
 #include "util/durable_file.h"
 #include "util/json_text.h"
 #include "util/names.h"
+#include "util/record_path.h"
 
 namespace scnfs {
 namespace fs = std::filesystem;
@@ -86,13 +87,12 @@ Status PopulateMeta(const fs::path& meta_dir, const std::vector<FileRecord>& fil
   std::sort(sorted.begin(), sorted.end(), [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });
   auto ensure_dir = [&](const std::string& path, auto&& self) -> uint64_t {
     if (auto it = dirs.find(path); it != dirs.end()) return it->second;
-    size_t slash = path.rfind('/');
-    uint64_t parent = self(slash == std::string::npos ? std::string() : path.substr(0, slash), self);
+    uint64_t parent = self(std::string(ParentPath(path)), self);
     CloneInode d = root;
     d.ino = next++;
     d.nlink = 2;
     inodes[d.ino] = d;
-    b.Put(CloneDirentKey(parent, slash == std::string::npos ? path : path.substr(slash + 1)), [&] {
+    b.Put(CloneDirentKey(parent, LeafName(path)), [&] {
       std::string v;
       PutBE64(&v, d.ino);
       return v;
@@ -102,9 +102,7 @@ Status PopulateMeta(const fs::path& meta_dir, const std::vector<FileRecord>& fil
   };
   for (const auto& r : sorted) {
     if (r.path == ".") continue;
-    size_t slash = r.path.rfind('/');
-    std::string parent_path = slash == std::string::npos ? std::string() : r.path.substr(0, slash);
-    uint64_t parent = ensure_dir(parent_path, ensure_dir);
+    uint64_t parent = ensure_dir(std::string(ParentPath(r.path)), ensure_dir);
     uint64_t ino;
     if (r.type == "dir" && dirs.count(r.path)) {
       ino = dirs[r.path];
@@ -117,14 +115,13 @@ Status PopulateMeta(const fs::path& meta_dir, const std::vector<FileRecord>& fil
     if (r.type == "dir") dirs[r.path] = ino;
     std::string v;
     PutBE64(&v, ino);
-    b.Put(CloneDirentKey(parent, slash == std::string::npos ? r.path : r.path.substr(slash + 1)), v);
+    b.Put(CloneDirentKey(parent, LeafName(r.path)), v);
   }
   // A directory's link count is 2 plus its subdirectories, as on the file system the backup read (and as mkdir,
   // rmdir and rename in the clone keep it); every directory said 2 (found 2026-12-01 by a clone attack).
   for (const auto& [path, ino] : dirs) {
     if (path.empty()) continue;
-    const size_t slash = path.rfind('/');
-    inodes[dirs.at(slash == std::string::npos ? std::string() : path.substr(0, slash))].nlink++;
+    inodes[dirs.at(std::string(ParentPath(path)))].nlink++;
   }
   for (const auto& [ino, i] : inodes) b.Put(CloneInodeKey(ino), nlohmann::json(i).dump());
   std::string n;

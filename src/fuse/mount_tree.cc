@@ -11,6 +11,7 @@
 
 #include "scnfs/clone.h"
 #include "util/clock.h"
+#include "util/record_path.h"
 
 namespace scnfs {
 
@@ -926,8 +927,7 @@ MountTree::DirEntry MountTree::DirListing::at(size_t i) const {
   const uint32_t e = (*children_)[i - info_];
   const FileRecord* r = view_->Find(e);  // met: listed
   const std::string& type = r->type;
-  const size_t slash = r->path.rfind('/');
-  return {slash == std::string::npos ? r->path : r->path.substr(slash + 1), PointIno(point_slot_, kLocalFirstEntry + e),
+  return {std::string(LeafName(r->path)), PointIno(point_slot_, kLocalFirstEntry + e),
           mode_t(type == "dir" ? S_IFDIR : type == "symlink" ? S_IFLNK : S_IFREG)};
 }
 

@@ -10,17 +10,9 @@
 
 #include "util/clock.h"
 #include "util/json_text.h"
+#include "util/record_path.h"
 
 namespace scnfs {
-
-namespace {
-
-std::string_view Leaf(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-}  // namespace
 
 // Hands a pooled cursor to one reader and takes it back.
 class PointView::CursorLease {
@@ -242,7 +234,7 @@ Result<std::shared_ptr<const std::vector<uint32_t>>> PointEntries::Children(uint
     kids->push_back(e);
   }
   std::sort(kids->begin(), kids->end(), [this](uint32_t a, uint32_t b) {
-    return Leaf(by_number_.at(a)->record.path) < Leaf(by_number_.at(b)->record.path);
+    return LeafName(by_number_.at(a)->record.path) < LeafName(by_number_.at(b)->record.path);
   });
   d->subdirs = listing.directories;
   d->children = std::move(kids);
