@@ -347,12 +347,13 @@ Result<Catalog::Directory> Catalog::ListDirectory(uint32_t db, uint32_t backup, 
       it->Seek(base + name + '0');
       continue;
     }
-    const std::string path = dir.empty() ? std::string(rel) : std::string(dir) + '/' + std::string(rel);
+    // The path under which a record must name itself; not made for a count, which reads the type alone.
+    const auto path = [&] { return dir.empty() ? std::string(rel) : std::string(dir) + '/' + std::string(rel); };
     if (dir.empty() && rel == ".") {
-      SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecordAt(value, path, backup));
+      SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecordAt(value, path(), backup));
       out.self = std::move(r);
     } else if (with_records) {
-      SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecordAt(value, path, backup));
+      SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecordAt(value, path(), backup));
       if (r.type == "dir") dirs.emplace(rel);
       out.records.push_back(std::move(r));
     } else {

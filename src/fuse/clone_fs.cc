@@ -742,8 +742,8 @@ Status CloneFs::TruncateFile(uint64_t ino, uint64_t size) {
   // Growing changes the size alone (the delta has holes past what was written, zeros): a file never written keeps
   // no delta or presence map, which cost space, and on a full disk failed an extend that needs none (ENOSPC, where a
   // local file system only adds a hole; found 2026-12-01).
-  if (shrink) SCNFS_RETURN_IF_ERROR(f->PrepareWrite());
   if (shrink) {
+    SCNFS_RETURN_IF_ERROR(f->PrepareWrite());
     // The block the new end falls in keeps its head; its tail must read as zeros if the file grows again.
     const uint64_t b = size / bs;
     if (size % bs != 0 && f->FromBase(b, base_blocks)) {

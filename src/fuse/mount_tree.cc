@@ -722,8 +722,8 @@ Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view nam
   {
     std::lock_guard<std::mutex> l(mu_);
     e = AttrLocked(ino);
-    if (const Decoded d = Decoded::Of(ino); !e.ok() && d.kind == Decoded::kPoint) DropRefLocked(d.slot, 1, d.local == kLocalDir);
     if (const Decoded d = Decoded::Of(ino); d.kind == Decoded::kPoint) {
+      if (!e.ok()) DropRefLocked(d.slot, 1, d.local == kLocalDir);
       // The kernel keeps an open-ended point's name only for the refresh time, so that it asks again (above).
       if (const PointSlot* s = SlotLocked(d.slot); e.ok() && d.local == kLocalDir && s != nullptr && s->open_ended)
         e.value().immutable = false;
