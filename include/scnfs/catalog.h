@@ -1,7 +1,8 @@
 // Catalog records: databases, backups and the files of each backup (docs/store-format.md gives keys and fields).
 //
-// Records are JSON values in the catalog column family: few (one per file per backup), read by people debugging a
-// store, and extended as the roadmap adds fields. Block versions and content, which are many, are binary.
+// Database records are JSON values in the catalog column family: few, read by people debugging a store, and
+// extended as the roadmap adds fields. Backup and file records, which a mount or a restore reads by the thousand
+// before it serves anything, are binary with extension fields (src/catalog/*_codec.h), as versions and content are.
 //
 // Thread-safety: records are values. Catalog is safe for concurrent readers; one writer (the store's).
 #pragma once
@@ -179,6 +180,8 @@ class Catalog {
   Result<Directory> ListDirectory(uint32_t db, uint32_t backup, std::string_view dir, bool with_records) const;
   // Which backups' versions may be served: complete ones. Hidden: failed and running.
   Result<Visibility> LoadVisibility(uint32_t db) const;
+  // The same, from a database's backups already read (ListBackups): a point opened reads them once.
+  static Visibility VisibilityOf(const std::vector<BackupRecord>& backups);
   Result<uint32_t> NextDatabaseId() const;
 
   // Writer side: stage records into a batch that the caller commits.

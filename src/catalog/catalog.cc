@@ -3,12 +3,14 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
+#include "catalog/backup_record_codec.h"
 #include "catalog/catalog_keys.h"
 #include "catalog/file_record_codec.h"
 #include "scnfs/store.h"
@@ -52,6 +54,13 @@ Result<T> ParseRecord(const std::string& value, std::string_view what) {
     return Status::Corruption(fmt::format("catalog record for {} is unreadable: {}", what, e.what()));
   }
 }
+// Backup records are binary (JSON in stores written before 2026-12-01): backup_record_codec.h.
+template <>
+Result<BackupRecord> ParseRecord<BackupRecord>(const std::string& value, std::string_view what) {
+  Result<BackupRecord> r = DecodeBackupRecord(value);
+  if (!r.ok() && what != "a backup") return r.status().WithContext(what);
+  return r;
+}
 
 // Visits catalog keys starting with `prefix`.
 template <typename F>
@@ -64,9 +73,12 @@ Status ScanPrefix(const Store* store, const std::string& prefix, F&& f) {
 }
 
 // Parses every record under `prefix`, each checked by `check(record, key)` (a record under the wrong key, ...).
+// `expected`: how many there are likely to be (0: unknown), reserved first.
 template <typename T, typename Check>
-Result<std::vector<T>> ScanRecords(const Store* store, const std::string& prefix, std::string_view what, Check&& check) {
+Result<std::vector<T>> ScanRecords(const Store* store, const std::string& prefix, std::string_view what, Check&& check,
+                                   size_t expected = 0) {
   std::vector<T> out;
+  out.reserve(expected);
   SCNFS_RETURN_IF_ERROR(ScanPrefix(store, prefix, [&](std::string_view key, std::string v) {
     SCNFS_ASSIGN_OR_RETURN(T r, ParseRecord<T>(v, what));
     SCNFS_RETURN_IF_ERROR(check(r, key));
@@ -221,7 +233,18 @@ Status CheckBackupKey(const BackupRecord& r, std::string_view key) {
 }  // namespace
 
 Result<std::vector<BackupRecord>> Catalog::ListBackups(uint32_t db) const {
-  return ScanRecords<BackupRecord>(store_, catalog_keys::BackupPrefix(db), "a backup", CheckBackupKey);
+  // Ids are dense from 1, so the newest key tells how many records to expect: the list is then built in one
+  // allocation. Grown by doubling, a mount's first lookup in a database of 3,000 backups spent a third of its
+  // 15 ms writing records into freshly mapped pages, which cost a fault each on these VMs (perf).
+  const std::string prefix = catalog_keys::BackupPrefix(db);
+  size_t expected = 0;
+  {
+    auto it = store_->NewCatalogIterator();
+    it->SeekForPrev(catalog_keys::Backup(db, UINT32_MAX));
+    if (it->Valid() && it->key().starts_with(prefix) && it->key().size() == prefix.size() + 4)
+      expected = std::min<size_t>(GetBE32(it->key().data() + prefix.size()), size_t(1) << 20);
+  }
+  return ScanRecords<BackupRecord>(store_, prefix, "a backup", CheckBackupKey, expected);
 }
 
 Result<std::optional<BackupRecord>> Catalog::NewestBackup(uint32_t db) const {
@@ -369,6 +392,10 @@ Result<Catalog::Directory> Catalog::ListDirectory(uint32_t db, uint32_t backup, 
 
 Result<Visibility> Catalog::LoadVisibility(uint32_t db) const {
   SCNFS_ASSIGN_OR_RETURN(auto backups, ListBackups(db));
+  return VisibilityOf(backups);
+}
+
+Visibility Catalog::VisibilityOf(const std::vector<BackupRecord>& backups) {
   Visibility vis;
   for (const auto& b : backups)
     if (b.state != BackupState::kComplete) vis.Hide(b.id);
@@ -388,9 +415,8 @@ void Catalog::PutDatabase(rocksdb::WriteBatch* b, Store* s, const DatabaseRecord
   b->Put(s->catalog_cf(), catalog_keys::Database(r.name), JsonText(json(r)));
 }
 void Catalog::PutBackup(rocksdb::WriteBatch* b, Store* s, const BackupRecord& r) {
-  json j = r;
-  j.erase("sources");  // under their own key (catalog_keys::Sources): records stay small to parse
-  b->Put(s->catalog_cf(), catalog_keys::Backup(r.db, r.id), JsonText(j));
+  // The sources go under their own key (catalog_keys::Sources): records stay small to read.
+  b->Put(s->catalog_cf(), catalog_keys::Backup(r.db, r.id), EncodeBackupRecord(r));
   b->Put(s->catalog_cf(), catalog_keys::Sources(r.db, r.id), JsonText(json(r.sources)));
 }
 

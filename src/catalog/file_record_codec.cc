@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "util/coding.h"
+#include "catalog/record_coding.h"
 #include "util/json_text.h"
 
 namespace scnfs {
@@ -18,57 +18,6 @@ constexpr unsigned char kSubdirectoriesTag = 2;
 constexpr uint32_t kMinRecordBlockSize = 512, kMaxRecordBlockSize = 1u << 20;
 
 constexpr size_t kFixedBytes = 4 + 4 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
-
-void PutString(std::string* dst, std::string_view s) {
-  PutBE32(dst, uint32_t(s.size()));
-  dst->append(s);
-}
-
-// Reads the value front to back; every read is bounds-checked, so a damaged value gives an error, not a crash.
-class Reader {
- public:
-  explicit Reader(std::string_view v) : v_(v) {}
-  bool U32(uint32_t* out) {
-    if (v_.size() < 4) return false;
-    *out = GetBE32(v_.data());
-    v_.remove_prefix(4);
-    return true;
-  }
-  bool U64(uint64_t* out) {
-    if (v_.size() < 8) return false;
-    *out = GetBE64(v_.data());
-    v_.remove_prefix(8);
-    return true;
-  }
-  bool I64(int64_t* out) {
-    uint64_t u;
-    if (!U64(&u)) return false;
-    *out = int64_t(u);
-    return true;
-  }
-  bool String(std::string_view* out) {
-    uint32_t n;
-    if (!U32(&n) || v_.size() < n) return false;
-    *out = v_.substr(0, n);
-    v_.remove_prefix(n);
-    return true;
-  }
-  bool Skip(size_t n) {
-    if (v_.size() < n) return false;
-    v_.remove_prefix(n);
-    return true;
-  }
-  bool Byte(unsigned char* out) {
-    if (v_.empty()) return false;
-    *out = static_cast<unsigned char>(v_[0]);
-    v_.remove_prefix(1);
-    return true;
-  }
-  bool done() const { return v_.empty(); }
-
- private:
-  std::string_view v_;
-};
 
 Status Bad(std::string_view why) { return Status::Corruption(fmt::format("catalog record for a file is unreadable: {}", why)); }
 
@@ -112,12 +61,12 @@ std::string EncodeFileRecord(const FileRecord& r) {
   PutBE64(&v, uint64_t(r.ctime_ns));
   PutBE64(&v, r.max_change);
   PutBE64(&v, r.corrupt_blocks);
-  PutString(&v, r.path);
-  PutString(&v, r.type);
-  PutString(&v, FormatName(r.format));
-  PutString(&v, r.target);
-  PutString(&v, r.read);
-  PutString(&v, r.header.is_null() ? std::string() : JsonText(r.header));
+  PutRecordString(&v, r.path);
+  PutRecordString(&v, r.type);
+  PutRecordString(&v, FormatName(r.format));
+  PutRecordString(&v, r.target);
+  PutRecordString(&v, r.read);
+  PutRecordString(&v, r.header.is_null() ? std::string() : JsonText(r.header));
   if (r.type == "file") {  // even when empty: its absence means "not known" (FileRecord::held_corrupt_known)
     v.push_back(char(kHeldCorruptTag));
     PutBE32(&v, uint32_t(4 * r.held_corrupt.size()));
@@ -136,7 +85,7 @@ Result<bool> FileRecordIsDirectory(std::string_view value) {
     SCNFS_ASSIGN_OR_RETURN(FileRecord r, DecodeFileRecord(value));
     return r.type == "dir";
   }
-  Reader in(value.substr(1));
+  RecordReader in(value.substr(1));
   std::string_view path, type;
   if (!in.Skip(kFixedBytes) || !in.String(&path) || !in.String(&type)) return Bad("truncated");
   return type == "dir";
@@ -156,7 +105,7 @@ Result<FileRecord> DecodeFileRecord(std::string_view value) {
   }
   if (value.empty() || value[0] != kFileRecordBinary)
     return Bad(value.empty() ? "empty value" : fmt::format("unknown layout byte 0x{:02x}", static_cast<unsigned char>(value[0])));
-  Reader in(value.substr(1));
+  RecordReader in(value.substr(1));
   r.held_corrupt_known = false;  // until its extension says
   std::string_view path, type, format, target, read, header;
   if (!in.U32(&r.file_id) || !in.U32(&r.block_size) || !in.U64(&r.size) || !in.U32(&r.mode) || !in.U32(&r.uid) ||

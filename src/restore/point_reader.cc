@@ -183,7 +183,7 @@ Result<OpenedPoint> OpenPoint(Store* store, std::string_view db_name, std::strin
   SCNFS_ASSIGN_OR_RETURN(PointSpec spec, ParsePointSpec(spec_text));
   SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
   SCNFS_ASSIGN_OR_RETURN(ResolvedPoint point, ResolvePoint(db, backups, spec));
-  SCNFS_ASSIGN_OR_RETURN(Visibility vis, cat.LoadVisibility(db.id));
+  Visibility vis = Catalog::VisibilityOf(backups);
   OpenedPoint out;
   SCNFS_ASSIGN_OR_RETURN(out.files, cat.ListFiles(point.base));
   out.reader = std::make_unique<PointReader>(store, std::move(db), std::move(vis), std::move(point));

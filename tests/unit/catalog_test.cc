@@ -9,6 +9,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include "catalog/backup_record_codec.h"
 #include "catalog/catalog_keys.h"
 #include "fuse/point_view.h"
 #include "scnfs/store.h"
@@ -218,6 +219,7 @@ TEST(CatalogTest, SourcesAreKeptApartFromTheBackupRecordAndOldInlineOnesStillRea
   std::string raw;
   ASSERT_TRUE(s->GetCatalog(catalog_keys::Backup(1, 1), &raw).ok());
   EXPECT_EQ(raw.find("oradata"), std::string::npos) << "the record carries no source path";
+  EXPECT_EQ(raw[0], kBackupRecordBinary) << "backup records are binary (a mount reads thousands before its first lookup)";
   Catalog cat(s);
   auto listed = cat.ListBackups(1);
   ASSERT_TRUE(listed.ok());
