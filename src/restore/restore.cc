@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -40,6 +42,7 @@ constexpr uint64_t kDirectAlign = 4096;
 // restore of a cluster with tens of thousands of files does not need twice as many descriptors (see kOpenWindow).
 struct OutFile {
   const FileRecord* rec = nullptr;
+  std::string partial;  // where it is written until every file is (PartialPath)
   std::mutex mu;
   int fd = -1;
   int direct_fd = -1;
@@ -78,6 +81,57 @@ Status WriteAll(int fd, const std::byte* p, size_t n, uint64_t off, const std::s
     off += uint64_t(w);
   }
   return Status::OK();
+}
+
+// A regular file is written under this name beside its own and renamed to it once every file's data is on disk:
+// a restore killed before then (SIGKILL, a crash of the machine: nothing can take its files back) leaves no file
+// under a datafile's name. Left under its own name, a file of holes where blocks were not written yet was one a
+// database could start on: PostgreSQL reads an all-zero page as an empty one, so rows were missing without an
+// error. A name too long for the suffix gets a short one, numbered.
+constexpr std::string_view kPartialSuffix = ".scnfs-partial";
+
+std::string PartialPath(const fs::path& final_path, size_t n) {
+  const std::string leaf = final_path.filename().string();
+  if (leaf.size() + kPartialSuffix.size() <= NAME_MAX) return final_path.string() + std::string(kPartialSuffix);
+  return (final_path.parent_path() / fmt::format(".scnfs-partial-{}", n)).string();
+}
+
+// Gives `from` the name `to`, which must not exist (a restore never overwrites). RENAME_NOREPLACE where the file
+// system has it; where it does not (EINVAL: some network and FUSE file systems), a check and a plain rename.
+Status RenameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return Status::OK();
+  if (errno == EINVAL) {
+    struct stat st;
+    if (::lstat(to.c_str(), &st) == 0) errno = EEXIST;
+    else if (errno == ENOENT && ::rename(from.c_str(), to.c_str()) == 0) return Status::OK();
+  }
+  if (errno == EEXIST)
+    return Status::InvalidArgument(fmt::format("{} appeared while it was restored: a restore never overwrites", to));
+  return Status::FromErrno(errno, fmt::format("cannot rename {} to {}", from, to));
+}
+
+Status SyncFileSystemOf(const std::string& dir) {
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || ::syncfs(dfd) != 0) {
+    Status st = Status::FromErrno(errno, fmt::format("restore into {}: syncing to disk failed", dir));
+    if (dfd >= 0) ::close(dfd);
+    return st;
+  }
+  ::close(dfd);
+  return Status::OK();
+}
+
+// Whether DEST holds what a killed restore left (names ending in kPartialSuffix), looking at no more than a few
+// thousand entries: for the message that refuses a DEST that is not empty.
+bool HoldsPartialFiles(const std::string& dest) {
+  std::error_code ec;
+  size_t seen = 0;
+  for (fs::recursive_directory_iterator it(dest, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end && seen < 10000; it.increment(ec), ++seen) {
+    const std::string name = it->path().filename().string();
+    if (name.ends_with(kPartialSuffix) || name.starts_with(".scnfs-partial-")) return true;
+  }
+  return false;
 }
 
 // Ownership, mode and times, applied after the data (directories last, deepest first, so their mtimes stick).
@@ -168,7 +222,11 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   if (dest_existed && !fs::is_directory(opt.dest, ec))
     return Status::InvalidArgument(fmt::format("restore destination {} exists and is not a directory", opt.dest));
   if (dest_existed && opt.only.empty() && !fs::is_empty(opt.dest, ec))
-    return Status::InvalidArgument(fmt::format("restore destination {} exists and is not an empty directory", opt.dest));
+    return Status::InvalidArgument(fmt::format(
+        "restore destination {} exists and is not an empty directory{}", opt.dest,
+        HoldsPartialFiles(opt.dest) ? " (it holds the *.scnfs-partial files of an interrupted restore: remove it and "
+                                      "restore again)"
+                                    : ""));
   SCNFS_ASSIGN_OR_RETURN(const std::vector<FileRecord> chosen,
                          ChooseFiles(op.files, opt.only, dest_existed ? opt.dest : std::string(),
                                      fmt::format("{} of '{}'", op.reader->point().Describe(), opt.db)));
@@ -215,6 +273,8 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
 
   // Directories and files first (owner-writable while we fill them), symlinks as they are.
   std::vector<const FileRecord*> records;
+  std::vector<std::string> partials;  // records[i] is written at partials[i] (PartialPath) until its rename
+  std::vector<size_t> partial_undo;   // and undo.created[partial_undo[i]] names it
   uint64_t bytes_total = 0;
   for (const auto& r : restored) {
     const std::string path = (dest / r.path).string();
@@ -227,22 +287,34 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
       undo.created.push_back(path);
       ++report.symlinks;
     } else {
-      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot create {}", path));
-      undo.created.push_back(path);
+      struct stat st;
+      if (::lstat(path.c_str(), &st) == 0)  // a restore never overwrites (the rename below would not either)
+        return Status::InvalidArgument(fmt::format("{} exists: a restore never overwrites; move it away first", path));
+      std::string partial = PartialPath(dest / r.path, records.size());
+      int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0 && errno == EEXIST)
+        return Status::InvalidArgument(fmt::format(
+            "{} exists: the leftover of an interrupted restore, or of one running now; remove it first", partial));
+      if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot create {}", partial));
+      undo.created.push_back(partial);
+      partial_undo.push_back(undo.created.size() - 1);
       if (::ftruncate(fd, off_t(r.size)) != 0) {
         int e = errno;
         ::close(fd);
         return Status::FromErrno(e, fmt::format("cannot size {}", path));
       }
       ::close(fd);
+      partials.push_back(std::move(partial));
       records.push_back(&r);
       bytes_total += r.size;
       ++report.files;
     }
   }
   std::vector<OutFile> files(records.size());
-  for (size_t i = 0; i < records.size(); ++i) files[i].rec = records[i];
+  for (size_t i = 0; i < records.size(); ++i) {
+    files[i].rec = records[i];
+    files[i].partial = partials[i];
+  }
   std::vector<Unit> units;
   {
     // Units are dealt round-robin over the window's files: buffered writers of one file serialize on its inode
@@ -278,7 +350,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   const auto acquire = [&](OutFile& f) -> Status {
     std::lock_guard<std::mutex> l(f.mu);
     if (f.fd >= 0) return Status::OK();
-    const std::string path = (dest / f.rec->path).string();
+    const std::string& path = f.partial;
     f.fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (f.fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {} for writing", path));
     // Data goes around the page cache: a restore of terabytes must not evict the cache of the databases running
@@ -389,6 +461,14 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   if (!first_error.ok())
     return first_error.WithContext(fmt::format("restore into {} failed ({} removed)", opt.dest,
                                                undo.dest.empty() ? "the files it had begun were" : "it was"));
+  // Every file's data on disk before any file takes its name (PartialPath): a crash between the two leaves files
+  // missing, never a file of holes under a datafile's name.
+  SCNFS_RETURN_IF_ERROR(SyncFileSystemOf(opt.dest));
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string final_path = (dest / files[i].rec->path).string();
+    SCNFS_RETURN_IF_ERROR(RenameNoReplace(files[i].partial, final_path));
+    undo.created[partial_undo[i]] = final_path;  // a later failure takes it back under its name
+  }
   undo.keep = true;  // the data is written: what fails from here (metadata, sync) leaves it, and says so
 
   bool chown_failed = false;
@@ -401,14 +481,8 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     report.warning += (report.warning.empty() ? "" : "; ") + fmt::format("backup {} was ", report.point.base.id) +
                       HotBackupNote();
   // A restore is reported done only once it is on disk: a DBA who starts the database and then loses power must not
-  // find half-written datafiles. One syncfs covers every file and directory written above.
-  int dfd = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || ::syncfs(dfd) != 0) {
-    Status st = Status::FromErrno(errno, fmt::format("restore into {}: syncing to disk failed", opt.dest));
-    if (dfd >= 0) ::close(dfd);
-    return st;
-  }
-  ::close(dfd);
+  // find half-written datafiles. This syncfs covers the names, modes and times set since the data's.
+  SCNFS_RETURN_IF_ERROR(SyncFileSystemOf(opt.dest));
   if (!meta_error.ok())
     return meta_error.WithContext(fmt::format("restore into {} failed (the data is written and synced)", opt.dest));
   report.bytes = done_bytes;

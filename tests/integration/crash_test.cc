@@ -284,6 +284,110 @@ TEST(CrashTest, FullDestinationFailsTheRestoreNotTheStore) {
   EXPECT_EQ(Scnfs({"verify", "--store", store, "--db", "d"}).exit_code, 0);
 }
 
+// A restore killed with SIGKILL (nothing can take its files back) leaves no file under a name of the backup's that
+// is not whole: files are written as NAME.scnfs-partial and renamed once every file's data is on disk. Left under
+// their names, files of holes were datafiles a database could start on; PostgreSQL reads an all-zero page as an
+// empty one, so rows went missing without an error (found 2026-12-01). A second restore into that DEST is refused,
+// naming the leftovers; once they are removed, it restores whole.
+TEST(CrashTest, AKilledRestoreLeavesNoFileUnderABackedUpNameThatIsNotWhole) {
+  TempDir tmp;
+  const std::string store = tmp / "store", src = tmp / "src", dest = tmp / "dest";
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  for (int i = 0; i < 6; ++i) WriteFile(src + "/base/f" + std::to_string(i), RandomBytes(8 << 20, 300 + i));
+  WriteFile(src + "/global/pg_control", RandomBytes(8192, 299));
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "d", src}).exit_code, 0);
+  const auto source = Snapshot(src);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(Scnfs({"restore", "--store", store, "--db", "d", dest}).exit_code, 0);
+  const uint64_t restore_ms = std::max<int64_t>(
+      50, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+  ASSERT_TRUE(SameTree(Snapshot(dest), source));
+  const auto partial_files = [&] {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dest, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
+      if (it->path().filename().string().ends_with(".scnfs-partial")) out.push_back(it->path().string());
+    return out;
+  };
+  std::mt19937_64 rng(11);
+  int killed_with_leftovers = 0;
+  for (int round = 0; round < 8; ++round) {
+    fs::remove_all(dest);
+    pid_t pid = Spawn({SCNFS_BIN, "restore", "--store", store, "--db", "d", dest});
+    int status = 0;
+    bool exited = false;
+    // Once its files are created (under whatever names), a kill anywhere in the restore's writing.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!exited && !fs::exists(dest + "/global") && std::chrono::steady_clock::now() < deadline)
+      exited = ::waitpid(pid, &status, WNOHANG) == pid;
+    if (!exited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % restore_ms));
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+    // Every regular file under one of the backup's names holds the backup's bytes.
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dest, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (!it->is_regular_file() || it->path().filename().string().ends_with(".scnfs-partial")) continue;
+      const std::string rel = fs::relative(it->path(), dest).generic_string();
+      ASSERT_TRUE(source.count(rel)) << rel;
+      EXPECT_TRUE(ReadFile(it->path().string()) == source.at(rel)) << "round " << round << ": " << rel << " is not whole";
+    }
+    if (!WIFSIGNALED(status) || partial_files().empty()) continue;
+    ++killed_with_leftovers;
+    RunResult again = Scnfs({"restore", "--store", store, "--db", "d", dest});
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.err.find("scnfs-partial files of an interrupted restore"), std::string::npos) << again.err;
+  }
+  EXPECT_GT(killed_with_leftovers, 0) << "no restore was killed mid-way: the sleeps are too long for this machine";
+  fs::remove_all(dest);
+  ASSERT_EQ(Scnfs({"restore", "--store", store, "--db", "d", dest}).exit_code, 0);
+  EXPECT_TRUE(SameTree(Snapshot(dest), source));
+  EXPECT_TRUE(partial_files().empty());
+}
+
+// `restore --file` killed: its leftover is refused by name on the next run, and the file's own name stays free.
+TEST(CrashTest, AKilledRestoreOfOneFileLeavesItsNameFree) {
+  TempDir tmp;
+  const std::string store = tmp / "store", src = tmp / "src", dest = tmp / "dest";
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  WriteFile(src + "/users01.dbf", RandomBytes(48 << 20, 310));
+  WriteFile(src + "/other.dbf", RandomBytes(8192, 311));
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "d", src}).exit_code, 0);
+  fs::create_directories(dest);
+  WriteFile(dest + "/other.dbf", "the database's own file");
+  bool killed = false;
+  for (int attempt = 0; attempt < 5 && !killed; ++attempt) {
+    fs::remove(dest + "/users01.dbf.scnfs-partial");
+    fs::remove(dest + "/users01.dbf");
+    pid_t pid = Spawn({SCNFS_BIN, "restore", "--store", store, "--db", "d", "--file", "users01.dbf", dest});
+    int status = 0;
+    bool exited = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!exited && !fs::exists(dest + "/users01.dbf.scnfs-partial") && std::chrono::steady_clock::now() < deadline)
+      exited = ::waitpid(pid, &status, WNOHANG) == pid;
+    if (!exited) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+    killed = WIFSIGNALED(status) && fs::exists(dest + "/users01.dbf.scnfs-partial");
+  }
+  ASSERT_TRUE(killed) << "no restore was killed before its rename";
+  EXPECT_FALSE(fs::exists(dest + "/users01.dbf"));
+  RunResult again = Scnfs({"restore", "--store", store, "--db", "d", "--file", "users01.dbf", dest});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("users01.dbf.scnfs-partial exists: the leftover of an interrupted restore"), std::string::npos)
+      << again.err;
+  EXPECT_FALSE(fs::exists(dest + "/users01.dbf"));
+  fs::remove(dest + "/users01.dbf.scnfs-partial");
+  ASSERT_EQ(Scnfs({"restore", "--store", store, "--db", "d", "--file", "users01.dbf", dest}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(dest + "/users01.dbf") == ReadFile(src + "/users01.dbf"));
+  EXPECT_EQ(ReadFile(dest + "/other.dbf"), "the database's own file");
+  EXPECT_FALSE(fs::exists(dest + "/users01.dbf.scnfs-partial"));
+}
+
 TEST(CrashTest, AFullDiskDuringTheCompactionAfterTheCommitEndsTheBackupWithAWarning) {
   // The flush fits, the compaction that the fourth level-0 file triggers does not: RocksDB retries it for ever, and
   // the backup, committed already, waited for it for ever with the writer lock held.
