@@ -11,11 +11,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -42,7 +44,7 @@ constexpr uint64_t kDirectAlign = 4096;
 // restore of a cluster with tens of thousands of files does not need twice as many descriptors (see kOpenWindow).
 struct OutFile {
   const FileRecord* rec = nullptr;
-  std::string partial;  // where it is written until every file is (PartialPath)
+  std::string partial;  // where it is written until every file is (PartialName)
   std::mutex mu;
   int fd = -1;
   int direct_fd = -1;
@@ -87,13 +89,22 @@ Status WriteAll(int fd, const std::byte* p, size_t n, uint64_t off, const std::s
 // a restore killed before then (SIGKILL, a crash of the machine: nothing can take its files back) leaves no file
 // under a datafile's name. Left under its own name, a file of holes where blocks were not written yet was one a
 // database could start on: PostgreSQL reads an all-zero page as an empty one, so rows were missing without an
-// error. A name too long for the suffix gets a short one, numbered.
+// error. A name too long for the suffix, or one the restored set itself holds (a backup of a directory where a
+// restore had been killed holds X and X.scnfs-partial), gets a short one, numbered: `n` is the file's number in
+// the restore.
 constexpr std::string_view kPartialSuffix = ".scnfs-partial";
 
-std::string PartialPath(const fs::path& final_path, size_t n) {
-  const std::string leaf = final_path.filename().string();
-  if (leaf.size() + kPartialSuffix.size() <= NAME_MAX) return final_path.string() + std::string(kPartialSuffix);
-  return (final_path.parent_path() / fmt::format(".scnfs-partial-{}", n)).string();
+// The partial name of `rel` (a path of the point), relative like it, never one of `restored` (the point's paths
+// being restored).
+std::string PartialName(const std::string& rel, size_t n, const std::unordered_set<std::string>& restored) {
+  const fs::path p(rel);
+  std::string name = rel + std::string(kPartialSuffix);
+  if (p.filename().string().size() + kPartialSuffix.size() <= NAME_MAX && !restored.contains(name)) return name;
+  for (size_t k = 0;; ++k) {
+    name = (p.parent_path() / (k == 0 ? fmt::format(".scnfs-partial-{}", n) : fmt::format(".scnfs-partial-{}-{}", n, k)))
+               .string();
+    if (!restored.contains(name)) return name;
+  }
 }
 
 // Gives `from` the name `to`, which must not exist (a restore never overwrites). RENAME_NOREPLACE where the file
@@ -110,14 +121,19 @@ Status RenameNoReplace(const std::string& from, const std::string& to) {
   return Status::FromErrno(errno, fmt::format("cannot rename {} to {}", from, to));
 }
 
-Status SyncFileSystemOf(const std::string& dir) {
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || ::syncfs(dfd) != 0) {
-    Status st = Status::FromErrno(errno, fmt::format("restore into {}: syncing to disk failed", dir));
-    if (dfd >= 0) ::close(dfd);
-    return st;
+// Syncs each file system a restore wrote to: files restored into an existing database directory reach other
+// disks through its links (pg_wal, pg_tblspc/<oid>), and a syncfs of DEST's alone left their data unsynced when
+// they took their names (review, 2026-12-01). `dirs`: a directory on each, by device.
+Status SyncFileSystems(const std::map<dev_t, std::string>& dirs) {
+  for (const auto& [dev, dir] : dirs) {
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || ::syncfs(dfd) != 0) {
+      Status st = Status::FromErrno(errno, fmt::format("syncing {} to disk failed", dir));
+      if (dfd >= 0) ::close(dfd);
+      return st;
+    }
+    ::close(dfd);
   }
-  ::close(dfd);
   return Status::OK();
 }
 
@@ -255,17 +271,23 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     std::vector<std::string> parents;  // DEST's parents made for it, innermost first: removed when still empty
     std::vector<std::string> created;
     bool keep = false;
-    ~Undo() {
-      if (keep) return;
-      std::error_code ec;
-      if (!dest.empty()) {
-        fs::remove_all(dest, ec);
-        for (const auto& p : parents) ::rmdir(p.c_str());
-        return;
-      }
+    // Removes what this restore made, newest first, and nothing else: a file someone else put in a new DEST
+    // meanwhile stays, and so does DEST around it. Returns whether a new DEST is gone.
+    bool TakeBack() {
+      if (keep) return false;
+      keep = true;
       for (auto it = created.rbegin(); it != created.rend(); ++it)
-        if (::unlink(it->c_str()) != 0 && errno == EISDIR) ::rmdir(it->c_str());
+        if (::unlink(it->c_str()) != 0 && (errno == EISDIR || errno == EPERM)) ::rmdir(it->c_str());
+      if (dest.empty() || ::rmdir(dest.c_str()) != 0) return false;
+      for (const auto& p : parents) ::rmdir(p.c_str());
+      return true;
     }
+    // What a failed restore says of its files.
+    std::string TakenBack() {
+      if (dest.empty()) return (TakeBack(), "the files it had begun were removed");
+      return TakeBack() ? "it was removed" : "what it had made was removed; DEST holds files it did not make";
+    }
+    ~Undo() { TakeBack(); }
   } undo{dest_existed ? std::string() : opt.dest, std::move(made_parents), {}};
   RestoreReport report;
   report.point = op.reader->point();
@@ -273,8 +295,15 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
 
   // Directories and files first (owner-writable while we fill them), symlinks as they are.
   std::vector<const FileRecord*> records;
-  std::vector<std::string> partials;  // records[i] is written at partials[i] (PartialPath) until its rename
+  std::vector<std::string> partials;  // records[i] is written at partials[i] (PartialName) until its rename
   std::vector<size_t> partial_undo;   // and undo.created[partial_undo[i]] names it
+  std::unordered_set<std::string> restored_paths;
+  for (const auto& r : restored) restored_paths.insert(r.path);
+  std::map<dev_t, std::string> written;  // a directory on each file system written to (SyncFileSystems)
+  {
+    struct stat st;
+    if (::stat(opt.dest.c_str(), &st) == 0) written.emplace(st.st_dev, opt.dest);
+  }
   uint64_t bytes_total = 0;
   for (const auto& r : restored) {
     const std::string path = (dest / r.path).string();
@@ -290,7 +319,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
       struct stat st;
       if (::lstat(path.c_str(), &st) == 0)  // a restore never overwrites (the rename below would not either)
         return Status::InvalidArgument(fmt::format("{} exists: a restore never overwrites; move it away first", path));
-      std::string partial = PartialPath(dest / r.path, records.size());
+      std::string partial = (dest / PartialName(r.path, records.size(), restored_paths)).string();
       int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (fd < 0 && errno == EEXIST)
         return Status::InvalidArgument(fmt::format(
@@ -303,6 +332,8 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
         ::close(fd);
         return Status::FromErrno(e, fmt::format("cannot size {}", path));
       }
+      if (::fstat(fd, &st) == 0 && !written.contains(st.st_dev))
+        written.emplace(st.st_dev, fs::path(partial).parent_path().string());
       ::close(fd);
       partials.push_back(std::move(partial));
       records.push_back(&r);
@@ -458,15 +489,16 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     if (f.fd >= 0) ::close(f.fd);
     if (f.direct_fd >= 0) ::close(f.direct_fd);
   }
-  if (!first_error.ok())
-    return first_error.WithContext(fmt::format("restore into {} failed ({} removed)", opt.dest,
-                                               undo.dest.empty() ? "the files it had begun were" : "it was"));
-  // Every file's data on disk before any file takes its name (PartialPath): a crash between the two leaves files
+  const auto failed = [&](const Status& st) {
+    return st.WithContext(fmt::format("restore into {} failed ({})", opt.dest, undo.TakenBack()));
+  };
+  if (!first_error.ok()) return failed(first_error);
+  // Every file's data on disk before any file takes its name (PartialName): a crash between the two leaves files
   // missing, never a file of holes under a datafile's name.
-  SCNFS_RETURN_IF_ERROR(SyncFileSystemOf(opt.dest));
+  if (Status st = SyncFileSystems(written); !st.ok()) return failed(st);
   for (size_t i = 0; i < files.size(); ++i) {
     const std::string final_path = (dest / files[i].rec->path).string();
-    SCNFS_RETURN_IF_ERROR(RenameNoReplace(files[i].partial, final_path));
+    if (Status st = RenameNoReplace(files[i].partial, final_path); !st.ok()) return failed(st);
     undo.created[partial_undo[i]] = final_path;  // a later failure takes it back under its name
   }
   undo.keep = true;  // the data is written: what fails from here (metadata, sync) leaves it, and says so
@@ -481,8 +513,9 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     report.warning += (report.warning.empty() ? "" : "; ") + fmt::format("backup {} was ", report.point.base.id) +
                       HotBackupNote();
   // A restore is reported done only once it is on disk: a DBA who starts the database and then loses power must not
-  // find half-written datafiles. This syncfs covers the names, modes and times set since the data's.
-  SCNFS_RETURN_IF_ERROR(SyncFileSystemOf(opt.dest));
+  // find half-written datafiles. This covers the names, modes and times set since the data's.
+  if (Status st = SyncFileSystems(written); !st.ok())
+    return st.WithContext(fmt::format("restore into {} failed (the data is written)", opt.dest));
   if (!meta_error.ok())
     return meta_error.WithContext(fmt::format("restore into {} failed (the data is written and synced)", opt.dest));
   report.bytes = done_bytes;

@@ -3,7 +3,8 @@
 //
 // Environment (all but IO_FAULT_PATH optional):
 //   IO_FAULT_PATH   a substring of the file's path (/proc/self/fd/N) that selects the files; no faults without it
-//   IO_FAULT_OP     which calls fail: any of r (read, pread, preadv), w (write, pwrite), s (fsync, fdatasync); "r"
+//   IO_FAULT_OP     which calls fail: any of r (read, pread, preadv), w (write, pwrite), s (fsync, fdatasync,
+//                   syncfs); "r"
 //   IO_FAULT_AFTER  let this many matching calls through first (0)
 //   IO_FAULT_COUNT  fail at most this many calls, then let every call through (no limit)
 //   IO_FAULT_FLAG   a path: faults only while it exists (a test turns the fault on and off)
@@ -61,4 +62,5 @@ ssize_t pwrite(int fd, const void* b, size_t n, off_t o) { REAL(pwrite); return 
 ssize_t pwrite64(int fd, const void* b, size_t n, off_t o) { REAL(pwrite64); return Fails(fd, 'w') ? -1 : real_pwrite64(fd, b, n, o); }
 int fsync(int fd) { REAL(fsync); return Fails(fd, 's') ? -1 : real_fsync(fd); }
 int fdatasync(int fd) { REAL(fdatasync); return Fails(fd, 's') ? -1 : real_fdatasync(fd); }
+int syncfs(int fd) { REAL(syncfs); return Fails(fd, 's') ? -1 : real_syncfs(fd); }
 }  // extern "C"

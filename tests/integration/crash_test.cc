@@ -720,5 +720,34 @@ TEST(CrashTest, APointIsNotServedWhileItsPinCannotBeRecorded) {
   EXPECT_TRUE(what.count("ora/" + refused)) << "served, so pinned";
 }
 
+// A file restored into a database's directory through its link to another disk (pg_wal, a tablespace) is synced
+// on that disk before it takes its name: a syncfs of DEST's file system alone left its data unsynced (review,
+// 2026-12-01). A sync that fails there fails the restore, and the file never takes its name.
+TEST(CrashTest, ARestoreThroughALinkToAnotherDiskSyncsThatDisk) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  TempDir tmp;
+  const std::string store = tmp / "store", src = tmp / "src", dest = tmp / "pgdata", wal = tmp / "waldisk";
+  SmallTmpfs disk(wal, "64m");
+  ASSERT_TRUE(disk.mounted()) << disk.error();
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  const std::string segment = RandomBytes(1 << 20, 320);
+  WriteFile(src + "/pg_wal/000000010000000000000001", segment);
+  WriteFile(src + "/PG_VERSION", "15\n");
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "d", "--format", "raw", src}).exit_code, 0);
+  fs::create_directories(dest);
+  fs::create_directories(wal + "/pg_wal");
+  fs::create_symlink(wal + "/pg_wal", dest + "/pg_wal");
+  const std::vector<std::string> args{"restore", "--store", store, "--db", "d", "--file",
+                                      "pg_wal/000000010000000000000001", dest};
+  RunResult r = ScnfsWithFaults({"IO_FAULT_PATH=" + wal, "IO_FAULT_OP=s"}, args);
+  EXPECT_EQ(r.exit_code, 1) << "the other disk was never synced: " << r.out;
+  EXPECT_NE(r.err.find("syncing " + dest + "/pg_wal to disk failed"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(wal + "/pg_wal/000000010000000000000001"));
+  EXPECT_TRUE(fs::is_empty(wal + "/pg_wal")) << "the partial file is taken back";
+  RunResult ok = Scnfs(args);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_TRUE(ReadFile(wal + "/pg_wal/000000010000000000000001") == segment);
+}
+
 }  // namespace
 }  // namespace scnfs::testing

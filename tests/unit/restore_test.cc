@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -70,6 +71,58 @@ TEST_F(RestoreTest, InterruptStopsTheRestoreWithAClearError) {
   auto ok = Restore(tmp_ / "e");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_TRUE(fs::exists(tmp_ / "e/f0"));
+}
+
+// A backup of a directory where a restore had been killed holds X and X.scnfs-partial: the partial name of X is
+// then another, and the backup's own X.scnfs-partial (a file, a directory, a link) restores as it was. Before, the
+// restore failed on the file, and took a directory's name for X's data and lost the directory (review, 2026-12-01).
+TEST_F(RestoreTest, ABackupHoldingPartialNamesOfItsOwnRestoresWhole) {
+  std::ofstream(src_ + "/f0.scnfs-partial", std::ios::binary) << "a file of the backup";
+  fs::create_directories(src_ + "/f1.scnfs-partial");
+  std::ofstream(src_ + "/f1.scnfs-partial/inner", std::ios::binary) << "inside";
+  fs::create_symlink("f2", src_ + "/f2.scnfs-partial");
+  Backup();
+  auto r = Restore(tmp_ / "r");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::set<std::string> want, got;
+  for (const auto& e : fs::recursive_directory_iterator(src_)) want.insert(fs::relative(e.path(), src_).string());
+  for (const auto& e : fs::recursive_directory_iterator(tmp_ / "r")) got.insert(fs::relative(e.path(), tmp_ / "r").string());
+  EXPECT_EQ(got, want);
+  const auto read = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(read(tmp_ / "r/f0.scnfs-partial"), "a file of the backup");
+  EXPECT_EQ(read(tmp_ / "r/f1.scnfs-partial/inner"), "inside");
+  EXPECT_EQ(fs::read_symlink(tmp_ / "r/f2.scnfs-partial"), "f2");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(read(tmp_ / ("r/f" + std::to_string(i))), std::string(3 << 20, char('a' + i)));
+}
+
+// A file someone puts under a restored name while the restore runs is never overwritten, and never removed with
+// what the failed restore takes back (it was: the new DEST went whole; review, 2026-12-01).
+TEST_F(RestoreTest, AFileThatAppearsUnderARestoredNameIsKept) {
+  Backup();
+  auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
+  ASSERT_TRUE(s.ok());
+  RestoreOptions o;
+  o.db = "raw";
+  o.dest = tmp_ / "r";
+  o.threads = 1;  // progress is reported by the first worker: it then takes the first unit for sure
+  std::atomic<bool> once{false};
+  o.progress = [&](const RestoreProgress&) {  // during the data phase, before any file takes its name
+    if (!once.exchange(true)) std::ofstream(o.dest + "/f3", std::ios::binary) << "not the restore's";
+  };
+  auto r = RestorePoint(s.value().get(), o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("f3 appeared while it was restored: a restore never overwrites"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_NE(r.status().message().find("what it had made was removed; DEST holds files it did not make"),
+            std::string::npos) << r.status().ToString();
+  std::set<std::string> left;
+  for (const auto& e : fs::directory_iterator(tmp_ / "r")) left.insert(e.path().filename().string());
+  EXPECT_EQ(left, std::set<std::string>{"f3"});
+  std::ifstream in(tmp_ / "r/f3", std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "not the restore's");
 }
 
 TEST_F(RestoreTest, TimesBefore1970WithAFractionAreRestored) {
