@@ -46,9 +46,17 @@ std::string CloneDir(const std::string& store_dir, const std::string& name);
 Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::string& spec, const std::string& name);
 // Every clone, by name; a clone whose record cannot be read is listed with `damaged` set, not left out.
 Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir);
-// Deletes the clone (also one whose record is damaged) and returns its space: the bytes its writes took. Busy
-// while a mount serves it.
+// Deletes the clone (also one whose record is damaged) and returns its space: the bytes its writes took. A mount
+// serving it is asked to let go (ReleaseRequested), which it does unless a file of the clone is open; Busy, with
+// the mount's reason, when it does not within a few seconds.
 Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& name);
+// Whether `clone destroy` is asking the mount that serves clone `name` to let go of it now (its request, the file
+// `release` in the clone's directory, is fresh: a destroy that died leaves one that stops counting after 10 s). A
+// mount lets go of such a clone when none of its files is open, writes its reason into the request when one is,
+// and does not open a clone while it is asked to let go.
+bool ReleaseRequested(const std::string& store_dir, const std::string& name);
+// Where a mount writes why it keeps serving a clone asked to let go ("2 of its files are open").
+void AnswerReleaseRequest(const std::string& store_dir, const std::string& name, const std::string& reason);
 // The clone's record (without the fields ListClones fills: a mount asks this on lookups, and walking the clone's
 // delta files for their space is ListClones' work). NotFound if there is none, Corruption if it cannot be read.
 Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& name);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -270,6 +271,31 @@ Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir) {
   return out;
 }
 
+namespace {
+constexpr char kReleaseFile[] = "release";
+// How long a release request counts, and how long destroy waits for a mount to answer it (mounts look every
+// 250 ms: MountTree::kReleaseCheckInterval).
+constexpr auto kReleaseFresh = std::chrono::seconds(10);
+constexpr auto kReleaseWait = std::chrono::seconds(3);
+}  // namespace
+
+bool ReleaseRequested(const std::string& store_dir, const std::string& name) {
+  struct stat st;
+  if (::stat((ClonesDir(store_dir) / name / kReleaseFile).c_str(), &st) != 0) return false;
+  const auto age = std::chrono::system_clock::now() -
+                   std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec) +
+                                                         std::chrono::nanoseconds(st.st_mtim.tv_nsec));
+  return age < kReleaseFresh;
+}
+
+void AnswerReleaseRequest(const std::string& store_dir, const std::string& name, const std::string& reason) {
+  const std::string path = (ClonesDir(store_dir) / name / kReleaseFile).string();
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);  // never made here: no request, no answer
+  if (fd < 0) return;
+  (void)!::write(fd, reason.data(), reason.size());
+  ::close(fd);
+}
+
 Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& name) {
   SCNFS_RETURN_IF_ERROR(CheckName(name));
   const fs::path dir = ClonesDir(store_dir) / name;
@@ -278,9 +304,27 @@ Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& n
   int fd = ::open((dir / "lock").c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot open the lock of clone {}", name));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    int pid = LockHolder(dir);
-    return Status::Busy(fmt::format("clone '{}' is in use by a mount (pid {}); unmount it first", name, pid));
+    // A mount serves it: ask it to let go. A mount lives for months and serves every clone it was ever asked
+    // about, so "unmount it first" meant unmounting every backup a DBA's jobs were reading to destroy one clone
+    // (found by a soak test, 2026-12-01: 46 clones a mount had served, 404 MiB, none destroyable).
+    const std::string request = (dir / kReleaseFile).string();
+    if (int r = ::open(request.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); r >= 0) ::close(r);
+    bool locked = false;
+    for (auto until = std::chrono::steady_clock::now() + kReleaseWait;
+         !(locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0) && std::chrono::steady_clock::now() < until;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!locked) {
+      std::string reason;
+      if (std::ifstream in(request); in) std::getline(in, reason);
+      ::unlink(request.c_str());
+      ::close(fd);
+      const int pid = LockHolder(dir);
+      if (reason.empty())
+        return Status::Busy(fmt::format("clone '{}' is in use by a mount (pid {}) that did not let go of it; unmount "
+                                        "it first", name, pid));
+      return Status::Busy(fmt::format("clone '{}' is in use by a mount (pid {}): {} (a database still running on "
+                                      "it?); stop what uses it and destroy again", name, pid, reason));
+    }
   }
   CloneInfo usage;  // what its writes took: returned by the delete
   AddUsage(dir, &usage);

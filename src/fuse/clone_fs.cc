@@ -584,6 +584,13 @@ void CloneFs::Release(uint64_t ino) {
   CloseLastLocked(it);
 }
 
+size_t CloneFs::OpenFiles() {
+  std::lock_guard<std::mutex> l(mu_);
+  size_t n = 0;
+  for (const auto& [ino, f] : files_) n += f->opens > 0 ? 1 : 0;
+  return n;
+}
+
 void CloneFs::CloseLastLocked(std::unordered_map<uint64_t, std::shared_ptr<FileState>>::iterator it) {
   const uint64_t ino = it->first;
   const bool times_dirty = it->second->times_dirty;

@@ -67,6 +67,8 @@ class CloneFs {
   // Open files: Open counts an open (an unlinked file lives until its last Release).
   Status Open(uint64_t ino, bool truncate);
   void Release(uint64_t ino);
+  // How many of its files are open (a mount lets go of a clone for `clone destroy` only when none is).
+  size_t OpenFiles();
   Status Read(uint64_t ino, uint64_t offset, std::span<std::byte> out, size_t* n);
   Status Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data);
   // Durable when it returns: the file's delta data and all metadata.

@@ -51,8 +51,21 @@ bool IsPointIno(fuse_ino_t ino) { return ino >= (fuse_ino_t(1) << 32) && !MountT
 // Clones change under the kernel only through this mount, but their names and sizes do change: trust them briefly.
 constexpr double kCloneTimeout = 1.0;
 
-// The clone an inode belongs to; nullptr when the inode is not a clone's.
-CloneFs* CloneOf(fuse_req_t req, fuse_ino_t ino, uint64_t* local) { return Ctx(req).tree->Clone(ino, local); }
+// The clone an inode belongs to, held for the request; null when the inode is not a clone's, or its clone is gone.
+std::shared_ptr<CloneFs> CloneOf(fuse_req_t req, fuse_ino_t ino, uint64_t* local) { return Ctx(req).tree->Clone(ino, local); }
+
+// What a change is refused with where there is no clone: EROFS in the read-only views, ESTALE on an inode of a
+// clone the mount let go of for `clone destroy` (the kernel looks the path up again, and finds it gone).
+int NoClone(fuse_ino_t ino) { return MountTree::IsCloneIno(ino) ? ESTALE : EROFS; }
+
+// An open file of a clone holds its clone (fi->fh), so that its reads, writes and close reach the clone it was
+// opened in even if the mount lets go of that clone meanwhile; null for other files.
+using CloneHold = std::shared_ptr<CloneFs>;
+std::shared_ptr<CloneFs> CloneOfFile(fuse_ino_t ino, const fuse_file_info* fi, uint64_t* local) {
+  if (!MountTree::IsCloneIno(ino) || fi == nullptr || fi->fh == 0) return nullptr;
+  *local = MountTree::CloneLocal(ino);
+  return *reinterpret_cast<const CloneHold*>(fi->fh);
+}
 
 fuse_ino_t CloneIno(fuse_ino_t any_ino_of_clone, uint64_t local) {
   return MountTree::CloneIno(MountTree::CloneSlotOf(any_ino_of_clone), local);
@@ -130,7 +143,7 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 
 void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
   uint64_t local;
-  if (CloneFs* c = CloneOf(req, ino, &local)) {
+  if (auto c = CloneOf(req, ino, &local)) {
     auto t = c->ReadLink(local);
     if (!t.ok()) return ReplyStatus(req, t.status(), "readlink");
     return (void)fuse_reply_readlink(req, t.value().c_str());
@@ -185,16 +198,21 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   uint64_t local;
-  if (CloneFs* c = CloneOf(req, ino, &local)) {
+  if (auto c = CloneOf(req, ino, &local)) {
     Status st = c->Open(local, (fi->flags & O_TRUNC) != 0);
     if (!st.ok()) return ReplyStatus(req, st, "open");
-    fi->fh = 0;
+    auto* hold = new CloneHold(c);
+    fi->fh = reinterpret_cast<uint64_t>(hold);
     fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;  // Oracle opens datafiles with O_DIRECT
     // Every change to a clone passes through this mount, so the kernel's page cache of it stays right across opens.
     fi->keep_cache = fi->direct_io ? 0 : 1;
-    if (fuse_reply_open(req, fi) != 0) AfterReply([&] { c->Release(local); });
+    if (fuse_reply_open(req, fi) != 0) {
+      AfterReply([&] { c->Release(local); });
+      delete hold;
+    }
     return;
   }
+  if (MountTree::IsCloneIno(ino)) return (void)fuse_reply_err(req, ESTALE);  // its clone was let go (destroyed)
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
   MountTree* tree = Ctx(req).tree;  // taken now: a reply frees `req`, whatever it returns
   auto f = tree->Open(ino);
@@ -214,7 +232,9 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
   size_t n = 0;
   Status st;
   uint64_t local;
-  if (CloneFs* c = CloneOf(req, ino, &local)) {
+  if (MountTree::IsCloneIno(ino)) {
+    auto c = CloneOfFile(ino, fi, &local);
+    if (c == nullptr) return (void)fuse_reply_err(req, ESTALE);
     st = c->Read(local, uint64_t(off), std::span<std::byte>(buf.data(), size), &n);
   } else {
     auto* h = reinterpret_cast<MountTree::OpenFile*>(fi->fh);
@@ -226,8 +246,9 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
 
 void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   uint64_t local;
-  if (CloneFs* c = CloneOf(req, ino, &local)) {
-    c->Release(local);
+  if (MountTree::IsCloneIno(ino)) {
+    if (auto c = CloneOfFile(ino, fi, &local)) c->Release(local);
+    delete reinterpret_cast<CloneHold*>(fi->fh);  // the last hold of a clone let go of closes it
     return (void)fuse_reply_err(req, 0);
   }
   auto* h = reinterpret_cast<MountTree::OpenFile*>(fi->fh);
@@ -239,7 +260,7 @@ void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
   struct statvfs s {};
   uint64_t local;
-  if (CloneFs* c = CloneOf(req, ino, &local)) {
+  if (auto c = CloneOf(req, ino, &local)) {
     Status st = c->Statfs(&s);
     if (!st.ok()) return ReplyStatus(req, st, "statfs");
     return (void)fuse_reply_statfs(req, &s);
@@ -258,8 +279,8 @@ void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
 // Changes: allowed inside a clone, refused everywhere else (backups are immutable).
 void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, ino, &local);
-  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  auto c = CloneOf(req, ino, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, NoClone(ino));
   auto st = c->SetAttr(local, *attr, to_set);
   if (!st.ok()) return ReplyStatus(req, st.status(), "setattr");
   struct stat a = st.value();
@@ -269,32 +290,32 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
 
 void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, parent, &local);
-  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  auto c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, NoClone(parent));
   const fuse_ctx* ctx = fuse_req_ctx(req);
   ReplyCloneEntry(req, parent, c->Make(local, name, mode, ctx->uid, ctx->gid), "mknod");
 }
 
 void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, parent, &local);
-  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  auto c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, NoClone(parent));
   const fuse_ctx* ctx = fuse_req_ctx(req);
   ReplyCloneEntry(req, parent, c->Make(local, name, S_IFDIR | (mode & 07777), ctx->uid, ctx->gid), "mkdir");
 }
 
 void OpSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, parent, &local);
-  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  auto c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, NoClone(parent));
   const fuse_ctx* ctx = fuse_req_ctx(req);
   ReplyCloneEntry(req, parent, c->Symlink(local, name, target, ctx->uid, ctx->gid), "symlink");
 }
 
 void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name) {
   uint64_t local, plocal;
-  CloneFs* c = CloneOf(req, ino, &local);
-  CloneFs* pc = CloneOf(req, parent, &plocal);
+  auto c = CloneOf(req, ino, &local);
+  auto pc = CloneOf(req, parent, &plocal);
   if (c == nullptr || pc == nullptr) return (void)fuse_reply_err(req, c == nullptr && pc == nullptr ? EROFS : EXDEV);
   if (c != pc) return (void)fuse_reply_err(req, EXDEV);
   ReplyCloneEntry(req, parent, c->Link(local, plocal, name), "link");
@@ -302,23 +323,23 @@ void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name)
 
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, parent, &local);
-  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  auto c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, NoClone(parent));
   fuse_reply_err(req, c->Unlink(local, name).ToErrno());
 }
 
 void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, parent, &local);
-  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  auto c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, NoClone(parent));
   fuse_reply_err(req, c->Rmdir(local, name).ToErrno());
 }
 
 void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
               unsigned flags) {
   uint64_t local, nlocal;
-  CloneFs* c = CloneOf(req, parent, &local);
-  CloneFs* nc = CloneOf(req, newparent, &nlocal);
+  auto c = CloneOf(req, parent, &local);
+  auto nc = CloneOf(req, newparent, &nlocal);
   if (c == nullptr && nc == nullptr) return (void)fuse_reply_err(req, EROFS);
   if (c != nc) return (void)fuse_reply_err(req, EXDEV);
   fuse_reply_err(req, c->Rename(local, name, nlocal, newname, flags).ToErrno());
@@ -326,23 +347,27 @@ void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
 
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, parent, &local);
-  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  auto c = CloneOf(req, parent, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, NoClone(parent));
   const fuse_ctx* ctx = fuse_req_ctx(req);
   auto st = c->Make(local, name, S_IFREG | (mode & 07777), ctx->uid, ctx->gid);
   if (!st.ok()) return ReplyStatus(req, st.status(), "create");
   Status os = c->Open(st.value().st_ino, false);
   if (!os.ok()) return ReplyStatus(req, os, "create");
   fuse_entry_param p = CloneEntry(parent, st.value());
-  fi->fh = 0;
+  auto* hold = new CloneHold(c);
+  fi->fh = reinterpret_cast<uint64_t>(hold);
   fi->direct_io = (fi->flags & O_DIRECT) ? 1 : 0;
-  if (fuse_reply_create(req, &p, fi) != 0) AfterReply([&] { c->Release(st.value().st_ino); });
+  if (fuse_reply_create(req, &p, fi) != 0) {
+    AfterReply([&] { c->Release(st.value().st_ino); });
+    delete hold;
+  }
 }
 
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, ino, &local);
-  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  auto c = CloneOfFile(ino, fi, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, NoClone(ino));
   Status st = c->Write(local, uint64_t(off), std::span<const std::byte>(reinterpret_cast<const std::byte*>(buf), size));
   // The kernel sends an fsync after a buffered O_SYNC/O_DSYNC write, but not after a direct one (Oracle's datafile
   // writes, PostgreSQL's WAL with open_datasync): the write itself must be durable before it is acknowledged.
@@ -354,22 +379,23 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
 
 void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
-void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
+void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, ino, &local);
+  auto c = CloneOfFile(ino, fi, &local);
+  if (c == nullptr && MountTree::IsCloneIno(ino)) return (void)fuse_reply_err(req, ESTALE);
   fuse_reply_err(req, c == nullptr ? 0 : c->Fsync(local, datasync != 0).ToErrno());
 }
 
 void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, ino, &local);
+  auto c = CloneOf(req, ino, &local);
   fuse_reply_err(req, c == nullptr ? 0 : c->SyncMetadata().ToErrno());
 }
 
-void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, fuse_file_info*) {
+void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, fuse_file_info* fi) {
   uint64_t local;
-  CloneFs* c = CloneOf(req, ino, &local);
-  if (c == nullptr) return (void)fuse_reply_err(req, EROFS);
+  auto c = CloneOfFile(ino, fi, &local);
+  if (c == nullptr) return (void)fuse_reply_err(req, NoClone(ino));
   fuse_reply_err(req, c->Fallocate(local, mode, uint64_t(off), uint64_t(len)).ToErrno());
 }
 

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <utility>
 
@@ -179,6 +181,18 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   to.on_file_set_damage = [](const std::string& what, const Status& st) {
     fmt::print(stderr, "scnfs mount: {}: its files fail with EIO: {}\n", what, st.ToString());
   };
+  // A clone let go of for `clone destroy` is dropped from the kernel's name cache at once: `ls clones/` right after
+  // the destroy listed it for another second, and a clone made again under its name within that second was read
+  // through the old one's inodes. The session is set once it exists, and cleared before it goes.
+  struct Notifier {
+    std::mutex mu;
+    fuse_session* se = nullptr;
+  };
+  auto notifier = std::make_shared<Notifier>();
+  to.on_clone_released = [notifier](uint64_t dir, const std::string& name) {
+    std::lock_guard<std::mutex> l(notifier->mu);
+    if (notifier->se != nullptr) fuse_lowlevel_notify_inval_entry(notifier->se, dir, name.c_str(), name.size());
+  };
   MountTree tree(store.get(), pins.get(), to);
 
   FuseContext ctx;
@@ -219,8 +233,16 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   fuse_loop_cfg_set_clone_fd(cfg, 1);
   fuse_loop_cfg_set_max_threads(cfg, options.threads);
   fuse_loop_cfg_set_idle_threads(cfg, options.threads);
+  {
+    std::lock_guard<std::mutex> l(notifier->mu);
+    notifier->se = se;
+  }
   int rc = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
+  {
+    std::lock_guard<std::mutex> l(notifier->mu);
+    notifier->se = nullptr;
+  }
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);

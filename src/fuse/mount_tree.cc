@@ -368,6 +368,12 @@ MountTree::~MountTree() {
   }
   check_cv_.notify_all();
   if (checker_.joinable()) checker_.join();
+  {
+    std::lock_guard<std::mutex> l(release_mu_);
+    release_stop_ = true;
+  }
+  release_cv_.notify_all();
+  if (releaser_.joinable()) releaser_.join();
 }
 
 Result<std::shared_ptr<const PointView>> MountTree::ViewLocked(uint32_t p) {
@@ -662,6 +668,9 @@ uint32_t MountTree::CloneSlotFor(uint32_t d, const std::string& name) {
 Status MountTree::OpenCloneLocked(uint32_t c) {
   CloneSlot& slot = clones_[c];
   if (slot.fs) return Status::OK();
+  // A clone being destroyed is not taken up again: the destroy waits for its lock.
+  if (ReleaseRequested(store_->dir(), slot.name))
+    return Status::NotFound(fmt::format("clone {} is being destroyed", slot.name));
   SCNFS_ASSIGN_OR_RETURN(CloneInfo info, ReadClone(store_->dir(), slot.name));
   if (info.db != dbs_[slot.db_slot].name) return Status::NotFound(fmt::format("clone {} is of another database", slot.name));
   PointSpec spec;
@@ -680,13 +689,60 @@ Status MountTree::OpenCloneLocked(uint32_t c) {
   {
     std::unique_lock<std::shared_mutex> cl(clones_mu_);
     slot.fs = std::move(fs).value();
+    slot.point = p;
   }
   points_.at(p).refs++;  // the clone reads its backup for as long as the mount serves it
   points_.at(p).parked = 0;
+  if (!releaser_.joinable()) {
+    releaser_ = std::thread([this] {
+      std::unique_lock<std::mutex> l(release_mu_);
+      while (!release_cv_.wait_for(l, kReleaseCheckInterval, [this] { return release_stop_; })) {
+        l.unlock();
+        ReleaseRequestedClones();
+        l.lock();
+      }
+    });
+  }
   return Status::OK();
 }
 
-CloneFs* MountTree::Clone(uint64_t ino, uint64_t* local) const {
+void MountTree::ReleaseRequestedClones() {
+  std::vector<std::shared_ptr<CloneFs>> released;  // closed after mu_ is let go (a clone's close syncs its metadata)
+  std::vector<std::pair<uint64_t, std::string>> names;  // (clones/ directory, name) of each, for the kernel
+  {
+  std::lock_guard<std::mutex> l(mu_);
+  for (uint32_t c = 0; c < clones_.size(); ++c) {
+    CloneSlot& slot = clones_[c];
+    if (!slot.fs || !ReleaseRequested(store_->dir(), slot.name)) continue;
+    // An open file is a database or a tool still working in the clone: kept, and the destroy is told why.
+    if (const size_t open = slot.fs->OpenFiles(); open > 0) {
+      AnswerReleaseRequest(store_->dir(), slot.name,
+                           fmt::format("{} of its files {} open through the mount", open, open == 1 ? "is" : "are"));
+      continue;
+    }
+    {
+      std::unique_lock<std::shared_mutex> cl(clones_mu_);
+      released.push_back(std::move(slot.fs));
+    }
+    // The name gets a new slot, and new inode numbers, if a clone of that name is looked up again: the kernel may
+    // still hold this one's, which now answer ESTALE.
+    if (auto it = clone_by_key_.find(std::pair(slot.db_slot, slot.name)); it != clone_by_key_.end() && it->second == c)
+      clone_by_key_.erase(it);
+    if (PointSlot* ps = SlotLocked(slot.point)) {
+      if (auto it = point_by_key_.find(std::pair(ps->db_slot, ps->key)); it != point_by_key_.end() && it->second == slot.point)
+        point_by_key_.erase(it);
+      ps->superseded = true;  // its view goes once nothing reads it: the clone's pin with it
+      DropRefLocked(slot.point, 1);
+    }
+    names.emplace_back(DbIno(slot.db_slot, kClonesDir), slot.name);
+  }
+  }
+  // Without mu_: the kernel may send requests of its own while it drops the name.
+  if (options_.on_clone_released)
+    for (const auto& [dir, name] : names) options_.on_clone_released(dir, name);
+}
+
+std::shared_ptr<CloneFs> MountTree::Clone(uint64_t ino, uint64_t* local) const {
   if (!IsCloneIno(ino)) return nullptr;
   // Not mu_: every read, write and fsync of a clone comes here, and mu_ is held across the store's catch-up with
   // a running backup (RefreshLocked), which took up to 0.3 s a second and stalled a database's clone I/O with it.
@@ -694,7 +750,7 @@ CloneFs* MountTree::Clone(uint64_t ino, uint64_t* local) const {
   uint32_t c = CloneSlotOf(ino);
   if (c >= clones_.size()) return nullptr;
   *local = CloneLocal(ino);
-  return clones_[c].fs.get();
+  return clones_[c].fs;
 }
 
 Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view name) {

@@ -70,6 +70,9 @@ struct MountTreeOptions {
   // Told, from the checker thread, once per backup whose file set check found damage (FileSetCheck); `what`
   // names it ("<db> backup <id>").
   std::function<void(const std::string& what, const Status&)> on_file_set_damage;
+  // Told, from the releaser thread and without the tree's lock, of a clone the mount let go of for `clone
+  // destroy`: the kernel is to forget the name `name` in directory `dir` (a clones/ directory).
+  std::function<void(uint64_t dir, const std::string& name)> on_clone_released;
 };
 
 class MountTree {
@@ -142,7 +145,9 @@ class MountTree {
   size_t RememberedPoints() const;
 
   // The clone an inode belongs to (nullptr: not a clone inode, or the clone is not open) and its own number.
-  CloneFs* Clone(uint64_t ino, uint64_t* local) const;
+  // The clone an inode belongs to, held for the request; null when the inode is not a clone's, or its clone was let
+  // go (ReleaseRequestedClones).
+  std::shared_ptr<CloneFs> Clone(uint64_t ino, uint64_t* local) const;
   static bool IsCloneIno(uint64_t ino) { return (ino >> 63) != 0; }
   static uint64_t CloneIno(uint32_t clone_slot, uint64_t local) { return uint64_t(1) << 63 | uint64_t(clone_slot) << 40 | local; }
   static uint32_t CloneSlotOf(uint64_t clone_ino) { return uint32_t((clone_ino >> 40) & 0x7fffff); }
@@ -197,7 +202,10 @@ class MountTree {
   struct CloneSlot {
     uint32_t db_slot = 0;
     std::string name;
-    std::unique_ptr<CloneFs> fs;  // open while the mount lives, once looked up
+    // Open from its first lookup until `clone destroy` asks the mount to let go of it (ReleaseRequestedClones);
+    // then null for good, and a later lookup of the name gets a new slot. Requests in flight hold it.
+    std::shared_ptr<CloneFs> fs;
+    uint32_t point = 0;  // the point it reads, while fs is open
   };
   uint32_t CloneSlotFor(uint32_t db, const std::string& name);
   Status OpenCloneLocked(uint32_t c);
@@ -316,6 +324,15 @@ class MountTree {
   std::deque<QueuedCheck> check_queue_;  // GUARDED_BY(check_mu_), oldest first
   bool check_stop_ = false;                                                             // GUARDED_BY(check_mu_)
   std::thread checker_;  // started with the first check
+
+  // Lets go of the clones `clone destroy` asks for (clone.h, ReleaseRequested) when none of their files is open,
+  // and answers why not when one is. Run every kReleaseCheckInterval by releaser_, from the first clone opened.
+  void ReleaseRequestedClones();
+  static constexpr std::chrono::milliseconds kReleaseCheckInterval{250};
+  std::mutex release_mu_;
+  std::condition_variable release_cv_;
+  bool release_stop_ = false;  // GUARDED_BY(release_mu_)
+  std::thread releaser_;       // started (under mu_) with the first clone opened
 };
 
 // Inode arithmetic (see the table above), exposed for tests.
