@@ -172,6 +172,10 @@ class Store {
   std::shared_ptr<const Data> data() const { return data_.load(std::memory_order_acquire); }
   // How many times Refresh() replaced the reader's data instance (tests).
   uint64_t data_replacements() const { return data_replacements_.load(); }
+  // Changes whenever the data instance caught up with the writer or was replaced. An iterator made before keeps the
+  // table files of what it saw open, those the writer's compactions have deleted since included: readers kept for
+  // long (a mount's pooled cursors) make theirs again when it changed (VersionReader::Follow).
+  uint64_t data_generation() const { return data_generation_.load(std::memory_order_acquire); }
   // How many replaced data instances are still open (tests): the current one and those a reader still holds. The
   // instance Open() made is not counted: it stays open until the Store closes (it serves the catalog too).
   static uint64_t OpenReplacedInstances();
@@ -225,6 +229,7 @@ class Store {
   Data initial_data_;
   std::atomic<std::shared_ptr<const Data>> data_;
   std::atomic<uint64_t> data_replacements_{0};
+  std::atomic<uint64_t> data_generation_{0};
   uint64_t data_instances_opened_ = 0;  // names their secondary directories (only Refresh() opens them)
   std::chrono::milliseconds reopen_interval_{1000};
   std::chrono::steady_clock::time_point last_replace_attempt_{};

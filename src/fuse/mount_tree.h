@@ -329,6 +329,7 @@ class MountTree {
   // and answers why not when one is. Run every kReleaseCheckInterval by releaser_, from the first clone opened.
   void ReleaseRequestedClones();
   static constexpr std::chrono::milliseconds kReleaseCheckInterval{250};
+  uint64_t swept_generation_ = 0;  // Store::data_generation() at Upkeep's last sweep of pooled cursors (Upkeep only)
   std::mutex release_mu_;
   std::condition_variable release_cv_;
   bool release_stop_ = false;  // GUARDED_BY(release_mu_)

@@ -50,6 +50,12 @@ bool PointView::HasOpenFiles() const {
   return open_files_ > 0;
 }
 
+void PointView::DropPooledCursors() const {
+  std::vector<std::unique_ptr<PointReader::Cursor>> freed;  // destroyed outside the lock
+  std::lock_guard<std::mutex> l(pool_mu_);
+  freed.swap(pool_);
+}
+
 void PointView::FileClosed() const {
   std::vector<std::unique_ptr<PointReader::Cursor>> freed;  // destroyed outside the lock
   std::lock_guard<std::mutex> l(pool_mu_);

@@ -138,6 +138,9 @@ class PointView {
   void FileOpened() const;
   void FileClosed() const;
   bool HasOpenFiles() const;
+  // Drops the pooled cursors no reader holds now: their iterators keep the store's table files of when they were
+  // made open, deleted ones included, for as long as they live (the mount's upkeep, after a catch-up).
+  void DropPooledCursors() const;
 
  private:
   class CursorLease;

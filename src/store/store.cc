@@ -716,6 +716,7 @@ Status Store::CatchUpWithWriter(std::shared_ptr<CatalogView>* fresh) {
     SCNFS_ASSIGN_OR_RETURN(const uint64_t sealed, ReadSealFile());
     SCNFS_ASSIGN_OR_RETURN(*fresh, OpenCatalogView());
     SCNFS_RETURN_IF_ERROR(FromRocksStatus(d->db->TryCatchUpWithPrimary(), "catching up with the store's writer"));
+    data_generation_.fetch_add(1, std::memory_order_acq_rel);
     Status st = CheckSeals((*fresh)->db, (*fresh)->cf, sealed);
     if (st.ok() || st.code() != Status::Code::kCorruption || attempt == 2) return st;
     std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
@@ -745,6 +746,7 @@ Status Store::ReplaceData(std::shared_ptr<CatalogView>* fresh) {
   // The instance it replaces closes when its last reader lets go.
   data_.store(std::shared_ptr<const Data>(inst, &inst->data), std::memory_order_release);
   data_replacements_.fetch_add(1);
+  data_generation_.fetch_add(1, std::memory_order_acq_rel);
   return Status::OK();
 }
 

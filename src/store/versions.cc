@@ -70,6 +70,7 @@ VersionReader::VersionReader(const Store& store, uint32_t db, const Visibility& 
 VersionReader::~VersionReader() = default;
 
 void VersionReader::Refresh(std::shared_ptr<const Store::Data> d) {
+  generation_ = store_.data_generation();  // before the iterator: a catch-up in between makes another, never none
   it_.reset(d->db->NewIterator(rocksdb::ReadOptions(), d->versions));  // the old iterator goes before its instance
   data_ = std::move(d);
 }

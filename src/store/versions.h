@@ -93,8 +93,11 @@ class VersionReader {
   void Refresh() { Refresh(store_.data()); }
   // Refresh() onto `current` (what Store::data() returned) if the iterator reads another instance: a reader kept
   // for long (a mount's pooled cursor) would otherwise hold an instance the store replaced, and its table files.
+  // Also when the instance caught up since (Store::data_generation): the old iterator pinned the table files of
+  // what it saw, and a mount's cursors kept files the writer had deleted open for as long as they lived (a soak
+  // test: 87 deleted table files, 20 MB, after 35 minutes; found 2026-12-01).
   void Follow(const std::shared_ptr<const Store::Data>& current) {
-    if (current != data_) Refresh(current);
+    if (current != data_ || store_.data_generation() != generation_) Refresh(current);
   }
   // Whether the store's data instance was replaced (Store::Refresh) since the iterator was made (tests).
   bool OnReplacedInstance() const { return data_ != store_.data(); }
@@ -137,6 +140,7 @@ class VersionReader {
   const Visibility& vis_;
   std::shared_ptr<const Store::Data> data_;  // the instance it_ reads: declared first, so it closes after it_
   std::unique_ptr<rocksdb::Iterator> it_;
+  uint64_t generation_ = 0;  // Store::data_generation() when it_ was made
   uint64_t keys_visited_ = 0;
 };
 
