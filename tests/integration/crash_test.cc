@@ -44,6 +44,23 @@ pid_t Spawn(const std::vector<std::string>& argv) {
   return pid;
 }
 
+// Runs `argv`, waits until `path` exists (or the process ends, or 20 s pass), waits `delay` more, and kills it with
+// SIGKILL if it is still running. Returns its wait status.
+int SpawnAndKillOnceExists(const std::vector<std::string>& argv, const std::string& path, std::chrono::milliseconds delay) {
+  const pid_t pid = Spawn(argv);
+  int status = 0;
+  bool exited = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!exited && !fs::exists(path) && std::chrono::steady_clock::now() < deadline)
+    exited = ::waitpid(pid, &status, WNOHANG) == pid;
+  if (!exited) {
+    std::this_thread::sleep_for(delay);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  return status;
+}
+
 json Backups(const std::string& store, const std::string& db) {
   RunResult r = Scnfs({"list", "--store", store, "--db", db, "--json"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -314,18 +331,9 @@ TEST(CrashTest, AKilledRestoreLeavesNoFileUnderABackedUpNameThatIsNotWhole) {
   int killed_with_leftovers = 0;
   for (int round = 0; round < 8; ++round) {
     fs::remove_all(dest);
-    pid_t pid = Spawn({SCNFS_BIN, "restore", "--store", store, "--db", "d", dest});
-    int status = 0;
-    bool exited = false;
     // Once its files are created (under whatever names), a kill anywhere in the restore's writing.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!exited && !fs::exists(dest + "/global") && std::chrono::steady_clock::now() < deadline)
-      exited = ::waitpid(pid, &status, WNOHANG) == pid;
-    if (!exited) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(rng() % restore_ms));
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-    }
+    const int status = SpawnAndKillOnceExists({SCNFS_BIN, "restore", "--store", store, "--db", "d", dest},
+                                              dest + "/global", std::chrono::milliseconds(rng() % restore_ms));
     // Every regular file under one of the backup's names holds the backup's bytes.
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(dest, ec); !ec && it != fs::recursive_directory_iterator();
@@ -362,16 +370,9 @@ TEST(CrashTest, AKilledRestoreOfOneFileLeavesItsNameFree) {
   for (int attempt = 0; attempt < 5 && !killed; ++attempt) {
     fs::remove(dest + "/users01.dbf.scnfs-partial");
     fs::remove(dest + "/users01.dbf");
-    pid_t pid = Spawn({SCNFS_BIN, "restore", "--store", store, "--db", "d", "--file", "users01.dbf", dest});
-    int status = 0;
-    bool exited = false;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!exited && !fs::exists(dest + "/users01.dbf.scnfs-partial") && std::chrono::steady_clock::now() < deadline)
-      exited = ::waitpid(pid, &status, WNOHANG) == pid;
-    if (!exited) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-    }
+    const int status =
+        SpawnAndKillOnceExists({SCNFS_BIN, "restore", "--store", store, "--db", "d", "--file", "users01.dbf", dest},
+                               dest + "/users01.dbf.scnfs-partial", std::chrono::milliseconds(0));
     killed = WIFSIGNALED(status) && fs::exists(dest + "/users01.dbf.scnfs-partial");
   }
   ASSERT_TRUE(killed) << "no restore was killed before its rename";
