@@ -102,14 +102,12 @@ Result<BackupRecord> DecodeBackupRecord(std::string_view value) {
   r.pid = int(pid);
   while (!in.done()) {  // extensions added by later versions: skipped
     unsigned char tag;
-    uint32_t n;
-    if (!in.Byte(&tag) || !in.U32(&n)) return Bad("truncated extension field");
+    std::string_view bytes;
+    if (!in.Extension(&tag, &bytes)) return Bad("truncated extension field");
     if (tag == kSymlinksTag) {
       uint64_t count;
-      if (n != 8 || !in.U64(&count)) return Bad("symlinks: not one u64");
+      if (bytes.size() != 8 || !RecordReader(bytes).U64(&count)) return Bad("symlinks: not one u64");
       r.symlinks = count;
-    } else if (!in.Skip(n)) {
-      return Bad("truncated extension field");
     }
   }
   r.kind.assign(kind);

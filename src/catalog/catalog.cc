@@ -54,12 +54,11 @@ Result<T> ParseRecord(const std::string& value, std::string_view what) {
     return Status::Corruption(fmt::format("catalog record for {} is unreadable: {}", what, e.what()));
   }
 }
-// Backup records are binary (JSON in stores written before 2026-12-01): backup_record_codec.h.
+// Backup records are binary (JSON in stores written before 2026-12-01): backup_record_codec.h. Its errors say
+// "a backup" themselves.
 template <>
-Result<BackupRecord> ParseRecord<BackupRecord>(const std::string& value, std::string_view what) {
-  Result<BackupRecord> r = DecodeBackupRecord(value);
-  if (!r.ok() && what != "a backup") return r.status().WithContext(what);
-  return r;
+Result<BackupRecord> ParseRecord<BackupRecord>(const std::string& value, std::string_view) {
+  return DecodeBackupRecord(value);
 }
 
 // Visits catalog keys starting with `prefix`.
@@ -266,7 +265,9 @@ Result<BackupRecord> Catalog::GetBackup(uint32_t db, uint32_t id) const {
   Status st = store_->GetCatalog(catalog_keys::Backup(db, id), &v);
   if (st.IsNotFound()) return Status::NotFound(fmt::format("unknown backup {}", id));
   if (!st.ok()) return st;
-  SCNFS_ASSIGN_OR_RETURN(BackupRecord r, ParseRecord<BackupRecord>(v, fmt::format("backup {}", id)));
+  Result<BackupRecord> parsed = DecodeBackupRecord(v);
+  if (!parsed.ok()) return parsed.status().WithContext(fmt::format("backup {}", id));
+  BackupRecord r = std::move(parsed).value();
   SCNFS_RETURN_IF_ERROR(CheckBackupKey(r, catalog_keys::Backup(db, id)));
   return r;
 }

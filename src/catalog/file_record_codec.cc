@@ -115,20 +115,18 @@ Result<FileRecord> DecodeFileRecord(std::string_view value) {
     return Bad("truncated");
   while (!in.done()) {  // extensions added by later versions: skipped
     unsigned char tag;
-    uint32_t n;
-    if (!in.Byte(&tag) || !in.U32(&n)) return Bad("truncated extension field");
+    std::string_view bytes;
+    if (!in.Extension(&tag, &bytes)) return Bad("truncated extension field");
+    RecordReader field(bytes);
     if (tag == kHeldCorruptTag) {
       r.held_corrupt_known = true;
-      if (n % 4 != 0) return Bad("held corrupt blocks: length not a multiple of 4");
-      r.held_corrupt.resize(n / 4);
-      for (auto& b : r.held_corrupt)
-        if (!in.U32(&b)) return Bad("truncated extension field");
+      if (bytes.size() % 4 != 0) return Bad("held corrupt blocks: length not a multiple of 4");
+      r.held_corrupt.resize(bytes.size() / 4);
+      for (auto& b : r.held_corrupt) field.U32(&b);  // whole: the length is a multiple of 4
     } else if (tag == kSubdirectoriesTag) {
       uint32_t count;
-      if (n != 4 || !in.U32(&count)) return Bad("subdirectories: not one u32");
+      if (bytes.size() != 4 || !field.U32(&count)) return Bad("subdirectories: not one u32");
       r.subdirectories = count;
-    } else if (!in.Skip(n)) {
-      return Bad("truncated extension field");
     }
   }
   auto id = ParseFormatName(format);

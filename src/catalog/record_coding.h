@@ -1,7 +1,7 @@
 // Bounds-checked pieces of the catalog's binary record layouts (docs/store-format.md: file and backup records).
 //
 // Every read is checked against the value's end, so a damaged value gives an error, never a crash or a read past
-// it. Strings are a u32 length and the bytes; extensions are a tag byte, a u32 length and the bytes.
+// it. Strings are a u32 length and the bytes; extension fields are a tag byte, a u32 length and the bytes.
 //
 // Thread-safety: values; a RecordReader belongs to one thread.
 #pragma once
@@ -57,6 +57,14 @@ class RecordReader {
     if (v_.empty()) return false;
     *out = static_cast<unsigned char>(v_[0]);
     v_.remove_prefix(1);
+    return true;
+  }
+  // An extension field: its tag and its bytes (a reader skips the tags it does not know by ignoring them).
+  bool Extension(unsigned char* tag, std::string_view* bytes) {
+    uint32_t n;
+    if (!Byte(tag) || !U32(&n) || v_.size() < n) return false;
+    *bytes = v_.substr(0, n);
+    v_.remove_prefix(n);
     return true;
   }
   bool done() const { return v_.empty(); }
