@@ -273,8 +273,8 @@ Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir) {
 
 namespace {
 constexpr char kReleaseFile[] = "release";
-// How long a release request counts, and how long destroy waits for a mount to answer it (mounts look every
-// 250 ms: MountTree::kReleaseCheckInterval).
+// How long a release request counts, and how long destroy waits for a mount to answer it (mounts look about once
+// a second: MountTree::Upkeep).
 constexpr auto kReleaseFresh = std::chrono::seconds(10);
 constexpr auto kReleaseWait = std::chrono::seconds(3);
 }  // namespace

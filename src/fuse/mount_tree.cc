@@ -368,12 +368,6 @@ MountTree::~MountTree() {
   }
   check_cv_.notify_all();
   if (checker_.joinable()) checker_.join();
-  {
-    std::lock_guard<std::mutex> l(release_mu_);
-    release_stop_ = true;
-  }
-  release_cv_.notify_all();
-  if (releaser_.joinable()) releaser_.join();
 }
 
 Result<std::shared_ptr<const PointView>> MountTree::ViewLocked(uint32_t p) {
@@ -693,16 +687,6 @@ Status MountTree::OpenCloneLocked(uint32_t c) {
   }
   points_.at(p).refs++;  // the clone reads its backup for as long as the mount serves it
   points_.at(p).parked = 0;
-  if (!releaser_.joinable()) {
-    releaser_ = std::thread([this] {
-      std::unique_lock<std::mutex> l(release_mu_);
-      while (!release_cv_.wait_for(l, kReleaseCheckInterval, [this] { return release_stop_; })) {
-        l.unlock();
-        ReleaseRequestedClones();
-        l.lock();
-      }
-    });
-  }
   return Status::OK();
 }
 
@@ -939,6 +923,7 @@ void MountTree::Upkeep() {
   // Pins that ended are written lazily by the next request (FlushPins): here too, so an idle mount's pins
   // do not stay longer than a second or so.
   (void)FlushPins();
+  ReleaseRequestedClones();
   // A point's entries are about 400 bytes per name met (a `find` meets them all), in many small allocations: after
   // a `find` over hundreds of points the kernel forgets them and the views go, but malloc kept the freed memory (a
   // mount with --cache-mb 8 stayed at 300-490 MiB; found 2026-11-30). Given back once views were dropped.

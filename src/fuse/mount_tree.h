@@ -70,8 +70,8 @@ struct MountTreeOptions {
   // Told, from the checker thread, once per backup whose file set check found damage (FileSetCheck); `what`
   // names it ("<db> backup <id>").
   std::function<void(const std::string& what, const Status&)> on_file_set_damage;
-  // Told, from the releaser thread and without the tree's lock, of a clone the mount let go of for `clone
-  // destroy`: the kernel is to forget the name `name` in directory `dir` (a clones/ directory).
+  // Told, from Upkeep and without the tree's lock, of a clone the mount let go of for `clone destroy`: the kernel
+  // is to forget the name `name` in directory `dir` (a clones/ directory).
   std::function<void(uint64_t dir, const std::string& name)> on_clone_released;
 };
 
@@ -111,8 +111,9 @@ class MountTree {
   // A successful Lookup counts one kernel reference on the returned inode (FUSE's nlookup); Forget takes them back.
   Result<Entry> Lookup(uint64_t parent, std::string_view name);
   void Forget(uint64_t ino, uint64_t nlookup);
-  // Called about once a second by the mount (a thread of its own): writes pins that ended, and gives the memory of
-  // dropped views back to the system.
+  // Called about once a second by the mount (a thread of its own): writes pins that ended, lets go of clones `clone
+  // destroy` asks for, gives the memory of dropped views back to the system, and drops idle cursors after a
+  // catch-up.
   void Upkeep();
   Result<Entry> GetAttr(uint64_t ino);
   Result<std::string> ReadLink(uint64_t ino);
@@ -326,14 +327,9 @@ class MountTree {
   std::thread checker_;  // started with the first check
 
   // Lets go of the clones `clone destroy` asks for (clone.h, ReleaseRequested) when none of their files is open,
-  // and answers why not when one is. Run every kReleaseCheckInterval by releaser_, from the first clone opened.
+  // and answers why not when one is. Run by Upkeep.
   void ReleaseRequestedClones();
-  static constexpr std::chrono::milliseconds kReleaseCheckInterval{250};
   uint64_t swept_generation_ = 0;  // Store::data_generation() at Upkeep's last sweep of pooled cursors (Upkeep only)
-  std::mutex release_mu_;
-  std::condition_variable release_cv_;
-  bool release_stop_ = false;  // GUARDED_BY(release_mu_)
-  std::thread releaser_;       // started (under mu_) with the first clone opened
 };
 
 // Inode arithmetic (see the table above), exposed for tests.
