@@ -45,6 +45,7 @@ constexpr uint64_t kDirectAlign = 4096;
 struct OutFile {
   const FileRecord* rec = nullptr;
   std::string partial;  // where it is written until every file is (PartialName)
+  size_t undo_at = 0;   // undo.created[undo_at] names it
   std::mutex mu;
   int fd = -1;
   int direct_fd = -1;
@@ -294,9 +295,12 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   const fs::path dest(opt.dest);
 
   // Directories and files first (owner-writable while we fill them), symlinks as they are.
-  std::vector<const FileRecord*> records;
-  std::vector<std::string> partials;  // records[i] is written at partials[i] (PartialName) until its rename
-  std::vector<size_t> partial_undo;   // and undo.created[partial_undo[i]] names it
+  struct Planned {
+    const FileRecord* rec;
+    std::string partial;
+    size_t undo_at;
+  };
+  std::vector<Planned> planned;  // the regular files (OutFile's fields, before the files are made)
   std::unordered_set<std::string> restored_paths;
   for (const auto& r : restored) restored_paths.insert(r.path);
   std::map<dev_t, std::string> written;  // a directory on each file system written to (SyncFileSystems)
@@ -319,14 +323,14 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
       struct stat st;
       if (::lstat(path.c_str(), &st) == 0)  // a restore never overwrites (the rename below would not either)
         return Status::InvalidArgument(fmt::format("{} exists: a restore never overwrites; move it away first", path));
-      std::string partial = (dest / PartialName(r.path, records.size(), restored_paths)).string();
+      std::string partial = (dest / PartialName(r.path, planned.size(), restored_paths)).string();
       int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (fd < 0 && errno == EEXIST)
         return Status::InvalidArgument(fmt::format(
             "{} exists: the leftover of an interrupted restore, or of one running now; remove it first", partial));
       if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot create {}", partial));
+      const size_t undo_at = undo.created.size();
       undo.created.push_back(partial);
-      partial_undo.push_back(undo.created.size() - 1);
       if (::ftruncate(fd, off_t(r.size)) != 0) {
         int e = errno;
         ::close(fd);
@@ -335,16 +339,16 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
       if (::fstat(fd, &st) == 0 && !written.contains(st.st_dev))
         written.emplace(st.st_dev, fs::path(partial).parent_path().string());
       ::close(fd);
-      partials.push_back(std::move(partial));
-      records.push_back(&r);
+      planned.push_back(Planned{&r, std::move(partial), undo_at});
       bytes_total += r.size;
       ++report.files;
     }
   }
-  std::vector<OutFile> files(records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    files[i].rec = records[i];
-    files[i].partial = partials[i];
+  std::vector<OutFile> files(planned.size());  // OutFile holds a mutex: made in place
+  for (size_t i = 0; i < planned.size(); ++i) {
+    files[i].rec = planned[i].rec;
+    files[i].partial = std::move(planned[i].partial);
+    files[i].undo_at = planned[i].undo_at;
   }
   std::vector<Unit> units;
   {
@@ -499,7 +503,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   for (size_t i = 0; i < files.size(); ++i) {
     const std::string final_path = (dest / files[i].rec->path).string();
     if (Status st = RenameNoReplace(files[i].partial, final_path); !st.ok()) return failed(st);
-    undo.created[partial_undo[i]] = final_path;  // a later failure takes it back under its name
+    undo.created[files[i].undo_at] = final_path;  // a later failure takes it back under its name
   }
   undo.keep = true;  // the data is written: what fails from here (metadata, sync) leaves it, and says so
 
