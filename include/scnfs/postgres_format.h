@@ -41,6 +41,8 @@ struct ControlFile {
 
 // Parses the pg_control file contents. Fails with InvalidArgument when it is not a PostgreSQL 12-17 control file.
 Result<ControlFile> ParseControlFile(ByteSpan bytes);
+// The CRC-32C pg_control holds at offset 288, over its bytes before it. REQUIRES: bytes.size() >= 288.
+uint32_t ControlFileCrc(ByteSpan bytes);
 
 // A WAL segment file's name, "TTTTTTTTXXXXXXXXYYYYYYYY" (24 hex digits): its timeline and the LSN it starts at,
 // for segments of `segment_size` bytes (a power of two from 1 MiB to 1 GiB). nullopt for any other name.
@@ -49,6 +51,21 @@ struct WalSegment {
   uint64_t start = 0;
 };
 std::optional<WalSegment> ParseWalSegmentName(std::string_view name, uint32_t segment_size);
+
+// The name of the WAL segment of `timeline` that holds LSN `lsn` (XLogFileName).
+std::string WalSegmentName(uint32_t timeline, uint64_t lsn, uint32_t segment_size);
+
+// An LSN as PostgreSQL writes it: two hex halves, "0/199B220". nullopt for anything else.
+std::optional<uint64_t> ParseLsn(std::string_view text);
+
+// What a base backup's backup_label (pg_backup_stop's labelfile) says recovery must start from: "START WAL
+// LOCATION", "CHECKPOINT LOCATION" and "START TIMELINE". nullopt when one of them is missing or unreadable.
+struct BackupLabel {
+  uint64_t start_lsn = 0;       // the REDO point of the backup's checkpoint: the WAL the backup needs begins here
+  uint64_t checkpoint_lsn = 0;
+  uint32_t timeline = 0;
+};
+std::optional<BackupLabel> ParseBackupLabel(std::string_view text);
 
 // Whether `page` (at least the 24 bytes of XLogPageHeaderData) is a WAL page written for LSN `addr`: its
 // xlp_pageaddr says so. Recycled segments keep the pages of their earlier life, new ones are zero: neither is.

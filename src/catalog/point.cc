@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "scnfs/catalog.h"
+#include "scnfs/postgres_format.h"
 
 namespace scnfs {
 namespace {
@@ -119,16 +120,12 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
     SCNFS_ASSIGN_OR_RETURN(p.number, ParseNumber(arg, "backup id"));
   } else if (kind == "scn" || kind == "lsn") {  // lsn: is the name a PostgreSQL DBA reaches for; the same point
     p.kind = PointSpec::Kind::kScn;
-    if (auto slash = arg.find('/'); slash != std::string_view::npos) {
+    if (arg.find('/') != std::string_view::npos) {
       // PostgreSQL writes LSNs as two hex halves, "0/199B220" (pg_controldata, pg_current_wal_lsn()).
-      uint32_t hi = 0, lo = 0;
-      const std::string_view a = arg.substr(0, slash), b = arg.substr(slash + 1);
-      auto [pa, ea] = std::from_chars(a.data(), a.data() + a.size(), hi, 16);
-      auto [pb, eb] = std::from_chars(b.data(), b.data() + b.size(), lo, 16);
-      if (a.empty() || b.empty() || ea != std::errc() || eb != std::errc() || pa != a.data() + a.size() ||
-          pb != b.data() + b.size())
+      auto lsn = postgres::ParseLsn(arg);
+      if (!lsn)
         return Status::InvalidArgument(fmt::format("'{}' is not a valid SCN or LSN (a number, or X/Y in hex as PostgreSQL writes LSNs)", arg));
-      p.number = uint64_t(hi) << 32 | lo;
+      p.number = *lsn;
     } else {
       SCNFS_ASSIGN_OR_RETURN(p.number, ParseNumber(arg, kind == "lsn" ? "LSN" : "SCN"));
     }

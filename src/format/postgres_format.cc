@@ -8,6 +8,7 @@
 #include <array>
 #include <bit>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -204,6 +205,8 @@ std::optional<uint32_t> ParseRelationFileName(std::string_view name) {
 
 }  // namespace
 
+uint32_t ControlFileCrc(ByteSpan bytes) { return Crc32c(bytes.data(), kCrcOff); }
+
 Result<ControlFile> ParseControlFile(ByteSpan bytes) {
   if (bytes.size() < kControlFileDataSize) {
     return Status::InvalidArgument("pg_control is " + std::to_string(bytes.size()) +
@@ -314,6 +317,51 @@ std::optional<WalSegment> ParseWalSegmentName(std::string_view name, uint32_t se
   const uint64_t per_log = (uint64_t{1} << 32) / segment_size;
   if (part[2] >= per_log) return std::nullopt;
   return WalSegment{part[0], (uint64_t{part[1]} * per_log + part[2]) * segment_size};
+}
+
+std::string WalSegmentName(uint32_t timeline, uint64_t lsn, uint32_t segment_size) {
+  const uint64_t per_log = (uint64_t{1} << 32) / segment_size, segno = lsn / segment_size;
+  char name[25];
+  std::snprintf(name, sizeof name, "%08X%08X%08X", timeline, uint32_t(segno / per_log), uint32_t(segno % per_log));
+  return name;
+}
+
+std::optional<uint64_t> ParseLsn(std::string_view text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const std::string_view a = text.substr(0, slash), b = text.substr(slash + 1);
+  uint32_t hi = 0, lo = 0;
+  auto [pa, ea] = std::from_chars(a.data(), a.data() + a.size(), hi, 16);
+  auto [pb, eb] = std::from_chars(b.data(), b.data() + b.size(), lo, 16);
+  if (a.empty() || b.empty() || ea != std::errc() || eb != std::errc() || pa != a.data() + a.size() ||
+      pb != b.data() + b.size())
+    return std::nullopt;
+  return uint64_t{hi} << 32 | lo;
+}
+
+std::optional<BackupLabel> ParseBackupLabel(std::string_view text) {
+  BackupLabel l;
+  bool start = false, checkpoint = false, timeline = false;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    const auto value = [&](std::string_view key) -> std::optional<std::string_view> {
+      if (!line.starts_with(key)) return std::nullopt;
+      std::string_view v = line.substr(key.size());
+      return v.substr(0, v.find(' '));  // "0/2000028 (file 000000010000000000000002)"
+    };
+    if (auto v = value("START WAL LOCATION: ")) {
+      if (auto lsn = ParseLsn(*v)) l.start_lsn = *lsn, start = true;
+    } else if (auto v = value("CHECKPOINT LOCATION: ")) {
+      if (auto lsn = ParseLsn(*v)) l.checkpoint_lsn = *lsn, checkpoint = true;
+    } else if (auto v = value("START TIMELINE: ")) {
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), l.timeline);
+      timeline = ec == std::errc() && p == v->data() + v->size() && l.timeline != 0;
+    }
+  }
+  if (!start || !checkpoint || !timeline) return std::nullopt;
+  return l;
 }
 
 bool IsWalPageAt(ByteSpan page, uint64_t addr) {

@@ -161,6 +161,46 @@ TEST(PostgresWal, SegmentNamesAndPageAddresses) {
   EXPECT_FALSE(IsWalPageAt(std::span<const std::byte>(h).first(16), 0x4D002000));
 }
 
+// The other way: the segment that holds an LSN (what a hot backup checks for in pg_wal), and the label
+// pg_backup_stop gives, as PostgreSQL 15 wrote it.
+TEST(PostgresWal, TheSegmentOfAnLsnAndABackupLabel) {
+  constexpr uint32_t k16M = 16u << 20;
+  EXPECT_EQ(WalSegmentName(1, 0x4D0384A0, k16M), "00000001000000000000004D");
+  EXPECT_EQ(WalSegmentName(10, (uint64_t{3} << 32) + 0xFF000000u + 5, k16M), "0000000A00000003000000FF");
+  EXPECT_EQ(WalSegmentName(1, (uint64_t{1} << 32) + (3u << 30), 1u << 30), "000000010000000100000003");
+  EXPECT_EQ(ParseLsn("0/199B220"), std::optional<uint64_t>(0x199B220));
+  EXPECT_EQ(ParseLsn("A/0"), std::optional<uint64_t>(uint64_t{10} << 32));
+  for (const char* bad : {"", "/", "0/", "/1", "12", "0/1G", "100000000/0", "0/1 "}) EXPECT_EQ(ParseLsn(bad), std::nullopt) << bad;
+
+  const std::string label =
+      "START WAL LOCATION: 0/9000028 (file 000000010000000000000009)\n"
+      "CHECKPOINT LOCATION: 0/9000060\n"
+      "BACKUP METHOD: streamed\n"
+      "BACKUP FROM: primary\n"
+      "START TIME: 2026-12-01 23:40:01 UTC\n"
+      "LABEL: scnfs backup of pg\n"
+      "START TIMELINE: 1\n";
+  auto l = ParseBackupLabel(label);
+  ASSERT_TRUE(l.has_value());
+  EXPECT_EQ(l->start_lsn, 0x9000028u);
+  EXPECT_EQ(l->checkpoint_lsn, 0x9000060u);
+  EXPECT_EQ(l->timeline, 1u);
+  // A label without one of the three, or with one unreadable, is not taken.
+  for (const char* cut : {"START WAL LOCATION", "CHECKPOINT LOCATION", "START TIMELINE"}) {
+    std::string without;
+    for (size_t at = 0; at < label.size();) {
+      const size_t nl = label.find('\n', at);
+      const std::string line = label.substr(at, nl - at + 1);
+      if (!line.starts_with(cut)) without += line;
+      at = nl + 1;
+    }
+    EXPECT_EQ(ParseBackupLabel(without), std::nullopt) << cut;
+  }
+  std::string bad = label;
+  bad.replace(bad.find("1\n", bad.find("START TIMELINE")), 1, "x");
+  EXPECT_EQ(ParseBackupLabel(bad), std::nullopt);
+}
+
 TEST(PostgresWal, TheEndOfTheLastPageIsAfterItsLastRecord) {
   const uint64_t a = 0x4D002000;
   std::vector<std::byte> page(8192);
