@@ -273,6 +273,10 @@ Result<std::vector<CloneInfo>> ListClones(const std::string& store_dir) {
 
 namespace {
 constexpr char kReleaseFile[] = "release";
+// The mount's answer, beside the request: written into the request, it renewed the request's time every second,
+// and a request left by a destroy that died counted for as long as a file of the clone stayed open, and released
+// the clone whenever that file closed (found by review, 2026-12-01).
+constexpr char kAnswerFile[] = "release.answer";
 // How long a release request counts, and how long destroy waits for a mount to answer it (mounts look about once
 // a second: MountTree::Upkeep).
 constexpr auto kReleaseFresh = std::chrono::seconds(10);
@@ -289,11 +293,16 @@ bool ReleaseRequested(const std::string& store_dir, const std::string& name) {
 }
 
 void AnswerReleaseRequest(const std::string& store_dir, const std::string& name, const std::string& reason) {
-  const std::string path = (ClonesDir(store_dir) / name / kReleaseFile).string();
-  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);  // never made here: no request, no answer
+  const fs::path dir = ClonesDir(store_dir) / name;
+  struct stat st;
+  if (::stat((dir / kReleaseFile).c_str(), &st) != 0) return;  // no request, no answer
+  // Whole or not at all: a destroy reading it meanwhile gets the last answer or this one, never an empty one.
+  const std::string tmp = (dir / fmt::format("{}.{}", kAnswerFile, ::getpid())).string();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
-  (void)!::write(fd, reason.data(), reason.size());
+  const bool written = ::write(fd, reason.data(), reason.size()) == ssize_t(reason.size());
   ::close(fd);
+  if (!written || ::rename(tmp.c_str(), (dir / kAnswerFile).c_str()) != 0) ::unlink(tmp.c_str());
 }
 
 Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& name) {
@@ -307,7 +316,8 @@ Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& n
     // A mount serves it: ask it to let go. A mount lives for months and serves every clone it was ever asked
     // about, so "unmount it first" meant unmounting every backup a DBA's jobs were reading to destroy one clone
     // (found by a soak test, 2026-12-01: 46 clones a mount had served, 404 MiB, none destroyable).
-    const std::string request = (dir / kReleaseFile).string();
+    const std::string request = (dir / kReleaseFile).string(), answer = (dir / kAnswerFile).string();
+    ::unlink(answer.c_str());  // an earlier destroy's
     if (int r = ::open(request.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); r >= 0) ::close(r);
     bool locked = false;
     for (auto until = std::chrono::steady_clock::now() + kReleaseWait;
@@ -315,8 +325,9 @@ Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& n
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (!locked) {
       std::string reason;
-      if (std::ifstream in(request); in) std::getline(in, reason);
+      if (std::ifstream in(answer); in) std::getline(in, reason);
       ::unlink(request.c_str());
+      ::unlink(answer.c_str());
       ::close(fd);
       const int pid = LockHolder(dir);
       if (reason.empty())
@@ -325,6 +336,15 @@ Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& n
       return Status::Busy(fmt::format("clone '{}' is in use by a mount (pid {}): {} (a database still running on "
                                       "it?); stop what uses it and destroy again", name, pid, reason));
     }
+  }
+  // The lock taken may be the one of a clone another destroy removed while this one waited: a clone made again
+  // under the name since has a lock file of its own, and deleting it here destroyed a clone a mount was serving,
+  // without its lock (found by review, 2026-12-01).
+  struct stat held {}, now {};
+  if (::fstat(fd, &held) != 0 || ::stat((dir / "lock").c_str(), &now) != 0 || held.st_dev != now.st_dev ||
+      held.st_ino != now.st_ino) {
+    ::close(fd);
+    return Status::NotFound(fmt::format("clone '{}' was destroyed meanwhile (by another destroy)", name));
   }
   CloneInfo usage;  // what its writes took: returned by the delete
   AddUsage(dir, &usage);

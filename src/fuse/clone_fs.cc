@@ -239,7 +239,12 @@ void CloneFs::PutInodeLocked(rocksdb::WriteBatch* b, const CloneInode& i) {
   b->Put(CloneInodeKey(i.ino), nlohmann::json(i).dump());
 }
 
+Status CloneFs::Retired() const {
+  return Errno(ESTALE, fmt::format("clone {} was let go by the mount for clone destroy", dir_));
+}
+
 Status CloneFs::Writable() const {
+  if (retired_) return Retired();
   if (!meta_read_only_ && !meta_failed_) return Status::OK();
   if (meta_read_only_)
     return Errno(ENOSPC, fmt::format("clone {} was opened on a full disk and is read-only until it is mounted again "
@@ -346,6 +351,7 @@ Result<struct stat> CloneFs::AddEntry(uint64_t parent, std::string_view name, Cl
   SCNFS_RETURN_IF_ERROR(Writable());
   if (name.size() > 255) return Errno(ENAMETOOLONG, "name too long");
   std::lock_guard<std::mutex> l(mu_);
+  if (retired_) return Retired();
   SCNFS_ASSIGN_OR_RETURN(CloneInode * p, InodeLocked(parent));
   if (!IsDir(*p)) return Errno(ENOTDIR, "not a directory");
   if (dirs_[parent].count(name)) return Posix(EEXIST, std::string(name));
@@ -562,6 +568,7 @@ Status CloneFs::LoadPresenceLocked(uint64_t ino, const CloneInode& i, FileState*
 Status CloneFs::Open(uint64_t ino, bool truncate) {
   {
     std::lock_guard<std::mutex> l(mu_);
+    if (retired_) return Retired();
     SCNFS_ASSIGN_OR_RETURN(auto f, FileLocked(ino));
     f->opens++;
   }
@@ -588,6 +595,14 @@ size_t CloneFs::OpenFiles() {
   std::lock_guard<std::mutex> l(mu_);
   size_t n = 0;
   for (const auto& [ino, f] : files_) n += f->opens > 0 ? 1 : 0;
+  return n;
+}
+
+size_t CloneFs::RetireIfIdle() {
+  std::lock_guard<std::mutex> l(mu_);
+  size_t n = 0;
+  for (const auto& [ino, f] : files_) n += f->opens > 0 ? 1 : 0;
+  if (n == 0) retired_ = true;
   return n;
 }
 

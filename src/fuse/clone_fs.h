@@ -69,6 +69,11 @@ class CloneFs {
   void Release(uint64_t ino);
   // How many of its files are open (a mount lets go of a clone for `clone destroy` only when none is).
   size_t OpenFiles();
+  // For a mount letting go of the clone (`clone destroy`): when none of its files is open, retires it in the same
+  // step, and returns 0; else returns how many are. A retired clone opens, creates and changes nothing (ESTALE): an
+  // open that had found the clone just before it was let go was counted after the check, and kept a clone the
+  // destroy then waited for in vain (found by review, 2026-12-01).
+  size_t RetireIfIdle();
   Status Read(uint64_t ino, uint64_t offset, std::span<std::byte> out, size_t* n);
   Status Write(uint64_t ino, uint64_t offset, std::span<const std::byte> data);
   // Durable when it returns: the file's delta data and all metadata.
@@ -117,8 +122,10 @@ class CloneFs {
   std::atomic<bool> meta_failed_{false};
   // Opened on a full disk: metadata opened read-only, every change refused with ENOSPC until opened again.
   bool meta_read_only_ = false;
+  std::atomic<bool> retired_{false};  // set under mu_ (RetireIfIdle), read anywhere
   // OK while the clone takes changes; else why not (the message names the remedy).
   Status Writable() const;
+  Status Retired() const;  // the error of a retired clone
   std::vector<uint64_t> dropped_;  // inodes dropped in the batch being built (GUARDED_BY(mu_))
   uint64_t meta_written_ = 0;  // metadata batches written to the WAL (GUARDED_BY(mu_))
   uint64_t meta_synced_ = 0;   // of those, how many a finished WAL sync covers (GUARDED_BY(mu_))

@@ -699,7 +699,7 @@ void MountTree::ReleaseRequestedClones() {
     CloneSlot& slot = clones_[c];
     if (!slot.fs || !ReleaseRequested(store_->dir(), slot.name)) continue;
     // An open file is a database or a tool still working in the clone: kept, and the destroy is told why.
-    if (const size_t open = slot.fs->OpenFiles(); open > 0) {
+    if (const size_t open = slot.fs->RetireIfIdle(); open > 0) {
       AnswerReleaseRequest(store_->dir(), slot.name,
                            fmt::format("{} of its files {} open through the mount", open, open == 1 ? "is" : "are"));
       continue;

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/harness.h"
+#include "scnfs/clone.h"
 #include "scnfs/pins.h"
 
 namespace scnfs::testing {
@@ -633,6 +634,48 @@ TEST_F(CloneTest, ClonesAMountServedAreDestroyedWhileItRuns) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(clone_pins, 0u) << "a destroyed clone's point is no longer pinned";
+}
+
+// A destroy that waited for a mount to let go, while another destroy removed the clone and a new clone was made
+// under its name, took the old clone's lock once it was free, and deleted the new clone without its lock, while a
+// mount could be serving it (found by review, 2026-12-01). It checks the lock it holds is the clone's.
+TEST_F(CloneTest, ADestroyThatWaitedLeavesACloneMadeAgainUnderItsName) {
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  const std::string dir = store_ + "/clones/c";
+  const int lock = ::open((dir + "/lock").c_str(), O_RDWR | O_CLOEXEC);  // held as a mount serving it holds it
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(::flock(lock, LOCK_EX), 0);
+  RunResult waited;
+  std::thread destroy([&] { waited = Scnfs({"clone", "destroy", "--store", store_, "c"}); });
+  for (int i = 0; i < 100 && !fs::exists(dir + "/release"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(fs::exists(dir + "/release")) << "the destroy asks the mount to let go";
+  fs::rename(dir, store_ + "/clones/.destroy-c-1");  // what another destroy does with it
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  ::close(lock);  // the old clone's lock is free
+  destroy.join();
+  EXPECT_EQ(waited.exit_code, 1) << waited.out << waited.err;
+  EXPECT_NE(waited.err.find("was destroyed meanwhile"), std::string::npos) << waited.err;
+  EXPECT_TRUE(fs::exists(dir + "/clone.json")) << "the clone made again was deleted";
+  EXPECT_EQ(Scnfs({"clone", "destroy", "--store", store_, "c"}).exit_code, 0);
+}
+
+// A request left by a destroy that died stops counting 10 s after it was made, whatever the mount answers: the
+// answer went into the request itself, renewed its time each second while a file stayed open, and the mount let
+// go of the clone when that file closed, with no destroy running (found by review, 2026-12-01).
+TEST_F(CloneTest, AReleaseRequestCountsFromItsDestroyNotFromTheMountsAnswers) {
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  const std::string request = store_ + "/clones/c/release";
+  AnswerReleaseRequest(store_, "c", "1 of its files is open through the mount");
+  EXPECT_FALSE(fs::exists(store_ + "/clones/c/release.answer")) << "an answer without a request";
+  WriteFile(request, "");
+  EXPECT_TRUE(ReleaseRequested(store_, "c"));
+  AnswerReleaseRequest(store_, "c", "1 of its files is open through the mount");
+  EXPECT_EQ(ReadFile(store_ + "/clones/c/release.answer"), "1 of its files is open through the mount");
+  const timespec old[2] = {{::time(nullptr) - 11, 0}, {::time(nullptr) - 11, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, request.c_str(), old, 0), 0);
+  EXPECT_FALSE(ReleaseRequested(store_, "c"));
+  AnswerReleaseRequest(store_, "c", "2 of its files are open through the mount");
+  EXPECT_FALSE(ReleaseRequested(store_, "c")) << "the mount's answer made a stale request count again";
 }
 
 // A clone.json with a field of the wrong type threw out of `clone list` (abort) and out of the mount's lookup; a
