@@ -13,8 +13,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -184,14 +186,16 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   // A clone let go of for `clone destroy` is dropped from the kernel's name cache at once: `ls clones/` right after
   // the destroy listed it for another second, and a clone made again under its name within that second was read
   // through the old one's inodes. The session is set once it exists, and cleared before it goes.
+  // No lock is held across the notification: the kernel takes the clones/ directory's lock for it and waits for
+  // a lookup in flight there, which a session that stopped (SIGTERM) never answers; the shutdown then waited on
+  // that lock before it unmounted (found by review, 2026-12-01). The session outlives every notification instead:
+  // it is unmounted (which fails whatever is in flight), the upkeep that sends them is stopped, then it goes.
   struct Notifier {
-    std::mutex mu;
-    fuse_session* se = nullptr;
+    std::atomic<fuse_session*> se{nullptr};
   };
   auto notifier = std::make_shared<Notifier>();
   to.on_clone_released = [notifier](uint64_t dir, const std::string& name) {
-    std::lock_guard<std::mutex> l(notifier->mu);
-    if (notifier->se != nullptr) fuse_lowlevel_notify_inval_entry(notifier->se, dir, name.c_str(), name.size());
+    if (fuse_session* se = notifier->se.load()) fuse_lowlevel_notify_inval_entry(se, dir, name.c_str(), name.size());
   };
   MountTree tree(store.get(), pins.get(), to);
 
@@ -228,22 +232,17 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   WritePidFile(mp);
   if (ready) ready();
 
-  Ticker upkeep([&tree] { tree.Upkeep(); }, std::chrono::seconds(1));
+  std::optional<Ticker> upkeep(std::in_place, [&tree] { tree.Upkeep(); }, std::chrono::seconds(1));
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(cfg, 1);
   fuse_loop_cfg_set_max_threads(cfg, options.threads);
   fuse_loop_cfg_set_idle_threads(cfg, options.threads);
-  {
-    std::lock_guard<std::mutex> l(notifier->mu);
-    notifier->se = se;
-  }
+  notifier->se = se;
   int rc = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
-  {
-    std::lock_guard<std::mutex> l(notifier->mu);
-    notifier->se = nullptr;
-  }
+  notifier->se = nullptr;
   fuse_session_unmount(se);
+  upkeep.reset();  // joined: no notification is in flight once the session is destroyed
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);
   if (ReadPidFile(mp) == ::getpid()) ::unlink(PidFile(mp).c_str());
