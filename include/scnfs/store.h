@@ -172,7 +172,8 @@ class Store {
   std::shared_ptr<const Data> data() const { return data_.load(std::memory_order_acquire); }
   // How many times Refresh() replaced the reader's data instance (tests).
   uint64_t data_replacements() const { return data_replacements_.load(); }
-  // Changes whenever the data instance caught up with the writer or was replaced. An iterator made before keeps the
+  // Changes whenever the data instance caught up with a change of the writer's (a flush, a compaction) or was
+  // replaced. An iterator made before keeps the
   // table files of what it saw open, those the writer's compactions have deleted since included: readers kept for
   // long (a mount's pooled cursors) make theirs again when it changed (VersionReader::Follow).
   uint64_t data_generation() const { return data_generation_.load(std::memory_order_acquire); }

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
 
 #include "scnfs/store.h"
 #include "temp_dir.h"
@@ -53,6 +54,29 @@ TEST(StoreReader, ALongLivedReaderSeesAValueTheWriterReplacedAndFlushed) {
   writer.reset();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(reader->Refresh().ok());
   EXPECT_EQ(Value(*reader, "backup/2"), "complete");
+}
+
+// A mount catches up on every listing, at most once a second, and most catch-ups find nothing new: only one that
+// does makes readers remake their iterators (Store::data_generation). Counted on every catch-up, a monitoring `ls`
+// each second remade every cursor of the mount each second (found by review, 2026-12-01).
+TEST(StoreReader, TheDataGenerationChangesWithTheWritersDataOnly) {
+  testing::TempDir root;
+  const std::string dir = root / "store";
+  ASSERT_TRUE(Store::Create(dir).ok());
+  auto reader = OpenOrDie(dir, Store::Mode::kReader);
+  auto writer = OpenOrDie(dir, Store::Mode::kWriter);
+  ASSERT_TRUE(reader->Refresh().ok());
+  const uint64_t idle = reader->data_generation();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(reader->Refresh().ok());
+  ASSERT_TRUE(writer->PutCatalog("backup/1", "running", /*sync=*/true).ok());  // the catalog is no data
+  ASSERT_TRUE(reader->Refresh().ok());
+  EXPECT_EQ(reader->data_generation(), idle);
+  rocksdb::WriteBatch b;
+  ASSERT_TRUE(b.Put(writer->data()->content, "some content key", "bytes").ok());
+  ASSERT_TRUE(writer->WriteUnlogged(&b).ok());
+  ASSERT_TRUE(writer->FlushData().ok());
+  ASSERT_TRUE(reader->Refresh().ok());
+  EXPECT_GT(reader->data_generation(), idle);
 }
 
 }  // namespace
