@@ -42,6 +42,14 @@ struct BackupOptions {
   // For tests: called once every file has been read, before the backup looks at the source again (PostgreSQL's
   // pg_control, for a cluster started while it was read) and commits.
   std::function<void()> after_read;
+  // PostgreSQL: back the running cluster up with the server's help (docs/backup.md, "Hot PostgreSQL backups"):
+  // connect with this libpq connection string ("" takes PGHOST, PGPORT, PGUSER... from the environment), bracket
+  // the copy with pg_backup_start / pg_backup_stop, and keep the backup_label and the WAL up to the stop LSN, so
+  // that a server started on a restore or clone recovers to a consistent state by itself.
+  std::optional<std::string> pg_connect;
+  bool pg_fast_checkpoint = false;  // pg_backup_start's checkpoint at once (else spread, as pg_basebackup's default)
+  // For tests: called after pg_backup_stop, before the WAL is read.
+  std::function<void()> after_pg_stop;
   const std::atomic<bool>* cancel = nullptr;  // set by a signal handler to stop the backup cleanly
   std::function<void(const BackupProgress&)> progress;  // called about twice a second from a monitor thread
 };
@@ -74,7 +82,7 @@ Result<BackupReport> RunBackup(Store* store, const BackupOptions& options);
 
 // What a DBA must know about a backup of a running PostgreSQL cluster (BackupRecord::hot), in one sentence: the
 // backup's NOTE, a restore's warning and `list`'s line.
-std::string HotBackupNote();
+std::string HotBackupNote(const BackupRecord& r);
 
 // Marks backups left "running" by a process that died as failed. Called by the writer at open.
 Status FailInterruptedBackups(Store* store);

@@ -83,6 +83,12 @@ struct BackupRecord {
   // when the backup had read every file (the MAXALIGNed end of its last record). A stopped standby: pg_control's
   // minimum recovery point. 0 for a cold primary (consistent at its checkpoint), or when not found.
   uint64_t min_recovery_lsn = 0;
+  // PostgreSQL, a hot backup taken with `--pg-connect` (pg_backup_start / pg_backup_stop): its start LSN (the REDO
+  // point of the checkpoint its backup_label names); min_recovery_lsn is then its stop LSN. Such a backup holds its
+  // backup_label and the WAL from here to there: a server started on a restore or clone of it recovers to a
+  // consistent state by itself. 0 for every other backup.
+  uint64_t wal_start_lsn = 0;
+  bool self_consistent_hot() const { return hot && wal_start_lsn != 0; }
   // PostgreSQL: the earliest LSN this whole backup can stand for (docs/points-in-time.md): a cold backup's
   // checkpoint; a hot one's highest page LSN or WAL end if later. A record without a checkpoint: scn_position().
   uint64_t lsn_position() const {

@@ -3,6 +3,7 @@
 #include "scnfs/backup.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 
 #include "backup/block_ingest.h"
 #include "backup/file_plan.h"
+#include "backup/pg_backup_session.h"
 #include "scnfs/oracle_format.h"
 #include "scnfs/postgres_format.h"
 #include "scnfs/store.h"
@@ -38,22 +40,23 @@ constexpr uint64_t kBlocksPerUnit = 128;  // 1 MiB of 8 KiB blocks: large reads,
 constexpr uint64_t kPrefetchBytes = 32u << 20;  // how far ahead of its units a backup asks the kernel to read
 constexpr size_t kDictionarySamples = 4096;  // 32 MiB of 8 KiB pages: ~300x a 112 KiB dictionary
 
-Result<postgres::ControlFile> ReadControlFile(const std::vector<SourceEntry>& entries) {
-  for (const auto& e : entries) {
-    if (e.rel != "global/pg_control") continue;
-    SCNFS_ASSIGN_OR_RETURN(const int fd, OpenSource(e));
-    if (fd < 0) return Status::InvalidArgument(fmt::format("{} is gone: the cluster's pg_control was removed while it was backed up", e.abs));
-    std::string bytes(8192, '\0');  // PG_CONTROL_FILE_SIZE
-    const ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
-    const int err = errno;
-    ::close(fd);
-    if (n < 0) return Status::FromErrno(err, fmt::format("cannot read {}", e.abs));
-    bytes.resize(size_t(n));
-    auto c = postgres::ParseControlFile(ByteSpan(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
-    if (!c.ok()) return c.status().WithContext(e.abs);
-    return c;
-  }
-  return Status::InvalidArgument("not a PostgreSQL data directory: global/pg_control is missing");
+// global/pg_control as read, and what it says.
+struct ControlRead {
+  postgres::ControlFile facts;
+  std::string bytes;
+};
+Result<ControlRead> ReadControlFile(const SourceEntry& e) {
+  SCNFS_ASSIGN_OR_RETURN(const int fd, OpenSource(e));
+  if (fd < 0) return Status::InvalidArgument(fmt::format("{} is gone: the cluster's pg_control was removed while it was backed up", e.abs));
+  std::string bytes(8192, '\0');  // PG_CONTROL_FILE_SIZE
+  const ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
+  const int err = errno;
+  ::close(fd);
+  if (n < 0) return Status::FromErrno(err, fmt::format("cannot read {}", e.abs));
+  bytes.resize(size_t(n));
+  auto c = postgres::ParseControlFile(ByteSpan(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+  if (!c.ok()) return c.status().WithContext(e.abs);
+  return ControlRead{c.value(), std::move(bytes)};
 }
 
 // The end of the WAL in the data directory's pg_wal, the end of the last record written for `timeline`: the
@@ -119,10 +122,17 @@ uint32_t ClusterTimeline(const postgres::ControlFile& control, const std::vector
 
 }  // namespace
 
-std::string HotBackupNote() {
-  return "taken while the cluster ran (pg_control not shut down): not consistent on its own, and PostgreSQL starts "
-         "on it without the WAL that would repair it (scnfs keeps no WAL yet, roadmap stage 4); for a restore that "
-         "is consistent, back up a stopped cluster or a stopped standby";
+std::string HotBackupNote(const BackupRecord& r) {
+  if (r.self_consistent_hot())
+    return fmt::format("taken while the cluster ran, with pg_backup_start and pg_backup_stop: it holds its "
+                       "backup_label and the WAL from {} to {}, and PostgreSQL started on a restore or clone of it "
+                       "replays that WAL before it opens (consistent at {} or later)",
+                       ChangeNumberText(FormatId::kPostgres, r.wal_start_lsn),
+                       ChangeNumberText(FormatId::kPostgres, r.min_recovery_lsn),
+                       ChangeNumberText(FormatId::kPostgres, r.min_recovery_lsn));
+  return "taken while the cluster ran, without --pg-connect: PostgreSQL started on a restore or clone of it does crash "
+         "recovery from the checkpoint of its pg_control over the WAL it holds, but has no backup_label to tell it where "
+         "the copy ended and to check that it got there; back a running cluster up with --pg-connect (pg_backup_start)";
 }
 
 namespace {
@@ -437,6 +447,171 @@ ScanOptions LinksOf(FormatId format, const std::string& store_dir) {
   return o;
 }
 
+// A file of the backup whose bytes are chosen rather than read where they lie (pg_control as read at a chosen
+// moment, the backup_label pg_backup_stop gave): written to `dir` and read from there, recorded as `model` is.
+Result<SourceEntry> SnapshotEntry(const std::string& dir, const SourceEntry& model, std::string_view bytes) {
+  SourceEntry e = model;
+  e.abs = dir + "/" + std::string(LeafName(model.rel));
+  e.target.clear();
+  std::ofstream f(e.abs, std::ios::binary | std::ios::trunc);
+  f.write(bytes.data(), std::streamsize(bytes.size()));
+  if (!f.flush()) return Status::IOError(fmt::format("cannot write {}", e.abs));
+  struct stat st {};
+  if (::lstat(e.abs.c_str(), &st) != 0) return Status::FromErrno(errno, fmt::format("cannot stat {}", e.abs));
+  e.st.st_size = st.st_size;
+  e.st.st_mode = S_IFREG | (model.st.st_mode & 07777);
+  return e;
+}
+
+// A private directory under $TMPDIR, removed with everything in it when this goes.
+struct ScratchDir {
+  std::string path;
+  static Result<ScratchDir> Make() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string p = fmt::format("{}/scnfs-backup-XXXXXX", tmp != nullptr && *tmp != '\0' ? tmp : "/tmp");
+    if (::mkdtemp(p.data()) == nullptr) return Status::FromErrno(errno, fmt::format("cannot make a directory {}", p));
+    return ScratchDir{std::move(p)};
+  }
+  ScratchDir(std::string p) : path(std::move(p)) {}
+  ScratchDir(ScratchDir&& o) noexcept : path(std::move(o.path)) { o.path.clear(); }
+  ~ScratchDir() {
+    std::error_code ignored;
+    if (!path.empty()) fs::remove_all(path, ignored);
+  }
+};
+
+// What a PostgreSQL backup reads last, once every other file is (docs/backup.md, "PostgreSQL: the order of the
+// reads"): pg_control and the WAL. The WAL is listed and read now, after every page: PostgreSQL writes a page only
+// once the WAL of its change is on disk, so the WAL read afterwards holds every change the pages copied show, in
+// segments the scan may not have seen. Which pg_control the backup holds decides where a server started on it
+// begins its recovery, which must be before the first page was copied:
+//   - taken with the server's help (`session`): pg_backup_stop's backup_label names that checkpoint, and pg_control
+//     is read now, as pg_basebackup sends it last;
+//   - running when the backup began: pg_control as it was then (read again now, its checkpoint may be one made
+//     while the pages were copied, and recovery from there lost the changes made before it to pages copied before
+//     it: rows and index entries missing, without an error; found 2026-12-01);
+//   - shut down then and now: the same;
+//   - started while it was read, without a checkpoint since: pg_control as it is now (in production: crash
+//     recovery from that shutdown checkpoint); with a checkpoint since, no pg_control describes the pages read, and
+//     the backup fails.
+// A hot backup also fails when a WAL segment from its recovery's start to its end is not there (recycled by a
+// checkpoint; the session's temporary slot prevents that where the server gave one): the server would refuse it,
+// or stop short of the changes the pages hold.
+struct PostgresEnd {
+  std::vector<std::string> notes;
+};
+Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, DatabaseRecord& db, const PlanInputs& in,
+                                   const ControlRead& start, const SourceEntry& control_entry,
+                                   std::vector<SourceEntry>& entries, std::vector<std::unique_ptr<FileJob>>& jobs,
+                                   IngestShared* shared, const BackupOptions& opt, Stopwatch& clock, BackupRecord& rec) {
+  PostgresEnd end;
+  std::optional<PgBackupSession::Stop> stop;
+  std::optional<postgres::BackupLabel> label;
+  if (session) {
+    SCNFS_ASSIGN_OR_RETURN(stop, session->End());
+    if (opt.after_pg_stop) opt.after_pg_stop();
+    label = postgres::ParseBackupLabel(stop->label_file);
+    if (!label) return Status::Corruption(fmt::format("pg_backup_stop gave a backup_label scnfs cannot read: {}", stop->label_file));
+  }
+  SCNFS_ASSIGN_OR_RETURN(ControlRead now, ReadControlFile(control_entry));
+  const auto cold = [](const postgres::ControlFile& c) { return c.state == 1 || c.state == 2; };
+  const ControlRead* kept = &start;
+  uint64_t wal_from = 0;  // a hot backup: where its recovery starts
+  if (session) {
+    kept = &now;
+    rec.hot = true;
+    wal_from = label->start_lsn;
+    rec.checkpoint_change = label->checkpoint_lsn;  // where recovery starts: the label's, not pg_control's
+  } else if (!cold(start.facts)) {
+    rec.hot = true;
+    wal_from = start.facts.redo_lsn;
+  } else if (now.facts.checkpoint_lsn != start.facts.checkpoint_lsn) {
+    return Status::Aborted(fmt::format(
+        "the cluster was started and made a checkpoint while it was backed up (pg_control: shut down at {} when the "
+        "backup began, checkpoint {} when it ended): no pg_control describes the files read; back it up again (a running "
+        "cluster with --pg-connect)",
+        ChangeNumberText(FormatId::kPostgres, start.facts.checkpoint_lsn),
+        ChangeNumberText(FormatId::kPostgres, now.facts.checkpoint_lsn)));
+  } else if (!cold(now.facts)) {
+    kept = &now;
+    rec.hot = true;
+    wal_from = now.facts.redo_lsn;
+    end.notes.push_back("the cluster was started while it was backed up (pg_control was shut down when the backup "
+                        "began and was not when it ended), so the backup is taken as hot");
+  }
+
+  std::vector<SourceEntry> later;
+  const auto wal = std::find_if(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.rel == "pg_wal"; });
+  if (wal != entries.end() && wal->is_dir()) {
+    ScanOptions wal_scan;
+    wal_scan.skip_dir = store->dir();
+    std::error_code ec;
+    const std::string wal_dir = fs::canonical(wal->abs, ec).string();  // pg_wal may be a link (initdb --waldir)
+    if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot resolve {}", wal->abs));
+    SCNFS_ASSIGN_OR_RETURN(later, ScanSources({wal_dir}, wal_scan));
+    std::erase_if(later, [](const SourceEntry& e) { return e.rel == "."; });
+    for (auto& e : later) e.rel = "pg_wal/" + e.rel;
+  }
+  if (rec.hot) {
+    const uint32_t tli = label ? label->timeline : rec.timeline;
+    const uint64_t wal_to = stop ? stop->lsn : WalEnd(entries, kept->facts, tli);
+    if (wal_to == 0)
+      return Status::InvalidArgument(fmt::format("pg_wal holds no WAL of timeline {}: a hot backup without it cannot be "
+                                                 "made consistent", tli));
+    rec.min_recovery_lsn = wal_to;
+    if (session) rec.wal_start_lsn = wal_from;
+    const uint32_t seg = kept->facts.wal_segment_size;
+    std::map<std::string, const SourceEntry*, std::less<>> by_rel;
+    for (const auto& e : later) by_rel[e.rel] = &e;
+    for (uint64_t at = wal_from - wal_from % seg; at < std::max(wal_to, wal_from + 1); at += seg) {
+      const std::string name = postgres::WalSegmentName(tli, at, seg);
+      auto it = by_rel.find("pg_wal/" + name);
+      if (it == by_rel.end() || !it->second->is_file() || uint64_t(it->second->st.st_size) != seg)
+        return Status::IOError(fmt::format(
+            "WAL segment {}, which this hot backup needs (its recovery runs from {} to {}), is {} pg_wal: a checkpoint "
+            "recycled it while the files were read{}", name, ChangeNumberText(FormatId::kPostgres, wal_from),
+            ChangeNumberText(FormatId::kPostgres, wal_to), it == by_rel.end() ? "no longer in" : "not a whole segment in",
+            !session ? "; back the cluster up with --pg-connect, whose replication slot holds the WAL"
+            : session->reserved_wal() ? ""
+                                      : " (the server gave no temporary replication slot to hold it: raise "
+                                        "max_replication_slots or wal_keep_size, or grant REPLICATION)"));
+    }
+  }
+
+  SCNFS_ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Make());
+  SCNFS_ASSIGN_OR_RETURN(SourceEntry control, SnapshotEntry(scratch.path, control_entry, kept->bytes));
+  later.push_back(control);
+  if (stop) {
+    SourceEntry model = control_entry;  // as PostgreSQL writes it: the data directory's owner, mode 0600
+    model.rel = "backup_label";
+    model.st.st_mode = S_IFREG | 0600;
+    SCNFS_ASSIGN_OR_RETURN(SourceEntry l, SnapshotEntry(scratch.path, model, stop->label_file));
+    later.push_back(l);
+    if (!stop->tablespace_map.empty())
+      end.notes.push_back("the cluster has tablespaces: they are kept in place in pg_tblspc, so the backup holds no "
+                          "tablespace_map (docs/format-postgres.md)");
+    if (!session->reserved_wal())
+      end.notes.push_back("the server gave no temporary replication slot (max_replication_slots, or a role without "
+                          "REPLICATION): a checkpoint during a long backup may recycle WAL it needs, and it then fails");
+  }
+
+  SCNFS_ASSIGN_OR_RETURN(auto more, PlanFiles(later, &db, in));
+  {
+    rocksdb::WriteBatch b;
+    Catalog::PutDatabase(&b, store, db);  // next_file_id advances
+    for (const auto& j : more)
+      if (j->new_file_id) Catalog::PutFileId(&b, store, db.id, j->entry.rel, j->file_id);
+    SCNFS_RETURN_IF_ERROR(store->Write(&b, false));
+  }
+  uint64_t bytes = 0;
+  auto units = MakeUnits(more, &bytes);
+  SCNFS_RETURN_IF_ERROR(IngestAll(shared, units, opt, bytes, clock));
+  for (auto& j : more) jobs.push_back(std::move(j));
+  entries.insert(entries.end(), later.begin(), later.end());
+  std::sort(entries.begin(), entries.end(), [](const SourceEntry& a, const SourceEntry& b) { return a.rel < b.rel; });
+  return end;
+}
+
 }  // namespace
 
 Status FailInterruptedBackups(Store* store) {
@@ -497,6 +672,18 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
                                : !new_db  ? existing.value().format
                                : IsPostgresDataDirectory(opt.sources) ? FormatId::kPostgres
                                                                       : FormatId::kOracle;
+  // A hot PostgreSQL backup with the server's help begins before the first file is looked at: every file is then
+  // copied after the checkpoint its backup_label names.
+  std::unique_ptr<PgBackupSession> session;
+  if (opt.pg_connect) {
+    if (scan_format != FormatId::kPostgres)
+      return Status::InvalidArgument(fmt::format("--pg-connect backs up a running PostgreSQL cluster; '{}' is {}", opt.db,
+                                                 new_db && !opt.format ? "not a PostgreSQL data directory" : FormatName(scan_format)));
+    if (opt.sources.size() != 1 || !fs::is_directory(opt.sources[0]))
+      return Status::InvalidArgument("--pg-connect needs one source: the cluster's data directory");
+    SCNFS_ASSIGN_OR_RETURN(session, PgBackupSession::Begin(*opt.pg_connect, opt.sources[0],
+                                                           fmt::format("scnfs backup of {}", opt.db), opt.pg_fast_checkpoint));
+  }
   SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources, LinksOf(scan_format, store->dir())));
   DatabaseRecord db;
   if (new_db) {
@@ -533,10 +720,15 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   in.raw_block_size = opt.raw_block_size;
   BackupRecord rec;
   rec.checkpoint_change = 0;
-  std::optional<postgres::ControlFile> pg_control;
+  std::optional<ControlRead> pg_start;  // PostgreSQL: pg_control as the backup began
+  std::optional<SourceEntry> control_entry;
   if (db.format == FormatId::kPostgres) {
-    SCNFS_ASSIGN_OR_RETURN(auto control, ReadControlFile(entries));
-    pg_control = control;
+    const auto it = std::find_if(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.rel == "global/pg_control"; });
+    if (it == entries.end() || !it->is_file())
+      return Status::InvalidArgument("not a PostgreSQL data directory: global/pg_control is missing");
+    control_entry = *it;
+    SCNFS_ASSIGN_OR_RETURN(pg_start, ReadControlFile(*it));
+    const postgres::ControlFile& control = pg_start->facts;
     in.pg_checksums = control.checksums();
     rec.checkpoint_change = control.checkpoint_lsn;
     rec.timeline = ClusterTimeline(control, entries);
@@ -560,6 +752,16 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   if (!opt.changed_blocks_file.empty()) {
     SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file));
     in.changed = &changed;
+  }
+  if (pg_start) {
+    // Read after every other file (FinishPostgres): pg_control and the WAL. With a session, its backup_label
+    // replaces any the directory holds, and tablespaces are kept in place, so no tablespace_map is (a server
+    // started with one would link pg_tblspc back to the production tablespaces).
+    const bool with_session = session != nullptr;
+    std::erase_if(entries, [&](const SourceEntry& e) {
+      return e.rel.starts_with("pg_wal/") || e.rel == "global/pg_control" ||
+             (with_session && (e.rel == "backup_label" || e.rel == "tablespace_map"));
+    });
   }
   SCNFS_ASSIGN_OR_RETURN(auto jobs, PlanFiles(entries, &db, in));
   // An Oracle database with no datafile in its sources is a source that is not there (a disk not mounted, a wrong
@@ -624,6 +826,16 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   if (opt.before_ingest) opt.before_ingest();
   Status st = IngestAll(&shared, units, opt, bytes_total, clock);
   if (st.ok()) st = TakeStoredHeaders(&shared, jobs, opt, bytes_total, clock);
+  if (opt.after_read) opt.after_read();
+  std::vector<std::string> pg_notes;
+  if (st.ok() && pg_start) {
+    PlanInputs last_in = in;
+    last_in.changed = nullptr;  // WAL segments, pg_control and the label are read whole
+    auto fin = FinishPostgres(session.get(), store, db, last_in, *pg_start, *control_entry, entries, jobs, &shared, opt,
+                              clock, rec);
+    if (fin.ok()) pg_notes = std::move(fin->notes);
+    else st = fin.status();
+  }
   // A file's highest valid change number (a changed-blocks read saw only some blocks: the rest are as before).
   auto file_max_change = [](const FileJob& j) {
     return j.read_mode == "changed blocks" && j.prev ? std::max(j.max_change.load(), j.prev->max_change) : j.max_change.load();
@@ -639,24 +851,9 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // copy of the next backup).
     st = WriteDeferredVersions(&shared, highest != 0 ? highest : shared.prev_ceiling + 1);
   }
-  if (opt.after_read) opt.after_read();
-  // pg_control was read before the files: a cluster started (or that checkpointed) while they were read was
-  // still taken for the cold one it had been, and its restore started without recovery on files changed after
-  // that shutdown (found 2026-11-30 by review). Read again now: any change makes the backup hot.
-  bool started_during = false;
-  if (st.ok() && pg_control && !rec.hot) {
-    auto again = ReadControlFile(entries);
-    started_during = !again.ok() || !(again->state == 1 || again->state == 2) ||
-                     again->checkpoint_lsn != pg_control->checkpoint_lsn;
-    if (started_during) rec.hot = true;
-  }
-  // A hot PostgreSQL backup holds pages that only the WAL up to where it was when the reading ended makes whole:
-  // that is the earliest point it can stand for (docs/points-in-time.md). Dirty pages still in shared buffers do
-  // not show in the files' LSNs (found 2026-11-30: lsn: before a DROP TABLE served the hot backup taken after it).
-  if (st.ok() && rec.hot && pg_control) rec.min_recovery_lsn = WalEnd(entries, *pg_control, rec.timeline);
   // A stopped standby ("shut down in recovery") is consistent at its minimum recovery point, not at its last
   // restart point (the checkpoint pg_control names): it had replayed further, commits included that touched no page.
-  if (st.ok() && !rec.hot && pg_control && pg_control->state == 2) rec.min_recovery_lsn = pg_control->min_recovery_point;
+  if (st.ok() && !rec.hot && pg_start && pg_start->facts.state == 2) rec.min_recovery_lsn = pg_start->facts.min_recovery_point;
 
   // 4. Commit or fail.
   rec.end_us = NowMicros();
@@ -797,11 +994,8 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   report.scn_served_from = rec.new_line() ? ScnServedFrom(db.format, backups, rec) : 0;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
   if (std::string shared = SharedFileNumbers(jobs); !shared.empty()) report.notes.push_back(shared);
-  if (started_during)
-    report.notes.push_back("the cluster was started, or checkpointed, while it was backed up: pg_control was shut down "
-                           "when the backup began and was not (or had another checkpoint) when it ended, so the backup "
-                           "is taken as hot");
-  if (rec.hot) report.notes.push_back(HotBackupNote());
+  report.notes.insert(report.notes.end(), pg_notes.begin(), pg_notes.end());
+  if (rec.hot) report.notes.push_back(HotBackupNote(rec));
   report.notes.insert(report.notes.end(), shrank.begin(), shrank.end());
   if (std::string gone = DatafilesGone(prev, prev_files, jobs); !gone.empty()) report.notes.push_back(gone);
   for (const auto& e : entries) {

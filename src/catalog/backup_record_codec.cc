@@ -8,7 +8,8 @@
 namespace scnfs {
 namespace {
 
-constexpr unsigned char kSymlinksTag = 1;  // extension: symlinks u64, absent when not counted
+constexpr unsigned char kSymlinksTag = 1;      // extension: symlinks u64, absent when not counted
+constexpr unsigned char kWalStartLsnTag = 2;   // extension: wal_start_lsn u64, absent when 0
 
 constexpr unsigned char kChangedBlocksFlag = 1, kHotFlag = 2;
 
@@ -57,6 +58,11 @@ std::string EncodeBackupRecord(const BackupRecord& r) {
     v.push_back(char(kSymlinksTag));
     PutBE32(&v, 8);
     PutBE64(&v, *r.symlinks);
+  }
+  if (r.wal_start_lsn != 0) {
+    v.push_back(char(kWalStartLsnTag));
+    PutBE32(&v, 8);
+    PutBE64(&v, r.wal_start_lsn);
   }
   return v;
 }
@@ -108,6 +114,8 @@ Result<BackupRecord> DecodeBackupRecord(std::string_view value) {
       uint64_t count;
       if (bytes.size() != 8 || !RecordReader(bytes).U64(&count)) return Bad("symlinks: not one u64");
       r.symlinks = count;
+    } else if (tag == kWalStartLsnTag) {
+      if (bytes.size() != 8 || !RecordReader(bytes).U64(&r.wal_start_lsn)) return Bad("wal_start_lsn: not one u64");
     }
   }
   r.kind.assign(kind);

@@ -114,6 +114,7 @@ void to_json(json& j, const BackupRecord& r) {
            {"went_back_blocks", r.went_back_blocks}, {"went_back_from", r.went_back_from},
            {"went_back_to", r.went_back_to}, {"new_incarnation", r.new_incarnation}, {"timeline", r.timeline},
            {"system_identifier", r.system_identifier}, {"hot", r.hot}, {"min_recovery_lsn", r.min_recovery_lsn},
+           {"wal_start_lsn", r.wal_start_lsn},
            {"files", r.files},
            {"directories", r.directories}, {"logical_bytes", r.logical_bytes}, {"bytes_read", r.bytes_read},
            {"blocks_read", r.blocks_read}, {"blocks_changed", r.blocks_changed}, {"zero_blocks", r.zero_blocks},
@@ -144,6 +145,7 @@ void from_json(const json& j, BackupRecord& r) {
   r.system_identifier = j.value("system_identifier", uint64_t{0});  // absent before 2026-11-30 (third change)
   r.hot = j.value("hot", false);
   r.min_recovery_lsn = j.value("min_recovery_lsn", uint64_t{0});  // absent before 2026-11-30 (fourth change)
+  r.wal_start_lsn = j.value("wal_start_lsn", uint64_t{0});  // never in a JSON record scnfs wrote (binary by then)
   j.at("files").get_to(r.files);
   j.at("directories").get_to(r.directories);
   if (j.contains("symlinks")) r.symlinks = j.at("symlinks").get<uint64_t>();

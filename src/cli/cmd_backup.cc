@@ -10,7 +10,7 @@ namespace scnfs::cli {
 namespace {
 
 struct BackupArgs {
-  std::string db, format, changed_blocks;
+  std::string db, format, changed_blocks, pg_connect, pg_checkpoint = "spread";
   bool no_wait = false;
   std::vector<std::string> sources;
   uint32_t block_size = 8192;
@@ -90,8 +90,19 @@ Runner AddBackup(CLI::App& app, Globals& g) {
   sub->add_flag("--no-wait", a->no_wait,
                 "Fail at once if another backup holds the store (default: wait for it; backups of several\n"
                 "databases started together run one after another)");
+  auto* pg_connect = sub->add_option(
+      "--pg-connect", a->pg_connect,
+      "PostgreSQL: back up the RUNNING cluster with the server's help (libpq connection string, e.g.\n"
+      "'host=/var/run/postgresql port=5432 user=postgres'; '' takes PGHOST, PGPORT, PGUSER...).\n"
+      "pg_backup_start/pg_backup_stop bracket the copy, and the backup keeps its backup_label and the WAL\n"
+      "to the stop LSN: a server started on a restore or clone recovers to a consistent state by itself.\n"
+      "Needs a role that may run pg_backup_start and read data_directory (a superuser)");
+  sub->add_option("--pg-checkpoint", a->pg_checkpoint,
+                  "With --pg-connect: pg_backup_start's checkpoint, 'spread' (default, as pg_basebackup: gentle on\n"
+                  "the server, up to checkpoint_timeout x checkpoint_completion_target) or 'fast' (at once)")
+      ->check(CLI::IsMember({"fast", "spread"}));
   sub->add_option("SOURCE", a->sources, "Datafiles and directories to back up")->required();
-  return [a, &g] {
+  return [a, &g, pg_connect] {
     auto store = OpenStore(g, Store::Mode::kWriter, fmt::format("backup of {}", a->db), !a->no_wait);
     if (!store.ok()) return Fail(store.status());
     BackupOptions o;
@@ -102,7 +113,11 @@ Runner AddBackup(CLI::App& app, Globals& g) {
     o.raw_block_size = a->block_size;
     o.threads = a->threads;
     o.cancel = &g_cancel;
+    if (pg_connect->count() > 0) o.pg_connect = a->pg_connect;
+    o.pg_fast_checkpoint = a->pg_checkpoint == "fast";
     const bool tty = StderrIsTerminal() && !g.json;
+    if (tty && o.pg_connect && !o.pg_fast_checkpoint)
+      fmt::print(stderr, "  waiting for PostgreSQL's spread checkpoint to start the backup (--pg-checkpoint fast hurries it)\n");
     if (tty) {
       o.progress = [](const BackupProgress& p) {
         fmt::print(stderr, "\r  {:5.1f}%  {} of {}  {}  changed blocks {}   ", p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0,

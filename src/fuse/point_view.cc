@@ -311,6 +311,12 @@ Status PointView::BuildInfo() const {
                   {"went_back_to", b.went_back_to},
                   {"new_incarnation", b.new_incarnation}}},
       {"files", std::move(files)}};
+  // PostgreSQL: what a server started on a copy of this backup must replay (docs/backup.md, "Hot PostgreSQL backups").
+  if (reader_->database().format == FormatId::kPostgres) {
+    info["backup"]["hot"] = b.hot;
+    info["backup"]["min_recovery_lsn"] = b.min_recovery_lsn;
+    info["backup"]["wal_start_lsn"] = b.wal_start_lsn;
+  }
   info["scn"] = p.scn ? nlohmann::json(*p.scn) : nlohmann::json(nullptr);
   info_ = JsonText(info, 2) + "\n";
   return Status::OK();

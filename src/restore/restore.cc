@@ -513,9 +513,10 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     if (Status ms = ApplyMetadata((dest / it->path).string(), *it, &chown_failed); !ms.ok() && meta_error.ok())
       meta_error = ms;
   if (chown_failed) report.warning = "file ownership was not restored (run as root to restore owners)";
-  if (report.point.base.hot)
+  // A hot backup taken with pg_backup_start recovers by itself (its backup_label and WAL are restored with it).
+  if (report.point.base.hot && !report.point.base.self_consistent_hot())
     report.warning += (report.warning.empty() ? "" : "; ") + fmt::format("backup {} was ", report.point.base.id) +
-                      HotBackupNote();
+                      HotBackupNote(report.point.base);
   // A restore is reported done only once it is on disk: a DBA who starts the database and then loses power must not
   // find half-written datafiles. This covers the names, modes and times set since the data's.
   if (Status st = SyncFileSystems(written); !st.ok())

@@ -1,0 +1,134 @@
+#include "backup/pg_backup_session.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include "scnfs/postgres_format.h"
+
+namespace scnfs {
+namespace {
+
+// libpq's messages end in a newline and may hold a DETAIL or HINT line: the first line is the reason.
+std::string OneLine(const char* message) {
+  std::string_view m = message ? message : "";
+  m = m.substr(0, m.find('\n'));
+  return std::string(m.empty() ? "no message from libpq" : m);
+}
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+}  // namespace
+
+struct PgBackupSession::Conn {
+  PGconn* pg = nullptr;
+  ~Conn() {
+    if (pg) PQfinish(pg);
+  }
+  // Runs `sql` with text parameters; the result when it returns rows, else the server's reason.
+  Result<ResultPtr> Query(const std::string& sql, const std::vector<std::string>& params = {}) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p.c_str());
+    ResultPtr r(PQexecParams(pg, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
+    if (!r) return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(PQerrorMessage(pg))));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1)
+      return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(PQresultErrorMessage(r.get()))));
+    return r;
+  }
+};
+
+Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::string& conninfo, const std::string& datadir,
+                                                                 const std::string& label, bool fast) {
+  // The user's parameters over ours: a backup must not wait forever for a host that does not answer, and a
+  // connection string without a database would name one after the OS user ("root"), which rarely exists.
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
+  if (parsed == nullptr) {
+    std::string why = OneLine(parse_error);
+    PQfreemem(parse_error);
+    return Status::InvalidArgument(fmt::format("--pg-connect '{}': {}", conninfo, why));
+  }
+  std::vector<std::string> keys{"connect_timeout", "fallback_application_name"}, values{"10", "scnfs backup"};
+  if (std::getenv("PGDATABASE") == nullptr) keys.push_back("dbname"), values.push_back("postgres");
+  for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    keys.push_back(o->keyword);
+    values.push_back(o->val);
+  }
+  PQconninfoFree(parsed);
+  std::vector<const char*> k, v;
+  for (size_t i = 0; i < keys.size(); ++i) k.push_back(keys[i].c_str()), v.push_back(values[i].c_str());
+  k.push_back(nullptr), v.push_back(nullptr);
+
+  auto conn = std::make_unique<Conn>();
+  conn->pg = PQconnectdbParams(k.data(), v.data(), /*expand_dbname=*/0);
+  if (conn->pg == nullptr || PQstatus(conn->pg) != CONNECTION_OK)
+    return Status::IOError(fmt::format("cannot connect to PostgreSQL ({}): {}", conninfo.empty() ? "PG* environment" : conninfo,
+                                       OneLine(conn->pg ? PQerrorMessage(conn->pg) : "out of memory")));
+  // pg_backup_stop(false) says that it did not wait for archiving, as a NOTICE: libpq would print it on stderr.
+  PQsetNoticeProcessor(conn->pg, [](void*, const char*) {}, nullptr);
+  std::unique_ptr<PgBackupSession> s(new PgBackupSession(std::move(conn)));
+  s->version_ = PQserverVersion(s->conn_->pg);
+  if (s->version_ < 120000)
+    return Status::InvalidArgument(fmt::format("PostgreSQL {} is older than 12, which scnfs reads", s->version_));
+
+  auto dir = s->conn_->Query("SELECT current_setting('data_directory')");
+  if (!dir.ok())
+    return dir.status().WithContext("cannot ask the server for its data directory (connect as a superuser, or a "
+                                    "role with pg_read_all_settings and the right to run pg_backup_start)");
+  const std::string served = PQgetvalue(dir->get(), 0, 0);
+  struct stat a {}, b {};
+  if (::stat(datadir.c_str(), &a) != 0)
+    return Status::FromErrno(errno, fmt::format("cannot stat the data directory {}", datadir));
+  // The server's path as it sees it: a server in a container, or one whose data directory this host does not
+  // mount, is not the one whose files are read here.
+  if (::stat(served.c_str(), &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+    return Status::InvalidArgument(fmt::format(
+        "the server at --pg-connect runs the data directory {}, not {}: its backup_label would not describe these files",
+        served, datadir));
+
+  // A temporary slot goes with the session, even when the backup process is killed. A server without free slots
+  // (max_replication_slots), or a role without REPLICATION, still backs up: the WAL check at the end finds a
+  // segment recycled meanwhile.
+  const std::string slot = fmt::format("scnfs_backup_{}", ::getpid());
+  s->slot_ = s->conn_->Query("SELECT pg_create_physical_replication_slot($1, true, true)::text", {slot}).ok();
+
+  const std::string start = s->version_ >= 150000 ? "SELECT pg_backup_start($1, $2)::text"
+                                                  : "SELECT pg_start_backup($1, $2, false)::text";
+  auto started = s->conn_->Query(start, {label, fast ? "true" : "false"});
+  if (!started.ok()) return started.status().WithContext("pg_backup_start failed");
+  auto lsn = postgres::ParseLsn(PQgetvalue(started->get(), 0, 0));
+  if (!lsn) return Status::Corruption(fmt::format("pg_backup_start returned '{}', not an LSN", PQgetvalue(started->get(), 0, 0)));
+  s->start_lsn_ = *lsn;
+  return s;
+}
+
+Result<PgBackupSession::Stop> PgBackupSession::End() {
+  if (ended_) return Status::InvalidArgument("the PostgreSQL backup session has ended already");
+  ended_ = true;
+  const std::string stop = version_ >= 150000 ? "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)"
+                                              : "SELECT lsn::text, labelfile, spcmapfile FROM pg_stop_backup(false, false)";
+  auto r = conn_->Query(stop);
+  if (!r.ok()) return r.status().WithContext("pg_backup_stop failed");
+  Stop out;
+  auto lsn = postgres::ParseLsn(PQgetvalue(r->get(), 0, 0));
+  if (!lsn) return Status::Corruption(fmt::format("pg_backup_stop returned '{}', not an LSN", PQgetvalue(r->get(), 0, 0)));
+  out.lsn = *lsn;
+  out.label_file = PQgetvalue(r->get(), 0, 1);
+  out.tablespace_map = PQgetisnull(r->get(), 0, 2) ? "" : PQgetvalue(r->get(), 0, 2);
+  return out;
+}
+
+PgBackupSession::PgBackupSession(std::unique_ptr<Conn> conn) : conn_(std::move(conn)) {}
+PgBackupSession::~PgBackupSession() = default;
+
+}  // namespace scnfs
