@@ -49,17 +49,7 @@ class BackupPlanTest : public ::testing::Test {
   BackupRecord BackupPgRecord(std::function<void()> after_read = {}, std::vector<std::string>* notes = nullptr) {
     BackupRecord failed;
     failed.corrupt_blocks = ~uint64_t(0);
-    if (!fs::exists(tmp_ / "store")) {
-      EXPECT_TRUE(Store::Create(tmp_ / "store").ok());
-    }
-    auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
-    EXPECT_TRUE(w.ok());
-    if (!w.ok()) return failed;
-    BackupOptions o;
-    o.db = "pg";
-    o.sources = {src_};
-    o.after_read = std::move(after_read);
-    auto r = RunBackup(w.value().get(), o);
+    auto r = RunPgBackup(std::move(after_read));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (r.ok() && notes != nullptr) *notes = r->notes;
     return r.ok() ? r->record : failed;
@@ -89,6 +79,19 @@ class BackupPlanTest : public ::testing::Test {
     const uint32_t crc = postgres::ControlFileCrc(ByteSpan(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
     for (int i = 0; i < 4; ++i) bytes[288 + i] = char((crc >> (8 * i)) & 0xff);
     return bytes;
+  }
+  // Backs src_ up as database "pg" (the store is made on first use), whatever comes of it.
+  Result<BackupReport> RunPgBackup(std::function<void()> after_read = {}) {
+    if (!fs::exists(tmp_ / "store")) {
+      if (Status st = Store::Create(tmp_ / "store"); !st.ok()) return st;
+    }
+    auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
+    if (!w.ok()) return w.status();
+    BackupOptions o;
+    o.db = "pg";
+    o.sources = {src_};
+    o.after_read = std::move(after_read);
+    return RunBackup(w.value().get(), o);
   }
   // Plans src_ as `db` with `in`: per path, how the backup reads it and which blocks (empty when the plan failed).
   using PlannedReads = std::map<std::string, std::pair<std::string, BlockRanges>>;
@@ -536,13 +539,7 @@ TEST_F(BackupPlanTest, AClusterStartedWhileItIsBackedUpMakesTheBackupHot) {
   EXPECT_TRUE(RestoredPg("global/pg_control") == started);
 
   Write("global/pg_control", shut_down);
-  auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
-  ASSERT_TRUE(w.ok());
-  BackupOptions o;
-  o.db = "pg";
-  o.sources = {src_};
-  o.after_read = [&] { Write("global/pg_control", TestData("pg15_pg_control_running")); };
-  auto r = RunBackup(w.value().get(), o);
+  auto r = RunPgBackup([&] { Write("global/pg_control", TestData("pg15_pg_control_running")); });
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("started and made a checkpoint while it was backed up"), std::string::npos)
       << r.status().message();
@@ -554,19 +551,12 @@ TEST_F(BackupPlanTest, AHotBackupWithoutTheWalItsRecoveryNeedsFails) {
   Write("PG_VERSION", "15\n");
   Write("global/pg_control", TestData("pg15_pg_control_running"));  // redo 0/4D0384A0: segment ...4D
   Segment("00000001000000000000004E", 0x4E000000, 10, 100);         // the WAL goes on, ...4D is gone
-  auto s = Store::Create(tmp_ / "store");
-  ASSERT_TRUE(s.ok());
-  auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
-  ASSERT_TRUE(w.ok());
-  BackupOptions o;
-  o.db = "pg";
-  o.sources = {src_};
-  auto r = RunBackup(w.value().get(), o);
+  auto r = RunPgBackup();
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("WAL segment 00000001000000000000004D, which this hot backup needs"), std::string::npos)
       << r.status().message();
   Segment("00000001000000000000004D", 0x4D000000, 2048);  // there, whole: the backup completes
-  auto again = RunBackup(w.value().get(), o);
+  auto again = RunPgBackup();
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->record.min_recovery_lsn, 0x4E000000u + 9 * 8192 + 128);
 }
