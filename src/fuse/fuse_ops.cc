@@ -57,6 +57,12 @@ std::shared_ptr<CloneFs> CloneOf(fuse_req_t req, fuse_ino_t ino, uint64_t* local
 // What a change is refused with where there is no clone: EROFS in the read-only views, ESTALE on an inode of a
 // clone the mount let go of for `clone destroy` (the kernel looks the path up again, and finds it gone).
 int NoClone(fuse_ino_t ino) { return MountTree::IsCloneIno(ino) ? ESTALE : EROFS; }
+// For an operation on two inodes, one or both without an open clone: ESTALE when one is a let-go clone's, EROFS
+// when neither is a clone's, EXDEV between a clone and the read-only views.
+int NotBothClone(fuse_ino_t a, bool a_open, fuse_ino_t b, bool b_open) {
+  if ((!a_open && MountTree::IsCloneIno(a)) || (!b_open && MountTree::IsCloneIno(b))) return ESTALE;
+  return !a_open && !b_open ? EROFS : EXDEV;
+}
 
 // An open file of a clone holds its clone (fi->fh), so that its reads, writes and close reach the clone it was
 // opened in even if the mount lets go of that clone meanwhile; null for other files.
@@ -316,7 +322,7 @@ void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name)
   uint64_t local, plocal;
   auto c = CloneOf(req, ino, &local);
   auto pc = CloneOf(req, parent, &plocal);
-  if (c == nullptr || pc == nullptr) return (void)fuse_reply_err(req, c == nullptr && pc == nullptr ? EROFS : EXDEV);
+  if (c == nullptr || pc == nullptr) return (void)fuse_reply_err(req, NotBothClone(ino, c != nullptr, parent, pc != nullptr));
   if (c != pc) return (void)fuse_reply_err(req, EXDEV);
   ReplyCloneEntry(req, parent, c->Link(local, plocal, name), "link");
 }
@@ -340,7 +346,7 @@ void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
   uint64_t local, nlocal;
   auto c = CloneOf(req, parent, &local);
   auto nc = CloneOf(req, newparent, &nlocal);
-  if (c == nullptr && nc == nullptr) return (void)fuse_reply_err(req, EROFS);
+  if (c == nullptr || nc == nullptr) return (void)fuse_reply_err(req, NotBothClone(parent, c != nullptr, newparent, nc != nullptr));
   if (c != nc) return (void)fuse_reply_err(req, EXDEV);
   fuse_reply_err(req, c->Rename(local, name, nlocal, newname, flags).ToErrno());
 }
@@ -389,6 +395,7 @@ void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
 void OpFsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   uint64_t local;
   auto c = CloneOf(req, ino, &local);
+  if (c == nullptr && MountTree::IsCloneIno(ino)) return (void)fuse_reply_err(req, ESTALE);  // its clone was let go
   fuse_reply_err(req, c == nullptr ? 0 : c->SyncMetadata().ToErrno());
 }
 

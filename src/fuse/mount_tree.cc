@@ -14,8 +14,12 @@
 #include "util/record_path.h"
 
 namespace scnfs {
-
 namespace {
+// An inode of a clone the mount let go of (`clone destroy`): ESTALE, so that the kernel looks its path up again
+// (finding a clone made since under the name, or nothing) instead of taking the inode for gone or read-only.
+Status LetGoStatus(const std::string& name) {
+  return Status::FromErrno(ESTALE, fmt::format("clone {} was let go by the mount for clone destroy", name));
+}
 
 constexpr uint64_t kDbBase = 16;
 constexpr uint32_t kLocalDir = 0, kLocalInfo = 1, kLocalFirstEntry = 2;
@@ -616,7 +620,8 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
       break;
     }
     case Decoded::kClone: {
-      if (d.slot >= clones_.size() || !clones_[d.slot].fs) return Status::NotFound(fmt::format("no inode {}", ino));
+      if (d.slot >= clones_.size()) return Status::NotFound(fmt::format("no inode {}", ino));
+      if (!clones_[d.slot].fs) return LetGoStatus(clones_[d.slot].name);
       SCNFS_ASSIGN_OR_RETURN(e.attr, clones_[d.slot].fs->GetAttr(CloneLocal(ino)));
       break;
     }
@@ -877,7 +882,8 @@ Result<uint64_t> MountTree::ResolveLocked(uint64_t parent, std::string_view name
       break;
     }
     case Decoded::kClone: {
-      if (d.slot >= clones_.size() || !clones_[d.slot].fs) return not_found();
+      if (d.slot >= clones_.size()) return not_found();
+      if (!clones_[d.slot].fs) return LetGoStatus(clones_[d.slot].name);
       SCNFS_ASSIGN_OR_RETURN(struct stat st, clones_[d.slot].fs->Lookup(CloneLocal(parent), name));
       ino = CloneIno(d.slot, st.st_ino);
       break;
@@ -1045,7 +1051,8 @@ Result<MountTree::DirListing> MountTree::OpenDir(uint64_t ino) {
       return listing;
     }
     case Decoded::kClone: {
-      if (d.slot >= clones_.size() || !clones_[d.slot].fs) return Status::NotFound(fmt::format("no inode {}", ino));
+      if (d.slot >= clones_.size()) return Status::NotFound(fmt::format("no inode {}", ino));
+      if (!clones_[d.slot].fs) return LetGoStatus(clones_[d.slot].name);
       SCNFS_ASSIGN_OR_RETURN(auto list, clones_[d.slot].fs->ReadDir(CloneLocal(ino)));
       for (auto& e : list) out.push_back({std::move(e.name), CloneIno(d.slot, e.ino), e.type});
       return listing;
