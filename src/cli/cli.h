@@ -34,6 +34,11 @@ Runner AddMount(CLI::App& app, Globals& g);
 Runner AddUmount(CLI::App& app, Globals& g);
 Runner AddClone(CLI::App& app, Globals& g);
 
+// Options whose value may be empty ("" meaning "from the environment", as --pg-connect ''): the check that refuses
+// an empty value (main.cc) leaves them alone.
+void MayBeEmpty(const CLI::Option* option);
+bool EmptyAllowed(const CLI::Option* option);
+
 // Writes "scnfs: <message>" as one line to stderr, never throwing (stderr may be the broken pipe that failed the
 // command's output).
 void ErrorLine(std::string_view message);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <set>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -10,6 +11,16 @@
 #include "cli/cli.h"
 
 namespace scnfs::cli {
+
+namespace {
+std::set<const CLI::Option*>& EmptyAllowedOptions() {
+  static std::set<const CLI::Option*> options;
+  return options;
+}
+}  // namespace
+
+void MayBeEmpty(const CLI::Option* option) { EmptyAllowedOptions().insert(option); }
+bool EmptyAllowed(const CLI::Option* option) { return EmptyAllowedOptions().count(option) != 0; }
 
 std::atomic<bool> g_cancel{false};
 

@@ -97,10 +97,12 @@ Runner AddBackup(CLI::App& app, Globals& g) {
       "pg_backup_start/pg_backup_stop bracket the copy, and the backup keeps its backup_label and the WAL\n"
       "to the stop LSN: a server started on a restore or clone recovers to a consistent state by itself.\n"
       "Needs a role that may run pg_backup_start and read data_directory (a superuser)");
+  MayBeEmpty(pg_connect);
   sub->add_option("--pg-checkpoint", a->pg_checkpoint,
                   "With --pg-connect: pg_backup_start's checkpoint, 'spread' (default, as pg_basebackup: gentle on\n"
                   "the server, up to checkpoint_timeout x checkpoint_completion_target) or 'fast' (at once)")
-      ->check(CLI::IsMember({"fast", "spread"}));
+      ->check(CLI::IsMember({"fast", "spread"}))
+      ->needs(pg_connect);
   sub->add_option("SOURCE", a->sources, "Datafiles and directories to back up")->required();
   return [a, &g, pg_connect] {
     auto store = OpenStore(g, Store::Mode::kWriter, fmt::format("backup of {}", a->db), !a->no_wait);

@@ -223,7 +223,7 @@ Runner AddList(CLI::App& app, Globals& g) {
           fmt::print("       {} went back in {} block(s), from {} to {}: scn: serves {} and later\n",
                      ChangeNumberName(d.format), b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to),
                      cn(ScnServedFrom(d.format, every, b)));
-        if (b.hot) fmt::print("       hot: {}\n", HotBackupNote(b));
+        if (b.hot && b.state == BackupState::kComplete) fmt::print("       hot: {}\n", HotBackupNote(b));
         if (!b.new_incarnation.empty())
           fmt::print("       new incarnation, {}: scn: serves {} and later\n", Shown(b.new_incarnation), cn(ScnServedFrom(d.format, every, b)));
       }

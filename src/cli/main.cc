@@ -51,7 +51,7 @@ std::string ChainName(const std::vector<CLI::App*>& chain) {
 std::string EmptyValue(const std::vector<CLI::App*>& chain) {
   for (CLI::App* sub : chain)
     for (const CLI::Option* opt : sub->get_options())
-      if (opt->count() > 0 && opt->get_items_expected_min() > 0)
+      if (opt->count() > 0 && opt->get_items_expected_min() > 0 && !scnfs::cli::EmptyAllowed(opt))
         for (const std::string& v : opt->results())
           if (v.empty()) return opt->get_name(/*positional=*/false, /*all_options=*/false);
   return "";
