@@ -228,6 +228,27 @@ pg_demo() {
   show "$SCNFS" clone list --store "$STORE"
   show "$SCNFS" umount "$MNT"
   show "$SCNFS" clone destroy --store "$STORE" tryout
+
+  local R3="$WORK/restore-backup3"
+  heading "Back up the cluster while it runs: pgbench keeps writing during the backup" \
+    "--pg-connect brackets the copy with pg_backup_start and pg_backup_stop, and the backup keeps its" \
+    "backup_label and the WAL to the stop: a restore or clone recovers to a consistent state by itself."
+  pg_start "$PGDATA"
+  as_pg "$PGBIN/pgbench" -n -c 2 -T 15 -h "$SOCK" -p "$PORT" postgres >"$WORK/logs/pgbench-hot.log" 2>&1 &
+  local load=$!
+  sleep 2
+  show "$SCNFS" backup --store "$STORE" --db pgbench --pg-connect "host=$SOCK port=$PORT user=postgres" \
+    --pg-checkpoint fast "$PGDATA"
+  wait "$load"
+  pg_stop "$PGDATA"
+  mk_pgdir "$R3"
+  show "$SCNFS" restore --store "$STORE" --db pgbench --at backup:3 "$R3"
+  pg_start "$R3"
+  echo "PostgreSQL replayed the backup's WAL and opened; pgbench keeps these four sums equal in every transaction:"
+  q="select (select sum(abalance) from pgbench_accounts) as accounts, (select sum(tbalance) from pgbench_tellers) as tellers,
+            (select sum(bbalance) from pgbench_branches) as branches, (select sum(delta) from pgbench_history) as history"
+  sql -c "$q"
+  pg_stop "$R3"
 }
 
 oracle_demo() {

@@ -48,8 +48,9 @@ struct BackupOptions {
   // that a server started on a restore or clone recovers to a consistent state by itself.
   std::optional<std::string> pg_connect;
   bool pg_fast_checkpoint = false;  // pg_backup_start's checkpoint at once (else spread, as pg_basebackup's default)
-  // For tests: called after pg_backup_stop, before the WAL is read.
-  std::function<void()> after_pg_stop;
+  // For tests: PostgreSQL, called once pg_wal is listed for its read after every other file (after pg_backup_stop
+  // with pg_connect), before the WAL is read.
+  std::function<void()> before_wal_read;
   const std::atomic<bool>* cancel = nullptr;  // set by a signal handler to stop the backup cleanly
   std::function<void(const BackupProgress&)> progress;  // called about twice a second from a monitor thread
 };

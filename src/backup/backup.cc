@@ -40,6 +40,10 @@ constexpr uint64_t kBlocksPerUnit = 128;  // 1 MiB of 8 KiB blocks: large reads,
 constexpr uint64_t kPrefetchBytes = 32u << 20;  // how far ahead of its units a backup asks the kernel to read
 constexpr size_t kDictionarySamples = 4096;  // 32 MiB of 8 KiB pages: ~300x a 112 KiB dictionary
 
+constexpr std::string_view kAutoConf = "postgresql.auto.conf";
+// At the top of a data directory: what makes PostgreSQL start as a standby, or recover to a target.
+bool IsSignalFile(std::string_view rel) { return rel == "standby.signal" || rel == "recovery.signal"; }
+
 // global/pg_control as read, and what it says.
 struct ControlRead {
   postgres::ControlFile facts;
@@ -503,13 +507,14 @@ struct PostgresEnd {
 Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, DatabaseRecord& db, const PlanInputs& in,
                                    const ControlRead& start, const SourceEntry& control_entry,
                                    std::vector<SourceEntry>& entries, std::vector<std::unique_ptr<FileJob>>& jobs,
-                                   IngestShared* shared, const BackupOptions& opt, Stopwatch& clock, BackupRecord& rec) {
+                                   IngestShared* shared, const BackupOptions& opt, Stopwatch& clock, BackupRecord& rec,
+                                   const ScratchDir& scratch, uint64_t bytes_before,
+                                   const std::vector<SourceEntry>& deferred) {
   PostgresEnd end;
   std::optional<PgBackupSession::Stop> stop;
   std::optional<postgres::BackupLabel> label;
   if (session) {
     SCNFS_ASSIGN_OR_RETURN(stop, session->End());
-    if (opt.after_pg_stop) opt.after_pg_stop();
     label = postgres::ParseBackupLabel(stop->label_file);
     if (!label) return Status::Corruption(fmt::format("pg_backup_stop gave a backup_label scnfs cannot read: {}", stop->label_file));
   }
@@ -540,6 +545,23 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
                         "began and was not when it ended), so the backup is taken as hot");
   }
 
+  // Where its recovery ends. Found before pg_wal is listed: a segment begun between the two is then in the list.
+  // Segments are named by timeline: those before a promotion by the checkpoint's, those after by the cluster's
+  // newest (its .history file); the WAL's end is looked for on the newest first.
+  const uint32_t tli_from = label ? label->timeline : kept->facts.timeline, tli_to = std::max(rec.timeline, tli_from);
+  const uint32_t seg = kept->facts.wal_segment_size;
+  uint64_t wal_to = 0;
+  if (rec.hot) {
+    if (seg == 0 || (seg & (seg - 1)) != 0) return Status::Corruption(fmt::format("pg_control gives a WAL segment size of {}", seg));
+    wal_to = stop ? stop->lsn : WalEnd(entries, kept->facts, tli_to);
+    if (wal_to == 0 && tli_to != tli_from) wal_to = WalEnd(entries, kept->facts, tli_from);
+    if (wal_to == 0)
+      return Status::InvalidArgument(fmt::format("pg_wal holds no WAL of timeline {}: a hot backup without it cannot be "
+                                                 "made consistent", tli_to));
+    rec.min_recovery_lsn = wal_to;
+    if (session) rec.wal_start_lsn = wal_from;
+  }
+
   std::vector<SourceEntry> later;
   const auto wal = std::find_if(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.rel == "pg_wal"; });
   if (wal != entries.end() && wal->is_dir()) {
@@ -552,33 +574,8 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
     std::erase_if(later, [](const SourceEntry& e) { return e.rel == "."; });
     for (auto& e : later) e.rel = "pg_wal/" + e.rel;
   }
-  if (rec.hot) {
-    const uint32_t tli = label ? label->timeline : rec.timeline;
-    const uint64_t wal_to = stop ? stop->lsn : WalEnd(entries, kept->facts, tli);
-    if (wal_to == 0)
-      return Status::InvalidArgument(fmt::format("pg_wal holds no WAL of timeline {}: a hot backup without it cannot be "
-                                                 "made consistent", tli));
-    rec.min_recovery_lsn = wal_to;
-    if (session) rec.wal_start_lsn = wal_from;
-    const uint32_t seg = kept->facts.wal_segment_size;
-    std::map<std::string, const SourceEntry*, std::less<>> by_rel;
-    for (const auto& e : later) by_rel[e.rel] = &e;
-    for (uint64_t at = wal_from - wal_from % seg; at < std::max(wal_to, wal_from + 1); at += seg) {
-      const std::string name = postgres::WalSegmentName(tli, at, seg);
-      auto it = by_rel.find("pg_wal/" + name);
-      if (it == by_rel.end() || !it->second->is_file() || uint64_t(it->second->st.st_size) != seg)
-        return Status::IOError(fmt::format(
-            "WAL segment {}, which this hot backup needs (its recovery runs from {} to {}), is {} pg_wal: a checkpoint "
-            "recycled it while the files were read{}", name, ChangeNumberText(FormatId::kPostgres, wal_from),
-            ChangeNumberText(FormatId::kPostgres, wal_to), it == by_rel.end() ? "no longer in" : "not a whole segment in",
-            !session ? "; back the cluster up with --pg-connect, whose replication slot holds the WAL"
-            : session->reserved_wal() ? ""
-                                      : " (the server gave no temporary replication slot to hold it: raise "
-                                        "max_replication_slots or wal_keep_size, or grant REPLICATION)"));
-    }
-  }
+  if (opt.before_wal_read) opt.before_wal_read();
 
-  SCNFS_ASSIGN_OR_RETURN(ScratchDir scratch, ScratchDir::Make());
   SCNFS_ASSIGN_OR_RETURN(SourceEntry control, SnapshotEntry(scratch.path, control_entry, kept->bytes));
   later.push_back(control);
   if (stop) {
@@ -595,6 +592,42 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
                           "REPLICATION): a checkpoint during a long backup may recycle WAL it needs, and it then fails");
   }
 
+  // standby.signal and recovery.signal: a hot backup leaves them out, as pg_basebackup does. Restored with them, a
+  // standby's backup started as a standby of the production primary and followed it (found 2026-12-01). A cold
+  // backup keeps them: a stopped standby restores as the standby it was.
+  for (const auto& e : deferred) {
+    if (IsSignalFile(e.rel)) {
+      if (!rec.hot) later.push_back(e);
+      else end.notes.push_back(fmt::format("{} was left out, as pg_basebackup leaves it out: a restore or clone of this hot "
+                                           "backup starts as a cluster of its own (create {} in it to make it a standby "
+                                           "again)", e.rel, e.rel));
+    }
+  }
+  // postgresql.auto.conf (read last with a session): with a backup_label PostgreSQL 15 recovers as in archive
+  // recovery, and once consistent refuses a tablespace that is a directory in pg_tblspc ("unexpected directory
+  // entry"), which is how a backup holds tablespaces (docs/format-postgres.md): the restore and clones of such a
+  // backup did not start (found 2026-12-01). The backup's copy allows it.
+  const bool tablespaces = std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
+    return e.is_dir() && e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos;
+  });
+  for (const auto& e : deferred) {
+    if (e.rel != kAutoConf) continue;
+    if (!session || !tablespaces || !e.is_file()) {
+      later.push_back(e);
+      continue;
+    }
+    std::ifstream f(e.abs, std::ios::binary);
+    std::string conf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (!f.good() && !f.eof()) return Status::IOError(fmt::format("cannot read {}", e.abs));
+    if (!conf.empty() && conf.back() != '\n') conf += '\n';
+    conf += "# Added by scnfs to this hot backup of a cluster with tablespaces: they are directories in pg_tblspc here\n"
+            "allow_in_place_tablespaces = 'on'\n";
+    SCNFS_ASSIGN_OR_RETURN(SourceEntry c, SnapshotEntry(scratch.path, e, conf));
+    later.push_back(c);
+    end.notes.push_back("postgresql.auto.conf of this backup sets allow_in_place_tablespaces = 'on': its tablespaces are "
+                        "directories in pg_tblspc, which PostgreSQL refuses after recovery from a backup_label otherwise");
+  }
+
   SCNFS_ASSIGN_OR_RETURN(auto more, PlanFiles(later, &db, in));
   {
     rocksdb::WriteBatch b;
@@ -605,7 +638,41 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
   }
   uint64_t bytes = 0;
   auto units = MakeUnits(more, &bytes);
-  SCNFS_RETURN_IF_ERROR(IngestAll(shared, units, opt, bytes, clock));
+  SCNFS_RETURN_IF_ERROR(IngestAll(shared, units, opt, bytes_before + bytes, clock));
+
+  // Every segment from where recovery starts to where it ends, read whole, and still under its name once read: a
+  // checkpoint recycles a segment by renaming it, then overwrites it when it is used again. Checked on what was
+  // read, not on the listing: a segment recycled between the two was left out without a word, and the restore
+  // stopped with "could not locate a valid checkpoint record" (found by review, 2026-12-01).
+  if (rec.hot) {
+    std::map<std::string, const FileJob*, std::less<>> read;
+    for (const auto& j : more) read[j->entry.rel] = j.get();
+    for (uint64_t at = wal_from - wal_from % seg; at < std::max(wal_to, wal_from + 1); at += seg) {
+      const FileJob* j = nullptr;
+      std::string name;
+      for (uint32_t tli : {tli_to, tli_from}) {
+        name = postgres::WalSegmentName(tli, at, seg);
+        if (auto it = read.find("pg_wal/" + name); it != read.end()) {
+          j = it->second;
+          break;
+        }
+      }
+      struct stat now_st {};
+      const bool whole = j != nullptr && !j->vanished && !j->shrank() && uint64_t(j->entry.st.st_size) == seg &&
+                         ::stat(j->entry.abs.c_str(), &now_st) == 0 && now_st.st_ino == j->entry.st.st_ino &&
+                         now_st.st_dev == j->entry.st.st_dev;
+      if (!whole)
+        return Status::IOError(fmt::format(
+            "WAL segment {}, which this hot backup needs (its recovery runs from {} to {}), was {} while the backup "
+            "read it: a checkpoint recycled it{}", name, ChangeNumberText(FormatId::kPostgres, wal_from),
+            ChangeNumberText(FormatId::kPostgres, wal_to),
+            j == nullptr ? "not in pg_wal" : j->vanished ? "removed" : "renamed or cut short",
+            !session ? "; back the cluster up with --pg-connect, whose replication slot holds the WAL"
+            : session->reserved_wal() ? ""
+                                      : " (the server gave no temporary replication slot to hold it: raise "
+                                        "max_replication_slots or wal_keep_size, or grant REPLICATION)"));
+    }
+  }
   for (auto& j : more) jobs.push_back(std::move(j));
   entries.insert(entries.end(), later.begin(), later.end());
   std::sort(entries.begin(), entries.end(), [](const SourceEntry& a, const SourceEntry& b) { return a.rel < b.rel; });
@@ -672,6 +739,15 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
                                : !new_db  ? existing.value().format
                                : IsPostgresDataDirectory(opt.sources) ? FormatId::kPostgres
                                                                       : FormatId::kOracle;
+  // Bad input the scan does not need is found first: a session's spread checkpoint may take minutes.
+  // The name is a directory in a mount (MOUNTPOINT/<db>/) and a word in scripts: as for clones, plus Oracle's $ #.
+  if (new_db && !IsPlainName(opt.db, "._-$#"))
+    return Status::InvalidArgument(fmt::format(
+        "bad database name '{}': use up to 64 letters, digits, '.', '_', '-', '$' or '#', not starting with '.'", opt.db));
+  std::map<std::string, BlockRanges> changed;
+  if (!opt.changed_blocks_file.empty()) {
+    SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file));
+  }
   // A hot PostgreSQL backup with the server's help begins before the first file is looked at: every file is then
   // copied after the checkpoint its backup_label names.
   std::unique_ptr<PgBackupSession> session;
@@ -689,10 +765,6 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   if (new_db) {
     SCNFS_ASSIGN_OR_RETURN(db.id, cat.NextDatabaseId());
     db.name = opt.db;
-    // The name is a directory in a mount (MOUNTPOINT/<db>/) and a word in scripts: as for clones, plus Oracle's $ #.
-    if (!IsPlainName(opt.db, "._-$#"))
-      return Status::InvalidArgument(fmt::format(
-          "bad database name '{}': use up to 64 letters, digits, '.', '_', '-', '$' or '#', not starting with '.'", opt.db));
     if (!opt.format && std::none_of(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.is_file(); }))
       return Status::InvalidArgument(fmt::format(
           "the sources of new database '{}' hold no files to tell its format from: give --format oracle, postgres or raw",
@@ -748,20 +820,29 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   in.prev_files = &prev_files;
   // A changed-blocks list made on another line of changes is not trusted (docs/backup.md).
   in.pg_new_line = prev && !PostgresNewLine(*prev, rec).empty();
-  std::map<std::string, BlockRanges> changed;
-  if (!opt.changed_blocks_file.empty()) {
-    SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file));
-    in.changed = &changed;
-  }
+  if (!opt.changed_blocks_file.empty()) in.changed = &changed;
+  std::optional<ScratchDir> scratch;  // for the files FinishPostgres writes: made now, so a bad $TMPDIR fails early
+  std::vector<SourceEntry> pg_deferred;  // standby.signal, recovery.signal, postgresql.auto.conf (with a session)
+  uint64_t deferred_bytes = 0;           // for the progress: what is read last, as the scan saw it
   if (pg_start) {
     // Read after every other file (FinishPostgres): pg_control and the WAL. With a session, its backup_label
     // replaces any the directory holds, and tablespaces are kept in place, so no tablespace_map is (a server
-    // started with one would link pg_tblspc back to the production tablespaces).
+    // started with one would link pg_tblspc back to the production tablespaces). A changed-blocks list that names
+    // them is not needed for them: they are read whole.
     const bool with_session = session != nullptr;
-    std::erase_if(entries, [&](const SourceEntry& e) {
-      return e.rel.starts_with("pg_wal/") || e.rel == "global/pg_control" ||
-             (with_session && (e.rel == "backup_label" || e.rel == "tablespace_map"));
-    });
+    const auto deferred = [&](std::string_view rel) {
+      return rel.starts_with("pg_wal/") || rel == "global/pg_control" || IsSignalFile(rel) ||
+             (with_session && (rel == "backup_label" || rel == "tablespace_map" || rel == kAutoConf));
+    };
+    for (const auto& e : entries)
+      if (deferred(e.rel)) {
+        if (IsSignalFile(e.rel) || e.rel == kAutoConf) pg_deferred.push_back(e);  // read in FinishPostgres, or left out
+        if (e.is_file()) deferred_bytes += uint64_t(e.st.st_size);
+      }
+    std::erase_if(entries, [&](const SourceEntry& e) { return deferred(e.rel); });
+    std::erase_if(changed, [&](const auto& kv) { return deferred(kv.first); });
+    SCNFS_ASSIGN_OR_RETURN(ScratchDir made, ScratchDir::Make());
+    scratch.emplace(std::move(made));
   }
   SCNFS_ASSIGN_OR_RETURN(auto jobs, PlanFiles(entries, &db, in));
   // An Oracle database with no datafile in its sources is a source that is not there (a disk not mounted, a wrong
@@ -824,7 +905,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   uint64_t bytes_total = 0;
   auto units = MakeUnits(jobs, &bytes_total);
   if (opt.before_ingest) opt.before_ingest();
-  Status st = IngestAll(&shared, units, opt, bytes_total, clock);
+  Status st = IngestAll(&shared, units, opt, bytes_total + deferred_bytes, clock);
   if (st.ok()) st = TakeStoredHeaders(&shared, jobs, opt, bytes_total, clock);
   if (opt.after_read) opt.after_read();
   std::vector<std::string> pg_notes;
@@ -832,7 +913,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     PlanInputs last_in = in;
     last_in.changed = nullptr;  // WAL segments, pg_control and the label are read whole
     auto fin = FinishPostgres(session.get(), store, db, last_in, *pg_start, *control_entry, entries, jobs, &shared, opt,
-                              clock, rec);
+                              clock, rec, *scratch, bytes_total, pg_deferred);
     if (fin.ok()) pg_notes = std::move(fin->notes);
     else st = fin.status();
   }

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <string_view>
 #include <vector>
@@ -50,15 +51,20 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
                                                                  const std::string& label, bool fast) {
   // The user's parameters over ours: a backup must not wait forever for a host that does not answer, and a
   // connection string without a database would name one after the OS user ("root"), which rarely exists.
+  // Neither is printed: the connection string may hold a password.
   char* parse_error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
   if (parsed == nullptr) {
     std::string why = OneLine(parse_error);
     PQfreemem(parse_error);
-    return Status::InvalidArgument(fmt::format("--pg-connect '{}': {}", conninfo, why));
+    return Status::InvalidArgument(fmt::format("--pg-connect: {}", why));
   }
-  std::vector<std::string> keys{"connect_timeout", "fallback_application_name"}, values{"10", "scnfs backup"};
-  if (std::getenv("PGDATABASE") == nullptr) keys.push_back("dbname"), values.push_back("postgres");
+  std::vector<std::string> keys{"fallback_application_name"}, values{"scnfs backup"};
+  bool service = std::getenv("PGSERVICE") != nullptr;
+  for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) service |= o->val != nullptr && o->keyword == std::string_view("service");
+  // Defaults only: what the connection string, the environment or a service file sets wins.
+  if (std::getenv("PGCONNECT_TIMEOUT") == nullptr && !service) keys.push_back("connect_timeout"), values.push_back("10");
+  if (std::getenv("PGDATABASE") == nullptr && !service) keys.push_back("dbname"), values.push_back("postgres");
   for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
     if (o->val == nullptr) continue;
     keys.push_back(o->keyword);
@@ -72,7 +78,8 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
   auto conn = std::make_unique<Conn>();
   conn->pg = PQconnectdbParams(k.data(), v.data(), /*expand_dbname=*/0);
   if (conn->pg == nullptr || PQstatus(conn->pg) != CONNECTION_OK)
-    return Status::IOError(fmt::format("cannot connect to PostgreSQL ({}): {}", conninfo.empty() ? "PG* environment" : conninfo,
+    return Status::IOError(fmt::format("cannot connect to PostgreSQL (--pg-connect{}): {}",
+                                       conninfo.empty() ? ", from PG* variables" : "",
                                        OneLine(conn->pg ? PQerrorMessage(conn->pg) : "out of memory")));
   // pg_backup_stop(false) says that it did not wait for archiving, as a NOTICE: libpq would print it on stderr.
   PQsetNoticeProcessor(conn->pg, [](void*, const char*) {}, nullptr);
@@ -96,10 +103,16 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
         "the server at --pg-connect runs the data directory {}, not {}: its backup_label would not describe these files",
         served, datadir));
 
+  // A session whose process is killed ends at once, not when the server next writes to it: waiting in a spread
+  // checkpoint, it kept its backend and its slot (holding WAL) for minutes (PostgreSQL 14 and later).
+  if (s->version_ >= 140000)
+    (void)s->conn_->Query("SELECT set_config('client_connection_check_interval', '1000', false)");
   // A temporary slot goes with the session, even when the backup process is killed. A server without free slots
   // (max_replication_slots), or a role without REPLICATION, still backs up: the WAL check at the end finds a
   // segment recycled meanwhile.
-  const std::string slot = fmt::format("scnfs_backup_{}", ::getpid());
+  // Unique among backups of one cluster from several hosts: a name taken left the backup without a slot.
+  const std::string slot = fmt::format("scnfs_backup_{}_{:x}", ::getpid(),
+                                       uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) & 0xffffffffffULL);
   s->slot_ = s->conn_->Query("SELECT pg_create_physical_replication_slot($1, true, true)::text", {slot}).ok();
 
   const std::string start = s->version_ >= 150000 ? "SELECT pg_backup_start($1, $2)::text"

@@ -33,6 +33,12 @@ mkdir -p "$PGDATA" "$MNT" && chown postgres: "$PGDATA" && chmod 700 "$PGDATA" ||
 run initdb as_pg "$PGBIN/initdb" --data-checksums -A trust -U postgres -D "$PGDATA" || fail "initdb: $LAST_ERR"
 pg_start "$PGDATA" start1 || fail "start: $LAST_ERR"
 run pgbench-init as_pg "$PGBIN/pgbench" -i -s 10 -h "$SOCK" -p "$PORT" postgres || fail "pgbench -i: $LAST_ERR"
+# A tablespace outside the data directory: a backup holds it as a directory in pg_tblspc, which PostgreSQL refuses
+# after recovery from a backup_label unless allow_in_place_tablespaces is on (the backup's postgresql.auto.conf).
+mkdir -p "$WORK/ts" && chown postgres: "$WORK/ts" || fail "cannot create $WORK/ts"
+psql_q "CREATE TABLESPACE ts LOCATION '$WORK/ts'" >/dev/null || fail "create tablespace"
+psql_q "CREATE TABLE in_ts TABLESPACE ts AS SELECT g AS i FROM generate_series(1, 100000) g" >/dev/null ||
+  fail "create a table in the tablespace"
 run init "$SCNFS" init --store "$STORE" || fail "scnfs init: $LAST_ERR"
 as_pg "$PGBIN/pgbench" -n -c 4 -T 600 -h "$SOCK" -p "$PORT" postgres >"$LOGS/pgbench-load.log" 2>&1 &
 LOAD_PIDS+=($!)
@@ -76,15 +82,16 @@ pg_stop "$PGDATA" stop1 || fail "stop: $LAST_ERR"
 
 # recovered_ok DIR NAME PORT: PostgreSQL starts on DIR, recovers by itself, and the cluster is consistent.
 recovered_ok() {
-  local d=$1 name=$2 port=$3 sums a b c h rows
+  local d=$1 name=$2 port=$3 sums a b c h rows ts
   pg_start "$d" "$name" "$port" || fail "PostgreSQL on $name: $LAST_ERR"
   grep -q "redo done at" "$LOGS/$name.server.log" || fail "$name: PostgreSQL did not replay WAL (no 'redo done' in its log)"
   sums=$(psql_q "select (select sum(abalance) from pgbench_accounts) || ' ' || (select sum(tbalance) from pgbench_tellers)
                  || ' ' || (select sum(bbalance) from pgbench_branches) || ' ' || (select coalesce(sum(delta), 0) from pgbench_history)
-                 || ' ' || (select count(*) from pgbench_accounts)" "$port") || fail "$name: query failed"
-  read -r a b c h rows <<<"$sums"
-  [[ "$a" == "$b" && "$b" == "$c" && "$c" == "$h" && "$rows" == 1000000 ]] ||
-    fail "$name: inconsistent after recovery: sums accounts $a tellers $b branches $c history $h, $rows accounts (1000000 expected)"
+                 || ' ' || (select count(*) from pgbench_accounts) || ' ' || (select count(*) from in_ts)" "$port") ||
+    fail "$name: query failed"
+  read -r a b c h rows ts <<<"$sums"
+  [[ "$a" == "$b" && "$b" == "$c" && "$c" == "$h" && "$rows" == 1000000 && "$ts" == 100000 ]] ||
+    fail "$name: inconsistent after recovery: sums accounts $a tellers $b branches $c history $h, $rows accounts (1000000 expected), $ts rows in the tablespace (100000)"
   run "$name-amcheck" as_pg "$PGBIN/pg_amcheck" -h "$SOCK" -p "$port" --install-missing --heapallindexed postgres ||
     fail "pg_amcheck on $name: $LAST_ERR"
   pg_stop "$d" "$name-stop" || fail "stop on $name: $LAST_ERR"
@@ -128,6 +135,10 @@ run restore-other "$SCNFS" restore --store "$STORE" --db pg --at backup:1 "$WORK
 run bad-dir "$SCNFS" backup --store "$STORE" --db pg --pg-connect "$CONN" "$WORK/other" &&
   fail "a backup of another directory than the server's was taken"
 grep -q "runs the data directory .*, not $WORK/other" "$LOGS/bad-dir.log" || fail "wrong data directory: $(cat "$LOGS/bad-dir.log")"
+run env-conn env PGHOST="$SOCK" PGPORT="$PORT" PGUSER=postgres "$SCNFS" backup --store "$STORE" --db pg --pg-connect '' \
+  "$WORK/other" && fail "a backup of another directory than the server's was taken (--pg-connect '')"
+grep -q "runs the data directory .*, not $WORK/other" "$LOGS/env-conn.log" ||
+  fail "--pg-connect '' did not connect with PGHOST, PGPORT and PGUSER: $(cat "$LOGS/env-conn.log")"
 run bad-host "$SCNFS" backup --store "$STORE" --db pg --pg-connect "host=$SOCK port=1" "$PGDATA" &&
   fail "a backup through an unreachable server was taken"
 grep -q "cannot connect to PostgreSQL" "$LOGS/bad-host.log" || fail "unreachable server: $(cat "$LOGS/bad-host.log")"
@@ -140,7 +151,7 @@ after=$("$SCNFS" list --store "$STORE" --db pg --json | "$PYTHON" -c 'import jso
 active=$(psql_q "select count(*) from pg_replication_slots") || fail "query on the source"
 [[ "$active" == 0 ]] || fail "$active replication slot(s) left on the server"
 pg_stop "$PGDATA" stop2 || fail "stop: $LAST_ERR"
-pass "another directory, an unreachable server and a raw database refused; no record and no slot left ($(elapsed "$t")s)"
+pass "another directory (also through PG* variables), an unreachable server and a raw database refused; no record and no slot left ($(elapsed "$t")s)"
 
 summary_line
 [[ $FAILED -eq 0 ]]
