@@ -609,6 +609,12 @@ TEST_F(CloneTest, ClonesAMountServedAreDestroyedWhileItRuns) {
     } else {
       ::close(f);
     }
+    // Other requests on a gone clone's inode fail the same way (rename, fsync of a directory; a stat is answered
+    // from the kernel's attribute cache).
+    EXPECT_NE(::renameat(dir, "c.txt", dir, "d.txt"), 0);
+    EXPECT_EQ(errno, ESTALE) << std::strerror(errno);
+    EXPECT_NE(::fsync(dir), 0);
+    EXPECT_EQ(errno, ESTALE) << std::strerror(errno);
     // Opened again through /proc, with no lookup: the mount is asked to open the inode itself.
     const int again = ::open(("/proc/self/fd/" + std::to_string(path)).c_str(), O_RDONLY);
     EXPECT_LT(again, 0) << "opened a file of a destroyed clone by its inode";
