@@ -13,7 +13,8 @@
 #      copy of the same store, one WITHOUT it (full scan), restore of the latest point.
 #   B. PostgreSQL 15: initdb --data-checksums, pgbench -i -s 100, VACUUM FREEZE, stop -> state 1; start,
 #      pgbench -t 2300 -c 2, stop -> state 2. scnfs, restic and borg each back up state 1 then state 2 of the
-#      same stopped data directory; restore of the latest scnfs point.
+#      same stopped data directory; restore of the latest scnfs point. Then, while pgbench -c 2 runs: a hot full
+#      backup with --pg-connect into a new store beside pg_basebackup -X fetch of the same running cluster.
 #
 # Page-cache policy (printed in the header): when /proc/sys/vm/drop_caches is writable (root), every timed
 # step starts cold: `sync; echo 3 > /proc/sys/vm/drop_caches` right before it. Rows marked "(warm)" repeat a
@@ -405,6 +406,27 @@ bench_postgres() {
   note "scnfs store = $(calc %.2f "100 * $ST / $S2_BASE")% of base/ alone ($(mb "$S2_BASE")); src in the size rows = the whole state-2 data dir"
   row "scnfs store / restic repo" "-" "-" "-" "-" "$(calc %.2f "$ST / $RR")" "< 1" "$(lt "$ST" "$RR" && echo yes || echo NO)"
   row "scnfs store / borg repo" "-" "-" "-" "-" "$(calc %.2f "$ST / $BB")" "-" "-"
+
+  # ---- hot: the running cluster, backed up with the server's help, beside pg_basebackup (same load, same run)
+  progress "B: hot: scnfs backup --pg-connect and pg_basebackup -X fetch while pgbench -c 2 runs"
+  pg_start
+  "${AS_PG[@]}" "$PGBENCH" -h "$PGSOCK" -p "$PGPORT" -n -T 600 -c 2 postgres >"$LOG/pgbench-hot.out" 2>&1 &
+  local LOAD=$!
+  sleep 3
+  "$SCNFS" init --store "$D/store-hot" >/dev/null
+  timed pg-hot "$SCNFS" backup --store "$D/store-hot" --db pgbench --json --pg-connect "host=$PGSOCK port=$PGPORT user=postgres" \
+    --pg-checkpoint fast "$PGDATA"
+  local HOT=$SECS HOT_BYTES; HOT_BYTES=$(json pg-hot .bytes_read)
+  mkdir -p "$D/basebackup"; if ((${#AS_PG[@]})); then chown postgres "$D/basebackup"; fi
+  timed pg-basebackup "${AS_PG[@]}" "$PG_BIN/pg_basebackup" -h "$PGSOCK" -p "$PGPORT" -U postgres -D "$D/basebackup" \
+    -X fetch -c fast
+  local BB_HOT=$SECS BB_BYTES; BB_BYTES=$(size_of "$D/basebackup")
+  kill "$LOAD" 2>/dev/null || true; wait "$LOAD" 2>/dev/null || true  # its exit status is the signal's
+  pg_stop
+  row "scnfs hot full (--pg-connect)" "$(mb "$HOT_BYTES")" "$HOT" "$(mbps "$HOT_BYTES" "$HOT")" \
+    "$(mbps "$BB_BYTES" "$BB_HOT") (pg_basebackup)" "$(calc %.2f "$BB_HOT / $HOT")x faster" "-" "-"
+  row "pg_basebackup -X fetch" "$(mb "$BB_BYTES")" "$BB_HOT" "$(mbps "$BB_BYTES" "$BB_HOT")" "-" "-" "-" "-"
+  note "hot: scnfs stored $(mb "$(size_of "$D/store-hot")") for the running cluster; wal from $(json pg-hot .wal_start_lsn) to $(json pg-hot .min_recovery_lsn) (bytes as LSN numbers)"
   print_table "B. PostgreSQL 15 pgbench -s $PG_SCALE (checksums), 2 x pgbench -t $PG_TX -c 2 between backups"
   rm -rf "$D"
 }

@@ -451,6 +451,27 @@ ScanOptions LinksOf(FormatId format, const std::string& store_dir) {
   return o;
 }
 
+// A small file's bytes (a configuration file), following a link.
+Result<std::string> ReadWhole(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Status::FromErrno(errno, fmt::format("cannot open {}", path));
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return Status::FromErrno(err, fmt::format("cannot read {}", path));
+    }
+    if (n == 0) break;
+    out.append(buf, size_t(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 // A file of the backup whose bytes are chosen rather than read where they lie (pg_control as read at a chosen
 // moment, the backup_label pg_backup_stop gave): written to `dir` and read from there, recorded as `model` is.
 Result<SourceEntry> SnapshotEntry(const std::string& dir, const SourceEntry& model, std::string_view bytes) {
@@ -574,6 +595,27 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
     std::erase_if(later, [](const SourceEntry& e) { return e.rel == "."; });
     for (auto& e : later) e.rel = "pg_wal/" + e.rel;
   }
+  // A hot backup keeps the WAL segments of its recovery, as pg_basebackup does: the others are older WAL, or
+  // segments a checkpoint recycled for later use and that still hold old WAL, which no recovery of this backup
+  // reads (it ends at the first page not written for its place). Read and hashed anyway they were most of a hot
+  // backup's I/O (1.0 of 2.6 GB for pgbench -s 100; 2026-12-01). Every other file of pg_wal (history files,
+  // archive_status) is kept; a cold backup keeps them all, as read.
+  if (rec.hot) {
+    const uint64_t first = wal_from - wal_from % seg;
+    size_t left_out = 0;
+    std::erase_if(later, [&](const SourceEntry& e) {
+      if (!e.is_file() || e.rel.find('/', 7) != std::string::npos) return false;
+      const auto s = postgres::ParseWalSegmentName(std::string_view(e.rel).substr(7), seg);
+      const bool out = s && (s->start < first || s->start >= std::max(wal_to, wal_from + 1));
+      left_out += out ? 1 : 0;
+      return out;
+    });
+    if (left_out > 0)
+      end.notes.push_back(fmt::format("{} WAL segment(s) of pg_wal outside this backup's WAL ({} to {}) were left out: "
+                                      "older WAL, or segments recycled for later use; no recovery of the backup reads them",
+                                      left_out, ChangeNumberText(FormatId::kPostgres, wal_from),
+                                      ChangeNumberText(FormatId::kPostgres, wal_to)));
+  }
   if (opt.before_wal_read) opt.before_wal_read();
 
   SCNFS_ASSIGN_OR_RETURN(SourceEntry control, SnapshotEntry(scratch.path, control_entry, kept->bytes));
@@ -592,40 +634,58 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
                           "REPLICATION): a checkpoint during a long backup may recycle WAL it needs, and it then fails");
   }
 
-  // standby.signal and recovery.signal: a hot backup leaves them out, as pg_basebackup does. Restored with them, a
-  // standby's backup started as a standby of the production primary and followed it (found 2026-12-01). A cold
-  // backup keeps them: a stopped standby restores as the standby it was.
+  // standby.signal and recovery.signal: a hot backup leaves them out (pg_basebackup copies them). Restored with
+  // them, a standby's backup started as a standby of the production primary and followed it (found 2026-12-01): a
+  // restore or clone of a backup is a cluster of its own. A cold backup keeps them, byte-faithful: a stopped
+  // standby restores as the standby it was.
   for (const auto& e : deferred) {
     if (IsSignalFile(e.rel)) {
       if (!rec.hot) later.push_back(e);
-      else end.notes.push_back(fmt::format("{} was left out, as pg_basebackup leaves it out: a restore or clone of this hot "
-                                           "backup starts as a cluster of its own (create {} in it to make it a standby "
-                                           "again)", e.rel, e.rel));
+      else end.notes.push_back(fmt::format("{} was left out of this hot backup: a restore or clone of it starts as a "
+                                           "cluster of its own, not as a standby following the source's primary (create "
+                                           "{} in it to make it one)", e.rel, e.rel));
     }
   }
-  // postgresql.auto.conf (read last with a session): with a backup_label PostgreSQL 15 recovers as in archive
-  // recovery, and once consistent refuses a tablespace that is a directory in pg_tblspc ("unexpected directory
-  // entry"), which is how a backup holds tablespaces (docs/format-postgres.md): the restore and clones of such a
-  // backup did not start (found 2026-12-01). The backup's copy allows it.
-  const bool tablespaces = std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
-    return e.is_dir() && e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos;
-  });
-  for (const auto& e : deferred) {
-    if (e.rel != kAutoConf) continue;
-    if (!session || !tablespaces || !e.is_file()) {
-      later.push_back(e);
-      continue;
+  // postgresql.auto.conf, read last with a session, whole, as it is then (an ALTER SYSTEM during the backup made it
+  // longer than the scan saw, and a copy cut at the scan's size failed to parse; review). With a backup_label
+  // PostgreSQL (15, and 12.12/13.8/14.5 on, which have the setting) recovers as in archive recovery, and once
+  // consistent refuses a tablespace that is a directory in pg_tblspc ("unexpected directory entry"), which is how
+  // a backup holds tablespaces (docs/format-postgres.md): no restore or clone of such a backup started (found
+  // 2026-12-01). The backup's copy allows it.
+  if (session) {
+    const bool tablespaces = std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
+      return e.is_dir() && e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos;
+    });
+    const bool allow = tablespaces && session->has_in_place_tablespaces();
+    const auto found = std::find_if(deferred.begin(), deferred.end(), [](const SourceEntry& e) { return e.rel == kAutoConf; });
+    SourceEntry model = control_entry;  // as PostgreSQL makes it, when there is none
+    model.rel = std::string(kAutoConf);
+    model.st.st_mode = S_IFREG | 0600;
+    if (found != deferred.end()) model = *found;
+    if (found != deferred.end() && (found->is_file() || found->is_symlink() || allow)) {
+      std::string conf;
+      if (found->is_file() || found->is_symlink()) {
+        SCNFS_ASSIGN_OR_RETURN(conf, ReadWhole(found->abs));  // a link: what it points to, kept as a file
+        model.st.st_mode = S_IFREG | (found->is_file() ? found->st.st_mode & 07777 : 0600);
+        model.target.clear();
+      }
+      if (allow) {
+        if (!conf.empty() && conf.back() != '\n') conf += '\n';
+        conf += "# Added by scnfs to this hot backup of a cluster with tablespaces: they are directories in pg_tblspc here\n"
+                "allow_in_place_tablespaces = 'on'\n";
+        end.notes.push_back("postgresql.auto.conf of this backup sets allow_in_place_tablespaces = 'on': its tablespaces "
+                            "are directories in pg_tblspc, which PostgreSQL refuses after recovery from a backup_label "
+                            "otherwise");
+      }
+      SCNFS_ASSIGN_OR_RETURN(SourceEntry c, SnapshotEntry(scratch.path, model, conf));
+      later.push_back(c);
+    } else if (found != deferred.end()) {
+      later.push_back(*found);  // a directory of that name: kept as the scan saw it
+    } else if (allow) {
+      SCNFS_ASSIGN_OR_RETURN(SourceEntry c, SnapshotEntry(scratch.path, model,
+                                                          "allow_in_place_tablespaces = 'on'\n"));
+      later.push_back(c);
     }
-    std::ifstream f(e.abs, std::ios::binary);
-    std::string conf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (!f.good() && !f.eof()) return Status::IOError(fmt::format("cannot read {}", e.abs));
-    if (!conf.empty() && conf.back() != '\n') conf += '\n';
-    conf += "# Added by scnfs to this hot backup of a cluster with tablespaces: they are directories in pg_tblspc here\n"
-            "allow_in_place_tablespaces = 'on'\n";
-    SCNFS_ASSIGN_OR_RETURN(SourceEntry c, SnapshotEntry(scratch.path, e, conf));
-    later.push_back(c);
-    end.notes.push_back("postgresql.auto.conf of this backup sets allow_in_place_tablespaces = 'on': its tablespaces are "
-                        "directories in pg_tblspc, which PostgreSQL refuses after recovery from a backup_label otherwise");
   }
 
   SCNFS_ASSIGN_OR_RETURN(auto more, PlanFiles(later, &db, in));
@@ -636,6 +696,7 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
       if (j->new_file_id) Catalog::PutFileId(&b, store, db.id, j->entry.rel, j->file_id);
     SCNFS_RETURN_IF_ERROR(store->Write(&b, false));
   }
+  for (const auto& j : more) j->check_name_at_end = j->entry.rel.starts_with("pg_wal/");
   uint64_t bytes = 0;
   auto units = MakeUnits(more, &bytes);
   SCNFS_RETURN_IF_ERROR(IngestAll(shared, units, opt, bytes_before + bytes, clock));
@@ -651,16 +712,17 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
       const FileJob* j = nullptr;
       std::string name;
       for (uint32_t tli : {tli_to, tli_from}) {
-        name = postgres::WalSegmentName(tli, at, seg);
-        if (auto it = read.find("pg_wal/" + name); it != read.end()) {
+        const std::string candidate = postgres::WalSegmentName(tli, at, seg);
+        name += name.empty() ? candidate : " (or " + candidate + ")";
+        if (auto it = read.find("pg_wal/" + candidate); it != read.end()) {
           j = it->second;
+          name = candidate;
           break;
         }
+        if (tli_to == tli_from) break;
       }
-      struct stat now_st {};
       const bool whole = j != nullptr && !j->vanished && !j->shrank() && uint64_t(j->entry.st.st_size) == seg &&
-                         ::stat(j->entry.abs.c_str(), &now_st) == 0 && now_st.st_ino == j->entry.st.st_ino &&
-                         now_st.st_dev == j->entry.st.st_dev;
+                         j->named_at_end.load();
       if (!whole)
         return Status::IOError(fmt::format(
             "WAL segment {}, which this hot backup needs (its recovery runs from {} to {}), was {} while the backup "
@@ -830,17 +892,18 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // started with one would link pg_tblspc back to the production tablespaces). A changed-blocks list that names
     // them is not needed for them: they are read whole.
     const bool with_session = session != nullptr;
-    const auto deferred = [&](std::string_view rel) {
-      return rel.starts_with("pg_wal/") || rel == "global/pg_control" || IsSignalFile(rel) ||
-             (with_session && (rel == "backup_label" || rel == "tablespace_map" || rel == kAutoConf));
+    const auto deferred = [&](const SourceEntry& e) {
+      return e.rel.starts_with("pg_wal/") || e.rel == "global/pg_control" || (IsSignalFile(e.rel) && !e.is_dir()) ||
+             (with_session && (e.rel == "backup_label" || e.rel == "tablespace_map" || e.rel == kAutoConf));
     };
     for (const auto& e : entries)
-      if (deferred(e.rel)) {
+      if (deferred(e)) {
         if (IsSignalFile(e.rel) || e.rel == kAutoConf) pg_deferred.push_back(e);  // read in FinishPostgres, or left out
-        if (e.is_file()) deferred_bytes += uint64_t(e.st.st_size);
+        if (e.is_file() && (e.rel.starts_with("pg_wal/") || e.rel == "global/pg_control" || e.rel == kAutoConf))
+          deferred_bytes += uint64_t(e.st.st_size);
       }
-    std::erase_if(entries, [&](const SourceEntry& e) { return deferred(e.rel); });
-    std::erase_if(changed, [&](const auto& kv) { return deferred(kv.first); });
+    std::erase_if(entries, deferred);
+    std::erase_if(changed, [&](const auto& kv) { return kv.first.starts_with("pg_wal/") || kv.first == "global/pg_control"; });
     SCNFS_ASSIGN_OR_RETURN(ScratchDir made, ScratchDir::Make());
     scratch.emplace(std::move(made));
   }

@@ -84,6 +84,11 @@ uint64_t FileJob::CorruptFrom(uint64_t block) const {
 void FileJob::UnitDone() {
   if (units_left.fetch_sub(1) != 1) return;
   std::lock_guard<std::mutex> l(open_mu);
+  if (check_name_at_end && fd >= 0) {
+    struct stat read {}, named {};
+    named_at_end = ::fstat(fd, &read) == 0 && ::stat(entry.abs.c_str(), &named) == 0 && read.st_ino == named.st_ino &&
+                   read.st_dev == named.st_dev;
+  }
   if (fd >= 0) ::close(fd);
   fd = -1;
 }

@@ -63,8 +63,14 @@ struct FileJob {
   uint64_t blocks() const;
   // Opens the source for its units unless open; ENOENT sets `vanished` and is not an error.
   Status OpenForIngest();
-  // One unit of this file is finished (or skipped); the last one closes the source.
+  // One unit of this file is finished (or skipped); the last one closes the source, and with `check_name_at_end`
+  // looks whether the path still names the inode read (`named_at_end`).
   void UnitDone();
+  // A PostgreSQL WAL segment: a checkpoint recycles one by renaming it, then overwrites it when it is used again.
+  // Looked at right after the file's last unit, not once the whole WAL is read: a segment renamed after it was read
+  // whole was read right (found by review, 2026-12-01).
+  bool check_name_at_end = false;
+  std::atomic<bool> named_at_end{true};
 };
 
 // Opens a source file of the scan again for reading. A live system may have put something else at its path since

@@ -107,6 +107,8 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
   // checkpoint, it kept its backend and its slot (holding WAL) for minutes (PostgreSQL 14 and later).
   if (s->version_ >= 140000)
     (void)s->conn_->Query("SELECT set_config('client_connection_check_interval', '1000', false)");
+  auto setting = s->conn_->Query("SELECT count(*)::text FROM pg_settings WHERE name = 'allow_in_place_tablespaces'");
+  s->in_place_tablespaces_ = setting.ok() && std::string_view(PQgetvalue(setting->get(), 0, 0)) == "1";
   // A temporary slot goes with the session, even when the backup process is killed. A server without free slots
   // (max_replication_slots), or a role without REPLICATION, still backs up: the WAL check at the end finds a
   // segment recycled meanwhile.

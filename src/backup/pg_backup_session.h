@@ -43,6 +43,9 @@ class PgBackupSession {
   uint64_t start_lsn() const { return start_lsn_; }
   int server_version() const { return version_; }  // server_version_num, e.g. 150018
   bool reserved_wal() const { return slot_; }       // whether the temporary slot holds the WAL since the start
+  // Whether the server knows allow_in_place_tablespaces (15, and 12.12, 13.8, 14.5 on): a configuration file that
+  // names a setting the server does not know keeps it from starting.
+  bool has_in_place_tablespaces() const { return in_place_tablespaces_; }
 
  private:
   struct Conn;
@@ -51,6 +54,7 @@ class PgBackupSession {
   uint64_t start_lsn_ = 0;
   int version_ = 0;
   bool slot_ = false;
+  bool in_place_tablespaces_ = false;
   bool ended_ = false;
 };
 

@@ -502,6 +502,12 @@ TEST_F(BackupPlanTest, AHotPostgresBackupRecordsTheEndOfItsWal) {
   const std::string at_start = TestData("pg15_pg_control_running");
   BackupRecord hot = BackupPgRecord([&] { Write("global/pg_control", TestData("pg15_pg_control_standby")); });
   EXPECT_TRUE(RestoredPg("global/pg_control") == at_start);
+  // Of pg_wal it keeps the segments of its recovery, from the redo point's (...4D) to the end's: not the older
+  // ...4C, nor ...4E and ...4F, recycled for later use, which no recovery reads.
+  EXPECT_TRUE(fs::exists(tmp_ / "r/pg_wal/00000001000000000000004D"));
+  for (const char* gone : {"00000001000000000000004C", "00000001000000000000004E", "00000001000000000000004F"})
+    EXPECT_FALSE(fs::exists(tmp_ / "r/pg_wal/" + gone)) << gone;
+  fs::remove_all(tmp_ / "r");
   Write("global/pg_control", at_start);
   EXPECT_TRUE(hot.hot);
   EXPECT_EQ(hot.checkpoint_change, 0x4D0384D8u);
