@@ -424,7 +424,7 @@ bench_postgres() {
   kill "$LOAD" 2>/dev/null || true; wait "$LOAD" 2>/dev/null || true  # its exit status is the signal's
   pg_stop
   row "scnfs hot full (--pg-connect)" "$(mb "$HOT_BYTES")" "$HOT" "$(mbps "$HOT_BYTES" "$HOT")" \
-    "$(mbps "$BB_BYTES" "$BB_HOT") (pg_basebackup)" "$(calc %.2f "$BB_HOT / $HOT")x faster" "-" "-"
+    "$(mbps "$BB_BYTES" "$BB_HOT") (pg_basebackup)" "$(calc %.2f "$HOT / $BB_HOT")x pg_basebackup time" "-" "-"
   row "pg_basebackup -X fetch" "$(mb "$BB_BYTES")" "$BB_HOT" "$(mbps "$BB_BYTES" "$BB_HOT")" "-" "-" "-" "-"
   note "hot: scnfs stored $(mb "$(size_of "$D/store-hot")") for the running cluster; wal from $(json pg-hot .wal_start_lsn) to $(json pg-hot .min_recovery_lsn) (bytes as LSN numbers)"
   print_table "B. PostgreSQL 15 pgbench -s $PG_SCALE (checksums), 2 x pgbench -t $PG_TX -c 2 between backups"
