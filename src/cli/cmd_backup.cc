@@ -1,3 +1,8 @@
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -5,6 +10,7 @@
 #include "cli/store_option.h"
 #include "scnfs/backup.h"
 #include "util/json_text.h"
+#include "util/ticker.h"
 
 namespace scnfs::cli {
 namespace {
@@ -118,16 +124,30 @@ Runner AddBackup(CLI::App& app, Globals& g) {
     if (pg_connect->count() > 0) o.pg_connect = a->pg_connect;
     o.pg_fast_checkpoint = a->pg_checkpoint == "fast";
     const bool tty = StderrIsTerminal() && !g.json;
-    if (tty && o.pg_connect && !o.pg_fast_checkpoint)
-      fmt::print(stderr, "  waiting for PostgreSQL's spread checkpoint to start the backup (--pg-checkpoint fast hurries it)\n");
+    // A spread checkpoint may take minutes before the first block is read: the wait is shown with its time, and
+    // gives way to the progress line once the copy begins.
+    auto copying = std::make_shared<std::atomic<bool>>(false);
+    std::optional<Ticker> waiting;
+    if (tty && o.pg_connect && !o.pg_fast_checkpoint) {
+      const auto since = std::chrono::steady_clock::now();
+      waiting.emplace([copying, since] {
+        if (copying->load()) return;
+        const auto s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since).count();
+        fmt::print(stderr, "\r  waiting for PostgreSQL's spread checkpoint to start the backup: {} s (--pg-checkpoint fast "
+                   "hurries it)   ", s);
+      }, std::chrono::seconds(1));
+    }
     if (tty) {
-      o.progress = [](const BackupProgress& p) {
+      o.progress = [copying](const BackupProgress& p) {
+        copying->store(true);
         fmt::print(stderr, "\r  {:5.1f}%  {} of {}  {}  changed blocks {}   ", p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0,
                    HumanBytes(p.bytes_done), HumanBytes(p.bytes_total), Rate(p.bytes_done, p.seconds), p.blocks_changed);
       };
     }
     auto r = RunBackup(store.value().get(), o);
-    if (tty) fmt::print(stderr, "\r{:78}\r", "");
+    copying->store(true);
+    waiting.reset();
+    if (tty) fmt::print(stderr, "\r{:100}\r", "");
     if (!r.ok()) return Fail(r.status());
     PrintReport(r.value(), a->db, g.json);
     return kExitOk;
