@@ -36,6 +36,9 @@ struct CloneInfo {
   int in_use_pid = 0;            // the process serving it, 0 if none
   // ListClones only: why the clone's record cannot be read (then only name, delta_bytes and in_use_pid are set).
   std::string damaged;
+  // CreateClone only: what a DBA must know before starting a database on it (a hot PostgreSQL backup taken without
+  // --pg-connect), as a restore warns; empty when nothing.
+  std::string warning;
 };
 
 // STORE/clones/<name>: the directory of clone `name` (the layout above).

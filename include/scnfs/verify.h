@@ -73,6 +73,7 @@ struct VerifyOptions {
 
 struct VerifyReport {
   std::string point;          // what was verified
+  std::string note;           // what a DBA must know about it (a hot PostgreSQL backup: what recovers it); may be empty
   std::optional<uint64_t> high_change;  // VerifyOptions::high_change it was made with (each file's high_* then)
   std::vector<FileVerification> files;
   uint64_t contents_checked = 0;

@@ -48,6 +48,7 @@ Runner AddClone(CLI::App& app, Globals& g) {
                  "MOUNTPOINT/{}/clones/{}/\n",
                  c->name, c->db, c->spec, c->base_backup, c->scn ? fmt::format(", SCN {}", *c->scn) : "", sw.Seconds(),
                  c->db, c->name);
+      if (!c->warning.empty()) fmt::print(stderr, "scnfs: warning: {}\n", Shown(c->warning));
       return kExitOk;
     }
     if (list->parsed()) {

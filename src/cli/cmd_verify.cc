@@ -75,6 +75,7 @@ void PrintTotals(const VerifyReport& r) {
 
 void PrintText(const VerifyReport& r, bool file_mode) {
   fmt::print("verifying {}\n", Shown(r.point));
+  if (!r.note.empty()) fmt::print("  NOTE: {}\n", Shown(r.note));
   for (const auto& f : r.files) {
     fmt::print("  {} ({})\n", Shown(f.path), FormatName(f.format));
     if (!f.note.empty()) fmt::print("    ({})\n", Shown(f.note));

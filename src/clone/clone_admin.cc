@@ -22,6 +22,7 @@
 #include "clone/clone_meta.h"
 #include "restore/point_reader.h"
 #include "scnfs/clone.h"
+#include "scnfs/backup.h"
 #include "scnfs/store.h"
 #include "util/clock.h"
 #include "util/coding.h"
@@ -146,6 +147,8 @@ Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::st
   info.db = db;
   info.spec = spec;
   info.base_backup = point.reader->point().base.id;
+  if (const BackupRecord& base = point.reader->point().base; base.hot && !base.self_consistent_hot())
+    info.warning = fmt::format("backup {} was {}", base.id, HotBackupNote(base));
   info.scn = point.reader->point().scn;
   if (info.scn) {
     SCNFS_ASSIGN_OR_RETURN(auto backups, Catalog(store).ListBackups(point.reader->database().id));

@@ -16,6 +16,7 @@
 
 #include "format/raw_format.h"
 #include "restore/point_reader.h"
+#include "scnfs/backup.h"
 #include "scnfs/oracle_format.h"
 #include "scnfs/postgres_format.h"
 #include "util/clock.h"
@@ -101,6 +102,8 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
   VerifyReport report;
   report.high_change = opt.high_change;
   report.point = fmt::format("{} {}", db, op.reader->point().Describe());
+  // A clean report of a hot backup says the pages are sound, not that the cluster is consistent without its WAL.
+  if (const BackupRecord& base = op.reader->point().base; base.hot) report.note = HotBackupNote(base);
   PointReader::Cursor cur(*op.reader);
   std::vector<std::byte> buf;
 
@@ -443,12 +446,14 @@ nlohmann::json ToJson(const VerifyReport& r) {
       files.back()["high_change"] = {{"above", *r.high_change}, {"count", f.high_count}, {"blocks", listed}};
     }
   }
-  return {{"point", r.point},
-          {"clean", r.clean()},
-          {"files", files},
-          {"corrupt_blocks", r.corrupt_blocks()},
-          {"missing_blocks", r.missing_blocks()},
-          {"store", {{"contents_checked", r.contents_checked}, {"errors", r.store_error_count}, {"messages", r.store_errors}}}};
+  nlohmann::json out = {{"point", r.point},
+                        {"clean", r.clean()},
+                        {"files", files},
+                        {"corrupt_blocks", r.corrupt_blocks()},
+                        {"missing_blocks", r.missing_blocks()},
+                        {"store", {{"contents_checked", r.contents_checked}, {"errors", r.store_error_count}, {"messages", r.store_errors}}}};
+  if (!r.note.empty()) out["note"] = r.note;
+  return out;
 }
 
 }  // namespace scnfs

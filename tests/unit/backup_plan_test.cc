@@ -16,6 +16,7 @@
 #include "backup/source_scan.h"
 #include "scnfs/backup.h"
 #include "scnfs/catalog.h"
+#include "scnfs/clone.h"
 #include "scnfs/postgres_format.h"
 #include "scnfs/restore.h"
 #include "scnfs/verify.h"
@@ -511,6 +512,17 @@ TEST_F(BackupPlanTest, AHotPostgresBackupRecordsTheEndOfItsWal) {
   Write("global/pg_control", at_start);
   EXPECT_TRUE(hot.hot);
   EXPECT_EQ(hot.checkpoint_change, 0x4D0384D8u);
+  {  // verify and a clone say what a clean page check does not: the cluster needs recovery, and how it gets it
+    auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
+    ASSERT_TRUE(s.ok());
+    auto v = VerifyPoint(s.value().get(), "pg", "latest");
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_NE(v->note.find("taken while the cluster ran, without --pg-connect"), std::string::npos) << v->note;
+    EXPECT_EQ(ToJson(v.value()).value("note", ""), v->note);
+    auto c = CreateClone(s.value().get(), "pg", "latest", "c");
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_NE(c->warning.find("was taken while the cluster ran, without --pg-connect"), std::string::npos) << c->warning;
+  }
   EXPECT_EQ(hot.min_recovery_lsn, 0x4D000000u + 999 * 8192 + 328);  // the record's end (24 + 300), MAXALIGNed
   EXPECT_EQ(hot.lsn_position(), 0x4D000000u + 999 * 8192 + 328);
   // A cold backup is consistent at its checkpoint: no WAL end.
