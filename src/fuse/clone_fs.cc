@@ -591,13 +591,6 @@ void CloneFs::Release(uint64_t ino) {
   CloseLastLocked(it);
 }
 
-size_t CloneFs::OpenFiles() {
-  std::lock_guard<std::mutex> l(mu_);
-  size_t n = 0;
-  for (const auto& [ino, f] : files_) n += f->opens > 0 ? 1 : 0;
-  return n;
-}
-
 size_t CloneFs::RetireIfIdle() {
   std::lock_guard<std::mutex> l(mu_);
   size_t n = 0;

@@ -67,10 +67,8 @@ class CloneFs {
   // Open files: Open counts an open (an unlinked file lives until its last Release).
   Status Open(uint64_t ino, bool truncate);
   void Release(uint64_t ino);
-  // How many of its files are open (a mount lets go of a clone for `clone destroy` only when none is).
-  size_t OpenFiles();
   // For a mount letting go of the clone (`clone destroy`): when none of its files is open, retires it in the same
-  // step, and returns 0; else returns how many are. A retired clone opens, creates and changes nothing (ESTALE): an
+  // step, and returns 0; else returns how many are open. A retired clone opens, creates and changes nothing (ESTALE): an
   // open that had found the clone just before it was let go was counted after the check, and kept a clone the
   // destroy then waited for in vain (found by review, 2026-12-01).
   size_t RetireIfIdle();
