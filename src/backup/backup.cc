@@ -451,6 +451,14 @@ ScanOptions LinksOf(FormatId format, const std::string& store_dir) {
   return o;
 }
 
+// The database record (its next_file_id advanced by PlanFiles) and the ids PlanFiles gave files new to it.
+void PutPlannedFiles(rocksdb::WriteBatch* b, Store* store, const DatabaseRecord& db,
+                     const std::vector<std::unique_ptr<FileJob>>& jobs) {
+  Catalog::PutDatabase(b, store, db);
+  for (const auto& j : jobs)
+    if (j->new_file_id) Catalog::PutFileId(b, store, db.id, j->entry.rel, j->file_id);
+}
+
 // A small file's bytes (a configuration file), following a link.
 Result<std::string> ReadWhole(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -505,6 +513,93 @@ struct ScratchDir {
   }
 };
 
+// What every PostgreSQL backup reads after every other file (FinishPostgres): pg_control and the WAL.
+bool ReadLast(std::string_view rel) { return rel.starts_with("pg_wal/") || rel == "global/pg_control"; }
+
+// The WAL a hot backup's recovery reads: from `from` (the label's start, or the redo point of the pg_control kept)
+// to `to` (the stop LSN, or the WAL's end), in whole segments [first, past) of `seg` bytes, named by timeline
+// `tli_to` (the cluster's newest) or `tli_from` (the start's): after a promotion the segments before the switch keep
+// the old timeline's name.
+struct WalRange {
+  uint64_t from = 0, to = 0, first = 0, past = 0;
+  uint32_t seg = 0, tli_from = 0, tli_to = 0;
+  bool Holds(uint64_t segment_start) const { return segment_start >= first && segment_start < past; }
+};
+
+// Every segment of `wal`, read whole by `read` (the WAL's jobs), and still under its name right after its last
+// block was read: a checkpoint recycles a segment by renaming it, then overwrites it when it is used again. Checked
+// on what was read, not on the listing: a segment recycled between the two was left out without a word, and the
+// restore stopped with "could not locate a valid checkpoint record" (found by review, 2026-12-01).
+Status CheckWalRead(const WalRange& wal, const std::vector<std::unique_ptr<FileJob>>& read,
+                    const PgBackupSession* session) {
+  std::map<std::string, const FileJob*, std::less<>> by_rel;
+  for (const auto& j : read) by_rel[j->entry.rel] = j.get();
+  for (uint64_t at = wal.first; at < wal.past; at += wal.seg) {
+    const FileJob* j = nullptr;
+    std::string name;
+    for (uint32_t tli : {wal.tli_to, wal.tli_from}) {
+      const std::string candidate = postgres::WalSegmentName(tli, at, wal.seg);
+      name += name.empty() ? candidate : " (or " + candidate + ")";
+      if (auto it = by_rel.find("pg_wal/" + candidate); it != by_rel.end()) {
+        j = it->second;
+        name = candidate;
+        break;
+      }
+      if (wal.tli_to == wal.tli_from) break;
+    }
+    const bool whole = j != nullptr && !j->vanished && !j->shrank() && uint64_t(j->entry.st.st_size) == wal.seg &&
+                       j->named_at_end.load();
+    if (!whole)
+      return Status::IOError(fmt::format(
+          "WAL segment {}, which this hot backup needs (its recovery runs from {} to {}), was {} while the backup "
+          "read it: a checkpoint recycled it{}", name, ChangeNumberText(FormatId::kPostgres, wal.from),
+          ChangeNumberText(FormatId::kPostgres, wal.to),
+          j == nullptr ? "not in pg_wal" : j->vanished ? "removed" : "renamed or cut short",
+          !session ? "; back the cluster up with --pg-connect, whose replication slot holds the WAL"
+          : session->reserved_wal() ? ""
+                                    : " (the server gave no temporary replication slot to hold it: raise "
+                                      "max_replication_slots or wal_keep_size, or grant REPLICATION)"));
+  }
+  return Status::OK();
+}
+
+// postgresql.auto.conf of a backup taken with a session (`found`: the scan's entry, or null), read whole, as it is
+// when the session ends (an ALTER SYSTEM during the backup made it longer than the scan saw, and a copy cut at the
+// scan's size failed to parse; review); a link is kept as the file it points to. With a backup_label PostgreSQL (15,
+// and 12.12/13.8/14.5 on, which have the setting) recovers as in archive recovery, and once consistent refuses a
+// tablespace that is a directory in pg_tblspc ("unexpected directory entry"), which is how a backup holds
+// tablespaces (docs/format-postgres.md): no restore or clone of such a backup started (found 2026-12-01). The
+// backup's copy allows it (made when there is none). nullopt: no such file, and none needed.
+Result<std::optional<SourceEntry>> SessionAutoConf(const PgBackupSession& session, const std::vector<SourceEntry>& entries,
+                                                   const SourceEntry* found, const SourceEntry& control_entry,
+                                                   const ScratchDir& scratch, std::vector<std::string>* notes) {
+  if (found != nullptr && found->is_dir()) return std::optional<SourceEntry>(*found);  // kept as the scan saw it
+  const bool tablespaces = std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
+    return e.is_dir() && e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos;
+  });
+  const bool allow = tablespaces && session.has_in_place_tablespaces();
+  if (found == nullptr && !allow) return std::optional<SourceEntry>();
+  SourceEntry model = control_entry;  // as PostgreSQL makes it, when there is none
+  model.rel = std::string(kAutoConf);
+  model.st.st_mode = S_IFREG | 0600;
+  std::string conf;
+  if (found != nullptr) {
+    SCNFS_ASSIGN_OR_RETURN(conf, ReadWhole(found->abs));
+    model = *found;
+    model.st.st_mode = S_IFREG | (found->is_file() ? found->st.st_mode & 07777 : 0600);
+    model.target.clear();
+  }
+  if (allow) {
+    if (!conf.empty() && conf.back() != '\n') conf += '\n';
+    conf += "# Added by scnfs to this hot backup of a cluster with tablespaces: they are directories in pg_tblspc here\n"
+            "allow_in_place_tablespaces = 'on'\n";
+    notes->push_back("postgresql.auto.conf of this backup sets allow_in_place_tablespaces = 'on': its tablespaces are "
+                     "directories in pg_tblspc, which PostgreSQL refuses after recovery from a backup_label otherwise");
+  }
+  SCNFS_ASSIGN_OR_RETURN(SourceEntry c, SnapshotEntry(scratch.path, model, conf));
+  return std::optional<SourceEntry>(std::move(c));
+}
+
 // What a PostgreSQL backup reads last, once every other file is (docs/backup.md, "PostgreSQL: the order of the
 // reads"): pg_control and the WAL. The WAL is listed and read now, after every page: PostgreSQL writes a page only
 // once the WAL of its change is on disk, so the WAL read afterwards holds every change the pages copied show, in
@@ -542,15 +637,15 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
   SCNFS_ASSIGN_OR_RETURN(ControlRead now, ReadControlFile(control_entry));
   const auto cold = [](const postgres::ControlFile& c) { return c.state == 1 || c.state == 2; };
   const ControlRead* kept = &start;
-  uint64_t wal_from = 0;  // a hot backup: where its recovery starts
+  WalRange wal;  // a hot backup's: `from` set with the pg_control kept, the rest below
   if (session) {
     kept = &now;
     rec.hot = true;
-    wal_from = label->start_lsn;
+    wal.from = label->start_lsn;
     rec.checkpoint_change = label->checkpoint_lsn;  // where recovery starts: the label's, not pg_control's
   } else if (!cold(start.facts)) {
     rec.hot = true;
-    wal_from = start.facts.redo_lsn;
+    wal.from = start.facts.redo_lsn;
   } else if (now.facts.checkpoint_lsn != start.facts.checkpoint_lsn) {
     return Status::Aborted(fmt::format(
         "the cluster was started and made a checkpoint while it was backed up (pg_control: shut down at {} when the "
@@ -561,7 +656,7 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
   } else if (!cold(now.facts)) {
     kept = &now;
     rec.hot = true;
-    wal_from = now.facts.redo_lsn;
+    wal.from = now.facts.redo_lsn;
     end.notes.push_back("the cluster was started while it was backed up (pg_control was shut down when the backup "
                         "began and was not when it ended), so the backup is taken as hot");
   }
@@ -569,28 +664,31 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
   // Where its recovery ends. Found before pg_wal is listed: a segment begun between the two is then in the list.
   // Segments are named by timeline: those before a promotion by the checkpoint's, those after by the cluster's
   // newest (its .history file); the WAL's end is looked for on the newest first.
-  const uint32_t tli_from = label ? label->timeline : kept->facts.timeline, tli_to = std::max(rec.timeline, tli_from);
-  const uint32_t seg = kept->facts.wal_segment_size;
-  uint64_t wal_to = 0;
   if (rec.hot) {
-    if (seg == 0 || (seg & (seg - 1)) != 0) return Status::Corruption(fmt::format("pg_control gives a WAL segment size of {}", seg));
-    wal_to = stop ? stop->lsn : WalEnd(entries, kept->facts, tli_to);
-    if (wal_to == 0 && tli_to != tli_from) wal_to = WalEnd(entries, kept->facts, tli_from);
-    if (wal_to == 0)
+    wal.seg = kept->facts.wal_segment_size;
+    wal.tli_from = label ? label->timeline : kept->facts.timeline;
+    wal.tli_to = std::max(rec.timeline, wal.tli_from);
+    if (wal.seg == 0 || (wal.seg & (wal.seg - 1)) != 0)
+      return Status::Corruption(fmt::format("pg_control gives a WAL segment size of {}", wal.seg));
+    wal.to = stop ? stop->lsn : WalEnd(entries, kept->facts, wal.tli_to);
+    if (wal.to == 0 && wal.tli_to != wal.tli_from) wal.to = WalEnd(entries, kept->facts, wal.tli_from);
+    if (wal.to == 0)
       return Status::InvalidArgument(fmt::format("pg_wal holds no WAL of timeline {}: a hot backup without it cannot be "
-                                                 "made consistent", tli_to));
-    rec.min_recovery_lsn = wal_to;
-    if (session) rec.wal_start_lsn = wal_from;
+                                                 "made consistent", wal.tli_to));
+    wal.first = wal.from - wal.from % wal.seg;
+    wal.past = std::max(wal.to, wal.from + 1);
+    rec.min_recovery_lsn = wal.to;
+    if (session) rec.wal_start_lsn = wal.from;
   }
 
   std::vector<SourceEntry> later;
-  const auto wal = std::find_if(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.rel == "pg_wal"; });
-  if (wal != entries.end() && wal->is_dir()) {
+  const auto wal_dir_entry = std::find_if(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.rel == "pg_wal"; });
+  if (wal_dir_entry != entries.end() && wal_dir_entry->is_dir()) {
     ScanOptions wal_scan;
     wal_scan.skip_dir = store->dir();
     std::error_code ec;
-    const std::string wal_dir = fs::canonical(wal->abs, ec).string();  // pg_wal may be a link (initdb --waldir)
-    if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot resolve {}", wal->abs));
+    const std::string wal_dir = fs::canonical(wal_dir_entry->abs, ec).string();  // pg_wal may be a link (initdb --waldir)
+    if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot resolve {}", wal_dir_entry->abs));
     SCNFS_ASSIGN_OR_RETURN(later, ScanSources({wal_dir}, wal_scan));
     std::erase_if(later, [](const SourceEntry& e) { return e.rel == "."; });
     for (auto& e : later) e.rel = "pg_wal/" + e.rel;
@@ -601,20 +699,19 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
   // backup's I/O (1.0 of 2.6 GB for pgbench -s 100; 2026-12-01). Every other file of pg_wal (history files,
   // archive_status) is kept; a cold backup keeps them all, as read.
   if (rec.hot) {
-    const uint64_t first = wal_from - wal_from % seg;
     size_t left_out = 0;
     std::erase_if(later, [&](const SourceEntry& e) {
       if (!e.is_file() || e.rel.find('/', 7) != std::string::npos) return false;
-      const auto s = postgres::ParseWalSegmentName(std::string_view(e.rel).substr(7), seg);
-      const bool out = s && (s->start < first || s->start >= std::max(wal_to, wal_from + 1));
+      const auto s = postgres::ParseWalSegmentName(std::string_view(e.rel).substr(7), wal.seg);
+      const bool out = s && !wal.Holds(s->start);
       left_out += out ? 1 : 0;
       return out;
     });
     if (left_out > 0)
       end.notes.push_back(fmt::format("{} WAL segment(s) of pg_wal outside this backup's WAL ({} to {}) were left out: "
                                       "older WAL, or segments recycled for later use; no recovery of the backup reads them",
-                                      left_out, ChangeNumberText(FormatId::kPostgres, wal_from),
-                                      ChangeNumberText(FormatId::kPostgres, wal_to)));
+                                      left_out, ChangeNumberText(FormatId::kPostgres, wal.from),
+                                      ChangeNumberText(FormatId::kPostgres, wal.to)));
   }
   if (opt.before_wal_read) opt.before_wal_read();
 
@@ -646,54 +743,18 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
                                            "{} in it to make it one)", e.rel, e.rel));
     }
   }
-  // postgresql.auto.conf, read last with a session, whole, as it is then (an ALTER SYSTEM during the backup made it
-  // longer than the scan saw, and a copy cut at the scan's size failed to parse; review). With a backup_label
-  // PostgreSQL (15, and 12.12/13.8/14.5 on, which have the setting) recovers as in archive recovery, and once
-  // consistent refuses a tablespace that is a directory in pg_tblspc ("unexpected directory entry"), which is how
-  // a backup holds tablespaces (docs/format-postgres.md): no restore or clone of such a backup started (found
-  // 2026-12-01). The backup's copy allows it.
   if (session) {
-    const bool tablespaces = std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
-      return e.is_dir() && e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos;
-    });
-    const bool allow = tablespaces && session->has_in_place_tablespaces();
     const auto found = std::find_if(deferred.begin(), deferred.end(), [](const SourceEntry& e) { return e.rel == kAutoConf; });
-    SourceEntry model = control_entry;  // as PostgreSQL makes it, when there is none
-    model.rel = std::string(kAutoConf);
-    model.st.st_mode = S_IFREG | 0600;
-    if (found != deferred.end()) model = *found;
-    if (found != deferred.end() && (found->is_file() || found->is_symlink() || allow)) {
-      std::string conf;
-      if (found->is_file() || found->is_symlink()) {
-        SCNFS_ASSIGN_OR_RETURN(conf, ReadWhole(found->abs));  // a link: what it points to, kept as a file
-        model.st.st_mode = S_IFREG | (found->is_file() ? found->st.st_mode & 07777 : 0600);
-        model.target.clear();
-      }
-      if (allow) {
-        if (!conf.empty() && conf.back() != '\n') conf += '\n';
-        conf += "# Added by scnfs to this hot backup of a cluster with tablespaces: they are directories in pg_tblspc here\n"
-                "allow_in_place_tablespaces = 'on'\n";
-        end.notes.push_back("postgresql.auto.conf of this backup sets allow_in_place_tablespaces = 'on': its tablespaces "
-                            "are directories in pg_tblspc, which PostgreSQL refuses after recovery from a backup_label "
-                            "otherwise");
-      }
-      SCNFS_ASSIGN_OR_RETURN(SourceEntry c, SnapshotEntry(scratch.path, model, conf));
-      later.push_back(c);
-    } else if (found != deferred.end()) {
-      later.push_back(*found);  // a directory of that name: kept as the scan saw it
-    } else if (allow) {
-      SCNFS_ASSIGN_OR_RETURN(SourceEntry c, SnapshotEntry(scratch.path, model,
-                                                          "allow_in_place_tablespaces = 'on'\n"));
-      later.push_back(c);
-    }
+    SCNFS_ASSIGN_OR_RETURN(std::optional<SourceEntry> conf,
+                           SessionAutoConf(*session, entries, found == deferred.end() ? nullptr : &*found, control_entry,
+                                           scratch, &end.notes));
+    if (conf) later.push_back(std::move(*conf));
   }
 
   SCNFS_ASSIGN_OR_RETURN(auto more, PlanFiles(later, &db, in));
   {
     rocksdb::WriteBatch b;
-    Catalog::PutDatabase(&b, store, db);  // next_file_id advances
-    for (const auto& j : more)
-      if (j->new_file_id) Catalog::PutFileId(&b, store, db.id, j->entry.rel, j->file_id);
+    PutPlannedFiles(&b, store, db, more);
     SCNFS_RETURN_IF_ERROR(store->Write(&b, false));
   }
   for (const auto& j : more) j->check_name_at_end = j->entry.rel.starts_with("pg_wal/");
@@ -701,40 +762,7 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
   auto units = MakeUnits(more, &bytes);
   SCNFS_RETURN_IF_ERROR(IngestAll(shared, units, opt, bytes_before + bytes, clock));
 
-  // Every segment from where recovery starts to where it ends, read whole, and still under its name once read: a
-  // checkpoint recycles a segment by renaming it, then overwrites it when it is used again. Checked on what was
-  // read, not on the listing: a segment recycled between the two was left out without a word, and the restore
-  // stopped with "could not locate a valid checkpoint record" (found by review, 2026-12-01).
-  if (rec.hot) {
-    std::map<std::string, const FileJob*, std::less<>> read;
-    for (const auto& j : more) read[j->entry.rel] = j.get();
-    for (uint64_t at = wal_from - wal_from % seg; at < std::max(wal_to, wal_from + 1); at += seg) {
-      const FileJob* j = nullptr;
-      std::string name;
-      for (uint32_t tli : {tli_to, tli_from}) {
-        const std::string candidate = postgres::WalSegmentName(tli, at, seg);
-        name += name.empty() ? candidate : " (or " + candidate + ")";
-        if (auto it = read.find("pg_wal/" + candidate); it != read.end()) {
-          j = it->second;
-          name = candidate;
-          break;
-        }
-        if (tli_to == tli_from) break;
-      }
-      const bool whole = j != nullptr && !j->vanished && !j->shrank() && uint64_t(j->entry.st.st_size) == seg &&
-                         j->named_at_end.load();
-      if (!whole)
-        return Status::IOError(fmt::format(
-            "WAL segment {}, which this hot backup needs (its recovery runs from {} to {}), was {} while the backup "
-            "read it: a checkpoint recycled it{}", name, ChangeNumberText(FormatId::kPostgres, wal_from),
-            ChangeNumberText(FormatId::kPostgres, wal_to),
-            j == nullptr ? "not in pg_wal" : j->vanished ? "removed" : "renamed or cut short",
-            !session ? "; back the cluster up with --pg-connect, whose replication slot holds the WAL"
-            : session->reserved_wal() ? ""
-                                      : " (the server gave no temporary replication slot to hold it: raise "
-                                        "max_replication_slots or wal_keep_size, or grant REPLICATION)"));
-    }
-  }
+  if (rec.hot) SCNFS_RETURN_IF_ERROR(CheckWalRead(wal, more, session));
   for (auto& j : more) jobs.push_back(std::move(j));
   entries.insert(entries.end(), later.begin(), later.end());
   std::sort(entries.begin(), entries.end(), [](const SourceEntry& a, const SourceEntry& b) { return a.rel < b.rel; });
@@ -893,17 +921,16 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // them is not needed for them: they are read whole.
     const bool with_session = session != nullptr;
     const auto deferred = [&](const SourceEntry& e) {
-      return e.rel.starts_with("pg_wal/") || e.rel == "global/pg_control" || (IsSignalFile(e.rel) && !e.is_dir()) ||
+      return ReadLast(e.rel) || (IsSignalFile(e.rel) && !e.is_dir()) ||
              (with_session && (e.rel == "backup_label" || e.rel == "tablespace_map" || e.rel == kAutoConf));
     };
     for (const auto& e : entries)
       if (deferred(e)) {
         if (IsSignalFile(e.rel) || e.rel == kAutoConf) pg_deferred.push_back(e);  // read in FinishPostgres, or left out
-        if (e.is_file() && (e.rel.starts_with("pg_wal/") || e.rel == "global/pg_control" || e.rel == kAutoConf))
-          deferred_bytes += uint64_t(e.st.st_size);
+        if (e.is_file() && (ReadLast(e.rel) || e.rel == kAutoConf)) deferred_bytes += uint64_t(e.st.st_size);
       }
     std::erase_if(entries, deferred);
-    std::erase_if(changed, [&](const auto& kv) { return kv.first.starts_with("pg_wal/") || kv.first == "global/pg_control"; });
+    std::erase_if(changed, [](const auto& kv) { return ReadLast(kv.first); });
     SCNFS_ASSIGN_OR_RETURN(ScratchDir made, ScratchDir::Make());
     scratch.emplace(std::move(made));
   }
@@ -944,10 +971,8 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   for (const auto& s : opt.sources) rec.sources.push_back(std::filesystem::absolute(s).string());
   {
     rocksdb::WriteBatch b;
-    Catalog::PutDatabase(&b, store, db);  // next_backup_id and next_file_id advance
+    PutPlannedFiles(&b, store, db, jobs);  // next_backup_id advances too
     Catalog::PutBackup(&b, store, rec);
-    for (const auto& j : jobs)
-      if (j->new_file_id) Catalog::PutFileId(&b, store, db.id, j->entry.rel, j->file_id);
     SCNFS_RETURN_IF_ERROR(store->Write(&b, /*sync=*/true));
   }
 
