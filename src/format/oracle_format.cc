@@ -174,6 +174,17 @@ bool SoundBlockOfSize(ByteSpan b, uint32_t bs) {
   return (size_code == 0 || size_code == BlockSizeCode(bs)) && SoundBlock(b);
 }
 
+// A block 1 whose fields can be believed: SoundBlockOfSize, not marked corrupt by Oracle (seq 0xFF), and at the
+// address its own relative file number gives block 1 (ref §6). A block 1 that verify reports as marked corrupt or
+// misplaced had its DBID, resetlogs id and checkpoint SCN recorded: a RESETLOGS that made earlier scn: points
+// ambiguous, a lowered checkpoint SCN (found 2026-12-02).
+bool SoundHeaderBlock(ByteSpan b1, uint32_t bs) {
+  if (!SoundBlockOfSize(b1, bs) || Load8(b1, kOffSeq) == kSeqMarkedCorrupt) return false;
+  const uint32_t rfn = Load32(&b1[kFhOffRelativeFileNumber]);
+  const uint32_t want = rfn == kBigfileRelativeFileNo ? 1u : (rfn << kSmallfileBlockBits | 1u);
+  return Load32(&b1[kOffRdba]) == want;
+}
+
 Status CheckFileHeaderBlock(ByteSpan b1, uint32_t block_size) {
   const uint8_t type = Load8(b1, kOffType);
   if (type != kTypeDatafileHeader) {
@@ -282,8 +293,10 @@ class OracleFormat final : public FileFormat {
   BlockCheck CheckOsHeader(ByteSpan block) const {
     BlockCheck c;
     c.type = Load8(block, kOffType);
+    // Byte 1 is the block-size code as in every block's frmt (ref §5): another size's code, or the redo code 0x22,
+    // is a block 0 that does not describe this file (it verified clean before 2026-12-02).
     if (Load32(&block[kB0OffMarker]) != kBlock0Marker || Load32(&block[kB0OffMagic]) != kMagic ||
-        Load32(&block[kB0OffBlockSize]) != block_size_) {
+        Load32(&block[kB0OffBlockSize]) != block_size_ || !FrmtValid(Load8(block, kOffFrmt))) {
       return Corrupt(BlockKind::kBadHeader, 0, c.type);
     }
     if (Load16(&block[kOffChkval]) != 0 && ChecksumResidual(block) != 0) {
@@ -339,10 +352,15 @@ class OracleFormat final : public FileFormat {
     if (!RdbaValid(blockno, block)) return Corrupt(BlockKind::kWrongAddress, change, type);
     if (seq == kSeqMarkedCorrupt) return Corrupt(BlockKind::kMarkedCorrupt, change, type);
 
+    const bool never_used = type == kTypeNew && (flg & kFlgNew) != 0;
+    // A formatted-never-used block has SCN 0 (ref §4). One with an SCN is not what it says: believed, its SCN
+    // became the backup's highest (10^12 refused every scn: point below it; found 2026-12-02).
+    if (never_used && change != 0) return Corrupt(BlockKind::kBadHeader, change, type);
+
     BlockCheck c;
     c.change = change;
     c.type = type;
-    c.kind = (type == kTypeNew && (flg & kFlgNew) != 0) ? BlockKind::kEmpty : BlockKind::kOk;
+    c.kind = never_used ? BlockKind::kEmpty : BlockKind::kOk;
     c.fingerprint = Fingerprint(blockno, block);
     return c;
   }
@@ -453,12 +471,8 @@ namespace {
 // `file_size`, the relative file number (and bigfile) from the addresses of the data blocks in `more` (blocks 2, 3,
 // ...): the number most sound, used blocks carry. Formatted-never-used blocks carry the bare block number and say
 // nothing.
-FileHeader HeaderOfDataBlocks(uint32_t bs, ByteSpan more, uint64_t file_size) {
-  FileHeader h;
-  h.salvaged = true;
-  h.block_size = bs;
-  h.file_type = kFileTypeDatafile;
-  h.blocks = uint32_t(std::min<uint64_t>(file_size / bs, UINT32_MAX) - 1);
+// The relative file numbers the sound, used data blocks in `more` (blocks 2, 3, ...) carry, with their counts.
+std::map<uint32_t, int> FileNumberVotes(uint32_t bs, ByteSpan more) {
   std::map<uint32_t, int> votes;
   for (size_t i = 0; (i + 1) * size_t(bs) <= more.size(); ++i) {
     const ByteSpan b = more.subspan(i * bs, bs);
@@ -468,6 +482,16 @@ FileHeader HeaderOfDataBlocks(uint32_t bs, ByteSpan more, uint64_t file_size) {
     if (rdba == blockno) ++votes[kBigfileRelativeFileNo];
     else if ((rdba & kSmallfileBlockMask) == blockno && (rdba >> kSmallfileBlockBits) != 0) ++votes[rdba >> kSmallfileBlockBits];
   }
+  return votes;
+}
+
+FileHeader HeaderOfDataBlocks(uint32_t bs, ByteSpan more, uint64_t file_size) {
+  FileHeader h;
+  h.salvaged = true;
+  h.block_size = bs;
+  h.file_type = kFileTypeDatafile;
+  h.blocks = uint32_t(std::min<uint64_t>(file_size / bs, UINT32_MAX) - 1);
+  const std::map<uint32_t, int> votes = FileNumberVotes(bs, more);
   auto best = std::max_element(votes.begin(), votes.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   h.relative_file_number = best == votes.end() ? 0 : best->first;
   return h;
@@ -507,7 +531,10 @@ Result<FileHeader> SalvageFileHeader(ByteSpan head, ByteSpan more, uint64_t file
   if (!IsValidBlockSize(bs) || head.size() < 2 * size_t(bs))
     return Status::InvalidArgument(fmt::format("block 0 gives block size {}, which Oracle does not use", bs));
   const ByteSpan b1 = head.subspan(bs, bs);
-  if (SoundBlockOfSize(b1, bs)) return Status::InvalidArgument("block 1 is a sound block, but not a datafile header");
+  // A sound block 1 that is no datafile header (a redo log's, a control file's) is another kind of file; one that
+  // is a datafile header but not believed (SoundHeaderBlock: marked corrupt, misplaced) is salvaged.
+  if (SoundBlockOfSize(b1, bs) && !CheckFileHeaderBlock(b1, bs).ok())
+    return Status::InvalidArgument("block 1 is a sound block, but not a datafile header");
   return HeaderOfDataBlocks(bs, more, file_size);
 }
 
@@ -515,7 +542,7 @@ Result<FileHeader> HeaderBesideDamagedBlock0(ByteSpan head) {
   for (uint32_t bs : {2048u, 4096u, 8192u, 16384u, 32768u}) {
     if (head.size() < 2 * size_t(bs)) break;
     const ByteSpan b1 = head.subspan(bs, bs);
-    if (SoundBlockOfSize(b1, bs) && CheckFileHeaderBlock(b1, bs).ok()) return DecodeFileHeader(b1);
+    if (SoundHeaderBlock(b1, bs) && CheckFileHeaderBlock(b1, bs).ok()) return DecodeFileHeader(b1);
   }
   return Status::InvalidArgument(
       "not an Oracle datafile: no block-0 magic 0x7A7B7C7D, and no datafile header in block 1 at any Oracle block size");
@@ -529,13 +556,22 @@ Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string
     // A block 1 that parses but fails the block checks (one flipped bit: a bad checksum) cannot be believed field
     // by field: a flipped resetlogs id was recorded as a RESETLOGS that made every earlier scn: point ambiguous, a
     // flipped checkpoint SCN lowered the backup's (found 2026-12-01). It is salvaged like any damaged block 1.
-    // So is one whose frmt names another block size (found 2026-12-01: its checkpoint SCN lowered the backup's).
+    // So is one whose frmt names another block size (found 2026-12-01: its checkpoint SCN lowered the backup's),
+    // and one marked corrupt or at another block's address (SoundHeaderBlock).
     const ByteSpan b1 = head.subspan(h->block_size, h->block_size);
-    if (SoundBlockOfSize(b1, h->block_size)) return h;
     std::vector<std::byte> more(
         size_t(std::min<uint64_t>(kSalvageBlocks * h->block_size, file_size - std::min<uint64_t>(file_size, 2 * uint64_t(h->block_size)))));
     // A file cut short since it was sized (an online resize writes block 1 too) is no reason to fail: fewer votes.
     if (!read_at(2 * uint64_t(h->block_size), more).ok()) more.clear();
+    if (SoundHeaderBlock(b1, h->block_size)) {
+      // Sound, but another file's: a misdirected write or an overlaid copy put the header of relative file N
+      // over block 1 of a file whose data blocks all say M. Believed, it named every data block "wrong address"
+      // and gave block 1 the other file's checkpoint SCN (found 2026-12-02). It is not believed when at least 3
+      // sound, used data blocks name one file and none names the header's.
+      const auto votes = FileNumberVotes(h->block_size, ByteSpan(more.data(), more.size()));
+      const bool others = std::any_of(votes.begin(), votes.end(), [](const auto& v) { return v.second >= 3; });
+      if (!others || votes.contains(h->relative_file_number)) return h;
+    }
     SCNFS_ASSIGN_OR_RETURN(FileHeader salvaged, SalvageFileHeader(head, ByteSpan(more.data(), more.size()), file_size));
     // Where the parsed fields can only make the checks milder, they are kept: zeros past the smaller block count are
     // space not yet in use (a block 1 torn by the resize that was adding them must not turn them corrupt), and a

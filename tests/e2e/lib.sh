@@ -132,3 +132,36 @@ same_tree() {
 json_eval() {
   "$PYTHON" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>>"$LOGS/json.log"
 }
+
+# recovered_ok DIR NAME PORT ACCOUNTS [TABLESPACE_ROWS]: PostgreSQL starts on DIR, recovers a hot backup by itself
+# (replays WAL), and the pgbench cluster is consistent: pgbench keeps the balances of accounts, tellers, branches and
+# the history's deltas equal in every committed transaction, so equal sums, pg_amcheck and pg_checksums say the
+# recovered cluster is a consistent one. With TABLESPACE_ROWS, table in_ts must hold that many rows. Leaves the
+# server stopped and the balance sum in RECOVERED_SUM.
+recovered_ok() {
+  local d=$1 name=$2 port=$3 accounts=$4 ts_rows=${5:-} ts_count=0 sums a b c h rows ts
+  [[ -n "$ts_rows" ]] && ts_count="(select count(*) from in_ts)"
+  pg_start "$d" "$name" "$port" || fail "PostgreSQL on $name: $LAST_ERR"
+  grep -q "redo done at" "$LOGS/$name.server.log" || fail "$name: PostgreSQL did not replay WAL (no 'redo done' in its log)"
+  sums=$(psql_q "select (select sum(abalance) from pgbench_accounts) || ' ' || (select sum(tbalance) from pgbench_tellers)
+                 || ' ' || (select sum(bbalance) from pgbench_branches) || ' ' || (select coalesce(sum(delta), 0) from pgbench_history)
+                 || ' ' || (select count(*) from pgbench_accounts) || ' ' || $ts_count" "$port") ||
+    fail "$name: query failed"
+  read -r a b c h rows ts <<<"$sums"
+  [[ "$a" == "$b" && "$b" == "$c" && "$c" == "$h" && "$rows" == "$accounts" && "$ts" == "${ts_rows:-0}" ]] ||
+    fail "$name: inconsistent after recovery: sums accounts $a tellers $b branches $c history $h, $rows accounts ($accounts expected)${ts_rows:+, $ts rows in the tablespace ($ts_rows)}"
+  run "$name-amcheck" as_pg "$PGBIN/pg_amcheck" -h "$SOCK" -p "$port" --install-missing --heapallindexed postgres ||
+    fail "pg_amcheck on $name: $LAST_ERR"
+  pg_stop "$d" "$name-stop" || fail "stop on $name: $LAST_ERR"
+  run "$name-checksums" "$PGBIN/pg_checksums" --check -D "$d" || fail "pg_checksums on $name: $LAST_ERR"
+  RECOVERED_SUM=$a
+}
+
+# Background load (pgbench clients, checkpoint loops) that stop_load ends: add each job's pid to LOAD_PIDS.
+LOAD_PIDS=()
+stop_load() {
+  local p
+  for p in "${LOAD_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  LOAD_PIDS=()
+}

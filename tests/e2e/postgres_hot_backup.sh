@@ -18,13 +18,6 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 PORT2=$((PORT + 1))
 CONN="host=$SOCK port=$PORT user=postgres"
 echo "e2e hot backups: scnfs=$SCNFS work=$WORK ports=$PORT,$PORT2"
-LOAD_PIDS=()
-stop_load() {
-  local p
-  for p in "${LOAD_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  LOAD_PIDS=()
-}
 trap 'stop_load; cleanup' EXIT
 
 # 1. A cluster with data checksums, pgbench scale 10, and a load: 4 pgbench clients and a CHECKPOINT every 0.5 s.
@@ -80,25 +73,6 @@ pass "a hot backup without --pg-connect $what ($(elapsed "$t")s)"
 stop_load
 pg_stop "$PGDATA" stop1 || fail "stop: $LAST_ERR"
 
-# recovered_ok DIR NAME PORT: PostgreSQL starts on DIR, recovers by itself, and the cluster is consistent.
-recovered_ok() {
-  local d=$1 name=$2 port=$3 sums a b c h rows ts
-  pg_start "$d" "$name" "$port" || fail "PostgreSQL on $name: $LAST_ERR"
-  grep -q "redo done at" "$LOGS/$name.server.log" || fail "$name: PostgreSQL did not replay WAL (no 'redo done' in its log)"
-  sums=$(psql_q "select (select sum(abalance) from pgbench_accounts) || ' ' || (select sum(tbalance) from pgbench_tellers)
-                 || ' ' || (select sum(bbalance) from pgbench_branches) || ' ' || (select coalesce(sum(delta), 0) from pgbench_history)
-                 || ' ' || (select count(*) from pgbench_accounts) || ' ' || (select count(*) from in_ts)" "$port") ||
-    fail "$name: query failed"
-  read -r a b c h rows ts <<<"$sums"
-  [[ "$a" == "$b" && "$b" == "$c" && "$c" == "$h" && "$rows" == 1000000 && "$ts" == 100000 ]] ||
-    fail "$name: inconsistent after recovery: sums accounts $a tellers $b branches $c history $h, $rows accounts (1000000 expected), $ts rows in the tablespace (100000)"
-  run "$name-amcheck" as_pg "$PGBIN/pg_amcheck" -h "$SOCK" -p "$port" --install-missing --heapallindexed postgres ||
-    fail "pg_amcheck on $name: $LAST_ERR"
-  pg_stop "$d" "$name-stop" || fail "stop on $name: $LAST_ERR"
-  run "$name-checksums" "$PGBIN/pg_checksums" --check -D "$d" || fail "pg_checksums on $name: $LAST_ERR"
-  RECOVERED_SUM=$a
-}
-
 # 4. Each backup restored: a backup_label where one was taken, and a consistent cluster after recovery.
 t=$(date +%s.%N)
 for n in 1 2 $UNLABELLED; do
@@ -108,7 +82,7 @@ for n in 1 2 $UNLABELLED; do
     grep -q "^START WAL LOCATION: " "$r/backup_label" 2>/dev/null || fail "restore $n holds no backup_label"
     grep -q "warning" "$LOGS/restore$n.log" && fail "restore $n warned: $(grep warning "$LOGS/restore$n.log")"
   fi
-  recovered_ok "$r" "restore$n-pg" "$PORT2"
+  recovered_ok "$r" "restore$n-pg" "$PORT2" 1000000 100000
   [[ $n == 3 || -f "$r/backup_label.old" ]] || fail "restore $n: PostgreSQL did not take its backup_label"
   rm -rf "$r"
   echo "  backup $n: consistent, balance sum $RECOVERED_SUM"
@@ -122,7 +96,7 @@ run mount "$SCNFS" mount --store "$STORE" --allow-other "$MNT" || fail "scnfs mo
 want=$(json_eval "$LOGS/backup2.log" '(True, j["wal_start_lsn"], j["min_recovery_lsn"])')
 got=$(json_eval "$MNT/pg/backups/2/.scnfs-backup.json" '(j["backup"]["hot"], j["backup"]["wal_start_lsn"], j["backup"]["min_recovery_lsn"])')
 [[ "$got" == "$want" ]] || fail "the mount's .scnfs-backup.json of backup 2 says (hot, start, stop) $got, backup 2 said $want"
-recovered_ok "$MNT/pg/clones/hot2" clone2-pg "$PORT2"
+recovered_ok "$MNT/pg/clones/hot2" clone2-pg "$PORT2" 1000000 100000
 run clone-destroy "$SCNFS" clone destroy --store "$STORE" hot2 || fail "clone destroy: $LAST_ERR"
 run umount "$SCNFS" umount "$MNT" || fail "umount: $LAST_ERR"
 pass "a clone of hot backup 2 recovered to a consistent cluster, then was destroyed ($(elapsed "$t")s)"

@@ -21,6 +21,15 @@ using Snap = std::map<std::string, std::string>;  // relative path -> bytes
 // Rewrites data block `b` of an Oracle file image with fresh rows at SCN `scn`, valid tail and checksum.
 void RewriteOracleBlock(std::string* file, uint32_t b, uint64_t scn, std::mt19937_64& rng) {
   char* p = file->data() + size_t(b) * kBs;
+  if (p[0] == 0) {  // a formatted-never-used block (SCN 0 by definition) gets its first rows: a table block now
+    uint32_t rfn = 0;
+    std::memcpy(&rfn, file->data() + kBs + 368, 4);  // the file header's relative file number
+    const uint32_t rdba = rfn == 1024 ? b : (rfn << 22 | b);
+    p[0] = 6;
+    p[15] = 0x04;
+    p[20] = 1;
+    std::memcpy(p + 4, &rdba, 4);
+  }
   uint32_t base = uint32_t(scn);
   uint16_t wrap = uint16_t(scn >> 32);
   std::memcpy(p + 8, &base, 4);

@@ -508,6 +508,35 @@ TEST_F(OracleCheck, Block0) {
   EXPECT_EQ(small_->Check(0, Block(kBs)).kind, BlockKind::kBadHeader);
 }
 
+// Block 0's byte 1 is the block-size code (ref §5): another size's, or the redo log's 0x22, verified clean before
+// 2026-12-02. 0x02 alone (before 10g) carries no size.
+TEST_F(OracleCheck, Block0WithAnotherBlockSizesCodeIsCorrupt) {
+  for (uint8_t code : {0x82, 0x22, 0xA3}) {
+    Block b0 = Block0(20000);
+    P8(b0, 1, code);
+    HandChecksum(b0);
+    EXPECT_EQ(small_->Check(0, b0).kind, BlockKind::kBadHeader) << int(code);
+    EXPECT_TRUE(small_->Check(0, b0).corrupt);
+  }
+  Block old = Block0(20000);
+  P8(old, 1, 0x02);
+  HandChecksum(old);
+  EXPECT_FALSE(small_->Check(0, old).corrupt);
+}
+
+// A formatted-never-used block has SCN 0 (ref §4). One that carries an SCN was called Empty and its SCN (10^12)
+// became the backup's highest, refusing every scn: point below it (found 2026-12-02).
+TEST_F(OracleCheck, AnEmptyBlockWithAnScnIsCorrupt) {
+  Block b = EmptyBlock(100);
+  P32(b, 8, 0xD4A51000);  // 10^12: base and wrap
+  P16(b, 12, 0xE8);
+  HandTail(b);
+  HandChecksum(b);
+  const BlockCheck c = small_->Check(100, b);
+  EXPECT_EQ(c.kind, BlockKind::kBadHeader);
+  EXPECT_TRUE(c.corrupt);
+}
+
 TEST_F(OracleCheck, Block1IsVersionedByItsOwnCheckpointScn) {
   const Block old_header = Block1(7, 0x00001000, 0);
   BlockCheck c = small_->Check(1, old_header);
@@ -591,6 +620,53 @@ TEST(OracleSalvage, ASoundBlock1ThatIsNoDatafileHeaderIsNotSalvaged) {
   HandChecksum(redo);
   const Block head = Head(Block0(20000), redo);
   EXPECT_FALSE(SalvageFileHeader(ByteSpan(head.data(), head.size()), {}, 100 * kBs).ok());
+}
+
+// A block 1 that its own checks report as marked corrupt, or at another block's address, passes frmt, tail and
+// checksum: its fields were believed, and a DBID, resetlogs id and checkpoint SCN written into a damaged header
+// were recorded as a RESETLOGS and a lowered checkpoint (found 2026-12-02). It is salvaged like a bad checksum. So
+// is a sound header of another file, where the data blocks all name this one (every data block was called "wrong
+// address" instead of block 1).
+TEST(OracleSalvage, ABlock1MarkedCorruptOrMisplacedIsNotBelieved) {
+  Block more;
+  for (uint32_t blk = 2; blk < 8; ++blk) {
+    Block b = DataBlock(7u << 22 | blk, 0, 1000 + blk);
+    more.insert(more.end(), b.begin(), b.end());
+  }
+  auto read_more = [&](uint64_t off, std::span<std::byte> out) {
+    EXPECT_EQ(off, 2 * kBs);
+    std::memcpy(out.data(), more.data(), std::min(out.size(), more.size()));
+    return Status::OK();
+  };
+  Block marked = Block1(7, 0x1000, 0);
+  P8(marked, 14, 0xFF);
+  HandTail(marked);
+  HandChecksum(marked);
+  Block misplaced = Block1(7, 0x1000, 0);
+  P32(misplaced, 4, 7u << 22 | 9);
+  HandChecksum(misplaced);
+  Block other_file = Block1(7, 0x1000, 0);  // the rdba of block 1 of relative file 8, with file 7 in its fields
+  P32(other_file, 4, 8u << 22 | 1);
+  HandChecksum(other_file);
+  const Block foreign = Block1(8, 0x1000, 0);  // a sound header of relative file 8 over file 7's block 1
+  for (const Block* b1 : std::initializer_list<const Block*>{&marked, &misplaced, &other_file, &foreign}) {
+    const Block head = Head(Block0(20000), *b1);
+    auto h = ReadFileHeader(ByteSpan(head.data(), head.size()), 100 * kBs, "f.dbf", read_more);
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    EXPECT_TRUE(h->salvaged);
+    EXPECT_EQ(h->dbid, 0u);
+    EXPECT_EQ(h->checkpoint_scn, 0u);
+    EXPECT_EQ(h->relative_file_number, 7u);
+    const BlockCheck c = MakeFormat(*h)->Check(1, ByteSpan(head.data() + kBs, kBs));
+    EXPECT_TRUE(c.corrupt);
+    EXPECT_EQ(c.kind, b1 == &marked ? BlockKind::kMarkedCorrupt : BlockKind::kWrongAddress);
+  }
+  // The sound header of the same tests is believed.
+  const Block head = Head(Block0(20000), Block1(7, 0x1000, 0));
+  auto h = ReadFileHeader(ByteSpan(head.data(), head.size()), 100 * kBs, "f.dbf", read_more);
+  ASSERT_TRUE(h.ok());
+  EXPECT_FALSE(h->salvaged);
+  EXPECT_EQ(h->checkpoint_scn, 0x1000u);
 }
 
 TEST(OracleGrowth, ZerosPastTheHeadersBlockCountAreNotCorrupt) {
