@@ -78,7 +78,7 @@ Result<BackupRecord> DecodeBackupRecord(std::string_view value) {
     return r;
   }
   if (value.empty() || value[0] != kBackupRecordBinary)
-    return Bad(value.empty() ? "empty value" : fmt::format("unknown layout byte 0x{:02x}", static_cast<unsigned char>(value[0])));
+    return Bad(value.empty() ? "empty value" : fmt::format("unknown layout byte 0x{:02x} (written by a newer scnfs?)", static_cast<unsigned char>(value[0])));
   RecordReader in(value.substr(1));
   unsigned char state = 0, flags = 0;
   uint32_t pid = 0;

@@ -104,7 +104,7 @@ Result<FileRecord> DecodeFileRecord(std::string_view value) {
     return r;
   }
   if (value.empty() || value[0] != kFileRecordBinary)
-    return Bad(value.empty() ? "empty value" : fmt::format("unknown layout byte 0x{:02x}", static_cast<unsigned char>(value[0])));
+    return Bad(value.empty() ? "empty value" : fmt::format("unknown layout byte 0x{:02x} (written by a newer scnfs?)", static_cast<unsigned char>(value[0])));
   RecordReader in(value.substr(1));
   r.held_corrupt_known = false;  // until its extension says
   std::string_view path, type, format, target, read, header;
