@@ -1,5 +1,6 @@
 #include "backup/pg_backup_session.h"
 
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,42 @@
 namespace scnfs {
 namespace {
 
+// libpq is loaded by the first session, not linked: linked, it brought 24 more shared libraries (OpenSSL,
+// Kerberos, LDAP, GnuTLS, p11-kit...) into the start of every scnfs command, a mount's first byte included, for the
+// one option that talks to a server (docs/backup.md, "Hot PostgreSQL backups"). libpq-fe.h still gives the types.
+#define SCNFS_LIBPQ_FUNCTIONS(X)                                                                                   \
+  X(PQclear) X(PQconnectdbParams) X(PQconninfoFree) X(PQconninfoParse) X(PQerrorMessage) X(PQexecParams) X(PQfinish) \
+  X(PQfreemem) X(PQgetisnull) X(PQgetvalue) X(PQntuples) X(PQresultErrorMessage) X(PQresultStatus)                  \
+  X(PQserverVersion) X(PQsetNoticeProcessor) X(PQstatus)
+
+struct Libpq {
+#define SCNFS_LIBPQ_FIELD(f) decltype(&::f) f = nullptr;
+  SCNFS_LIBPQ_FUNCTIONS(SCNFS_LIBPQ_FIELD)
+#undef SCNFS_LIBPQ_FIELD
+};
+
+constexpr char kLibpqName[] = "libpq.so.5";
+
+// Loads libpq once per process (thread-safe: a function-local static); kept loaded until the process ends.
+Result<const Libpq*> LoadLibpq() {
+  static const Result<const Libpq*> loaded = []() -> Result<const Libpq*> {
+    void* lib = dlopen(kLibpqName, RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr)
+      return Status::InvalidArgument(fmt::format("--pg-connect needs libpq ({}, Debian package libpq5): {}", kLibpqName, dlerror()));
+    static Libpq pq;
+#define SCNFS_LIBPQ_RESOLVE(f)                                                                                       \
+  if ((pq.f = reinterpret_cast<decltype(&::f)>(dlsym(lib, #f))) == nullptr)                                          \
+    return Status::InvalidArgument(fmt::format("--pg-connect: {} has no {}: too old a libpq", kLibpqName, #f));
+    SCNFS_LIBPQ_FUNCTIONS(SCNFS_LIBPQ_RESOLVE)
+#undef SCNFS_LIBPQ_RESOLVE
+    return &pq;
+  }();
+  return loaded;
+}
+
+// The loaded libpq. REQUIRES: LoadLibpq() succeeded (Begin loads it before any other call).
+const Libpq& Pq() { return *LoadLibpq().value(); }
+
 // libpq's messages end in a newline and may hold a DETAIL or HINT line: the first line is the reason.
 std::string OneLine(const char* message) {
   std::string_view m = message ? message : "";
@@ -24,7 +61,7 @@ std::string OneLine(const char* message) {
 }
 
 struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
+  void operator()(PGresult* r) const { Pq().PQclear(r); }
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
@@ -33,16 +70,16 @@ using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 struct PgBackupSession::Conn {
   PGconn* pg = nullptr;
   ~Conn() {
-    if (pg) PQfinish(pg);
+    if (pg) Pq().PQfinish(pg);
   }
   // Runs `sql` with text parameters; the result when it returns rows, else the server's reason.
   Result<ResultPtr> Query(const std::string& sql, const std::vector<std::string>& params = {}) {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p.c_str());
-    ResultPtr r(PQexecParams(pg, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
-    if (!r) return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(PQerrorMessage(pg))));
-    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1)
-      return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(PQresultErrorMessage(r.get()))));
+    ResultPtr r(Pq().PQexecParams(pg, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
+    if (!r) return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQerrorMessage(pg))));
+    if (Pq().PQresultStatus(r.get()) != PGRES_TUPLES_OK || Pq().PQntuples(r.get()) != 1)
+      return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQresultErrorMessage(r.get()))));
     return r;
   }
 };
@@ -52,11 +89,12 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
   // The user's parameters over ours: a backup must not wait forever for a host that does not answer, and a
   // connection string without a database would name one after the OS user ("root"), which rarely exists.
   // Neither is printed: the connection string may hold a password.
+  SCNFS_RETURN_IF_ERROR(LoadLibpq().status());
   char* parse_error = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
+  PQconninfoOption* parsed = Pq().PQconninfoParse(conninfo.c_str(), &parse_error);
   if (parsed == nullptr) {
     std::string why = OneLine(parse_error);
-    PQfreemem(parse_error);
+    Pq().PQfreemem(parse_error);
     return Status::InvalidArgument(fmt::format("--pg-connect: {}", why));
   }
   std::vector<std::string> keys{"fallback_application_name"}, values{"scnfs backup"};
@@ -70,21 +108,21 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
     keys.push_back(o->keyword);
     values.push_back(o->val);
   }
-  PQconninfoFree(parsed);
+  Pq().PQconninfoFree(parsed);
   std::vector<const char*> k, v;
   for (size_t i = 0; i < keys.size(); ++i) k.push_back(keys[i].c_str()), v.push_back(values[i].c_str());
   k.push_back(nullptr), v.push_back(nullptr);
 
   auto conn = std::make_unique<Conn>();
-  conn->pg = PQconnectdbParams(k.data(), v.data(), /*expand_dbname=*/0);
-  if (conn->pg == nullptr || PQstatus(conn->pg) != CONNECTION_OK)
+  conn->pg = Pq().PQconnectdbParams(k.data(), v.data(), /*expand_dbname=*/0);
+  if (conn->pg == nullptr || Pq().PQstatus(conn->pg) != CONNECTION_OK)
     return Status::IOError(fmt::format("cannot connect to PostgreSQL (--pg-connect{}): {}",
                                        conninfo.empty() ? ", from PG* variables" : "",
-                                       OneLine(conn->pg ? PQerrorMessage(conn->pg) : "out of memory")));
+                                       OneLine(conn->pg ? Pq().PQerrorMessage(conn->pg) : "out of memory")));
   // pg_backup_stop(false) says that it did not wait for archiving, as a NOTICE: libpq would print it on stderr.
-  PQsetNoticeProcessor(conn->pg, [](void*, const char*) {}, nullptr);
+  Pq().PQsetNoticeProcessor(conn->pg, [](void*, const char*) {}, nullptr);
   std::unique_ptr<PgBackupSession> s(new PgBackupSession(std::move(conn)));
-  s->version_ = PQserverVersion(s->conn_->pg);
+  s->version_ = Pq().PQserverVersion(s->conn_->pg);
   if (s->version_ < 120000)
     return Status::InvalidArgument(fmt::format("PostgreSQL {} is older than 12, which scnfs reads", s->version_));
 
@@ -92,7 +130,7 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
   if (!dir.ok())
     return dir.status().WithContext("cannot ask the server for its data directory (connect as a superuser, or a "
                                     "role with pg_read_all_settings and the right to run pg_backup_start)");
-  const std::string served = PQgetvalue(dir->get(), 0, 0);
+  const std::string served = Pq().PQgetvalue(dir->get(), 0, 0);
   struct stat a {}, b {};
   if (::stat(datadir.c_str(), &a) != 0)
     return Status::FromErrno(errno, fmt::format("cannot stat the data directory {}", datadir));
@@ -108,7 +146,7 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
   if (s->version_ >= 140000)
     (void)s->conn_->Query("SELECT set_config('client_connection_check_interval', '1000', false)");
   auto setting = s->conn_->Query("SELECT count(*)::text FROM pg_settings WHERE name = 'allow_in_place_tablespaces'");
-  s->in_place_tablespaces_ = setting.ok() && std::string_view(PQgetvalue(setting->get(), 0, 0)) == "1";
+  s->in_place_tablespaces_ = setting.ok() && std::string_view(Pq().PQgetvalue(setting->get(), 0, 0)) == "1";
   // A temporary slot goes with the session, even when the backup process is killed. A server without free slots
   // (max_replication_slots), or a role without REPLICATION, still backs up: the WAL check at the end finds a
   // segment recycled meanwhile.
@@ -121,8 +159,8 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
                                                   : "SELECT pg_start_backup($1, $2, false)::text";
   auto started = s->conn_->Query(start, {label, fast ? "true" : "false"});
   if (!started.ok()) return started.status().WithContext("pg_backup_start failed");
-  auto lsn = postgres::ParseLsn(PQgetvalue(started->get(), 0, 0));
-  if (!lsn) return Status::Corruption(fmt::format("pg_backup_start returned '{}', not an LSN", PQgetvalue(started->get(), 0, 0)));
+  auto lsn = postgres::ParseLsn(Pq().PQgetvalue(started->get(), 0, 0));
+  if (!lsn) return Status::Corruption(fmt::format("pg_backup_start returned '{}', not an LSN", Pq().PQgetvalue(started->get(), 0, 0)));
   s->start_lsn_ = *lsn;
   return s;
 }
@@ -135,11 +173,11 @@ Result<PgBackupSession::Stop> PgBackupSession::End() {
   auto r = conn_->Query(stop);
   if (!r.ok()) return r.status().WithContext("pg_backup_stop failed");
   Stop out;
-  auto lsn = postgres::ParseLsn(PQgetvalue(r->get(), 0, 0));
-  if (!lsn) return Status::Corruption(fmt::format("pg_backup_stop returned '{}', not an LSN", PQgetvalue(r->get(), 0, 0)));
+  auto lsn = postgres::ParseLsn(Pq().PQgetvalue(r->get(), 0, 0));
+  if (!lsn) return Status::Corruption(fmt::format("pg_backup_stop returned '{}', not an LSN", Pq().PQgetvalue(r->get(), 0, 0)));
   out.lsn = *lsn;
-  out.label_file = PQgetvalue(r->get(), 0, 1);
-  out.tablespace_map = PQgetisnull(r->get(), 0, 2) ? "" : PQgetvalue(r->get(), 0, 2);
+  out.label_file = Pq().PQgetvalue(r->get(), 0, 1);
+  out.tablespace_map = Pq().PQgetisnull(r->get(), 0, 2) ? "" : Pq().PQgetvalue(r->get(), 0, 2);
   return out;
 }
 

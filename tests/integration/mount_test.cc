@@ -364,6 +364,20 @@ int MountPid(const std::string& out) {
   return std::regex_search(out, m, re) ? std::stoi(m[1]) : -1;
 }
 
+// A mount loads no PostgreSQL client: libpq, linked for `backup --pg-connect`, brought 24 shared libraries (OpenSSL,
+// Kerberos, LDAP, GnuTLS...) into every command's start, and a mount then took 80-100 ms more to its first byte
+// cold (found 2026-12-02). It is loaded by the backup that asks for a session.
+TEST_F(MountTest, TheMountLoadsNoPostgreSQLClientLibraries) {
+  RunResult m = Mount();
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  const int pid = MountPid(m.out);
+  ASSERT_GT(pid, 0);
+  const std::string maps = ReadFile("/proc/" + std::to_string(pid) + "/maps");
+  EXPECT_NE(maps.find("libfuse3"), std::string::npos) << "not the mount's map";
+  for (const char* lib : {"libpq.so", "libssl.so", "libkrb5.so", "libldap", "libgnutls.so"})
+    EXPECT_EQ(maps.find(lib), std::string::npos) << lib << " is loaded by the mount";
+}
+
 // Table files the writer's compactions delete are closed by a mount that keeps reading: clones (and files held
 // open in a backup) kept their point's pooled cursors, whose iterators held every table file of the moment they
 // were made; a soak test counted 87 deleted files (20 MB) held after 35 minutes (found 2026-12-01).
