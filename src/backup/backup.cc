@@ -699,6 +699,16 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
   // backup's I/O (1.0 of 2.6 GB for pgbench -s 100; 2026-12-01). Every other file of pg_wal (history files,
   // archive_status) is kept; a cold backup keeps them all, as read.
   if (rec.hot) {
+    // pg_wal/archive_status is kept empty, as pg_basebackup sends it: restored with its .ready files, a copy
+    // started with production's archive_command archived production's segments again into production's archive
+    // (found 2026-12-02). The copy's own WAL is then marked as it is written.
+    const size_t statuses = std::erase_if(later, [](const SourceEntry& e) {
+      return e.rel.starts_with("pg_wal/archive_status/") && !e.is_dir();
+    });
+    if (statuses > 0)
+      end.notes.push_back(fmt::format("{} archive status file(s) of pg_wal/archive_status were left out of this hot "
+                                      "backup, as pg_basebackup leaves them out: a restore or clone does not archive "
+                                      "the source's WAL again", statuses));
     size_t left_out = 0;
     std::erase_if(later, [&](const SourceEntry& e) {
       if (!e.is_file() || e.rel.find('/', 7) != std::string::npos) return false;
@@ -883,6 +893,8 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   BackupRecord rec;
   rec.checkpoint_change = 0;
   std::optional<ControlRead> pg_start;  // PostgreSQL: pg_control as the backup began
+  std::vector<std::string> pg_scan_notes;  // PostgreSQL: what the scan left out
+  bool pg_tablespaces = false;            // PostgreSQL: pg_tblspc holds tablespaces
   std::optional<SourceEntry> control_entry;
   if (db.format == FormatId::kPostgres) {
     const auto it = std::find_if(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.rel == "global/pg_control"; });
@@ -898,6 +910,23 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // Shut down (1) or shut down in recovery (2, a stopped standby): consistent at the checkpoint. Anything else
     // is a running (or crashed) cluster.
     rec.hot = control.state != 1 && control.state != 2;
+    // A hot backup leaves the source's replication slots out, as pg_basebackup does: restored, the slot of
+    // production's standby was the restore's, and held its WAL for ever (found 2026-12-02). pg_replslot stays, empty.
+    // A cold backup keeps them, byte-faithful: a stopped cluster restores as the cluster it was.
+    if (rec.hot) {
+      size_t slots = 0;
+      const auto in_slots = [](std::string_view rel) { return rel.starts_with("pg_replslot/"); };
+      for (const auto& e : entries) slots += in_slots(e.rel) && e.rel.find('/', 12) == std::string::npos ? 1 : 0;
+      std::erase_if(entries, [&](const SourceEntry& e) { return in_slots(e.rel); });
+      std::erase_if(changed, [&](const auto& kv) { return in_slots(kv.first); });
+      if (slots > 0)
+        pg_scan_notes.push_back(fmt::format("{} replication slot(s) of the source (pg_replslot) were left out of this hot "
+                                            "backup, as pg_basebackup leaves them out: a restore or clone of it holds no "
+                                            "WAL for the source's standbys", slots));
+    }
+    pg_tablespaces = std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
+      return e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos;
+    });
   }
   SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
   const BackupRecord* prev = nullptr;
@@ -1163,8 +1192,14 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   report.scn_served_from = rec.new_line() ? ScnServedFrom(db.format, backups, rec) : 0;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
   if (std::string shared = SharedFileNumbers(jobs); !shared.empty()) report.notes.push_back(shared);
+  report.notes.insert(report.notes.end(), pg_scan_notes.begin(), pg_scan_notes.end());
   report.notes.insert(report.notes.end(), pg_notes.begin(), pg_notes.end());
   if (rec.hot) report.notes.push_back(HotBackupNote(rec));
+  // A backup with a session sets allow_in_place_tablespaces itself (FinishPostgres); others are kept as read.
+  if (pg_tablespaces && !opt.pg_connect)
+    report.notes.push_back("the cluster has tablespaces, kept in place in pg_tblspc: PostgreSQL 15 started in recovery on "
+                           "a restore or clone of this backup (standby.signal or recovery.signal, for a standby or a "
+                           "point-in-time recovery) stops at consistency unless allow_in_place_tablespaces = on");
   report.notes.insert(report.notes.end(), shrank.begin(), shrank.end());
   if (std::string gone = DatafilesGone(prev, prev_files, jobs); !gone.empty()) report.notes.push_back(gone);
   for (const auto& e : entries) {

@@ -165,3 +165,15 @@ stop_load() {
   for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null; done
   LOAD_PIDS=()
 }
+
+# hot_backup N CONNINFO DATADIR NOTE: backup N of DATADIR with --pg-connect CONNINFO (a fast checkpoint) into database
+# pg of STORE, which must be hot with a WAL range (start < stop) and carry a note containing NOTE.
+hot_backup() {
+  local n=$1 conn=$2 dir=$3 note=$4 j="$LOGS/backup$1.log"
+  run "backup$n" "$SCNFS" backup --store "$STORE" --db pg --json --pg-connect "$conn" --pg-checkpoint fast "$dir" ||
+    fail "backup $n of $dir with --pg-connect: $LAST_ERR"
+  [[ "$(json_eval "$j" 'j["hot"] and j["wal_start_lsn"] > 0 and j["min_recovery_lsn"] > j["wal_start_lsn"]')" == True ]] ||
+    fail "backup $n: expected hot with a WAL range, got $(json_eval "$j" '(j["hot"], j["wal_start_lsn"], j["min_recovery_lsn"])')"
+  [[ "$(NOTE=$note json_eval "$j" 'any(__import__("os").environ["NOTE"] in n for n in j["notes"])')" == True ]] ||
+    fail "backup $n: no note saying '$note': $(json_eval "$j" 'j["notes"]')"
+}

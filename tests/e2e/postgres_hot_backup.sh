@@ -43,13 +43,7 @@ pass "cluster of pgbench scale 10 under load: 4 clients and a checkpoint every 0
 # 2. Hot backups with the server's help: full, then incremental.
 t=$(date +%s.%N)
 for n in 1 2; do
-  run "backup$n" "$SCNFS" backup --store "$STORE" --db pg --json --pg-connect "$CONN" --pg-checkpoint fast "$PGDATA" ||
-    fail "backup $n with --pg-connect: $LAST_ERR"
-  j="$LOGS/backup$n.log"
-  [[ "$(json_eval "$j" 'j["hot"] and j["wal_start_lsn"] > 0 and j["min_recovery_lsn"] > j["wal_start_lsn"]')" == True ]] ||
-    fail "backup $n: expected hot with a WAL range, got $(json_eval "$j" '(j["hot"], j["wal_start_lsn"], j["min_recovery_lsn"])')"
-  [[ "$(json_eval "$j" 'any("backup_label and the WAL from" in n for n in j["notes"])')" == True ]] ||
-    fail "backup $n: no note of its backup_label and WAL: $(json_eval "$j" 'j["notes"]')"
+  hot_backup "$n" "$CONN" "$PGDATA" "backup_label and the WAL from"
   sleep 1
 done
 pass "two hot backups with --pg-connect under load, each with its backup_label and WAL range ($(elapsed "$t")s)"

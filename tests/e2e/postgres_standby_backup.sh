@@ -42,13 +42,7 @@ pass "a primary under pgbench and a standby streaming from it, restartpoints eve
 # 2. Hot backups of the standby through its own server: full, then incremental.
 t=$(date +%s.%N)
 for n in 1 2; do
-  run "backup$n" "$SCNFS" backup --store "$STORE" --db pg --json --pg-connect "$CONN" --pg-checkpoint fast "$STANDBY" ||
-    fail "backup $n of the standby with --pg-connect: $LAST_ERR"
-  j="$LOGS/backup$n.log"
-  [[ "$(json_eval "$j" 'j["hot"] and j["wal_start_lsn"] > 0 and j["min_recovery_lsn"] > j["wal_start_lsn"]')" == True ]] ||
-    fail "backup $n: expected hot with a WAL range, got $(json_eval "$j" '(j["hot"], j["wal_start_lsn"], j["min_recovery_lsn"])')"
-  [[ "$(json_eval "$j" 'any("standby.signal" in n for n in j["notes"])')" == True ]] ||
-    fail "backup $n: no note that standby.signal was left out: $(json_eval "$j" 'j["notes"]')"
+  hot_backup "$n" "$CONN" "$STANDBY" "standby.signal"
   sleep 1
 done
 [[ "$(psql_q "select count(*) from pg_replication_slots" "$PORT2")" == 0 ]] || fail "a replication slot was left on the standby"

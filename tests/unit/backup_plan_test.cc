@@ -650,6 +650,45 @@ TEST_F(BackupPlanTest, AHotBackupLeavesOutTheSignalFilesAColdOneKeeps) {
       << ::testing::PrintToString(hot->notes);
 }
 
+// A hot backup leaves out what pg_basebackup leaves out and a restore must not carry: the source's replication
+// slots (a restore or clone owned production's standby slot and held WAL for ever) and pg_wal/archive_status
+// (a copy started with production's archive_command archived production's segments again). Both found 2026-12-02.
+// A cold backup keeps them, byte-faithful, and names what its tablespaces need in recovery.
+TEST_F(BackupPlanTest, AHotBackupLeavesOutSlotsAndArchiveStatusAColdOneKeeps) {
+  Write("PG_VERSION", "15\n");
+  Write("global/pg_control", TestData("pg15_pg_control"));  // shut down
+  Write("pg_replslot/standby1/state", "slot state");
+  Write("pg_wal/archive_status/00000001000000000000004C.ready", "");
+  Write("pg_tblspc/16384/PG_15_202209061/5/16385", std::string(8192, '\0'));
+  std::vector<std::string> notes;
+  EXPECT_EQ(BackupPgRecord({}, &notes).corrupt_blocks, 0u);
+  RestoredPg("PG_VERSION");
+  EXPECT_EQ(ReadAll(tmp_ / "r/pg_replslot/standby1/state"), "slot state");
+  EXPECT_TRUE(fs::exists(tmp_ / "r/pg_wal/archive_status/00000001000000000000004C.ready"));
+  fs::remove_all(tmp_ / "r");
+  const auto noted = [&](const std::string& what) {
+    return std::any_of(notes.begin(), notes.end(), [&](const std::string& n) { return n.find(what) != std::string::npos; });
+  };
+  EXPECT_TRUE(noted("unless allow_in_place_tablespaces = on")) << ::testing::PrintToString(notes);
+  EXPECT_FALSE(noted("replication slot"));
+
+  Write("global/pg_control", TestData("pg15_pg_control_running"));
+  Segment("00000001000000000000004D", 0x4D000000, 1000, 300);
+  Write("pg_wal/archive_status/00000001000000000000004D.ready", "");
+  auto hot = RunPgBackup();
+  ASSERT_TRUE(hot.ok()) << hot.status().ToString();
+  notes = hot->notes;
+  RestoredPg("PG_VERSION");
+  EXPECT_TRUE(fs::is_directory(tmp_ / "r/pg_replslot"));
+  EXPECT_FALSE(fs::exists(tmp_ / "r/pg_replslot/standby1"));
+  EXPECT_TRUE(fs::is_directory(tmp_ / "r/pg_wal/archive_status"));
+  EXPECT_TRUE(fs::is_empty(tmp_ / "r/pg_wal/archive_status"));
+  EXPECT_TRUE(fs::exists(tmp_ / "r/pg_wal/00000001000000000000004D"));
+  EXPECT_TRUE(noted("1 replication slot(s) of the source")) << ::testing::PrintToString(notes);
+  EXPECT_TRUE(noted("2 archive status file(s)")) << ::testing::PrintToString(notes);
+  EXPECT_TRUE(noted("unless allow_in_place_tablespaces = on"));  // no session set it
+}
+
 TEST_F(BackupPlanTest, APostgresBackupLeavesOutPostmasterPid) {
   // A hot backup's postmaster.pid names the running postmaster: PostgreSQL refused to start on the restore beside
   // its source (found 2026-11-30). Left out, as pg_basebackup does; only at the top of the data directory.
