@@ -32,6 +32,8 @@ mkdir -p "$WORK/ts" && chown postgres: "$WORK/ts" || fail "cannot create $WORK/t
 psql_q "CREATE TABLESPACE ts LOCATION '$WORK/ts'" >/dev/null || fail "create tablespace"
 psql_q "CREATE TABLE in_ts TABLESPACE ts AS SELECT g AS i FROM generate_series(1, 100000) g" >/dev/null ||
   fail "create a table in the tablespace"
+# A slot of a standby elsewhere: a restore must not own it (it would hold the restore's WAL for ever).
+psql_q "select pg_create_physical_replication_slot('prod_standby', true)" >/dev/null || fail "create a replication slot"
 run init "$SCNFS" init --store "$STORE" || fail "scnfs init: $LAST_ERR"
 as_pg "$PGBIN/pgbench" -n -c 4 -T 600 -h "$SOCK" -p "$PORT" postgres >"$LOGS/pgbench-load.log" 2>&1 &
 LOAD_PIDS+=($!)
@@ -76,6 +78,7 @@ for n in 1 2 $UNLABELLED; do
     grep -q "^START WAL LOCATION: " "$r/backup_label" 2>/dev/null || fail "restore $n holds no backup_label"
     grep -q "warning" "$LOGS/restore$n.log" && fail "restore $n warned: $(grep warning "$LOGS/restore$n.log")"
   fi
+  [[ -d "$r/pg_replslot" && -z "$(ls -A "$r/pg_replslot")" ]] || fail "restore $n holds the source's replication slots: $(ls "$r/pg_replslot")"
   recovered_ok "$r" "restore$n-pg" "$PORT2" 1000000 100000
   [[ $n == 3 || -f "$r/backup_label.old" ]] || fail "restore $n: PostgreSQL did not take its backup_label"
   rm -rf "$r"
@@ -116,7 +119,7 @@ run bad-format "$SCNFS" backup --store "$STORE" --db raw --format raw --pg-conne
 grep -q "backs up a running PostgreSQL cluster" "$LOGS/bad-format.log" || fail "raw database: $(cat "$LOGS/bad-format.log")"
 after=$("$SCNFS" list --store "$STORE" --db pg --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)[0]["backup_count"])')
 [[ "$before" == "$after" ]] || fail "refused backups left records: $before backups before, $after after"
-active=$(psql_q "select count(*) from pg_replication_slots") || fail "query on the source"
+active=$(psql_q "select count(*) from pg_replication_slots where slot_name <> 'prod_standby'") || fail "query on the source"
 [[ "$active" == 0 ]] || fail "$active replication slot(s) left on the server"
 pg_stop "$PGDATA" stop2 || fail "stop: $LAST_ERR"
 pass "another directory (also through PG* variables), an unreachable server and a raw database refused; no record and no slot left ($(elapsed "$t")s)"
