@@ -67,6 +67,10 @@ struct VerifyOptions {
   // once more on the caller's thread when it has finished, with everything done.
   std::function<void(const VerifyProgress&)> progress;
   std::optional<uint64_t> high_change;     // list the blocks whose change number is above this
+  // VerifyFile of a PostgreSQL relation file: whether its cluster has data checksums (unset: the pg_control of the
+  // data directory above the file, else a guess from its pages, which stale checksums of a cluster whose checksums
+  // were turned off mislead).
+  std::optional<bool> pg_checksums;
   // Tests: called before each re-read of a block that failed (VerifyFile), with its number and the attempt (1-3).
   std::function<void(uint64_t block, int attempt)> before_reread;
 };

@@ -129,7 +129,7 @@ Runner AddVerify(CLI::App& app, Globals& g) {
                                  "DBVERIFY-style check of a point in the store (--db) or of a datafile on disk (--file).\n"
                                  "Exit 0 when clean, 2 when corruption was found, 1 on any other failure.");
   struct Args {
-    std::string db, at = "latest", file, format, high_scn;
+    std::string db, at = "latest", file, format, high_scn, pg_checksums;
     int threads = 0;
   };
   auto a = std::make_shared<Args>();
@@ -141,6 +141,11 @@ Runner AddVerify(CLI::App& app, Globals& g) {
   auto* file = sub->add_option("--file", a->file, "A datafile on disk to check instead")->excludes(db)->excludes(at);
   sub->add_option("--format", a->format, "Format of --file: oracle, postgres or raw (default: detected)")->needs(file)
       ->check(CLI::IsMember({"oracle", "postgres", "raw"}));
+  sub->add_option("--pg-checksums", a->pg_checksums,
+                  "With --file, a PostgreSQL relation file: whether its cluster has data checksums, on or off\n"
+                  "(default: the pg_control of the data directory above the file; a file copied out of it\n"
+                  "is judged by its pages, and a cluster whose checksums were turned off keeps stale ones)")
+      ->needs(file)->check(CLI::IsMember({"on", "off"}));
   sub->add_option("--threads", a->threads, "Worker threads (default: one per core)")->check(CLI::Range(1, 256));
   sub->add_option("--high-scn", a->high_scn,
                   "Also list the blocks whose SCN (PostgreSQL: LSN, as X/Y) is above this one, as\n"
@@ -150,6 +155,7 @@ Runner AddVerify(CLI::App& app, Globals& g) {
   return [a, &g] {
     VerifyOptions vo;
     vo.threads = a->threads;
+    if (!a->pg_checksums.empty()) vo.pg_checksums = a->pg_checksums == "on";
     if (!a->high_scn.empty()) {
       auto spec = ParsePointSpec("scn:" + a->high_scn);
       if (!spec.ok()) return Fail(spec.status().WithContext("--high-scn"));

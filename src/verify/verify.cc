@@ -333,7 +333,11 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
       break;
     }
     bool checksums;
-    if (from_control) {
+    if (opt.pg_checksums) {
+      checksums = *opt.pg_checksums;
+      f.note = fmt::format("page checksums {} (--pg-checksums {})", checksums ? "verified" : "not verified",
+                           checksums ? "on" : "off");
+    } else if (from_control) {
       checksums = *from_control;
       f.note = fmt::format("page checksums {} (the data directory's pg_control says data checksums are {})",
                            checksums ? "verified" : "not verified", checksums ? "on" : "off");
@@ -350,8 +354,9 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
         if (page[8] != std::byte{0} || page[9] != std::byte{0}) ++carried;
       }
       checksums = pages > 0 && 2 * carried >= pages;
-      f.note = fmt::format("page checksums {} (no pg_control above the file: {} of its first {} pages carry a checksum)",
-                           checksums ? "verified" : "not verified", carried, pages);
+      f.note = fmt::format("page checksums {} (no pg_control above the file: {} of its first {} pages carry a checksum{})",
+                           checksums ? "verified" : "not verified", carried, pages,
+                           checksums ? "; if the cluster's checksums were turned off, they are stale: --pg-checksums off" : "");
     }
     // An _init fork beside it: an unlogged relation, whose LSNs are no change numbers (as the backup takes them).
     std::error_code ec;

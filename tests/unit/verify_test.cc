@@ -78,6 +78,29 @@ TEST(VerifyTest, ALoneRelationFileTellsWhetherItsClusterHasChecksums) {
   EXPECT_EQ(d->files.at(0).bad_blocks.at(0).block, 2u);
 }
 
+// A cluster whose checksums were turned off (pg_checksums --disable) keeps stale ones on pages not written since:
+// copied out of its data directory, its files were "corrupt" page after page, with no way to say otherwise (found
+// 2026-12-02). --pg-checksums says it; the guess's note names the option.
+TEST(VerifyTest, PgChecksumsOffChecksNoStaleChecksumsOfAFileCopiedOut) {
+  testing::TempDir tmp;
+  std::string p0 = TestData("pg15_page_16384_blk0.bin"), p1 = TestData("pg15_page_16384_blk1.bin");
+  p1[7000] = char(p1[7000] ^ 1);  // changed after checksums were turned off: its checksum is stale
+  std::ofstream(tmp / "16384", std::ios::binary) << p0 << p1 << p1;
+  auto guessed = VerifyFile(tmp / "16384", FormatId::kPostgres);
+  ASSERT_TRUE(guessed.ok()) << guessed.status().ToString();
+  EXPECT_EQ(guessed->corrupt_blocks(), 2u);
+  EXPECT_NE(guessed->files.at(0).note.find("--pg-checksums off"), std::string::npos) << guessed->files.at(0).note;
+  VerifyOptions off;
+  off.pg_checksums = false;
+  auto v = VerifyFile(tmp / "16384", FormatId::kPostgres, off);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->clean());
+  EXPECT_EQ(v->files.at(0).note, "page checksums not verified (--pg-checksums off)");
+  VerifyOptions on;
+  on.pg_checksums = true;
+  EXPECT_EQ(VerifyFile(tmp / "16384", FormatId::kPostgres, on)->corrupt_blocks(), 2u);
+}
+
 TEST(VerifyTest, ARelationFileOutsideItsClusterIsRecognisedByItsPages) {
   // Copied out of its data directory, a relation file was checked as raw: "clean" with a corrupt page in it.
   testing::TempDir tmp;
