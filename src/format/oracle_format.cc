@@ -62,7 +62,6 @@ constexpr uint8_t kTypeNew = 0x00;
 // Block 0 (OS header, ref §5).
 constexpr size_t kB0OffMarker = 4;
 constexpr size_t kB0OffBlockSize = 20;
-constexpr size_t kB0OffBlocks = 24;  // block count, block 0 excluded (ref §5)
 constexpr size_t kB0OffMagic = 28;
 
 // Block 1 (kcvfh, ref §6).
@@ -577,13 +576,7 @@ Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string
     // Where the parsed fields can only make the checks milder, they are kept: zeros past the smaller block count are
     // space not yet in use (a block 1 torn by the resize that was adding them must not turn them corrupt), and a
     // file number no data block voted for is taken from it.
-    // The damaged header's count is one of its fields, and may itself be the damage (a count of 2 in a 20-block
-    // file hid an all-zero block 10 as unused space; found 2026-12-02): a sound block 0's count, which a resize
-    // also writes, raises it.
-    uint32_t claimed = h->blocks;
-    const ByteSpan b0 = head.first(h->block_size);
-    if (Load16(&b0[kOffChkval]) == 0 || ChecksumResidual(b0) == 0) claimed = std::max(claimed, Load32(&b0[kB0OffBlocks]));
-    salvaged.blocks = std::min(salvaged.blocks, claimed);
+    salvaged.blocks = std::min(salvaged.blocks, h->blocks);
     if (salvaged.relative_file_number == 0) salvaged.relative_file_number = h->relative_file_number;
     return salvaged;
   }

@@ -669,28 +669,6 @@ TEST(OracleSalvage, ABlock1MarkedCorruptOrMisplacedIsNotBelieved) {
   EXPECT_EQ(h->checkpoint_scn, 0x1000u);
 }
 
-// A damaged block 1's block count may be the damage: an all-zero block inside the file was taken for space not yet
-// in use past a count of 2 (found 2026-12-02). A sound block 0's count raises it; the file size still bounds it.
-TEST(OracleSalvage, ADamagedHeadersBlockCountIsRaisedBySoundBlock0s) {
-  Block b1 = Block1(7, 0x1000, 0);
-  P32(b1, 44, 2);  // the damaged count; checksum not fixed
-  auto no_more = [](uint64_t, std::span<std::byte>) { return Status::OK(); };
-  const Block head = Head(Block0(19), b1);
-  auto h = ReadFileHeader(ByteSpan(head.data(), head.size()), 20 * kBs, "f.dbf", no_more);
-  ASSERT_TRUE(h.ok()) << h.status().ToString();
-  EXPECT_TRUE(h->salvaged);
-  EXPECT_EQ(h->blocks, 19u);
-  EXPECT_EQ(MakeFormat(*h)->Check(10, Block(kBs)).kind, BlockKind::kAllZero);
-  EXPECT_TRUE(MakeFormat(*h)->Check(10, Block(kBs)).corrupt);
-  // A block 0 that fails its own checksum does not raise it.
-  Block b0 = Block0(19);
-  P32(b0, 24, 18);
-  const Block head2 = Head(b0, b1);
-  auto h2 = ReadFileHeader(ByteSpan(head2.data(), head2.size()), 20 * kBs, "f.dbf", no_more);
-  ASSERT_TRUE(h2.ok());
-  EXPECT_EQ(h2->blocks, 2u);
-}
-
 TEST(OracleGrowth, ZerosPastTheHeadersBlockCountAreNotCorrupt) {
   // A datafile caught while autoextending: the space is written before it is formatted and counted in the header.
   FileHeader h;
