@@ -566,11 +566,14 @@ Result<FileHeader> ReadFileHeader(ByteSpan head, uint64_t file_size, std::string
     if (SoundHeaderBlock(b1, h->block_size)) {
       // Sound, but another file's: a misdirected write or an overlaid copy put the header of relative file N
       // over block 1 of a file whose data blocks all say M. Believed, it named every data block "wrong address"
-      // and gave block 1 the other file's checkpoint SCN (found 2026-12-02). It is not believed when at least 3
-      // sound, used data blocks name one file and none names the header's.
+      // and gave block 1 the other file's checkpoint SCN (found 2026-12-02). It is not believed when at least 8
+      // sound, used data blocks name one other file, they are two thirds of those that name any, and none names
+      // the header's: a few misdirected blocks among never-used ones (which name none) must not outvote a sound
+      // header (review, 2026-12-02). A locally managed file's space header and bitmaps name their own file.
       const auto votes = FileNumberVotes(h->block_size, ByteSpan(more.data(), more.size()));
-      const bool others = std::any_of(votes.begin(), votes.end(), [](const auto& v) { return v.second >= 3; });
-      if (!others || votes.contains(h->relative_file_number)) return h;
+      int total = 0, best = 0;
+      for (const auto& [rfn, n] : votes) total += n, best = std::max(best, n);
+      if (best < 8 || 3 * best < 2 * total || votes.contains(h->relative_file_number)) return h;
     }
     SCNFS_ASSIGN_OR_RETURN(FileHeader salvaged, SalvageFileHeader(head, ByteSpan(more.data(), more.size()), file_size));
     // Where the parsed fields can only make the checks milder, they are kept: zeros past the smaller block count are

@@ -629,7 +629,7 @@ TEST(OracleSalvage, ASoundBlock1ThatIsNoDatafileHeaderIsNotSalvaged) {
 // address" instead of block 1).
 TEST(OracleSalvage, ABlock1MarkedCorruptOrMisplacedIsNotBelieved) {
   Block more;
-  for (uint32_t blk = 2; blk < 8; ++blk) {
+  for (uint32_t blk = 2; blk < 12; ++blk) {
     Block b = DataBlock(7u << 22 | blk, 0, 1000 + blk);
     more.insert(more.end(), b.begin(), b.end());
   }
@@ -667,6 +667,16 @@ TEST(OracleSalvage, ABlock1MarkedCorruptOrMisplacedIsNotBelieved) {
   ASSERT_TRUE(h.ok());
   EXPECT_FALSE(h->salvaged);
   EXPECT_EQ(h->checkpoint_scn, 0x1000u);
+  // So is a sound header beside a few misdirected blocks of another file among never-used ones (review).
+  more.clear();
+  for (uint32_t blk = 2; blk < 20; ++blk) {
+    Block b = blk < 5 ? DataBlock(8u << 22 | blk, 0, 1000 + blk) : EmptyBlock(blk);
+    more.insert(more.end(), b.begin(), b.end());
+  }
+  auto few = ReadFileHeader(ByteSpan(head.data(), head.size()), 100 * kBs, "f.dbf", read_more);
+  ASSERT_TRUE(few.ok());
+  EXPECT_FALSE(few->salvaged);
+  EXPECT_EQ(few->relative_file_number, 7u);
 }
 
 TEST(OracleGrowth, ZerosPastTheHeadersBlockCountAreNotCorrupt) {
