@@ -43,6 +43,8 @@ constexpr size_t kDictionarySamples = 4096;  // 32 MiB of 8 KiB pages: ~300x a 1
 constexpr std::string_view kAutoConf = "postgresql.auto.conf";
 // At the top of a data directory: what makes PostgreSQL start as a standby, or recover to a target.
 bool IsSignalFile(std::string_view rel) { return rel == "standby.signal" || rel == "recovery.signal"; }
+// What pg_replslot holds: the source's replication slots (a directory each).
+bool InSlots(std::string_view rel) { return rel.starts_with("pg_replslot/"); }
 
 // global/pg_control as read, and what it says.
 struct ControlRead {
@@ -745,6 +747,20 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
   // them, a standby's backup started as a standby of the production primary and followed it (found 2026-12-01): a
   // restore or clone of a backup is a cluster of its own. A cold backup keeps them, byte-faithful: a stopped
   // standby restores as the standby it was.
+  // The source's replication slots: a hot backup leaves them out, as pg_basebackup does; restored, the slot of
+  // production's standby was the restore's, and held its WAL for ever (found 2026-12-02). Decided here, not at the
+  // scan: a cluster started during a cold backup makes it hot only now (review). pg_replslot stays, empty. A cold
+  // backup keeps them, byte-faithful: a stopped cluster restores as the cluster it was.
+  size_t slots_left_out = 0;
+  for (const auto& e : deferred) {
+    if (!InSlots(e.rel)) continue;
+    if (!rec.hot) later.push_back(e);
+    else slots_left_out += e.is_dir() && e.rel.find('/', 12) == std::string::npos ? 1 : 0;
+  }
+  if (slots_left_out > 0)
+    end.notes.push_back(fmt::format("{} replication slot(s) of the source (pg_replslot) were left out of this hot backup, "
+                                    "as pg_basebackup leaves them out: a restore or clone of it holds no WAL for the "
+                                    "source's standbys", slots_left_out));
   for (const auto& e : deferred) {
     if (IsSignalFile(e.rel)) {
       if (!rec.hot) later.push_back(e);
@@ -893,7 +909,6 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   BackupRecord rec;
   rec.checkpoint_change = 0;
   std::optional<ControlRead> pg_start;  // PostgreSQL: pg_control as the backup began
-  std::vector<std::string> pg_scan_notes;  // PostgreSQL: what the scan left out
   bool pg_tablespaces = false;            // PostgreSQL: pg_tblspc holds tablespaces
   std::optional<SourceEntry> control_entry;
   if (db.format == FormatId::kPostgres) {
@@ -910,22 +925,8 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // Shut down (1) or shut down in recovery (2, a stopped standby): consistent at the checkpoint. Anything else
     // is a running (or crashed) cluster.
     rec.hot = control.state != 1 && control.state != 2;
-    // A hot backup leaves the source's replication slots out, as pg_basebackup does: restored, the slot of
-    // production's standby was the restore's, and held its WAL for ever (found 2026-12-02). pg_replslot stays, empty.
-    // A cold backup keeps them, byte-faithful: a stopped cluster restores as the cluster it was.
-    if (rec.hot) {
-      size_t slots = 0;
-      const auto in_slots = [](std::string_view rel) { return rel.starts_with("pg_replslot/"); };
-      for (const auto& e : entries) slots += in_slots(e.rel) && e.rel.find('/', 12) == std::string::npos ? 1 : 0;
-      std::erase_if(entries, [&](const SourceEntry& e) { return in_slots(e.rel); });
-      std::erase_if(changed, [&](const auto& kv) { return in_slots(kv.first); });
-      if (slots > 0)
-        pg_scan_notes.push_back(fmt::format("{} replication slot(s) of the source (pg_replslot) were left out of this hot "
-                                            "backup, as pg_basebackup leaves them out: a restore or clone of it holds no "
-                                            "WAL for the source's standbys", slots));
-    }
     pg_tablespaces = std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
-      return e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos;
+      return e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos && e.is_dir();
     });
   }
   SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
@@ -950,16 +951,17 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // them is not needed for them: they are read whole.
     const bool with_session = session != nullptr;
     const auto deferred = [&](const SourceEntry& e) {
-      return ReadLast(e.rel) || (IsSignalFile(e.rel) && !e.is_dir()) ||
+      return ReadLast(e.rel) || (IsSignalFile(e.rel) && !e.is_dir()) || InSlots(e.rel) ||
              (with_session && (e.rel == "backup_label" || e.rel == "tablespace_map" || e.rel == kAutoConf));
     };
     for (const auto& e : entries)
       if (deferred(e)) {
-        if (IsSignalFile(e.rel) || e.rel == kAutoConf) pg_deferred.push_back(e);  // read in FinishPostgres, or left out
-        if (e.is_file() && (ReadLast(e.rel) || e.rel == kAutoConf)) deferred_bytes += uint64_t(e.st.st_size);
+        // Read in FinishPostgres, or left out: whether the backup is hot is known there.
+        if (IsSignalFile(e.rel) || e.rel == kAutoConf || InSlots(e.rel)) pg_deferred.push_back(e);
+        if (e.is_file() && (ReadLast(e.rel) || e.rel == kAutoConf || InSlots(e.rel))) deferred_bytes += uint64_t(e.st.st_size);
       }
     std::erase_if(entries, deferred);
-    std::erase_if(changed, [](const auto& kv) { return ReadLast(kv.first); });
+    std::erase_if(changed, [](const auto& kv) { return ReadLast(kv.first) || InSlots(kv.first); });
     SCNFS_ASSIGN_OR_RETURN(ScratchDir made, ScratchDir::Make());
     scratch.emplace(std::move(made));
   }
@@ -1192,12 +1194,11 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   report.scn_served_from = rec.new_line() ? ScnServedFrom(db.format, backups, rec) : 0;
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
   if (std::string shared = SharedFileNumbers(jobs); !shared.empty()) report.notes.push_back(shared);
-  report.notes.insert(report.notes.end(), pg_scan_notes.begin(), pg_scan_notes.end());
   report.notes.insert(report.notes.end(), pg_notes.begin(), pg_notes.end());
   if (rec.hot) report.notes.push_back(HotBackupNote(rec));
   // A backup with a session sets allow_in_place_tablespaces itself (FinishPostgres); others are kept as read.
   if (pg_tablespaces && !opt.pg_connect)
-    report.notes.push_back("the cluster has tablespaces, kept in place in pg_tblspc: PostgreSQL 15 started in recovery on "
+    report.notes.push_back("the cluster has tablespaces, kept in place in pg_tblspc: PostgreSQL started in recovery on "
                            "a restore or clone of this backup (standby.signal or recovery.signal, for a standby or a "
                            "point-in-time recovery) stops at consistency unless allow_in_place_tablespaces = on");
   report.notes.insert(report.notes.end(), shrank.begin(), shrank.end());

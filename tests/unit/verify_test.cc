@@ -99,6 +99,11 @@ TEST(VerifyTest, PgChecksumsOffChecksNoStaleChecksumsOfAFileCopiedOut) {
   VerifyOptions on;
   on.pg_checksums = true;
   EXPECT_EQ(VerifyFile(tmp / "16384", FormatId::kPostgres, on)->corrupt_blocks(), 2u);
+  // Not a relation file: the option is refused, not ignored.
+  auto raw = VerifyFile(tmp / "16384", FormatId::kRaw, off);
+  ASSERT_FALSE(raw.ok());
+  EXPECT_NE(raw.status().message().find("--pg-checksums applies to PostgreSQL relation files"), std::string::npos)
+      << raw.status().message();
 }
 
 TEST(VerifyTest, ARelationFileOutsideItsClusterIsRecognisedByItsPages) {
