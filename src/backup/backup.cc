@@ -45,6 +45,12 @@ constexpr std::string_view kAutoConf = "postgresql.auto.conf";
 bool IsSignalFile(std::string_view rel) { return rel == "standby.signal" || rel == "recovery.signal"; }
 // What pg_replslot holds: the source's replication slots (a directory each).
 bool InSlots(std::string_view rel) { return rel.starts_with("pg_replslot/"); }
+// Whether a data directory's scan holds tablespaces: directories in pg_tblspc, as a backup keeps them.
+bool HasTablespaces(const std::vector<SourceEntry>& entries) {
+  return std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
+    return e.is_dir() && e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos;
+  });
+}
 
 // global/pg_control as read, and what it says.
 struct ControlRead {
@@ -576,10 +582,7 @@ Result<std::optional<SourceEntry>> SessionAutoConf(const PgBackupSession& sessio
                                                    const SourceEntry* found, const SourceEntry& control_entry,
                                                    const ScratchDir& scratch, std::vector<std::string>* notes) {
   if (found != nullptr && found->is_dir()) return std::optional<SourceEntry>(*found);  // kept as the scan saw it
-  const bool tablespaces = std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
-    return e.is_dir() && e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos;
-  });
-  const bool allow = tablespaces && session.has_in_place_tablespaces();
+  const bool allow = HasTablespaces(entries) && session.has_in_place_tablespaces();
   if (found == nullptr && !allow) return std::optional<SourceEntry>();
   SourceEntry model = control_entry;  // as PostgreSQL makes it, when there is none
   model.rel = std::string(kAutoConf);
@@ -743,32 +746,31 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
                           "REPLICATION): a checkpoint during a long backup may recycle WAL it needs, and it then fails");
   }
 
-  // standby.signal and recovery.signal: a hot backup leaves them out (pg_basebackup copies them). Restored with
-  // them, a standby's backup started as a standby of the production primary and followed it (found 2026-12-01): a
-  // restore or clone of a backup is a cluster of its own. A cold backup keeps them, byte-faithful: a stopped
-  // standby restores as the standby it was.
-  // The source's replication slots: a hot backup leaves them out, as pg_basebackup does; restored, the slot of
-  // production's standby was the restore's, and held its WAL for ever (found 2026-12-02). Decided here, not at the
-  // scan: a cluster started during a cold backup makes it hot only now (review). pg_replslot stays, empty. A cold
-  // backup keeps them, byte-faithful: a stopped cluster restores as the cluster it was.
+  // What a hot backup leaves out, decided here, not at the scan: a cluster started during a cold backup makes it
+  // hot only now (review, 2026-12-02). A cold backup keeps them, byte-faithful: a stopped cluster (a standby too)
+  // restores as the cluster it was.
+  //  - standby.signal and recovery.signal (pg_basebackup copies them): restored with them, a standby's backup
+  //    started as a standby of the production primary and followed it (found 2026-12-01); a restore or clone of a
+  //    backup is a cluster of its own.
+  //  - The source's replication slots, as pg_basebackup leaves them out: restored, the slot of production's
+  //    standby was the restore's, and held its WAL for ever (found 2026-12-02). pg_replslot stays, empty.
   size_t slots_left_out = 0;
   for (const auto& e : deferred) {
-    if (!InSlots(e.rel)) continue;
-    if (!rec.hot) later.push_back(e);
-    else slots_left_out += e.is_dir() && e.rel.find('/', 12) == std::string::npos ? 1 : 0;
+    if (!IsSignalFile(e.rel) && !InSlots(e.rel)) continue;
+    if (!rec.hot) {
+      later.push_back(e);
+    } else if (IsSignalFile(e.rel)) {
+      end.notes.push_back(fmt::format("{} was left out of this hot backup: a restore or clone of it starts as a "
+                                      "cluster of its own, not as a standby following the source's primary (create "
+                                      "{} in it to make it one)", e.rel, e.rel));
+    } else if (e.is_dir() && e.rel.find('/', 12) == std::string::npos) {
+      ++slots_left_out;  // a slot's directory
+    }
   }
   if (slots_left_out > 0)
     end.notes.push_back(fmt::format("{} replication slot(s) of the source (pg_replslot) were left out of this hot backup, "
                                     "as pg_basebackup leaves them out: a restore or clone of it holds no WAL for the "
                                     "source's standbys", slots_left_out));
-  for (const auto& e : deferred) {
-    if (IsSignalFile(e.rel)) {
-      if (!rec.hot) later.push_back(e);
-      else end.notes.push_back(fmt::format("{} was left out of this hot backup: a restore or clone of it starts as a "
-                                           "cluster of its own, not as a standby following the source's primary (create "
-                                           "{} in it to make it one)", e.rel, e.rel));
-    }
-  }
   if (session) {
     const auto found = std::find_if(deferred.begin(), deferred.end(), [](const SourceEntry& e) { return e.rel == kAutoConf; });
     SCNFS_ASSIGN_OR_RETURN(std::optional<SourceEntry> conf,
@@ -925,9 +927,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // Shut down (1) or shut down in recovery (2, a stopped standby): consistent at the checkpoint. Anything else
     // is a running (or crashed) cluster.
     rec.hot = control.state != 1 && control.state != 2;
-    pg_tablespaces = std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
-      return e.rel.starts_with("pg_tblspc/") && e.rel.find('/', 10) == std::string::npos && e.is_dir();
-    });
+    pg_tablespaces = HasTablespaces(entries);
   }
   SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
   const BackupRecord* prev = nullptr;

@@ -293,6 +293,9 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
   FileVerification f;
   f.path = path;
   f.format = *format;
+  if (opt.pg_checksums && *format != FormatId::kPostgres)  // refused, not ignored
+    return Status::InvalidArgument(fmt::format("--pg-checksums applies to PostgreSQL relation files; {} is checked as {}",
+                                               path, FormatName(*format)));
   std::unique_ptr<FileFormat> ff;
   if (*format == FormatId::kOracle) {
     // A damaged header block (or block 0) is a finding (it reports as corrupt), not a reason to stop.
@@ -308,8 +311,6 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
         return Status::InvalidArgument(fmt::format("{} is truncated before its file header", path));
       return h.status();
     }
-    if (opt.pg_checksums)
-      return Status::InvalidArgument(fmt::format("--pg-checksums applies to PostgreSQL relation files; {} is an Oracle datafile", path));
     ff = oracle::MakeFormat(h.value());
     f.missing = MissingBlocks(h.value(), size / h.value().block_size);
   } else if (*format == FormatId::kPostgres) {
@@ -366,8 +367,6 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
     const bool unlogged = fs::exists(std::string(postgres::RelationOf(rel_path)) + "_init", ec);
     ff = postgres::MakeRelationFormat(seg, checksums, postgres::RelationPagesOf(rel_path, unlogged));
   } else {
-    if (opt.pg_checksums)
-      return Status::InvalidArgument(fmt::format("--pg-checksums applies to PostgreSQL relation files; {} is checked as raw", path));
     ff = MakeRawFormat(8192);
     // "clean: true" alone would claim more than was done (the text report's result line says the same).
     f.note = format_given ? "raw (--format raw): no block checks apply"
