@@ -45,6 +45,8 @@ constexpr std::string_view kAutoConf = "postgresql.auto.conf";
 bool IsSignalFile(std::string_view rel) { return rel == "standby.signal" || rel == "recovery.signal"; }
 // What pg_replslot holds: the source's replication slots (a directory each).
 bool InSlots(std::string_view rel) { return rel.starts_with("pg_replslot/"); }
+// pg_basebackup's manifest of the base backup the cluster was made from (a standby's data directory holds one).
+constexpr std::string_view kManifest = "backup_manifest";
 // Whether a data directory's scan holds tablespaces: directories in pg_tblspc, as a backup keeps them.
 bool HasTablespaces(const std::vector<SourceEntry>& entries) {
   return std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
@@ -754,15 +756,21 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
   //    backup is a cluster of its own.
   //  - The source's replication slots, as pg_basebackup leaves them out: restored, the slot of production's
   //    standby was the restore's, and held its WAL for ever (found 2026-12-02). pg_replslot stays, empty.
+  //  - backup_manifest, as pg_basebackup leaves it out: it lists the files of the base backup the source was made
+  //    from (a standby made by pg_basebackup holds one), and pg_verifybackup of a restore reported every file changed
+  //    since as a mismatch (found 2026-12-02).
   size_t slots_left_out = 0;
   for (const auto& e : deferred) {
-    if (!IsSignalFile(e.rel) && !InSlots(e.rel)) continue;
+    if (!IsSignalFile(e.rel) && !InSlots(e.rel) && e.rel != kManifest) continue;
     if (!rec.hot) {
       later.push_back(e);
     } else if (IsSignalFile(e.rel)) {
       end.notes.push_back(fmt::format("{} was left out of this hot backup: a restore or clone of it starts as a "
                                       "cluster of its own, not as a standby following the source's primary (create "
                                       "{} in it to make it one)", e.rel, e.rel));
+    } else if (e.rel == kManifest) {
+      end.notes.push_back("backup_manifest (pg_basebackup's list of the base backup the source was made from) was "
+                          "left out of this hot backup: it does not describe this backup's files");
     } else if (e.is_dir() && e.rel.find('/', 12) == std::string::npos) {
       ++slots_left_out;  // a slot's directory
     }
@@ -951,17 +959,18 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // them is not needed for them: they are read whole.
     const bool with_session = session != nullptr;
     const auto deferred = [&](const SourceEntry& e) {
-      return ReadLast(e.rel) || (IsSignalFile(e.rel) && !e.is_dir()) || InSlots(e.rel) ||
+      return ReadLast(e.rel) || (IsSignalFile(e.rel) && !e.is_dir()) || InSlots(e.rel) || e.rel == kManifest ||
              (with_session && (e.rel == "backup_label" || e.rel == "tablespace_map" || e.rel == kAutoConf));
     };
     for (const auto& e : entries)
       if (deferred(e)) {
         // Read in FinishPostgres, or left out: whether the backup is hot is known there.
-        if (IsSignalFile(e.rel) || e.rel == kAutoConf || InSlots(e.rel)) pg_deferred.push_back(e);
-        if (e.is_file() && (ReadLast(e.rel) || e.rel == kAutoConf || InSlots(e.rel))) deferred_bytes += uint64_t(e.st.st_size);
+        if (IsSignalFile(e.rel) || e.rel == kAutoConf || InSlots(e.rel) || e.rel == kManifest) pg_deferred.push_back(e);
+        if (e.is_file() && (ReadLast(e.rel) || e.rel == kAutoConf || InSlots(e.rel) || e.rel == kManifest))
+          deferred_bytes += uint64_t(e.st.st_size);
       }
     std::erase_if(entries, deferred);
-    std::erase_if(changed, [](const auto& kv) { return ReadLast(kv.first) || InSlots(kv.first); });
+    std::erase_if(changed, [](const auto& kv) { return ReadLast(kv.first) || InSlots(kv.first) || kv.first == kManifest; });
     SCNFS_ASSIGN_OR_RETURN(ScratchDir made, ScratchDir::Make());
     scratch.emplace(std::move(made));
   }

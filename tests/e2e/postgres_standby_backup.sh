@@ -28,6 +28,7 @@ mkdir -p "$STANDBY" && chown postgres: "$STANDBY" && chmod 700 "$STANDBY" || fai
 run basebackup as_pg "$PGBIN/pg_basebackup" -D "$STANDBY" -R -X stream -c fast -h "$SOCK" -p "$PORT" ||
   fail "pg_basebackup of the primary: $LAST_ERR"
 [[ -f "$STANDBY/standby.signal" ]] || fail "pg_basebackup -R left no standby.signal"
+[[ -f "$STANDBY/backup_manifest" ]] || fail "pg_basebackup left no backup_manifest"
 pg_start "$STANDBY" standby "$PORT2" || fail "start the standby: $LAST_ERR"
 [[ "$(psql_q "select pg_is_in_recovery()" "$PORT2")" == t ]] || fail "the standby is not in recovery"
 run init "$SCNFS" init --store "$STORE" || fail "scnfs init: $LAST_ERR"
@@ -59,6 +60,7 @@ for n in 1 2; do
   r="$WORK/restore$n"
   run "restore$n" "$SCNFS" restore --store "$STORE" --db pg --at "backup:$n" "$r" || fail "restore $n: $LAST_ERR"
   [[ -f "$r/standby.signal" || -f "$r/recovery.signal" ]] && fail "restore $n holds a signal file: it would start as a standby"
+  [[ -e "$r/backup_manifest" ]] && fail "restore $n holds the manifest of the base backup the standby was made from"
   grep -q "^START WAL LOCATION: " "$r/backup_label" 2>/dev/null || fail "restore $n holds no backup_label"
   grep -q "^BACKUP FROM: standby" "$r/backup_label" || fail "restore $n: backup_label does not say it came from a standby"
   recovered_ok "$r" "restore$n-pg" "$PORT3" 500000

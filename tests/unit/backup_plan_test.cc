@@ -654,17 +654,20 @@ TEST_F(BackupPlanTest, AHotBackupLeavesOutTheSignalFilesAColdOneKeeps) {
 // slots (a restore or clone owned production's standby slot and held WAL for ever) and pg_wal/archive_status
 // (a copy started with production's archive_command archived production's segments again). Both found 2026-12-02.
 // A cold backup keeps them, byte-faithful, and names what its tablespaces need in recovery.
-TEST_F(BackupPlanTest, AHotBackupLeavesOutSlotsAndArchiveStatusAColdOneKeeps) {
+TEST_F(BackupPlanTest, AHotBackupLeavesOutSlotsArchiveStatusAndManifestAColdOneKeeps) {
   Write("PG_VERSION", "15\n");
   Write("global/pg_control", TestData("pg15_pg_control"));  // shut down
   Write("pg_replslot/standby1/state", "slot state");
   Write("pg_wal/archive_status/00000001000000000000004C.ready", "");
+  Write("backup_manifest", "{ \"PostgreSQL-Backup-Manifest-Version\": 1 }\n");  // a standby made by pg_basebackup
+  Write("base/backup_manifest", "not the manifest");
   Write("pg_tblspc/16384/PG_15_202209061/5/16385", std::string(8192, '\0'));
   std::vector<std::string> notes;
   EXPECT_EQ(BackupPgRecord({}, &notes).corrupt_blocks, 0u);
   RestoredPg("PG_VERSION");
   EXPECT_EQ(ReadAll(tmp_ / "r/pg_replslot/standby1/state"), "slot state");
   EXPECT_TRUE(fs::exists(tmp_ / "r/pg_wal/archive_status/00000001000000000000004C.ready"));
+  EXPECT_TRUE(fs::exists(tmp_ / "r/backup_manifest"));
   fs::remove_all(tmp_ / "r");
   const auto noted = [&](const std::string& what) {
     return std::any_of(notes.begin(), notes.end(), [&](const std::string& n) { return n.find(what) != std::string::npos; });
@@ -686,6 +689,9 @@ TEST_F(BackupPlanTest, AHotBackupLeavesOutSlotsAndArchiveStatusAColdOneKeeps) {
   EXPECT_TRUE(fs::exists(tmp_ / "r/pg_wal/00000001000000000000004D"));
   EXPECT_TRUE(noted("1 replication slot(s) of the source")) << ::testing::PrintToString(notes);
   EXPECT_TRUE(noted("2 archive status file(s)")) << ::testing::PrintToString(notes);
+  EXPECT_FALSE(fs::exists(tmp_ / "r/backup_manifest"));
+  EXPECT_EQ(ReadAll(tmp_ / "r/base/backup_manifest"), "not the manifest");
+  EXPECT_TRUE(noted("backup_manifest (pg_basebackup's list")) << ::testing::PrintToString(notes);
   EXPECT_TRUE(noted("unless allow_in_place_tablespaces = on"));  // no session set it
   fs::remove_all(tmp_ / "r");
 
@@ -700,6 +706,7 @@ TEST_F(BackupPlanTest, AHotBackupLeavesOutSlotsAndArchiveStatusAColdOneKeeps) {
   RestoredPg("PG_VERSION");
   EXPECT_TRUE(fs::is_directory(tmp_ / "r/pg_replslot"));
   EXPECT_FALSE(fs::exists(tmp_ / "r/pg_replslot/standby1"));
+  EXPECT_FALSE(fs::exists(tmp_ / "r/backup_manifest"));
   EXPECT_TRUE(noted("1 replication slot(s) of the source")) << ::testing::PrintToString(notes);
 }
 
