@@ -160,13 +160,15 @@ Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::st
   // Built under a temporary name and renamed into place: a clone exists whole or not at all.
   const fs::path tmp = ClonesDir(store->dir()) / fmt::format(".new-{}-{}", name, ::getpid());
   fs::remove_all(tmp, ec);
+  // STORE/clones, made by the first clone, synced in the store's directory: a power cut must not take it back.
+  SCNFS_RETURN_IF_ERROR(CreateDirectoriesDurably(ClonesDir(store->dir()).string()));
   fs::create_directories(tmp / "data", ec);
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot create {}", tmp.string()));
   Status st = PopulateMeta(tmp / "meta", point.files, info.created_us * 1000);
   if (st.ok()) st = WriteFileDurably((tmp / "clone.json").string(), JsonText(ToJson(info), 2) + "\n");
   if (st.ok()) st = WriteFileDurably((tmp / "lock").string(), "");
+  if (st.ok()) st = SyncDirectory(tmp.string());
   if (st.ok()) {
-    SyncDirectory(tmp.string());
     if (::rename(tmp.c_str(), dir.c_str()) != 0)
       st = errno == ENOTEMPTY || errno == EEXIST ? Status::Busy(fmt::format("a clone named '{}' already exists", name))
                                                  : Status::FromErrno(errno, fmt::format("cannot create clone {}", name));
@@ -175,7 +177,10 @@ Result<CloneInfo> CreateClone(Store* store, const std::string& db, const std::st
     fs::remove_all(tmp, ec);
     return st;
   }
-  SyncDirectory(ClonesDir(store->dir()).string());
+  // Created: the rename is in place. A failed sync of it leaves the clone there now but perhaps not after a power
+  // cut, which its creator must know.
+  SCNFS_RETURN_IF_ERROR(SyncDirectory(ClonesDir(store->dir()).string())
+                            .WithContext(fmt::format("clone {} created, but not made durable", name)));
   return info;
 }
 
@@ -361,8 +366,9 @@ Result<uint64_t> DestroyClone(const std::string& store_dir, const std::string& n
   ::close(fd);
   fs::remove_all(trash, ec);
   RemoveAbandoned(ClonesDir(store_dir));
-  SyncDirectory(ClonesDir(store_dir).string());
   if (ec) return Status::FromErrno(ec.value(), fmt::format("clone {} destroyed, but removing its files failed", name));
+  SCNFS_RETURN_IF_ERROR(SyncDirectory(ClonesDir(store_dir).string())
+                            .WithContext(fmt::format("clone {} destroyed, but not made durable", name)));
   return usage.delta_bytes;
 }
 

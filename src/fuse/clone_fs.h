@@ -127,6 +127,8 @@ class CloneFs {
   std::vector<uint64_t> dropped_;  // inodes dropped in the batch being built (GUARDED_BY(mu_))
   uint64_t meta_written_ = 0;  // metadata batches written to the WAL (GUARDED_BY(mu_))
   uint64_t meta_synced_ = 0;   // of those, how many a finished WAL sync covers (GUARDED_BY(mu_))
+  std::atomic<uint64_t> deltas_made_{0};    // delta files created in data/ by first changes
+  std::atomic<uint64_t> deltas_synced_{0};  // of those, how many a finished fsync of data/ covers
 };
 
 }  // namespace scnfs

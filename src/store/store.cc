@@ -173,8 +173,10 @@ Status Store::Create(const std::string& dir) {
   if (fs::exists(dir, ec)) {
     if (!fs::is_directory(dir, ec)) return Status::InvalidArgument(fmt::format("{} exists and is not a directory", dir));
     SCNFS_RETURN_IF_ERROR(CheckEmptyForInit(dir, /*lock_ok=*/false));
-  } else if (!fs::create_directories(dir, ec) && ec) {  // false without an error: another init made it just now
-    return Status::FromErrno(ec.value(), fmt::format("cannot create {}", dir));
+  } else {
+    // Made durably (each new directory synced in its parent): "created store" must not vanish with a power cut.
+    // Another init making it at the same moment is not an error here (CheckEmptyForInit below decides).
+    SCNFS_RETURN_IF_ERROR(CreateDirectoriesDurably(dir));
   }
   // Whether the directory's contents are this init's to take back on failure: only once it holds the writer lock
   // and has seen that no other init got there first. A losing init of two at once removed the winner's files
@@ -196,8 +198,8 @@ Status Store::Create(const std::string& dir) {
     b.Put(s.default_cf_, kCreatedKey, std::to_string(::time(nullptr)));
     return s.Write(&b, /*sync=*/true);
   }();
-  // The marker goes last, whole or not at all (write, fsync, rename): a directory without it was never a finished
-  // store. Through a plain stream a full disk left an empty marker ("already a store" to init, "not a store" to
+  // The marker goes last, whole or not at all (write, fsync, rename, fsync of the store directory): a directory
+  // without it was never a finished store. Through a plain stream a full disk left an empty marker ("already a store" to init, "not a store" to
   // everything else), and a power cut right after init left none.
   if (st.ok())
     st = WriteFileDurably((fs::path(dir) / kMarkerFile).string(), fmt::format("scnfs store\nformat {}\n", kStoreFormatVersion))
@@ -209,7 +211,6 @@ Status Store::Create(const std::string& dir) {
       for (const auto& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
     return st;
   }
-  SyncDirectory(dir);
   return Status::OK();
 }
 

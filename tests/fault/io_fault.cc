@@ -3,6 +3,7 @@
 //
 // Environment (all but IO_FAULT_PATH optional):
 //   IO_FAULT_PATH   a substring of the file's path (/proc/self/fd/N) that selects the files; no faults without it
+//   IO_FAULT_WHOLE  set: IO_FAULT_PATH must be the whole path (a directory's own fsync, not its files')
 //   IO_FAULT_OP     which calls fail: any of r (read, pread, preadv), w (write, pwrite), s (fsync, fdatasync,
 //                   syncfs); "r"
 //   IO_FAULT_AFTER  let this many matching calls through first (0)
@@ -36,7 +37,7 @@ int Fails(int fd, char op) {
   const ssize_t n = readlink(link, target, sizeof target - 1);
   if (n <= 0) return 0;
   target[n] = '\0';
-  if (std::strstr(target, path) == nullptr) return 0;
+  if (getenv("IO_FAULT_WHOLE") != nullptr ? std::strcmp(target, path) != 0 : std::strstr(target, path) == nullptr) return 0;
   const char* after = getenv("IO_FAULT_AFTER");
   if (matched.fetch_add(1) < (after ? std::atol(after) : 0)) return 0;
   const char* count = getenv("IO_FAULT_COUNT");

@@ -372,6 +372,28 @@ TEST_F(CloneTest, FsyncThroughALaterDescriptorSyncsThePresenceMap) {
   EXPECT_LT(delta, map) << "the delta is synced before its map:\n" << log;
 }
 
+TEST_F(CloneTest, FsyncOfANewFileSyncsItsDeltasName) {
+  // A file created in a clone has no backup blocks, so no presence map, whose creation synced data/. Its delta's
+  // name in data/ was never synced: on a file system that does not sync a new name with the file (ext2, ext4
+  // without a journal), a power cut kept the size the metadata recorded and lost the fsynced bytes (found by a
+  // durability audit, 2026-12-02). Seen from outside with strace -y on the mount process.
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  const int pid = MountPid();
+  ASSERT_GT(pid, 0);
+  const std::string f = mnt_ + "/raw/clones/c/new.bin", trace = tmp_ / "trace";
+  RunResult st;
+  std::thread tracer([&] { st = scnfs::testing::Run({"timeout", "3", "strace", "-f", "-qq", "-y", "-e", "trace=fsync", "-o", trace, "-p", std::to_string(pid)}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  int fd = ::open(f.c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, "written", 7, 0), 7);
+  EXPECT_EQ(::fsync(fd), 0);
+  ::close(fd);
+  tracer.join();
+  const std::string log = ReadFile(trace);
+  EXPECT_NE(log.find("/clones/c/data>) = 0"), std::string::npos) << "no fsync of data/:\n" << log;
+}
+
 TEST_F(CloneTest, ExtendedAttributesAreUnsupportedInClonesAndReadOnlyInBackups) {
   // A clone is writable but keeps no extended attributes: ENOTSUP, as a file system without them answers (it
   // said EROFS, which tells a tool the whole file system is read-only). The backup itself stays EROFS.

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -748,6 +749,61 @@ TEST(CrashTest, ARestoreThroughALinkToAnotherDiskSyncsThatDisk) {
   RunResult ok = Scnfs(args);
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(ReadFile(wal + "/pg_wal/000000010000000000000001") == segment);
+}
+
+// What a power cut must not take back once a command said it was done: the names it made. A rename or a new
+// directory is durable only once its directory is synced. strace (-y: the paths of descriptors) shows each name the
+// store's commands make followed by an fsync of the directory holding it. Found by a durability audit, 2026-12-02:
+// no directory sync after `sealed` was renamed into place, nor in the parents of a new store or STORE/clones.
+TEST(CrashTest, NamesTheStoreMakesAreSyncedInTheirDirectories) {
+  TempDir tmp;
+  const std::string base = fs::canonical(tmp.path()).string(), store = base + "/a/b/store", src = base + "/src";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "DU", "--dbid", "3", "--files", "1", "--blocks", "300"}).exit_code, 0);
+  // The lines of `strace -f -y` of scnfs `args`, pid prefixes dropped.
+  const auto traced = [&](const std::vector<std::string>& args) {
+    const std::string log = base + "/trace";
+    std::vector<std::string> argv{"strace", "-f", "-qq", "-y", "-e", "trace=mkdir,rename,fsync", "-o", log, SCNFS_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = scnfs::testing::Run(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> lines;
+    std::istringstream in(ReadFile(log));
+    for (std::string l; std::getline(in, l);) lines.push_back(l.substr(std::min(l.find_first_not_of(' ', l.find(' ')), l.size())));
+    return lines;
+  };
+  // Whether the first line starting with `made` is followed by a successful fsync of directory `dir`.
+  const auto synced_after = [](const std::vector<std::string>& lines, const std::string& made, const std::string& dir) {
+    auto it = std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.starts_with(made); });
+    if (it == lines.end()) return ::testing::AssertionFailure() << "no " << made;
+    const std::string sync = "<" + dir + ">) = 0";
+    if (std::any_of(it, lines.end(), [&](const std::string& l) { return l.starts_with("fsync(") && l.find(sync) != std::string::npos; }))
+      return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << made << " is not followed by an fsync of " << dir;
+  };
+  auto init = traced({"init", "--store", store});
+  EXPECT_TRUE(synced_after(init, "mkdir(\"" + base + "/a\"", base));
+  EXPECT_TRUE(synced_after(init, "mkdir(\"" + base + "/a/b\"", base + "/a"));
+  EXPECT_TRUE(synced_after(init, "mkdir(\"" + store + "\"", base + "/a/b"));
+  EXPECT_TRUE(synced_after(init, "rename(\"" + store + "/SCNFS_STORE.tmp\"", store));
+  auto backup = traced({"backup", "--store", store, "--db", "du", src});
+  EXPECT_TRUE(synced_after(backup, "rename(\"" + store + "/sealed.tmp\"", store));
+  auto clone = traced({"clone", "create", "--store", store, "--db", "du", "c"});
+  EXPECT_TRUE(synced_after(clone, "mkdir(\"" + store + "/clones\"", store));
+  EXPECT_TRUE(synced_after(clone, "rename(\"" + store + "/clones/.new-c-", store + "/clones"));
+}
+
+// A directory sync that fails is a failure of the command that needed it: init said "created store" and exited 0
+// when the sync that makes its marker's name durable failed (EIO; found by a durability audit, 2026-12-02). Now it
+// fails with one line and takes back what it made, and a retry works.
+TEST(CrashTest, AnInitWhoseDirectorySyncFailsFailsAndLeavesNothingBehind) {
+  TempDir tmp;
+  const std::string store = fs::canonical(tmp.path()).string() + "/store";
+  RunResult r = ScnfsWithFaults({"IO_FAULT_PATH=" + store, "IO_FAULT_WHOLE=1", "IO_FAULT_OP=s"}, {"init", "--store", store});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("cannot sync directory " + store), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(fs::is_empty(store));
+  EXPECT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
 }
 
 }  // namespace
