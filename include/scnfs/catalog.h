@@ -102,6 +102,12 @@ struct BackupRecord {
   uint64_t scn_position() const { return max_change != 0 ? max_change : change_ceiling; }
   // For a backup with new_line(): the lowest SCN scn: serves from then on.
   uint64_t scn_served_from() const { return std::max(went_back_from, max_change); }
+  // Where a backup whose scn_position() is `own` stands among the scn: points (docs/points-in-time.md), after
+  // complete backups whose highest scn_position() is `highest_before` (none: `first`): at `own` when that is above,
+  // else just after them (it was taken after that state), or at it for a backup that starts a new line.
+  static uint64_t ScnStandsAt(uint64_t own, uint64_t highest_before, bool first, bool new_line) {
+    return first || own > highest_before ? own : new_line ? highest_before : highest_before + 1;
+  }
   uint64_t files = 0, directories = 0, logical_bytes = 0;
   std::optional<uint64_t> symlinks;  // absent in records written before 2026-12-01
   uint64_t bytes_read = 0, blocks_read = 0, blocks_changed = 0, zero_blocks = 0, corrupt_blocks = 0;

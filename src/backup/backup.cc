@@ -1053,12 +1053,24 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     uint64_t highest = 0;
     for (const auto& j : jobs)
       if (!j->vanished && j->format->versioned_by_change()) highest = std::max(highest, file_max_change(*j));
-    // A backup that read no valid change number at all (a datafile wiped or overwritten whole) has no place of its
-    // own among the SCNs: its blocks go just above everything before it, as the overflow rule of IngestBlock puts
-    // them. At the previous versions' keys they took `scn:C` of the last sound backup at C, whose blocks they
-    // replaced at every point from C on (found 2026-11-30: `scn:5000` of a cold backup at 5000 restored the wiped
-    // copy of the next backup).
-    st = WriteDeferredVersions(&shared, highest != 0 ? highest : shared.prev_ceiling + 1);
+    // Blocks without a change number of their own go where this backup stands among the scn: points, so that
+    // they show at the points whose base is this backup or later. A backup that read no valid change number at all
+    // (a datafile wiped or overwritten whole) has no place of its own: just above everything before it, as the
+    // overflow rule of IngestBlock puts them (at the previous versions' keys, `scn:5000` of a cold backup at 5000
+    // restored the wiped copy of the next backup; found 2026-11-30). One whose highest valid change is not above
+    // the backups before it stands just after them: keyed at its highest, a block corrupted on disk after a cold
+    // backup at C, read by an idle backup whose highest was C too, was served by `scn:C`, the point of the clean
+    // backup (found 2026-12-02 by an attack on an Oracle database's life).
+    const uint64_t own = highest != 0 ? highest : shared.prev_ceiling + 1;
+    uint64_t before = 0;
+    bool first = true;
+    for (const auto& b : backups)
+      if (b.state == BackupState::kComplete) {
+        before = std::max(before, b.scn_position());
+        first = false;
+      }
+    const bool new_line = shared.went_back_blocks.load() > 0 || !NewIncarnation(prev, rec, prev_files, jobs).empty();
+    st = WriteDeferredVersions(&shared, BackupRecord::ScnStandsAt(own, before, first, new_line));
   }
   // A stopped standby ("shut down in recovery") is consistent at its minimum recovery point, not at its last
   // restart point (the checkpoint pg_control names): it had replayed further, commits included that touched no page.
@@ -1212,6 +1224,16 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
                            "point-in-time recovery) stops at consistency unless allow_in_place_tablespaces = on");
   report.notes.insert(report.notes.end(), shrank.begin(), shrank.end());
   if (std::string gone = DatafilesGone(prev, prev_files, jobs); !gone.empty()) report.notes.push_back(gone);
+  // The host's clock set back since an earlier backup ended (docs/points-in-time.md, `time:`): said, because `time:`
+  // of that backup's END then selects this one, which is recorded as ending before it.
+  for (auto b = backups.rbegin(); b != backups.rend(); ++b)
+    if (b->state == BackupState::kComplete && b->end_us > rec.end_us) {
+      report.notes.push_back(fmt::format(
+          "this backup ended at {}, before backup {} did ({}): the host's clock was set back; time: points from "
+          "here to then select this backup, the newest that ended by them", FormatIso8601(rec.end_us), b->id,
+          FormatIso8601(b->end_us)));
+      break;
+    }
   for (const auto& e : entries) {
     if (!e.followed_link()) continue;
     const char* what = e.is_file() ? "datafile" : e.rel == "pg_wal" ? "WAL" : "tablespace";

@@ -195,6 +195,10 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
       return Status::NotFound(fmt::format("unknown backup {} of database '{}' (backups {} to {})", spec.number,
                                           db.name, complete.front()->id, complete.back()->id));
     case PointSpec::Kind::kTime: {
+      // The newest backup, in the order they were taken, that ended by then. Not the latest END: when the host's
+      // clock was ahead and then set back, the backup taken before the correction carries a future END, and
+      // by END it would have been the point of every time for as long as the clock took to catch up, newer
+      // backups hidden (decided 2026-12-02; the backup taken after such a step says so in a NOTE).
       const BackupRecord* best = nullptr;
       for (auto* b : complete)
         if (b->end_us <= spec.time_us) best = b;
@@ -282,7 +286,7 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
       uint64_t highest = 0;
       for (auto* b : complete) {
         const uint64_t own = b->scn_position();
-        const uint64_t stands_at = b == complete.front() || own > highest ? own : b->new_line() ? highest : highest + 1;
+        const uint64_t stands_at = BackupRecord::ScnStandsAt(own, highest, b == complete.front(), b->new_line());
         highest = std::max(highest, own);
         if (stands_at <= spec.number) best = b;
       }

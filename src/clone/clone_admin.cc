@@ -212,7 +212,12 @@ Result<CloneInfo> ReadClone(const std::string& store_dir, const std::string& nam
   CloneInfo c;
   try {  // a damaged record is a clear error, not an exception out of a FUSE lookup or `clone list`
     if (!j.is_object()) throw std::invalid_argument("not a JSON object");
-    c.name = j.value("name", name);
+    // The directory's name is the clone's: the record's own (which names it too) is checked, never used. Taken
+    // from the record, a damaged one named "a/b" and the mount's listing of clones/ failed (EIO), the others with
+    // it, and `clone list` printed "../../etc" (found 2026-12-02 by an attack on error boundaries).
+    if (j.contains("name") && j["name"] != name)
+      throw std::invalid_argument(fmt::format("it names the clone '{}'", j["name"].is_string() ? j["name"].get<std::string>() : j["name"].dump()));
+    c.name = name;
     c.db = j.at("db").get<std::string>();
     c.spec = j.value("spec", "");
     c.base_backup = j.at("base_backup").get<uint32_t>();

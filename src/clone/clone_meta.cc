@@ -1,6 +1,7 @@
 #include "clone/clone_meta.h"
 
 #include <charconv>
+#include <stdexcept>
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
@@ -89,6 +90,10 @@ void from_json(const nlohmann::json& j, CloneInode& i) {
   i.mtime_ns = j.at("mtime_ns");
   i.ctime_ns = j.at("ctime_ns");
   i.block_size = j.at("block_size");
+  // Every block size a backup can have (raw: 512 B to 1 MiB). 0 was a division by zero at the first read of the
+  // file, which killed the mount and every clone and backup it served (found 2026-12-02, damaged metadata).
+  if (i.block_size < 512 || i.block_size > (1u << 20))
+    throw std::invalid_argument(fmt::format("inode {} has block size {}", i.ino, i.block_size));
   i.base_blocks = j.at("base_blocks");
   i.target = GetBytes(j, "target");
   i.base_path = GetBytes(j, "base_path");

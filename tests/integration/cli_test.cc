@@ -1499,7 +1499,7 @@ TEST_F(CliTest, ACorruptBlocksGarbageScnNeitherHidesItNorRaisesTheBackup) {
   // scn: points (they were raised to it) and made the backup's highest SCN unreachable.
   const std::string src = tmp_ / "ora";
   ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "PIT", "--dbid", "9", "--files", "1", "--blocks", "100"}).exit_code, 0);
-  const std::string f = src + "/pit_1.dbf";
+  const std::string f = src + "/pit_1.dbf", as_read_1 = ReadFile(f);
   BackupJson({"--db", "pit", src});
   {  // block 50: SCN base and wrap all ones; the tail no longer matches (fractured)
     int fd = ::open(f.c_str(), O_WRONLY);
@@ -1521,8 +1521,11 @@ TEST_F(CliTest, ACorruptBlocksGarbageScnNeitherHidesItNorRaisesTheBackup) {
   json b3 = BackupJson({"--db", "pit", src});
   EXPECT_EQ(b3["max_change"], 2000);
   int n = 0;
+  // Backup 2 read nothing newer than backup 1 (cold at 1000): scn:1000 is still backup 1, without the corrupt
+  // block, and backup 2 stands just after it, at 1001 (found 2026-12-02).
   for (const auto& [at, want] : {std::pair<std::string, std::string>{"scn:2000", as_read_3},
-                                 {"scn:" + std::to_string(m2), as_read_2}, {"backup:2", as_read_2}}) {
+                                 {"scn:" + std::to_string(m2), as_read_1}, {"scn:" + std::to_string(m2 + 1), as_read_2},
+                                 {"backup:2", as_read_2}}) {
     const std::string dest = tmp_ / ("r" + std::to_string(n++));
     RunResult r = Scnfs({"restore", "--store", store_, "--db", "pit", "--at", at, dest});
     ASSERT_EQ(r.exit_code, 0) << at << ": " << r.err;
@@ -1760,6 +1763,43 @@ TEST_F(CliTest, ScnOfAColdBackupKeepsADatafileThatLaterGoesMissing) {
   EXPECT_NE(b3.err.find("no Oracle datafile in the sources of 'em'"), std::string::npos) << b3.err;
   json list = json::parse(Scnfs({"list", "--store", store_, "--db", "em", "--json"}).out);
   EXPECT_EQ(list[0]["backups"].size(), 2u) << list.dump();
+}
+
+TEST_F(CliTest, ABlockCorruptedAfterAColdBackupIsNotAtThatBackupsScn) {
+  // A cold database at SCN 1000; a block then goes bad on disk (no database activity) and an idle backup reads it
+  // corrupt, highest valid SCN 1000 again. Its corrupt copy, which has no SCN of its own, was keyed at 1000 and
+  // scn:1000, the clean backup's point, restored it (found 2026-12-02 by an attack on an Oracle database's life);
+  // likewise never-used blocks (SCN 0) of a file shrunk and grown again. They belong to the points whose base is
+  // the backup that read them: from 1001, where it stands.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "CB", "--dbid", "7", "--files", "2", "--blocks", "100", "--scn", "1000",
+                    "--empty-fraction", "0"}).exit_code, 0);
+  const std::string clean1 = ReadFile(src + "/cb_1.dbf"), clean2 = ReadFile(src + "/cb_2.dbf");
+  BackupJson({"--db", "cb", src});
+  ASSERT_EQ(Oragen({"corrupt", "--file", src + "/cb_1.dbf", "--block", "10", "--kind", "checksum"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"shrink", "--file", src + "/cb_2.dbf", "--blocks", "50"}).exit_code, 0);
+  BackupJson({"--db", "cb", src});
+  ASSERT_EQ(Oragen({"grow", "--file", src + "/cb_2.dbf", "--blocks", "50"}).exit_code, 0);
+  // As Oracle formats space it adds: never-used blocks, SCN 0.
+  ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "e", "--db", "CB", "--dbid", "7", "--files", "2", "--blocks", "100",
+                    "--scn", "1000", "--empty-fraction", "1"}).exit_code, 0);
+  {
+    const std::string empty = ReadFile(tmp_ / "e/cb_2.dbf");
+    std::fstream f(src + "/cb_2.dbf", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(51 * 8192);
+    f.write(empty.data() + 51 * 8192, 50 * 8192);
+    ASSERT_TRUE(f.good());
+  }
+  ASSERT_EQ(Scnfs({"verify", "--file", src + "/cb_2.dbf"}).exit_code, 0);
+  json b3 = BackupJson({"--db", "cb", src});
+  ASSERT_EQ(b3["corrupt_blocks"], 1) << b3.dump();
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "cb", "--at", "scn:1000", tmp_ / "r"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r/cb_1.dbf") == clean1) << "scn:1000 holds the block corrupted after it";
+  EXPECT_TRUE(ReadFile(tmp_ / "r/cb_2.dbf") == clean2) << "scn:1000 holds the never-used blocks of a later regrow";
+  EXPECT_EQ(Scnfs({"verify", "--store", store_, "--db", "cb", "--at", "scn:1000"}).exit_code, 0);
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "cb", "--at", "scn:1001", tmp_ / "r2"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r2/cb_1.dbf") == ReadFile(src + "/cb_1.dbf"));
+  EXPECT_TRUE(ReadFile(tmp_ / "r2/cb_2.dbf") == ReadFile(src + "/cb_2.dbf"));
 }
 
 TEST_F(CliTest, IdleBackupsDoNotPushTheNextChangeToALaterScn) {

@@ -710,6 +710,37 @@ TEST_F(BackupPlanTest, AHotBackupLeavesOutSlotsArchiveStatusAndManifestAColdOneK
   EXPECT_TRUE(noted("1 replication slot(s) of the source")) << ::testing::PrintToString(notes);
 }
 
+TEST_F(BackupPlanTest, ABackupEndingBeforeAnEarlierOneSaysTheClockWasSetBack) {
+  // time: selects the newest backup (by id) that ended by then (docs/points-in-time.md). When the host's clock was
+  // set back between two backups, time: of the first one's END selects the second, recorded as ending before it:
+  // found 2026-12-02 by an attack, and now said when the second is taken. The first is made to end an hour later.
+  Write("PG_VERSION", "15\n");
+  Write("global/pg_control", TestData("pg15_pg_control"));
+  std::vector<std::string> notes;
+  BackupPgRecord({}, &notes);
+  EXPECT_TRUE(notes.empty()) << ::testing::PrintToString(notes);
+  {
+    auto w = Store::Open(tmp_ / "store", Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok());
+    Catalog cat(w->get());
+    auto db = cat.GetDatabase("pg");
+    ASSERT_TRUE(db.ok());
+    auto first = cat.GetBackup(db->id, 1);
+    ASSERT_TRUE(first.ok());
+    first->end_us += 3600 * int64_t(1000000);
+    rocksdb::WriteBatch b;
+    Catalog::PutBackup(&b, w->get(), *first);
+    ASSERT_TRUE((*w)->Write(&b, true).ok());
+  }
+  BackupPgRecord({}, &notes);
+  ASSERT_EQ(notes.size(), 1u) << ::testing::PrintToString(notes);
+  EXPECT_NE(notes[0].find("before backup 1 did"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("the host's clock was set back"), std::string::npos) << notes[0];
+  BackupPgRecord({}, &notes);  // ends before backup 1 too, but after backup 2: said again, of backup 1
+  ASSERT_EQ(notes.size(), 1u) << ::testing::PrintToString(notes);
+  EXPECT_NE(notes[0].find("before backup 1 did"), std::string::npos) << notes[0];
+}
+
 TEST_F(BackupPlanTest, APostgresBackupLeavesOutPostmasterPid) {
   // A hot backup's postmaster.pid names the running postmaster: PostgreSQL refused to start on the restore beside
   // its source (found 2026-11-30). Left out, as pg_basebackup does; only at the top of the data directory.
