@@ -217,8 +217,11 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
     // the stored version had no change number of its own (corrupt, or 0) and was keyed at its backup's high mark:
     // a block repaired by block media recovery, back at its real SCN, refused every earlier scn: point of the
     // database (found 2026-11-30).
+    // Nor when its own SCN did not go back from the stored version's own, only from that version's raised key:
+    // the next change of a block that went back at a RESETLOGS (on the new line, rising) was recorded as a second
+    // going back and blamed for the refusals of scn: (found 2026-12-02 by an attack on an Oracle database's life).
     const bool prev_own = !AlwaysCorrupt(prev->value.kind) && prev->change() != 0;
-    if (prev_own) {
+    if (prev_own && key.change < prev->change()) {
       s_->went_back_blocks.fetch_add(1, std::memory_order_relaxed);
       LowerTo(s_->went_back_to, key.change);
     }

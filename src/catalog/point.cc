@@ -244,11 +244,13 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
             cname, cn(spec.number), db.name, back->id, back->new_incarnation, cname, cn(served_from)));
       if (back != nullptr && spec.number < served_from)
         return Status::InvalidArgument(fmt::format(
-            "{} {} of '{}' is ambiguous: at backup {} the {}s of {} block(s) went back (from {} to {}: a "
-            "point-in-time recovery, RESETLOGS or an older copy of a datafile); scn: serves {} {} and later, use "
-            "backup:N or time: for earlier points",
+            "{} {} of '{}' is ambiguous: at backup {} the {}s of {} block(s) went back (from {} to {}: {}); scn: "
+            "serves {} {} and later, use backup:N or time: for earlier points",
             cname, cn(spec.number), db.name, back->id, cname, back->went_back_blocks, cn(back->went_back_from),
-            cn(back->went_back_to), cname, cn(served_from)));
+            cn(back->went_back_to),
+            back->new_incarnation.empty() ? "a point-in-time recovery, RESETLOGS or an older copy of a datafile"
+                                          : "a new incarnation, " + back->new_incarnation,
+            cname, cn(served_from)));
       if (db.format == FormatId::kPostgres) {
         // A PostgreSQL cluster is consistent only where pg_control says so: at a cold backup's checkpoint. Pages of
         // a later backup with LSNs up to the point, under the earlier backup's pg_control ("shut down"), make a

@@ -2016,6 +2016,15 @@ TEST_F(CliTest, ScnPointsBelowAChangeNumberThatWentBackAreRefused) {
   }
   RunResult list = Scnfs({"list", "--store", store_, "--db", "inc"});
   EXPECT_NE(list.out.find("went back in 22 block(s), from 5000"), std::string::npos) << list.out;
+  // The new line goes on: blocks 20-25 change again at 3500, above their own 3000 and below their raised keys
+  // (5000). Nothing went back; it was recorded as a second going back, which the refusals then named (found
+  // 2026-12-02 by an attack on an Oracle database's life).
+  ASSERT_EQ(Oragen({"change", "--file", f, "--scn", "3500", "--blocks", "20-25"}).exit_code, 0);
+  json b4 = BackupJson({"--db", "inc", src});
+  EXPECT_EQ(b4["went_back_blocks"], 0) << b4.dump();
+  ExpectFailure({"restore", "--store", store_, "--db", "inc", "--at", "scn:3500", tmp_ / "x"}, "at backup 3 the SCNs");
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "inc", "--at", "latest", tmp_ / "r4"}).exit_code, 0);
+  EXPECT_TRUE(ReadFile(tmp_ / "r4/inc_1.dbf") == ReadFile(f));
 }
 
 // A corrupt block is keyed at its backup's highest SCN. Repaired (block media recovery) it is back at its real SCN,
