@@ -21,6 +21,30 @@ constexpr size_t kFixedBytes = 4 + 4 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
 
 Status Bad(std::string_view why) { return Status::Corruption(fmt::format("catalog record for a file is unreadable: {}", why)); }
 
+// An Oracle datafile's header facts (file_plan.cc, OracleHeaderJson) are read back with the types they were written
+// with, by `list --files` and the next backup's plan: another type, or a file number without the checkpoint SCN
+// beside it, made `list --files` read past the object (undefined behaviour: a made-up SCN, or a JSON type error
+// naming no file) and the next backup fail with that error (found 2026-12-02 by an attack on error boundaries).
+Status CheckHeader(const FileRecord& r) {
+  const nlohmann::json& h = r.header;
+  if (h.is_null()) return Status::OK();
+  if (!h.is_object()) return Bad(fmt::format("{}: header is not an object", r.path));
+  static constexpr const char* kNumbers[] = {"dbid", "file_number", "relative_file_number", "tablespace_number",
+                                             "block_size", "blocks", "creation_scn", "resetlogs_id", "resetlogs_scn",
+                                             "checkpoint_scn", "checkpoint_count", "status_flags"};
+  static constexpr const char* kStrings[] = {"db_name", "tablespace", "compat_version", "creation_time", "checkpoint_time"};
+  static constexpr const char* kFlags[] = {"header_damaged", "bigfile", "fuzzy"};
+  for (const char* k : kNumbers)
+    if (h.contains(k) && !h[k].is_number_unsigned()) return Bad(fmt::format("{}: header field {} is not a number", r.path, k));
+  for (const char* k : kStrings)
+    if (h.contains(k) && !h[k].is_string()) return Bad(fmt::format("{}: header field {} is not a string", r.path, k));
+  for (const char* k : kFlags)
+    if (h.contains(k) && !h[k].is_boolean()) return Bad(fmt::format("{}: header field {} is not true or false", r.path, k));
+  if (h.contains("file_number") && !h.contains("checkpoint_scn"))
+    return Bad(fmt::format("{}: header has a file number and no checkpoint SCN", r.path));
+  return Status::OK();
+}
+
 // What no backup writes: a record that says so is damage, and used as it stands it did harm. A block size of 0
 // killed a mount (SIGFPE) and made verify call a file clean; a size past 2^32 - 1 blocks kept verify planning for
 // ever; a path with `..` or a leading `/` had restore write outside its destination (found 2026-12-01).
@@ -36,6 +60,7 @@ Status CheckFields(const FileRecord& r) {
       at = end + 1;
     }
   }
+  SCNFS_RETURN_IF_ERROR(CheckHeader(r));
   if (r.type == "file") {
     if (r.block_size < kMinRecordBlockSize || r.block_size > kMaxRecordBlockSize)
       return Bad(fmt::format("{}: block size {}", r.path, r.block_size));

@@ -67,7 +67,7 @@ int ListFiles(Store* store, const std::string& db_name, const std::string& at, b
       const auto& h = f.header;
       if (h.value("header_damaged", false))
         oracle = "  header damaged (salvaged)";
-      else if (h.contains("file_number"))
+      else if (h.contains("file_number"))  // with checkpoint_scn, as numbers (the record's decoding checks)
         oracle = fmt::format("  {:>5} {:<15} {}", h["file_number"].get<uint64_t>(), h.value("tablespace", std::string()),
                              h["checkpoint_scn"].get<uint64_t>());
     }

@@ -193,6 +193,15 @@ TEST(FileRecordCodec, FieldsNoBackupWritesAreRefused) {
   root.path = ".";
   root.type = "dir";
   EXPECT_TRUE(DecodeFileRecord(EncodeFileRecord(root)).ok());
+  // An Oracle header's facts with another type than written, or a file number without its checkpoint SCN: list
+  // --files read past the object for them (found 2026-12-02).
+  for (const auto& [header, why] : std::vector<std::pair<nlohmann::json, std::string>>{
+           {{{"file_number", 1}}, "a file number and no checkpoint SCN"},
+           {{{"file_number", 1}, {"checkpoint_scn", "x"}}, "header field checkpoint_scn is not a number"},
+           {{{"header_damaged", 1}}, "header field header_damaged is not true or false"},
+           {{{"db_name", 5}}, "header field db_name is not a string"},
+           {nlohmann::json::array({1, 2}), "header is not an object"}})
+    refused([&] { FileRecord x = Datafile(); x.header = header; return x; }(), why);
   // The JSON records of older stores are checked too.
   nlohmann::json j = Datafile();
   j["path"] = "../x";
