@@ -872,7 +872,8 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
         "bad database name '{}': use up to 64 letters, digits, '.', '_', '-', '$' or '#', not starting with '.'", opt.db));
   std::map<std::string, BlockRanges> changed;
   if (!opt.changed_blocks_file.empty()) {
-    SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file));
+    SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file,
+                                                       [&] { return opt.cancel != nullptr && opt.cancel->load(); }));
   }
   // A hot PostgreSQL backup with the server's help begins before the first file is looked at: every file is then
   // copied after the checkpoint its backup_label names.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -14,6 +15,9 @@ namespace scnfs {
 
 using BlockRanges = std::vector<std::pair<uint64_t, uint64_t>>;  // sorted, merged, inclusive
 
-Result<std::map<std::string, BlockRanges>> ParseChangedBlocks(const std::string& path);
+// `path` may be a FIFO or a pipe (`<(generate-list)`): it is read until its writer closes it, and while no writer
+// has come, `cancelled` (if set) is asked every 200 ms, so that one Ctrl-C or SIGTERM ends the wait (Aborted).
+Result<std::map<std::string, BlockRanges>> ParseChangedBlocks(const std::string& path,
+                                                              const std::function<bool()>& cancelled = {});
 
 }  // namespace scnfs
