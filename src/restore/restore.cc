@@ -122,21 +122,38 @@ Status RenameNoReplace(const std::string& from, const std::string& to) {
   return Status::FromErrno(errno, fmt::format("cannot rename {} to {}", from, to));
 }
 
-// Syncs each file system a restore wrote to: files restored into an existing database directory reach other
-// disks through its links (pg_wal, pg_tblspc/<oid>), and a syncfs of DEST's alone left their data unsynced when
-// they took their names (review, 2026-12-01). `dirs`: a directory on each, by device.
-Status SyncFileSystems(const std::map<dev_t, std::string>& dirs) {
-  for (const auto& [dev, dir] : dirs) {
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || ::syncfs(dfd) != 0) {
-      Status st = Status::FromErrno(errno, fmt::format("syncing {} to disk failed", dir));
-      if (dfd >= 0) ::close(dfd);
-      return st;
-    }
-    ::close(dfd);
+// The file systems a restore writes to, each synced before the restore reports success: files restored into an
+// existing database directory reach other disks through its links (pg_wal, pg_tblspc/<oid>), and a syncfs of
+// DEST's alone left their data unsynced when they took their names (review, 2026-12-01). A directory of each is
+// opened when the restore first writes there: syncfs reports the write-back errors since its descriptor was
+// opened, and one opened only at the end could miss an error another process's syncfs had collected meanwhile
+// (durability audit, 2026-12-02).
+class FileSystemsWritten {
+ public:
+  FileSystemsWritten() = default;
+  FileSystemsWritten(const FileSystemsWritten&) = delete;
+  FileSystemsWritten& operator=(const FileSystemsWritten&) = delete;
+  ~FileSystemsWritten() {
+    for (const auto& [dev, d] : dirs_)
+      if (d.fd >= 0) ::close(d.fd);
   }
-  return Status::OK();
-}
+  // `dir` is on file system `dev`, which this restore is about to write to.
+  void Add(dev_t dev, const std::string& dir) {
+    if (!dirs_.contains(dev)) dirs_.emplace(dev, Dir{dir, ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)});
+  }
+  Status SyncAll() const {
+    for (const auto& [dev, d] : dirs_)
+      if (d.fd < 0 || ::syncfs(d.fd) != 0) return Status::FromErrno(d.fd < 0 ? EBADF : errno, fmt::format("syncing {} to disk failed", d.path));
+    return Status::OK();
+  }
+
+ private:
+  struct Dir {
+    std::string path;
+    int fd;
+  };
+  std::map<dev_t, Dir> dirs_;
+};
 
 // Whether DEST holds what a killed restore left (names ending in kPartialSuffix), looking at no more than a few
 // thousand entries: for the message that refuses a DEST that is not empty.
@@ -303,10 +320,10 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   std::vector<Planned> planned;  // the regular files (OutFile's fields, before the files are made)
   std::unordered_set<std::string> restored_paths;
   for (const auto& r : restored) restored_paths.insert(r.path);
-  std::map<dev_t, std::string> written;  // a directory on each file system written to (SyncFileSystems)
+  FileSystemsWritten written;
   {
     struct stat st;
-    if (::stat(opt.dest.c_str(), &st) == 0) written.emplace(st.st_dev, opt.dest);
+    if (::stat(opt.dest.c_str(), &st) == 0) written.Add(st.st_dev, opt.dest);
   }
   uint64_t bytes_total = 0;
   for (const auto& r : restored) {
@@ -336,8 +353,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
         ::close(fd);
         return Status::FromErrno(e, fmt::format("cannot size {}", path));
       }
-      if (::fstat(fd, &st) == 0 && !written.contains(st.st_dev))
-        written.emplace(st.st_dev, fs::path(partial).parent_path().string());
+      if (::fstat(fd, &st) == 0) written.Add(st.st_dev, fs::path(partial).parent_path().string());
       ::close(fd);
       planned.push_back(Planned{&r, std::move(partial), undo_at});
       bytes_total += r.size;
@@ -499,7 +515,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   if (!first_error.ok()) return failed(first_error);
   // Every file's data on disk before any file takes its name (PartialName): a crash between the two leaves files
   // missing, never a file of holes under a datafile's name.
-  if (Status st = SyncFileSystems(written); !st.ok()) return failed(st);
+  if (Status st = written.SyncAll(); !st.ok()) return failed(st);
   for (size_t i = 0; i < files.size(); ++i) {
     const std::string final_path = (dest / files[i].rec->path).string();
     if (Status st = RenameNoReplace(files[i].partial, final_path); !st.ok()) return failed(st);
@@ -519,7 +535,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
                       HotBackupNote(report.point.base);
   // A restore is reported done only once it is on disk: a DBA who starts the database and then loses power must not
   // find half-written datafiles. This covers the names, modes and times set since the data's.
-  if (Status st = SyncFileSystems(written); !st.ok())
+  if (Status st = written.SyncAll(); !st.ok())
     return st.WithContext(fmt::format("restore into {} failed (the data is written)", opt.dest));
   if (!meta_error.ok())
     return meta_error.WithContext(fmt::format("restore into {} failed (the data is written and synced)", opt.dest));

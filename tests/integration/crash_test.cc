@@ -760,9 +760,9 @@ TEST(CrashTest, NamesTheStoreMakesAreSyncedInTheirDirectories) {
   const std::string base = fs::canonical(tmp.path()).string(), store = base + "/a/b/store", src = base + "/src";
   ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "DU", "--dbid", "3", "--files", "1", "--blocks", "300"}).exit_code, 0);
   // The lines of `strace -f -y` of scnfs `args`, pid prefixes dropped.
-  const auto traced = [&](const std::vector<std::string>& args) {
+  const auto traced = [&](const std::vector<std::string>& args, const std::string& calls = "mkdir,rename,fsync") {
     const std::string log = base + "/trace";
-    std::vector<std::string> argv{"strace", "-f", "-qq", "-y", "-e", "trace=mkdir,rename,fsync", "-o", log, SCNFS_BIN};
+    std::vector<std::string> argv{"strace", "-f", "-qq", "-y", "-e", "trace=" + calls, "-o", log, SCNFS_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
     RunResult r = scnfs::testing::Run(argv);
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -790,6 +790,16 @@ TEST(CrashTest, NamesTheStoreMakesAreSyncedInTheirDirectories) {
   auto clone = traced({"clone", "create", "--store", store, "--db", "du", "c"});
   EXPECT_TRUE(synced_after(clone, "mkdir(\"" + store + "/clones\"", store));
   EXPECT_TRUE(synced_after(clone, "rename(\"" + store + "/clones/.new-c-", store + "/clones"));
+  // A restore's syncfs reports the write-back errors since its descriptor was opened: it is opened before the
+  // first write, not at the end, when another process's syncfs could have taken an error first (same audit).
+  const std::string dest = base + "/r";
+  auto restore = traced({"restore", "--store", store, "--db", "du", dest}, "openat,pwrite64,syncfs");
+  const auto at = [&](const std::string& what) {
+    return std::find_if(restore.begin(), restore.end(), [&](const std::string& l) { return l.find(what) != std::string::npos; }) - restore.begin();
+  };
+  const auto opened = at("\"" + dest + "\", O_RDONLY|O_CLOEXEC|O_DIRECTORY"), written = at("pwrite64("), synced = at("syncfs(");
+  EXPECT_LT(opened, written) << ::testing::PrintToString(restore);
+  EXPECT_LT(written, synced) << ::testing::PrintToString(restore);
 }
 
 // A directory sync that fails is a failure of the command that needed it: init said "created store" and exited 0
