@@ -232,7 +232,15 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
   WritePidFile(mp);
   if (ready) ready();
 
-  std::optional<Ticker> upkeep(std::in_place, [&tree] { tree.Upkeep(); }, std::chrono::seconds(1));
+  // Not one exception out of the upkeep thread (it would end the mount with std::terminate): said, and the next
+  // second tries again.
+  std::optional<Ticker> upkeep(std::in_place, [&tree] {
+    try {
+      tree.Upkeep();
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "scnfs mount: upkeep failed, tried again in a second: {}\n", e.what());
+    }
+  }, std::chrono::seconds(1));
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(cfg, 1);
   fuse_loop_cfg_set_max_threads(cfg, options.threads);

@@ -350,7 +350,15 @@ void MountTree::CheckFileSets() {
     const BackupRecord& base = next.base;
     const std::shared_ptr<FileSetCheck>& check = next.check;
     l.unlock();
-    auto files = Catalog(store_).ListFiles(base);
+    // An exception here would end the mount (std::terminate on this thread): a damaged set's, or a failed
+    // allocation's, is that set's error like any other.
+    auto files = [&]() -> Result<std::vector<FileRecord>> {
+      try {
+        return Catalog(store_).ListFiles(base);
+      } catch (const std::exception& e) {
+        return Status::Corruption(fmt::format("reading the file set: {}", e.what()));
+      }
+    }();
     check->Finish(files.ok() ? Status::OK() : files.status());
     if (!files.ok() && options_.on_file_set_damage) {
       std::string db = std::to_string(base.db);  // the name, if this mount knows it
