@@ -42,6 +42,9 @@ struct BackupOptions {
   // For tests: called once every file has been read, before the backup looks at the source again (PostgreSQL's
   // pg_control, for a cluster started while it was read) and commits.
   std::function<void()> after_read;
+  // For tests: how many blocks without a change number of their own are keyed at the backup's end (the rest are
+  // keyed as they are read; docs/points-in-time.md). 0: the default, 2^20.
+  size_t max_deferred = 0;
   // PostgreSQL: back the running cluster up with the server's help (docs/backup.md, "Hot PostgreSQL backups"):
   // connect with this libpq connection string ("" takes PGHOST, PGPORT, PGUSER... from the environment), bracket
   // the copy with pg_backup_start / pg_backup_stop, and keep the backup_label and the WAL up to the stop LSN, so

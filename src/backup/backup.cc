@@ -1031,6 +1031,12 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   shared.vis = &vis;
   shared.dicts = &dicts;
   shared.prev_ceiling = prev ? prev->change_ceiling : 0;
+  if (opt.max_deferred != 0) shared.max_deferred = opt.max_deferred;
+  for (const auto& b : backups)
+    if (b.state == BackupState::kComplete) {
+      shared.prev_highest = std::max(shared.prev_highest, b.scn_position());
+      shared.first = false;
+    }
   uint64_t bytes_total = 0;
   auto units = MakeUnits(jobs, &bytes_total);
   if (opt.before_ingest) opt.before_ingest();
@@ -1063,15 +1069,8 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // backup at C, read by an idle backup whose highest was C too, was served by `scn:C`, the point of the clean
     // backup (found 2026-12-02 by an attack on an Oracle database's life).
     const uint64_t own = highest != 0 ? highest : shared.prev_ceiling + 1;
-    uint64_t before = 0;
-    bool first = true;
-    for (const auto& b : backups)
-      if (b.state == BackupState::kComplete) {
-        before = std::max(before, b.scn_position());
-        first = false;
-      }
     const bool new_line = shared.went_back_blocks.load() > 0 || !NewIncarnation(prev, rec, prev_files, jobs).empty();
-    st = WriteDeferredVersions(&shared, BackupRecord::ScnStandsAt(own, before, first, new_line));
+    st = WriteDeferredVersions(&shared, BackupRecord::ScnStandsAt(own, shared.prev_highest, shared.first, new_line));
   }
   // A stopped standby ("shut down in recovery") is consistent at its minimum recovery point, not at its last
   // restart point (the checkpoint pg_control names): it had replayed further, commits included that touched no page.

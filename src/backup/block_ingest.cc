@@ -26,7 +26,7 @@ void IngestShared::ReleaseClaims(const std::vector<ContentHash>& claimed) {
 
 bool IngestShared::Defer(DeferredVersion d) {
   std::lock_guard<std::mutex> l(mu);
-  if (deferred.size() >= kMaxDeferred) return false;
+  if (deferred.size() >= max_deferred) return false;
   deferred.push_back(std::move(d));
   return true;
 }
@@ -207,9 +207,11 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
       s_->blocks_changed.fetch_add(1, std::memory_order_relaxed);
       if (s_->Defer({job->file_id, uint32_t(blockno), prev->key.change, v})) return Status::OK();
       s_->blocks_changed.fetch_sub(1, std::memory_order_relaxed);
-      // Beyond kMaxDeferred (a file overwritten wholesale): just above the newest change the database had before
-      // this backup, out of every point whose base is older, and never behind a garbage SCN.
-      key.change = std::max(prev->key.change, s_->prev_ceiling + 1);
+      // Beyond max_deferred (a file overwritten wholesale): just after the backups before, where this backup
+      // stands unless it reads a higher SCN, out of every point whose base is older, and never behind a garbage
+      // SCN. Not above their change ceiling: that is raised by the keys of earlier backups' such blocks (H + 1),
+      // and from H + 2 the blocks were hidden at the backup's own point (review, 2026-12-02).
+      key.change = std::max(prev->key.change, s_->prev_highest + 1);
     }
   } else if (prev && prev->key.change > key.change) {
     // The change number went backwards (RESETLOGS, pg_resetwal, an older copy): keep keys in backup order.

@@ -35,6 +35,10 @@ struct IngestShared {
   std::atomic<uint64_t> bytes_read{0}, blocks_read{0}, blocks_changed{0}, zero_blocks{0}, corrupt_blocks{0};
   std::atomic<uint64_t> new_contents{0}, new_bytes_raw{0}, new_bytes_stored{0}, max_key_change{0};
   uint64_t prev_ceiling = 0;  // the database's change_ceiling before this backup
+  // The highest scn_position() of the complete backups before this one (0: none), where this backup stands just
+  // after unless it reads a higher SCN (BackupRecord::ScnStandsAt).
+  uint64_t prev_highest = 0;
+  bool first = true;  // no complete backup before this one
   // Blocks whose own change number was below their stored version's key, and the lowest such change number.
   std::atomic<uint64_t> went_back_blocks{0}, went_back_to{UINT64_MAX};
 
@@ -57,7 +61,8 @@ struct IngestShared {
   };
   static constexpr size_t kMaxDeferred = 1 << 20;  // ~100 MiB; beyond it see BlockIngest::IngestBlock
   std::vector<DeferredVersion> deferred;  // GUARDED_BY(mu)
-  bool Defer(DeferredVersion d);          // false when kMaxDeferred are held
+  size_t max_deferred = kMaxDeferred;     // (tests set fewer)
+  bool Defer(DeferredVersion d);          // false when max_deferred are held
 
   // True if `h` was not claimed: the caller then looks it up and writes it if the store lacks it.
   bool ClaimContent(const ContentHash& h);

@@ -94,8 +94,13 @@ struct CloneFs::FileState {
       ::unlink(tmp.c_str());
       return st;
     }
+    // Its name synced before the map is used: on failure the next change makes it again (a rename over this one).
+    if (Status st = SyncDirectory(map_path.substr(0, map_path.rfind('/'))); !st.ok()) {
+      ::close(fd);
+      return st;
+    }
     map_fd = fd;
-    return SyncDirectory(map_path.substr(0, map_path.rfind('/')));
+    return Status::OK();
   }
 };
 
@@ -846,7 +851,13 @@ Status CloneFs::Fsync(uint64_t ino, bool datasync) {
   // a new file's name with the file (ext2, ext4 without a journal) kept the size the metadata recorded and lost
   // the bytes, read back as zeros (found by a durability audit, 2026-12-02). Counts, as for the metadata below.
   if (const uint64_t made = deltas_made_.load(); deltas_synced_.load() < made) {
-    SCNFS_RETURN_IF_ERROR(SyncDirectory(dir_ + "/data"));
+    if (Status st = SyncDirectory(dir_ + "/data"); !st.ok()) {
+      if (map_pending) {
+        std::lock_guard<std::mutex> l(mu_);
+        maps_unsynced_.insert(ino);
+      }
+      return st;
+    }
     for (uint64_t s = deltas_synced_.load(); s < made && !deltas_synced_.compare_exchange_weak(s, made);) {
     }
   }

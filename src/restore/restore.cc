@@ -139,11 +139,14 @@ class FileSystemsWritten {
   }
   // `dir` is on file system `dev`, which this restore is about to write to.
   void Add(dev_t dev, const std::string& dir) {
-    if (!dirs_.contains(dev)) dirs_.emplace(dev, Dir{dir, ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)});
+    if (dirs_.contains(dev)) return;
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    dirs_.emplace(dev, Dir{dir, fd, fd < 0 ? errno : 0});
   }
   Status SyncAll() const {
     for (const auto& [dev, d] : dirs_)
-      if (d.fd < 0 || ::syncfs(d.fd) != 0) return Status::FromErrno(d.fd < 0 ? EBADF : errno, fmt::format("syncing {} to disk failed", d.path));
+      if (d.fd < 0 || ::syncfs(d.fd) != 0)
+        return Status::FromErrno(d.fd < 0 ? d.open_errno : errno, fmt::format("syncing {} to disk failed", d.path));
     return Status::OK();
   }
 
@@ -151,6 +154,7 @@ class FileSystemsWritten {
   struct Dir {
     std::string path;
     int fd;
+    int open_errno;  // why fd is -1
   };
   std::map<dev_t, Dir> dirs_;
 };

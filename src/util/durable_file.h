@@ -16,7 +16,8 @@ Status WriteFileDurably(const std::string& path, std::string_view bytes);
 // crash (a mount's pins: their holder is dead then, and ListPins ignores them).
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
 
-// fsync of a directory, so that names created, renamed or removed in it survive a crash.
+// fsync of a directory, so that names created, renamed or removed in it survive a crash. EINVAL (a file system that
+// cannot sync directories) is not an error.
 Status SyncDirectory(const std::string& dir);
 // mkdir -p whose result survives a crash: each directory made is fsynced in its parent. OK if `dir` exists.
 Status CreateDirectoriesDurably(const std::string& dir);

@@ -1802,6 +1802,44 @@ TEST_F(CliTest, ABlockCorruptedAfterAColdBackupIsNotAtThatBackupsScn) {
   EXPECT_TRUE(ReadFile(tmp_ / "r2/cb_2.dbf") == ReadFile(src + "/cb_2.dbf"));
 }
 
+TEST_F(CliTest, BlocksPastTheDeferredLimitShowAtTheirBackupsOwnPoint) {
+  // Blocks without an SCN of their own are keyed at the backup's end, up to a limit (2^20); the rest as they are
+  // read, just after the backups before. They were keyed above the database's change ceiling, which an earlier
+  // backup's such blocks had raised to where it stood (H + 1): from H + 2, they were hidden at their own backup's
+  // point, scn:H+1 restoring their older versions (review, 2026-12-02). The limit is 10 here.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "DL", "--dbid", "7", "--files", "1", "--blocks", "200", "--scn", "1000",
+                    "--empty-fraction", "0"}).exit_code, 0);
+  const std::string f = src + "/dl_1.dbf";
+  BackupJson({"--db", "dl", src});
+  ASSERT_EQ(Oragen({"corrupt", "--file", f, "--block", "5", "--kind", "checksum"}).exit_code, 0);
+  BackupJson({"--db", "dl", src});  // idle but for block 5: stands at 1001, its change ceiling 1001
+  {
+    std::fstream out(f, std::ios::in | std::ios::out | std::ios::binary);
+    out.seekp(10 * 8192);
+    const std::string zeros(50 * 8192, '\0');
+    out.write(zeros.data(), std::streamsize(zeros.size()));  // blocks 10-59: ALL ZERO, 40 past the limit
+    ASSERT_TRUE(out.good());
+  }
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    BackupOptions o;
+    o.db = "dl";
+    o.sources = {src};
+    o.max_deferred = 10;
+    auto r = RunBackup(w->get(), o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->record.corrupt_blocks, 51u);
+  }
+  for (const std::string at : {"scn:1001", "backup:3", "latest"}) {
+    const std::string dest = tmp_ / ("r-" + at.substr(0, at.find(':')));
+    RunResult r = Scnfs({"restore", "--store", store_, "--db", "dl", "--at", at, dest});
+    ASSERT_EQ(r.exit_code, 0) << at << ": " << r.err;
+    EXPECT_TRUE(ReadFile(dest + "/dl_1.dbf") == ReadFile(f)) << at;
+  }
+}
+
 TEST_F(CliTest, IdleBackupsDoNotPushTheNextChangeToALaterScn) {
   // Review of 4465ed2: counted from where the backups before stood, each idle backup of a closed database (all at
   // SCN 1000) stood one step further (1001, 1002, 1003), and backup 5, with a change at 1002 and a new datafile,
