@@ -212,7 +212,9 @@ Status CloneFs::Load() {
   for (uint64_t ino : orphans) DropInodeLocked(&b, ino);
   if (!orphans.empty()) SCNFS_RETURN_IF_ERROR(CommitLocked(&b, /*sync=*/true));
   RepairDeltasLocked();
-  return Status::OK();
+  // Deltas a mount killed before any fsync made: their names are synced now, since this mount's counts
+  // (deltas_made_) know nothing of them (review, 2026-12-02).
+  return SyncDirectory(dir_ + "/data");
 }
 
 // What a power cut can leave between a synced metadata change and the change of the files it orders: delta files

@@ -59,7 +59,13 @@ Status CreateDirectoriesDurably(const std::string& dir) {
   }
   const std::string parent = ParentOf(dir);
   if (parent != dir) SCNFS_RETURN_IF_ERROR(CreateDirectoriesDurably(parent));
-  if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) return Status::FromErrno(errno, fmt::format("cannot create {}", dir));
+  if (::mkdir(dir.c_str(), 0777) != 0) {
+    // EEXIST with stat's ENOENT above: a dangling symlink (else another process made it just now).
+    const int err = errno;
+    if (err != EEXIST) return Status::FromErrno(err, fmt::format("cannot create {}", dir));
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return Status::FromErrno(ENOTDIR, fmt::format("cannot create {}: it is a link to nothing, or not a directory", dir));
+  }
   return SyncDirectory(parent);
 }
 

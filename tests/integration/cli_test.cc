@@ -2414,6 +2414,10 @@ TEST_F(CliTest, WhatAnInterruptedInitLeftIsNamedAsSuch) {
   fs::remove(half + "/SCNFS_STORE");
   ExpectFailure({"list", "--store", half}, "holds what an interrupted 'scnfs init' left");
   ExpectFailure({"init", "--store", half}, "holds what an interrupted 'scnfs init' left");
+  // A store path that is a link to nothing (a store disk not mounted): named as such, not "cannot open
+  // .../lock" (review, 2026-12-02).
+  fs::create_symlink(tmp_ / "not-mounted/store", tmp_ / "dangling");
+  ExpectFailure({"init", "--store", tmp_ / "dangling"}, "is a link to nothing, or not a directory");
 }
 
 TEST_F(CliTest, SecondWriterIsRefusedWhileReadersWork) {
