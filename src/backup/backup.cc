@@ -47,6 +47,8 @@ bool IsSignalFile(std::string_view rel) { return rel == "standby.signal" || rel 
 bool InSlots(std::string_view rel) { return rel.starts_with("pg_replslot/"); }
 // pg_basebackup's manifest of the base backup the cluster was made from (a standby's data directory holds one).
 constexpr std::string_view kManifest = "backup_manifest";
+// What a hot backup leaves out and a cold one keeps (FinishPostgres, where it is known which the backup is).
+bool HotBackupLeavesOut(std::string_view rel) { return IsSignalFile(rel) || InSlots(rel) || rel == kManifest; }
 // Whether a data directory's scan holds tablespaces: directories in pg_tblspc, as a backup keeps them.
 bool HasTablespaces(const std::vector<SourceEntry>& entries) {
   return std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) {
@@ -761,7 +763,7 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
   //    since as a mismatch (found 2026-12-02).
   size_t slots_left_out = 0;
   for (const auto& e : deferred) {
-    if (!IsSignalFile(e.rel) && !InSlots(e.rel) && e.rel != kManifest) continue;
+    if (!HotBackupLeavesOut(e.rel)) continue;
     if (!rec.hot) {
       later.push_back(e);
     } else if (IsSignalFile(e.rel)) {
@@ -966,7 +968,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     for (const auto& e : entries)
       if (deferred(e)) {
         // Read in FinishPostgres, or left out: whether the backup is hot is known there.
-        if (IsSignalFile(e.rel) || e.rel == kAutoConf || InSlots(e.rel) || e.rel == kManifest) pg_deferred.push_back(e);
+        if (HotBackupLeavesOut(e.rel) || e.rel == kAutoConf) pg_deferred.push_back(e);
         if (e.is_file() && (ReadLast(e.rel) || e.rel == kAutoConf || InSlots(e.rel) || e.rel == kManifest))
           deferred_bytes += uint64_t(e.st.st_size);
       }
@@ -1033,10 +1035,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   shared.prev_ceiling = prev ? prev->change_ceiling : 0;
   if (opt.max_deferred != 0) shared.max_deferred = opt.max_deferred;
   for (const auto& b : backups)
-    if (b.state == BackupState::kComplete) {
-      shared.prev_highest = std::max(shared.prev_highest, b.scn_position());
-      shared.first = false;
-    }
+    if (b.state == BackupState::kComplete) shared.prev_highest = std::max(shared.prev_highest, b.scn_position());
   uint64_t bytes_total = 0;
   auto units = MakeUnits(jobs, &bytes_total);
   if (opt.before_ingest) opt.before_ingest();
@@ -1056,6 +1055,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   auto file_max_change = [](const FileJob& j) {
     return j.read_mode == "changed blocks" && j.prev ? std::max(j.max_change.load(), j.prev->max_change) : j.max_change.load();
   };
+  std::string new_incarnation;  // NewIncarnation, once every file is read
   if (st.ok()) {
     uint64_t highest = 0;
     for (const auto& j : jobs)
@@ -1068,9 +1068,11 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // the backups before it stands just after them: keyed at its highest, a block corrupted on disk after a cold
     // backup at C, read by an idle backup whose highest was C too, was served by `scn:C`, the point of the clean
     // backup (found 2026-12-02 by an attack on an Oracle database's life).
+    // Whether it starts a new line is known once every file is read: the stand point needs it, the commit records it.
+    new_incarnation = NewIncarnation(prev, rec, prev_files, jobs);
     const uint64_t own = highest != 0 ? highest : shared.prev_ceiling + 1;
-    const bool new_line = shared.went_back_blocks.load() > 0 || !NewIncarnation(prev, rec, prev_files, jobs).empty();
-    st = WriteDeferredVersions(&shared, BackupRecord::ScnStandsAt(own, shared.prev_highest, shared.first, new_line));
+    const bool new_line = shared.went_back_blocks.load() > 0 || !new_incarnation.empty();
+    st = WriteDeferredVersions(&shared, BackupRecord::ScnStandsAt(own, shared.prev_highest, prev == nullptr, new_line));
   }
   // A stopped standby ("shut down in recovery") is consistent at its minimum recovery point, not at its last
   // restart point (the checkpoint pg_control names): it had replayed further, commits included that touched no page.
@@ -1185,7 +1187,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     rec.went_back_from = shared.prev_ceiling;
     rec.went_back_to = shared.went_back_to.load();
   }
-  rec.new_incarnation = NewIncarnation(prev, rec, prev_files, jobs);
+  rec.new_incarnation = new_incarnation;
   if (!rec.new_incarnation.empty()) rec.went_back_from = shared.prev_ceiling;
   rec.state = BackupState::kComplete;
   rec.end_us = NowMicros();

@@ -38,7 +38,6 @@ struct IngestShared {
   // The highest scn_position() of the complete backups before this one (0: none), where this backup stands just
   // after unless it reads a higher SCN (BackupRecord::ScnStandsAt).
   uint64_t prev_highest = 0;
-  bool first = true;  // no complete backup before this one
   // Blocks whose own change number was below their stored version's key, and the lowest such change number.
   std::atomic<uint64_t> went_back_blocks{0}, went_back_to{UINT64_MAX};
 
