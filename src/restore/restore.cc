@@ -329,16 +329,28 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     struct stat st;
     if (::stat(opt.dest.c_str(), &st) == 0) written.Add(st.st_dev, opt.dest);
   }
+  // A name made in `path`'s directory is written to that directory's file system, which may be another disk
+  // than DEST's when the directory is reached through a link (`restore --file` of pg_wal/archive_status).
+  const auto name_made = [&written](const std::string& path) {
+    struct stat st;
+    const std::string dir = fs::path(path).parent_path().string();
+    if (::stat(dir.c_str(), &st) == 0) written.Add(st.st_dev, dir);
+  };
   uint64_t bytes_total = 0;
   for (const auto& r : restored) {
     const std::string path = (dest / r.path).string();
     if (r.type == "dir") {
-      if (::mkdir(path.c_str(), 0700) == 0) undo.created.push_back(path);
-      else if (errno != EEXIST) return Status::FromErrno(errno, fmt::format("cannot create {}", path));
+      if (::mkdir(path.c_str(), 0700) == 0) {
+        undo.created.push_back(path);
+        name_made(path);
+      } else if (errno != EEXIST) {
+        return Status::FromErrno(errno, fmt::format("cannot create {}", path));
+      }
       ++report.directories;
     } else if (r.type == "symlink") {
       if (::symlink(r.target.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, fmt::format("cannot create symlink {}", path));
       undo.created.push_back(path);
+      name_made(path);
       ++report.symlinks;
     } else {
       struct stat st;

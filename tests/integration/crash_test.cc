@@ -751,6 +751,36 @@ TEST(CrashTest, ARestoreThroughALinkToAnotherDiskSyncsThatDisk) {
   EXPECT_TRUE(ReadFile(wal + "/pg_wal/000000010000000000000001") == segment);
 }
 
+// The same for a restore that makes only names there, no file data: `restore --file pg_wal/archive_status` of a
+// directory that is empty in the backup. Its new directory entry is on the other disk, and went unsynced while
+// only regular files registered their file systems (left by the durability audit, fixed 2026-12-02).
+TEST(CrashTest, ARestoreThatMakesOnlyADirectoryOnAnotherDiskSyncsThatDisk) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  TempDir tmp;
+  const std::string store = tmp / "store", src = tmp / "src", dest = tmp / "pgdata", wal = tmp / "waldisk";
+  SmallTmpfs disk(wal, "16m");
+  ASSERT_TRUE(disk.mounted()) << disk.error();
+  ASSERT_EQ(Scnfs({"init", "--store", store}).exit_code, 0);
+  fs::create_directories(src + "/pg_wal/archive_status");
+  fs::create_symlink("../PG_VERSION", src + "/pg_wal/version_link");
+  WriteFile(src + "/PG_VERSION", "15\n");
+  ASSERT_EQ(Scnfs({"backup", "--store", store, "--db", "d", "--format", "raw", src}).exit_code, 0);
+  fs::create_directories(dest);
+  fs::create_directories(wal + "/pg_wal");
+  fs::create_symlink(wal + "/pg_wal", dest + "/pg_wal");
+  for (const std::string name : {"pg_wal/archive_status", "pg_wal/version_link"}) {
+    const std::vector<std::string> args{"restore", "--store", store, "--db", "d", "--file", name, dest};
+    RunResult r = ScnfsWithFaults({"IO_FAULT_PATH=" + wal, "IO_FAULT_OP=s"}, args);
+    EXPECT_EQ(r.exit_code, 1) << name << ": the other disk was never synced: " << r.out;
+    EXPECT_NE(r.err.find("syncing " + dest + "/pg_wal to disk failed"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(fs::symlink_status(dest + "/" + name))) << name << " is taken back";
+    RunResult ok = Scnfs(args);
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  }
+  EXPECT_TRUE(fs::is_directory(wal + "/pg_wal/archive_status"));
+  EXPECT_EQ(fs::read_symlink(wal + "/pg_wal/version_link"), "../PG_VERSION");
+}
+
 // What a power cut must not take back once a command said it was done: the names it made. A rename or a new
 // directory is durable only once its directory is synced. strace (-y: the paths of descriptors) shows each name the
 // store's commands make followed by an fsync of the directory holding it. Found by a durability audit, 2026-12-02:
