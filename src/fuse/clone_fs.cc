@@ -30,6 +30,12 @@
 namespace scnfs {
 namespace fs = std::filesystem;
 
+// Raises a count that only grows to `to` (a concurrent raise to more wins).
+static void RaiseTo(std::atomic<uint64_t>& count, uint64_t to) {
+  for (uint64_t s = count.load(); s < to && !count.compare_exchange_weak(s, to);) {
+  }
+}
+
 struct CloneFs::FileState {
   std::shared_mutex data;        // Read shares it; Write, truncate and fallocate take it alone
   int fd = -1;                   // the delta file; -1 while it does not exist (all holes: nothing written yet)
@@ -38,6 +44,7 @@ struct CloneFs::FileState {
   std::string map_path;
   std::atomic<bool> map_unsynced{false};  // a bit was set since the map was last synced
   std::atomic<uint64_t>* deltas_made = nullptr;  // the clone's count of delta files created (CloneFs::deltas_made_)
+  std::atomic<uint64_t>* deltas_synced = nullptr;  // how many of them data/'s last sync covered (CloneFs::deltas_synced_)
   int opens = 0;
   bool has_base = false;
   uint32_t base_entry = 0;
@@ -95,10 +102,14 @@ struct CloneFs::FileState {
       return st;
     }
     // Its name synced before the map is used: on failure the next change makes it again (a rename over this one).
+    // The map is in data/ beside the deltas, so this sync also covers every delta made before it, this file's
+    // own included: the file's next fsync need not sync data/ again for them.
+    const uint64_t made = deltas_made ? deltas_made->load() : 0;
     if (Status st = SyncDirectory(map_path.substr(0, map_path.rfind('/'))); !st.ok()) {
       ::close(fd);
       return st;
     }
+    if (deltas_synced) RaiseTo(*deltas_synced, made);
     map_fd = fd;
     return Status::OK();
   }
@@ -523,6 +534,7 @@ Result<std::shared_ptr<CloneFs::FileState>> CloneFs::FileLocked(uint64_t ino) {
   auto f = std::make_shared<FileState>();
   f->delta_path = DeltaPath(ino);
   f->deltas_made = &deltas_made_;
+  f->deltas_synced = &deltas_synced_;
   f->fd = ::open(f->delta_path.c_str(), O_RDWR | O_CLOEXEC);  // made by the first change (PrepareWrite)
   if (f->fd < 0 && errno != ENOENT) return Errno(errno, fmt::format("cannot open the delta of inode {}", ino));
   if (!i->base_path.empty() && i->base_blocks > 0) {
@@ -860,8 +872,7 @@ Status CloneFs::Fsync(uint64_t ino, bool datasync) {
       }
       return st;
     }
-    for (uint64_t s = deltas_synced_.load(); s < made && !deltas_synced_.compare_exchange_weak(s, made);) {
-    }
+    RaiseTo(deltas_synced_, made);
   }
   // The map after the delta: a bit that is durable names bytes that are durable.
   if (f && (f->map_unsynced.exchange(false) || map_pending)) {

@@ -394,6 +394,31 @@ TEST_F(CloneTest, FsyncOfANewFileSyncsItsDeltasName) {
   EXPECT_NE(log.find("/clones/c/data>) = 0"), std::string::npos) << "no fsync of data/:\n" << log;
 }
 
+TEST_F(CloneTest, TheFirstChangeToABackedUpFileSyncsDataOnceWithItsFsync) {
+  // The first change to a file with backup blocks makes its delta and its presence map, and syncs data/ for the
+  // map's name, which also makes the delta's name durable. Its fsync then synced data/ again for the delta: two
+  // directory syncs per file a database touches first at a checkpoint. One is enough.
+  ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
+  const int pid = MountPid();
+  ASSERT_GT(pid, 0);
+  const std::string f = mnt_ + "/raw/clones/c/a.bin", trace = tmp_ / "trace";
+  ASSERT_EQ(ReadFile(f), ReadFile(src_ + "/a.bin")) << "the clone is opened (and its data/ synced once) before the trace";
+  RunResult st;
+  std::thread tracer([&] { st = scnfs::testing::Run({"timeout", "3", "strace", "-f", "-qq", "-y", "-e", "trace=fsync", "-o", trace, "-p", std::to_string(pid)}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  int fd = ::open(f.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, "written", 7, 0), 7);
+  EXPECT_EQ(::fsync(fd), 0);
+  ::close(fd);
+  tracer.join();
+  const std::string log = ReadFile(trace);
+  size_t syncs = 0;
+  for (size_t at = 0; (at = log.find("/clones/c/data>) = 0", at)) != std::string::npos; ++at) ++syncs;
+  EXPECT_EQ(syncs, 1u) << "fsyncs of data/:\n" << log;
+  EXPECT_EQ(ReadFile(f).substr(0, 7), "written");
+}
+
 TEST_F(CloneTest, ExtendedAttributesAreUnsupportedInClonesAndReadOnlyInBackups) {
   // A clone is writable but keeps no extended attributes: ENOTSUP, as a file system without them answers (it
   // said EROFS, which tells a tool the whole file system is read-only). The backup itself stays EROFS.
