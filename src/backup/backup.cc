@@ -452,14 +452,18 @@ Status TakeStoredHeaders(IngestShared* shared, const std::vector<std::unique_ptr
 }
 
 // The scan of a database's sources: the links whose targets belong to a database of `format` are followed
-// (docs/format-postgres.md for pg_wal and tablespaces; an Oracle datafile on another disk), and the store is left out.
-ScanOptions LinksOf(FormatId format, const std::string& store_dir) {
+// (docs/format-postgres.md for pg_wal and tablespaces; for Oracle, a datafile or a directory of datafiles on
+// another disk), and the store is left out. `oracle_dirs` false: an Oracle scan that follows links to files only,
+// to tell a new database's format without walking whatever a raw file set's links to directories lead to.
+ScanOptions LinksOf(FormatId format, const std::string& store_dir, bool oracle_dirs = true) {
   ScanOptions o;
   o.skip_dir = store_dir;
   if (format == FormatId::kPostgres)
     o.follow_link = [](std::string_view rel, const struct stat& t) { return S_ISDIR(t.st_mode) && postgres::IsFollowedLink(rel); };
   else if (format == FormatId::kOracle)
-    o.follow_link = [](std::string_view, const struct stat& t) { return S_ISREG(t.st_mode); };
+    o.follow_link = [oracle_dirs](std::string_view, const struct stat& t) {
+      return S_ISREG(t.st_mode) || (oracle_dirs && S_ISDIR(t.st_mode));
+    };
   return o;
 }
 
@@ -889,7 +893,8 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     SCNFS_ASSIGN_OR_RETURN(session, PgBackupSession::Begin(*opt.pg_connect, opt.sources[0],
                                                            fmt::format("scnfs backup of {}", opt.db), opt.pg_fast_checkpoint));
   }
-  SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources, LinksOf(scan_format, store->dir())));
+  const bool detecting = new_db && !opt.format && scan_format == FormatId::kOracle;
+  SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources, LinksOf(scan_format, store->dir(), !detecting)));
   DatabaseRecord db;
   if (new_db) {
     SCNFS_ASSIGN_OR_RETURN(db.id, cat.NextDatabaseId());
@@ -900,8 +905,12 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
           opt.db));
     db.format = opt.format ? *opt.format : DetectFormat(opt.sources, entries);
     db.created_us = NowMicros();
-    if (db.format != scan_format &&
-        std::any_of(entries.begin(), entries.end(), [](const SourceEntry& e) { return e.followed_link(); })) {
+    // Scanned again with the links of its format: without following if it is raw, and for Oracle following
+    // links to directories too, which the detecting scan did not.
+    const auto followed = [](const SourceEntry& e) { return e.followed_link(); };
+    const auto dir_link = [](const SourceEntry& e) { return e.is_symlink() && fs::is_directory(e.abs); };
+    if ((db.format != scan_format && std::any_of(entries.begin(), entries.end(), followed)) ||
+        (detecting && db.format == FormatId::kOracle && std::any_of(entries.begin(), entries.end(), dir_link))) {
       SCNFS_ASSIGN_OR_RETURN(entries, ScanSources(opt.sources, LinksOf(db.format, store->dir())));
     }
   } else {
@@ -1238,7 +1247,10 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     }
   for (const auto& e : entries) {
     if (!e.followed_link()) continue;
-    const char* what = e.is_file() ? "datafile" : e.rel == "pg_wal" ? "WAL" : "tablespace";
+    const char* what = e.is_file()                        ? "datafile"
+                       : db.format == FormatId::kOracle ? "directory of datafiles"
+                       : e.rel == "pg_wal"               ? "WAL"
+                                                        : "tablespace";
     report.notes.push_back(fmt::format("{} is a link to {} in the source: its {} was backed up with the database, and "
                                        "restores, mounts and clones hold it as a {} in place of the link",
                                        e.rel, e.target, what, e.is_file() ? "file" : "directory"));

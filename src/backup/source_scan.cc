@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <filesystem>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -17,8 +19,10 @@ bool IsSkipped(const struct stat& st, const struct stat* skip) {
   return skip != nullptr && S_ISDIR(st.st_mode) && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino;
 }
 
+// `open_dirs`: the directories from the root down to `dir`, by (device, inode): a link to one of them is never
+// followed, or the walk would go round it forever (`oradata/loop -> ..`).
 Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, const ScanOptions& opt,
-            std::map<std::string, SourceEntry>* out) {
+            std::vector<std::pair<dev_t, ino_t>>* open_dirs, std::map<std::string, SourceEntry>* out) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec), end;
   if (ec) return Status::FromErrno(ec.value(), fmt::format("cannot read directory {}", dir.string()));
@@ -46,8 +50,11 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
     if (e.is_symlink() && opt.follow_link) {
       // A link to what belongs to the database (a tablespace, the WAL, a datafile): backed up as if it stood here.
       struct stat target;
+      const auto is_open = [&] {
+        return std::find(open_dirs->begin(), open_dirs->end(), std::pair(target.st_dev, target.st_ino)) != open_dirs->end();
+      };
       if (::stat(e.abs.c_str(), &target) == 0 && (S_ISDIR(target.st_mode) || S_ISREG(target.st_mode)) &&
-          opt.follow_link(e.rel, target)) {
+          opt.follow_link(e.rel, target) && !(S_ISDIR(target.st_mode) && is_open())) {
         if (IsSkipped(target, skip)) continue;
         e.st = target;
       }
@@ -56,7 +63,9 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
     const fs::path sub = it->path();
     if (!out->emplace(e.rel, e).second) return Status::InvalidArgument(fmt::format("two sources give the same path '{}'", e.rel));
     if (!recurse) continue;
-    Status st = Walk(root, sub, skip, opt, out);
+    open_dirs->emplace_back(e.st.st_dev, e.st.st_ino);
+    Status st = Walk(root, sub, skip, opt, open_dirs, out);
+    open_dirs->pop_back();
     std::error_code sec;
     // Gone: for a directory, no directory there any more; for a followed link (pg_wal, a tablespace), the link
     // itself gone. A link whose target went away still fails the backup: its data is missing, not removed.
@@ -110,7 +119,8 @@ Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sou
       }
       if (IsSkipped(st, skip))
         return Status::InvalidArgument(fmt::format("source {} is the store itself", src));
-      SCNFS_RETURN_IF_ERROR(Walk(fs::path(src), fs::path(src), skip, options, &entries));
+      std::vector<std::pair<dev_t, ino_t>> open_dirs{{st.st_dev, st.st_ino}};
+      SCNFS_RETURN_IF_ERROR(Walk(fs::path(src), fs::path(src), skip, options, &open_dirs, &entries));
     } else if (S_ISREG(st.st_mode)) {
       SourceEntry e;
       e.abs = src;

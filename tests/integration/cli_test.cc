@@ -310,6 +310,44 @@ TEST_F(CliTest, AnOracleDatafileBehindALinkIsBackedUpAsTheDatafile) {
   EXPECT_EQ(fs::read_symlink(tmp_ / "r2/b").string(), tmp_ / "elsewhere");
 }
 
+// The same for a directory of datafiles on another disk (`oradata/disk2 -> /u02/oradata`): it was kept as a link,
+// its datafiles in no backup, with no word, and a clone's writes through it reached the production datafiles
+// (names attack, 2026-12-02). A link to a directory the walk is in (`self -> .`) stays a link: following it never ends.
+// A raw file set's links to directories stay links, and the first look at a new raw set does not walk them.
+TEST_F(CliTest, AnOracleDirectoryOfDatafilesBehindALinkIsBackedUpAsTheDirectory) {
+  const std::string other = tmp_ / "u02", src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", other, "--db", "ORCL", "--dbid", "42", "--files", "3", "--blocks", "100"}).exit_code, 0);
+  fs::create_directories(src);
+  fs::rename(other + "/orcl_1.dbf", src + "/orcl_1.dbf");
+  fs::create_symlink(other, src + "/disk2");
+  fs::create_symlink(".", src + "/self");
+  for (const bool with_format : {false, true}) {
+    const std::string db = with_format ? "o2" : "o1";
+    std::vector<std::string> args{"--db", db, src};
+    if (with_format) args.insert(args.begin(), {"--format", "oracle"});
+    json j = BackupJson(args);
+    EXPECT_EQ(j["format"], "oracle") << j.dump();
+    EXPECT_EQ(j["files"], 3) << j.dump();
+    EXPECT_EQ(j["blocks_read"], 3 * 101) << j.dump();
+    ASSERT_EQ(j["notes"].size(), 1u) << j.dump();
+    EXPECT_NE(j["notes"][0].get<std::string>().find("disk2 is a link to " + other + " in the source: its directory of datafiles"),
+              std::string::npos) << j.dump();
+    const std::string r = tmp_ / ("r-" + db);
+    ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", db, r}).exit_code, 0);
+    EXPECT_FALSE(fs::is_symlink(r + "/disk2"));
+    EXPECT_TRUE(ReadFile(r + "/disk2/orcl_3.dbf") == ReadFile(other + "/orcl_3.dbf"));
+    EXPECT_EQ(fs::read_symlink(r + "/self"), ".");
+  }
+  const std::string raw = tmp_ / "raw";
+  WriteFile(raw + "/a", RandomBytes(8192, 1));
+  fs::create_symlink(other, raw + "/d");
+  json k = BackupJson({"--db", "files", raw});
+  EXPECT_EQ(k["format"], "raw") << k.dump();
+  EXPECT_EQ(k["blocks_read"], 1) << k.dump();
+  ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "files", tmp_ / "r-raw"}).exit_code, 0);
+  EXPECT_TRUE(fs::is_symlink(tmp_ / "r-raw/d"));
+}
+
 // list's range runs from the checkpoint to the highest block only when blocks are newer than the checkpoint: a cold
 // backup showed "C-M" with M below C, a range running backwards.
 // `list` of a store with no database printed nothing, as if it had not run.
