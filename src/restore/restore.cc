@@ -122,6 +122,37 @@ Status RenameNoReplace(const std::string& from, const std::string& to) {
   return Status::FromErrno(errno, fmt::format("cannot rename {} to {}", from, to));
 }
 
+// What a DBA restoring a backup's point must hear before opening it: the files that backup held corrupt blocks
+// of (read corrupt then, and stored as read: a backup is byte-faithful). Restoring one datafile into a live
+// database said nothing of them (DBA walkthrough, 2026-12-02). An scn: point takes each block from the version at
+// that SCN, which no record says anything of: verify --at checks it.
+std::string HeldCorruptWarning(const std::string& db, const ResolvedPoint& point, const std::vector<FileRecord>& restored) {
+  if (point.scn) return "";
+  std::vector<std::string> named;
+  size_t files = 0;
+  for (const auto& r : restored) {
+    if (r.type != "file") continue;
+    const bool too_many = !r.held_corrupt.empty() && r.held_corrupt.back() == FileRecord::kTooManyHeldCorrupt;
+    const uint64_t n = r.held_corrupt_known && !too_many ? r.held_corrupt.size() : r.corrupt_blocks;
+    if (n == 0) continue;
+    if (++files > 3) continue;
+    std::string blocks;
+    if (r.held_corrupt_known && !too_many) {
+      for (size_t i = 0; i < std::min<size_t>(r.held_corrupt.size(), 5); ++i)
+        blocks += fmt::format("{}{}", i ? ", " : "", r.held_corrupt[i]);
+      if (r.held_corrupt.size() > 5) blocks += ", ...";
+    }
+    named.push_back(fmt::format("{} ({}{} block{}{}{})", r.path, too_many ? "more than " : "",
+                                too_many ? FileRecord::kMaxHeldCorrupt : n, n == 1 && !too_many ? "" : "s",
+                                blocks.empty() ? "" : ": ", blocks));
+  }
+  if (files == 0) return "";
+  return fmt::format("backup {} read corrupt blocks of {} restored file{}, and they are restored as read: {}{}; "
+                     "`scnfs verify --db {} --at backup:{}` reports them, and an earlier point may hold sound copies",
+                     point.base.id, files, files == 1 ? "" : "s", fmt::join(named, "; "), files > 3 ? "; ..." : "", db,
+                     point.base.id);
+}
+
 // The file systems a restore writes to, each synced before the restore reports success: files restored into an
 // existing database directory reach other disks through its links (pg_wal, pg_tblspc/<oid>), and a syncfs of
 // DEST's alone left their data unsynced when they took their names (review, 2026-12-01). A directory of each is
@@ -549,6 +580,8 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   if (report.point.base.hot && !report.point.base.self_consistent_hot())
     report.warning += (report.warning.empty() ? "" : "; ") + fmt::format("backup {} was ", report.point.base.id) +
                       HotBackupNote(report.point.base);
+  if (std::string held = HeldCorruptWarning(opt.db, report.point, restored); !held.empty())
+    report.warning += (report.warning.empty() ? "" : "; ") + held;
   // A restore is reported done only once it is on disk: a DBA who starts the database and then loses power must not
   // find half-written datafiles. This covers the names, modes and times set since the data's.
   if (Status st = written.SyncAll(); !st.ok())

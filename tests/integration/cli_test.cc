@@ -1840,6 +1840,32 @@ TEST_F(CliTest, ABlockCorruptedAfterAColdBackupIsNotAtThatBackupsScn) {
   EXPECT_TRUE(ReadFile(tmp_ / "r2/cb_2.dbf") == ReadFile(src + "/cb_2.dbf"));
 }
 
+TEST_F(CliTest, ARestoreOfABackupThatReadCorruptBlocksNamesThem) {
+  // "Restore datafile 2" from the backup that read two of its blocks corrupt wrote them as read, exit 0, and said
+  // nothing: the DBA learned of them from the database (DBA walkthrough, 2026-12-02). The restore still writes them
+  // (a backup is byte-faithful) but warns, naming the blocks; an scn: point, whose blocks no record vouches for,
+  // and a clean file say nothing.
+  const std::string src = tmp_ / "ora";
+  ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "HR", "--dbid", "7", "--files", "2", "--blocks", "100"}).exit_code, 0);
+  BackupJson({"--db", "hr", src});
+  ASSERT_EQ(Oragen({"corrupt", "--file", src + "/hr_2.dbf", "--block", "5", "--kind", "checksum"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"corrupt", "--file", src + "/hr_2.dbf", "--block", "9", "--kind", "fracture"}).exit_code, 0);
+  ASSERT_EQ(BackupJson({"--db", "hr", src})["corrupt_blocks"], 2);
+  RunResult one = Scnfs({"restore", "--store", store_, "--db", "hr", "--file", "hr_2.dbf", tmp_ / "r"});
+  EXPECT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.err.find("warning: backup 2 read corrupt blocks of 1 restored file, and they are restored as read: "
+                         "hr_2.dbf (2 blocks: 5, 9); `scnfs verify --db hr --at backup:2` reports them"),
+            std::string::npos) << one.err;
+  EXPECT_TRUE(ReadFile(tmp_ / "r/hr_2.dbf") == ReadFile(src + "/hr_2.dbf"));
+  RunResult clean = Scnfs({"restore", "--store", store_, "--db", "hr", "--file", "hr_1.dbf", tmp_ / "r1"});
+  EXPECT_EQ(clean.exit_code, 0);
+  EXPECT_EQ(clean.err, "");
+  RunResult before = Scnfs({"restore", "--store", store_, "--db", "hr", "--at", "backup:1", tmp_ / "r2"});
+  EXPECT_EQ(before.err, "");
+  RunResult all = Scnfs({"restore", "--store", store_, "--db", "hr", "--at", "latest", tmp_ / "r3"});
+  EXPECT_NE(all.err.find("hr_2.dbf (2 blocks: 5, 9)"), std::string::npos) << all.err;
+}
+
 TEST_F(CliTest, BlocksPastTheDeferredLimitShowAtTheirBackupsOwnPoint) {
   // Blocks without an SCN of their own are keyed at the backup's end, up to a limit (2^20); the rest as they are
   // read, just after the backups before. They were keyed above the database's change ceiling, which an earlier
