@@ -231,6 +231,83 @@ std::string MixedDatabases(const std::vector<std::unique_ptr<FileJob>>& jobs) {
   return fmt::format("the datafile headers name {} databases: {}; they were backed up as read", first_file.size(), list);
 }
 
+// The Oracle databases the datafile headers name, by name (as MixedDatabases) -> "NAME (DBID n)" of the first.
+std::map<std::string, std::string> OracleDatabasesOf(const std::vector<FileRecord>& files) {
+  std::map<std::string, std::string> out;
+  for (const auto& f : files)
+    if (f.header.is_object() && f.header.contains("db_name"))
+      out.emplace(f.header["db_name"].get<std::string>(),
+                  fmt::format("{} (DBID {})", f.header["db_name"].get<std::string>(), f.header.value("dbid", 0u)));
+  return out;
+}
+std::map<std::string, std::string> OracleDatabasesOf(const std::vector<std::unique_ptr<FileJob>>& jobs) {
+  std::map<std::string, std::string> out;
+  for (const auto& j : jobs)
+    if (!j->vanished && j->header.is_object() && j->header.contains("db_name"))
+      out.emplace(j->header["db_name"].get<std::string>(),
+                  fmt::format("{} (DBID {})", j->header["db_name"].get<std::string>(), j->header.value("dbid", 0u)));
+  return out;
+}
+
+std::string Listed(const std::map<std::string, std::string>& dbs) {
+  std::string out;
+  for (const auto& [name, shown] : dbs) out += fmt::format("{}{}", out.empty() ? "" : ", ", shown);
+  return out;
+}
+
+// A database's datafiles all of another database than its previous backup's (`backup --db PROD` of HR's files):
+// refused, for they would become PROD's newest point, its earlier datafiles "gone" (DBA walkthrough, 2026-12-02).
+// By name: a database made anew under its name (a new DBID) is still the DBA's PROD, and a container's PDB
+// datafiles carry their own DBIDs. One renamed with nid is backed up under a new --db.
+Status SameOracleDatabase(const DatabaseRecord& db, const std::vector<FileRecord>& prev_files,
+                          const std::vector<std::unique_ptr<FileJob>>& jobs) {
+  const auto before = OracleDatabasesOf(prev_files), now = OracleDatabasesOf(jobs);
+  if (before.empty() || now.empty()) return Status::OK();
+  for (const auto& [name, shown] : now)
+    if (before.contains(name)) return Status::OK();
+  return Status::InvalidArgument(fmt::format(
+      "the datafiles in the sources are of {}, but the backups of '{}' are of {}: a wrong --db or a wrong source? "
+      "Nothing was backed up; a database renamed with nid is backed up under a new --db", Listed(now), db.name,
+      Listed(before)));
+}
+
+// The first backup of a new database whose datafiles (or PostgreSQL cluster) another database of the store
+// already holds: a mistyped --db in a nightly job starts a new database and leaves the real one without new
+// backups, with no word (DBA walkthrough, 2026-12-02). A NOTE, not a refusal: a standby or a copy of a database
+// has its DBID (or system identifier) and is backed up under a name of its own.
+Result<std::string> AlsoBackedUpAs(const Catalog& cat, const DatabaseRecord& db, const BackupRecord& rec,
+                                   const std::vector<std::unique_ptr<FileJob>>& jobs) {
+  if (db.format != FormatId::kOracle && db.format != FormatId::kPostgres) return std::string();
+  const auto now = OracleDatabasesOf(jobs);
+  SCNFS_ASSIGN_OR_RETURN(auto dbs, cat.ListDatabases());
+  std::vector<std::string> also;
+  for (const auto& other : dbs) {
+    if (other.id == db.id || other.format != db.format) continue;
+    SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(other.id));
+    const BackupRecord* newest = nullptr;
+    for (const auto& b : backups)
+      if (b.state == BackupState::kComplete && (!newest || b.id > newest->id)) newest = &b;
+    if (!newest) continue;
+    if (db.format == FormatId::kPostgres) {
+      if (rec.system_identifier != 0 && newest->system_identifier == rec.system_identifier)
+        also.push_back(fmt::format("'{}' (system identifier {})", other.name, rec.system_identifier));
+      continue;
+    }
+    SCNFS_ASSIGN_OR_RETURN(auto files, cat.ListFiles(other.id, newest->id));
+    for (const auto& [name, shown] : OracleDatabasesOf(files))
+      if (auto it = now.find(name); it != now.end() && it->second == shown) {
+        also.push_back(fmt::format("'{}' ({})", other.name, shown));
+        break;
+      }
+  }
+  if (also.empty()) return std::string();
+  std::string list;
+  for (const auto& a : also) list += fmt::format("{}{}", list.empty() ? "" : ", ", a);
+  return fmt::format("this is the first backup of '{}', a full one, of a database this store already backs up as {}: "
+                     "a mistyped --db? (A standby or a copy of a database is backed up under a name of its own.)",
+                     db.name, list);
+}
+
 // Two files of the backup whose headers carry one database's same FILE#: a copy of a datafile, or a link to one,
 // in the source. Oracle has one file per FILE#; a DBA restoring both must know which one the database uses.
 std::string SharedFileNumbers(const std::vector<std::unique_ptr<FileJob>>& jobs) {
@@ -994,6 +1071,11 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     return Status::InvalidArgument(fmt::format(
         "no Oracle datafile in the sources of '{}' (its datafiles' file system not mounted, or another path?); nothing "
         "was backed up", db.name));
+  if (db.format == FormatId::kOracle && prev) SCNFS_RETURN_IF_ERROR(SameOracleDatabase(db, prev_files, jobs));
+  std::string also_backed_up;  // a NOTE, found before the store is written to
+  if (new_db) {
+    SCNFS_ASSIGN_OR_RETURN(also_backed_up, AlsoBackedUpAs(cat, db, rec, jobs));
+  }
 
   // 2. Start: the database record (dictionary first) and a synced "running" backup record.
   const int level = kDefaultCompressionLevel;  // see content_codec.h
@@ -1224,6 +1306,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   report.record = rec;
   report.format = db.format;
   report.scn_served_from = rec.new_line() ? ScnServedFrom(db.format, backups, rec) : 0;
+  if (!also_backed_up.empty()) report.notes.push_back(also_backed_up);
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
   if (std::string shared = SharedFileNumbers(jobs); !shared.empty()) report.notes.push_back(shared);
   report.notes.insert(report.notes.end(), pg_notes.begin(), pg_notes.end());

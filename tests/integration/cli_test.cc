@@ -2209,6 +2209,43 @@ TEST_F(CliTest, APostgresTimelineSwitchIsSeenByItsHistoryFileBeforePgControlSays
   EXPECT_EQ(b2["went_back_from"], b1["change_ceiling"]);
 }
 
+TEST_F(CliTest, AnotherDatabasesDatafilesAreRefusedAndAMistypedNameIsNoted) {
+  // `backup --db PROD` of HR's datafiles completed: HR's files became PROD's newest point, with only a NOTE that
+  // PROD's were gone; `--db PRD` (a typo in a nightly job) started a new database and left PROD without new
+  // backups, with no word (DBA walkthrough, 2026-12-02).
+  const std::string prod = tmp_ / "prod", hr = tmp_ / "hr";
+  ASSERT_EQ(Oragen({"create", "--dir", prod, "--db", "PROD", "--dbid", "11", "--files", "2", "--blocks", "50"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"create", "--dir", hr, "--db", "HR", "--dbid", "22", "--files", "2", "--blocks", "50"}).exit_code, 0);
+  BackupJson({"--db", "PROD", prod});
+  RunResult wrong = Scnfs({"backup", "--store", store_, "--db", "PROD", hr + "/hr_1.dbf", hr + "/hr_2.dbf"});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_EQ(wrong.err, "scnfs: the datafiles in the sources are of HR (DBID 22), but the backups of 'PROD' are of PROD "
+                       "(DBID 11): a wrong --db or a wrong source? Nothing was backed up; a database renamed with nid is "
+                       "backed up under a new --db\n");
+  json list = json::parse(Scnfs({"list", "--store", store_, "--db", "PROD", "--json"}).out);
+  EXPECT_EQ(list[0]["backups"].size(), 1u) << list.dump();
+  // The same database made anew (another DBID, its name kept) is still the DBA's PROD.
+  ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "prod2", "--db", "PROD", "--dbid", "33", "--files", "2", "--blocks", "50"}).exit_code, 0);
+  BackupJson({"--db", "PROD", tmp_ / "prod2"});
+  json typo = BackupJson({"--db", "PRD", tmp_ / "prod2"});
+  ASSERT_EQ(typo["notes"].size(), 1u) << typo.dump();
+  EXPECT_EQ(typo["notes"][0], "this is the first backup of 'PRD', a full one, of a database this store already backs up "
+                              "as 'PROD' (PROD (DBID 33)): a mistyped --db? (A standby or a copy of a database is backed "
+                              "up under a name of its own.)");
+  json own = BackupJson({"--db", "HR", hr});
+  EXPECT_EQ(own["notes"].size(), 0u) << own.dump();
+  // PostgreSQL: by the cluster's system identifier.
+  const fs::path pg = tmp_ / "pg";
+  WriteFile(pg / "PG_VERSION", "15\n");
+  WriteFile(pg / "global/pg_control", ReadFile(fs::path(SCNFS_TEST_DATA_DIR) / "pg15_pg_control"));
+  WriteFile(pg / "base/5/16384", ReadFile(fs::path(SCNFS_TEST_DATA_DIR) / "pg15_page_16384_blk0.bin"));
+  json p1 = BackupJson({"--db", "pg", pg});
+  EXPECT_EQ(p1["notes"].size(), 0u) << p1.dump();
+  json p2 = BackupJson({"--db", "pgg", pg});
+  ASSERT_EQ(p2["notes"].size(), 1u) << p2.dump();
+  EXPECT_NE(p2["notes"][0].get<std::string>().find("already backs up as 'pg' (system identifier "), std::string::npos);
+}
+
 TEST_F(CliTest, AChangedBlocksBackupAcrossAResetlogsReadsTheFileInFull) {
   // Block 10 changed at 4500 on the old line; after RESETLOGS it is back at its old version and no list names it.
   // The list was trusted, so backup 3 kept block 10 of the old line: restore and verify disagreed with the source.
