@@ -236,6 +236,9 @@ struct ResolvedPoint {
   // unset and the point reads as that backup): docs/points-in-time.md.
   std::optional<uint64_t> asked;
   FormatId format = FormatId::kRaw;  // the database's, for Describe()
+  // Set when scn:/lsn: asked for a change number past every block of the newest backup: the point is that
+  // backup's state, and the sentence says so (a slipped digit gave a restore labelled with an SCN no backup holds).
+  std::string past_newest;
   std::string Describe() const;
 };
 Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<BackupRecord>& backups,

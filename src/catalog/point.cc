@@ -169,6 +169,14 @@ uint64_t ScnServedFrom(FormatId format, const std::vector<BackupRecord>& backups
   return from;
 }
 
+// For ResolvedPoint::past_newest: `asked` is past `newest` (whose blocks go up to `held`), the newest backup.
+static std::string PastNewest(const DatabaseRecord& db, const BackupRecord& newest, std::string_view cname,
+                              const std::string& asked, const std::string& held) {
+  return fmt::format("{} {} is past every block of the newest backup of '{}' (backup {}, up to {} {}): this is that "
+                     "backup's state; changes made after it was taken are in no backup", cname, asked, db.name,
+                     newest.id, cname, held);
+}
+
 Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<BackupRecord>& backups,
                                    const PointSpec& spec) {
   std::vector<const BackupRecord*> complete;
@@ -269,6 +277,8 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
                                               cname, cn(spec.number), db.name, cname, cn(complete.front()->lsn_position())));
         r.base = *best;
         r.asked = spec.number;
+        if (best == complete.back() && spec.number > best->lsn_position())
+          r.past_newest = PastNewest(db, *best, cname, cn(spec.number), cn(best->lsn_position()));
         return r;
       }
       // A backup stands at the highest SCN of its blocks, and after every backup before it: the database's SCN
@@ -297,6 +307,8 @@ Result<ResolvedPoint> ResolvePoint(const DatabaseRecord& db, const std::vector<B
                                             cname, cn(spec.number), db.name, cname, cn(complete.front()->scn_position())));
       r.base = *best;
       r.scn = spec.number;
+      if (best == complete.back() && spec.number > highest)
+        r.past_newest = PastNewest(db, *best, cname, cn(spec.number), cn(highest));
       return r;
     }
   }

@@ -580,6 +580,8 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   if (report.point.base.hot && !report.point.base.self_consistent_hot())
     report.warning += (report.warning.empty() ? "" : "; ") + fmt::format("backup {} was ", report.point.base.id) +
                       HotBackupNote(report.point.base);
+  if (!report.point.past_newest.empty())
+    report.warning += (report.warning.empty() ? "" : "; ") + report.point.past_newest;
   if (std::string held = HeldCorruptWarning(opt.db, report.point, restored); !held.empty())
     report.warning += (report.warning.empty() ? "" : "; ") + held;
   // A restore is reported done only once it is on disk: a DBA who starts the database and then loses power must not

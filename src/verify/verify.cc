@@ -104,6 +104,8 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
   report.point = fmt::format("{} {}", db, op.reader->point().Describe());
   // A clean report of a hot backup says the pages are sound, not that the cluster is consistent without its WAL.
   if (const BackupRecord& base = op.reader->point().base; base.hot) report.note = HotBackupNote(base);
+  if (const std::string& past = op.reader->point().past_newest; !past.empty())
+    report.note += (report.note.empty() ? "" : "; ") + past;
   PointReader::Cursor cur(*op.reader);
   std::vector<std::byte> buf;
 

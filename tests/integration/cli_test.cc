@@ -2246,6 +2246,24 @@ TEST_F(CliTest, AnotherDatabasesDatafilesAreRefusedAndAMistypedNameIsNoted) {
   EXPECT_NE(p2["notes"][0].get<std::string>().find("already backs up as 'pg' (system identifier "), std::string::npos);
 }
 
+TEST_F(CliTest, AnScnPastTheNewestBackupIsServedWithASentenceSayingSo) {
+  // scn:40000000 of a database whose blocks go up to 4000 (a slipped digit) restored and verified the newest
+  // backup as "SCN 40000000", exit 0, with no word that no backup holds that SCN (DBA walkthrough, 2026-12-02).
+  const std::string f = OneFileFirstBackup("sp", "4", "60", "4000");
+  const std::string past = "SCN 40000000 is past every block of the newest backup of 'sp' (backup 1, up to SCN 4000): "
+                           "this is that backup's state; changes made after it was taken are in no backup";
+  RunResult r = Scnfs({"restore", "--store", store_, "--db", "sp", "--at", "scn:40000000", tmp_ / "r"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "scnfs: warning: " + past + "\n");
+  EXPECT_TRUE(ReadFile(tmp_ / "r/sp_1.dbf") == ReadFile(f));
+  RunResult v = Scnfs({"verify", "--store", store_, "--db", "sp", "--at", "scn:40000000", "--json"});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_EQ(json::parse(v.out)["note"], past) << v.out;
+  RunResult at = Scnfs({"restore", "--store", store_, "--db", "sp", "--at", "scn:4000", tmp_ / "r2"});
+  EXPECT_EQ(at.err, "");
+  EXPECT_FALSE(json::parse(Scnfs({"verify", "--store", store_, "--db", "sp", "--at", "scn:4000", "--json"}).out).contains("note"));
+}
+
 TEST_F(CliTest, AChangedBlocksBackupAcrossAResetlogsReadsTheFileInFull) {
   // Block 10 changed at 4500 on the old line; after RESETLOGS it is back at its old version and no list names it.
   // The list was trusted, so backup 3 kept block 10 of the old line: restore and verify disagreed with the source.
