@@ -198,7 +198,8 @@ class Catalog {
 
   // Writer side: stage records into a batch that the caller commits.
   static void PutDatabase(rocksdb::WriteBatch* b, Store* store, const DatabaseRecord& r);
-  static void PutBackup(rocksdb::WriteBatch* b, Store* store, const BackupRecord& r);
+  // `with_sources` false: the record only, its sources' key left as it is (for a record read without them).
+  static void PutBackup(rocksdb::WriteBatch* b, Store* store, const BackupRecord& r, bool with_sources = true);
   static void PutFile(rocksdb::WriteBatch* b, Store* store, uint32_t db, uint32_t backup, const FileRecord& r);
   static void PutFileId(rocksdb::WriteBatch* b, Store* store, uint32_t db, std::string_view path, uint32_t id);
   static void PutNextDatabaseId(rocksdb::WriteBatch* b, Store* store, uint32_t next);

@@ -906,7 +906,9 @@ Status FailInterruptedBackups(Store* store) {
     bk.error = fmt::format("interrupted: process {} on {} stopped before the backup completed", bk.pid, bk.host);
     for (const auto& noted : store->writer_failures())
       if (noted.pid == int64_t(bk.pid)) bk.error = noted.reason;
-    Catalog::PutBackup(&b, store, bk);
+    // The record alone: NewestBackup reads no sources, and writing them back from it emptied the backup's list
+    // (contract audit, 2026-12-02).
+    Catalog::PutBackup(&b, store, bk, /*with_sources=*/false);
   }
   if (b.Count() != 0) SCNFS_RETURN_IF_ERROR(store->Write(&b, /*sync=*/true));
   store->ForgetWriterFailures();  // recorded now (or their writers left no record to mark)

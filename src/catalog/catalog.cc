@@ -417,10 +417,10 @@ Result<uint32_t> Catalog::NextDatabaseId() const {
 void Catalog::PutDatabase(rocksdb::WriteBatch* b, Store* s, const DatabaseRecord& r) {
   b->Put(s->catalog_cf(), catalog_keys::Database(r.name), JsonText(json(r)));
 }
-void Catalog::PutBackup(rocksdb::WriteBatch* b, Store* s, const BackupRecord& r) {
+void Catalog::PutBackup(rocksdb::WriteBatch* b, Store* s, const BackupRecord& r, bool with_sources) {
   // The sources go under their own key (catalog_keys::Sources): records stay small to read.
   b->Put(s->catalog_cf(), catalog_keys::Backup(r.db, r.id), EncodeBackupRecord(r));
-  b->Put(s->catalog_cf(), catalog_keys::Sources(r.db, r.id), JsonText(json(r.sources)));
+  if (with_sources) b->Put(s->catalog_cf(), catalog_keys::Sources(r.db, r.id), JsonText(json(r.sources)));
 }
 
 Status Catalog::LoadSources(BackupRecord* r) const {

@@ -83,6 +83,12 @@ std::string WholeNumberOfBackups(const std::string& v) {
   return digits && v.find_first_not_of('0') != std::string::npos ? std::string() : "needs a whole number of backups, 1 or more";
 }
 
+// Why a backup recorded as running is listed as interrupted (its process is gone from this host).
+std::string InterruptedReason(const BackupRecord& b) {
+  return fmt::format("the process that ran it (pid {}{}) is gone; it is never served, and the next backup marks it failed",
+                     b.pid, b.host.empty() ? "" : " on " + b.host);
+}
+
 }  // namespace
 
 Runner AddList(CLI::App& app, Globals& g) {
@@ -171,6 +177,8 @@ Runner AddList(CLI::App& app, Globals& g) {
           nlohmann::json j = b;
           j["format"] = FormatName(d.format);  // as backup --json has it (docs/cli.md)
           j["state"] = state_name(b);
+          if (interrupted.count({b.db, b.id}))  // the reason the text view prints (docs/cli.md: "with the reason in error")
+            j["error"] = InterruptedReason(b);
           j["start"] = FormatIso8601(b.start_us);
           j["end"] = b.end_us ? FormatIso8601(b.end_us) : "";
           j["dedup_ratio"] = Ratio(b.logical_bytes, b.new_bytes_raw);
@@ -216,9 +224,7 @@ Runner AddList(CLI::App& app, Globals& g) {
           fmt::print("       {} corrupt block(s), stored as read (scnfs verify --db {} --at backup:{} names them)\n",
                      b.corrupt_blocks, d.name, b.id);
         if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", Shown(b.error));
-        if (interrupted.count({b.db, b.id}))
-          fmt::print("       interrupted: the process that ran it (pid {}{}) is gone; it is never served, and the next "
-                     "backup marks it failed\n", b.pid, b.host.empty() ? "" : " on " + b.host);
+        if (interrupted.count({b.db, b.id})) fmt::print("       interrupted: {}\n", Shown(InterruptedReason(b)));
         if (b.went_back_blocks)
           fmt::print("       {} went back in {} block(s), from {} to {}: scn: serves {} and later\n",
                      ChangeNumberName(d.format), b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to),

@@ -595,14 +595,15 @@ TEST_F(CliTest, AFailedBackupIsListedWithEveryField) {
 // the store marked it failed (found 2026-11-30). Once its writer's lock is free it is "interrupted".
 TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
   const std::string file = OneFileFirstBackup("orcl", "4", "100", "1000");
-  const auto state_of_2 = [&] {
+  const auto record_2 = [&] {
     RunResult l = Scnfs({"list", "--store", store_, "--db", "orcl", "--json"});
     EXPECT_EQ(l.exit_code, 0) << l.err;
     const json listed = json::parse(l.out);
     for (const auto& b : listed.at(0).at("backups"))
-      if (b.at("id") == 2) return b.at("state").get<std::string>();
-    return std::string("absent");
+      if (b.at("id") == 2) return b;
+    return json{{"state", "absent"}};
   };
+  const auto state_of_2 = [&] { return record_2().at("state").get<std::string>(); };
   // A process that has ended, on this host.
   const pid_t pid = ::fork();
   if (pid == 0) _exit(0);
@@ -624,6 +625,7 @@ TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
     r.start_us = NowMicros();
     r.pid = pid;
     r.host = host;
+    r.sources = {"/u01/oradata/ORCL"};
     DatabaseRecord db = d.value();
     db.next_backup_id = 3;
     rocksdb::WriteBatch b;
@@ -648,6 +650,9 @@ TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
     EXPECT_NE(ns.out.find("running"), std::string::npos) << ns.out;
   });
   EXPECT_EQ(state_of_2(), "interrupted");
+  // With the reason in `error`, as docs/cli.md has it (it was empty: contract audit, 2026-12-02).
+  EXPECT_EQ(record_2().at("error"), fmt::format("the process that ran it (pid {} on {}) is gone; it is never served, "
+                                                "and the next backup marks it failed", pid, here));
   RunResult text = Scnfs({"list", "--store", store_, "--db", "orcl"});
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find(fmt::format("interrupted: the process that ran it (pid {} on {}) is gone", pid, here)),
@@ -658,6 +663,8 @@ TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
   // The next backup records it as failed, as before.
   BackupJson({"--db", "orcl", fs::path(file).parent_path()});
   EXPECT_EQ(state_of_2(), "failed");
+  // Its sources kept: the record was written back without them, which emptied them (contract audit, 2026-12-02).
+  EXPECT_EQ(record_2().at("sources"), json::array({"/u01/oradata/ORCL"})) << record_2().dump();
 }
 
 // A DBA who lost one datafile restores that file into the database's directory, beside the files still there.
