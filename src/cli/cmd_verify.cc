@@ -158,7 +158,8 @@ Runner AddVerify(CLI::App& app, Globals& g) {
     if (!a->pg_checksums.empty()) vo.pg_checksums = a->pg_checksums == "on";
     if (!a->high_scn.empty()) {
       auto spec = ParsePointSpec("scn:" + a->high_scn);
-      if (!spec.ok()) return Fail(spec.status().WithContext("--high-scn"));
+      if (!spec.ok())  // a usage error: its line names the --help to read, as CLI11's do (docs/cli.md)
+        return Fail(Status::InvalidArgument(fmt::format("--high-scn: {} (see 'scnfs verify --help')", spec.status().message())));
       vo.high_change = spec->number;
     }
     if (StderrIsTerminal() && !g.json)
@@ -167,7 +168,8 @@ Runner AddVerify(CLI::App& app, Globals& g) {
                    p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0, HumanBytes(p.bytes_done),
                    HumanBytes(p.bytes_total), Rate(p.bytes_done, p.seconds), p.files_done, p.files_total, p.corrupt);
       };
-    Result<VerifyReport> r = Status::InvalidArgument("give --db NAME (a point in the store) or --file PATH");
+    Result<VerifyReport> r =
+        Status::InvalidArgument("give --db NAME (a point in the store) or --file PATH (see 'scnfs verify --help')");
     if (!a->file.empty()) {
       std::optional<FormatId> f;
       if (!a->format.empty()) f = ParseFormatName(a->format);

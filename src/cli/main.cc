@@ -79,7 +79,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (e.get_exit_code() == 0) {  // --help, --version: their output unwritten is a failure like any other's
+      std::signal(SIGPIPE, SIG_IGN);
+      const int rc = app.exit(e);
+      if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+        const int err = errno;
+        ErrorLine(std::string("cannot write the output: ") + (err ? std::strerror(err) : "write error"));
+        return kExitFailure;
+      }
+      return rc;
+    }
     // A usage error is a failure like any other (docs/cli.md): exit 1 and one line, not CLI11's own codes (105,
     // 106, ...) and two lines, so that a script's "exit 1 means failed, 2 means corrupt" holds for verify too.
     std::string what = e.what();

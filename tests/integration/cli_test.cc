@@ -434,6 +434,9 @@ TEST_F(CliTest, UsageErrorsNameTheEmptyValueOrTheUnknownCommand) {
   EXPECT_EQ(r.err, "scnfs: --store is empty (see 'scnfs backup --help')\n");
   ExpectFailure({"list", "--store", store_, "--db", ""}, "--db is empty (see 'scnfs list --help')");
   ExpectFailure({"verify", "--store", store_, "--db", "one", "--high-scn", ""}, "--high-scn is empty (see 'scnfs verify --help')");
+  ExpectFailure({"verify", "--store", store_, "--db", "one", "--high-scn", "abc"},
+                "scnfs: --high-scn: 'abc' is not a valid SCN (see 'scnfs verify --help')");
+  ExpectFailure({"verify", "--store", store_}, "scnfs: give --db NAME (a point in the store) or --file PATH (see 'scnfs verify --help')");
   ExpectFailure({"restore", "--store", store_, "--db", "one", ""}, "DEST is empty (see 'scnfs restore --help')");
   ExpectFailure({"list", "--store", store_, "--db="}, "scnfs: --db: needs a value (see 'scnfs list --help')");
   ExpectFailure({"list", "--store", store_, "--last"}, "scnfs: --last: needs a value (see 'scnfs list --help')");
@@ -457,7 +460,9 @@ TEST_F(CliTest, OutputThatCannotBeWrittenFailsTheCommandWithOneLine) {
   const std::string bin = SCNFS_BIN;
   for (const std::string& cmd : {bin + " list --store " + store_ + " --json >/dev/full",
                                  bin + " list --store " + store_ + " >/dev/full",
-                                 bin + " verify --store " + store_ + " --db one --json >/dev/full"}) {
+                                 bin + " verify --store " + store_ + " --db one --json >/dev/full",
+                                 // and help and version (exit 0: contract audit, 2026-12-02)
+                                 bin + " --help >/dev/full", bin + " list --help >/dev/full", bin + " --version >/dev/full"}) {
     RunResult r = scnfs::testing::Run({"bash", "-c", cmd});
     EXPECT_EQ(r.exit_code, 1) << cmd << ": " << r.err;
     EXPECT_EQ(r.err, "scnfs: cannot write the output: No space left on device\n") << cmd;
