@@ -101,10 +101,12 @@ Result<std::map<std::string, BlockRanges>> ParseChangedBlocks(const std::string&
   std::map<std::string, BlockRanges> out;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
-    // The path is everything before the last two fields, so it may hold spaces and '#'. A comment is a line that
-    // starts with '#', or what follows the two block numbers after a blank.
+    // The path is everything before the last two fields, so it may hold spaces and '#'. A comment is a line whose
+    // first field is '#' alone ("# ..."), or what follows the two block numbers after a blank. "#users01.dbf 2 2"
+    // names a file: as a comment, a list made from real file names lost that file's changes without a word
+    // (names attack, 2026-12-02); a "#comment" line now fails the backup, naming the line, instead.
     auto f = Fields(line);
-    if (f.empty() || line[f[0].first] == '#') continue;
+    if (f.empty() || (line[f[0].first] == '#' && f[0].second - f[0].first == 1)) continue;
     for (size_t k = 3; k < f.size(); ++k)
       if (line[f[k].first] == '#' && Number(std::string_view(line).substr(f[k - 1].first, f[k - 1].second - f[k - 1].first)) &&
           Number(std::string_view(line).substr(f[k - 2].first, f[k - 2].second - f[k - 2].first))) {

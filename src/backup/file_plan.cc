@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 
@@ -329,8 +330,13 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     // A changed-block list covers relation pages, as PostgreSQL's WAL summaries and Oracle's block change tracking
     // do. PostgreSQL's other files (WAL segments recycled in place, pg_xact, pg_control, configuration) are read
     // in full: no list names their blocks, and trusting one would keep stale copies of them.
+    // Nor can a list name a file whose name it cannot hold (a path that starts or ends with a blank: fields are
+    // split on blanks; a line break): such a file's changes would be in no changed-block backup.
+    const bool listable = !e.rel.empty() && !std::isspace(static_cast<unsigned char>(e.rel.front())) &&
+                          !std::isspace(static_cast<unsigned char>(e.rel.back())) && e.rel.find('\n') == std::string::npos &&
+                          e.rel.find("/ ") == std::string::npos && e.rel.find(" /") == std::string::npos;
     const bool list_applies = !(db->format == FormatId::kPostgres && job->format->id() == FormatId::kRaw) &&
-                              !unlisted_relation_file(e.rel) && !in.pg_new_line &&
+                              !unlisted_relation_file(e.rel) && !in.pg_new_line && listable &&
                               IncarnationOf(job->header) == (job->prev ? IncarnationOf(job->prev->header) : "") &&
                               identity == prev_identity;
     // The blocks the previous backup held corrupt are read again (FileRecord::held_corrupt): all of the file when
