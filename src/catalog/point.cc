@@ -39,6 +39,8 @@ std::optional<int> ZoneOffsetSeconds(std::string_view z) {
 
 Result<int64_t> ParseIso8601(std::string_view text) {
   std::string s(text);
+  // RFC 3339 (ISO 8601's profile for the Internet) lets 't' and 'z' be lower case; no other letter is valid here.
+  for (char& c : s) c = c == 't' ? 'T' : c == 'z' ? 'Z' : c;
   struct tm tm = {};
   tm.tm_isdst = -1;
   const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -50,6 +52,7 @@ Result<int64_t> ParseIso8601(std::string_view text) {
   }
   if (rest == nullptr)
     return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (expected e.g. 2026-11-22T14:30:00)", text));
+  // Messages quote what was given; `tail` is the rest of `s` (upper-cased T and Z).
   std::string_view tail(rest);
   // strptime takes a 30th of February and mktime/timegm roll it into March: a typo must not pick another point.
   static constexpr int kDays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -84,7 +87,9 @@ Result<int64_t> ParseIso8601(std::string_view text) {
   } else if (auto off = ZoneOffsetSeconds(tail)) {
     t = timegm(&tm) - *off;
   } else {
-    return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (bad zone '{}')", text, tail));
+    return Status::InvalidArgument(fmt::format(
+        "'{}' is not an ISO 8601 time: '{}' after the time, where Z, +HH:MM or -HH:MM (or nothing, for local time) "
+        "was expected", text, text.substr(text.size() - tail.size())));
   }
   return int64_t(t) * 1000000 + frac_us;
 }

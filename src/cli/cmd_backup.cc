@@ -50,7 +50,9 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
   const std::string_view cname = ChangeNumberName(r.format);
   const auto cn = [&](uint64_t c) { return ChangeNumberText(r.format, c); };
   if (b.max_change)
-    fmt::print("  checkpoint {} {}  highest block {} {}\n", cname, cn(b.checkpoint_change), cname, cn(b.max_change));
+    // Oracle's is the lowest of the datafile headers' (docs/cli.md): "checkpoint SCN 1000" read as the database's.
+    fmt::print("  {}checkpoint {} {}  highest block {} {}\n", r.format == FormatId::kOracle ? "lowest datafile " : "",
+               cname, cn(b.checkpoint_change), cname, cn(b.max_change));
   fmt::print("  elapsed {:.2f} s  {}", r.seconds, Rate(b.bytes_read, r.seconds));
   if (r.compaction_seconds >= 0.05) fmt::print("  (of it, store compaction after the commit {:.2f} s)", r.compaction_seconds);
   fmt::print("\n");

@@ -94,7 +94,9 @@ Runner AddClone(CLI::App& app, Globals& g) {
           fmt::print("{:<20} {:<12} {:<28} {:>7} {:>10}  {:<25} {}\n", c.name, "?", "DAMAGED (see below)", "?",
                      HumanBytes(c.delta_bytes), "?", in_use);
         else
-          fmt::print("{:<20} {:<12} {:<28} {:>7} {:>10}  {:<25} {}\n", c.name, c.db, c.spec, c.base_backup,
+          // A clone stays on the point it was made from: "latest" alone read as if it followed new backups.
+          fmt::print("{:<20} {:<12} {:<28} {:>7} {:>10}  {:<25} {}\n", c.name, c.db,
+                     c.spec == "latest" ? std::string("latest when made") : c.spec, c.base_backup,
                      HumanBytes(c.delta_bytes), FormatIso8601(c.created_us), in_use);
       }
       return finish();

@@ -233,6 +233,8 @@ Runner AddList(CLI::App& app, Globals& g) {
         if (!b.new_incarnation.empty())
           fmt::print("       new incarnation, {}: scn: serves {} and later\n", Shown(b.new_incarnation), cn(ScnServedFrom(d.format, every, b)));
       }
+      if (std::any_of(backups->begin(), backups->end(), [](const BackupRecord& b) { return b.changed_blocks; }))
+        fmt::print("  (incremental*: read only the blocks a --changed-blocks list named)\n");
     }
     if (g.json) fmt::print("{}\n", JsonText(out, 2));
     return kExitOk;

@@ -95,16 +95,15 @@ Status WriteAll(int fd, const std::byte* p, size_t n, uint64_t off, const std::s
 // the restore.
 constexpr std::string_view kPartialSuffix = ".scnfs-partial";
 
-// The partial name of `rel` (a path of the point), relative like it, never one of `restored` (the point's paths
-// being restored).
-std::string PartialName(const std::string& rel, size_t n, const std::unordered_set<std::string>& restored) {
+// The partial name of `rel` (a path of the point), relative like it, never one of `taken` (the point's paths).
+std::string PartialName(const std::string& rel, size_t n, const std::unordered_set<std::string>& taken) {
   const fs::path p(rel);
   std::string name = rel + std::string(kPartialSuffix);
-  if (p.filename().string().size() + kPartialSuffix.size() <= NAME_MAX && !restored.contains(name)) return name;
+  if (p.filename().string().size() + kPartialSuffix.size() <= NAME_MAX && !taken.contains(name)) return name;
   for (size_t k = 0;; ++k) {
     name = (p.parent_path() / (k == 0 ? fmt::format(".scnfs-partial-{}", n) : fmt::format(".scnfs-partial-{}-{}", n, k)))
                .string();
-    if (!restored.contains(name)) return name;
+    if (!taken.contains(name)) return name;
   }
 }
 
@@ -242,8 +241,17 @@ Result<std::vector<FileRecord>> ChooseFiles(const std::vector<FileRecord>& all, 
       const std::string base = fs::path(p).filename().string();
       for (const auto& r : all)
         if (!base.empty() && fs::path(r.path).filename() == base && alike.size() < 3) alike.push_back(r.path);
-      return Status::NotFound(fmt::format("{} holds no file or directory '{}'{}", point, p,
-                                          alike.empty() ? std::string() : fmt::format(" (it holds '{}')", fmt::join(alike, "', '"))));
+      // "restore datafile 7": a DBA names an Oracle datafile by its FILE#, which the headers carry.
+      std::vector<std::string> numbered;
+      if (!p.empty() && p.size() <= 10 && std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        for (const auto& r : all)
+          if (r.header.is_object() && r.header.contains("file_number") &&
+              std::to_string(r.header.value("file_number", 0u)) == p && numbered.size() < 3)
+            numbered.push_back(r.path);
+      std::string hint;
+      if (!numbered.empty()) hint = fmt::format(" (FILE# {} is '{}')", p, fmt::join(numbered, "', '"));
+      else if (!alike.empty()) hint = fmt::format(" (it holds '{}')", fmt::join(alike, "', '"));
+      return Status::NotFound(fmt::format("{} holds no file or directory '{}'{}", point, p, hint));
     }
     if (!dest.empty()) {
       struct stat st;
@@ -295,7 +303,8 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
         "restore destination {} exists and is not an empty directory{}", opt.dest,
         HoldsPartialFiles(opt.dest) ? " (it holds the *.scnfs-partial files of an interrupted restore: remove it and "
                                       "restore again)"
-                                    : ""));
+                                    : ": restore into a new directory, or name the files to restore beside what is "
+                                      "there with --file"));
   SCNFS_ASSIGN_OR_RETURN(const std::vector<FileRecord> chosen,
                          ChooseFiles(op.files, opt.only, dest_existed ? opt.dest : std::string(),
                                      fmt::format("{} of '{}'", op.reader->point().Describe(), opt.db)));
@@ -353,8 +362,11 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     size_t undo_at;
   };
   std::vector<Planned> planned;  // the regular files (OutFile's fields, before the files are made)
-  std::unordered_set<std::string> restored_paths;
-  for (const auto& r : restored) restored_paths.insert(r.path);
+  // Every path of the point, not only those restored: `restore --file x` into a directory that holds the point's
+  // real `x.scnfs-partial` (a full restore of it, earlier) was refused as the leftover of an interrupted restore
+  // (names attack, 2026-12-02).
+  std::unordered_set<std::string> point_paths;
+  for (const auto& r : op.files) point_paths.insert(r.path);
   FileSystemsWritten written;
   {
     struct stat st;
@@ -387,7 +399,7 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
       struct stat st;
       if (::lstat(path.c_str(), &st) == 0)  // a restore never overwrites (the rename below would not either)
         return Status::InvalidArgument(fmt::format("{} exists: a restore never overwrites; move it away first", path));
-      std::string partial = (dest / PartialName(r.path, planned.size(), restored_paths)).string();
+      std::string partial = (dest / PartialName(r.path, planned.size(), point_paths)).string();
       int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (fd < 0 && errno == EEXIST)
         return Status::InvalidArgument(fmt::format(

@@ -599,6 +599,8 @@ TEST_F(CloneTest, BadInputAndDestroy) {
   }
   RunResult l = Scnfs({"clone", "list", "--store", store_});
   EXPECT_NE(l.out.find("mount pid"), std::string::npos) << l.out;
+  // Made from `latest`, it stays on that backup: "latest" alone read as if it followed new ones (walkthrough).
+  EXPECT_NE(l.out.find("latest when made"), std::string::npos) << l.out;
   // A file of it open (a database running on it): refused, with the reason, and the clone goes on working.
   const int fd = ::open((mnt_ + "/raw/clones/c/sub/b.bin").c_str(), O_RDWR);
   ASSERT_GE(fd, 0);

@@ -5,6 +5,7 @@
 #include <map>
 #include <tuple>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -271,6 +272,16 @@ TEST(PointSpecTest, TimesAreParsedOrRefusedNeverRolledOver) {
     auto d = ParseIso8601(bad);
     ASSERT_FALSE(d.ok()) << bad;
     EXPECT_NE(d.status().message().find("a '.' without digits"), std::string::npos) << d.status().message();
+  }
+  // RFC 3339's lower-case t and z are the same time; "bad zone 't07:02:25'" told a DBA nothing (walkthrough,
+  // 2026-12-02). What follows the time is named, with what was expected there.
+  EXPECT_EQ(ParseIso8601("2026-03-02t00:00:00z").value(), int64_t(1772409600) * 1000000);
+  for (const auto& [bad, rest] : {std::pair{"2026-03-02T00:00:00 ", " "}, std::pair{"2026-03-02T00:00:00+01", "+01"},
+                                  std::pair{"2026-03-02T00:00:00Zulu", "Zulu"}}) {
+    auto z = ParseIso8601(bad);
+    ASSERT_FALSE(z.ok()) << bad;
+    EXPECT_EQ(z.status().message(), fmt::format("'{}' is not an ISO 8601 time: '{}' after the time, where Z, +HH:MM or "
+                                                "-HH:MM (or nothing, for local time) was expected", bad, rest));
   }
 }
 

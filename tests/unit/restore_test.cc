@@ -96,6 +96,19 @@ TEST_F(RestoreTest, ABackupHoldingPartialNamesOfItsOwnRestoresWhole) {
   EXPECT_EQ(read(tmp_ / "r/f1.scnfs-partial/inner"), "inside");
   EXPECT_EQ(fs::read_symlink(tmp_ / "r/f2.scnfs-partial"), "f2");
   for (int i = 0; i < 4; ++i) EXPECT_EQ(read(tmp_ / ("r/f" + std::to_string(i))), std::string(3 << 20, char('a' + i)));
+  // Restoring f0 alone into that directory, beside the point's own f0.scnfs-partial: refused as "the leftover of an
+  // interrupted restore", which a DBA would have removed, losing a file of the backup (names attack, 2026-12-02).
+  fs::remove(tmp_ / "r/f0");
+  auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
+  ASSERT_TRUE(s.ok());
+  RestoreOptions o;
+  o.db = "raw";
+  o.dest = tmp_ / "r";
+  o.only = {"f0"};
+  auto one = RestorePoint(s.value().get(), o);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(read(tmp_ / "r/f0"), std::string(3 << 20, 'a'));
+  EXPECT_EQ(read(tmp_ / "r/f0.scnfs-partial"), "a file of the backup");
 }
 
 // A file someone puts under a restored name while the restore runs is never overwritten, and never removed with
