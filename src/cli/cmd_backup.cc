@@ -151,8 +151,12 @@ Runner AddBackup(CLI::App& app, Globals& g) {
     waiting.reset();
     if (tty) fmt::print(stderr, "\r{:100}\r", "");
     if (!r.ok()) return Fail(r.status());
+    // Complete, with corrupt blocks stored as read: 2, as verify's "it ran and found corruption". With 0, a nightly
+    // job that checks $? never heard of them, where RMAN fails such a backup (DBA walkthrough, 2026-12-02).
+    const bool corrupt = r->record.corrupt_blocks > 0;
+    if (corrupt) g_exit_if_output_fails = kExitCorrupt;
     PrintReport(r.value(), a->db, g.json);
-    return kExitOk;
+    return corrupt ? kExitCorrupt : kExitOk;
   };
 }
 

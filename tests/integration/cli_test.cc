@@ -71,8 +71,17 @@ class CliTest : public ::testing::Test {
     std::vector<std::string> a{"backup", "--store", store_, "--json"};
     a.insert(a.end(), extra.begin(), extra.end());
     RunResult r = Scnfs(a);
+    // 2: complete, with corrupt blocks (docs/cli.md), which the report counts.
+    if (r.exit_code == 2) {
+      json j = json::parse(r.out);
+      EXPECT_GT(j["corrupt_blocks"], 0) << r.out;
+      return j;
+    }
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.exit_code == 0 ? json::parse(r.out) : json();
+    if (r.exit_code != 0) return json();
+    json j = json::parse(r.out);
+    EXPECT_EQ(j["corrupt_blocks"], 0) << "exit 0 with corrupt blocks: " << r.out;
+    return j;
   }
   // One Oracle-format datafile of `blocks` blocks at checkpoint `scn` in tmp_/ora, and its first backup as database
   // `db` (lower case; DB upper case in the file): returns the datafile's path.
@@ -1462,7 +1471,8 @@ TEST_F(CliTest, RestoreWritesAroundThePageCacheAndKeepsOddLayouts) {
     ASSERT_EQ(Oragen({"corrupt", "--file", ora2 + "/small_1.dbf", "--block", b, "--kind", "zero"}).exit_code, 0) << b;
   WriteFile(raw + "/odd.bin", RandomBytes((3 << 20) + 21, 9));
   ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "big", ora8}).exit_code, 0);
-  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "small", "--format", "oracle", ora2}).exit_code, 0);
+  // 2: zeroed blocks inside an Oracle datafile are corrupt (complete, with corruption: docs/cli.md).
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "small", "--format", "oracle", ora2}).exit_code, 2);
   ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "raw", raw}).exit_code, 0);
   for (const auto& db : {"big", "small", "raw"}) {
     RunResult r = Scnfs({"restore", "--store", store_, "--db", db, tmp_ / (std::string("r-") + db)});
@@ -1558,7 +1568,8 @@ TEST_F(CliTest, CorruptBlocksAreStoredAsReadAndReported) {
   ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "prod", tmp_ / "r"}).exit_code, 0);
   EXPECT_EQ(ReadFile(tmp_ / "r/prod_1.dbf"), ReadFile(f));
   // `list` names them too (it did not), and a backup that stored nothing shows no ratios ("0.0x" read as worse).
-  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "prod", src}).exit_code, 0);
+  // Exit 2: complete, and the blocks it holds corrupt were read corrupt again.
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "prod", src}).exit_code, 2);
   RunResult l = Scnfs({"list", "--store", store_, "--db", "prod"});
   EXPECT_NE(l.out.find("6 corrupt block(s), stored as read"), std::string::npos) << l.out;
   EXPECT_EQ(l.out.find("0.0x"), std::string::npos) << l.out;
