@@ -274,27 +274,34 @@ Status SameOracleDatabase(const DatabaseRecord& db, const std::vector<FileRecord
 // The first backup of a new database whose datafiles (or PostgreSQL cluster) another database of the store
 // already holds: a mistyped --db in a nightly job starts a new database and leaves the real one without new
 // backups, with no word (DBA walkthrough, 2026-12-02). A NOTE, not a refusal: a standby or a copy of a database
-// has its DBID (or system identifier) and is backed up under a name of its own.
-Result<std::string> AlsoBackedUpAs(const Catalog& cat, const DatabaseRecord& db, const BackupRecord& rec,
-                                   const std::vector<std::unique_ptr<FileJob>>& jobs) {
+// has its DBID (or system identifier) and is backed up under a name of its own. Only a NOTE: a catalog that cannot
+// be read here leaves it out rather than fail the backup. One record per database when its newest backup is
+// complete, as it nearly always is.
+std::string AlsoBackedUpAs(const Catalog& cat, const DatabaseRecord& db, const BackupRecord& rec,
+                           const std::vector<std::unique_ptr<FileJob>>& jobs) {
   if (db.format != FormatId::kOracle && db.format != FormatId::kPostgres) return std::string();
   const auto now = OracleDatabasesOf(jobs);
-  SCNFS_ASSIGN_OR_RETURN(auto dbs, cat.ListDatabases());
+  auto dbs = cat.ListDatabases();
+  if (!dbs.ok()) return std::string();
   std::vector<std::string> also;
-  for (const auto& other : dbs) {
+  for (const auto& other : dbs.value()) {
     if (other.id == db.id || other.format != db.format) continue;
-    SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(other.id));
-    const BackupRecord* newest = nullptr;
-    for (const auto& b : backups)
-      if (b.state == BackupState::kComplete && (!newest || b.id > newest->id)) newest = &b;
+    std::optional<BackupRecord> newest;
+    if (auto n = cat.NewestBackup(other.id); n.ok() && n.value() && n.value()->state == BackupState::kComplete) {
+      newest = std::move(n.value());
+    } else if (auto backups = cat.ListBackups(other.id); backups.ok()) {
+      for (auto& b : backups.value())
+        if (b.state == BackupState::kComplete && (!newest || b.id > newest->id)) newest = b;
+    }
     if (!newest) continue;
     if (db.format == FormatId::kPostgres) {
       if (rec.system_identifier != 0 && newest->system_identifier == rec.system_identifier)
         also.push_back(fmt::format("'{}' (system identifier {})", other.name, rec.system_identifier));
       continue;
     }
-    SCNFS_ASSIGN_OR_RETURN(auto files, cat.ListFiles(other.id, newest->id));
-    for (const auto& [name, shown] : OracleDatabasesOf(files))
+    auto files = cat.ListFiles(other.id, newest->id);
+    if (!files.ok()) continue;
+    for (const auto& [name, shown] : OracleDatabasesOf(files.value()))
       if (auto it = now.find(name); it != now.end() && it->second == shown) {
         also.push_back(fmt::format("'{}' ({})", other.name, shown));
         break;
@@ -528,6 +535,25 @@ Status TakeStoredHeaders(IngestShared* shared, const std::vector<std::unique_ptr
   return more.empty() ? Status::OK() : IngestAll(shared, more, opt, bytes_total + bytes, clock);
 }
 
+// Whether directory `dir` holds an Oracle datafile (blocks 0 and 1 parse as a datafile's headers) within its first
+// 256 entries, three levels down, not following links: whether a link to it is a database's disk of datafiles.
+bool HoldsOracleDatafile(const fs::path& dir) {
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+  std::vector<std::byte> head(65536);
+  for (int seen = 0; !ec && it != end && seen < 256; it.increment(ec), ++seen) {
+    if (it.depth() >= 2) it.disable_recursion_pending();
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;
+    const ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+    ::close(fd);
+    if (n >= 32 && oracle::ParseFileHeader(ByteSpan(head.data(), size_t(n))).ok()) return true;
+  }
+  return false;
+}
+
 // The scan of a database's sources: the links whose targets belong to a database of `format` are followed
 // (docs/format-postgres.md for pg_wal and tablespaces; for Oracle, a datafile or a directory of datafiles on
 // another disk), and the store is left out. `oracle_dirs` false: an Oracle scan that follows links to files only,
@@ -535,12 +561,27 @@ Status TakeStoredHeaders(IngestShared* shared, const std::vector<std::unique_ptr
 ScanOptions LinksOf(FormatId format, const std::string& store_dir, bool oracle_dirs = true) {
   ScanOptions o;
   o.skip_dir = store_dir;
-  if (format == FormatId::kPostgres)
-    o.follow_link = [](std::string_view rel, const struct stat& t) { return S_ISDIR(t.st_mode) && postgres::IsFollowedLink(rel); };
-  else if (format == FormatId::kOracle)
-    o.follow_link = [oracle_dirs](std::string_view, const struct stat& t) {
-      return S_ISREG(t.st_mode) || (oracle_dirs && S_ISDIR(t.st_mode));
+  if (format == FormatId::kPostgres) {
+    o.follow_link = [](std::string_view rel, const std::string&, const struct stat& t) {
+      return S_ISDIR(t.st_mode) && postgres::IsFollowedLink(rel);
     };
+  } else if (format == FormatId::kOracle) {
+    std::error_code ec;
+    const fs::path store = store_dir.empty() ? fs::path() : fs::weakly_canonical(store_dir, ec);
+    o.follow_link = [oracle_dirs, store](std::string_view, const std::string& abs, const struct stat& t) {
+      if (S_ISREG(t.st_mode)) return true;
+      if (!oracle_dirs || !S_ISDIR(t.st_mode)) return false;
+      // Not a link into the store (its table files would be read while it is written), and only a directory that
+      // holds datafiles: an Oracle source's link to its archived logs or diagnostics was kept as a link, and
+      // followed it failed every backup on the first file that is no datafile (review, 2026-12-02).
+      std::error_code cec;
+      const fs::path real = fs::canonical(abs, cec);
+      if (cec) return false;
+      if (!store.empty() && std::mismatch(store.begin(), store.end(), real.begin(), real.end()).first == store.end())
+        return false;
+      return HoldsOracleDatafile(real);
+    };
+  }
   return o;
 }
 
@@ -908,7 +949,8 @@ Status FailInterruptedBackups(Store* store) {
       if (noted.pid == int64_t(bk.pid)) bk.error = noted.reason;
     // The record alone: NewestBackup reads no sources, and writing them back from it emptied the backup's list
     // (contract audit, 2026-12-02).
-    Catalog::PutBackup(&b, store, bk, /*with_sources=*/false);
+    // (A record from before sources had their own key holds them itself: written with them, they move there.)
+    Catalog::PutBackup(&b, store, bk, /*with_sources=*/!bk.sources.empty());
   }
   if (b.Count() != 0) SCNFS_RETURN_IF_ERROR(store->Write(&b, /*sync=*/true));
   store->ForgetWriterFailures();  // recorded now (or their writers left no record to mark)
@@ -987,7 +1029,10 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     // Scanned again with the links of its format: without following if it is raw, and for Oracle following
     // links to directories too, which the detecting scan did not.
     const auto followed = [](const SourceEntry& e) { return e.followed_link(); };
-    const auto dir_link = [](const SourceEntry& e) { return e.is_symlink() && fs::is_directory(e.abs); };
+    const auto dir_link = [](const SourceEntry& e) {
+      struct stat st;  // not fs::is_directory, which throws on a link loop or EACCES (review, 2026-12-02)
+      return e.is_symlink() && ::stat(e.abs.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    };
     if ((db.format != scan_format && std::any_of(entries.begin(), entries.end(), followed)) ||
         (detecting && db.format == FormatId::kOracle && std::any_of(entries.begin(), entries.end(), dir_link))) {
       SCNFS_ASSIGN_OR_RETURN(entries, ScanSources(opt.sources, LinksOf(db.format, store->dir())));
@@ -1075,9 +1120,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
         "was backed up", db.name));
   if (db.format == FormatId::kOracle && prev) SCNFS_RETURN_IF_ERROR(SameOracleDatabase(db, prev_files, jobs));
   std::string also_backed_up;  // a NOTE, found before the store is written to
-  if (new_db) {
-    SCNFS_ASSIGN_OR_RETURN(also_backed_up, AlsoBackedUpAs(cat, db, rec, jobs));
-  }
+  if (new_db) also_backed_up = AlsoBackedUpAs(cat, db, rec, jobs);
 
   // 2. Start: the database record (dictionary first) and a synced "running" backup record.
   const int level = kDefaultCompressionLevel;  // see content_codec.h

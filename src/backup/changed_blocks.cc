@@ -93,7 +93,56 @@ Result<std::string> ReadList(const std::string& path, const std::function<bool()
   return bytes;
 }
 
+// One line of a list, read as ParseChangedBlocks reads it: nullopt for a comment or blank line; a path with its
+// block numbers; or (path empty) a line that is neither, `error` saying why.
+struct Line {
+  std::string path;
+  long long from = 0, to = 0;
+  std::string error;
+};
+std::optional<Line> ParseLine(const std::string& line) {
+  // The path is everything before the last two fields, so it may hold spaces and '#'. A comment is a line whose
+  // first field is '#' alone ("# ..."), or what follows the two block numbers after a blank. "#users01.dbf 2 2"
+  // names a file: as a comment, a list made from real file names lost that file's changes without a word
+  // (names attack, 2026-12-02); a "#comment" line now fails the backup, naming the line, instead.
+  auto f = Fields(line);
+  if (f.empty() || (line[f[0].first] == '#' && f[0].second - f[0].first == 1)) return std::nullopt;
+  for (size_t k = 3; k < f.size(); ++k)
+    if (line[f[k].first] == '#' && Number(std::string_view(line).substr(f[k - 1].first, f[k - 1].second - f[k - 1].first)) &&
+        Number(std::string_view(line).substr(f[k - 2].first, f[k - 2].second - f[k - 2].first))) {
+      f.resize(k);
+      break;
+    }
+  const auto field = [&](size_t k) { return std::string_view(line).substr(f[k].first, f[k].second - f[k].first); };
+  std::optional<long long> from, to;
+  if (f.size() >= 3) {
+    from = Number(field(f.size() - 2));
+    to = Number(field(f.size() - 1));
+  }
+  Line out;
+  if (!from || !to || *to < *from) {
+    out.error = "expected 'relative/path block_from block_to' with block numbers 0 <= from <= to < 2^32";
+    return out;
+  }
+  if (*to >= (1ll << 32)) {
+    out.error = fmt::format("block {} is past the 2^32 blocks a file may have", field(f.size() - 1));
+    return out;
+  }
+  // "./users01.dbf" and "base//5/16384" name the files the backup calls "users01.dbf" and "base/5/16384" (they
+  // were refused as not in the backup: found 2026-11-30).
+  out.path = std::filesystem::path(line.substr(f[0].first, f[f.size() - 3].second - f[0].first)).lexically_normal().string();
+  out.from = *from;
+  out.to = *to;
+  return out;
+}
+
 }  // namespace
+
+bool ChangedBlocksCanName(const std::string& rel) {
+  if (rel.find_first_of("\n\r") != std::string::npos) return false;  // a line break ends the line
+  const std::optional<Line> l = ParseLine(rel + " 0 0");
+  return l && l->error.empty() && l->path == rel;
+}
 
 Result<std::map<std::string, BlockRanges>> ParseChangedBlocks(const std::string& path, const std::function<bool()>& cancelled) {
   SCNFS_ASSIGN_OR_RETURN(std::string bytes, ReadList(path, cancelled));
@@ -101,36 +150,13 @@ Result<std::map<std::string, BlockRanges>> ParseChangedBlocks(const std::string&
   std::map<std::string, BlockRanges> out;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
-    // The path is everything before the last two fields, so it may hold spaces and '#'. A comment is a line whose
-    // first field is '#' alone ("# ..."), or what follows the two block numbers after a blank. "#users01.dbf 2 2"
-    // names a file: as a comment, a list made from real file names lost that file's changes without a word
-    // (names attack, 2026-12-02); a "#comment" line now fails the backup, naming the line, instead.
-    auto f = Fields(line);
-    if (f.empty() || (line[f[0].first] == '#' && f[0].second - f[0].first == 1)) continue;
-    for (size_t k = 3; k < f.size(); ++k)
-      if (line[f[k].first] == '#' && Number(std::string_view(line).substr(f[k - 1].first, f[k - 1].second - f[k - 1].first)) &&
-          Number(std::string_view(line).substr(f[k - 2].first, f[k - 2].second - f[k - 2].first))) {
-        f.resize(k);
-        break;
-      }
-    const auto field = [&](size_t k) { return std::string_view(line).substr(f[k].first, f[k].second - f[k].first); };
-    std::optional<long long> from, to;
-    if (f.size() >= 3) {
-      from = Number(field(f.size() - 2));
-      to = Number(field(f.size() - 1));
-    }
-    if (!from || !to || *to < *from)
-      return Status::InvalidArgument(fmt::format(
-          "{} line {}: expected 'relative/path block_from block_to' with block numbers 0 <= from <= to < 2^32, got '{}'",
-          path, n, Quoted(line)));
-    if (*to >= (1ll << 32))
-      return Status::InvalidArgument(fmt::format("{} line {}: block {} is past the 2^32 blocks a file may have", path, n,
-                                                 field(f.size() - 1)));
-    // "./users01.dbf" and "base//5/16384" name the files the backup calls "users01.dbf" and "base/5/16384" (they
-    // were refused as not in the backup: found 2026-11-30).
-    const std::string rel =
-        std::filesystem::path(line.substr(f[0].first, f[f.size() - 3].second - f[0].first)).lexically_normal().string();
-    out[rel].emplace_back(uint64_t(*from), uint64_t(*to));
+    std::optional<Line> l = ParseLine(line);
+    if (!l) continue;
+    if (!l->error.empty())
+      return Status::InvalidArgument(l->error.starts_with("expected")
+                                         ? fmt::format("{} line {}: {}, got '{}'", path, n, l->error, Quoted(line))
+                                         : fmt::format("{} line {}: {}", path, n, l->error));
+    out[l->path].emplace_back(uint64_t(l->from), uint64_t(l->to));
   }
   // A read that failed part-way (an I/O error, a network file system going away) ends getline as the file's end
   // would: the backup then read only the blocks listed before it and said complete (found 2026-12-01).

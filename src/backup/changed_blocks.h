@@ -20,4 +20,10 @@ using BlockRanges = std::vector<std::pair<uint64_t, uint64_t>>;  // sorted, merg
 Result<std::map<std::string, BlockRanges>> ParseChangedBlocks(const std::string& path,
                                                               const std::function<bool()>& cancelled = {});
 
+// Whether a list line can name the file at `rel` (a path as the backup records it): not one whose first field is
+// '#' alone, that holds what reads as two block numbers and a comment, that starts or ends with a blank (fields
+// are split on blanks) or holds a line break. Such a file's changes would be in no changed-block backup: it is
+// read in full instead.
+bool ChangedBlocksCanName(const std::string& rel);
+
 }  // namespace scnfs

@@ -4,12 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "backup/changed_blocks.h"
 #include "format/raw_format.h"
 #include "scnfs/oracle_format.h"
 #include "scnfs/postgres_format.h"
@@ -330,11 +330,9 @@ Result<std::vector<std::unique_ptr<FileJob>>> PlanFiles(const std::vector<Source
     // A changed-block list covers relation pages, as PostgreSQL's WAL summaries and Oracle's block change tracking
     // do. PostgreSQL's other files (WAL segments recycled in place, pg_xact, pg_control, configuration) are read
     // in full: no list names their blocks, and trusting one would keep stale copies of them.
-    // Nor can a list name a file whose name it cannot hold (a path that starts or ends with a blank: fields are
-    // split on blanks; a line break): such a file's changes would be in no changed-block backup.
-    const bool listable = !e.rel.empty() && !std::isspace(static_cast<unsigned char>(e.rel.front())) &&
-                          !std::isspace(static_cast<unsigned char>(e.rel.back())) && e.rel.find('\n') == std::string::npos &&
-                          e.rel.find("/ ") == std::string::npos && e.rel.find(" /") == std::string::npos;
+    // Nor can a list name a file whose name no line can hold (ChangedBlocksCanName): its changes would be in no
+    // changed-block backup.
+    const bool listable = ChangedBlocksCanName(e.rel);
     const bool list_applies = !(db->format == FormatId::kPostgres && job->format->id() == FormatId::kRaw) &&
                               !unlisted_relation_file(e.rel) && !in.pg_new_line && listable &&
                               IncarnationOf(job->header) == (job->prev ? IncarnationOf(job->prev->header) : "") &&

@@ -54,7 +54,7 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
         return std::find(open_dirs->begin(), open_dirs->end(), std::pair(target.st_dev, target.st_ino)) != open_dirs->end();
       };
       if (::stat(e.abs.c_str(), &target) == 0 && (S_ISDIR(target.st_mode) || S_ISREG(target.st_mode)) &&
-          opt.follow_link(e.rel, target) && !(S_ISDIR(target.st_mode) && is_open())) {
+          !(S_ISDIR(target.st_mode) && is_open()) && opt.follow_link(e.rel, e.abs, target)) {
         if (IsSkipped(target, skip)) continue;
         e.st = target;
       }

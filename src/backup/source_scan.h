@@ -23,14 +23,15 @@ struct SourceEntry {
   bool followed_link() const { return !is_symlink() && !target.empty(); }  // a link the scan followed (ScanOptions)
 };
 
-// Which symlinks a scan follows: those for which `follow_link(rel, target)` holds, `target` being the stat of what
+// Which symlinks a scan follows: those for which `follow_link(rel, abs, target)` holds, `target` being the stat of what
 // the link points to. Such an entry is recorded as that directory or file (its lstat replaced by `target`, the
 // entry's `target` keeping the link's text), and a directory is walked; every other symlink, and a dangling one, is
 // recorded as a symlink. For PostgreSQL's pg_wal and pg_tblspc/<oid> and for Oracle datafiles kept on another
 // disk: their contents are part of the database but live elsewhere.
 struct ScanOptions {
   std::string skip_dir;  // see ScanSources
-  std::function<bool(std::string_view rel, const struct stat& target)> follow_link;  // empty: follow none
+  // `abs`: the link's own path (as the walk reached it), for a predicate that looks at what the link leads to.
+  std::function<bool(std::string_view rel, const std::string& abs, const struct stat& target)> follow_link;  // empty: none
 };
 
 // Directories are walked recursively without following symlinks (but see ScanOptions); sockets, fifos and devices are skipped. Two

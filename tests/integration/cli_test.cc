@@ -330,6 +330,12 @@ TEST_F(CliTest, AnOracleDirectoryOfDatafilesBehindALinkIsBackedUpAsTheDirectory)
   fs::rename(other + "/orcl_1.dbf", src + "/orcl_1.dbf");
   fs::create_symlink(other, src + "/disk2");
   fs::create_symlink(".", src + "/self");
+  // Links to what holds no datafile stay links, as before (followed, they failed every backup on the first file
+  // that is no datafile: review, 2026-12-02): archived logs, the store's own directory, a link that loops.
+  WriteFile(tmp_ / "arch/1_1_123.arc", RandomBytes(16384, 5));
+  fs::create_symlink(tmp_ / "arch", src + "/arch");
+  fs::create_symlink(store_ + "/db", src + "/into_store");
+  fs::create_symlink("loop", src + "/loop");
   for (const bool with_format : {false, true}) {
     const std::string db = with_format ? "o2" : "o1";
     std::vector<std::string> args{"--db", db, src};
@@ -346,6 +352,9 @@ TEST_F(CliTest, AnOracleDirectoryOfDatafilesBehindALinkIsBackedUpAsTheDirectory)
     EXPECT_FALSE(fs::is_symlink(r + "/disk2"));
     EXPECT_TRUE(ReadFile(r + "/disk2/orcl_3.dbf") == ReadFile(other + "/orcl_3.dbf"));
     EXPECT_EQ(fs::read_symlink(r + "/self"), ".");
+    EXPECT_EQ(fs::read_symlink(r + "/arch"), tmp_ / "arch");
+    EXPECT_EQ(fs::read_symlink(r + "/into_store"), store_ + "/db");
+    EXPECT_EQ(fs::read_symlink(r + "/loop"), "loop");
   }
   const std::string raw = tmp_ / "raw";
   WriteFile(raw + "/a", RandomBytes(8192, 1));
