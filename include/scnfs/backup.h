@@ -78,6 +78,7 @@ struct BackupReport {
   std::string warning;            // set when the backup committed but the compaction after it failed
   std::vector<std::string> notes;  // what a DBA should know about the source (datafiles of two databases, ...)
   uint64_t scn_served_from = 0;    // when the backup started a new line: ScnServedFrom (catalog.h); else 0
+  uint64_t dictionary_bytes = 0;   // of record.new_bytes_stored: the database's compression dictionaries (first backup)
 };
 
 // Runs one backup. REQUIRES: `store` opened as the writer. On failure the backup (if it was started) is recorded

@@ -1351,6 +1351,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   report.record = rec;
   report.format = db.format;
   report.scn_served_from = rec.new_line() ? ScnServedFrom(db.format, backups, rec) : 0;
+  report.dictionary_bytes = dictionary_bytes;
   if (!also_backed_up.empty()) report.notes.push_back(also_backed_up);
   if (std::string mixed = MixedDatabases(jobs); !mixed.empty()) report.notes.push_back(mixed);
   if (std::string shared = SharedFileNumbers(jobs); !shared.empty()) report.notes.push_back(shared);

@@ -45,8 +45,11 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
              b.changed_blocks ? ", changed blocks only" : "");
   fmt::print("  files {}  read {} in {} blocks  changed blocks {}  all-zero {}\n", b.files, HumanBytes(b.bytes_read),
              b.blocks_read, b.blocks_changed, b.zero_blocks);
-  fmt::print("  new content {} ({} blocks) stored as {}\n", HumanBytes(b.new_bytes_raw), b.new_contents,
-             HumanBytes(b.new_bytes_stored));
+  // A first backup's figure holds its dictionaries: "new content 0 B stored as 112.0 KiB" read as a mistake.
+  fmt::print("  new content {} ({} blocks) stored as {}{}\n", HumanBytes(b.new_bytes_raw), b.new_contents,
+             HumanBytes(b.new_bytes_stored),
+             r.dictionary_bytes ? fmt::format(" (of it, compression dictionaries {})", HumanBytes(r.dictionary_bytes))
+                                : std::string());
   const std::string_view cname = ChangeNumberName(r.format);
   const auto cn = [&](uint64_t c) { return ChangeNumberText(r.format, c); };
   if (b.max_change)

@@ -2309,6 +2309,8 @@ TEST_F(CliTest, TextReportsSayWhatTheirFiguresAre) {
   RunResult b = Scnfs({"backup", "--store", store_, "--db", "tx", src});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   EXPECT_NE(b.out.find("  lowest datafile checkpoint SCN 1000  highest block SCN 1000\n"), std::string::npos) << b.out;
+  // A first backup's stored bytes hold the database's dictionaries, and say so.
+  EXPECT_NE(b.out.find(" (of it, compression dictionaries "), std::string::npos) << b.out;
   EXPECT_EQ(Scnfs({"list", "--store", store_}).out.find("incremental*"), std::string::npos);
   ASSERT_EQ(Oragen({"change", "--file", src + "/tx_1.dbf", "--scn", "1500", "--blocks", "3", "--changed-blocks-out",
                     tmp_ / "cb", "--relative-to", src}).exit_code, 0);
