@@ -99,6 +99,26 @@ class CloneTest : public ::testing::Test {
     return mnt_ + "/kb/clones/c/" + name;
   }
   // Mounts and returns the mount process's pid, from its "(pid N)" line.
+  // The fsync calls of mount process `pid` (strace -y: with the paths of their descriptors) while `act` runs.
+  std::string FsyncsWhile(int pid, const std::function<void()>& act) {
+    const std::string trace = tmp_ / "trace";
+    RunResult st;
+    std::thread tracer([&] {
+      st = scnfs::testing::Run({"timeout", "3", "strace", "-f", "-qq", "-y", "-e", "trace=fsync", "-o", trace, "-p", std::to_string(pid)});
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // strace attached
+    act();
+    tracer.join();
+    return ReadFile(trace);
+  }
+  // Writes "written" at the start of `f` (made if missing) and fsyncs it.
+  static void WriteAndFsync(const std::string& f) {
+    int fd = ::open(f.c_str(), O_RDWR | O_CREAT, 0644);
+    ASSERT_GE(fd, 0) << f;
+    EXPECT_EQ(::pwrite(fd, "written", 7, 0), 7);
+    EXPECT_EQ(::fsync(fd), 0);
+    ::close(fd);
+  }
   int MountPid() {
     RunResult m = Scnfs({"mount", "--store", store_, mnt_});
     EXPECT_EQ(m.exit_code, 0) << m.err;
@@ -380,17 +400,8 @@ TEST_F(CloneTest, FsyncOfANewFileSyncsItsDeltasName) {
   ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
   const int pid = MountPid();
   ASSERT_GT(pid, 0);
-  const std::string f = mnt_ + "/raw/clones/c/new.bin", trace = tmp_ / "trace";
-  RunResult st;
-  std::thread tracer([&] { st = scnfs::testing::Run({"timeout", "3", "strace", "-f", "-qq", "-y", "-e", "trace=fsync", "-o", trace, "-p", std::to_string(pid)}); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  int fd = ::open(f.c_str(), O_RDWR | O_CREAT, 0644);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::pwrite(fd, "written", 7, 0), 7);
-  EXPECT_EQ(::fsync(fd), 0);
-  ::close(fd);
-  tracer.join();
-  const std::string log = ReadFile(trace);
+  const std::string f = mnt_ + "/raw/clones/c/new.bin";
+  const std::string log = FsyncsWhile(pid, [&] { WriteAndFsync(f); });
   EXPECT_NE(log.find("/clones/c/data>) = 0"), std::string::npos) << "no fsync of data/:\n" << log;
 }
 
@@ -401,18 +412,9 @@ TEST_F(CloneTest, TheFirstChangeToABackedUpFileSyncsDataOnceWithItsFsync) {
   ASSERT_EQ(Scnfs({"clone", "create", "--store", store_, "--db", "raw", "c"}).exit_code, 0);
   const int pid = MountPid();
   ASSERT_GT(pid, 0);
-  const std::string f = mnt_ + "/raw/clones/c/a.bin", trace = tmp_ / "trace";
+  const std::string f = mnt_ + "/raw/clones/c/a.bin";
   ASSERT_EQ(ReadFile(f), ReadFile(src_ + "/a.bin")) << "the clone is opened (and its data/ synced once) before the trace";
-  RunResult st;
-  std::thread tracer([&] { st = scnfs::testing::Run({"timeout", "3", "strace", "-f", "-qq", "-y", "-e", "trace=fsync", "-o", trace, "-p", std::to_string(pid)}); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  int fd = ::open(f.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::pwrite(fd, "written", 7, 0), 7);
-  EXPECT_EQ(::fsync(fd), 0);
-  ::close(fd);
-  tracer.join();
-  const std::string log = ReadFile(trace);
+  const std::string log = FsyncsWhile(pid, [&] { WriteAndFsync(f); });
   size_t syncs = 0;
   for (size_t at = 0; (at = log.find("/clones/c/data>) = 0", at)) != std::string::npos; ++at) ++syncs;
   EXPECT_EQ(syncs, 1u) << "fsyncs of data/:\n" << log;
