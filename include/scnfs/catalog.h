@@ -208,6 +208,9 @@ class Catalog {
   Store* store_;
 };
 
+// The newest (highest id) complete backup of `backups` (one database's records, in any order and state), or null.
+const BackupRecord* NewestComplete(const std::vector<BackupRecord>& backups);
+
 // The lowest SCN/LSN scn: serves once backup `back` has started a new line of changes (BackupRecord::new_line()):
 // below it a point could name a state of either line (docs/points-in-time.md). `backups`: the database's records,
 // in any order and state. For PostgreSQL, above back.scn_served_from() also every point an earlier backup stands at

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <ranges>
 #include <tuple>
 #include <set>
 #include <thread>
@@ -231,28 +232,26 @@ std::string MixedDatabases(const std::vector<std::unique_ptr<FileJob>>& jobs) {
   return fmt::format("the datafile headers name {} databases: {}; they were backed up as read", first_file.size(), list);
 }
 
-// The Oracle databases the datafile headers name, by name (as MixedDatabases) -> "NAME (DBID n)" of the first.
+// Adds the Oracle database `header` names, by name (as MixedDatabases) -> "NAME (DBID n)", the first one kept.
+void AddOracleDatabase(const nlohmann::json& header, std::map<std::string, std::string>* out) {
+  if (!header.is_object() || !header.contains("db_name")) return;
+  const std::string name = header["db_name"].get<std::string>();
+  out->emplace(name, fmt::format("{} (DBID {})", name, header.value("dbid", 0u)));
+}
 std::map<std::string, std::string> OracleDatabasesOf(const std::vector<FileRecord>& files) {
   std::map<std::string, std::string> out;
-  for (const auto& f : files)
-    if (f.header.is_object() && f.header.contains("db_name"))
-      out.emplace(f.header["db_name"].get<std::string>(),
-                  fmt::format("{} (DBID {})", f.header["db_name"].get<std::string>(), f.header.value("dbid", 0u)));
+  for (const auto& f : files) AddOracleDatabase(f.header, &out);
   return out;
 }
 std::map<std::string, std::string> OracleDatabasesOf(const std::vector<std::unique_ptr<FileJob>>& jobs) {
   std::map<std::string, std::string> out;
   for (const auto& j : jobs)
-    if (!j->vanished && j->header.is_object() && j->header.contains("db_name"))
-      out.emplace(j->header["db_name"].get<std::string>(),
-                  fmt::format("{} (DBID {})", j->header["db_name"].get<std::string>(), j->header.value("dbid", 0u)));
+    if (!j->vanished) AddOracleDatabase(j->header, &out);
   return out;
 }
 
 std::string Listed(const std::map<std::string, std::string>& dbs) {
-  std::string out;
-  for (const auto& [name, shown] : dbs) out += fmt::format("{}{}", out.empty() ? "" : ", ", shown);
-  return out;
+  return fmt::format("{}", fmt::join(std::views::values(dbs), ", "));
 }
 
 // A database's datafiles all of another database than its previous backup's (`backup --db PROD` of HR's files):
@@ -290,8 +289,7 @@ std::string AlsoBackedUpAs(const Catalog& cat, const DatabaseRecord& db, const B
     if (auto n = cat.NewestBackup(other.id); n.ok() && n.value() && n.value()->state == BackupState::kComplete) {
       newest = std::move(n.value());
     } else if (auto backups = cat.ListBackups(other.id); backups.ok()) {
-      for (auto& b : backups.value())
-        if (b.state == BackupState::kComplete && (!newest || b.id > newest->id)) newest = b;
+      if (const BackupRecord* b = NewestComplete(backups.value())) newest = *b;
     }
     if (!newest) continue;
     if (db.format == FormatId::kPostgres) {
@@ -308,11 +306,9 @@ std::string AlsoBackedUpAs(const Catalog& cat, const DatabaseRecord& db, const B
       }
   }
   if (also.empty()) return std::string();
-  std::string list;
-  for (const auto& a : also) list += fmt::format("{}{}", list.empty() ? "" : ", ", a);
   return fmt::format("this is the first backup of '{}', a full one, of a database this store already backs up as {}: "
                      "a mistyped --db? (A standby or a copy of a database is backed up under a name of its own.)",
-                     db.name, list);
+                     db.name, fmt::join(also, ", "));
 }
 
 // Two files of the backup whose headers carry one database's same FILE#: a copy of a datafile, or a link to one,
@@ -566,20 +562,12 @@ ScanOptions LinksOf(FormatId format, const std::string& store_dir, bool oracle_d
       return S_ISDIR(t.st_mode) && postgres::IsFollowedLink(rel);
     };
   } else if (format == FormatId::kOracle) {
-    std::error_code ec;
-    const fs::path store = store_dir.empty() ? fs::path() : fs::weakly_canonical(store_dir, ec);
-    o.follow_link = [oracle_dirs, store](std::string_view, const std::string& abs, const struct stat& t) {
+    o.follow_link = [oracle_dirs](std::string_view, const std::string& abs, const struct stat& t) {
       if (S_ISREG(t.st_mode)) return true;
-      if (!oracle_dirs || !S_ISDIR(t.st_mode)) return false;
-      // Not a link into the store (its table files would be read while it is written), and only a directory that
-      // holds datafiles: an Oracle source's link to its archived logs or diagnostics was kept as a link, and
-      // followed it failed every backup on the first file that is no datafile (review, 2026-12-02).
-      std::error_code cec;
-      const fs::path real = fs::canonical(abs, cec);
-      if (cec) return false;
-      if (!store.empty() && std::mismatch(store.begin(), store.end(), real.begin(), real.end()).first == store.end())
-        return false;
-      return HoldsOracleDatafile(real);
+      // Only a directory that holds datafiles (the scan never follows a link into the store): an Oracle source's
+      // link to its archived logs or diagnostics was kept as a link, and followed it failed every backup on the
+      // first file that is no datafile (review, 2026-12-02).
+      return oracle_dirs && S_ISDIR(t.st_mode) && HoldsOracleDatafile(abs);
     };
   }
   return o;
@@ -1074,9 +1062,7 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     pg_tablespaces = HasTablespaces(entries);
   }
   SCNFS_ASSIGN_OR_RETURN(auto backups, cat.ListBackups(db.id));
-  const BackupRecord* prev = nullptr;
-  for (const auto& b : backups)
-    if (b.state == BackupState::kComplete && (!prev || b.id > prev->id)) prev = &b;
+  const BackupRecord* prev = NewestComplete(backups);
   std::vector<FileRecord> prev_files;
   if (prev) {
     SCNFS_ASSIGN_OR_RETURN(prev_files, cat.ListFiles(db.id, prev->id));

@@ -19,9 +19,27 @@ bool IsSkipped(const struct stat& st, const struct stat* skip) {
   return skip != nullptr && S_ISDIR(st.st_mode) && st.st_dev == skip->st_dev && st.st_ino == skip->st_ino;
 }
 
+// Whether canonical path `p` is `dir` or below it (`dir` canonical too; empty: nothing is).
+bool Within(const fs::path& dir, const fs::path& p) {
+  return !dir.empty() && std::mismatch(dir.begin(), dir.end(), p.begin(), p.end()).first == dir.end();
+}
+
+// The directory a scan leaves out (ScanOptions::skip_dir): by its stat, and by its canonical path for what lies below.
+struct Skip {
+  const struct stat* st = nullptr;
+  fs::path path;
+  // Whether a link at `abs` leads into it, below its top (which IsSkipped leaves out): such a link is kept as a
+  // link, never followed, or the store's table files would be read while they are written.
+  bool Below(const std::string& abs, const struct stat& target) const {
+    std::error_code ec;
+    const fs::path real = path.empty() || IsSkipped(target, st) ? fs::path() : fs::canonical(abs, ec);
+    return !ec && !real.empty() && Within(path, real);
+  }
+};
+
 // `open_dirs`: the directories from the root down to `dir`, by (device, inode): a link to one of them is never
 // followed, or the walk would go round it forever (`oradata/loop -> ..`).
-Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, const ScanOptions& opt,
+Status Walk(const fs::path& root, const fs::path& dir, const Skip& skip, const ScanOptions& opt,
             std::vector<std::pair<dev_t, ino_t>>* open_dirs, std::map<std::string, SourceEntry>* out) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec), end;
@@ -37,7 +55,7 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
       return Status::FromErrno(errno, fmt::format("cannot stat {}", e.abs));
     }
     if (!e.is_dir() && !e.is_file() && !e.is_symlink()) continue;
-    if (IsSkipped(e.st, skip)) continue;
+    if (IsSkipped(e.st, skip.st)) continue;
     if (e.is_symlink()) {
       // Read now, with the lstat: at commit the link may be gone or replaced, and a record without its target
       // would make the whole backup unrestorable.
@@ -54,8 +72,8 @@ Status Walk(const fs::path& root, const fs::path& dir, const struct stat* skip, 
         return std::find(open_dirs->begin(), open_dirs->end(), std::pair(target.st_dev, target.st_ino)) != open_dirs->end();
       };
       if (::stat(e.abs.c_str(), &target) == 0 && (S_ISDIR(target.st_mode) || S_ISREG(target.st_mode)) &&
-          !(S_ISDIR(target.st_mode) && is_open()) && opt.follow_link(e.rel, e.abs, target)) {
-        if (IsSkipped(target, skip)) continue;
+          !(S_ISDIR(target.st_mode) && is_open()) && !skip.Below(e.abs, target) && opt.follow_link(e.rel, e.abs, target)) {
+        if (IsSkipped(target, skip.st)) continue;
         e.st = target;
       }
     }
@@ -92,19 +110,18 @@ Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sou
   const std::string& skip_dir = options.skip_dir;
   if (sources.empty()) return Status::InvalidArgument("no source given: name the datafiles or the data directory to back up");
   struct stat skip_st;
-  const struct stat* skip = !skip_dir.empty() && ::stat(skip_dir.c_str(), &skip_st) == 0 ? &skip_st : nullptr;
-  std::map<std::string, SourceEntry> entries;
   std::error_code ec;
-  const fs::path store = skip_dir.empty() ? fs::path() : fs::weakly_canonical(skip_dir, ec);
+  const Skip skip{!skip_dir.empty() && ::stat(skip_dir.c_str(), &skip_st) == 0 ? &skip_st : nullptr,
+                  skip_dir.empty() ? fs::path() : fs::weakly_canonical(skip_dir, ec)};
+  std::map<std::string, SourceEntry> entries;
   for (const auto& src : sources) {
     struct stat st;
     if (::stat(src.c_str(), &st) != 0) return Status::FromErrno(errno, fmt::format("cannot read source {}", src));
     // A source inside the store (its db/ directory, a table file) would back up the store's own files while they
     // are written (found 2026-11-30: `backup st/db` completed).
-    if (!store.empty()) {
+    if (!skip.path.empty()) {
       const fs::path p = fs::weakly_canonical(src, ec);
-      const auto [mismatch, rest] = std::mismatch(store.begin(), store.end(), p.begin(), p.end());
-      if (mismatch == store.end() && !ec && !IsSkipped(st, skip))
+      if (Within(skip.path, p) && !ec && !IsSkipped(st, skip.st))
         return Status::InvalidArgument(fmt::format("source {} is inside the store {}", src, skip_dir));
     }
     if (S_ISDIR(st.st_mode)) {
@@ -117,7 +134,7 @@ Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sou
         root.rel.assign(1, '.');  // not = ".": GCC 12 warns falsely (-Wrestrict, its bug 105329)
         entries.emplace(root.rel, root);
       }
-      if (IsSkipped(st, skip))
+      if (IsSkipped(st, skip.st))
         return Status::InvalidArgument(fmt::format("source {} is the store itself", src));
       std::vector<std::pair<dev_t, ino_t>> open_dirs{{st.st_dev, st.st_ino}};
       SCNFS_RETURN_IF_ERROR(Walk(fs::path(src), fs::path(src), skip, options, &open_dirs, &entries));

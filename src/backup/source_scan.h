@@ -39,7 +39,8 @@ struct ScanOptions {
 // removes files (PostgreSQL's pgsql_tmp) while it is walked: an entry or directory that is gone by the time it is
 // read (ENOENT) is left out, as if the walk had come a moment later; any other error fails the scan. The directory
 // `skip_dir` (the store, when it lies inside a source: it would be backed up into itself, growing by its own size
-// with each backup) is left out with everything in it; a source that is that directory, or inside it, is refused.
+// with each backup) is left out with everything in it; a source that is that directory, or inside it, is refused,
+// and a link into it is never followed (kept as a link).
 Result<std::vector<SourceEntry>> ScanSources(const std::vector<std::string>& sources, const ScanOptions& options = {});
 
 }  // namespace scnfs

@@ -162,6 +162,13 @@ std::string ResolvedPoint::Describe() const {
   return fmt::format("backup {}", base.id);
 }
 
+const BackupRecord* NewestComplete(const std::vector<BackupRecord>& backups) {
+  const BackupRecord* newest = nullptr;
+  for (const auto& b : backups)
+    if (b.state == BackupState::kComplete && (newest == nullptr || b.id > newest->id)) newest = &b;
+  return newest;
+}
+
 uint64_t ScnServedFrom(FormatId format, const std::vector<BackupRecord>& backups, const BackupRecord& back) {
   uint64_t from = back.scn_served_from();
   // A PostgreSQL backup stands at its checkpoint (or WAL end), above its pages: below that the new line has no

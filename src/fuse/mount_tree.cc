@@ -207,12 +207,7 @@ Status MountTree::LoadBackupsLocked(DbSlot& db) {
   return Status::OK();
 }
 
-const BackupRecord* MountTree::NewestComplete(const DbSlot& db) const {
-  const BackupRecord* newest = nullptr;
-  for (const auto& b : db.backups)
-    if (b.state == BackupState::kComplete && (newest == nullptr || b.id > newest->id)) newest = &b;
-  return newest;
-}
+const BackupRecord* MountTree::NewestComplete(const DbSlot& db) const { return scnfs::NewestComplete(db.backups); }
 
 MountTree::PointSlot* MountTree::SlotLocked(uint32_t p) {
   auto it = points_.find(p);

@@ -587,15 +587,16 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   for (auto it = restored.rbegin(); it != restored.rend(); ++it)
     if (Status ms = ApplyMetadata((dest / it->path).string(), *it, &chown_failed); !ms.ok() && meta_error.ok())
       meta_error = ms;
-  if (chown_failed) report.warning = "file ownership was not restored (run as root to restore owners)";
+  // The warning's clauses, each a sentence of its own ("; " between them).
+  const auto warn = [&report](const std::string& clause) {
+    if (!clause.empty()) report.warning += (report.warning.empty() ? "" : "; ") + clause;
+  };
+  if (chown_failed) warn("file ownership was not restored (run as root to restore owners)");
   // A hot backup taken with pg_backup_start recovers by itself (its backup_label and WAL are restored with it).
   if (report.point.base.hot && !report.point.base.self_consistent_hot())
-    report.warning += (report.warning.empty() ? "" : "; ") + fmt::format("backup {} was ", report.point.base.id) +
-                      HotBackupNote(report.point.base);
-  if (!report.point.past_newest.empty())
-    report.warning += (report.warning.empty() ? "" : "; ") + report.point.past_newest;
-  if (std::string held = HeldCorruptWarning(opt.db, report.point, restored); !held.empty())
-    report.warning += (report.warning.empty() ? "" : "; ") + held;
+    warn(fmt::format("backup {} was ", report.point.base.id) + HotBackupNote(report.point.base));
+  warn(report.point.past_newest);
+  warn(HeldCorruptWarning(opt.db, report.point, restored));
   // A restore is reported done only once it is on disk: a DBA who starts the database and then loses power must not
   // find half-written datafiles. This covers the names, modes and times set since the data's.
   if (Status st = written.SyncAll(); !st.ok())

@@ -846,6 +846,14 @@ TEST_F(BackupPlanTest, OnlyPostgresSourcesFollowLinks) {
   auto pg = ScanSources({src_}, follow);
   ASSERT_TRUE(pg.ok());
   EXPECT_EQ(Find(pg.value(), "pg_wal"), nullptr);
+  // A link below the store's top is kept as a link, whatever the predicate says: its files are the store's.
+  fs::create_directories(tmp_ / "elsewhere/db");
+  fs::remove(src_ + "/pg_wal");
+  fs::create_directory_symlink(tmp_ / "elsewhere/db", src_ + "/pg_wal");
+  auto below = ScanSources({src_}, follow);
+  ASSERT_TRUE(below.ok());
+  ASSERT_NE(Find(below.value(), "pg_wal"), nullptr);
+  EXPECT_TRUE(Find(below.value(), "pg_wal")->is_symlink());
   EXPECT_TRUE(postgres::IsFollowedLink("pg_tblspc/16400"));
   EXPECT_FALSE(postgres::IsFollowedLink("pg_tblspc/16400/PG_15_202209061"));
   EXPECT_FALSE(postgres::IsFollowedLink("pg_tblspc/016400"));
