@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # postgresql-contrib-15) never shows as installed, and would make every run call apt-get, network and all.
 packages=(build-essential cmake ninja-build pkg-config git
           librocksdb-dev libzstd-dev libxxhash-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-          libfuse3-dev libpq-dev fuse3 postgresql-15 python3 util-linux strace)
+          libfuse3-dev libpq-dev fuse3 postgresql-15 python3 util-linux strace tzdata)
 # borg mount needs a FUSE binding, which is only a Recommends of borgbackup (and recommends are not installed).
 if [[ "${1:-}" == "--bench" ]]; then packages+=(restic borgbackup python3-pyfuse3 fio zstd jq); fi
 

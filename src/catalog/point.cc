@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
+#include <filesystem>
 #include <optional>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -33,6 +36,59 @@ std::optional<int> ZoneOffsetSeconds(std::string_view z) {
   const int h = (hh[0] - '0') * 10 + (hh[1] - '0'), m = (mm[0] - '0') * 10 + (mm[1] - '0');
   if (h > 23 || m > 59) return std::nullopt;
   return (h * 60 + m) * 60 * (z[0] == '+' ? 1 : -1);
+}
+
+// A local wall-clock time as an instant. A daylight-saving change makes some wall times name no instant (the hour
+// skipped in spring) and others name two (the hour repeated in autumn); mktime quietly moves the first and picks one
+// of the second, so a point written in either could select another backup than the one meant. Both are refused with
+// the offsets that would make them exact (docs/points-in-time.md).
+Result<time_t> LocalTime(const struct tm& wall, std::string_view text) {
+  // glibc reads a TZ it cannot find ("Europe/Berln") as UTC without a word, and the time would select another point.
+  // TZ is usable when it names a zone file (under TZDIR or /usr/share/zoneinfo, or by path) or is a POSIX rule,
+  // which always holds an offset digit ("EST5EDT", "UTC0").
+  if (const char* env = std::getenv("TZ"); env != nullptr && *env != '\0') {
+    std::string tz = env[0] == ':' ? env + 1 : env;
+    const char* dir = std::getenv("TZDIR");
+    const std::string file = tz.starts_with('/') ? tz : fmt::format("{}/{}", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
+    std::error_code ec;
+    if (!tz.empty() && !std::filesystem::is_regular_file(file, ec) &&
+        std::none_of(tz.begin(), tz.end(), [](unsigned char c) { return std::isdigit(c); }))
+      return Status::InvalidArgument(fmt::format(
+          "'{}' is a local time, but TZ='{}' is not a time zone this host knows (no {}); give the time with an offset "
+          "or Z, or set TZ to a zone such as Europe/Berlin", text, env, file));
+  }
+  std::optional<time_t> found[2];
+  for (int dst : {0, 1}) {
+    struct tm t = wall;
+    t.tm_isdst = dst;
+    const time_t v = mktime(&t);
+    struct tm back;
+    if (v == time_t(-1) || localtime_r(&v, &back) == nullptr) continue;
+    // Only an instant that reads back as the same wall time, with the daylight-saving flag asked for, is one of
+    // this wall time's instants (mktime shifts the others by the zone's daylight-saving offset).
+    if (back.tm_isdst == dst && back.tm_year == wall.tm_year && back.tm_mon == wall.tm_mon &&
+        back.tm_mday == wall.tm_mday && back.tm_hour == wall.tm_hour && back.tm_min == wall.tm_min &&
+        back.tm_sec == wall.tm_sec)
+      found[dst] = v;
+  }
+  auto offset = [](time_t v) {
+    struct tm t;
+    localtime_r(&v, &t);
+    const long off = t.tm_gmtoff;
+    return fmt::format("{}{:02}:{:02}", off < 0 ? '-' : '+', std::labs(off) / 3600, std::labs(off) % 3600 / 60);
+  };
+  if (found[0] && found[1] && *found[0] != *found[1])
+    return Status::InvalidArgument(fmt::format(
+        "'{}' is ambiguous in this host's time zone (the clocks went back: it happened at {} and again at {}); "
+        "add one of those offsets", text, offset(std::min(*found[0], *found[1])), offset(std::max(*found[0], *found[1]))));
+  if (found[0]) return *found[0];
+  if (found[1]) return *found[1];
+  struct tm t = wall;
+  t.tm_isdst = -1;
+  const time_t near = mktime(&t);  // an instant beside the gap: a day either side has the offsets in use there
+  return Status::InvalidArgument(fmt::format(
+      "'{}' did not happen in this host's time zone (the clocks went forward past it); give it with an offset: {} "
+      "before the change, {} after", text, offset(near - 86400), offset(near + 86400)));
 }
 
 }  // namespace
@@ -81,7 +137,9 @@ Result<int64_t> ParseIso8601(std::string_view text) {
   }
   time_t t;
   if (tail.empty()) {
-    t = mktime(&tm);  // local time of this host
+    auto local = LocalTime(tm, text);  // local time of this process (TZ, else the host's zone)
+    if (!local.ok()) return local.status();
+    t = local.value();
   } else if (tail == "Z") {
     t = timegm(&tm);
   } else if (auto off = ZoneOffsetSeconds(tail)) {

@@ -2,7 +2,12 @@
 // parsing of time: points.
 #include "scnfs/catalog.h"
 
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
 #include <map>
+#include <optional>
+#include <string>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -246,6 +251,68 @@ TEST(CatalogTest, SourcesAreKeptApartFromTheBackupRecordAndOldInlineOnesStillRea
 
 namespace scnfs {
 namespace {
+
+// Sets TZ for one test and puts the old value back (mktime and localtime_r read it through tzset).
+class ScopedTimeZone {
+ public:
+  explicit ScopedTimeZone(const char* tz) {
+    if (const char* old = std::getenv("TZ")) old_ = old;
+    setenv("TZ", tz, 1);
+    tzset();
+  }
+  ~ScopedTimeZone() {
+    if (old_) setenv("TZ", old_->c_str(), 1); else unsetenv("TZ");
+    tzset();
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+TEST(PointSpecTest, LocalTimesADaylightSavingChangeSkipsOrRepeatsAreRefused) {
+  ASSERT_TRUE(std::filesystem::exists("/usr/share/zoneinfo/Europe/Berlin")) << "tzdata is installed by tools/setup.sh";
+  ScopedTimeZone berlin("Europe/Berlin");
+  // mktime moved 02:30 of the spring change to 03:30 and picked one of the two 02:30s of the autumn change.
+  auto gap = ParseIso8601("2026-03-29T02:30:00");
+  ASSERT_FALSE(gap.ok());
+  EXPECT_NE(gap.status().message().find("did not happen in this host's time zone"), std::string::npos)
+      << gap.status().message();
+  EXPECT_NE(gap.status().message().find("+01:00 before the change, +02:00 after"), std::string::npos)
+      << gap.status().message();
+  auto twice = ParseIso8601("2026-10-25T02:30:00");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("is ambiguous"), std::string::npos) << twice.status().message();
+  EXPECT_NE(twice.status().message().find("at +02:00 and again at +01:00"), std::string::npos)
+      << twice.status().message();
+  // With an offset both are exact; local times either side of the changes are taken as they were.
+  EXPECT_EQ(ParseIso8601("2026-10-25T02:30:00+02:00").value(), int64_t(1792888200) * 1000000);
+  EXPECT_EQ(ParseIso8601("2026-10-25T02:30:00+01:00").value(), int64_t(1792891800) * 1000000);
+  EXPECT_EQ(ParseIso8601("2026-03-29T01:59:59").value(), int64_t(1774745999) * 1000000);
+  EXPECT_EQ(ParseIso8601("2026-03-29T03:00:00").value(), int64_t(1774746000) * 1000000);
+  EXPECT_EQ(ParseIso8601("2026-10-25T03:00:00").value(), int64_t(1792893600) * 1000000);
+  EXPECT_EQ(ParseIso8601("2026-07-01").value(), int64_t(1782856800) * 1000000);  // local midnight, summer time
+  // A zone without daylight saving has neither; a POSIX rule is a zone too.
+  {
+    ScopedTimeZone utc("UTC");
+    EXPECT_EQ(ParseIso8601("2026-03-29T02:30:00").value(), int64_t(1774751400) * 1000000);
+  }
+  {
+    ScopedTimeZone posix("CET-1CEST,M3.5.0,M10.5.0/3");
+    EXPECT_EQ(ParseIso8601("2026-07-01").value(), int64_t(1782856800) * 1000000);
+  }
+}
+
+TEST(PointSpecTest, ALocalTimeUnderATimeZoneTheHostDoesNotKnowIsRefused) {
+  // glibc read TZ=Europe/Berln as UTC: a local time selected a point two hours off without a word.
+  ScopedTimeZone typo("Europe/Berln");
+  auto r = ParseIso8601("2026-07-01T12:00:00");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("TZ='Europe/Berln' is not a time zone this host knows"), std::string::npos)
+      << r.status().message();
+  // Times with an offset or Z do not depend on TZ.
+  EXPECT_EQ(ParseIso8601("2026-07-01T12:00:00Z").value(), int64_t(1782907200) * 1000000);
+  EXPECT_EQ(ParseIso8601("2026-07-01T14:00:00+02:00").value(), int64_t(1782907200) * 1000000);
+}
 
 TEST(PointSpecTest, TimesAreParsedOrRefusedNeverRolledOver) {
   // strptime took February 30 and timegm made it March 2: a typo picked another point without a word.
