@@ -1,4 +1,5 @@
 #include "fuse/mount_tree.h"
+#include "fuse/mount_tree_inodes.h"
 
 #include <malloc.h>
 
@@ -21,11 +22,6 @@ Status LetGoStatus(const std::string& name) {
   return Status::FromErrno(ESTALE, fmt::format("clone {} was let go by the mount for clone destroy", name));
 }
 
-constexpr uint64_t kDbBase = 16;
-constexpr uint32_t kLocalDir = 0, kLocalInfo = 1, kLocalFirstEntry = 2;
-enum DbK { kDbDir = 0, kBackupsDir = 1, kAtDir = 2, kLatest = 3, kClonesDir = 4 };
-constexpr uint64_t kDbStride = 8;
-
 timespec Ts(int64_t us) { return timespec{time_t(us / 1000000), long(us % 1000000) * 1000}; }
 
 struct stat DirStat(int64_t us) {
@@ -40,31 +36,6 @@ struct stat DirStat(int64_t us) {
 
 uint64_t DbIno(uint32_t db_slot, int k) { return kDbBase + kDbStride * uint64_t(db_slot) + uint64_t(k); }
 uint64_t PointIno(uint32_t point_slot, uint32_t local) { return (uint64_t(point_slot) + 1) << 32 | local; }
-
-struct MountTree::Decoded {
-  enum Kind { kInvalid, kRoot, kDb, kPoint, kClone } kind = kInvalid;
-  uint32_t slot = 0;   // database or point slot
-  uint32_t local = 0;  // DbK, or the point's local number
-  static Decoded Of(uint64_t ino) {
-    Decoded d;
-    if (ino == kRootIno) {
-      d.kind = kRoot;
-    } else if (MountTree::IsCloneIno(ino)) {
-      d.kind = kClone;
-      d.slot = CloneSlotOf(ino);
-      d.local = 0;
-    } else if (ino >= (uint64_t(1) << 32)) {
-      d.kind = kPoint;
-      d.slot = uint32_t((ino >> 32) - 1);
-      d.local = uint32_t(ino);
-    } else if (ino >= kDbBase) {
-      d.kind = kDb;
-      d.slot = uint32_t((ino - kDbBase) / kDbStride);
-      d.local = uint32_t((ino - kDbBase) % kDbStride);
-    }
-    return d;
-  }
-};
 
 MountTree::MountTree(Store* store, PinHolder* pins, MountTreeOptions options)
     : store_(store), pins_(pins), options_(options), mounted_us_(NowMicros()),
@@ -464,67 +435,6 @@ void MountTree::WarmEntries(uint64_t ino, Warm what, std::string_view name) {
   }
 }
 
-void MountTree::PinLocked(const PointSlot& s) {
-  if (pins_ == nullptr || !s.seed) return;
-  std::optional<uint32_t> last;
-  if (s.seed->point.scn) last = s.seed->last_complete;
-  std::string what = PinWhatLocked(s);
-  pins_wanted_.insert_or_assign(what, Pin{s.seed->db.name, s.seed->point.base.id, s.seed->point.scn, last, what});
-  pins_to_remove_.erase(what);
-  pins_to_add_.insert(std::move(what));
-}
-
-void MountTree::UnpinLocked(const PointSlot& s) {
-  if (pins_ == nullptr) return;
-  std::string what = PinWhatLocked(s);
-  pins_wanted_.erase(what);
-  pins_to_add_.erase(what);
-  // Queued even when the last write did not have it: a write of its pin may be under way (FlushPins writes outside
-  // mu_), and removing a name that is not pinned costs nothing.
-  pins_to_remove_.insert(std::move(what));
-}
-
-// The point's path under the mount ("ORA/backups/3"): its key alone is one per database, and the pins of two
-// databases' "backups/3" must not be taken for one.
-std::string MountTree::PinWhatLocked(const PointSlot& s) const {
-  return dbs_[s.db_slot].name + "/" + s.key + (s.generation > 0 ? fmt::format("#{}", s.generation) : "");
-}
-
-Status MountTree::FlushPins() {
-  if (pins_ == nullptr) return Status::OK();
-  // One writer at a time: a change is taken from the queues and written before the next is taken, so they land in
-  // the order they were made.
-  std::lock_guard<std::mutex> w(pins_write_mu_);
-  std::vector<Pin> add;
-  std::vector<std::string> remove;
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    // Removals wait for a second after the last write unless an addition goes anyway (then they ride along).
-    const bool removals_due = !pins_to_remove_.empty() && now - pins_written_at_ >= std::chrono::seconds(1);
-    if (pins_to_add_.empty() && !removals_due) return Status::OK();
-    for (const auto& what : pins_to_add_) add.push_back(pins_wanted_.at(what));
-    remove.assign(pins_to_remove_.begin(), pins_to_remove_.end());
-    pins_to_add_.clear();
-    pins_to_remove_.clear();
-  }
-  Status st = pins_->Change(add, remove);
-  std::lock_guard<std::mutex> l(mu_);
-  if (st.ok()) {
-    for (const auto& what : remove) pinned_.erase(what);
-    for (const auto& p : add) pinned_.insert(p.what);
-    pins_written_at_ = now;
-    return Status::OK();
-  }
-  // Not recorded (a full disk): queued again, unless what was asked since replaced it. Until a write succeeds,
-  // Lookup serves no point that is not in pinned_.
-  for (const auto& p : add)
-    if (pins_wanted_.count(p.what) && !pins_to_remove_.count(p.what)) pins_to_add_.insert(p.what);
-  for (const auto& what : remove)
-    if (!pins_wanted_.count(what)) pins_to_remove_.insert(what);
-  return st;
-}
-
 void MountTree::AddRefLocked(uint64_t ino, uint64_t n) {
   Decoded d = Decoded::Of(ino);
   if (d.kind != Decoded::kPoint) return;
@@ -656,93 +566,6 @@ Result<MountTree::Entry> MountTree::AttrLocked(uint64_t ino) {
   }
   e.attr.st_ino = ino;
   return e;
-}
-
-uint32_t MountTree::CloneSlotFor(uint32_t d, const std::string& name) {
-  if (auto it = clone_by_key_.find(std::pair(d, name)); it != clone_by_key_.end()) return it->second;
-  uint32_t c = uint32_t(clones_.size());
-  std::unique_lock<std::shared_mutex> cl(clones_mu_);
-  clones_.push_back(CloneSlot{d, name, nullptr});
-  clone_by_key_.emplace(std::pair(d, name), c);
-  return c;
-}
-
-Status MountTree::OpenCloneLocked(uint32_t c) {
-  CloneSlot& slot = clones_[c];
-  if (slot.fs) return Status::OK();
-  // A clone being destroyed is not taken up again: the destroy waits for its lock.
-  if (ReleaseRequested(store_->dir(), slot.name))
-    return Status::NotFound(fmt::format("clone {} is being destroyed", slot.name));
-  SCNFS_ASSIGN_OR_RETURN(CloneInfo info, ReadClone(store_->dir(), slot.name));
-  if (info.db != dbs_[slot.db_slot].name) return Status::NotFound(fmt::format("clone {} is of another database", slot.name));
-  PointSpec spec;
-  spec.kind = PointSpec::Kind::kBackup;
-  spec.number = info.base_backup;
-  SCNFS_ASSIGN_OR_RETURN(uint32_t p, KeyedPointLocked(slot.db_slot, "clones/" + slot.name, spec));
-  points_.at(p).fixed = PointSlot::Fixed{info.base_backup, info.scn, info.last_backup};
-  SCNFS_ASSIGN_OR_RETURN(auto view, ViewLocked(p));
-  auto fs = CloneFs::Open(CloneDir(store_->dir(), slot.name), view);
-  if (!fs.ok()) {
-    // Another mount serves it (Busy), or it is damaged: the view built for it joins the idle ones, so that it is
-    // dropped and unpinned in turn instead of pinning its backup for the life of this mount.
-    DropRefLocked(p, 0);
-    return fs.status();
-  }
-  {
-    std::unique_lock<std::shared_mutex> cl(clones_mu_);
-    slot.fs = std::move(fs).value();
-    slot.point = p;
-  }
-  points_.at(p).refs++;  // the clone reads its backup for as long as the mount serves it
-  points_.at(p).parked = 0;
-  return Status::OK();
-}
-
-void MountTree::ReleaseRequestedClones() {
-  std::vector<std::shared_ptr<CloneFs>> released;  // closed after mu_ is let go (a clone's close syncs its metadata)
-  std::vector<std::pair<uint64_t, std::string>> names;  // (clones/ directory, name) of each, for the kernel
-  {
-  std::lock_guard<std::mutex> l(mu_);
-  for (uint32_t c = 0; c < clones_.size(); ++c) {
-    CloneSlot& slot = clones_[c];
-    if (!slot.fs || !ReleaseRequested(store_->dir(), slot.name)) continue;
-    // An open file is a database or a tool still working in the clone: kept, and the destroy is told why.
-    if (const size_t open = slot.fs->RetireIfIdle(); open > 0) {
-      AnswerReleaseRequest(store_->dir(), slot.name,
-                           fmt::format("{} of its files {} open through the mount", open, open == 1 ? "is" : "are"));
-      continue;
-    }
-    {
-      std::unique_lock<std::shared_mutex> cl(clones_mu_);
-      released.push_back(std::move(slot.fs));
-    }
-    // The name gets a new slot, and new inode numbers, if a clone of that name is looked up again: the kernel may
-    // still hold this one's, which now answer ESTALE.
-    if (auto it = clone_by_key_.find(std::pair(slot.db_slot, slot.name)); it != clone_by_key_.end() && it->second == c)
-      clone_by_key_.erase(it);
-    if (PointSlot* ps = SlotLocked(slot.point)) {
-      if (auto it = point_by_key_.find(std::pair(ps->db_slot, ps->key)); it != point_by_key_.end() && it->second == slot.point)
-        point_by_key_.erase(it);
-      ps->superseded = true;  // its view goes once nothing reads it: the clone's pin with it
-      DropRefLocked(slot.point, 1);
-    }
-    names.emplace_back(DbIno(slot.db_slot, kClonesDir), slot.name);
-  }
-  }
-  // Without mu_: the kernel may send requests of its own while it drops the name.
-  if (options_.on_clone_released)
-    for (const auto& [dir, name] : names) options_.on_clone_released(dir, name);
-}
-
-std::shared_ptr<CloneFs> MountTree::Clone(uint64_t ino, uint64_t* local) const {
-  if (!IsCloneIno(ino)) return nullptr;
-  // Not mu_: every read, write and fsync of a clone comes here, and mu_ is held across the store's catch-up with
-  // a running backup (RefreshLocked), which took up to 0.3 s a second and stalled a database's clone I/O with it.
-  std::shared_lock<std::shared_mutex> cl(clones_mu_);
-  uint32_t c = CloneSlotOf(ino);
-  if (c >= clones_.size()) return nullptr;
-  *local = CloneLocal(ino);
-  return clones_[c].fs;
 }
 
 Result<MountTree::Entry> MountTree::Lookup(uint64_t parent, std::string_view name) {

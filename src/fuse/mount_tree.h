@@ -145,7 +145,6 @@ class MountTree {
   // Points whose slots are remembered (in use, or among the kRememberedPoints unused ones). For tests.
   size_t RememberedPoints() const;
 
-  // The clone an inode belongs to (nullptr: not a clone inode, or the clone is not open) and its own number.
   // The clone an inode belongs to, held for the request; null when the inode is not a clone's, or its clone was let
   // go (ReleaseRequestedClones).
   std::shared_ptr<CloneFs> Clone(uint64_t ino, uint64_t* local) const;
