@@ -101,6 +101,16 @@ Result<int64_t> ParseIso8601(std::string_view text) {
   tm.tm_isdst = -1;
   const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
   if (rest == nullptr) rest = strptime(s.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
+  // ISO 8601 lets a time stop at the minute ("14:30" is 14:30:00), as a DBA types it; no fraction follows one.
+  bool to_minute = false;
+  for (const char* form : {"%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"}) {
+    if (rest != nullptr) break;
+    tm = {};
+    tm.tm_isdst = -1;
+    rest = strptime(s.c_str(), form, &tm);
+    to_minute = rest != nullptr && *rest != ':';  // "14:30:5x": a bad second, said below
+    if (rest != nullptr && !to_minute) rest = nullptr;
+  }
   if (rest == nullptr) {
     tm = {};
     tm.tm_isdst = -1;
@@ -122,6 +132,8 @@ Result<int64_t> ParseIso8601(std::string_view text) {
   if (tail.size() > 1 && (tail[0] == 'T' || tail[0] == ' ') && std::isdigit(static_cast<unsigned char>(tail[1])))
     return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (bad time of day '{}')", text, tail.substr(1)));
   int64_t frac_us = 0;
+  if (to_minute && !tail.empty() && tail[0] == '.')
+    return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (a fraction needs the seconds)", text));
   if (!tail.empty() && tail[0] == '.') {  // fractional seconds
     size_t i = 1;
     int64_t scale = 100000;
@@ -198,7 +210,7 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
     // A time written to the second covers that whole second: `list` prints a backup's end to the second, and
     // pasting it must select that backup, not the one before (its end has microseconds past the printed second).
     // (A date alone stays the instant of midnight.)
-    const bool has_time = arg.find_first_of("T ") != std::string_view::npos;
+    const bool has_time = arg.find_first_of("Tt ") != std::string_view::npos;
     if (has_time && arg.find('.') == std::string_view::npos) p.time_us += 999999;
   } else {
     return usage();

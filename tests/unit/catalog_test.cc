@@ -269,6 +269,25 @@ class ScopedTimeZone {
   std::optional<std::string> old_;
 };
 
+TEST(PointSpecTest, ATimeMayStopAtTheMinuteAndLowerCaseSelectsAsUpperCase) {
+  // "time:2026-11-22T14:30" was refused ("bad time of day '14:30'"), though ISO 8601 has it and a DBA types it.
+  const int64_t at_1430 = int64_t(1795357800) * 1000000;
+  EXPECT_EQ(ParseIso8601("2026-11-22T14:30Z").value(), at_1430);
+  EXPECT_EQ(ParseIso8601("2026-11-22 16:30+02:00").value(), at_1430);
+  EXPECT_EQ(ParseIso8601("2026-11-22t14:30z").value(), at_1430);
+  auto frac = ParseIso8601("2026-11-22T14:30.5Z");
+  ASSERT_FALSE(frac.ok());
+  EXPECT_NE(frac.status().message().find("a fraction needs the seconds"), std::string::npos) << frac.status().message();
+  auto bad_second = ParseIso8601("2026-11-22T14:30:5x");
+  ASSERT_FALSE(bad_second.ok());
+  // As a point it covers its second, as "14:30:00" does.
+  EXPECT_EQ(ParsePointSpec("time:2026-11-22T14:30Z").value().time_us, at_1430 + 999999);
+  EXPECT_EQ(ParsePointSpec("time:2026-11-22T14:30:00Z").value().time_us, at_1430 + 999999);
+  // A lower-case 't' was parsed but not seen as a time of day, so it did not cover its second and selected the
+  // backup before the one "T" selects.
+  EXPECT_EQ(ParsePointSpec("time:2026-11-22t14:30:00z").value().time_us, at_1430 + 999999);
+}
+
 TEST(PointSpecTest, LocalTimesADaylightSavingChangeSkipsOrRepeatsAreRefused) {
   ASSERT_TRUE(std::filesystem::exists("/usr/share/zoneinfo/Europe/Berlin")) << "tzdata is installed by tools/setup.sh";
   ScopedTimeZone berlin("Europe/Berlin");
