@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/store_option.h"
+#include "scnfs/catalog.h"
 #include "scnfs/verify.h"
 #include "util/json_text.h"
 #include "verify/file_tally.h"
@@ -73,6 +74,12 @@ void PrintTotals(const VerifyReport& r) {
   }
 }
 
+uint64_t PagesExamined(const VerifyReport& r) {
+  uint64_t n = 0;
+  for (const auto& f : r.files) n += f.examined;
+  return n;
+}
+
 void PrintText(const VerifyReport& r, bool file_mode) {
   fmt::print("verifying {}\n", Shown(r.point));
   if (!r.note.empty()) fmt::print("  NOTE: {}\n", Shown(r.note));
@@ -122,6 +129,84 @@ void PrintText(const VerifyReport& r, bool file_mode) {
   fmt::print("result: {}\n", result);
 }
 
+// How one database of `verify --all` came out: its report, or why it could not be verified.
+struct DatabaseVerification {
+  std::string name;
+  Result<VerifyReport> report;
+  bool corrupt() const {
+    return report.ok() ? !report->clean() : report.status().code() == Status::Code::kCorruption;
+  }
+};
+
+// `verify --all`: each database's newest complete backup, one after the other (each check uses every core), with a
+// line per database as it is done and the full reports of those that are not clean at the end, where a nightly
+// job's reader looks first. A database without a complete backup could not be verified: a failure, as it is one
+// for the DBA (docs/cli.md).
+int VerifyAll(Globals& g, VerifyOptions vo) {
+  auto store = OpenStore(g, Store::Mode::kReader, "verify");
+  if (!store.ok()) {
+    const int rc = Fail(store.status());
+    return store.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
+  }
+  Catalog cat(store.value().get());
+  auto dbs = cat.ListDatabases();
+  if (!dbs.ok()) {
+    const int rc = Fail(dbs.status());
+    return dbs.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
+  }
+  const bool progress = static_cast<bool>(vo.progress);
+  std::vector<DatabaseVerification> done;
+  if (!g.json) fmt::print("verifying {} database(s) at their newest complete backups\n", dbs->size());
+  for (const auto& db : dbs.value()) {
+    if (progress)
+      vo.progress = [name = db.name](const VerifyProgress& p) {
+        fmt::print(stderr, "\r  {}: {:5.1f}%  {} of {}  {}  files {} of {}  corrupt blocks {}   ", Shown(name),
+                   p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0, HumanBytes(p.bytes_done),
+                   HumanBytes(p.bytes_total), Rate(p.bytes_done, p.seconds), p.files_done, p.files_total, p.corrupt);
+      };
+    DatabaseVerification v{db.name, VerifyPoint(store.value().get(), db.name, "latest", vo)};
+    if (progress) fmt::print(stderr, "\r{:78}\r", "");
+    if (!g.json) {
+      if (!v.report.ok())
+        fmt::print("  {}: could not be verified: {}\n", Shown(v.name), Shown(v.report.status().message()));
+      else
+        fmt::print("  {}: {}, {} file(s), {} pages examined, {} failing, {} store error(s): {}\n", Shown(v.name),
+                   Shown(v.report->point.starts_with(v.name + " ") ? v.report->point.substr(v.name.size() + 1)
+                                                                     : v.report->point), v.report->files.size(), PagesExamined(v.report.value()),
+                   v.report->corrupt_blocks() + v.report->missing_blocks(), v.report->store_error_count,
+                   v.report->clean() ? "clean" : "CORRUPT");
+    }
+    done.push_back(std::move(v));
+  }
+  size_t corrupt = 0, failed = 0;
+  for (const auto& v : done) {
+    if (v.corrupt()) ++corrupt;
+    else if (!v.report.ok()) ++failed;
+  }
+  if (corrupt) g_exit_if_output_fails = kExitCorrupt;
+  if (g.json) {
+    nlohmann::json out = {{"clean", corrupt == 0 && failed == 0}, {"databases", nlohmann::json::array()}};
+    for (const auto& v : done) {
+      nlohmann::json d = {{"database", v.name}};
+      if (v.report.ok()) d["report"] = ToJson(v.report.value());
+      else d["error"] = v.report.status().message();
+      out["databases"].push_back(std::move(d));
+    }
+    fmt::print("{}\n", JsonText(out, 2));
+  } else {
+    for (const auto& v : done)
+      if (v.report.ok() && !v.report->clean()) {
+        fmt::print("\n");
+        PrintText(v.report.value(), /*file_mode=*/false);
+      }
+    fmt::print("\nresult: {} of {} database(s) clean", done.size() - corrupt - failed, done.size());
+    if (corrupt) fmt::print(", {} with corruption", corrupt);
+    if (failed) fmt::print(", {} could not be verified", failed);
+    fmt::print("\n");
+  }
+  return corrupt ? kExitCorrupt : failed ? kExitFailure : kExitOk;
+}
+
 }  // namespace
 
 Runner AddVerify(CLI::App& app, Globals& g) {
@@ -131,6 +216,7 @@ Runner AddVerify(CLI::App& app, Globals& g) {
   struct Args {
     std::string db, at = "latest", file, format, high_scn, pg_checksums;
     int threads = 0;
+    bool all = false;
   };
   auto a = std::make_shared<Args>();
   AddStoreOption(sub, g);
@@ -146,11 +232,16 @@ Runner AddVerify(CLI::App& app, Globals& g) {
                   "(default: the pg_control of the data directory above the file; a file copied out of it\n"
                   "is judged by its pages, and a cluster whose checksums were turned off keeps stale ones)")
       ->needs(file)->check(CLI::IsMember({"on", "off"}));
+  auto* all = sub->add_flag("--all", a->all,
+                             "Every database of the store at its newest complete backup, as a nightly check: a\n"
+                             "line each, then the full report of each one that is not clean. Exit 0 when every\n"
+                             "one is clean, 2 when any has corruption, 1 when any could not be verified")
+                  ->excludes(db)->excludes(at)->excludes(file);
   sub->add_option("--threads", a->threads, "Worker threads (default: one per core)")->check(CLI::Range(1, 256));
   sub->add_option("--high-scn", a->high_scn,
                   "Also list the blocks whose SCN (PostgreSQL: LSN, as X/Y) is above this one, as\n"
                   "DBVERIFY's HIGH_SCN: the blocks changed since then")
-      ->type_name("SCN");
+      ->type_name("SCN")->excludes(all);
   sub->add_flag("--json", g.json, "Machine-readable report (docs/cli.md)");
   return [a, &g] {
     VerifyOptions vo;
@@ -168,8 +259,9 @@ Runner AddVerify(CLI::App& app, Globals& g) {
                    p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0, HumanBytes(p.bytes_done),
                    HumanBytes(p.bytes_total), Rate(p.bytes_done, p.seconds), p.files_done, p.files_total, p.corrupt);
       };
-    Result<VerifyReport> r =
-        Status::InvalidArgument("give --db NAME (a point in the store) or --file PATH (see 'scnfs verify --help')");
+    if (a->all) return VerifyAll(g, vo);
+    Result<VerifyReport> r = Status::InvalidArgument(
+        "give --db NAME (a point in the store), --all or --file PATH (see 'scnfs verify --help')");
     if (!a->file.empty()) {
       std::optional<FormatId> f;
       if (!a->format.empty()) f = ParseFormatName(a->format);

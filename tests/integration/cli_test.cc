@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -454,7 +455,7 @@ TEST_F(CliTest, UsageErrorsNameTheEmptyValueOrTheUnknownCommand) {
   ExpectFailure({"verify", "--store", store_, "--db", "one", "--high-scn", ""}, "--high-scn is empty (see 'scnfs verify --help')");
   ExpectFailure({"verify", "--store", store_, "--db", "one", "--high-scn", "abc"},
                 "scnfs: --high-scn: 'abc' is not a valid SCN (see 'scnfs verify --help')");
-  ExpectFailure({"verify", "--store", store_}, "scnfs: give --db NAME (a point in the store) or --file PATH (see 'scnfs verify --help')");
+  ExpectFailure({"verify", "--store", store_}, "scnfs: give --db NAME (a point in the store), --all or --file PATH (see 'scnfs verify --help')");
   ExpectFailure({"restore", "--store", store_, "--db", "one", ""}, "DEST is empty (see 'scnfs restore --help')");
   ExpectFailure({"list", "--store", store_, "--db="}, "scnfs: --db: needs a value (see 'scnfs list --help')");
   ExpectFailure({"list", "--store", store_, "--last"}, "scnfs: --last: needs a value (see 'scnfs list --help')");
@@ -790,6 +791,84 @@ TEST_F(CliTest, VerifyOfAPointEndsWithTheTotalsOfItsFiles) {
 
 // A block that fails on its first read and passes on a re-read was being written: DBVERIFY's "Influx", not
 // corruption. Damage stays damage through every re-read, and a damaged file is not waited on block after block.
+// `verify --all`: the nightly check of a whole store (48 databases at the motivating site) was a loop in a script.
+TEST_F(CliTest, VerifyAllChecksEveryDatabaseAndReportsTheOnesThatAreNotClean) {
+  RunResult empty = Scnfs({"verify", "--store", store_, "--all"});
+  EXPECT_EQ(empty.exit_code, 0) << empty.err;
+  EXPECT_NE(empty.out.find("result: 0 of 0 database(s) clean"), std::string::npos) << empty.out;
+  const std::string prod = tmp_ / "prod", hr = tmp_ / "hr", raw = tmp_ / "raw";
+  ASSERT_EQ(Oragen({"create", "--dir", prod, "--db", "PROD", "--dbid", "7", "--files", "2", "--blocks", "200"}).exit_code, 0);
+  ASSERT_EQ(Oragen({"create", "--dir", hr, "--db", "HR", "--dbid", "8", "--files", "1", "--blocks", "300"}).exit_code, 0);
+  WriteFile(raw + "/f.bin", RandomBytes(16 * 8192, 5));
+  BackupJson({"--db", "prod", prod});
+  BackupJson({"--db", "hr", hr});
+  BackupJson({"--db", "files", "--format", "raw", raw});
+  RunResult clean = Scnfs({"verify", "--store", store_, "--all", "--json"});
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  json jc = json::parse(clean.out);
+  EXPECT_EQ(jc["clean"], true);
+  ASSERT_EQ(jc["databases"].size(), 3u);
+  std::map<std::string, json> by_name;
+  for (const auto& d : jc["databases"]) by_name[d["database"].get<std::string>()] = d;
+  EXPECT_EQ(by_name["prod"]["report"]["files"].size(), 2u) << clean.out;
+  EXPECT_EQ(by_name["hr"]["report"]["files"][0]["pages_examined"], 300) << clean.out;
+  EXPECT_EQ(by_name["files"]["report"]["clean"], true) << clean.out;
+
+  // A corrupt block in HR's newest backup: exit 2, HR's full report alone, the others one line each.
+  ASSERT_EQ(Oragen({"corrupt", "--file", hr + "/hr_1.dbf", "--block", "40", "--kind", "checksum"}).exit_code, 0);
+  BackupJson({"--db", "hr", hr});
+  RunResult bad = Scnfs({"verify", "--store", store_, "--all"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.out.find("  hr: backup 2, 1 file(s), 300 pages examined, 1 failing, 0 store error(s): CORRUPT\n"),
+            std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("  prod: backup 1, 2 file(s), 400 pages examined, 0 failing, 0 store error(s): clean\n"),
+            std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("verifying hr backup 2\n"), std::string::npos) << bad.out;
+  EXPECT_EQ(bad.out.find("verifying prod"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("result: 2 of 3 database(s) clean, 1 with corruption"), std::string::npos) << bad.out;
+
+  // A database whose only backup failed could not be verified: named, and exit 1 when nothing is corrupt.
+  ASSERT_EQ(Oragen({"create", "--dir", hr, "--db", "HR", "--dbid", "8", "--files", "1", "--blocks", "300"}).exit_code, 0);
+  BackupJson({"--db", "hr", hr});
+  std::atomic<bool> cancel{false};
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    BackupOptions o;
+    o.db = "new";
+    o.sources = {raw};
+    o.cancel = &cancel;
+    o.before_ingest = [&] { cancel = true; };
+    EXPECT_FALSE(RunBackup(w.value().get(), o).ok());
+  }
+  RunResult failed = Scnfs({"verify", "--store", store_, "--all", "--json"});
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  json jf = json::parse(failed.out);
+  EXPECT_EQ(jf["clean"], false);
+  ASSERT_EQ(jf["databases"].size(), 4u) << failed.out;
+  size_t errors = 0;
+  for (const auto& d : jf["databases"])
+    if (d.contains("error")) {
+      ++errors;
+      EXPECT_EQ(d["database"], "new") << failed.out;
+      EXPECT_FALSE(d.contains("report")) << failed.out;
+    }
+  EXPECT_EQ(errors, 1u) << failed.out;
+  RunResult text = Scnfs({"verify", "--store", store_, "--all"});
+  EXPECT_EQ(text.exit_code, 1);
+  EXPECT_NE(text.out.find("  new: could not be verified: "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("result: 3 of 4 database(s) clean, 1 could not be verified"), std::string::npos) << text.out;
+
+  // --all names every database: with a point, a database or a file it is a usage error.
+  for (const auto& extra : std::vector<std::vector<std::string>>{{"--db", "hr"}, {"--at", "latest"}, {"--file", hr + "/hr_1.dbf"}}) {
+    std::vector<std::string> args{"verify", "--store", store_, "--all"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunResult u = Scnfs(args);
+    EXPECT_EQ(u.exit_code, 1) << extra[0];
+    EXPECT_NE(u.err.find("excludes"), std::string::npos) << u.err;
+  }
+}
+
 TEST_F(CliTest, VerifyFileRereadsAFailingBlockAndCountsInflux) {
   const std::string src = tmp_ / "live";
   ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "LIVE", "--dbid", "6", "--files", "1", "--blocks", "100"}).exit_code, 0);
