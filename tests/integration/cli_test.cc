@@ -36,6 +36,7 @@
 #include "scnfs/catalog.h"
 #include "scnfs/store.h"
 #include "scnfs/verify.h"
+#include "catalog/catalog_keys.h"
 #include "util/clock.h"
 
 namespace scnfs::testing {
@@ -336,7 +337,7 @@ TEST_F(CliTest, AnOracleDirectoryOfDatafilesBehindALinkIsBackedUpAsTheDirectory)
   WriteFile(tmp_ / "arch/1_1_123.arc", RandomBytes(16384, 5));
   fs::create_symlink(tmp_ / "arch", src + "/arch");
   fs::create_symlink(store_ + "/db", src + "/into_store");
-  fs::create_symlink("loop", src + "/loop");
+  fs::create_symlink("0loop", src + "/0loop");  // sorts first: the detection's look at links reaches it
   for (const bool with_format : {false, true}) {
     const std::string db = with_format ? "o2" : "o1";
     std::vector<std::string> args{"--db", db, src};
@@ -355,7 +356,7 @@ TEST_F(CliTest, AnOracleDirectoryOfDatafilesBehindALinkIsBackedUpAsTheDirectory)
     EXPECT_EQ(fs::read_symlink(r + "/self"), ".");
     EXPECT_EQ(fs::read_symlink(r + "/arch"), tmp_ / "arch");
     EXPECT_EQ(fs::read_symlink(r + "/into_store"), store_ + "/db");
-    EXPECT_EQ(fs::read_symlink(r + "/loop"), "loop");
+    EXPECT_EQ(fs::read_symlink(r + "/0loop"), "0loop");
   }
   const std::string raw = tmp_ / "raw";
   WriteFile(raw + "/a", RandomBytes(8192, 1));
@@ -689,6 +690,33 @@ TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
   EXPECT_EQ(state_of_2(), "failed");
   // Its sources kept: the record was written back without them, which emptied them (contract audit, 2026-12-02).
   EXPECT_EQ(record_2().at("sources"), json::array({"/u01/oradata/ORCL"})) << record_2().dump();
+  // A record in the JSON layout of before 2026-11-30 holds its sources inline: marking it failed moves them.
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    auto d = Catalog(w.value().get()).GetDatabase("orcl");
+    ASSERT_TRUE(d.ok());
+    BackupRecord r;
+    r.db = d->id;
+    r.id = d->next_backup_id;
+    r.kind = "incremental";
+    r.state = BackupState::kRunning;
+    r.start_us = NowMicros();
+    r.pid = pid;
+    r.host = here;
+    r.sources = {"/u01/old/ORCL"};
+    DatabaseRecord db = d.value();
+    db.next_backup_id = r.id + 1;
+    rocksdb::WriteBatch b;
+    Catalog::PutDatabase(&b, w.value().get(), db);
+    b.Put(w.value()->catalog_cf(), catalog_keys::Backup(r.db, r.id), json(r).dump());
+    ASSERT_TRUE(w.value()->Write(&b, true).ok());
+  }
+  BackupJson({"--db", "orcl", fs::path(file).parent_path()});
+  RunResult l = Scnfs({"list", "--store", store_, "--db", "orcl", "--json"});
+  json old = json::parse(l.out).at(0).at("backups").at(3);  // the record put above (ids 1, 2, 3, 4, 5)
+  EXPECT_EQ(old.at("state"), "failed") << old.dump();
+  EXPECT_EQ(old.at("sources"), json::array({"/u01/old/ORCL"})) << old.dump();
 }
 
 // A DBA who lost one datafile restores that file into the database's directory, beside the files still there.
@@ -722,7 +750,8 @@ TEST_F(CliTest, RestoreOfChosenFilesWritesThemBesideWhatTheDestinationHolds) {
   ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "f1", dest}, "holds no file or directory 'f1' (it holds 'a/b/f1')");
   // The top is no --file (it said "holds no file or directory '.' (it holds '.')").
   ExpectFailure({"restore", "--store", store_, "--db", "x", "--file", "./", dest}, "to restore all of it, leave out --file");
-  ExpectFailure({"restore", "--store", store_, "--db", "x", dest}, "exists and is not an empty directory");
+  ExpectFailure({"restore", "--store", store_, "--db", "x", dest}, "exists and is not an empty directory: restore into a "
+                "new directory, or name the files to restore beside what is there with --file");
   ExpectFailure({"restore", "--store", store_, "--db", "x", store_ + "/r"}, "is inside the store");
   fs::create_symlink(tmp_ / "gone", tmp_ / "dangling");
   ExpectFailure({"restore", "--store", store_, "--db", "x", tmp_ / "dangling"},
@@ -1397,18 +1426,20 @@ TEST_F(CliTest, ChangedBlocksPathsMayHoldSpacesAndHashes) {
   // hold, is read in full.
   WriteFile(src + "/#users01.dbf", RandomBytes(4 * 8192, 3));
   WriteFile(src + "/trail ", RandomBytes(4 * 8192, 4));
+  WriteFile(src + "/# x.dbf", RandomBytes(4 * 8192, 5));
   BackupJson({"--db", "x", src});
-  for (const char* name : {"/#users01.dbf", "/trail "}) {
+  for (const char* name : {"/#users01.dbf", "/trail ", "/# x.dbf"}) {
     std::string bytes = ReadFile(src + name);
     bytes.replace(3 * 8192, 8192, RandomBytes(8192, 10));
     WriteFile(src + name, bytes);
   }
   WriteFile(tmp_ / "cbt2", "#users01.dbf 3 3\n# the end\n#\n");
   json k = BackupJson({"--db", "x", "--changed-blocks", tmp_ / "cbt2", src});
-  EXPECT_EQ(k["blocks_changed"], 2) << k.dump();
+  EXPECT_EQ(k["blocks_changed"], 3) << k.dump();
   ASSERT_EQ(Scnfs({"restore", "--store", store_, "--db", "x", tmp_ / "r2"}).exit_code, 0);
   EXPECT_TRUE(ReadFile(tmp_ / "r2/#users01.dbf") == ReadFile(src + "/#users01.dbf"));
   EXPECT_TRUE(ReadFile(tmp_ / "r2/trail ") == ReadFile(src + "/trail "));
+  EXPECT_TRUE(ReadFile(tmp_ / "r2/# x.dbf") == ReadFile(src + "/# x.dbf"));
   WriteFile(tmp_ / "cbt3", "#comment\n");
   ExpectFailure({"backup", "--store", store_, "--db", "x", "--changed-blocks", tmp_ / "cbt3", src},
                 "line 1: expected 'relative/path block_from block_to'");
@@ -2415,6 +2446,21 @@ TEST_F(CliTest, AnScnPastTheNewestBackupIsServedWithASentenceSayingSo) {
   RunResult at = Scnfs({"restore", "--store", store_, "--db", "sp", "--at", "scn:4000", tmp_ / "r2"});
   EXPECT_EQ(at.err, "");
   EXPECT_FALSE(json::parse(Scnfs({"verify", "--store", store_, "--db", "sp", "--at", "scn:4000", "--json"}).out).contains("note"));
+  // PostgreSQL's lsn: is resolved on a path of its own (by the backup's WAL position): the same sentence.
+  const fs::path pg = tmp_ / "pg";
+  WriteFile(pg / "PG_VERSION", "15\n");
+  WriteFile(pg / "global/pg_control", ReadFile(fs::path(SCNFS_TEST_DATA_DIR) / "pg15_pg_control"));
+  WriteFile(pg / "base/5/16384", ReadFile(fs::path(SCNFS_TEST_DATA_DIR) / "pg15_page_16384_blk0.bin"));
+  BackupJson({"--db", "pg", pg});
+  const std::string pg_past = "LSN FF/0 is past every block of the newest backup of 'pg' (backup 1, up to LSN 0/17DAEE8): "
+                              "this is that backup's state; changes made after it was taken are in no backup";
+  RunResult lr = Scnfs({"restore", "--store", store_, "--db", "pg", "--at", "lsn:FF/0", tmp_ / "rp"});
+  EXPECT_EQ(lr.exit_code, 0) << lr.err;
+  EXPECT_EQ(lr.err, "scnfs: warning: " + pg_past + "\n");
+  EXPECT_TRUE(ReadFile(tmp_ / "rp/base/5/16384") == ReadFile(pg / "base/5/16384"));
+  RunResult lv = Scnfs({"verify", "--store", store_, "--db", "pg", "--at", "lsn:FF/0", "--json"});
+  EXPECT_EQ(lv.exit_code, 0) << lv.err;
+  EXPECT_EQ(json::parse(lv.out)["note"], pg_past) << lv.out;
 }
 
 TEST_F(CliTest, AChangedBlocksBackupAcrossAResetlogsReadsTheFileInFull) {
