@@ -50,6 +50,8 @@ std::string Shown(std::string_view name);
 // "1.5 GiB", "812 KiB"; "MB/s" figures use decimal megabytes like dd and fio.
 std::string HumanBytes(uint64_t n);
 std::string Rate(uint64_t bytes, double seconds);
+// How long ago, to the unit a DBA reads at a glance: "45 s ago", "12 min ago", "3 h 12 min ago", "2 d 4 h ago".
+std::string HumanAge(int64_t seconds);
 bool StderrIsTerminal();
 // SIGINT/SIGTERM set this; long commands stop cleanly.
 extern std::atomic<bool> g_cancel;

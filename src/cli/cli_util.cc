@@ -81,6 +81,14 @@ std::string Rate(uint64_t bytes, double seconds) {
   return fmt::format("{:.0f} MB/s", double(bytes) / 1e6 / seconds);
 }
 
+std::string HumanAge(int64_t seconds) {
+  if (seconds < 0) return "in the future (the clock was set back?)";
+  if (seconds < 60) return fmt::format("{} s ago", seconds);
+  if (seconds < 3600) return fmt::format("{} min ago", seconds / 60);
+  if (seconds < 86400) return fmt::format("{} h {} min ago", seconds / 3600, seconds % 3600 / 60);
+  return fmt::format("{} d {} h ago", seconds / 86400, seconds % 86400 / 3600);
+}
+
 bool StderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 }  // namespace scnfs::cli

@@ -12,6 +12,7 @@
 #include "cli/store_option.h"
 #include "scnfs/backup.h"
 #include "scnfs/catalog.h"
+#include "util/clock.h"
 #include "util/host_name.h"
 #include "util/json_text.h"
 
@@ -162,6 +163,7 @@ Runner AddList(CLI::App& app, Globals& g) {
       return interrupted.count({b.db, b.id}) ? std::string("interrupted") : std::string(BackupStateName(b.state));
     };
     nlohmann::json out = nlohmann::json::array();
+    const int64_t now_us = NowMicros();
     for (size_t i = 0; i < dbs.size(); ++i) {
       const DatabaseRecord& d = dbs[i];
       const std::vector<BackupRecord>& every = all_backups[i];
@@ -170,6 +172,7 @@ Runner AddList(CLI::App& app, Globals& g) {
       const Result<std::vector<BackupRecord>> backups = std::vector<BackupRecord>(every.begin() + ptrdiff_t(skip), every.end());
       uint64_t stored = 0;
       for (const auto& b : every) stored += b.new_bytes_stored;
+      const BackupRecord* newest = NewestComplete(every);
       if (g.json) {
         nlohmann::json jb = nlohmann::json::array();
         for (auto b : backups.value()) {
@@ -185,14 +188,25 @@ Runner AddList(CLI::App& app, Globals& g) {
           j["compression_ratio"] = Ratio(b.new_bytes_raw, b.new_bytes_stored);
           jb.push_back(j);
         }
-        out.push_back({{"name", d.name}, {"id", d.id}, {"format", FormatName(d.format)},
-                       {"created", FormatIso8601(d.created_us)}, {"stored_bytes", stored},
-                       {"backup_count", every.size()}, {"backups", jb}});
+        nlohmann::json db = {{"name", d.name}, {"id", d.id}, {"format", FormatName(d.format)},
+                             {"created", FormatIso8601(d.created_us)}, {"stored_bytes", stored},
+                             {"backup_count", every.size()}, {"newest_complete_backup", nullptr},
+                             {"newest_complete_age_seconds", nullptr}, {"backups", jb}};
+        if (newest) {
+          db["newest_complete_backup"] = newest->id;
+          db["newest_complete_age_seconds"] = (now_us - newest->end_us) / 1000000;
+        }
+        out.push_back(std::move(db));
         continue;
       }
-      fmt::print("database {} ({}), {} backup(s){}, {} stored\n", d.name, FormatName(d.format), every.size(),
+      // How old the newest restorable point is: with dozens of databases, the one whose nightly backup has been
+      // failing for a week should show in the line a DBA reads first, not only in its rows (--last 1 hid them).
+      fmt::print("database {} ({}), {} backup(s){}, {} stored, {}\n", d.name, FormatName(d.format), every.size(),
                  skip ? fmt::format(", the newest {} shown", backups.value().size()) : std::string(),
-                 HumanBytes(stored));
+                 HumanBytes(stored),
+                 newest ? fmt::format("newest complete: backup {}, ended {}", newest->id,
+                                      HumanAge((now_us - newest->end_us) / 1000000))
+                        : std::string("NO complete backup"));
       fmt::print("  {:>4} {:<12} {:<11} {:<25} {:<25} {:>8} {:>24} {:>6} {:>10} {:>10} {:>7} {:>6}\n", "ID", "KIND", "STATE",
                  "START", "END", "SECONDS", fmt::format("{} RANGE", ChangeNumberName(d.format)), "FILES", "LOGICAL", "STORED", "DEDUP", "COMPR");
       for (const auto& b : backups.value()) {

@@ -371,6 +371,40 @@ TEST_F(CliTest, AnOracleDirectoryOfDatafilesBehindALinkIsBackedUpAsTheDirectory)
 // list's range runs from the checkpoint to the highest block only when blocks are newer than the checkpoint: a cold
 // backup showed "C-M" with M below C, a range running backwards.
 // `list` of a store with no database printed nothing, as if it had not run.
+// With 48 databases, the one whose nightly backup has failed for a week showed only in its own rows (and not at
+// all with --last 1 when the newest row was a failure's neighbour): each database's line says its newest point.
+TEST_F(CliTest, ListSaysHowOldEachDatabasesNewestCompleteBackupIs) {
+  const std::string src = tmp_ / "src";
+  WriteFile(src + "/f", RandomBytes(4 * 8192, 3));
+  BackupJson({"--db", "good", "--format", "raw", src});
+  std::atomic<bool> cancel{false};
+  {
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    BackupOptions o;
+    o.db = "never";
+    o.sources = {src};
+    o.cancel = &cancel;
+    o.before_ingest = [&] { cancel = true; };
+    EXPECT_FALSE(RunBackup(w.value().get(), o).ok());
+  }
+  RunResult t = Scnfs({"list", "--store", store_});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.out.find("database good (raw), 1 backup(s), 32.0 KiB stored, newest complete: backup 1, ended "),
+            std::string::npos) << t.out;
+  EXPECT_TRUE(t.out.find(" s ago\n") != std::string::npos || t.out.find(" min ago\n") != std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("database never (raw), 1 backup(s), 0 B stored, NO complete backup\n"), std::string::npos) << t.out;
+  RunResult j = Scnfs({"list", "--store", store_, "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  std::map<std::string, json> by_name;
+  for (const auto& d : json::parse(j.out)) by_name[d["name"].get<std::string>()] = d;
+  EXPECT_EQ(by_name["good"]["newest_complete_backup"], 1) << j.out;
+  EXPECT_GE(by_name["good"]["newest_complete_age_seconds"].get<int64_t>(), 0) << j.out;
+  EXPECT_LT(by_name["good"]["newest_complete_age_seconds"].get<int64_t>(), 600) << j.out;
+  EXPECT_TRUE(by_name["never"]["newest_complete_backup"].is_null()) << j.out;
+  EXPECT_TRUE(by_name["never"]["newest_complete_age_seconds"].is_null()) << j.out;
+}
+
 TEST_F(CliTest, ListOfAnEmptyStoreSaysSo) {
   RunResult r = Scnfs({"list", "--store", store_});
   EXPECT_EQ(r.exit_code, 0) << r.err;
