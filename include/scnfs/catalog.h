@@ -227,8 +227,11 @@ struct PointSpec {
   std::string text;      // as the user wrote it
 };
 Result<PointSpec> ParsePointSpec(std::string_view text);
-// "2026-11-22T10:00:00" (local time), "...Z", "...+02:00", or "2026-11-22" (midnight local). Microseconds since epoch.
+// "2026-11-22T10:00:00" or "...T10:00" (local time), "...Z", "...+02:00", or "2026-11-22" (the day's first local
+// instant). Microseconds since epoch. Local times a change of the zone's offset skipped or repeated are refused.
 Result<int64_t> ParseIso8601(std::string_view text);
+// InvalidArgument, saying why, when TZ names a zone glibc cannot load (it would read local times as UTC).
+Status LocalTimeZoneStatus();
 std::string FormatIso8601(int64_t us);  // local time, seconds precision, with offset
 
 // What a PointSpec selects (docs/points-in-time.md): the base backup whose file set and raw files are served, and

@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
-#include <filesystem>
+#include <cstring>
 #include <optional>
+#include <regex>
+#include <set>
 #include <string>
 
 #include <fmt/format.h>
@@ -38,65 +41,98 @@ std::optional<int> ZoneOffsetSeconds(std::string_view z) {
   return (h * 60 + m) * 60 * (z[0] == '+' ? 1 : -1);
 }
 
-// A local wall-clock time as an instant. A daylight-saving change makes some wall times name no instant (the hour
-// skipped in spring) and others name two (the hour repeated in autumn); mktime quietly moves the first and picks one
-// of the second, so a point written in either could select another backup than the one meant. Both are refused with
-// the offsets that would make them exact (docs/points-in-time.md).
-Result<time_t> LocalTime(const struct tm& wall, std::string_view text) {
-  // glibc reads a TZ it cannot find ("Europe/Berln") as UTC without a word, and the time would select another point.
-  // TZ is usable when it names a zone file (under TZDIR or /usr/share/zoneinfo, or by path) or is a POSIX rule,
-  // which always holds an offset digit ("EST5EDT", "UTC0").
-  if (const char* env = std::getenv("TZ"); env != nullptr && *env != '\0') {
-    std::string tz = env[0] == ':' ? env + 1 : env;
-    const char* dir = std::getenv("TZDIR");
-    const std::string file = tz.starts_with('/') ? tz : fmt::format("{}/{}", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
-    std::error_code ec;
-    if (!tz.empty() && !std::filesystem::is_regular_file(file, ec) &&
-        std::none_of(tz.begin(), tz.end(), [](unsigned char c) { return std::isdigit(c); }))
-      return Status::InvalidArgument(fmt::format(
-          "'{}' is a local time, but TZ='{}' is not a time zone this host knows (no {}); give the time with an offset "
-          "or Z, or set TZ to a zone such as Europe/Berlin", text, env, file));
+// Whether TZ names a zone glibc can load. glibc reads one it cannot ("Europe/Berln", a file that is no zone such as
+// zone.tab) as UTC without a word, and a local time would select another point. Usable: unset or empty (the host's
+// zone, UTC), a zone file (by path, or under TZDIR or /usr/share/zoneinfo) that starts with TZif, or a POSIX rule
+// ("EST5EDT", "CET-1CEST,M3.5.0,M10.5.0/3", "<+0530>-5:30").
+bool TimeZoneUsable(std::string_view tz, std::string* file) {
+  if (tz.starts_with(':')) tz.remove_prefix(1);
+  if (tz.empty()) return true;
+  const char* dir = std::getenv("TZDIR");
+  *file = tz.starts_with('/') ? std::string(tz) : fmt::format("{}/{}", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
+  if (std::FILE* f = std::fopen(file->c_str(), "rb")) {
+    char magic[4] = {};
+    const bool zone = std::fread(magic, 1, 4, f) == 4 && std::memcmp(magic, "TZif", 4) == 0;
+    std::fclose(f);
+    if (zone) return true;
   }
-  std::optional<time_t> found[2];
-  for (int dst : {0, 1}) {
-    struct tm t = wall;
-    t.tm_isdst = dst;
-    const time_t v = mktime(&t);
+  static const std::regex kPosixRule(
+      R"(^(<[A-Za-z0-9+-]{3,}>|[A-Za-z]{3,})[+-]?[0-9]{1,2}(:[0-9]{1,2}(:[0-9]{1,2})?)?)"
+      R"(((<[A-Za-z0-9+-]{3,}>|[A-Za-z]{3,})([+-]?[0-9]{1,2}(:[0-9]{1,2}(:[0-9]{1,2})?)?)?(,[^,]+,[^,]+)?)?$)");
+  return std::regex_match(tz.begin(), tz.end(), kPosixRule);
+}
+
+std::string OffsetText(long off) {
+  return fmt::format("{}{:02}:{:02}", off < 0 ? '-' : '+', std::labs(off) / 3600, std::labs(off) % 3600 / 60);
+}
+long OffsetAt(time_t v) {
+  struct tm t;
+  localtime_r(&v, &t);
+  return t.tm_gmtoff;
+}
+
+// A local wall-clock time as an instant. A change of the zone's offset (daylight saving, or a new standard time)
+// makes some wall times name no instant (the hour skipped in spring) and others name two (the hour repeated in
+// autumn); mktime quietly moves the first and picks one of the second, so a point written in either could select
+// another backup than the one meant. Both are refused with the offsets that would make them exact
+// (docs/points-in-time.md). A date alone (`day_start`) is the day's first instant instead: the earlier midnight of
+// two, or the instant a day whose midnight was skipped began.
+Result<time_t> LocalTime(const struct tm& wall, std::string_view text, bool day_start) {
+  if (Status tz = LocalTimeZoneStatus(); !tz.ok())
+    return Status::InvalidArgument(fmt::format("'{}' is a local time, but {}; give the time with an offset or Z", text,
+                                               tz.message()));
+  struct tm utc = wall;
+  const time_t as_utc = timegm(&utc);  // the wall time read as UTC: its instants lie within a day of it
+  // Every offset in force near it (changes are months apart, rarely days), and of those the ones that read back as
+  // the same wall time: its instants.
+  std::set<long> offsets;
+  for (long d : {-172800L, -86400L, -10800L, 0L, 10800L, 86400L, 172800L}) offsets.insert(OffsetAt(as_utc + d));
+  std::set<time_t> found;
+  for (long off : offsets) {
+    const time_t v = as_utc - off;
     struct tm back;
-    if (v == time_t(-1) || localtime_r(&v, &back) == nullptr) continue;
-    // Only an instant that reads back as the same wall time, with the daylight-saving flag asked for, is one of
-    // this wall time's instants (mktime shifts the others by the zone's daylight-saving offset).
-    if (back.tm_isdst == dst && back.tm_year == wall.tm_year && back.tm_mon == wall.tm_mon &&
+    if (localtime_r(&v, &back) != nullptr && back.tm_year == wall.tm_year && back.tm_mon == wall.tm_mon &&
         back.tm_mday == wall.tm_mday && back.tm_hour == wall.tm_hour && back.tm_min == wall.tm_min &&
         back.tm_sec == wall.tm_sec)
-      found[dst] = v;
+      found.insert(v);
   }
-  auto offset = [](time_t v) {
-    struct tm t;
-    localtime_r(&v, &t);
-    const long off = t.tm_gmtoff;
-    return fmt::format("{}{:02}:{:02}", off < 0 ? '-' : '+', std::labs(off) / 3600, std::labs(off) % 3600 / 60);
-  };
-  if (found[0] && found[1] && *found[0] != *found[1])
+  if (found.size() == 1 || (day_start && !found.empty())) return *found.begin();
+  if (found.size() > 1)
     return Status::InvalidArgument(fmt::format(
         "'{}' is ambiguous in this host's time zone (the clocks went back: it happened at {} and again at {}); "
-        "add one of those offsets", text, offset(std::min(*found[0], *found[1])), offset(std::max(*found[0], *found[1]))));
-  if (found[0]) return *found[0];
-  if (found[1]) return *found[1];
-  struct tm t = wall;
-  t.tm_isdst = -1;
-  const time_t near = mktime(&t);  // an instant beside the gap: a day either side has the offsets in use there
+        "add one of those offsets", text, OffsetText(OffsetAt(*found.begin())), OffsetText(OffsetAt(*found.rbegin()))));
+  const long before = OffsetAt(as_utc - 86400), after = OffsetAt(as_utc + 86400);
+  if (day_start) return as_utc - before;  // the instant of the change: the day's first
   return Status::InvalidArgument(fmt::format(
       "'{}' did not happen in this host's time zone (the clocks went forward past it); give it with an offset: {} "
-      "before the change, {} after", text, offset(near - 86400), offset(near + 86400)));
+      "before the change, {} after", text, OffsetText(before), OffsetText(after)));
 }
 
 }  // namespace
+
+Status LocalTimeZoneStatus() {
+  const char* env = std::getenv("TZ");
+  std::string file;
+  if (env == nullptr || TimeZoneUsable(env, &file)) return Status::OK();
+  return Status::InvalidArgument(fmt::format(
+      "TZ='{}' is not a time zone this host knows (no zone file {}, nor a POSIX rule such as CET-1CEST); set TZ to a "
+      "zone such as Europe/Berlin", env, file));
+}
 
 Result<int64_t> ParseIso8601(std::string_view text) {
   std::string s(text);
   // RFC 3339 (ISO 8601's profile for the Internet) lets 't' and 'z' be lower case; no other letter is valid here.
   for (char& c : s) c = c == 't' ? 'T' : c == 'z' ? 'Z' : c;
+  // Two digits for every field, as ISO 8601 writes them: strptime takes one, and a half-typed "14:3" was 14:03.
+  static const std::regex kShape(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?)");
+  std::smatch shape;
+  // What follows the shape (an offset, a fraction, Z) must not be more of a field: "10:5", "10:05:7", "2026-07-011".
+  const auto next = [&] { return shape.length(0) < ptrdiff_t(s.size()) ? s[size_t(shape.length(0))] : '\0'; };
+  if (!std::regex_search(s, shape, kShape) || std::isdigit(static_cast<unsigned char>(next())) || next() == ':' ||
+      (!shape[1].matched && (next() == 'T' || next() == ' ')))
+    return Status::InvalidArgument(fmt::format(
+        "'{}' is not an ISO 8601 time (expected e.g. 2026-11-22T14:30:00, two digits for each field)", text));
+  const bool date_only = !shape[1].matched;
   struct tm tm = {};
   tm.tm_isdst = -1;
   const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -149,7 +185,7 @@ Result<int64_t> ParseIso8601(std::string_view text) {
   }
   time_t t;
   if (tail.empty()) {
-    auto local = LocalTime(tm, text);  // local time of this process (TZ, else the host's zone)
+    auto local = LocalTime(tm, text, date_only);  // local time of this process (TZ, else the host's zone)
     if (!local.ok()) return local.status();
     t = local.value();
   } else if (tail == "Z") {

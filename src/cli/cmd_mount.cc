@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "scnfs/catalog.h"
 #include "cli/store_option.h"
 #include "scnfs/mount.h"
 
@@ -105,6 +106,9 @@ Runner AddMount(CLI::App& app, Globals& g) {
   sub->add_option("--threads", o->threads, "Threads serving requests (default: 8)")->check(CLI::Range(1, 256));
   return [o, fg, &g] {
     if (g.store.empty()) return Fail(Status::InvalidArgument("no store given: use --store DIR or set SCNFS_STORE"));
+    // The mount reads at/time:... names in its own zone: with a TZ glibc cannot load, every local one is ENOENT.
+    if (Status tz = LocalTimeZoneStatus(); !tz.ok())
+      fmt::print(stderr, "scnfs: warning: {}: at/time:... names without an offset or Z will not be found\n", tz.message());
     // Both made absolute before the daemon changes to "/". (An empty MOUNTPOINT, an unset variable in a script, is
     // refused with every empty argument in main.)
     o->store_dir = std::filesystem::absolute(g.store).lexically_normal().string();

@@ -167,8 +167,9 @@ int VerifyAll(Globals& g, VerifyOptions vo) {
     DatabaseVerification v{db.name, VerifyPoint(store.value().get(), db.name, "latest", vo)};
     if (progress) fmt::print(stderr, "\r{:78}\r", "");
     if (!g.json) {
-      if (!v.report.ok())
-        fmt::print("  {}: could not be verified: {}\n", Shown(v.name), Shown(v.report.status().message()));
+      if (!v.report.ok())  // damage found on the way is corruption, as it is for verify --db
+        fmt::print("  {}: {}: {}\n", Shown(v.name), v.corrupt() ? "CORRUPT" : "could not be verified",
+                   Shown(v.report.status().message()));
       else
         fmt::print("  {}: {}, {} file(s), {} pages examined, {} failing, {} store error(s): {}\n", Shown(v.name),
                    Shown(v.report->point.starts_with(v.name + " ") ? v.report->point.substr(v.name.size() + 1)
@@ -189,7 +190,10 @@ int VerifyAll(Globals& g, VerifyOptions vo) {
     for (const auto& v : done) {
       nlohmann::json d = {{"database", v.name}};
       if (v.report.ok()) d["report"] = ToJson(v.report.value());
-      else d["error"] = v.report.status().message();
+      else {
+        d["error"] = v.report.status().message();
+        d["corrupt"] = v.corrupt();  // a damaged store found on the way (exit 2), not a check that could not run
+      }
       out["databases"].push_back(std::move(d));
     }
     fmt::print("{}\n", JsonText(out, 2));

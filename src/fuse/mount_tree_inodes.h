@@ -7,10 +7,13 @@
 
 namespace scnfs {
 
+// In an unnamed namespace: short names (kLatest) that only these sources should see, not all of scnfs::.
+namespace {  // NOLINT(google-build-namespaces): included only by mount_tree*.cc
 inline constexpr uint64_t kDbBase = 16;
 inline constexpr uint32_t kLocalDir = 0, kLocalInfo = 1, kLocalFirstEntry = 2;
 enum DbK { kDbDir = 0, kBackupsDir = 1, kAtDir = 2, kLatest = 3, kClonesDir = 4 };
 inline constexpr uint64_t kDbStride = 8;
+}  // namespace
 
 struct MountTree::Decoded {
   enum Kind { kInvalid, kRoot, kDb, kPoint, kClone } kind = kInvalid;

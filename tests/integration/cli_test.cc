@@ -914,6 +914,7 @@ TEST_F(CliTest, VerifyAllChecksEveryDatabaseAndReportsTheOnesThatAreNotClean) {
     if (d.contains("error")) {
       ++errors;
       EXPECT_EQ(d["database"], "new") << failed.out;
+      EXPECT_EQ(d["corrupt"], false) << failed.out;
       EXPECT_FALSE(d.contains("report")) << failed.out;
     }
   EXPECT_EQ(errors, 1u) << failed.out;

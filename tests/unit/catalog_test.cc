@@ -321,6 +321,41 @@ TEST(PointSpecTest, LocalTimesADaylightSavingChangeSkipsOrRepeatsAreRefused) {
   }
 }
 
+TEST(PointSpecTest, AnHourRepeatedByANewStandardTimeIsAmbiguousAndADateIsItsDaysFirstInstant) {
+  // Almaty moved from +06:00 to +05:00 standard time at midnight of 2024-03-01: 23:00-24:00 of February 29 happened
+  // twice with no daylight-saving flag on either side, and mktime's flag-based check took the first (review).
+  {
+    ScopedTimeZone almaty("Asia/Almaty");
+    auto r = ParseIso8601("2024-02-29T23:30:00");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("it happened at +06:00 and again at +05:00"), std::string::npos)
+        << r.status().message();
+    EXPECT_EQ(ParseIso8601("2024-02-29T23:30:00+05:00").value(), int64_t(1709231400) * 1000000);
+  }
+  // A date alone is the day's first instant: where midnight was skipped (Santiago) the instant the day began, where
+  // it came twice (Havana) the first; both were refused as a gap and an ambiguity.
+  {
+    ScopedTimeZone santiago("America/Santiago");
+    EXPECT_EQ(ParseIso8601("2026-09-06").value(), int64_t(1788667200) * 1000000);
+    EXPECT_FALSE(ParseIso8601("2026-09-06T00:30:00").ok());
+  }
+  {
+    ScopedTimeZone havana("America/Havana");
+    EXPECT_EQ(ParseIso8601("2026-11-01").value(), int64_t(1793505600) * 1000000);
+    EXPECT_FALSE(ParseIso8601("2026-11-01T00:30:00").ok());
+  }
+}
+
+TEST(PointSpecTest, EveryFieldHasTwoDigits) {
+  // strptime took one: a half-typed "10:5" was 10:05.
+  for (const char* bad : {"2026-07-01T10:5Z", "2026-07-01T1:05Z", "2026-7-01", "2026-07-1T10:05Z", "2026-07-01T10:05:7Z"}) {
+    auto r = ParseIso8601(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("two digits for each field"), std::string::npos) << r.status().message();
+  }
+  EXPECT_EQ(ParseIso8601("2026-07-01T12:00Z").value(), int64_t(1782907200) * 1000000);
+}
+
 TEST(PointSpecTest, ALocalTimeUnderATimeZoneTheHostDoesNotKnowIsRefused) {
   // glibc read TZ=Europe/Berln as UTC: a local time selected a point two hours off without a word.
   ScopedTimeZone typo("Europe/Berln");
@@ -328,6 +363,21 @@ TEST(PointSpecTest, ALocalTimeUnderATimeZoneTheHostDoesNotKnowIsRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("TZ='Europe/Berln' is not a time zone this host knows"), std::string::npos)
       << r.status().message();
+  EXPECT_FALSE(LocalTimeZoneStatus().ok());
+  // A file that is no zone, and a name with a digit that is no POSIX rule, were taken (and read as UTC) too.
+  for (const char* tz : {"zone.tab", "Europe/Berlin2", "Etc/GMT+15", "/etc/passwd"}) {
+    ScopedTimeZone bad(tz);
+    EXPECT_FALSE(ParseIso8601("2026-07-01T12:00:00").ok()) << tz;
+  }
+  for (const char* tz : {"IST-5:30", "<+0530>-5:30", "EST5EDT", ":Europe/Berlin", "/usr/share/zoneinfo/Asia/Kolkata", ""}) {
+    ScopedTimeZone good(tz);
+    EXPECT_TRUE(ParseIso8601("2026-07-01T12:00:00").ok()) << tz;
+    EXPECT_TRUE(LocalTimeZoneStatus().ok()) << tz;
+  }
+  {
+    ScopedTimeZone kolkata("IST-5:30");
+    EXPECT_EQ(ParseIso8601("2026-07-01T17:30:00").value(), int64_t(1782907200) * 1000000);
+  }
   // Times with an offset or Z do not depend on TZ.
   EXPECT_EQ(ParseIso8601("2026-07-01T12:00:00Z").value(), int64_t(1782907200) * 1000000);
   EXPECT_EQ(ParseIso8601("2026-07-01T14:00:00+02:00").value(), int64_t(1782907200) * 1000000);
