@@ -148,6 +148,11 @@ int VerifyAll(Globals& g, VerifyOptions vo) {
     const int rc = Fail(store.status());
     return store.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
   }
+  // First: a damaged catalog table can hide a database from the list without an error.
+  if (Status st = store.value()->VerifyCatalogTables(); !st.ok()) {
+    const int rc = Fail(st);
+    return st.code() == Status::Code::kCorruption ? kExitCorrupt : rc;
+  }
   Catalog cat(store.value().get());
   auto dbs = cat.ListDatabases();
   if (!dbs.ok()) {
@@ -277,7 +282,8 @@ Runner AddVerify(CLI::App& app, Globals& g) {
         const int rc = Fail(store.status());
         return store.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
       }
-      r = VerifyPoint(store.value().get(), a->db, a->at, vo);
+      Status tables = store.value()->VerifyCatalogTables();  // a damaged one can hide backups without an error
+      r = tables.ok() ? VerifyPoint(store.value().get(), a->db, a->at, vo) : Result<VerifyReport>(tables);
     }
     if (vo.progress) fmt::print(stderr, "\r{:78}\r", "");
     if (!r.ok()) {

@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 #include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
@@ -780,6 +781,44 @@ Status Store::Refresh() {
     std::swap(catalog_, fresh);
   }
   return Status::OK();  // the replaced view closes here, or with the last iterator made on it
+}
+
+Status Store::VerifyCatalogTables() const {
+  // A read-only instance of the catalog's families of its own: a secondary instance (what readers use) opens a
+  // table it cannot load without an error, and leaves it out of its files.
+  const std::string path = (fs::path(dir_) / kRocksDir).string();
+  auto families = Families(cache_);
+  families.resize(2);  // default and catalog
+  rocksdb::DBOptions options = BaseOptions(path);
+  options.paranoid_checks = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status st = rocksdb::DB::OpenForReadOnly(options, path, families, &handles, &raw);
+  if (st.IsCorruption())
+    return Status::Corruption(fmt::format("store {} is damaged: the catalog: {}", dir_, st.ToString()));
+  if (!st.ok()) return FromRocksStatus(st, fmt::format("cannot check the catalog of store {}", dir_));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  Status out = Status::OK();
+  std::vector<rocksdb::LiveFileMetaData> files;
+  db->GetLiveFilesMetaData(&files);
+  const rocksdb::Options table_options(db->GetDBOptions(), db->GetOptions(handles[1]));
+  for (const auto& f : files) {
+    if (f.column_family_name != handles[1]->GetName()) continue;
+    const std::string file = f.directory + "/" + f.relative_filename;
+    std::error_code ec;
+    if (!fs::exists(file, ec) && !ec) continue;  // compacted away by a writer since the open
+    st = rocksdb::VerifySstFileChecksum(table_options, rocksdb::EnvOptions(), rocksdb::ReadOptions(), file);
+    if (st.IsCorruption()) {
+      out = Status::Corruption(fmt::format("store {} is damaged: catalog table file {}: {}", dir_, file, st.ToString()));
+      break;
+    }
+    if (!st.ok() && fs::exists(file, ec)) {
+      out = FromRocksStatus(st, fmt::format("checking catalog table file {}", file));
+      break;
+    }
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  return out;
 }
 
 }  // namespace scnfs

@@ -29,6 +29,8 @@
 #include <thread>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
 #include "integration/harness.h"
@@ -2901,6 +2903,49 @@ TEST_F(CliTest, AStoreThatLostATableFileIsRefusedNotServedStale) {
 // Damage verify meets on its way is corruption found (exit 2), wherever it lies: a flipped byte in the catalog's
 // table file exited 1, "verify could not run", and a damaged table file of the store's identity (format version,
 // secret) said "reading the format version: NotFound:" to every command (found 2026-11-30).
+// A catalog table whose properties block is damaged is opened by readers (RocksDB secondaries) without an error
+// and left out: a database vanished from list and `verify --all` said "2 of 2 database(s) clean", exit 0 (review,
+// 2026-12-02). verify reads the catalog's tables through a read-only instance of its own, which refuses them.
+TEST_F(CliTest, VerifyFindsACatalogTableWhosePropertiesAreDamaged) {
+  const std::string src = tmp_ / "src";
+  WriteFile(src + "/f", RandomBytes(4 * 8192, 3));
+  BackupJson({"--db", "a", "--format", "raw", src});
+  BackupJson({"--db", "b", "--format", "raw", src});
+  std::atomic<bool> cancel{false};
+  {  // database c: one failed backup, whose records a later table holds
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    BackupOptions o;
+    o.db = "c";
+    o.sources = {src};
+    o.cancel = &cancel;
+    o.before_ingest = [&] { cancel = true; };
+    EXPECT_FALSE(RunBackup(w.value().get(), o).ok());
+    ASSERT_TRUE(w.value()->db()->Flush(rocksdb::FlushOptions(), w.value()->catalog_cf()).ok());
+  }
+  ASSERT_EQ(Scnfs({"verify", "--store", store_, "--all"}).exit_code, 1);  // c could not be verified
+  std::string last;  // the newest catalog table that holds c's record
+  for (const auto& e : fs::directory_iterator(store_ + "/db"))
+    if (e.path().extension() == ".sst" && ReadFile(e.path().string()).find("db/c") != std::string::npos &&
+        e.path().string() > last)
+      last = e.path().string();
+  ASSERT_FALSE(last.empty());
+  std::string bytes = ReadFile(last);
+  // The family's name is a property: its last mention in a catalog table is in the properties block.
+  const size_t at = bytes.rfind("catalog");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] = char(bytes[at] ^ 0x20);
+  WriteFile(last, bytes);
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--all"}, {"--db", "a"}}) {
+    std::vector<std::string> cmd{"verify", "--store", store_};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    RunResult r = Scnfs(cmd);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find("is damaged: the catalog: Corruption: block checksum mismatch"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
 TEST_F(CliTest, VerifyExitsTwoForADamagedCatalogIdentityOrManifest) {
   const std::string src = tmp_ / "src";
   ASSERT_EQ(Oragen({"create", "--dir", src, "--db", "DMG", "--dbid", "5", "--files", "2", "--blocks", "300"}).exit_code, 0);
