@@ -617,6 +617,15 @@ TEST(ResolvePointTest, APointAnOldClustersBackupStandsAtIsNotServedByANewCluster
   auto r = ResolvePoint(db, backups, ParsePointSpec("lsn:0/5000001").value());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->base.id, 2u);
+  // Pages that went back too: the refusal names the new incarnation beside them, not "a point-in-time recovery".
+  backups[1].went_back_blocks = 3;
+  backups[1].went_back_to = 0x15FFF00;
+  auto both = ResolvePoint(db, backups, ParsePointSpec("lsn:0/4FFFF00").value());
+  ASSERT_FALSE(both.ok()) << "served by backup " << both->base.id;
+  EXPECT_NE(both.status().message().find("went back (from 0/4FFFF00 to 0/15FFF00: a new incarnation, system identifier 1 -> 2)"),
+            std::string::npos) << both.status().message();
+  backups[1].went_back_blocks = 0;
+  backups[1].went_back_to = 0;
   // Oracle stands at its blocks: the ceiling is where the old line ends.
   EXPECT_EQ(ScnServedFrom(FormatId::kOracle, backups, backups[1]), 0x4FFFF00u);
   // A new cluster whose LSNs run past the old one's (pg_upgrade): below its own checkpoint it has no consistent

@@ -679,6 +679,30 @@ TEST(OracleSalvage, ABlock1MarkedCorruptOrMisplacedIsNotBelieved) {
   EXPECT_EQ(few->relative_file_number, 7u);
 }
 
+// Beside a damaged block 0 as well, a block 1 marked corrupt is not believed (HeaderBesideDamagedBlock0): its
+// checkpoint SCN and DBID were taken as the file's.
+TEST(OracleSalvage, ABlock1MarkedCorruptBesideADamagedBlock0IsNotBelieved) {
+  Block marked = Block1(7, 0x1000, 0);
+  P8(marked, 14, 0xFF);
+  HandTail(marked);
+  HandChecksum(marked);
+  Block file = Head(Block(kBs), marked);
+  for (uint32_t blk = 2; blk < 12; ++blk) {
+    Block b = DataBlock(7u << 22 | blk, 0, 1000 + blk);
+    file.insert(file.end(), b.begin(), b.end());
+  }
+  auto read_at = [&](uint64_t off, std::span<std::byte> out) {
+    std::memset(out.data(), 0, out.size());
+    if (off < file.size()) std::memcpy(out.data(), file.data() + off, std::min<size_t>(out.size(), file.size() - off));
+    return Status::OK();
+  };
+  auto h = ReadFileHeader(ByteSpan(file.data(), 2 * kBs), file.size(), "f.dbf", read_at);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_TRUE(h->salvaged);
+  EXPECT_NE(h->checkpoint_scn, 0x1000u);
+  EXPECT_EQ(h->dbid, 0u);
+}
+
 TEST(OracleGrowth, ZerosPastTheHeadersBlockCountAreNotCorrupt) {
   // A datafile caught while autoextending: the space is written before it is formatted and counted in the header.
   FileHeader h;
