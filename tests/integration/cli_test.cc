@@ -99,6 +99,22 @@ class CliTest : public ::testing::Test {
     BackupJson({"--db", db, src});
     return src + "/" + db + "_1.dbf";
   }
+  // A backup of `db` from `src` stopped before its first block, as Ctrl-C stops one: recorded failed. With
+  // `flush_catalog`, its records are in a catalog table file rather than in the WAL.
+  void FailedBackup(const std::string& db, const std::string& src, bool flush_catalog = false) {
+    std::atomic<bool> cancel{false};
+    auto w = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    BackupOptions o;
+    o.db = db;
+    o.sources = {src};
+    o.cancel = &cancel;
+    o.before_ingest = [&] { cancel = true; };
+    EXPECT_FALSE(RunBackup(w.value().get(), o).ok());
+    if (flush_catalog) {
+      ASSERT_TRUE(w.value()->db()->Flush(rocksdb::FlushOptions(), w.value()->catalog_cf()).ok());
+    }
+  }
   TempDir tmp_;
   std::string store_;
 };
@@ -372,24 +388,13 @@ TEST_F(CliTest, AnOracleDirectoryOfDatafilesBehindALinkIsBackedUpAsTheDirectory)
 
 // list's range runs from the checkpoint to the highest block only when blocks are newer than the checkpoint: a cold
 // backup showed "C-M" with M below C, a range running backwards.
-// `list` of a store with no database printed nothing, as if it had not run.
 // With 48 databases, the one whose nightly backup has failed for a week showed only in its own rows (and not at
 // all with --last 1 when the newest row was a failure's neighbour): each database's line says its newest point.
 TEST_F(CliTest, ListSaysHowOldEachDatabasesNewestCompleteBackupIs) {
   const std::string src = tmp_ / "src";
   WriteFile(src + "/f", RandomBytes(4 * 8192, 3));
   BackupJson({"--db", "good", "--format", "raw", src});
-  std::atomic<bool> cancel{false};
-  {
-    auto w = Store::Open(store_, Store::Mode::kWriter);
-    ASSERT_TRUE(w.ok()) << w.status().ToString();
-    BackupOptions o;
-    o.db = "never";
-    o.sources = {src};
-    o.cancel = &cancel;
-    o.before_ingest = [&] { cancel = true; };
-    EXPECT_FALSE(RunBackup(w.value().get(), o).ok());
-  }
+  FailedBackup("never", src);
   RunResult t = Scnfs({"list", "--store", store_});
   ASSERT_EQ(t.exit_code, 0) << t.err;
   EXPECT_NE(t.out.find("database good (raw), 1 backup(s), 32.0 KiB stored, newest complete: backup 1, ended "),
@@ -407,6 +412,7 @@ TEST_F(CliTest, ListSaysHowOldEachDatabasesNewestCompleteBackupIs) {
   EXPECT_TRUE(by_name["never"]["newest_complete_age_seconds"].is_null()) << j.out;
 }
 
+// `list` of a store with no database printed nothing, as if it had not run.
 TEST_F(CliTest, ListOfAnEmptyStoreSaysSo) {
   RunResult r = Scnfs({"list", "--store", store_});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -628,17 +634,7 @@ TEST_F(CliTest, ListKeepsAHugeDedupRatioInItsColumn) {
 TEST_F(CliTest, AFailedBackupIsListedWithEveryField) {
   const std::string src = tmp_ / "src";
   WriteFile(src + "/f", RandomBytes(4 * 8192, 3));
-  std::atomic<bool> cancel{false};
-  {
-    auto w = Store::Open(store_, Store::Mode::kWriter);
-    ASSERT_TRUE(w.ok()) << w.status().ToString();
-    BackupOptions o;
-    o.db = "x";
-    o.sources = {src};
-    o.cancel = &cancel;
-    o.before_ingest = [&] { cancel = true; };
-    EXPECT_FALSE(RunBackup(w.value().get(), o).ok());
-  }
+  FailedBackup("x", src);
   ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", src}).exit_code, 0);
   RunResult l = Scnfs({"list", "--store", store_, "--db", "x", "--json"});
   ASSERT_EQ(l.exit_code, 0) << l.err;
@@ -895,17 +891,7 @@ TEST_F(CliTest, VerifyAllChecksEveryDatabaseAndReportsTheOnesThatAreNotClean) {
   // A database whose only backup failed could not be verified: named, and exit 1 when nothing is corrupt.
   ASSERT_EQ(Oragen({"create", "--dir", hr, "--db", "HR", "--dbid", "8", "--files", "1", "--blocks", "300"}).exit_code, 0);
   BackupJson({"--db", "hr", hr});
-  std::atomic<bool> cancel{false};
-  {
-    auto w = Store::Open(store_, Store::Mode::kWriter);
-    ASSERT_TRUE(w.ok()) << w.status().ToString();
-    BackupOptions o;
-    o.db = "new";
-    o.sources = {raw};
-    o.cancel = &cancel;
-    o.before_ingest = [&] { cancel = true; };
-    EXPECT_FALSE(RunBackup(w.value().get(), o).ok());
-  }
+  FailedBackup("new", raw);
   RunResult failed = Scnfs({"verify", "--store", store_, "--all", "--json"});
   EXPECT_EQ(failed.exit_code, 1) << failed.err;
   json jf = json::parse(failed.out);
@@ -2911,18 +2897,7 @@ TEST_F(CliTest, VerifyFindsACatalogTableWhosePropertiesAreDamaged) {
   WriteFile(src + "/f", RandomBytes(4 * 8192, 3));
   BackupJson({"--db", "a", "--format", "raw", src});
   BackupJson({"--db", "b", "--format", "raw", src});
-  std::atomic<bool> cancel{false};
-  {  // database c: one failed backup, whose records a later table holds
-    auto w = Store::Open(store_, Store::Mode::kWriter);
-    ASSERT_TRUE(w.ok()) << w.status().ToString();
-    BackupOptions o;
-    o.db = "c";
-    o.sources = {src};
-    o.cancel = &cancel;
-    o.before_ingest = [&] { cancel = true; };
-    EXPECT_FALSE(RunBackup(w.value().get(), o).ok());
-    ASSERT_TRUE(w.value()->db()->Flush(rocksdb::FlushOptions(), w.value()->catalog_cf()).ok());
-  }
+  FailedBackup("c", src, /*flush_catalog=*/true);
   ASSERT_EQ(Scnfs({"verify", "--store", store_, "--all"}).exit_code, 1);  // c could not be verified
   std::string last;  // the newest catalog table that holds c's record
   for (const auto& e : fs::directory_iterator(store_ + "/db"))
