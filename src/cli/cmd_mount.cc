@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include "cli/cli.h"
-#include "scnfs/catalog.h"
 #include "cli/store_option.h"
+#include "scnfs/catalog.h"
 #include "scnfs/mount.h"
 
 namespace scnfs::cli {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -129,6 +130,24 @@ void PrintText(const VerifyReport& r, bool file_mode) {
   fmt::print("result: {}\n", result);
 }
 
+// Fails the command with st's line: exit 2 when it is damage found (Corruption: a store that lost a commit to a
+// damaged table file, a catalog table that fails its checksum), as damage in the versions or contents is, not
+// "verify could not run".
+int FailFound(const Status& st) {
+  const int rc = Fail(st);
+  return st.code() == Status::Code::kCorruption ? kExitCorrupt : rc;
+}
+
+// The progress line on a terminal, about twice a second; `name` (a database of `verify --all`) leads it when given.
+std::function<void(const VerifyProgress&)> ProgressLine(std::string name) {
+  return [name = std::move(name)](const VerifyProgress& p) {
+    fmt::print(stderr, "\r  {}{:5.1f}%  {} of {}  {}  files {} of {}  corrupt blocks {}   ",
+               name.empty() ? std::string() : Shown(name) + ": ",
+               p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0, HumanBytes(p.bytes_done),
+               HumanBytes(p.bytes_total), Rate(p.bytes_done, p.seconds), p.files_done, p.files_total, p.corrupt);
+  };
+}
+
 // How one database of `verify --all` came out: its report, or why it could not be verified.
 struct DatabaseVerification {
   std::string name;
@@ -144,31 +163,17 @@ struct DatabaseVerification {
 // for the DBA (docs/cli.md).
 int VerifyAll(Globals& g, VerifyOptions vo) {
   auto store = OpenStore(g, Store::Mode::kReader, "verify");
-  if (!store.ok()) {
-    const int rc = Fail(store.status());
-    return store.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
-  }
+  if (!store.ok()) return FailFound(store.status());
   // First: a damaged catalog table can hide a database from the list without an error.
-  if (Status st = store.value()->VerifyCatalogTables(); !st.ok()) {
-    const int rc = Fail(st);
-    return st.code() == Status::Code::kCorruption ? kExitCorrupt : rc;
-  }
+  if (Status st = store.value()->VerifyCatalogTables(); !st.ok()) return FailFound(st);
   Catalog cat(store.value().get());
   auto dbs = cat.ListDatabases();
-  if (!dbs.ok()) {
-    const int rc = Fail(dbs.status());
-    return dbs.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
-  }
+  if (!dbs.ok()) return FailFound(dbs.status());
   const bool progress = static_cast<bool>(vo.progress);
   std::vector<DatabaseVerification> done;
   if (!g.json) fmt::print("verifying {} database(s) at their newest complete backups\n", dbs->size());
   for (const auto& db : dbs.value()) {
-    if (progress)
-      vo.progress = [name = db.name](const VerifyProgress& p) {
-        fmt::print(stderr, "\r  {}: {:5.1f}%  {} of {}  {}  files {} of {}  corrupt blocks {}   ", Shown(name),
-                   p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0, HumanBytes(p.bytes_done),
-                   HumanBytes(p.bytes_total), Rate(p.bytes_done, p.seconds), p.files_done, p.files_total, p.corrupt);
-      };
+    if (progress) vo.progress = ProgressLine(db.name);
     DatabaseVerification v{db.name, VerifyPoint(store.value().get(), db.name, "latest", vo)};
     if (progress) fmt::print(stderr, "\r{:78}\r", "");
     if (!g.json) {
@@ -262,12 +267,7 @@ Runner AddVerify(CLI::App& app, Globals& g) {
         return Fail(Status::InvalidArgument(fmt::format("--high-scn: {} (see 'scnfs verify --help')", spec.status().message())));
       vo.high_change = spec->number;
     }
-    if (StderrIsTerminal() && !g.json)
-      vo.progress = [](const VerifyProgress& p) {
-        fmt::print(stderr, "\r  {:5.1f}%  {} of {}  {}  files {} of {}  corrupt blocks {}   ",
-                   p.bytes_total ? 100.0 * p.bytes_done / p.bytes_total : 100.0, HumanBytes(p.bytes_done),
-                   HumanBytes(p.bytes_total), Rate(p.bytes_done, p.seconds), p.files_done, p.files_total, p.corrupt);
-      };
+    if (StderrIsTerminal() && !g.json) vo.progress = ProgressLine("");
     if (a->all) return VerifyAll(g, vo);
     Result<VerifyReport> r = Status::InvalidArgument(
         "give --db NAME (a point in the store), --all or --file PATH (see 'scnfs verify --help')");
@@ -277,21 +277,12 @@ Runner AddVerify(CLI::App& app, Globals& g) {
       r = VerifyFile(a->file, f, vo);
     } else if (!a->db.empty()) {
       auto store = OpenStore(g, Store::Mode::kReader, "verify");
-      if (!store.ok()) {
-        // A store that lost a commit to a damaged table file (Store::Open's seal check) is corruption found.
-        const int rc = Fail(store.status());
-        return store.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
-      }
+      if (!store.ok()) return FailFound(store.status());  // Store::Open's seal check finds a lost commit
       Status tables = store.value()->VerifyCatalogTables();  // a damaged one can hide backups without an error
       r = tables.ok() ? VerifyPoint(store.value().get(), a->db, a->at, vo) : Result<VerifyReport>(tables);
     }
     if (vo.progress) fmt::print(stderr, "\r{:78}\r", "");
-    if (!r.ok()) {
-      // Damage found on the way (a table file of the catalog that fails its checksum) is corruption found, as
-      // damage in the versions or contents is: exit 2, not "verify could not run".
-      const int rc = Fail(r.status());
-      return r.status().code() == Status::Code::kCorruption ? kExitCorrupt : rc;
-    }
+    if (!r.ok()) return FailFound(r.status());
     if (!r->clean()) g_exit_if_output_fails = kExitCorrupt;
     if (g.json)
       fmt::print("{}\n", JsonText(ToJson(r.value()), 2));
