@@ -119,7 +119,11 @@ Status LocalTimeZoneStatus() {
       "zone such as Europe/Berlin", env, file));
 }
 
-Result<int64_t> ParseIso8601(std::string_view text) {
+namespace {
+
+// ParseIso8601, and whether the time covers its whole second: one written with a time of day and no fraction
+// (docs/points-in-time.md). Told here, where the text is parsed: ParsePointSpec's own look for a 'T' missed 't'.
+Result<int64_t> ParseTime(std::string_view text, bool* covers_second) {
   std::string s(text);
   // RFC 3339 (ISO 8601's profile for the Internet) lets 't' and 'z' be lower case; no other letter is valid here.
   for (char& c : s) c = c == 't' ? 'T' : c == 'z' ? 'Z' : c;
@@ -170,6 +174,7 @@ Result<int64_t> ParseIso8601(std::string_view text) {
   int64_t frac_us = 0;
   if (to_minute && !tail.empty() && tail[0] == '.')
     return Status::InvalidArgument(fmt::format("'{}' is not an ISO 8601 time (a fraction needs the seconds)", text));
+  if (covers_second) *covers_second = !date_only && !(!tail.empty() && tail[0] == '.');
   if (!tail.empty() && tail[0] == '.') {  // fractional seconds
     size_t i = 1;
     int64_t scale = 100000;
@@ -199,6 +204,10 @@ Result<int64_t> ParseIso8601(std::string_view text) {
   }
   return int64_t(t) * 1000000 + frac_us;
 }
+
+}  // namespace
+
+Result<int64_t> ParseIso8601(std::string_view text) { return ParseTime(text, nullptr); }
 
 std::string FormatIso8601(int64_t us) {
   time_t t = time_t(us / 1000000);
@@ -242,12 +251,12 @@ Result<PointSpec> ParsePointSpec(std::string_view text) {
     }
   } else if (kind == "time") {
     p.kind = PointSpec::Kind::kTime;
-    SCNFS_ASSIGN_OR_RETURN(p.time_us, ParseIso8601(arg));
-    // A time written to the second covers that whole second: `list` prints a backup's end to the second, and
-    // pasting it must select that backup, not the one before (its end has microseconds past the printed second).
-    // (A date alone stays the instant of midnight.)
-    const bool has_time = arg.find_first_of("Tt ") != std::string_view::npos;
-    if (has_time && arg.find('.') == std::string_view::npos) p.time_us += 999999;
+    // A time written to the second (or minute) covers that whole second: `list` prints a backup's end to the
+    // second, and pasting it must select that backup, not the one before (its end has microseconds past the
+    // printed second). A date alone stays its day's first instant; a time with a fraction is taken as written.
+    bool covers_second = false;
+    SCNFS_ASSIGN_OR_RETURN(p.time_us, ParseTime(arg, &covers_second));
+    if (covers_second) p.time_us += 999999;
   } else {
     return usage();
   }
