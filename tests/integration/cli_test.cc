@@ -668,28 +668,40 @@ TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
   ASSERT_EQ(::waitpid(pid, nullptr, 0), pid);
   char here[256] = {};
   ::gethostname(here, sizeof here - 1);
-  // Records backup 2 as running, as a backup does when it starts, then keeps the store's lock while `during` runs.
-  const auto record_running = [&](const std::string& host, const std::function<void()>& during) {
-    auto w = Store::Open(store_, Store::Mode::kWriter);
-    ASSERT_TRUE(w.ok()) << w.status().ToString();
-    auto d = Catalog(w.value().get()).GetDatabase("orcl");
+  // Puts a backup of orcl as running, run by `pid` on `host`, as a backup does when it starts, and leaves the store
+  // open for writing in `w` (its lock held). `id` 0: the database's next. `json_layout`: as records were written
+  // before 2026-11-30, in JSON with the sources inline.
+  const auto put_running = [&](std::unique_ptr<Store>* w, uint32_t id, const std::string& host,
+                               const std::string& source, bool json_layout) {
+    auto opened = Store::Open(store_, Store::Mode::kWriter);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    *w = std::move(opened).value();
+    auto d = Catalog(w->get()).GetDatabase("orcl");
     ASSERT_TRUE(d.ok());
     BackupRecord r;
     r.db = d->id;
-    r.id = 2;
+    r.id = id != 0 ? id : d->next_backup_id;
     r.kind = "incremental";
     r.state = BackupState::kRunning;
     r.start_us = NowMicros();
     r.pid = pid;
     r.host = host;
-    r.sources = {"/u01/oradata/ORCL"};
+    r.sources = {source};
     DatabaseRecord db = d.value();
-    db.next_backup_id = 3;
+    db.next_backup_id = r.id + 1;
     rocksdb::WriteBatch b;
-    Catalog::PutDatabase(&b, w.value().get(), db);
-    Catalog::PutBackup(&b, w.value().get(), r);
-    ASSERT_TRUE(w.value()->Write(&b, true).ok());
-    during();
+    Catalog::PutDatabase(&b, w->get(), db);
+    if (json_layout)
+      b.Put((*w)->catalog_cf(), catalog_keys::Backup(r.db, r.id), json(r).dump());
+    else
+      Catalog::PutBackup(&b, w->get(), r);
+    ASSERT_TRUE((*w)->Write(&b, true).ok());
+  };
+  // Records backup 2 as running, then keeps the store's lock while `during` runs.
+  const auto record_running = [&](const std::string& host, const std::function<void()>& during) {
+    std::unique_ptr<Store> w;
+    put_running(&w, 2, host, "/u01/oradata/ORCL", /*json_layout=*/false);
+    if (!HasFatalFailure()) during();
   };
   record_running(here, [&] {
     EXPECT_EQ(state_of_2(), "running");  // its writer holds the store's lock
@@ -724,25 +736,8 @@ TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
   EXPECT_EQ(record_2().at("sources"), json::array({"/u01/oradata/ORCL"})) << record_2().dump();
   // A record in the JSON layout of before 2026-11-30 holds its sources inline: marking it failed moves them.
   {
-    auto w = Store::Open(store_, Store::Mode::kWriter);
-    ASSERT_TRUE(w.ok()) << w.status().ToString();
-    auto d = Catalog(w.value().get()).GetDatabase("orcl");
-    ASSERT_TRUE(d.ok());
-    BackupRecord r;
-    r.db = d->id;
-    r.id = d->next_backup_id;
-    r.kind = "incremental";
-    r.state = BackupState::kRunning;
-    r.start_us = NowMicros();
-    r.pid = pid;
-    r.host = here;
-    r.sources = {"/u01/old/ORCL"};
-    DatabaseRecord db = d.value();
-    db.next_backup_id = r.id + 1;
-    rocksdb::WriteBatch b;
-    Catalog::PutDatabase(&b, w.value().get(), db);
-    b.Put(w.value()->catalog_cf(), catalog_keys::Backup(r.db, r.id), json(r).dump());
-    ASSERT_TRUE(w.value()->Write(&b, true).ok());
+    std::unique_ptr<Store> w;
+    put_running(&w, 0, here, "/u01/old/ORCL", /*json_layout=*/true);
   }
   BackupJson({"--db", "orcl", fs::path(file).parent_path()});
   RunResult l = Scnfs({"list", "--store", store_, "--db", "orcl", "--json"});
