@@ -594,8 +594,33 @@ TEST_F(BackupPlanTest, AWalSegmentRecycledBeforeItIsReadFailsTheBackup) {
     fs::rename(src_ + "/pg_wal/00000001000000000000004D", src_ + "/pg_wal/000000010000000000000050");
   });
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("WAL segment 00000001000000000000004D, which this hot backup needs"), std::string::npos)
+  EXPECT_NE(r.status().message().find("WAL segment 00000001000000000000004D, which this hot backup needs (its recovery "
+                                      "runs from 0/4D0384A0 to 0/4D7CE148), was not in pg_wal while the backup read it"),
+            std::string::npos)
       << r.status().message();
+}
+
+// A segment that was cut short, or removed, after pg_wal was listed and before it was read (a checkpoint recycling
+// it, an archiver's cleanup) fails the backup with what happened to it, as a recycled one does.
+TEST_F(BackupPlanTest, AWalSegmentCutShortOrRemovedBeforeItIsReadFailsTheBackup) {
+  Write("PG_VERSION", "15\n");
+  Write("global/pg_control", TestData("pg15_pg_control_running"));  // redo 0/4D0384A0: segment ...4D
+  const std::string seg = src_ + "/pg_wal/00000001000000000000004D";
+  Segment("00000001000000000000004D", 0x4D000000, 1000, 300);
+  auto cut = RunPgBackup({}, [&] { fs::resize_file(seg, 8u << 20); });
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("WAL segment 00000001000000000000004D, which this hot backup needs (its "
+                                        "recovery runs from 0/4D0384A0 to 0/4D7CE148), was renamed or cut short"),
+            std::string::npos)
+      << cut.status().message();
+
+  Segment("00000001000000000000004D", 0x4D000000, 1000, 300);
+  auto removed = RunPgBackup({}, [&] { fs::remove(seg); });
+  ASSERT_FALSE(removed.ok());
+  EXPECT_NE(removed.status().message().find("WAL segment 00000001000000000000004D, which this hot backup needs (its "
+                                            "recovery runs from 0/4D0384A0 to 0/4D7CE148), was not in pg_wal"),
+            std::string::npos)
+      << removed.status().message();
 }
 
 // After a promotion the segments before the switch keep the old timeline's name: the check named every one by the
