@@ -703,8 +703,10 @@ Result<PostgresEnd> FinishPostgres(PgBackupSession* session, Store* store, Datab
     } else if (e.rel == kManifest) {
       end.notes.push_back("backup_manifest (pg_basebackup's list of the base backup the source was made from) was "
                           "left out of this hot backup: it does not describe this backup's files");
-    } else if (e.is_dir() && e.rel.find('/', 12) == std::string::npos) {
-      ++slots_left_out;  // a slot's directory
+    } else if (e.is_dir() && e.rel.find('/', 12) == std::string::npos &&
+               !std::string_view(e.rel).substr(12).starts_with(kSessionSlotPrefix)) {
+      ++slots_left_out;  // a slot's directory; not a hot backup session's own (it made every --pg-connect backup
+                         // say "1 replication slot(s) of the source" of a cluster without one: review, 2026-12-02)
     }
   }
   if (slots_left_out > 0)

@@ -151,7 +151,7 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
   // (max_replication_slots), or a role without REPLICATION, still backs up: the WAL check at the end finds a
   // segment recycled meanwhile.
   // Unique among backups of one cluster from several hosts: a name taken left the backup without a slot.
-  const std::string slot = fmt::format("scnfs_backup_{}_{:x}", ::getpid(),
+  const std::string slot = fmt::format("{}{}_{:x}", kSessionSlotPrefix, ::getpid(),
                                        uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) & 0xffffffffffULL);
   s->slot_ = s->conn_->Query("SELECT pg_create_physical_replication_slot($1, true, true)::text", {slot}).ok();
 

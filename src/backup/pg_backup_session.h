@@ -11,10 +11,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "scnfs/status.h"
 
 namespace scnfs {
+
+// What the temporary replication slot of every scnfs hot backup's session is named by: `<prefix><pid>_<hex>`. It
+// lives in the source's pg_replslot while its backup runs (this one's, or another host's backup of the cluster).
+inline constexpr std::string_view kSessionSlotPrefix = "scnfs_backup_";
 
 class PgBackupSession {
  public:

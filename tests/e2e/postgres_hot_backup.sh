@@ -48,6 +48,10 @@ for n in 1 2; do
   hot_backup "$n" "$CONN" "$PGDATA" "backup_label and the WAL from"
   sleep 1
 done
+# The source has one slot (prod_standby); the session's own temporary slot, in pg_replslot while the backup runs,
+# is not counted as the source's (every --pg-connect backup said "1 replication slot(s)" of a cluster without one).
+slots=$(json_eval "$LOGS/backup1.log" '[n.split(" ")[0] for n in j["notes"] if "replication slot(s) of the source" in n]')
+[[ "$slots" == "['1']" ]] || fail "backup 1: expected a note of 1 replication slot of the source left out, got $slots"
 pass "two hot backups with --pg-connect under load, each with its backup_label and WAL range ($(elapsed "$t")s)"
 
 # 3. A hot backup without the server's help: it completes and recovers consistently, or fails for a WAL segment

@@ -704,12 +704,14 @@ TEST_F(BackupPlanTest, AHotBackupLeavesOutSlotsArchiveStatusAndManifestAColdOneK
   Write("global/pg_control", TestData("pg15_pg_control_running"));
   Segment("00000001000000000000004D", 0x4D000000, 1000, 300);
   Write("pg_wal/archive_status/00000001000000000000004D.ready", "");
+  Write("pg_replslot/scnfs_backup_4242_1f00/state", "a hot backup's own temporary slot");  // not the source's
   auto hot = RunPgBackup();
   ASSERT_TRUE(hot.ok()) << hot.status().ToString();
   notes = hot->notes;
   RestoredPg("PG_VERSION");
   EXPECT_TRUE(fs::is_directory(tmp_ / "r/pg_replslot"));
   EXPECT_FALSE(fs::exists(tmp_ / "r/pg_replslot/standby1"));
+  EXPECT_FALSE(fs::exists(tmp_ / "r/pg_replslot/scnfs_backup_4242_1f00"));
   EXPECT_TRUE(fs::is_directory(tmp_ / "r/pg_wal/archive_status"));
   EXPECT_TRUE(fs::is_empty(tmp_ / "r/pg_wal/archive_status"));
   EXPECT_TRUE(fs::exists(tmp_ / "r/pg_wal/00000001000000000000004D"));
