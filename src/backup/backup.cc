@@ -50,6 +50,10 @@ bool InSlots(std::string_view rel) { return rel.starts_with("pg_replslot/"); }
 // pg_basebackup's manifest of the base backup the cluster was made from (a standby's data directory holds one).
 constexpr std::string_view kManifest = "backup_manifest";
 // What a hot backup leaves out and a cold one keeps (FinishPostgres, where it is known which the backup is).
+// A running server's lock file of its socket in the data directory: `.s.PGSQL.<port>.lock` at the top.
+bool IsSocketLockFile(std::string_view rel) {
+  return rel.starts_with(".s.PGSQL.") && rel.ends_with(".lock") && rel.find('/') == std::string_view::npos;
+}
 bool HotBackupLeavesOut(std::string_view rel) { return IsSignalFile(rel) || InSlots(rel) || rel == kManifest; }
 // Whether a data directory's scan holds tablespaces: directories in pg_tblspc, as a backup keeps them.
 bool HasTablespaces(const std::vector<SourceEntry>& entries) {
@@ -856,8 +860,10 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   if (db.format == FormatId::kPostgres) {
     // postmaster.pid names the running postmaster. Restored with a hot backup it made PostgreSQL refuse to start
     // beside the cluster it came from ("lock file already exists ... another postmaster (PID N) running", found
-    // 2026-11-30). pg_basebackup leaves it out too; a cleanly stopped cluster has none.
-    std::erase_if(entries, [](const SourceEntry& e) { return e.rel == "postmaster.pid"; });
+    // 2026-11-30). pg_basebackup leaves it out too; a cleanly stopped cluster has none. So do the lock files of
+    // sockets in the data directory (unix_socket_directories = '.'), for the same refusal ("lock file
+    // .s.PGSQL.5432.lock already exists", review 2026-12-02); the sockets themselves are not files a backup keeps.
+    std::erase_if(entries, [](const SourceEntry& e) { return e.rel == "postmaster.pid" || IsSocketLockFile(e.rel); });
   }
   PlanInputs in;
   in.db = &db;

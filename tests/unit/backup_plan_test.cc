@@ -769,17 +769,22 @@ TEST_F(BackupPlanTest, ABackupEndingBeforeAnEarlierOneSaysTheClockWasSetBack) {
   EXPECT_NE(notes[0].find("before backup 1 did"), std::string::npos) << notes[0];
 }
 
-TEST_F(BackupPlanTest, APostgresBackupLeavesOutPostmasterPid) {
+TEST_F(BackupPlanTest, APostgresBackupLeavesOutPostmasterPidAndSocketLockFiles) {
   // A hot backup's postmaster.pid names the running postmaster: PostgreSQL refused to start on the restore beside
-  // its source (found 2026-11-30). Left out, as pg_basebackup does; only at the top of the data directory.
+  // its source (found 2026-11-30). Left out, as pg_basebackup does; only at the top of the data directory. The lock
+  // file of a socket in the data directory made it refuse the same way (review, 2026-12-02).
   Write("PG_VERSION", "15\n");
   Write("global/pg_control", TestData("pg15_pg_control"));
   Write("postmaster.pid", "6958\n/var/lib/postgresql/15/main\n");
   Write("postmaster.opts", "/usr/lib/postgresql/15/bin/postgres\n");
   Write("conf/postmaster.pid", "not the lock file");
+  Write(".s.PGSQL.5432.lock", "6958\n/var/lib/postgresql/15/main\n");  // unix_socket_directories = '.'
+  Write("conf/.s.PGSQL.5432.lock", "not a socket's lock file");
   EXPECT_EQ(BackupPg(), 0u);
   RestoredPg("PG_VERSION");
   EXPECT_FALSE(fs::exists(tmp_ / "r/postmaster.pid"));
+  EXPECT_FALSE(fs::exists(tmp_ / "r/.s.PGSQL.5432.lock"));
+  EXPECT_EQ(ReadAll(tmp_ / "r/conf/.s.PGSQL.5432.lock"), "not a socket's lock file");
   EXPECT_EQ(ReadAll(tmp_ / "r/postmaster.opts"), "/usr/lib/postgresql/15/bin/postgres\n");
   EXPECT_EQ(ReadAll(tmp_ / "r/conf/postmaster.pid"), "not the lock file");
 }
