@@ -79,6 +79,14 @@ struct BackupReport {
   std::vector<std::string> notes;  // what a DBA should know about the source (datafiles of two databases, ...)
   uint64_t scn_served_from = 0;    // when the backup started a new line: ScnServedFrom (catalog.h); else 0
   uint64_t dictionary_bytes = 0;   // of record.new_bytes_stored: the database's compression dictionaries (first backup)
+  // Oracle datafiles shorter than their headers say (Oracle refuses to open them: ORA-01200), stored as read. A
+  // backup with any is complete and exits 2, as one with corrupt blocks: verify of it finds them.
+  struct ShortDatafile {
+    std::string path;
+    uint64_t blocks = 0;         // whole blocks in the file, block 0 included
+    uint64_t header_blocks = 0;  // what its header says it holds, block 0 included
+  };
+  std::vector<ShortDatafile> short_datafiles;
 };
 
 // Runs one backup. REQUIRES: `store` opened as the writer. On failure the backup (if it was started) is recorded

@@ -1200,14 +1200,12 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   }
   for (const auto& j : jobs) {
     // A datafile shorter than its header says: Oracle refuses to open it (ORA-01200). The backup keeps it as read,
-    // and said nothing until a later verify (found 2026-11-30): a nightly log that reads clean must be clean.
+    // and said nothing until a later verify (found 2026-11-30): a nightly log that reads clean must be clean. It is
+    // a WARNING and exit 2, as corrupt blocks are: verify of the backup exits 2 for it (review, 2026-12-02).
     if (j->vanished || !j->header.is_object() || !j->header.contains("blocks") || j->shrank()) continue;
     const uint64_t bs = j->header.value("block_size", uint64_t{0}), want = j->header.value("blocks", uint64_t{0}) + 1;
     const uint64_t size = uint64_t(j->entry.st.st_size);
-    if (bs != 0 && size < want * bs)
-      report.notes.push_back(fmt::format("{} is shorter than its header says: {} of its {} blocks (block 0 included), "
-                                         "{} missing; Oracle will not open it (ORA-01200). It was backed up as it is",
-                                         j->entry.rel, size / bs, want, want - size / bs));
+    if (bs != 0 && size < want * bs) report.short_datafiles.push_back({j->entry.rel, size / bs, want});
   }
   for (const auto& j : jobs) {
     if (!j->prev || j->vanished) continue;

@@ -37,6 +37,10 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
     if (!r.warning.empty()) j["warning"] = r.warning;
     j["mb_per_s"] = r.seconds > 0 ? double(b.bytes_read) / 1e6 / r.seconds : 0.0;
     j["bad_blocks"] = bad;
+    nlohmann::json shorts = nlohmann::json::array();
+    for (const auto& f : r.short_datafiles)
+      shorts.push_back({{"path", f.path}, {"blocks", f.blocks}, {"header_blocks", f.header_blocks}});
+    j["short_datafiles"] = shorts;
     j["notes"] = r.notes;
     fmt::print("{}\n", JsonText(j, 2));
     return;
@@ -77,6 +81,10 @@ void PrintReport(const BackupReport& r, const std::string& db, bool json) {
       fmt::print("    ... and {} more (scnfs verify --db {} --at backup:{} lists up to 10,000 per file)\n",
                  b.corrupt_blocks - r.bad_blocks.size(), db, b.id);
   }
+  for (const auto& f : r.short_datafiles)
+    fmt::print("  WARNING: {} is shorter than its header says: {} of its {} blocks (block 0 included), {} missing; "
+               "Oracle will not open it (ORA-01200). It was backed up as it is\n",
+               Shown(f.path), f.blocks, f.header_blocks, f.header_blocks - f.blocks);
 }
 
 }  // namespace
@@ -155,8 +163,9 @@ Runner AddBackup(CLI::App& app, Globals& g) {
     if (tty) fmt::print(stderr, "\r{:100}\r", "");
     if (!r.ok()) return Fail(r.status());
     // Complete, with corrupt blocks stored as read: 2, as verify's "it ran and found corruption". With 0, a nightly
-    // job that checks $? never heard of them, where RMAN fails such a backup (DBA walkthrough, 2026-12-02).
-    const bool corrupt = r->record.corrupt_blocks > 0;
+    // job that checks $? never heard of them, where RMAN fails such a backup (DBA walkthrough, 2026-12-02). So for a
+    // datafile shorter than its header, which verify of the backup calls corrupt (review, 2026-12-02).
+    const bool corrupt = r->record.corrupt_blocks > 0 || !r->short_datafiles.empty();
     if (corrupt) g_exit_if_output_fails = kExitCorrupt;
     PrintReport(r.value(), a->db, g.json);
     return corrupt ? kExitCorrupt : kExitOk;

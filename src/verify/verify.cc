@@ -308,9 +308,14 @@ Result<VerifyReport> VerifyFile(const std::string& path, std::optional<FormatId>
                  : Status::IOError(fmt::format("cannot read {}", path));
     });
     if (!h.ok()) {
-      auto bs = oracle::Block0BlockSize(first);  // a sound block 0 in a file shorter than two blocks: say so
+      // A sound block 0 in a file shorter than two blocks: a datafile that lost its header and every block after
+      // it, which is damage found (exit 2), as a file cut further in is; it was exit 1, "could not check" (review,
+      // 2026-12-02).
+      auto bs = oracle::Block0BlockSize(first);
       if (bs.ok() && size < 2 * uint64_t(*bs))
-        return Status::InvalidArgument(fmt::format("{} is truncated before its file header", path));
+        return Status::Corruption(fmt::format("{} is truncated before its file header: {} bytes, where a datafile of "
+                                              "{}-byte blocks holds block 0 and its header block at least",
+                                              path, size, *bs));
       return h.status();
     }
     ff = oracle::MakeFormat(h.value());

@@ -78,7 +78,7 @@ class CliTest : public ::testing::Test {
     // 2: complete, with corrupt blocks (docs/cli.md), which the report counts.
     if (r.exit_code == 2) {
       json j = json::parse(r.out);
-      EXPECT_GT(j["corrupt_blocks"], 0) << r.out;
+      EXPECT_TRUE(j["corrupt_blocks"] > 0 || !j["short_datafiles"].empty()) << r.out;
       return j;
     }
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -1767,13 +1767,21 @@ TEST_F(CliTest, ATruncatedOracleDatafileIsNotClean) {
   EXPECT_EQ(jd["clean"], false);
   RunResult text = Scnfs({"verify", "--file", f});
   EXPECT_NE(text.out.find("Pages Missing        : " + std::to_string(blocks - 60)), std::string::npos) << text.out;
-  // Backed up as read, with a NOTE: the backup said nothing, and its log read clean (found 2026-11-30). The stored
-  // point says the same as the file.
-  json b = BackupJson({"--db", "tr", src});
-  ASSERT_EQ(b["notes"].size(), 1u) << b.dump();
-  EXPECT_EQ(b["notes"][0], fmt::format("tr_1.dbf is shorter than its header says: 60 of its {} blocks (block 0 included), "
-                                       "{} missing; Oracle will not open it (ORA-01200). It was backed up as it is",
-                                       blocks, blocks - 60));
+  // Backed up as read, with a WARNING and exit 2, as verify of it says: the backup said nothing, and its log read
+  // clean (found 2026-11-30); then it said so in a NOTE and exited 0 (review, 2026-12-02). The stored point says
+  // the same as the file.
+  RunResult backed = Scnfs({"backup", "--store", store_, "--db", "tr", "--json", src});
+  EXPECT_EQ(backed.exit_code, 2) << backed.err;
+  json b = json::parse(backed.out);
+  EXPECT_EQ(b["corrupt_blocks"], 0);
+  EXPECT_EQ(b["notes"].size(), 0u) << b.dump();
+  ASSERT_EQ(b["short_datafiles"].size(), 1u) << b.dump();
+  EXPECT_EQ(b["short_datafiles"][0], json({{"path", "tr_1.dbf"}, {"blocks", 60}, {"header_blocks", blocks}}));
+  RunResult again = Scnfs({"backup", "--store", store_, "--db", "tr", src});
+  EXPECT_EQ(again.exit_code, 2) << again.err;
+  EXPECT_NE(again.out.find(fmt::format("  WARNING: tr_1.dbf is shorter than its header says: 60 of its {} blocks (block "
+                                       "0 included), {} missing; Oracle will not open it (ORA-01200). It was backed up "
+                                       "as it is\n", blocks, blocks - 60)), std::string::npos) << again.out;
   RunResult stored = Scnfs({"verify", "--store", store_, "--db", "tr", "--json"});
   EXPECT_EQ(stored.exit_code, 2) << stored.err;
   EXPECT_EQ(json::parse(stored.out)["files"][0]["pages_missing"], blocks - 60);
@@ -1784,6 +1792,12 @@ TEST_F(CliTest, ATruncatedOracleDatafileIsNotClean) {
   EXPECT_EQ(cut.exit_code, 2) << cut.err;
   EXPECT_EQ(json::parse(cut.out)["files"][0]["pages_missing"], blocks - 40);
   ExpectFailure({"backup", "--store", store_, "--db", "tr", src}, "not a multiple of the block size");
+  // Cut inside its header block: damage found too (exit 2), not "could not check" (exit 1; review, 2026-12-02).
+  fs::resize_file(f, 12000);
+  RunResult headless = Scnfs({"verify", "--file", f});
+  EXPECT_EQ(headless.exit_code, 2) << headless.err;
+  EXPECT_EQ(headless.err, fmt::format("scnfs: {} is truncated before its file header: 12000 bytes, where a datafile of "
+                                      "8192-byte blocks holds block 0 and its header block at least\n", f));
   // Cut inside a block past the header's count: the partial block is missing as well.
   ASSERT_EQ(Oragen({"create", "--dir", tmp_ / "tail", "--db", "TL", "--dbid", "4", "--files", "1", "--blocks", "10"}).exit_code, 0);
   fs::resize_file(tmp_ / "tail/tl_1.dbf", 11 * 8192 + 100);
