@@ -129,6 +129,9 @@ class Store {
   static constexpr size_t kKeptWriterFailures = 4;
   // The failures earlier writers noted and nobody has recorded yet (writers only).
   const std::vector<WriterFailure>& writer_failures() const { return writer_failures_; }
+  // The same, read from `dir`'s lock file by anyone, without the lock: what `list` says of a backup still recorded
+  // as running whose process is gone. Empty when there are none or the file cannot be read.
+  static std::vector<WriterFailure> NotedWriterFailures(const std::string& dir);
   // Drops the noted failures from DIR/lock, once they are recorded (their backups marked failed, committed).
   void ForgetWriterFailures();
 

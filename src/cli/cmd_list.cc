@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -90,6 +91,16 @@ std::string InterruptedReason(const BackupRecord& b) {
                      b.pid, b.host.empty() ? "" : " on " + b.host);
 }
 
+// Why a backup recorded as running failed, as its process noted in the store's lock file when it could not record
+// it (a full disk): the next writer records it so. Empty when its process noted nothing (it was killed).
+std::string NotedFailure(const BackupRecord& b, const std::vector<Store::WriterFailure>& noted) {
+  for (const auto& f : noted)
+    if (f.pid == int64_t(b.pid))
+      return fmt::format("{} (the process that ran it, pid {}, could not record this and noted it in the store's lock "
+                         "file; the next backup records it)", f.reason, b.pid);
+  return "";
+}
+
 }  // namespace
 
 Runner AddList(CLI::App& app, Globals& g) {
@@ -142,6 +153,9 @@ Runner AddList(CLI::App& app, Globals& g) {
     // the catalog was read, the writer's lock is free; read again, a backup that ended meanwhile is no longer running,
     // so what still is was interrupted.
     std::set<std::pair<uint32_t, uint32_t>> interrupted;
+    // Of those, the ones whose process noted why they failed (a backup that failed at commit on a full disk was
+    // listed as interrupted, "the process is gone": review, 2026-12-02): listed as failed, with that reason.
+    std::map<std::pair<uint32_t, uint32_t>, std::string> noted_failed;
     // And its process is gone from this host: a backup another host runs on a shared store holds its lock in that
     // host's kernel, not in this one's table (nor does a process of another PID namespace show there).
     const std::string host = HostName();
@@ -158,9 +172,21 @@ Runner AddList(CLI::App& app, Globals& g) {
           if (b.state == BackupState::kRunning && running.count({b.db, b.id}) && process_gone(b))
             interrupted.emplace(b.db, b.id);
       }
+      if (!interrupted.empty()) {
+        const auto noted = Store::NotedWriterFailures(store.value()->dir());
+        for (const auto& backups : all_backups)
+          for (const auto& b : backups)
+            if (interrupted.count({b.db, b.id}))
+              if (std::string why = NotedFailure(b, noted); !why.empty()) {
+                noted_failed[{b.db, b.id}] = std::move(why);
+                interrupted.erase({b.db, b.id});
+              }
+      }
     }
     const auto state_name = [&](const BackupRecord& b) {
-      return interrupted.count({b.db, b.id}) ? std::string("interrupted") : std::string(BackupStateName(b.state));
+      return interrupted.count({b.db, b.id})   ? std::string("interrupted")
+             : noted_failed.count({b.db, b.id}) ? std::string(BackupStateName(BackupState::kFailed))
+                                                : std::string(BackupStateName(b.state));
     };
     nlohmann::json out = nlohmann::json::array();
     const int64_t now_us = NowMicros();
@@ -182,6 +208,7 @@ Runner AddList(CLI::App& app, Globals& g) {
           j["state"] = state_name(b);
           if (interrupted.count({b.db, b.id}))  // the reason the text view prints (docs/cli.md: "with the reason in error")
             j["error"] = InterruptedReason(b);
+          if (auto it = noted_failed.find({b.db, b.id}); it != noted_failed.end()) j["error"] = it->second;
           j["start"] = FormatIso8601(b.start_us);
           j["end"] = b.end_us ? FormatIso8601(b.end_us) : "";
           j["dedup_ratio"] = Ratio(b.logical_bytes, b.new_bytes_raw);
@@ -239,6 +266,8 @@ Runner AddList(CLI::App& app, Globals& g) {
                      b.corrupt_blocks, d.name, b.id);
         if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", Shown(b.error));
         if (interrupted.count({b.db, b.id})) fmt::print("       interrupted: {}\n", Shown(InterruptedReason(b)));
+        if (auto it = noted_failed.find({b.db, b.id}); it != noted_failed.end())
+          fmt::print("       failed: {}\n", Shown(it->second));
         if (b.went_back_blocks)
           fmt::print("       {} went back in {} block(s), from {} to {}: scn: serves {} and later\n",
                      ChangeNumberName(d.format), b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to),

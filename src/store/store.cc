@@ -264,6 +264,36 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, Mode mode, co
   return s;
 }
 
+namespace {
+// What earlier holders left in the lock file open as `fd`: "pid=P op=...\n", then "failed pid=P: why\n" for each
+// failure not yet recorded.
+std::vector<Store::WriterFailure> ReadWriterFailures(int fd) {
+  std::vector<Store::WriterFailure> out;
+  char buf[kLockNoteMax] = {};
+  const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  std::string_view old(buf, n > 0 ? size_t(n) : 0);
+  for (size_t at = old.find("\nfailed pid="); at != std::string_view::npos; at = old.find("\nfailed pid=", at + 1)) {
+    std::string_view line = old.substr(at + 1);
+    line = line.substr(0, line.find('\n'));
+    const size_t colon = line.find(": ");
+    if (colon == std::string_view::npos) continue;
+    Store::WriterFailure f;
+    f.pid = std::strtoll(std::string(line.substr(11, colon - 11)).c_str(), nullptr, 10);
+    f.reason = std::string(line.substr(colon + 2));
+    if (f.pid > 0 && !f.reason.empty()) out.push_back(std::move(f));
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<Store::WriterFailure> Store::NotedWriterFailures(const std::string& dir) {
+  const int fd = ::open((fs::path(dir) / kLockFile).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  auto out = ReadWriterFailures(fd);
+  ::close(fd);
+  return out;
+}
+
 Status Store::LockWriter(const StoreOptions& options) {
   std::string path = (fs::path(dir_) / kLockFile).string();
   lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -299,22 +329,7 @@ Status Store::LockWriter(const StoreOptions& options) {
     // Polled rather than a blocking flock(): a blocking call would not see Ctrl-C (signals restart it).
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  {
-    // What earlier holders left: "pid=P op=...\n", then "failed pid=P: why\n" for each failure not yet recorded.
-    char buf[kLockNoteMax] = {};
-    const ssize_t n = ::pread(lock_fd_, buf, sizeof buf, 0);
-    std::string_view old(buf, n > 0 ? size_t(n) : 0);
-    for (size_t at = old.find("\nfailed pid="); at != std::string_view::npos; at = old.find("\nfailed pid=", at + 1)) {
-      std::string_view line = old.substr(at + 1);
-      line = line.substr(0, line.find('\n'));
-      const size_t colon = line.find(": ");
-      if (colon == std::string_view::npos) continue;
-      WriterFailure f;
-      f.pid = std::strtoll(std::string(line.substr(11, colon - 11)).c_str(), nullptr, 10);
-      f.reason = std::string(line.substr(colon + 2));
-      if (f.pid > 0 && !f.reason.empty()) writer_failures_.push_back(std::move(f));
-    }
-  }
+  writer_failures_ = ReadWriterFailures(lock_fd_);
   // The second and third lines name the writer's PID namespace and host: its pid, and its lock in /proc/locks,
   // mean something only to a reader in the same namespace of the same host (WriterActive, LockWriter's wait).
   lock_holder_ = fmt::format("pid={} op={}\npidns={}\nhost={}\n", ::getpid(), options.writer_activity, PidNamespace(), HostName());

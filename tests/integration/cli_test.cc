@@ -726,6 +726,22 @@ TEST_F(CliTest, ABackupWhoseWriterIsGoneIsListedAsInterrupted) {
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find(fmt::format("interrupted: the process that ran it (pid {} on {}) is gone", pid, here)),
             std::string::npos) << text.out;
+  // Its process noted in the store's lock file why it failed, as a backup that cannot record its failure (a full
+  // disk) does: listed as failed, with that reason (it was "interrupted ... is gone"; review, 2026-12-02).
+  const std::string lock = store_ + "/lock";
+  const std::string lock_before = ReadFile(lock);
+  ASSERT_TRUE(lock_before.ends_with("\n")) << lock_before;
+  WriteFile(lock, lock_before + fmt::format("failed pid={}: flushing backup data: No space left on device\n", pid));
+  EXPECT_EQ(state_of_2(), "failed");
+  const std::string noted = fmt::format("flushing backup data: No space left on device (the process that ran it, pid {}, "
+                                        "could not record this and noted it in the store's lock file; the next backup "
+                                        "records it)", pid);
+  EXPECT_EQ(record_2().at("error"), noted);
+  RunResult noted_text = Scnfs({"list", "--store", store_, "--db", "orcl"});
+  EXPECT_NE(noted_text.out.find("       failed: " + noted + "\n"), std::string::npos) << noted_text.out;
+  EXPECT_EQ(noted_text.out.find("interrupted"), std::string::npos) << noted_text.out;
+  WriteFile(lock, lock_before);
+  EXPECT_EQ(state_of_2(), "interrupted");
   // Run by another host on a shared store: its lock is in that host's kernel, so this one cannot tell.
   record_running("elsewhere", [] {});
   EXPECT_EQ(state_of_2(), "running");
