@@ -811,10 +811,11 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
   if (new_db && !IsPlainName(opt.db, "._-$#"))
     return Status::InvalidArgument(fmt::format(
         "bad database name '{}': use up to 64 letters, digits, '.', '_', '-', '$' or '#', not starting with '.'", opt.db));
+  // For the waits before the first block, which the workers' check does not reach.
+  const std::function<bool()> cancelled = [&opt] { return opt.cancel != nullptr && opt.cancel->load(); };
   std::map<std::string, BlockRanges> changed;
   if (!opt.changed_blocks_file.empty()) {
-    SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file,
-                                                       [&] { return opt.cancel != nullptr && opt.cancel->load(); }));
+    SCNFS_ASSIGN_OR_RETURN(changed, ParseChangedBlocks(opt.changed_blocks_file, cancelled));
   }
   // A hot PostgreSQL backup with the server's help begins before the first file is looked at: every file is then
   // copied after the checkpoint its backup_label names.
@@ -826,7 +827,8 @@ Result<BackupReport> RunBackupOnce(Store* store, const BackupOptions& opt) {
     if (opt.sources.size() != 1 || !fs::is_directory(opt.sources[0]))
       return Status::InvalidArgument("--pg-connect needs one source: the cluster's data directory");
     SCNFS_ASSIGN_OR_RETURN(session, PgBackupSession::Begin(*opt.pg_connect, opt.sources[0],
-                                                           fmt::format("scnfs backup of {}", opt.db), opt.pg_fast_checkpoint));
+                                                           fmt::format("scnfs backup of {}", opt.db), opt.pg_fast_checkpoint,
+                                                           cancelled));
   }
   const bool detecting = new_db && !opt.format && scan_format == FormatId::kOracle;
   SCNFS_ASSIGN_OR_RETURN(auto entries, ScanSources(opt.sources, LinksOf(scan_format, store->dir(), !detecting)));

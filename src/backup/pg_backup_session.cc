@@ -1,11 +1,14 @@
 #include "backup/pg_backup_session.h"
 
 #include <dlfcn.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -20,10 +23,13 @@ namespace {
 // libpq is loaded by the first session, not linked: linked, it brought 24 more shared libraries (OpenSSL,
 // Kerberos, LDAP, GnuTLS, p11-kit...) into the start of every scnfs command, a mount's first byte included, for the
 // one option that talks to a server (docs/backup.md, "Hot PostgreSQL backups"). libpq-fe.h still gives the types.
+// Queries are sent and awaited asynchronously (PQsendQueryParams, PQsocket, PQconsumeInput, PQisBusy, PQgetResult)
+// so that an interrupt can cancel them (PQgetCancel, PQcancel, PQfreeCancel): see Conn::AwaitIdle.
 #define SCNFS_LIBPQ_FUNCTIONS(X)                                                                                   \
-  X(PQclear) X(PQconnectdbParams) X(PQconninfoFree) X(PQconninfoParse) X(PQerrorMessage) X(PQexecParams) X(PQfinish) \
-  X(PQfreemem) X(PQgetisnull) X(PQgetvalue) X(PQntuples) X(PQresultErrorMessage) X(PQresultStatus)                  \
-  X(PQserverVersion) X(PQsetNoticeProcessor) X(PQstatus)
+  X(PQcancel) X(PQclear) X(PQconnectdbParams) X(PQconninfoFree) X(PQconninfoParse) X(PQconsumeInput)              \
+  X(PQerrorMessage) X(PQfinish) X(PQfreeCancel) X(PQfreemem) X(PQgetCancel) X(PQgetisnull) X(PQgetResult)          \
+  X(PQgetvalue) X(PQisBusy) X(PQntuples) X(PQresultErrorMessage) X(PQresultStatus) X(PQsendQueryParams)            \
+  X(PQserverVersion) X(PQsetNoticeProcessor) X(PQsocket) X(PQstatus)
 
 struct Libpq {
 #define SCNFS_LIBPQ_FIELD(f) decltype(&::f) f = nullptr;
@@ -65,27 +71,77 @@ struct ResultDeleter {
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
+// How long one wait for the server lasts before the interrupt flag is asked again (a signal also cuts it short:
+// poll() returns EINTR). The changed-blocks list's wait uses the same slice.
+constexpr int kPollMillis = 200;
+
+bool Interrupted(const Status& s) { return s.code() == Status::Code::kAborted; }
+
 }  // namespace
 
 struct PgBackupSession::Conn {
   PGconn* pg = nullptr;
+  std::function<bool()> cancelled;  // asked while a query waits; may be empty
   ~Conn() {
     if (pg) Pq().PQfinish(pg);
   }
-  // Runs `sql` with text parameters; the result when it returns rows, else the server's reason.
-  Result<ResultPtr> Query(const std::string& sql, const std::vector<std::string>& params = {}) {
+  // Runs `sql` with text parameters; the result when it returns rows, else the server's reason. `waiting_for`
+  // names the wait in the message of an interrupt.
+  Result<ResultPtr> Query(const std::string& sql, const std::vector<std::string>& params = {},
+                          std::string_view waiting_for = "PostgreSQL's answer") {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p.c_str());
-    ResultPtr r(Pq().PQexecParams(pg, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
+    if (!Pq().PQsendQueryParams(pg, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr, nullptr, 0))
+      return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQerrorMessage(pg))));
+    SCNFS_ASSIGN_OR_RETURN(ResultPtr r, LastResult(waiting_for));
     if (!r) return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQerrorMessage(pg))));
     if (Pq().PQresultStatus(r.get()) != PGRES_TUPLES_OK || Pq().PQntuples(r.get()) != 1)
       return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQresultErrorMessage(r.get()))));
     return r;
   }
+
+ private:
+  // The sent query's last result (null if it gave none), every PQgetResult awaited first so that none blocks.
+  Result<ResultPtr> LastResult(std::string_view waiting_for) {
+    ResultPtr last;
+    while (true) {
+      SCNFS_RETURN_IF_ERROR(AwaitIdle(waiting_for));
+      PGresult* next = Pq().PQgetResult(pg);
+      if (next == nullptr) return last;
+      last.reset(next);
+    }
+  }
+  // Waits until libpq holds a whole result, in slices that ask `cancelled`. A blocking PQexec ignored SIGTERM and
+  // Ctrl-C for minutes in pg_backup_start's spread checkpoint, and `timeout` and schedulers send one signal only
+  // (found 2026-12-02). Interrupted, the query is cancelled on the server: a closed connection alone is noticed
+  // only through client_connection_check_interval (14 and later, within a second); a backend of 12 or 13, or one
+  // where the setting failed, kept waiting for its checkpoint with the backup's slot.
+  Status AwaitIdle(std::string_view waiting_for) {
+    while (true) {
+      if (!Pq().PQconsumeInput(pg)) return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQerrorMessage(pg))));
+      if (!Pq().PQisBusy(pg)) return Status::OK();
+      if (cancelled && cancelled()) {
+        CancelQuery();
+        return Status::Aborted(fmt::format("interrupted while waiting for {}; the server's backup and its slot end with "
+                                           "the session", waiting_for));
+      }
+      pollfd p{Pq().PQsocket(pg), POLLIN, 0};
+      if (::poll(&p, 1, kPollMillis) < 0 && errno != EINTR) return Status::FromErrno(errno, "cannot wait for PostgreSQL");
+    }
+  }
+  // Best effort: a cancel that does not reach the server still leaves the closed connection to end the backend.
+  void CancelQuery() {
+    PGcancel* c = Pq().PQgetCancel(pg);
+    if (c == nullptr) return;
+    char why[256];
+    (void)Pq().PQcancel(c, why, sizeof why);
+    Pq().PQfreeCancel(c);
+  }
 };
 
 Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::string& conninfo, const std::string& datadir,
-                                                                 const std::string& label, bool fast) {
+                                                                 const std::string& label, bool fast,
+                                                                 std::function<bool()> cancelled) {
   // The user's parameters over ours: a backup must not wait forever for a host that does not answer, and a
   // connection string without a database would name one after the OS user ("root"), which rarely exists.
   // Neither is printed: the connection string may hold a password.
@@ -121,12 +177,14 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
                                        OneLine(conn->pg ? Pq().PQerrorMessage(conn->pg) : "out of memory")));
   // pg_backup_stop(false) says that it did not wait for archiving, as a NOTICE: libpq would print it on stderr.
   Pq().PQsetNoticeProcessor(conn->pg, [](void*, const char*) {}, nullptr);
+  conn->cancelled = std::move(cancelled);
   std::unique_ptr<PgBackupSession> s(new PgBackupSession(std::move(conn)));
   s->version_ = Pq().PQserverVersion(s->conn_->pg);
   if (s->version_ < 120000)
     return Status::InvalidArgument(fmt::format("PostgreSQL {} is older than 12, which scnfs reads", s->version_));
 
   auto dir = s->conn_->Query("SELECT current_setting('data_directory')");
+  if (Interrupted(dir.status())) return dir.status();
   if (!dir.ok())
     return dir.status().WithContext("cannot ask the server for its data directory (connect as a superuser, or a "
                                     "role with pg_read_all_settings and the right to run pg_backup_start)");
@@ -143,9 +201,12 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
 
   // A session whose process is killed ends at once, not when the server next writes to it: waiting in a spread
   // checkpoint, it kept its backend and its slot (holding WAL) for minutes (PostgreSQL 14 and later).
-  if (s->version_ >= 140000)
-    (void)s->conn_->Query("SELECT set_config('client_connection_check_interval', '1000', false)");
+  if (s->version_ >= 140000) {
+    auto set = s->conn_->Query("SELECT set_config('client_connection_check_interval', '1000', false)");
+    if (Interrupted(set.status())) return set.status();
+  }
   auto setting = s->conn_->Query("SELECT count(*)::text FROM pg_settings WHERE name = 'allow_in_place_tablespaces'");
+  if (Interrupted(setting.status())) return setting.status();
   s->in_place_tablespaces_ = setting.ok() && std::string_view(Pq().PQgetvalue(setting->get(), 0, 0)) == "1";
   // A temporary slot goes with the session, even when the backup process is killed. A server without free slots
   // (max_replication_slots), or a role without REPLICATION, still backs up: the WAL check at the end finds a
@@ -153,11 +214,14 @@ Result<std::unique_ptr<PgBackupSession>> PgBackupSession::Begin(const std::strin
   // Unique among backups of one cluster from several hosts: a name taken left the backup without a slot.
   const std::string slot = fmt::format("{}{}_{:x}", kSessionSlotPrefix, ::getpid(),
                                        uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) & 0xffffffffffULL);
-  s->slot_ = s->conn_->Query("SELECT pg_create_physical_replication_slot($1, true, true)::text", {slot}).ok();
+  auto made = s->conn_->Query("SELECT pg_create_physical_replication_slot($1, true, true)::text", {slot});
+  if (Interrupted(made.status())) return made.status();
+  s->slot_ = made.ok();
 
   const std::string start = s->version_ >= 150000 ? "SELECT pg_backup_start($1, $2)::text"
                                                   : "SELECT pg_start_backup($1, $2, false)::text";
-  auto started = s->conn_->Query(start, {label, fast ? "true" : "false"});
+  auto started = s->conn_->Query(start, {label, fast ? "true" : "false"}, "PostgreSQL's checkpoint (pg_backup_start)");
+  if (Interrupted(started.status())) return started.status();
   if (!started.ok()) return started.status().WithContext("pg_backup_start failed");
   auto lsn = postgres::ParseLsn(Pq().PQgetvalue(started->get(), 0, 0));
   if (!lsn) return Status::Corruption(fmt::format("pg_backup_start returned '{}', not an LSN", Pq().PQgetvalue(started->get(), 0, 0)));
@@ -170,7 +234,8 @@ Result<PgBackupSession::Stop> PgBackupSession::End() {
   ended_ = true;
   const std::string stop = version_ >= 150000 ? "SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)"
                                               : "SELECT lsn::text, labelfile, spcmapfile FROM pg_stop_backup(false, false)";
-  auto r = conn_->Query(stop);
+  auto r = conn_->Query(stop, {}, "pg_backup_stop");
+  if (Interrupted(r.status())) return r.status();
   if (!r.ok()) return r.status().WithContext("pg_backup_stop failed");
   Stop out;
   auto lsn = postgres::ParseLsn(Pq().PQgetvalue(r->get(), 0, 0));

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,9 +36,13 @@ class PgBackupSession {
   // reserves the WAL from now on with a temporary physical replication slot (where the server allows one: a
   // checkpoint during a long backup would otherwise recycle WAL segments the backup needs), and starts the backup
   // (`fast`: an immediate checkpoint; else a spread one, as pg_basebackup's default). Every failure names what to
-  // fix.
+  // fix. `cancelled` (if set) is asked every 200 ms while a query waits for the server, here and in End(): when it
+  // returns true the query is cancelled on the server and the call fails with Aborted at once (the session is then
+  // to be destroyed, which ends the server's backup). The connection itself is not interruptible: it is bounded by
+  // connect_timeout.
   static Result<std::unique_ptr<PgBackupSession>> Begin(const std::string& conninfo, const std::string& datadir,
-                                                        const std::string& label, bool fast);
+                                                        const std::string& label, bool fast,
+                                                        std::function<bool()> cancelled = {});
   // Ends the backup on the server (without waiting for WAL archiving: the backup holds the WAL it needs) and gives
   // what the backup must hold. Once only.
   Result<Stop> End();
