@@ -1,6 +1,7 @@
 #include "scnfs/restore.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -280,6 +281,31 @@ Result<std::vector<FileRecord>> ChooseFiles(const std::vector<FileRecord>& all, 
 
 }  // namespace
 
+// A restore's hold on DEST for its life: flock() on the directory, exclusive for a whole point (DEST new or
+// empty), shared for --file (restores of other files into the same directory may run together; each refuses a name
+// another made). A second restore into the same new DEST was told that its partial files were "the leftover of an
+// interrupted restore: remove it and restore again", which would have destroyed the running one (review,
+// 2026-12-02). Best effort: a file system that refuses flock on a directory (some NFS) goes without.
+class DestLock {
+ public:
+  DestLock() = default;
+  DestLock(const DestLock&) = delete;
+  DestLock& operator=(const DestLock&) = delete;
+  ~DestLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Take(const std::string& dest, bool exclusive) {
+    fd_ = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) return Status::OK();  // the restore's own checks and writes say what is wrong with DEST
+    if (::flock(fd_, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 || errno != EWOULDBLOCK) return Status::OK();
+    return Status::Busy(fmt::format("restore destination {} is being written by another scnfs restore now: wait for "
+                                    "it to finish, or restore elsewhere", dest));
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
   Stopwatch clock;
   SCNFS_ASSIGN_OR_RETURN(OpenedPoint op, OpenPoint(store, opt.db, opt.at));
@@ -298,6 +324,8 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
                                                opt.dest, fs::read_symlink(opt.dest, ec).string()));
   if (dest_existed && !fs::is_directory(opt.dest, ec))
     return Status::InvalidArgument(fmt::format("restore destination {} exists and is not a directory", opt.dest));
+  DestLock dest_lock;
+  if (dest_existed) SCNFS_RETURN_IF_ERROR(dest_lock.Take(opt.dest, opt.only.empty()));
   if (dest_existed && opt.only.empty() && !fs::is_empty(opt.dest, ec))
     return Status::InvalidArgument(fmt::format(
         "restore destination {} exists and is not an empty directory{}", opt.dest,
@@ -324,7 +352,10 @@ Result<RestoreReport> RestorePoint(Store* store, const RestoreOptions& opt) {
     }
   }
   if (!dest_existed && !fs::create_directories(opt.dest, ec))
-    return Status::FromErrno(ec.value(), fmt::format("cannot create {}", opt.dest));
+    return ec ? Status::FromErrno(ec.value(), fmt::format("cannot create {}", opt.dest))
+              : Status::Busy(fmt::format("restore destination {} was made by another process as this restore began "
+                                         "(another restore into it?): run this one again", opt.dest));
+  if (!dest_existed) SCNFS_RETURN_IF_ERROR(dest_lock.Take(opt.dest, true));
   // Until every block is written, a failure (a full disk, Ctrl-C, a store error) takes back what this restore
   // created: left behind, full-size files of holes looked like datafiles a DBA could start a database on (found
   // 2026-11-30). A new DEST goes whole; in an existing one (restore --file), the entries made here.

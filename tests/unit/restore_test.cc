@@ -3,10 +3,13 @@
 #include "scnfs/restore.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <set>
 
@@ -71,6 +74,61 @@ TEST_F(RestoreTest, InterruptStopsTheRestoreWithAClearError) {
   auto ok = Restore(tmp_ / "e");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_TRUE(fs::exists(tmp_ / "e/f0"));
+}
+
+// A restore holds DEST while it writes: a second one into the same place is told so. It was told that the first
+// one's partial files were "the leftover of an interrupted restore: remove it and restore again", which would have
+// destroyed a restore that was running fine (review, 2026-12-02). Restores of single files (--file) into one
+// directory may run together.
+TEST_F(RestoreTest, ASecondRestoreIntoADestBeingWrittenIsToldSo) {
+  Backup();
+  const std::string dest = tmp_ / "r";
+  fs::create_directories(dest);
+  std::ofstream(dest + "/.scnfs-partial-0", std::ios::binary) << "";  // what a running restore has made so far
+  const auto held = [&](int how, const std::function<void()>& during) {
+    const int fd = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, how | LOCK_NB), 0);
+    during();
+    ::close(fd);
+  };
+  const std::string busy = "restore destination " + dest + " is being written by another scnfs restore now: wait "
+                           "for it to finish, or restore elsewhere";
+  held(LOCK_EX, [&] {
+    auto r = Restore(dest);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Status::Code::kBusy);
+    EXPECT_EQ(r.status().message(), busy);
+  });
+  // Nobody holds it: the partial file is an interrupted restore's.
+  auto left = Restore(dest);
+  ASSERT_FALSE(left.ok());
+  EXPECT_NE(left.status().message().find("interrupted restore: remove it and restore again"), std::string::npos)
+      << left.status().ToString();
+  fs::remove(dest + "/.scnfs-partial-0");
+  // --file restores share the directory; a whole restore does not.
+  auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
+  ASSERT_TRUE(s.ok());
+  RestoreOptions one;
+  one.db = "raw";
+  one.dest = dest;
+  one.only = {"f1"};
+  held(LOCK_SH, [&] {
+    auto f = RestorePoint(s.value().get(), one);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    EXPECT_EQ(fs::file_size(dest + "/f1"), 3u << 20);
+    fs::remove(dest + "/f1");
+    auto whole = Restore(dest);
+    ASSERT_FALSE(whole.ok());
+    EXPECT_EQ(whole.status().message(), busy);
+  });
+  held(LOCK_EX, [&] {
+    auto f = RestorePoint(s.value().get(), one);
+    ASSERT_FALSE(f.ok());
+    EXPECT_EQ(f.status().message(), busy);
+  });
+  auto whole = Restore(dest);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
 }
 
 // A backup of a directory where a restore had been killed holds X and X.scnfs-partial: the partial name of X is
