@@ -138,7 +138,7 @@ Status BlockIngest::ContentMissing(const ContentHash& h, bool* missing) {
 }
 
 Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::byte> block, size_t len,
-                                const std::optional<Version>& prev) {
+                                const std::optional<Version>& prev, bool past_end) {
   const FileFormat& fmt = *job->format;
   const bool by_change = fmt.versioned_by_change();
   std::span<std::byte> content = block.first(len);
@@ -162,7 +162,7 @@ Status BlockIngest::IngestBlock(FileJob* job, uint64_t blockno, std::span<std::b
   }
 
   const bool zero = IsAllZero(content);
-  if (zero) s_->zero_blocks.fetch_add(1, std::memory_order_relaxed);
+  if (zero && !past_end) s_->zero_blocks.fetch_add(1, std::memory_order_relaxed);
 
   VersionValue v;
   v.kind = c.kind;
@@ -250,6 +250,11 @@ Status BlockIngest::Run(const Unit& u) {
     SCNFS_RETURN_IF_ERROR(Flush());
   buf_.resize(u.count * bs);
   SCNFS_RETURN_IF_ERROR(ReadAt(job->fd, buf_.data(), n, off, job->entry.abs, &job->end_met));
+  // What the file held: less than `n` when a read met its end (it shrank since the scan). The zeros past it are
+  // in no figure: a file cut from 200 to 50 MiB while it was read reported 200 MiB read, 150 of them all-zero
+  // blocks (review, 2026-12-02).
+  const uint64_t end = job->end_met.load(std::memory_order_relaxed);
+  const size_t got = end >= off + n ? n : end > off ? size_t(end - off) : 0;
   versions_.Refresh();
   SCNFS_RETURN_IF_ERROR(versions_.LatestRun(job->file_id, uint32_t(u.first), uint32_t(u.count), &prev_));
   for (uint64_t i = 0; i < u.count; ++i) {
@@ -257,10 +262,11 @@ Status BlockIngest::Run(const Unit& u) {
     if (boff >= n) break;
     const size_t len = std::min<size_t>(bs, n - boff);
     if (len < bs) std::memset(buf_.data() + boff + len, 0, bs - len);
-    SCNFS_RETURN_IF_ERROR(IngestBlock(job, u.first + i, std::span<std::byte>(buf_.data() + boff, bs), len, prev_[i]));
+    SCNFS_RETURN_IF_ERROR(IngestBlock(job, u.first + i, std::span<std::byte>(buf_.data() + boff, bs), len, prev_[i],
+                                      boff + bs > got));
   }
-  s_->bytes_read.fetch_add(n, std::memory_order_relaxed);
-  s_->blocks_read.fetch_add(u.count, std::memory_order_relaxed);
+  s_->bytes_read.fetch_add(got, std::memory_order_relaxed);
+  s_->blocks_read.fetch_add(got == n ? u.count : (got + bs - 1) / bs, std::memory_order_relaxed);
   return batch_.Count() >= kFlushEntries || claimed_.size() >= size_t(kFlushEntries) / 2 ? Flush() : Status::OK();
 }
 

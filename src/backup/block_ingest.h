@@ -89,8 +89,10 @@ class BlockIngest {
   Status Flush();
 
  private:
+  // `past_end`: the block lies past where a read met the file's end (it shrank while it was read): ingested as read
+  // (zeros), but counted as read by no figure of the report, since the file's record ends before it.
   Status IngestBlock(FileJob* job, uint64_t blockno, std::span<std::byte> block, size_t len,
-                     const std::optional<Version>& prev);
+                     const std::optional<Version>& prev, bool past_end);
   BlockCheck CheckWithReread(FileJob* job, uint64_t blockno, std::span<std::byte> block);
   Status ContentMissing(const ContentHash& h, bool* missing);
 

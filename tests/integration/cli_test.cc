@@ -1205,6 +1205,11 @@ TEST_F(CliTest, ADatafileCutInsideABlockWhileItIsReadIsRecordedAtWholeBlocks) {
   EXPECT_EQ(r->record.corrupt_blocks, 0u);
   EXPECT_TRUE(r->bad_blocks.empty());
   EXPECT_EQ(r->record.logical_bytes, 819200u);
+  // What was read is what the file held: it counted the 301 blocks of the scan, and the 200 past the end as all-zero
+  // blocks read (review, 2026-12-02).
+  EXPECT_EQ(r->record.bytes_read, 100u * 8192 + 100);
+  EXPECT_EQ(r->record.blocks_read, 101u);
+  EXPECT_EQ(r->record.zero_blocks, 0u);
 }
 
 // A file cut short while it is read and grown back before the backup ends (rewritten in place with O_TRUNC; a
