@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <signal.h>
@@ -406,6 +407,18 @@ Status OpenFailure(const rocksdb::Status& st, const std::string& dir, const std:
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::exists(fs::path(rocks_dir) / "CURRENT", ec) && !ec)
     return Status::Corruption(fmt::format("store {} is damaged: {}/CURRENT, which names its table files, is missing", dir, rocks_dir));
+  // Every table file is kept open (max_open_files=-1): a large store needs as many descriptors, and RocksDB's
+  // message names one file, not why.
+  if (st.ToString().find("Too many open files") != std::string::npos) {
+    size_t tables = 0;
+    for (fs::directory_iterator it(rocks_dir, ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().extension() == ".sst") ++tables;
+    struct rlimit nofile {};
+    ::getrlimit(RLIMIT_NOFILE, &nofile);
+    return Status::IOError(fmt::format("cannot open store {}: it has {} table files, and this process may open {} files "
+                                       "(ulimit -n): raise the limit (as root, or in the service's LimitNOFILE)",
+                                       dir, tables, uint64_t(nofile.rlim_cur)));
+  }
   return FromRocksStatus(st, fmt::format("cannot open store {}", dir));
 }
 

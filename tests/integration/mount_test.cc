@@ -380,6 +380,33 @@ TEST_F(MountTest, TheMountLoadsNoPostgreSQLClientLibraries) {
     EXPECT_EQ(maps.find(lib), std::string::npos) << lib << " is loaded by the mount";
 }
 
+// A reader keeps one descriptor per table file of the store (about 15,000 for 1 TB of content), so a mount started
+// under a low limit raises it: the soft limit to the hard one, and as root the hard one to the kernel's ceiling
+// (fs.nr_open). A store past a host's hard limit of 20,000 failed `list` and `mount` with "Too many open files"
+// (measured 2026-12-02).
+TEST_F(MountTest, TheMountRaisesItsOpenFileLimit) {
+  RunResult m = scnfs::testing::Run({"prlimit", "--nofile=256:512", SCNFS_BIN, "mount", "--store", store_, mnt_});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  const int pid = MountPid(m.out);
+  ASSERT_GT(pid, 0);
+  std::smatch got;
+  const std::string limits = ReadFile("/proc/" + std::to_string(pid) + "/limits");
+  ASSERT_TRUE(std::regex_search(limits, got, std::regex("Max open files +([0-9]+) +([0-9]+)"))) << limits;
+  std::string ceiling = ReadFile("/proc/sys/fs/nr_open");
+  while (!ceiling.empty() && ceiling.back() == '\n') ceiling.pop_back();
+  // CAP_SYS_RESOURCE (bit 24 of the effective set) is what raising a hard limit takes; some containers drop it
+  // from root.
+  std::smatch caps;
+  const std::string status = ReadFile("/proc/self/status");
+  const bool may_raise = std::regex_search(status, caps, std::regex("CapEff:\\s*([0-9a-f]+)")) &&
+                         ((std::stoull(caps[1].str(), nullptr, 16) >> 24) & 1) != 0;
+  const std::string want = may_raise ? ceiling : "512";
+  if (!may_raise) std::printf("not checked without CAP_SYS_RESOURCE: the hard limit raised to fs.nr_open\n");
+  EXPECT_EQ(got[1].str(), want) << limits;
+  EXPECT_EQ(got[2].str(), want) << limits;
+  EXPECT_EQ(ReadFile(mnt_ + "/RAW/backups/1/a.bin"), RandomBytes(100000, 1));
+}
+
 // Table files the writer's compactions delete are closed by a mount that keeps reading: clones (and files held
 // open in a backup) kept their point's pooled cursors, whose iterators held every table file of the moment they
 // were made; a soak test counted 87 deleted files (20 MB) held after 35 minutes (found 2026-12-01).
