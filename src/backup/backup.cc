@@ -49,11 +49,11 @@ bool IsSignalFile(std::string_view rel) { return rel == "standby.signal" || rel 
 bool InSlots(std::string_view rel) { return rel.starts_with("pg_replslot/"); }
 // pg_basebackup's manifest of the base backup the cluster was made from (a standby's data directory holds one).
 constexpr std::string_view kManifest = "backup_manifest";
-// What a hot backup leaves out and a cold one keeps (FinishPostgres, where it is known which the backup is).
 // A running server's lock file of its socket in the data directory: `.s.PGSQL.<port>.lock` at the top.
 bool IsSocketLockFile(std::string_view rel) {
   return rel.starts_with(".s.PGSQL.") && rel.ends_with(".lock") && rel.find('/') == std::string_view::npos;
 }
+// What a hot backup leaves out and a cold one keeps (FinishPostgres, where it is known which the backup is).
 bool HotBackupLeavesOut(std::string_view rel) { return IsSignalFile(rel) || InSlots(rel) || rel == kManifest; }
 // Whether a data directory's scan holds tablespaces: directories in pg_tblspc, as a backup keeps them.
 bool HasTablespaces(const std::vector<SourceEntry>& entries) {
