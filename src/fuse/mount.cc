@@ -160,6 +160,12 @@ Status RunMount(const MountOptions& options, const std::function<void()>& ready)
     return pins_or.status().WithContext(
         "cannot record this mount's pins on the store's full file system (a prune would not see what it serves): "
         "free some space, or use scnfs restore, which needs none");
+  } else if (pins_or.status().ToErrno() == EACCES || pins_or.status().ToErrno() == EPERM) {
+    // A user who may read the store but not write it (root's store, mounted by the database's own user): the bare
+    // "Permission denied" on a pins file did not say why a mount writes at all (review, 2026-12-02).
+    return pins_or.status().WithContext(fmt::format(
+        "a mount records what it serves in {}/pins so that a prune keeps it, and this user may not write there: mount "
+        "as the store's owner (with --allow-other for the database's user), or use scnfs restore", options.store_dir));
   } else {
     return pins_or.status();
   }

@@ -1111,6 +1111,27 @@ TEST_F(CliTest, AStoreTheUserMayNotReadSaysPermissionDenied) {
   EXPECT_EQ(r.err.find("not a scnfs store"), std::string::npos) << r.err;
 }
 
+// A user who may read the store but not write it cannot mount it: the mount records its pins in the store for a
+// later prune. It said only "cannot create STORE/pins: Permission denied" (review, 2026-12-02).
+TEST_F(CliTest, AMountByAUserWhoMayNotWriteTheStoreSaysWhyItMust) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run as another user";
+  WriteFile(tmp_ / "src/f", "a");
+  ASSERT_EQ(Scnfs({"backup", "--store", store_, "--db", "x", tmp_ / "src"}).exit_code, 0);
+  ASSERT_EQ(::chmod(tmp_.path().c_str(), 0755), 0);
+  const std::string mnt = tmp_ / "m";
+  fs::create_directories(mnt);
+  const struct passwd* nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  ASSERT_EQ(::chown(mnt.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+  RunResult r = testing::Run({"runuser", "-u", "nobody", "--", SCNFS_BIN, "mount", "--store", store_, mnt});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, fmt::format("scnfs: a mount records what it serves in {}/pins so that a prune keeps it, and this "
+                               "user may not write there: mount as the store's owner (with --allow-other for the "
+                               "database's user), or use scnfs restore: cannot create {}/pins: Permission denied\n",
+                               store_, store_));
+  EXPECT_FALSE(fs::exists(mnt + "/x")) << "mounted";
+}
+
 // A restore by a user who cannot set the owners (not root) leaves the files its own, and then keeps no setuid or
 // setgid bit on them, as cp -p and tar do: a setuid file would have run as the restoring user (noticed 2026-12-01).
 TEST_F(CliTest, ARestoreThatCannotSetOwnersDropsSetuidAndSetgid) {
