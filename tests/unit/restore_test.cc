@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -129,6 +130,34 @@ TEST_F(RestoreTest, ASecondRestoreIntoADestBeingWrittenIsToldSo) {
   });
   auto whole = Restore(dest);
   ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+}
+
+// The usual case: the first restore makes DEST itself. It holds DEST from then on, so a second restore into it
+// while the first writes is told so; it was told that the first one's partial files were an interrupted restore's
+// (review, 2026-12-02). The lock taken after DEST is made had no test: the test above makes DEST first.
+TEST_F(RestoreTest, ASecondRestoreIntoADestTheFirstOneMadeIsToldSo) {
+  Backup();
+  const std::string dest = tmp_ / "new";
+  auto s = Store::Open(tmp_ / "store", Store::Mode::kReader);
+  ASSERT_TRUE(s.ok());
+  RestoreOptions first;
+  first.db = "raw";
+  first.dest = dest;
+  first.direct_io = false;
+  first.threads = 1;  // progress is reported by the first worker, at its units 0, 64, ...: one worker takes unit 0
+  std::optional<Status> second;
+  first.progress = [&](const RestoreProgress&) {
+    if (second) return;
+    auto r = Restore(dest);
+    second = r.ok() ? Status::OK() : r.status();
+  };
+  auto r = RestorePoint(s.value().get(), first);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(second.has_value()) << "the restore never reported progress";
+  EXPECT_EQ(second->code(), Status::Code::kBusy) << second->ToString();
+  EXPECT_EQ(second->message(), "restore destination " + dest + " is being written by another scnfs restore now: wait "
+                               "for it to finish, or restore elsewhere");
+  EXPECT_EQ(fs::file_size(dest + "/f3"), 3u << 20);
 }
 
 // A backup of a directory where a restore had been killed holds X and X.scnfs-partial: the partial name of X is
