@@ -263,7 +263,7 @@ Status BlockIngest::Run(const Unit& u) {
     const size_t len = std::min<size_t>(bs, n - boff);
     if (len < bs) std::memset(buf_.data() + boff + len, 0, bs - len);
     SCNFS_RETURN_IF_ERROR(IngestBlock(job, u.first + i, std::span<std::byte>(buf_.data() + boff, bs), len, prev_[i],
-                                      boff + bs > got));
+                                      boff + len > got));
   }
   s_->bytes_read.fetch_add(got, std::memory_order_relaxed);
   s_->blocks_read.fetch_add(got == n ? u.count : (got + bs - 1) / bs, std::memory_order_relaxed);

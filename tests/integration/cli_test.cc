@@ -1233,6 +1233,20 @@ TEST_F(CliTest, ADatafileCutInsideABlockWhileItIsReadIsRecordedAtWholeBlocks) {
   EXPECT_EQ(r->record.zero_blocks, 0u);
 }
 
+// A file that does not shrink counts its last, partial block as read, and as an all-zero block when it holds only
+// zeros: d40bbc5 (a file shrinking while it is read counts only what it held) took every partial last block for one
+// past the end the read met, and an unchanged file of 20,000 zero bytes counted 2 all-zero blocks of its 3.
+TEST_F(CliTest, AFileThatDoesNotShrinkCountsItsPartialLastBlockAsAllZero) {
+  const std::string src = tmp_ / "zt";
+  fs::create_directories(src);
+  WriteFile(src + "/tail0", std::string(1000, '\0'));
+  WriteFile(src + "/z20000", std::string(20000, '\0'));
+  json b = BackupJson({"--db", "zt", "--format", "raw", src});
+  EXPECT_EQ(b["bytes_read"], 21000) << b.dump();
+  EXPECT_EQ(b["blocks_read"], 4) << b.dump();
+  EXPECT_EQ(b["zero_blocks"], 4) << b.dump();
+}
+
 // A file cut short while it is read and grown back before the backup ends (rewritten in place with O_TRUNC; a
 // relation truncated and extended again): its size at the end matched the scan's, so it was recorded whole, with
 // zeros it never held where the reads met its end, and nothing was said (found 2026-12-01). It is recorded up to
