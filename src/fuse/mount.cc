@@ -294,8 +294,16 @@ Status Unmount(const std::string& mountpoint, bool lazy) {
     }
     return Status::OK();
   };
+  // A dead mount's pid file (its process was killed) goes with its unmount: each was left in /run/scnfs (review,
+  // 2026-12-02). Read again first: a mount started here since has written its own.
+  auto drop_dead_pid_file = [&] {
+    if (pid == 0 && ReadPidFile(mp) == 0) ::unlink(PidFile(mp).c_str());
+  };
   if (::geteuid() == 0) {
-    if (::umount2(mp.c_str(), lazy ? MNT_DETACH : 0) == 0) return lazy ? Status::OK() : wait_for_exit();
+    if (::umount2(mp.c_str(), lazy ? MNT_DETACH : 0) == 0) {
+      drop_dead_pid_file();
+      return lazy ? Status::OK() : wait_for_exit();
+    }
     if (errno == EBUSY)
       return Status::Busy(fmt::format("{} is in use (open files or a process inside it); close them, or use --lazy", mp));
     return Status::FromErrno(errno, fmt::format("cannot unmount {}", mp));
@@ -311,7 +319,10 @@ Status Unmount(const std::string& mountpoint, bool lazy) {
   }
   int ws = 0;
   ::waitpid(child, &ws, 0);
-  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) return lazy ? Status::OK() : wait_for_exit();
+  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+    drop_dead_pid_file();
+    return lazy ? Status::OK() : wait_for_exit();
+  }
   return Status::IOError(fmt::format("fusermount3 could not unmount {}", mp));
 }
 

@@ -490,6 +490,7 @@ TEST_F(MountTest, KilledMountIsClearedByUmountAndStopsPinning) {
     EXPECT_EQ(u.exit_code, 0) << u.err;
     EXPECT_LT(clock.Seconds(), 5.0);
     EXPECT_EQ(::kill(other, 0), 0) << "left alone";
+    EXPECT_FALSE(fs::exists(pid_file)) << "the dead mount's pid file was left (review, 2026-12-02)";
     ::kill(other, SIGKILL);
     ::waitpid(other, nullptr, 0);
   }
