@@ -388,16 +388,21 @@ void RemoveDeadReaderDirs(const std::string& mine) {
     if (dead) fs::remove_all(e.path(), ec);
   }
 }
+// The table files in `rocks_dir`, every one of which a reader keeps open (max_open_files=-1).
+size_t TableFileCount(const std::string& rocks_dir) {
+  std::error_code ec;
+  size_t tables = 0;
+  for (fs::directory_iterator it(rocks_dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ".sst") ++tables;
+  return tables;
+}
+
 // RocksDB opens the table files of each column family with max_file_opening_threads threads (default 16), and it
 // starts them all whatever the number of files: an open of a small store started and joined 120 threads (4 column
 // families, OpenAsSecondary and the catch-up), most of a warm `scnfs list`'s time. Threads pay off when there are
 // many files to open from a cold disk (a large store), so they follow the table-file count: one per 64 files, 1..16.
 int FileOpeningThreads(const std::string& rocks_dir) {
-  std::error_code ec;
-  size_t tables = 0;
-  for (fs::directory_iterator it(rocks_dir, ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().extension() == ".sst") ++tables;
-  return int(std::clamp<size_t>(tables / 64, 1, 16));
+  return int(std::clamp<size_t>(TableFileCount(rocks_dir) / 64, 1, 16));
 }
 
 // Why an existing store's RocksDB did not open. CURRENT is replaced by a rename, never absent from a sound store:
@@ -410,14 +415,11 @@ Status OpenFailure(const rocksdb::Status& st, const std::string& dir, const std:
   // Every table file is kept open (max_open_files=-1): a large store needs as many descriptors, and RocksDB's
   // message names one file, not why.
   if (st.ToString().find("Too many open files") != std::string::npos) {
-    size_t tables = 0;
-    for (fs::directory_iterator it(rocks_dir, ec), end; !ec && it != end; it.increment(ec))
-      if (it->path().extension() == ".sst") ++tables;
     struct rlimit nofile {};
     ::getrlimit(RLIMIT_NOFILE, &nofile);
     return Status::IOError(fmt::format("cannot open store {}: it has {} table files, and this process may open {} files "
                                        "(ulimit -n): raise the limit (as root, or in the service's LimitNOFILE)",
-                                       dir, tables, uint64_t(nofile.rlim_cur)));
+                                       dir, TableFileCount(rocks_dir), uint64_t(nofile.rlim_cur)));
   }
   return FromRocksStatus(st, fmt::format("cannot open store {}", dir));
 }
