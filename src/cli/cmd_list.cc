@@ -151,11 +151,13 @@ Runner AddList(CLI::App& app, Globals& g) {
     // A backup recorded as running whose writer is gone was interrupted (kill -9, a crash, the OOM killer): it showed
     // "running" until the next backup marked it failed, days later for a monthly job (found 2026-11-30). Seen after
     // the catalog was read, the writer's lock is free; read again, a backup that ended meanwhile is no longer running,
-    // so what still is was interrupted.
-    std::set<std::pair<uint32_t, uint32_t>> interrupted;
-    // Of those, the ones whose process noted why they failed (a backup that failed at commit on a full disk was
-    // listed as interrupted, "the process is gone": review, 2026-12-02): listed as failed, with that reason.
-    std::map<std::pair<uint32_t, uint32_t>, std::string> noted_failed;
+    // so what still is was interrupted. Unless its process noted why it failed (a backup that failed at commit on a
+    // full disk was listed as interrupted, "the process is gone": review, 2026-12-02): then it is listed as failed,
+    // with that reason. What such a record is listed as: its state and the reason, printed and in `error`.
+    struct ListedAs {
+      std::string state, reason;
+    };
+    std::map<std::pair<uint32_t, uint32_t>, ListedAs> gone;
     // And its process is gone from this host: a backup another host runs on a shared store holds its lock in that
     // host's kernel, not in this one's table (nor does a process of another PID namespace show there).
     const std::string host = HostName();
@@ -170,23 +172,26 @@ Runner AddList(CLI::App& app, Globals& g) {
         all_backups[i] = std::move(again).value();
         for (const auto& b : all_backups[i])
           if (b.state == BackupState::kRunning && running.count({b.db, b.id}) && process_gone(b))
-            interrupted.emplace(b.db, b.id);
+            gone[{b.db, b.id}] = {};
       }
-      if (!interrupted.empty()) {
+      if (!gone.empty()) {
         const auto noted = Store::NotedWriterFailures(store.value()->dir());
         for (const auto& backups : all_backups)
           for (const auto& b : backups)
-            if (interrupted.count({b.db, b.id}))
-              if (std::string why = NotedFailure(b, noted); !why.empty()) {
-                noted_failed[{b.db, b.id}] = std::move(why);
-                interrupted.erase({b.db, b.id});
-              }
+            if (auto it = gone.find({b.db, b.id}); it != gone.end()) {
+              std::string why = NotedFailure(b, noted);
+              it->second = why.empty() ? ListedAs{"interrupted", InterruptedReason(b)}
+                                       : ListedAs{std::string(BackupStateName(BackupState::kFailed)), std::move(why)};
+            }
       }
     }
+    const auto listed_as = [&](const BackupRecord& b) -> const ListedAs* {
+      auto it = gone.find({b.db, b.id});
+      return it == gone.end() ? nullptr : &it->second;
+    };
     const auto state_name = [&](const BackupRecord& b) {
-      return interrupted.count({b.db, b.id})   ? std::string("interrupted")
-             : noted_failed.count({b.db, b.id}) ? std::string(BackupStateName(BackupState::kFailed))
-                                                : std::string(BackupStateName(b.state));
+      const ListedAs* as = listed_as(b);
+      return as ? as->state : std::string(BackupStateName(b.state));
     };
     nlohmann::json out = nlohmann::json::array();
     const int64_t now_us = NowMicros();
@@ -206,9 +211,8 @@ Runner AddList(CLI::App& app, Globals& g) {
           nlohmann::json j = b;
           j["format"] = FormatName(d.format);  // as backup --json has it (docs/cli.md)
           j["state"] = state_name(b);
-          if (interrupted.count({b.db, b.id}))  // the reason the text view prints (docs/cli.md: "with the reason in error")
-            j["error"] = InterruptedReason(b);
-          if (auto it = noted_failed.find({b.db, b.id}); it != noted_failed.end()) j["error"] = it->second;
+          if (const ListedAs* as = listed_as(b))  // the reason the text view prints (docs/cli.md: "with the reason in error")
+            j["error"] = as->reason;
           j["start"] = FormatIso8601(b.start_us);
           j["end"] = b.end_us ? FormatIso8601(b.end_us) : "";
           j["dedup_ratio"] = Ratio(b.logical_bytes, b.new_bytes_raw);
@@ -265,9 +269,7 @@ Runner AddList(CLI::App& app, Globals& g) {
           fmt::print("       {} corrupt block(s), stored as read (scnfs verify --db {} --at backup:{} names them)\n",
                      b.corrupt_blocks, d.name, b.id);
         if (b.state == BackupState::kFailed && !b.error.empty()) fmt::print("       failed: {}\n", Shown(b.error));
-        if (interrupted.count({b.db, b.id})) fmt::print("       interrupted: {}\n", Shown(InterruptedReason(b)));
-        if (auto it = noted_failed.find({b.db, b.id}); it != noted_failed.end())
-          fmt::print("       failed: {}\n", Shown(it->second));
+        if (const ListedAs* as = listed_as(b)) fmt::print("       {}: {}\n", as->state, Shown(as->reason));
         if (b.went_back_blocks)
           fmt::print("       {} went back in {} block(s), from {} to {}: scn: serves {} and later\n",
                      ChangeNumberName(d.format), b.went_back_blocks, cn(b.went_back_from), cn(b.went_back_to),
