@@ -85,6 +85,10 @@ struct PgBackupSession::Conn {
   ~Conn() {
     if (pg) Pq().PQfinish(pg);
   }
+  // The connection's own last error (not a query's), as every call here reports it.
+  Status ConnectionError() const {
+    return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQerrorMessage(pg))));
+  }
   // Runs `sql` with text parameters; the result when it returns rows, else the server's reason. `waiting_for`
   // names the wait in the message of an interrupt.
   Result<ResultPtr> Query(const std::string& sql, const std::vector<std::string>& params = {},
@@ -92,9 +96,9 @@ struct PgBackupSession::Conn {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p.c_str());
     if (!Pq().PQsendQueryParams(pg, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr, nullptr, 0))
-      return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQerrorMessage(pg))));
+      return ConnectionError();
     SCNFS_ASSIGN_OR_RETURN(ResultPtr r, LastResult(waiting_for));
-    if (!r) return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQerrorMessage(pg))));
+    if (!r) return ConnectionError();
     if (Pq().PQresultStatus(r.get()) != PGRES_TUPLES_OK || Pq().PQntuples(r.get()) != 1)
       return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQresultErrorMessage(r.get()))));
     return r;
@@ -118,7 +122,7 @@ struct PgBackupSession::Conn {
   // where the setting failed, kept waiting for its checkpoint with the backup's slot.
   Status AwaitIdle(std::string_view waiting_for) {
     while (true) {
-      if (!Pq().PQconsumeInput(pg)) return Status::IOError(fmt::format("PostgreSQL: {}", OneLine(Pq().PQerrorMessage(pg))));
+      if (!Pq().PQconsumeInput(pg)) return ConnectionError();
       if (!Pq().PQisBusy(pg)) return Status::OK();
       if (cancelled && cancelled()) {
         CancelQuery();
