@@ -27,6 +27,7 @@
 
 namespace rocksdb {
 class DB;
+class Status;
 class ColumnFamilyHandle;
 class Iterator;
 class WriteBatch;
@@ -55,6 +56,14 @@ struct StoreOptions {
   // A reader whose catch-up failed opens the store's data anew (Refresh) at most this often: a store that is
   // really damaged fails every catch-up, and each attempt opens every table file again. Tests shorten it.
   std::chrono::milliseconds reopen_interval{1000};
+  // How many table files a reader keeps open at most (RocksDB's max_open_files); 0: the default, 1,000, or a
+  // quarter of the process's descriptor limit when that is lower. A reader opens table files as its lookups need
+  // them, so its start and its memory do not grow with the store (docs/mount.md, "Start-up against the store's
+  // size"). The writer keeps every one open. Tests lower it.
+  int reader_open_tables = 0;
+  // The size of the table files the writer makes (RocksDB's target_file_size_base); 0: RocksDB's 64 MiB. Tests
+  // shrink it to make a store of many table files from little data.
+  uint64_t table_file_bytes = 0;
 };
 
 class Store {
@@ -150,9 +159,20 @@ class Store {
   // no free descriptors) never applies the edits it skipped, so it stayed behind the store for good and a mount
   // answered EIO until remounted (found 2026-12-01). When the catch-up fails, Refresh() opens a new instance of
   // the data families (at most once a second) and, if that one sees every commit, reads from it from then on. The
-  // one it replaces closes once the last reader inside it lets go of it (see data()). REQUIRES: one caller at a
-  // time (readers may run meanwhile).
+  // one it replaces closes once the last reader inside it lets go of it (see data()). Thread-safe: callers take
+  // turns (readers may run meanwhile).
   Status Refresh();
+
+  // For a reader whose lookup met a table file that is gone (IsLostTable): readers open table files only as
+  // lookups need them, so a file the writer's compaction deleted since the reader's last catch-up can be one it
+  // never opened. Its data moved to the compaction's output, which a catch-up brings in: this catches up (Refresh)
+  // unless another thread did since `seen_generation` (data_generation() when the failed read took data()), and the
+  // read is then tried again. Thread-safe, also beside Refresh(); a writer's lookups never meet this (RocksDB
+  // deletes its own files only once no read uses them): for a writer it returns `lost` unchanged.
+  Status CatchUpAfterLostTable(uint64_t seen_generation, const Status& lost) const;
+  static bool IsLostTable(const rocksdb::Status& st);
+  // How many catch-ups CatchUpAfterLostTable() made (tests).
+  uint64_t lost_table_catch_ups() const { return lost_table_catch_ups_.load(); }
 
   // Reads every block of the catalog's table files against its checksum, the meta blocks included: RocksDB opens a
   // table whose properties block is damaged and may then read it as holding fewer records, with no error (a
@@ -195,6 +215,7 @@ class Store {
   Status OpenRocks(Mode mode, const StoreOptions& options, bool create);
   Status LockWriter(const StoreOptions& options);
   Result<std::shared_ptr<CatalogView>> OpenCatalogView();
+  rocksdb::Status OpenCatalogView(std::shared_ptr<CatalogView>* out);  // *out stays null when it fails
   std::shared_ptr<CatalogView> catalog() const;
   // Seals (src/store/seals.cc). `recorded`: DIR/sealed, read before RocksDB was opened or caught up.
   Result<uint64_t> ReadSealFile() const;
@@ -202,10 +223,12 @@ class Store {
   Status CheckSealsOf(rocksdb::DB* catalog_db, rocksdb::ColumnFamilyHandle* catalog_cf, rocksdb::DB* data_db,
                       rocksdb::ColumnFamilyHandle* versions_cf, rocksdb::ColumnFamilyHandle* content_cf, uint64_t recorded);
   Status CheckSealsAtOpen(uint64_t recorded);
+  Status CheckSealsWithCatalogView(uint64_t recorded);  // CheckSeals with what catalog() returns
   // Refresh()'s catch-up of the current instances; `fresh`: the new catalog view it opened.
   Status CatchUpWithWriter(std::shared_ptr<CatalogView>* fresh);
   // Refresh()'s way out of a failed catch-up: new catalog view and data instance, used only if they see every commit.
   Status ReplaceData(std::shared_ptr<CatalogView>* fresh);
+  Status RefreshLocked();  // REQUIRES: refresh_mu_ held
   // The writer's check before its open: RocksDB's primary open deletes every table file its MANIFEST does not list,
   // so a store that lost commits must be refused from a read-only instance, which deletes nothing.
   Status CheckSealsBeforeWriting(uint64_t recorded);
@@ -241,6 +264,11 @@ class Store {
   std::atomic<uint64_t> data_replacements_{0};
   std::atomic<uint64_t> data_generation_{0};
   uint64_t data_instances_opened_ = 0;  // names their secondary directories (only Refresh() opens them)
+  // Refresh() and CatchUpAfterLostTable() one at a time (the mount's catch-ups and its readers' lost tables).
+  mutable std::mutex refresh_mu_;
+  mutable std::atomic<uint64_t> lost_table_catch_ups_{0};
+  int reader_open_tables_ = -1;  // max_open_files of the reader's data instances (see StoreOptions)
+  uint64_t table_file_bytes_ = 0;
   std::chrono::milliseconds reopen_interval_{1000};
   std::chrono::steady_clock::time_point last_replace_attempt_{};
   uint64_t seal_ = 0;         // the highest commit number seen (the writer's last commit)

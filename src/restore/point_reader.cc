@@ -60,8 +60,43 @@ bool IsOracleHeader(const FileRecord& file, uint64_t block) {
   return file.format == FormatId::kOracle && block < kOracleHeaderBlocks;
 }
 
+// Readers open the store's table files as lookups need them: one the writer's compaction deleted since the last
+// catch-up fails the lookup (Store::CatchUpAfterLostTable). A catch-up brings in where its data went, and the read
+// is tried again; a few rounds cover compactions that follow one another during a backup.
+constexpr int kLostTableRetries = 4;
+
+template <typename Attempt>
+Status PointReader::Cursor::RetryLostTables(Attempt&& read_once) {
+  for (int attempt = 0;; ++attempt) {
+    const uint64_t generation = r_.store_->data_generation();
+    lost_table_ = false;
+    Status st = read_once();
+    if (st.ok() || !(lost_table_ || versions_.LostTable()) || attempt == kLostTableRetries) return st;
+    SCNFS_RETURN_IF_ERROR(r_.store_->CatchUpAfterLostTable(generation, st));
+  }
+}
+
+// A content lookup's failure; notes a lost table file for RetryLostTables.
+Status PointReader::Cursor::ContentFailure(const rocksdb::Status& st, const FileRecord& file, uint64_t block,
+                                           const Version& ver) {
+  if (st.IsNotFound())
+    return Status::Corruption(fmt::format("{} block {}: content {} is missing from the store", file.path, block, ver.value.hash.Hex()));
+  if (Store::IsLostTable(st)) lost_table_ = true;
+  return FromRocksStatus(st, fmt::format("{} block {}", file.path, block));
+}
+
 Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
                                  std::optional<Version>* version_out) {
+  return RetryLostTables([&] { return ReadOnce(file, block, out, len, version_out); });
+}
+
+Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint32_t count, std::span<std::byte> out,
+                                    std::vector<BlockRead>* info) {
+  return RetryLostTables([&] { return ReadRunOnce(file, first, count, out, info); });
+}
+
+Status PointReader::Cursor::ReadOnce(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
+                                     std::optional<Version>* version_out) {
   // Declared before the value pinned in its instance (it outlives it); an instance the store replaced is let go.
   const auto data = r_.store_->data();
   versions_.Follow(data);
@@ -85,17 +120,15 @@ Status PointReader::Cursor::Read(const FileRecord& file, uint64_t block, std::sp
   const Version& ver = *v.value();
   rocksdb::PinnableSlice value;
   auto st = data->db->Get(rocksdb::ReadOptions(), data->content, rocksdb::Slice(ver.value.hash.view().data(), 16), &value);
-  if (st.IsNotFound())
-    return Status::Corruption(fmt::format("{} block {}: content {} is missing from the store", file.path, block, ver.value.hash.Hex()));
-  if (!st.ok()) return FromRocksStatus(st, fmt::format("{} block {}", file.path, block));
+  if (!st.ok()) return ContentFailure(st, file, block, ver);
   size_t got = 0;
   Status ds = decompressor_.Decode(std::string_view(value.data(), value.size()), out, &got);
   if (!ds.ok()) return ds.WithContext(fmt::format("{} block {}", file.path, block));
   return CheckDecoded(*r_.store_, file, block, out, got, want, ver, r_.point_.scn.has_value());
 }
 
-Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint32_t count, std::span<std::byte> out,
-                                    std::vector<BlockRead>* info) {
+Status PointReader::Cursor::ReadRunOnce(const FileRecord& file, uint64_t first, uint32_t count, std::span<std::byte> out,
+                                        std::vector<BlockRead>* info) {
   auto data = r_.store_->data();
   versions_.Follow(data);  // an instance the store replaced is let go
   const size_t bs = file.block_size;
@@ -162,9 +195,7 @@ Status PointReader::Cursor::ReadRun(const FileRecord& file, uint64_t first, uint
     const uint32_t i = which[j];
     const uint64_t block = first + i;
     const Version& ver = *run_[i];
-    if (statuses[j].IsNotFound())
-      return Status::Corruption(fmt::format("{} block {}: content {} is missing from the store", file.path, block, ver.value.hash.Hex()));
-    if (!statuses[j].ok()) return FromRocksStatus(statuses[j], fmt::format("{} block {}", file.path, block));
+    if (!statuses[j].ok()) return ContentFailure(statuses[j], file, block, ver);
     auto slot = out.subspan(i * bs, bs);
     size_t got = 0;
     Status ds = decompressor_.Decode(std::string_view(values[j].data(), values[j].size()), slot, &got);

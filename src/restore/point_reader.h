@@ -53,7 +53,16 @@ class PointReader {
                    std::vector<BlockRead>* info);
 
    private:
+    Status ReadOnce(const FileRecord& file, uint64_t block, std::span<std::byte> out, size_t* len,
+                    std::optional<Version>* version);
+    Status ReadRunOnce(const FileRecord& file, uint64_t first, uint32_t count, std::span<std::byte> out,
+                       std::vector<BlockRead>* info);
+    template <typename Attempt>
+    Status RetryLostTables(Attempt&& attempt);
+    Status ContentFailure(const rocksdb::Status& st, const FileRecord& file, uint64_t block, const Version& ver);
+
     const PointReader& r_;
+    bool lost_table_ = false;  // the last attempt's content lookup met a table file that is gone
     std::vector<std::optional<Version>> run_;
     std::vector<std::optional<Version>> rest_;  // a run's blocks past an Oracle header read at an scn: point
     // The store instance values_ were read from (declared first: it closes after they let go of it).

@@ -108,7 +108,7 @@ Status Store::CheckSealsAtOpen(uint64_t recorded) {
   // flush; a damaged file stays damaged.
   Status st;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    st = CheckSeals(db_, catalog_cf_, recorded);
+    st = CheckSealsWithCatalogView(recorded);
     if (st.ok() || st.code() != Status::Code::kCorruption) return st;
     std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
     SCNFS_RETURN_IF_ERROR(FromRocksStatus(db_->TryCatchUpWithPrimary(), "catching up with the store's writer"));

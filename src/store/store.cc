@@ -94,8 +94,9 @@ rocksdb::ColumnFamilyOptions ContentOptions(const std::shared_ptr<rocksdb::Cache
   return cf;
 }
 
-std::vector<rocksdb::ColumnFamilyDescriptor> Families(const std::shared_ptr<rocksdb::Cache>& cache) {
-  return {
+std::vector<rocksdb::ColumnFamilyDescriptor> Families(const std::shared_ptr<rocksdb::Cache>& cache,
+                                                      uint64_t table_file_bytes = 0) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, TableOptions(cache, false, rocksdb::kNoCompression)},
       {"catalog", TableOptions(cache, false, rocksdb::kLZ4Compression)},
       // Version keys are sorted runs of (db, file, block): LZ4 squeezes their shared prefixes cheaply.
@@ -103,6 +104,9 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(const std::shared_ptr<rock
       // Content values are zstd frames already; a bloom filter makes "is this block new?" cheap.
       {"content", ContentOptions(cache)},
   };
+  if (table_file_bytes != 0)
+    for (auto& f : families) f.options.target_file_size_base = table_file_bytes;
+  return families;
 }
 
 }  // namespace
@@ -388,7 +392,7 @@ void RemoveDeadReaderDirs(const std::string& mine) {
     if (dead) fs::remove_all(e.path(), ec);
   }
 }
-// The table files in `rocks_dir`, every one of which a reader keeps open (max_open_files=-1).
+// The table files in `rocks_dir`, every one of which the writer keeps open (max_open_files=-1).
 size_t TableFileCount(const std::string& rocks_dir) {
   std::error_code ec;
   size_t tables = 0;
@@ -412,7 +416,7 @@ Status OpenFailure(const rocksdb::Status& st, const std::string& dir, const std:
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::exists(fs::path(rocks_dir) / "CURRENT", ec) && !ec)
     return Status::Corruption(fmt::format("store {} is damaged: {}/CURRENT, which names its table files, is missing", dir, rocks_dir));
-  // Every table file is kept open (max_open_files=-1): a large store needs as many descriptors, and RocksDB's
+  // The writer keeps every table file open (max_open_files=-1): a large store needs as many descriptors, and RocksDB's
   // message names one file, not why.
   if (st.ToString().find("Too many open files") != std::string::npos) {
     struct rlimit nofile {};
@@ -424,13 +428,26 @@ Status OpenFailure(const rocksdb::Status& st, const std::string& dir, const std:
   return FromRocksStatus(st, fmt::format("cannot open store {}", dir));
 }
 
-rocksdb::DBOptions BaseOptions(const std::string& rocks_dir) {
+// How many table files a reader keeps open (StoreOptions::reader_open_tables). A quarter of the descriptor limit
+// leaves the rest to what the command opens itself (a restore's window of files, a mount's clones); RocksDB itself
+// uses no fewer than 20. At about 4.3 KB of memory outside the block cache per open table, 1,000 cost 4.3 MB.
+int ReaderOpenTables(int asked) {
+  if (asked > 0) return asked;
+  constexpr rlim_t kDefault = 1000;
+  struct rlimit nofile {};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY) return int(kDefault);
+  return int(std::max<rlim_t>(20, std::min(kDefault, nofile.rlim_cur / 4)));
+}
+
+// `max_open_files`: -1 opens every table file at the open and keeps it open (the writer; a catalog-only reader, whose
+// few files then stay readable when the writer deletes them); a bound makes RocksDB open them as lookups need them.
+rocksdb::DBOptions BaseOptions(const std::string& rocks_dir, int max_open_files = -1) {
   rocksdb::DBOptions db;
   db.max_background_jobs = 2;
   db.bytes_per_sync = 1u << 20;
   db.keep_log_file_num = 3;
   db.info_log = std::make_shared<NullLogger>();
-  db.max_open_files = -1;  // required by secondary instances; files are few
+  db.max_open_files = max_open_files;
   // RocksDB preallocates each WAL file at 1.1 x the write buffer (70 MiB here), and on ext4 a preallocation that
   // fails keeps what it got: with 60 MB free, a 1 MB backup failed "at commit" with ENOSPC. Only the catalog is
   // written through the WAL (kilobytes per backup), so its preallocation is capped by this limit instead.
@@ -438,7 +455,7 @@ rocksdb::DBOptions BaseOptions(const std::string& rocks_dir) {
   // No mmap reads: a cold restore through mmap took twice the system time of pread (a page fault per 4 KiB,
   // TLB shootdowns on unmap) and 25% more wall time.
   db.allow_mmap_reads = false;
-  db.max_file_opening_threads = FileOpeningThreads(rocks_dir);
+  if (max_open_files == -1) db.max_file_opening_threads = FileOpeningThreads(rocks_dir);
   return db;
 }
 
@@ -493,13 +510,16 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   mode_ = mode;
   cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::string path = (fs::path(dir_) / kRocksDir).string();
-  rocksdb::DBOptions db = BaseOptions(path);
+  table_file_bytes_ = options.table_file_bytes;
+  reader_open_tables_ = ReaderOpenTables(options.reader_open_tables);
+  rocksdb::DBOptions db = BaseOptions(path, mode == Mode::kWriter ? -1 : reader_open_tables_);
   db.create_if_missing = create;
   db.create_missing_column_families = create;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status st;
+  std::shared_ptr<CatalogView> view;  // a reader's (below)
   if (mode == Mode::kWriter) {
-    st = rocksdb::DB::Open(db, path, Families(cache_), &handles, &db_);
+    st = rocksdb::DB::Open(db, path, Families(cache_, table_file_bytes_), &handles, &db_);
   } else {
     const std::string tmp = ReaderTmpDir();
     std::string tmpl = (fs::path(tmp) / "scnfs-reader-XXXXXX").string();
@@ -510,12 +530,17 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
     reader_lock_fd_ = ::open((secondary_dir_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (reader_lock_fd_ >= 0) ::flock(reader_lock_fd_, LOCK_EX | LOCK_NB);
     RemoveDeadReaderDirs(secondary_dir_);
+    // The catalog is read from an instance of its own that keeps its few table files open (max_open_files=-1): the
+    // data instance opens table files as lookups need them, and a catalog read that met a file the writer's
+    // compaction had deleted would fail (catalog reads are not retried). Opened before the data instance, so that
+    // every backup it shows committed has its data in what the data instance sees.
     // TryAgain: the MANIFEST that CURRENT names is gone. The writer switching to a new one (and deleting the old)
     // between our reads of the two is over in moments; a MANIFEST that stays missing is a damaged store, which
     // RocksDB words as "Try again" (found 2026-11-30).
     for (int attempt = 0;; ++attempt) {
       handles.clear();
-      st = rocksdb::DB::OpenAsSecondary(db, path, secondary_dir_, Families(cache_), &handles, &db_);
+      st = OpenCatalogView(&view);
+      if (st.ok()) st = rocksdb::DB::OpenAsSecondary(db, path, secondary_dir_, Families(cache_), &handles, &db_);
       if (st.ok()) st = db_->TryCatchUpWithPrimary();
       if (!st.ok() && db_ != nullptr) {  // opened, but its catch-up failed: closed here, not half in ~Store
         for (auto* h : handles) db_->DestroyColumnFamilyHandle(h);
@@ -536,6 +561,10 @@ Status Store::OpenRocks(Mode mode, const StoreOptions& options, bool create) {
   initial_data_ = Data{db_, versions_cf_, content_cf_};
   // No owner: the Store closes db_ itself, after every reader is gone.
   data_.store(std::shared_ptr<const Data>(std::shared_ptr<const Data>(), &initial_data_));
+  if (mode == Mode::kReader) {
+    catalog_ = std::move(view);
+    return Status::OK();
+  }
   catalog_ = std::make_shared<CatalogView>();
   catalog_->db = db_;
   catalog_->cf = catalog_cf_;
@@ -560,12 +589,20 @@ Status Store::CheckSealsBeforeWriting(uint64_t recorded) {
 }
 
 Result<std::shared_ptr<CatalogView>> Store::OpenCatalogView() {
+  std::shared_ptr<CatalogView> v;
+  rocksdb::Status st = OpenCatalogView(&v);
+  if (v == nullptr) return FromRocksStatus(st, fmt::format("cannot read the catalog of store {}", dir_));
+  return v;
+}
+
+rocksdb::Status Store::OpenCatalogView(std::shared_ptr<CatalogView>* out) {
+  out->reset();
   const std::string path = (fs::path(dir_) / kRocksDir).string();
   auto v = std::make_shared<CatalogView>();
   v->dir = fmt::format("{}/catalog-{}", secondary_dir_, ++catalog_opens_);
   std::error_code ec;
   fs::create_directories(v->dir, ec);
-  if (ec) return Status::IOError(fmt::format("cannot create {}: {}", v->dir, ec.message()));
+  if (ec) return rocksdb::Status::IOError(fmt::format("cannot create {}: {}", v->dir, ec.message()));
   auto families = Families(cache_);
   families.resize(2);  // default and catalog
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -573,12 +610,18 @@ Result<std::shared_ptr<CatalogView>> Store::OpenCatalogView() {
   rocksdb::Status st = rocksdb::DB::OpenAsSecondary(BaseOptions(path), path, v->dir, families, &handles, &db);
   if (!st.ok()) {
     fs::remove_all(v->dir, ec);
-    return FromRocksStatus(st, fmt::format("cannot read the catalog of store {}", dir_));
+    return st;
   }
   v->db = db;
   v->cf = handles[1];
   v->owned = handles;
-  return v;
+  *out = std::move(v);
+  return st;
+}
+
+Status Store::CheckSealsWithCatalogView(uint64_t recorded) {
+  const auto v = catalog();
+  return CheckSeals(v->db, v->cf, recorded);
 }
 
 std::shared_ptr<CatalogView> Store::catalog() const {
@@ -787,7 +830,7 @@ Status Store::ReplaceData(std::shared_ptr<CatalogView>* fresh) {
   fs::create_directories(inst->dir, ec);
   if (ec) return Status::IOError(fmt::format("cannot create {}: {}", inst->dir, ec.message()));
   rocksdb::Status rs =
-      rocksdb::DB::OpenAsSecondary(BaseOptions(path), path, inst->dir, Families(cache_), &inst->handles, &inst->db);
+      rocksdb::DB::OpenAsSecondary(BaseOptions(path, reader_open_tables_), path, inst->dir, Families(cache_), &inst->handles, &inst->db);
   if (rs.ok()) rs = inst->db->TryCatchUpWithPrimary();
   SCNFS_RETURN_IF_ERROR(FromRocksStatus(rs, "opening the store's data again"));
   inst->data = Data{inst->db, inst->handles[2], inst->handles[3]};
@@ -799,7 +842,27 @@ Status Store::ReplaceData(std::shared_ptr<CatalogView>* fresh) {
   return Status::OK();
 }
 
+bool Store::IsLostTable(const rocksdb::Status& st) { return st.IsPathNotFound(); }
+
+Status Store::CatchUpAfterLostTable(uint64_t seen_generation, const Status& lost) const {
+  if (mode_ == Mode::kWriter) return lost;
+  auto* self = const_cast<Store*>(this);  // a catch-up changes what the reader sees, not which store it reads
+  std::lock_guard<std::mutex> l(refresh_mu_);
+  // Caught up since the read took its instance: the compaction's output may be in view already.
+  if (data_generation() != seen_generation) return Status::OK();
+  lost_table_catch_ups_.fetch_add(1);
+  Status st = self->RefreshLocked();
+  // Nothing new to see, yet the file is gone: retrying on the same view would fail the same way.
+  if (st.ok() && data_generation() == seen_generation) return lost;
+  return st;
+}
+
 Status Store::Refresh() {
+  std::lock_guard<std::mutex> l(refresh_mu_);
+  return RefreshLocked();
+}
+
+Status Store::RefreshLocked() {
   if (mode_ == Mode::kWriter) return Status::OK();
   std::shared_ptr<CatalogView> fresh;
   Status st = CatchUpWithWriter(&fresh);

@@ -75,6 +75,8 @@ void VersionReader::Refresh(std::shared_ptr<const Store::Data> d) {
   data_ = std::move(d);
 }
 
+bool VersionReader::LostTable() const { return it_ != nullptr && Store::IsLostTable(it_->status()); }
+
 Result<std::optional<Version>> VersionReader::StepBackToVisible(uint32_t file, uint32_t block, uint32_t max_backup) {
   char prefix[kVersionPrefixSize];
   EncodeBE32(prefix, db_);

@@ -99,6 +99,8 @@ class VersionReader {
   void Follow(const std::shared_ptr<const Store::Data>& current) {
     if (current != data_ || store_.data_generation() != generation_) Refresh(current);
   }
+  // Whether the iterator failed on a table file that is gone (Store::CatchUpAfterLostTable says what a reader does).
+  bool LostTable() const;
   // Whether the store's data instance was replaced (Store::Refresh) since the iterator was made (tests).
   bool OnReplacedInstance() const { return data_ != store_.data(); }
   // The version of (file, block) as of backup `backup` (kAnyBackup: the newest). nullopt when there is none.
