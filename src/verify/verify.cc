@@ -241,12 +241,10 @@ Result<VerifyReport> VerifyPoint(Store* store, const std::string& db, const std:
             std::lock_guard<std::mutex> l(mu);
             // A store content that cannot be read (EIO from a failing disk) is a store error like one that does
             // not decode: counted and reported, and the check goes on (it stopped with no report at all).
-            if (st.code() != Status::Code::kCorruption && st.code() != Status::Code::kIOError) {
-              if (first_error.ok()) first_error = st;
+            if (Status other = store_error(st); !other.ok()) {
+              if (first_error.ok()) first_error = other;
               return;
             }
-            if (report.store_errors.size() < 100) report.store_errors.push_back(st.message());
-            ++report.store_error_count;
             continue;
           }
           if (format == nullptr && header_unread[u.file]) continue;  // a store error, reported: nothing to check against
